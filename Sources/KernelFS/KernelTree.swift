@@ -1,0 +1,181 @@
+import MemoryModel
+import SystemPackage
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A node of the kernel's file tree, produced on demand from the machine's state.
+public enum KernelNode {
+    case directory([String])
+    case file(KernelFile)
+    case symlink(String)
+}
+
+/// One sysfs/procfs attribute: its mode and the kernel's show/store behaviour.
+public struct KernelFile {
+    public var mode: UInt16
+    /// The text a read returns (`show`); nil when the attribute cannot be read.
+    public var show: ((Machine) -> String)?
+    /// Applies a write of these bytes (`store`), returning how many bytes were consumed,
+    /// or throwing the kernel's errno. nil when the attribute cannot be written.
+    public var store: ((Machine, [UInt8], WriteContext) throws -> Int)?
+
+    public init(mode: UInt16, show: ((Machine) -> String)? = nil,
+                store: ((Machine, [UInt8], WriteContext) throws -> Int)? = nil) {
+        self.mode = mode; self.show = show; self.store = store
+    }
+    public static func readOnly(_ show: @escaping (Machine) -> String) -> KernelFile { KernelFile(mode: 0o444, show: show) }
+}
+
+/// What a writer brings along: when its patience runs out (a signal), in virtual time.
+public struct WriteContext: Sendable {
+    /// Virtual time (`Machine.clock`, ns) after which a long operation sees a pending signal
+    /// and gives up with EINTR, as `offline_pages()` does. nil: no signal ever comes.
+    public var deadline: UInt64?
+    public init(deadline: UInt64? = nil) { self.deadline = deadline }
+}
+
+/// One part of the tree: everything under `mountPoint`.
+public protocol KernelFileArea {
+    /// Path components below `/` that this area serves, e.g. `["sys", "devices", "system", "memory"]`.
+    static var mountPoint: [String] { get }
+    /// The node at `relative` (components below the mount point; empty = the mount point itself).
+    static func lookup(_ relative: ArraySlice<String>, machine: Machine) -> KernelNode?
+}
+
+/// The kernel's user interface over a `Machine`: read, write and list paths exactly as
+/// /sys and /proc answer them. Thread-safe: every call holds one lock, standing in for the
+/// kernel's locks (device_hotplug_lock for state changes, the attributes' own for reads).
+public final class KernelFS: @unchecked Sendable {
+    public let machine: Machine
+    private var mutex = pthread_mutex_t()
+
+    /// Every area of the tree. Add new ones here.
+    public static let areas: [any KernelFileArea.Type] = [
+
+    ]
+
+    public init(machine: Machine) {
+        self.machine = machine
+        pthread_mutex_init(&mutex, nil)
+    }
+    deinit { pthread_mutex_destroy(&mutex) }
+
+    /// Run `body` with the machine locked: the only way to touch it while others may.
+    public func withLock<T>(_ body: (Machine) throws -> T) rethrows -> T {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return try body(machine)
+    }
+
+    static func components(_ path: String) -> [String] {
+        path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+    }
+
+    /// The node at `path`, following no symlinks; ENOENT when there is none.
+    public func lookup(_ path: String) throws -> KernelNode {
+        try withLock { try KernelFS.lookup(KernelFS.components(path), machine: $0) }
+    }
+
+    static func lookup(_ comps: [String], machine: Machine) throws -> KernelNode {
+        // Several areas may share a mount point (/proc/sys/vm has the allocator's and
+        // hugetlb's files): their directories merge. Directories above the mount points are
+        // synthesized from them.
+        var children: Set<String> = []
+        var isDirectory = false
+        for area in areas {
+            let mp = area.mountPoint
+            if comps.count >= mp.count, Array(comps.prefix(mp.count)) == mp {
+                switch area.lookup(comps[mp.count...], machine: machine) {
+                case .directory(let names)?: isDirectory = true; children.formUnion(names)
+                case let node?: return node
+                case nil: break
+                }
+            } else if comps.count < mp.count, Array(mp.prefix(comps.count)) == comps {
+                isDirectory = true
+                children.insert(mp[comps.count])
+            }
+        }
+        guard isDirectory else { throw KernelError(.noSuchFileOrDirectory) }
+        return .directory(children.sorted())
+    }
+
+    /// Resolve symlinks inside the tree (relative targets), as path lookup would.
+    public func resolve(_ path: String) throws -> String {
+        var comps = KernelFS.components(path)
+        var hops = 0
+        var i = 1
+        while i <= comps.count {
+            let prefix = Array(comps.prefix(i))
+            if case .symlink(let target) = try withLock({ try KernelFS.lookup(prefix, machine: $0) }) {
+                hops += 1
+                guard hops < 40 else { throw KernelError(.tooManySymbolicLinkLevels) }
+                var base = Array(prefix.dropLast())
+                for part in target.split(separator: "/") {
+                    if part == ".." { _ = base.popLast() } else if part != "." { base.append(String(part)) }
+                }
+                comps = base + comps.dropFirst(i)
+                i = base.count
+            }
+            i += 1
+        }
+        return "/" + comps.joined(separator: "/")
+    }
+
+    /// `read(2)` of a whole file: the attribute's text, or the errno open/read would give.
+    public func read(_ path: String) throws -> String {
+        let real = try resolve(path)
+        return try withLock { m in
+            switch try KernelFS.lookup(KernelFS.components(real), machine: m) {
+            case .directory: throw KernelError(.isDirectory)
+            case .symlink: throw KernelError(.noSuchFileOrDirectory)
+            case .file(let f):
+                // sysfs and procfs refuse to open for reading what has no read mode, even for root.
+                guard f.mode & 0o444 != 0, let show = f.show else { throw KernelError(.permissionDenied) }
+                return show(m)
+            }
+        }
+    }
+
+    /// `write(2)` of `bytes` at offset 0: the byte count the kernel returns, or its errno.
+    @discardableResult
+    public func write(_ path: String, _ bytes: [UInt8], context: WriteContext = WriteContext()) throws -> Int {
+        let real = try resolve(path)
+        return try withLock { m in
+            switch try KernelFS.lookup(KernelFS.components(real), machine: m) {
+            case .directory: throw KernelError(.isDirectory)
+            case .symlink: throw KernelError(.noSuchFileOrDirectory)
+            case .file(let f):
+                guard f.mode & 0o222 != 0, let store = f.store else { throw KernelError(.permissionDenied) }
+                return try store(m, bytes, context)
+            }
+        }
+    }
+
+    public func write(_ path: String, _ text: String, context: WriteContext = WriteContext()) throws -> Int {
+        try write(path, Array(text.utf8), context: context)
+    }
+
+    /// The entries of a directory, sorted.
+    public func list(_ path: String) throws -> [String] {
+        let real = try resolve(path)
+        return try withLock { m in
+            guard case .directory(let names) = try KernelFS.lookup(KernelFS.components(real), machine: m) else {
+                throw KernelError(.notDirectory)
+            }
+            return names
+        }
+    }
+
+    /// Every file path under `path` (depth first, symlinks reported not followed), for export.
+    public func walk(_ path: String = "/") throws -> [(path: String, node: KernelNode)] {
+        var out: [(String, KernelNode)] = []
+        func visit(_ comps: [String]) throws {
+            let node = try withLock { try KernelFS.lookup(comps, machine: $0) }
+            out.append(("/" + comps.joined(separator: "/"), node))
+            if case .directory(let names) = node { for n in names { try visit(comps + [n]) } }
+        }
+        try visit(KernelFS.components(path))
+        return out
+    }
+}

@@ -1,0 +1,96 @@
+/// Bringing up boot memory the way `free_area_init` + `memblock_free_all` do: zone spans from
+/// the layout, every present page in its zone, memblock reservations kept PageReserved, and
+/// everything else freed to the buddy allocator in ascending pfn order (so the highest
+/// pages end up at the head of the free lists and early kernel allocations land at the top
+/// of the highest kernel zone, as on the real kernel).
+extension Machine {
+    /// One zone's boot span on one node.
+    struct BootZoneSpan {
+        var node: Int
+        var type: ZoneType
+        var span: PFNRange
+    }
+
+    func setUpBootMemory(zoneSpans: [BootZoneSpan], present: [(range: PFNRange, node: Int)], reserved: [PFNRange]) {
+        for s in zoneSpans where !s.span.isEmpty {
+            let z = zoneIndex(node: s.node, type: s.type)
+            zones[z].startPFN = s.span.start
+            zones[z].spannedPages = s.span.count
+        }
+        // Which zone each present range's pages fall in: the node's zone whose span holds them.
+        // Boot zones of a node never overlap.
+        var pieces: [(range: PFNRange, zone: Int)] = []
+        for p in present {
+            for s in zoneSpans where s.node == p.node && s.span.intersects(p.range) {
+                let piece = p.range.clamped(to: s.span)
+                pieces.append((piece, zoneIndex(node: s.node, type: s.type)))
+            }
+        }
+        pieces.sort { $0.range.start < $1.range.start }
+        for piece in pieces {
+            setPageblockZone(piece.range, zone: piece.zone)
+            memmap.fill(piece.range, kind: .buddyTail)
+            zones[piece.zone].presentPages += piece.range.count
+            zones[piece.zone].presentEarlyPages += piece.range.count
+        }
+        for r in reserved {
+            for piece in pieces where piece.range.intersects(r) {
+                memmap.fill(piece.range.clamped(to: r), kind: .reserved)
+            }
+        }
+        // memblock_free_all: free every run of non-reserved pages in maximal aligned chunks.
+        for piece in pieces {
+            var pfn = piece.range.start
+            while pfn < piece.range.end {
+                if memmap.kind(pfn) == .reserved { pfn += 1; continue }
+                var end = pfn
+                while end < piece.range.end && memmap.kind(end) != .reserved { end += 1 }
+                freeBootRange(PFNRange(start: pfn, end: end), zone: piece.zone)
+                pfn = end
+            }
+        }
+    }
+
+    /// `free_reserved_area`: PageReserved pages become managed free pages (MemTotal grows).
+    public func freeReservedRange(_ range: PFNRange) {
+        var pfn = range.start
+        while pfn < range.end {
+            guard memmap.kind(pfn) == .reserved, let z = zoneIndex(ofPFN: pfn) else { pfn += 1; continue }
+            var end = pfn
+            while end < range.end && memmap.kind(end) == .reserved && zoneIndex(ofPFN: end) == z { end += 1 }
+            memmap.fill(PFNRange(start: pfn, end: end), kind: .buddyTail)
+            freeBootRange(PFNRange(start: pfn, end: end), zone: z)
+            pfn = end
+        }
+    }
+
+    /// `__free_pages_core` over a range: largest naturally aligned blocks, managed += count.
+    func freeBootRange(_ range: PFNRange, zone z: Int) {
+        var pfn = range.start
+        while pfn < range.end {
+            var order = Geometry.maxOrder - 1
+            while order > 0 && (pfn & ((1 << order) - 1) != 0 || pfn + (1 << order) > range.end) { order -= 1 }
+            memmap.setKind(pfn, .buddyTail)
+            zones[z].managedPages += 1 << order
+            freeOneBlock(z, pfn, order: order, mt: pageblockMigrateType(pfn))
+            pfn += 1 << order
+        }
+    }
+
+    /// `build_all_zonelists`: for each node, nodes by distance (then id), each node's zones
+    /// from the highest down.
+    func buildZonelists() {
+        for n in nodes.indices {
+            let order = nodes.indices.filter { nodes[$0].exists }.sorted { a, b in
+                let da = distance(n, a), db = distance(n, b)
+                return da != db ? da < db : a < b
+            }
+            nodes[n].zonelist = order.flatMap { m in ZoneType.allCases.reversed().map { zoneIndex(node: m, type: $0) } }
+        }
+    }
+
+    public func distance(_ a: Int, _ b: Int) -> Int {
+        if config.distances.indices.contains(a), config.distances[a].indices.contains(b) { return config.distances[a][b] }
+        return a == b ? 10 : 20
+    }
+}

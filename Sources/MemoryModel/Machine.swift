@@ -1,0 +1,151 @@
+/// The simulated machine: every node's zones, the memmap, the allocator's state and the
+/// counters the kernel's files show. One `Machine` is one booted kernel.
+///
+/// A class, because it owns gigabytes of per-page state that must never be copied; every
+/// mutation goes through methods that keep the invariants `verify()` checks. It is not
+/// thread-safe by itself: `KernelFS` serializes callers as the kernel's locks do.
+public final class Machine: @unchecked Sendable {
+    public let config: MachineConfig
+    /// What the firmware and early boot produced (e820, SRAT, zone ranges, reservations).
+    public internal(set) var layout: BootLayout?
+    public internal(set) var params: KernelParameters
+    public let memmap: MemMap
+    /// Zones flattened as node * 5 + zone type.
+    public internal(set) var zones: [Zone]
+    public internal(set) var nodes: [Node]
+    /// Per pageblock: migratetype (`pageblock_flags`) and the flattened zone index the pages belong to.
+    @usableFromInline var pageblockType: [UInt8]
+    @usableFromInline var pageblockZone: [UInt16]
+    public internal(set) var owners = OwnerTable()
+    /// Memory hotplug's own state: policies, groups, devices, notifiers (MemoryHotplug*.swift).
+    /// HugeTLB hstates and pools, HVO settings (HugeTLB*.swift).
+    /// Memory block devices by id (`/sys/devices/system/memory/memoryN`).
+    public internal(set) var blocks: [Int: MemoryBlock] = [:]
+    /// Memory block size in pages (`block_size_bytes` / 4096).
+    public internal(set) var blockPages = Geometry.pagesPerSection
+    public internal(set) var vmstat = VMEvents()
+    /// Tunables under /proc/sys/vm.
+    public internal(set) var minFreeKbytes = 0
+    public internal(set) var userMinFreeKbytes = -1
+    public internal(set) var watermarkScaleFactor = 10
+    public internal(set) var watermarkBoostFactor = 15000
+    public internal(set) var lowmemReserveRatio = [256, 256, 32, 0, 0]
+    /// The other /proc/sys/vm tunables the views need (overcommit, pcp fraction; DropCaches.swift).
+    /// Why operations failed, in the kernel's words (what only dynamic debug would show).
+    public internal(set) var explain = ExplainLog()
+    /// The kernel log (dmesg) lines the model prints.
+    public internal(set) var kmsg: [String] = []
+    /// Virtual time in nanoseconds since boot.
+    public internal(set) var clock: UInt64 = 0
+    public internal(set) var random: SplitMix64
+    /// Number of CPUs (QEMU `-smp`, 1 in the captures): sizes the per-cpu lists.
+    public let cpus: Int
+
+    public static let zonesPerNode = ZoneType.allCases.count
+
+    /// Builds an empty machine over `pfnCount` frames with `nodeCount` nodes: no memory yet.
+    /// `boot` (BootMemory.swift) fills it from a layout.
+    init(config: MachineConfig, params: KernelParameters, pfnCount: Int, nodeIDs: [Int], cpus: Int = 1) {
+        self.config = config
+        self.params = params
+        self.cpus = cpus
+        memmap = MemMap(pfnCount: pfnCount)
+        let nodeCount = (nodeIDs.max() ?? 0) + 1
+        zones = (0..<nodeCount).flatMap { n in ZoneType.allCases.map { Zone(node: n, type: $0) } }
+        nodes = (0..<nodeCount).map { Node(id: $0, exists: nodeIDs.contains($0)) }
+        let blocks = (pfnCount + Geometry.pageblockPages - 1) / Geometry.pageblockPages
+        pageblockType = [UInt8](repeating: MigrateType.movable.rawValue, count: blocks)
+        pageblockZone = [UInt16](repeating: UInt16.max, count: blocks)
+        random = SplitMix64(seed: config.seed)
+    }
+
+    @inlinable public func zoneIndex(node: Int, type: ZoneType) -> Int { node * Machine.zonesPerNode + type.rawValue }
+    public func zone(node: Int, type: ZoneType) -> Zone { zones[zoneIndex(node: node, type: type)] }
+
+    /// The zone a present pfn belongs to (flattened index), or nil for absent memory.
+    @inlinable public func zoneIndex(ofPFN pfn: PFN) -> Int? {
+        let z = pageblockZone[pfn >> Geometry.pageblockOrder]
+        return z == UInt16.max ? nil : Int(z)
+    }
+    @inlinable public func pageblockMigrateType(_ pfn: PFN) -> MigrateType {
+        MigrateType(rawValue: pageblockType[pfn >> Geometry.pageblockOrder])!
+    }
+    @inlinable func setPageblockMigrateType(_ pfn: PFN, _ mt: MigrateType) {
+        pageblockType[pfn >> Geometry.pageblockOrder] = mt.rawValue
+    }
+    func setPageblockZone(_ range: PFNRange, zone: Int?) {
+        var pb = range.start >> Geometry.pageblockOrder
+        let end = (range.end + Geometry.pageblockPages - 1) >> Geometry.pageblockOrder
+        while pb < end { pageblockZone[pb] = zone.map { UInt16($0) } ?? UInt16.max; pb += 1 }
+    }
+
+    /// Advance virtual time.
+    public func advance(nanoseconds: UInt64) { clock &+= nanoseconds }
+
+    func log(_ line: String) { kmsg.append(line) }
+
+    // MARK: Totals the views need
+
+    public var totalManagedPages: Int { zones.reduce(0) { $0 + $1.managedPages } }
+    public var totalFreePages: Int { zones.reduce(0) { $0 + $1.freePages } }
+    public var totalPCPPages: Int { zones.reduce(0) { $0 + $1.pcp.count } }
+    public func totalPages(of kind: PageKind) -> Int { zones.reduce(0) { $0 + $1.kindPages[Int(kind.rawValue)] } }
+    public func populatedZones(node: Int? = nil) -> [Int] {
+        zones.indices.filter { zones[$0].isPopulated && (node == nil || zones[$0].node == node) }
+    }
+}
+
+/// `pg_data_t`: a NUMA node.
+public struct Node: Sendable {
+    public let id: Int
+    /// Whether the node exists in the firmware tables (possible) at all.
+    public var exists: Bool
+    /// Zonelist for allocations starting on this node: flattened zone indices in the order
+    /// the allocator tries them (this node's zones high to low, then other nodes by distance).
+    public var zonelist: [Int] = []
+    public var distances: [Int] = []
+    public init(id: Int, exists: Bool) { self.id = id; self.exists = exists }
+}
+
+/// Deterministic pseudo-random numbers: every random choice in the model comes from here.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    public var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// The reasons the kernel would give, one entry each, readable by the user.
+public struct ExplainLog: Sendable {
+    public struct Entry: Sendable, Equatable {
+        public var time: UInt64
+        public var subject: String
+        public var message: String
+    }
+    public private(set) var entries: [Entry] = []
+    public mutating func add(time: UInt64, _ subject: String, _ message: String) {
+        entries.append(Entry(time: time, subject: subject, message: message))
+    }
+    public var last: Entry? { entries.last }
+}
+
+/// Event counters of /proc/vmstat that are not per-zone page counts.
+public struct VMEvents: Sendable {
+    public var allocstallNormal = 0, allocstallMovable = 0
+    public var pgstealDirect = 0, pgstealKswapd = 0
+    public var oomKill = 0
+    public var pgmigrateSuccess = 0, pgmigrateFail = 0
+    public var compactStall = 0, compactFail = 0, compactSuccess = 0
+    public var htlbBuddyAllocSuccess = 0, htlbBuddyAllocFail = 0
+    public var allocFailures = 0
+    /// drop_caches writes (DropCaches.swift).
+    public var dropPagecache = 0, dropSlab = 0
+}
+
+extension Machine {
+}

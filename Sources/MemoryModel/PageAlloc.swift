@@ -1,0 +1,352 @@
+/// The buddy allocator of mm/page_alloc.c: free lists by order and migratetype, splitting
+/// and merging, pageblock stealing, the per-cpu lists, and the zonelist walk with
+/// watermarks. Reclaim and OOM live in Reclaim.swift.
+extension Machine {
+    // MARK: Free-list primitives (every free buddy block: head `.buddy`, the rest `.buddyTail`)
+
+    @inline(__always) func addToFreeList(_ z: Int, _ pfn: PFN, order: Int, mt: MigrateType) {
+        let li = Zone.listIndex(order, mt)
+        memmap.setKind(pfn, .buddy)
+        memmap.setOrder(pfn, order)
+        memmap.setOwner(pfn, Int(mt.rawValue))
+        memmap.setLink(pfn, zones[z].freeArea[li].pfns.count)
+        zones[z].freeArea[li].pfns.append(UInt32(pfn))
+        zones[z].freePages += 1 << order
+    }
+
+    /// Unlinks a free buddy head; the caller decides what its pages become.
+    @inline(__always) func removeFromFreeList(_ z: Int, _ pfn: PFN) {
+        let order = memmap.order(pfn)
+        let li = Zone.listIndex(order, MigrateType(rawValue: UInt8(memmap.owner(pfn)))!)
+        let pos = memmap.link(pfn)
+        let lastPFN = zones[z].freeArea[li].pfns.removeLast()
+        if Int(lastPFN) != pfn {
+            zones[z].freeArea[li].pfns[pos] = lastPFN
+            memmap.setLink(Int(lastPFN), pos)
+        }
+        zones[z].freePages -= 1 << order
+    }
+
+    /// `move_to_free_list`: a free head changes migratetype list.
+    func moveToFreeList(_ z: Int, _ pfn: PFN, mt: MigrateType) {
+        let order = memmap.order(pfn)
+        removeFromFreeList(z, pfn)
+        addToFreeList(z, pfn, order: order, mt: mt)
+    }
+
+    /// `__free_one_page`: merge with free buddies as far as possible, then queue the block.
+    /// The block's non-head pages must already be `buddyTail`.
+    func freeOneBlock(_ z: Int, _ pfn: PFN, order: Int, mt: MigrateType) {
+        var pfn = pfn, order = order
+        while order < Geometry.maxOrder - 1 {
+            let buddy = pfn ^ (1 << order)
+            guard buddy < memmap.pfnCount, memmap.kind(buddy) == .buddy, memmap.order(buddy) == order,
+                  zoneIndex(ofPFN: buddy) == z else { break }
+            if order >= Geometry.pageblockOrder {
+                let buddyMT = pageblockMigrateType(buddy)
+                if buddyMT != mt && (!buddyMT.isMergeable || !mt.isMergeable) { break }
+            }
+            removeFromFreeList(z, buddy)
+            let combined = buddy & pfn
+            memmap.setKind(combined == pfn ? buddy : pfn, .buddyTail)
+            pfn = combined
+            order += 1
+        }
+        addToFreeList(z, pfn, order: order, mt: mt)
+    }
+
+    @inline(__always) func markBuddyTails(_ pfn: PFN, order: Int) {
+        memmap.fill(PFNRange(start: pfn + 1, count: (1 << order) - 1), kind: .buddyTail)
+    }
+
+    /// `expand`: split a block taken at order `high` down to `low`, returning the upper halves.
+    @inline(__always) func expand(_ z: Int, _ pfn: PFN, low: Int, high: Int, mt: MigrateType) {
+        var high = high
+        var size = 1 << high
+        while high > low {
+            high -= 1
+            size >>= 1
+            addToFreeList(z, pfn + size, order: high, mt: mt)
+        }
+    }
+
+    /// `__rmqueue_smallest`.
+    func rmqueueSmallest(_ z: Int, order: Int, mt: MigrateType) -> PFN? {
+        var o = order
+        while o < Geometry.maxOrder {
+            if let top = zones[z].freeArea[Zone.listIndex(o, mt)].pfns.last {
+                let pfn = Int(top)
+                removeFromFreeList(z, pfn)
+                expand(z, pfn, low: order, high: o, mt: mt)
+                memmap.setOrder(pfn, order)
+                return pfn
+            }
+            o += 1
+        }
+        return nil
+    }
+
+    static let fallbacks: [[MigrateType]] = [
+        [.reclaimable, .movable],   // unmovable
+        [.reclaimable, .unmovable], // movable
+        [.unmovable, .movable],     // reclaimable
+    ]
+
+    /// `find_suitable_fallback` + `can_steal_fallback`.
+    func findFallback(_ z: Int, order: Int, start: MigrateType) -> (MigrateType, Bool)? {
+        for fb in Machine.fallbacks[Int(start.rawValue)] where zones[z].freeArea[Zone.listIndex(order, fb)].count > 0 {
+            let canSteal = order >= Geometry.pageblockOrder / 2 || start == .reclaimable || start == .unmovable
+            return (fb, canSteal)
+        }
+        return nil
+    }
+
+    /// `__rmqueue_fallback`: steal the largest block of another type, and maybe its pageblock.
+    func rmqueueFallback(_ z: Int, order: Int, start: MigrateType) -> Bool {
+        var found: (order: Int, mt: MigrateType, steal: Bool)?
+        var o = Geometry.maxOrder - 1
+        while o >= order {
+            if let (fb, canSteal) = findFallback(z, order: o, start: start) {
+                if !canSteal && start == .movable && o > order {
+                    // find_smallest: take the smallest block that fits instead.
+                    for so in order..<Geometry.maxOrder {
+                        if let (fb2, steal2) = findFallback(z, order: so, start: start) { found = (so, fb2, steal2); break }
+                    }
+                } else {
+                    found = (o, fb, canSteal)
+                }
+                break
+            }
+            o -= 1
+        }
+        guard let f = found, let top = zones[z].freeArea[Zone.listIndex(f.order, f.mt)].pfns.last else { return false }
+        stealFallback(z, Int(top), order: f.order, start: start, wholeBlock: f.steal)
+        return true
+    }
+
+    /// `steal_suitable_fallback`.
+    func stealFallback(_ z: Int, _ pfn: PFN, order: Int, start: MigrateType, wholeBlock: Bool) {
+        let old = pageblockMigrateType(pfn)
+        if old == .highAtomic { moveToFreeList(z, pfn, mt: start); return }
+        if order >= Geometry.pageblockOrder {
+            var p = pfn
+            while p < pfn + (1 << order) { setPageblockMigrateType(p, start); p += Geometry.pageblockPages }
+            moveToFreeList(z, pfn, mt: start); return
+        }
+        guard wholeBlock else { moveToFreeList(z, pfn, mt: start); return }
+        let (freePages, movablePages) = moveFreePagesBlock(z, pfn, to: start)
+        let alike: Int
+        if start == .movable { alike = movablePages }
+        else if old == .movable { alike = Geometry.pageblockPages - (freePages + movablePages) }
+        else { alike = 0 }
+        if freePages == 0 { moveToFreeList(z, pfn, mt: start); return }
+        if freePages + alike >= Geometry.pageblockPages / 2 { setPageblockMigrateType(pfn, start) }
+    }
+
+    /// `move_freepages_block`: move every free block of the pageblock to `mt`'s lists.
+    /// Returns the free pages moved and the movable (LRU) pages seen.
+    @discardableResult
+    func moveFreePagesBlock(_ z: Int, _ pfn: PFN, to mt: MigrateType) -> (free: Int, movable: Int) {
+        let start = pfn & ~(Geometry.pageblockPages - 1)
+        var p = start, moved = 0, movable = 0
+        while p < start + Geometry.pageblockPages {
+            let k = memmap.kind(p)
+            if k == .buddy {
+                let o = memmap.order(p)
+                if o >= Geometry.pageblockOrder { return (moved, movable) }
+                moveToFreeList(z, p, mt: mt)
+                moved += 1 << o
+                p += 1 << o
+                continue
+            }
+            if k.isMigratable { movable += 1 }
+            p += 1
+        }
+        return (moved, movable)
+    }
+
+    /// `__rmqueue`: the type's own lists, else steal from another type.
+    func rmqueueBuddy(_ z: Int, order: Int, mt: MigrateType) -> PFN? {
+        if let pfn = rmqueueSmallest(z, order: order, mt: mt) { return pfn }
+        while rmqueueFallback(z, order: order, start: mt) {
+            if let pfn = rmqueueSmallest(z, order: order, mt: mt) { return pfn }
+        }
+        return nil
+    }
+
+    // MARK: Per-cpu lists
+
+    @inline(__always) static func pcpAllowed(order: Int) -> Bool { order <= 3 || order == Geometry.pageblockOrder }
+
+    /// `rmqueue_pcplist`: take from the per-cpu list, refilling it in batches from the buddy.
+    func rmqueuePCP(_ z: Int, order: Int, mt: MigrateType) -> PFN? {
+        let li = PerCPUPages.index(order: order, migrateType: mt)!
+        zones[z].pcp.freeFactor >>= 1
+        if zones[z].pcp.lists[li].isEmpty {
+            var batch = zones[z].pcp.batch
+            if batch > 1 { batch = max(batch >> order, 2) }
+            for _ in 0..<batch {
+                guard let pfn = rmqueueBuddy(z, order: order, mt: mt) else { break }
+                memmap.setKind(pfn, .pcp)
+                memmap.setOrder(pfn, order)
+                memmap.setOwner(pfn, Int(mt.rawValue))
+                zones[z].pcp.lists[li].append(UInt32(pfn))
+                zones[z].pcp.count += 1 << order
+            }
+            if zones[z].pcp.lists[li].isEmpty { return nil }
+        }
+        let pfn = Int(zones[z].pcp.lists[li].removeFirst())
+        zones[z].pcp.count -= 1 << order
+        return pfn
+    }
+
+    /// `free_unref_page_commit`: queue on the pcp list, draining a batch when above `high`.
+    func freeToPCP(_ z: Int, _ pfn: PFN, order: Int, mt: MigrateType) {
+        let li = PerCPUPages.index(order: order, migrateType: mt)!
+        if order > 0 { markBuddyTails(pfn, order: order) }
+        memmap.setKind(pfn, .pcp)
+        memmap.setOrder(pfn, order)
+        memmap.setOwner(pfn, Int(mt.rawValue))
+        zones[z].pcp.lists[li].prepend(UInt32(pfn))
+        zones[z].pcp.count += 1 << order
+        let freeHigh = zones[z].pcp.freeFactor > 0 && order > 0 && order <= 3
+        let high = freeHigh ? 0 : zones[z].pcp.high
+        if zones[z].pcp.count >= high {
+            freePCPBulk(z, count: nrPCPFree(z, high: high, freeHigh: freeHigh), startList: li)
+        }
+    }
+
+    func nrPCPFree(_ z: Int, high: Int, freeHigh: Bool) -> Int {
+        if freeHigh { return zones[z].pcp.count }
+        let batch = zones[z].pcp.batch
+        if high < batch { return 1 }
+        let minFree = batch, maxFree = high - batch
+        var n = batch << zones[z].pcp.freeFactor
+        if n < maxFree { zones[z].pcp.freeFactor += 1 }
+        n = Swift.min(Swift.max(n, minFree), Swift.max(maxFree, minFree))
+        return n
+    }
+
+    /// `free_pcppages_bulk`: return pages to the buddy round robin over the lists, oldest first.
+    func freePCPBulk(_ z: Int, count: Int, startList: Int = 0) {
+        var count = Swift.min(count, zones[z].pcp.count)
+        var li = startList - 1
+        while count > 0 {
+            repeat { li += 1; if li >= PerCPUPages.listCount { li = 0 } } while zones[z].pcp.lists[li].isEmpty
+            let order = PerCPUPages.order(ofIndex: li)
+            repeat {
+                let pfn = Int(zones[z].pcp.lists[li].removeLast())
+                var mt = MigrateType(rawValue: UInt8(memmap.owner(pfn)))!
+                count -= 1 << order
+                zones[z].pcp.count -= 1 << order
+                if zones[z].nrIsolatePageblock > 0 { mt = pageblockMigrateType(pfn) }
+                freeOneBlock(z, pfn, order: order, mt: mt)
+            } while count > 0 && !zones[z].pcp.lists[li].isEmpty
+        }
+    }
+
+    /// `drain_zone_pages`/`zone_pcp_disable`: everything on the zone's pcp lists back to the buddy.
+    public func drainPCP(zone z: Int) {
+        if zones[z].pcp.count > 0 { freePCPBulk(z, count: zones[z].pcp.count) }
+    }
+    public func drainAllPCP() { for z in zones.indices { drainPCP(zone: z) } }
+
+    // MARK: Allocation and free of a block
+
+    /// `rmqueue`: one block of `order` from zone `z`, no watermark check.
+    func rmqueue(_ z: Int, order: Int, mt: MigrateType) -> PFN? {
+        if Machine.pcpAllowed(order: order) && zones[z].pcp.high > 0 {
+            return rmqueuePCP(z, order: order, mt: mt)
+        }
+        return rmqueueBuddy(z, order: order, mt: mt)
+    }
+
+    /// `__zone_watermark_ok`.
+    public func zoneWatermarkOK(_ z: Int, order: Int, mark: Int, highestZone: ZoneType, allocHigh: Bool = false) -> Bool {
+        var minMark = mark
+        if allocHigh { minMark -= minMark / 2 }
+        let free = zones[z].freePages - ((1 << order) - 1)
+        if free <= minMark + zones[z].lowmemReserve[highestZone.rawValue] { return false }
+        if order == 0 { return true }
+        for o in order..<Geometry.maxOrder {
+            for mt in MigrateType.pcpTypes where zones[z].freeArea[Zone.listIndex(o, mt)].count > 0 { return true }
+        }
+        return false
+    }
+
+    public enum WatermarkLevel: Sendable { case min, low, high, none }
+
+    func mark(_ z: Int, _ level: WatermarkLevel) -> Int {
+        switch level {
+        case .min: zones[z].watermark.min
+        case .low: zones[z].watermark.low
+        case .high: zones[z].watermark.high
+        case .none: 0
+        }
+    }
+
+    /// The zones an allocation may use, in the order `get_page_from_freelist` tries them.
+    func zonelist(gfp: GFP, node: Int) -> [Int] {
+        let highest = gfp.highestZone.rawValue
+        let list = nodes[node].zonelist
+        return list.filter { z in
+            zones[z].type.rawValue <= highest && (!gfp.contains(.thisnode) || zones[z].node == node)
+        }
+    }
+
+    /// `get_page_from_freelist`: the first zone whose watermark allows the allocation.
+    func getPageFromFreelist(order: Int, gfp: GFP, zonelist: [Int], level: WatermarkLevel) -> (PFN, Int)? {
+        let mt = gfp.migrateType
+        for z in zonelist where zones[z].managedPages > 0 {
+            if level != .none && !zoneWatermarkOK(z, order: order, mark: mark(z, level), highestZone: gfp.highestZone) {
+                continue
+            }
+            if let pfn = rmqueue(z, order: order, mt: mt) { return (pfn, z) }
+        }
+        return nil
+    }
+
+    /// Mark an allocated block: head carries kind and order, the rest are tails.
+    @inline(__always) func markAllocated(_ pfn: PFN, order: Int, kind: PageKind, z: Int) {
+        memmap.setKind(pfn, kind)
+        memmap.setOrder(pfn, order)
+        memmap.setOwner(pfn, 0)
+        if order > 0 { memmap.fill(PFNRange(start: pfn + 1, count: (1 << order) - 1), kind: .tail) }
+        zones[z].kindPages[Int(kind.rawValue)] += 1 << order
+    }
+
+    /// Allocate a block (`__alloc_pages`), without an owner. The fast path uses the low
+    /// watermark; the slow path the min watermark, then reclaim, then OOM as the flags allow.
+    /// Returns the head pfn, or nil when the kernel's allocation would fail.
+    public func allocPages(order: Int, gfp: GFP, node preferred: Int, kind: PageKind, nodemask: Set<Int>? = nil) -> PFN? {
+        precondition(order >= 0 && order < Geometry.maxOrder)
+        let node = nodes.indices.contains(preferred) ? preferred : 0
+        var list = zonelist(gfp: gfp, node: node)
+        if let mask = nodemask { list = list.filter { mask.contains(zones[$0].node) } }
+        if let (pfn, z) = getPageFromFreelist(order: order, gfp: gfp, zonelist: list, level: .low) {
+            markAllocated(pfn, order: order, kind: kind, z: z)
+            return pfn
+        }
+        return allocPagesSlowpath(order: order, gfp: gfp, zonelist: list, kind: kind)
+    }
+
+    /// Free a block allocated with `allocPages` (`__free_pages`). Owner bookkeeping is the caller's.
+    public func freePages(_ pfn: PFN, order: Int) {
+        guard let z = zoneIndex(ofPFN: pfn) else { preconditionFailure("freeing absent pfn \(pfn)") }
+        let kind = memmap.kind(pfn)
+        precondition(kind.isAllocated, "freeing a page that is not allocated: pfn \(pfn) \(kind)")
+        zones[z].kindPages[Int(kind.rawValue)] -= 1 << order
+        let mt = pageblockMigrateType(pfn)
+        if Machine.pcpAllowed(order: order) && zones[z].pcp.high > 0 && mt != .isolate {
+            freeToPCP(z, pfn, order: order, mt: mt == .highAtomic ? .movable : mt)
+        } else {
+            if order > 0 { markBuddyTails(pfn, order: order) }
+            freeOneBlock(z, pfn, order: order, mt: mt)
+        }
+    }
+}
+
+extension MigrateType {
+    /// `migratetype_is_mergeable`: only the pcp types merge across pageblocks.
+    var isMergeable: Bool { rawValue < MigrateType.highAtomic.rawValue }
+}

@@ -1,0 +1,118 @@
+/// min_free_kbytes, the per-zone watermarks, lowmem_reserve and the pcp limits, recomputed
+/// as `init_per_zone_wmark_min()` does at boot and after every online and offline.
+extension Machine {
+    /// `nr_free_zone_pages(gfp_zone(GFP_USER))`: managed pages above the high watermark in
+    /// the zones a GFP_USER allocation from node 0 may use.
+    func nrFreeBufferPages() -> Int {
+        var sum = 0
+        for z in zones.indices where zones[z].type <= .normal {
+            let size = zones[z].managedPages, high = zones[z].watermark.high
+            if size > high { sum += size - high }
+        }
+        return sum
+    }
+
+    /// `init_per_zone_wmark_min`: the sqrt rule, then THP's recommended value (khugepaged).
+    public func initPerZoneWmarkMin() {
+        let lowmemKB = nrFreeBufferPages() * 4
+        let newMin = isqrt(lowmemKB * 16)
+        if newMin > userMinFreeKbytes { minFreeKbytes = Swift.min(Swift.max(newMin, 128), 262144) }
+        setupPerZoneWmarks()
+        setupPerZoneLowmemReserve()
+        thpMinFreeKbytesUpdate()
+    }
+
+    /// `set_recommended_min_free_kbytes` (mm/khugepaged.c), run because THP is enabled.
+    func thpMinFreeKbytesUpdate() {
+        let nrZones = zones.filter { $0.isPopulated && $0.type <= .normal }.count
+        var recommended = Geometry.pageblockPages * nrZones * 2
+        recommended += Geometry.pageblockPages * nrZones * 3 * 3
+        recommended = Swift.min(recommended, nrFreeBufferPages() / 20)
+        recommended <<= 2
+        if recommended > minFreeKbytes {
+            minFreeKbytes = recommended
+            setupPerZoneWmarks()
+        }
+    }
+
+    /// `__setup_per_zone_wmarks` + `zone_pcp_update`. 6.1 spreads min_free_kbytes over every
+    /// zone's managed pages, ZONE_MOVABLE included.
+    public func setupPerZoneWmarks() {
+        let pagesMin = minFreeKbytes >> (Geometry.pageShift - 10)
+        let lowmem = zones.reduce(0) { $0 + $1.managedPages }
+        for z in zones.indices {
+            let managed = zones[z].managedPages
+            let tmp = lowmem > 0 ? pagesMin * managed / lowmem : 0
+            zones[z].watermark.min = tmp
+            let step = Swift.max(tmp >> 2, managed * watermarkScaleFactor / 10000)
+            zones[z].watermark.boost = 0
+            zones[z].watermark.low = tmp + step
+            zones[z].watermark.high = tmp + 2 * step
+            updatePCPLimits(z)
+        }
+    }
+
+    /// `zone_batchsize` and `zone_highsize` (percpu_pagelist_high_fraction 0).
+    func updatePCPLimits(_ z: Int) {
+        let managed = zones[z].managedPages
+        guard managed > 0 else { zones[z].pcp.high = 0; zones[z].pcp.batch = 1; return }
+        var batch = Swift.min(managed >> 10, (1 << 20) / Geometry.pageSize) / 4
+        if batch < 1 { batch = 1 }
+        batch = roundDownPowerOfTwo(batch + batch / 2) - 1
+        if batch < 1 { batch = 1 }
+        let high = Swift.max(zones[z].watermark.low / cpus, batch << 2)
+        zones[z].pcp.batch = batch
+        zones[z].pcp.high = high
+        if zones[z].pcp.count > high { freePCPBulk(z, count: zones[z].pcp.count - high) }
+    }
+
+    /// `setup_per_zone_lowmem_reserve`.
+    public func setupPerZoneLowmemReserve() {
+        for node in nodes.indices {
+            for i in 0..<(Machine.zonesPerNode - 1) {
+                let z = zoneIndex(node: node, type: ZoneType(rawValue: i)!)
+                let ratio = lowmemReserveRatio[i]
+                let clear = ratio == 0 || zones[z].managedPages == 0
+                var upper = 0
+                for j in (i + 1)..<Machine.zonesPerNode {
+                    upper += zones[zoneIndex(node: node, type: ZoneType(rawValue: j)!)].managedPages
+                    zones[z].lowmemReserve[j] = clear ? 0 : upper / ratio
+                }
+            }
+        }
+    }
+
+    /// Sysctl `vm.min_free_kbytes` write (`min_free_kbytes_sysctl_handler`).
+    public func setMinFreeKbytes(_ kb: Int) throws {
+        guard kb >= 0 else { throw KernelError(.invalidArgument) }
+        minFreeKbytes = kb
+        userMinFreeKbytes = kb
+        setupPerZoneWmarks()
+    }
+
+    public func setWatermarkScaleFactor(_ v: Int) throws {
+        guard (1...3000).contains(v) else { throw KernelError(.invalidArgument) }
+        watermarkScaleFactor = v
+        setupPerZoneWmarks()
+    }
+
+    public func setLowmemReserveRatio(_ ratios: [Int]) throws {
+        guard ratios.allSatisfy({ $0 >= 0 }) else { throw KernelError(.invalidArgument) }
+        for (i, r) in ratios.prefix(lowmemReserveRatio.count).enumerated() { lowmemReserveRatio[i] = r }
+        setupPerZoneLowmemReserve()
+    }
+}
+
+/// Integer square root (`int_sqrt`).
+func isqrt(_ x: Int) -> Int {
+    guard x > 1 else { return Swift.max(x, 0) }
+    var r = Int(Double(x).squareRoot())
+    while r * r > x { r -= 1 }
+    while (r + 1) * (r + 1) <= x { r += 1 }
+    return r
+}
+
+func roundDownPowerOfTwo(_ x: Int) -> Int {
+    guard x > 0 else { return 0 }
+    return 1 << (Int.bitWidth - 1 - x.leadingZeroBitCount)
+}

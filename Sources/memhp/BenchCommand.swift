@@ -1,0 +1,71 @@
+import ArgumentParser
+import MemoryModel
+
+/// `memhp bench`: the model's own speed on this machine. Figures, not pass/fail: tests
+/// never time anything.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Measure the model's speed.")
+    @Option(help: "Size of the large machine to boot.") var bootSize: String = "1T"
+    @Option(help: "Order-0 allocate+free pairs to time.") var pairs: Int = 20_000_000
+    @Option(help: "Mixed-order operations to time.") var churn: Int = 2_000_000
+
+    func run() throws {
+        let clock = ContinuousClock()
+        let size = try parseSize(bootSize, option: "--boot-size")
+        var big: Machine?
+        let bootTime = try clock.measure {
+            big = try Machine.boot(MachineConfig(memBytes: size, maxmemBytes: size, slots: 0))
+        }
+        let pages = big!.memmap.pfnCount
+        let perPage = Double(MemMap.bytesPerPage) + 3.0 / Double(Geometry.pageblockPages)
+        report("boot \(bootSize) (\(pages) page frames)", bootTime)
+        print("model state per page: \(fmt(perPage)) bytes (memmap \(MemMap.bytesPerPage) + pageblock flags); the kernel spends 64")
+        big = nil
+
+        let m = try Machine.boot(MachineConfig(memBytes: 4 << 30, maxmemBytes: 4 << 30, slots: 0))
+        let node = 0
+        var sink = 0
+        let t1 = clock.measure {
+            for _ in 0..<pairs {
+                let pfn = m.allocPages(order: 0, gfp: .kernel, node: node, kind: .kernel)!
+                sink &+= pfn
+                m.freePages(pfn, order: 0)
+            }
+        }
+        report("order-0 allocate+free pairs: \(pairs)", t1, ops: pairs)
+
+        var held: [(PFN, Int)] = []
+        held.reserveCapacity(4096)
+        var rng = SplitMix64(seed: 1)
+        let t2 = clock.measure {
+            for _ in 0..<churn {
+                if held.count < 2048 && (held.isEmpty || rng.next() % 2 == 0) {
+                    let order = Int(rng.next() % 11) > 7 ? Int(rng.next() % 11) : Int(rng.next() % 4)
+                    let gfp: GFP = rng.next() % 2 == 0 ? .kernel : .highuserMovable
+                    if let pfn = m.allocPages(order: order, gfp: [gfp, .nowarn], node: node, kind: .kernel) {
+                        held.append((pfn, order))
+                    }
+                } else {
+                    let i = Int(rng.next() % UInt64(held.count))
+                    held.swapAt(i, held.count - 1)
+                    let (pfn, order) = held.removeLast()
+                    m.freePages(pfn, order: order)
+                }
+            }
+        }
+        report("mixed-order churn (orders 0-10, up to 2048 held): \(churn) ops", t2, ops: churn)
+        if sink == 42 { print("") }
+    }
+
+    func report(_ what: String, _ d: Duration, ops: Int? = nil) {
+        let s = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+        var line = "\(what): \(fmt(s * 1000)) ms"
+        if let ops { line += ", \(fmt(Double(ops) / s / 1e6)) M/s" }
+        print(line)
+    }
+}
+
+func fmt(_ x: Double) -> String {
+    let r = (x * 100).rounded() / 100
+    return String(r)
+}
