@@ -21,20 +21,33 @@ let package = Package(
             dependencies: [
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "DequeModule", package: "swift-collections"),
-            ]
+            ],
+            // The allocator's hot paths touch the Machine's arrays many times per page; dynamic
+            // exclusivity checks on them cost more than the work itself. Debug builds (tests)
+            // keep the checks.
+            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
         ),
         // The kernel's files over a Machine: paths, text formats, parsers, errno.
         .target(name: "KernelFS", dependencies: ["MemoryModel"]),
-
+        // `memhp mount`/`sandbox`: the tree served over the kernel's FUSE protocol on /dev/fuse
+        // directly (no libfuse, so a fresh machine builds it).
+        .target(name: "FUSEServer", dependencies: ["KernelFS", "MemoryModel"]),
+        // Scenario files, the model runner and the observation log.
+        .target(name: "Scenario", dependencies: ["MemoryModel", "KernelFS"]),
+        // `memhp kernel-run`: the same scenarios on the real kernel under QEMU (Foundation, processes,
+        // sockets). Guest/memhp-guest.c is compiled for the guest at run time, not by SwiftPM.
+        .target(name: "Conformance", dependencies: ["Scenario", "MemoryModel"], resources: [.copy("Guest")]),
         .executableTarget(
             name: "memhp",
             dependencies: [
-                "MemoryModel", "KernelFS",
+                "MemoryModel", "KernelFS", "Scenario", "Conformance", "FUSEServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "MemoryModelTests", dependencies: ["MemoryModel"]),
         .testTarget(name: "KernelFSTests", dependencies: ["KernelFS", "MemoryModel"]),
+        .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "KernelFS", "MemoryModel"]),
+        .testTarget(name: "ConformanceTests", dependencies: ["Conformance", "Scenario"]),
     ],
     swiftLanguageModes: [.v5]
 )

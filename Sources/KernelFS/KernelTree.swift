@@ -52,7 +52,9 @@ public final class KernelFS: @unchecked Sendable {
 
     /// Every area of the tree. Add new ones here.
     public static let areas: [any KernelFileArea.Type] = [
-
+        ProcArea.self, ProcSysVMArea.self,
+        MemorySysfsArea.self, NodeSysfsArea.self, ModuleParamsArea.self,
+        HugetlbSysfsArea.self, HugetlbNodeSysfsArea.self, HugetlbSysctlArea.self,
     ]
 
     public init(machine: Machine) {

@@ -23,8 +23,17 @@ extension Machine {
         m.initPerZoneWmarkMin()
         for r in layout.reserved where r.fate == .freedLate { m.freeReservedRange(r.range) }
         m.allocateBootMemory(layout.bootAllocations)
-        m.createBootMemoryBlocks()
-        m.kmsg = layout.bootLog
+        m.registerBootMemoryBlocks()
+        // hugetlb_init (a subsys_initcall) prints its lines where the layout's log has them.
+        let firstHugeTLB = layout.bootLog.firstIndex { $0.hasPrefix("HugeTLB") } ?? layout.bootLog.count
+        m.kmsg = Array(layout.bootLog[..<firstHugeTLB])
+        m.hugetlbInit()
+        m.kmsg += layout.bootLog[firstHugeTLB...].filter { !$0.hasPrefix("HugeTLB") }
+        // The ACPI memory driver then adds the cold-plugged DIMMs (offline unless
+        // memhp_default_state= says otherwise).
+        do { try m.acpiColdPlugDIMMs() } catch let e as KernelError {
+            throw MachineConfigError("a cold-plugged DIMM could not be added: \(e)")
+        }
         return m
     }
 
@@ -50,30 +59,6 @@ extension Machine {
         if a.pcp > 0, let id = try? createOwner(name: "boot:transient", kind: .kernel) {
             allocate(owner: id, blocks: a.pcp)
             destroyOwner(id)
-        }
-    }
-
-    /// `memory_dev_init`: a block device for every block with present memory. An online boot
-    /// block remembers its zone when exactly one populated zone of its node intersects it.
-    func createBootMemoryBlocks() {
-        guard let layout else { return }
-        var blockNodes: [Int: Set<Int>] = [:]
-        for (range, node) in layout.memoryRanges {
-            var b = range.start / blockPages
-            while b * blockPages < range.end { blockNodes[b, default: []].insert(node); b += 1 }
-        }
-        for (id, nodeSet) in blockNodes {
-            let range = PFNRange(start: id * blockPages, count: blockPages)
-            var zone: ZoneType?
-            if nodeSet.count == 1, let node = nodeSet.first {
-                let hits = ZoneType.allCases.filter { zones[zoneIndex(node: node, type: $0)].isPopulated
-                    && zones[zoneIndex(node: node, type: $0)].intersects(range) }
-                zone = hits.count == 1 ? hits[0] : nil
-            }
-            var block = MemoryBlock(id: id, startPFN: range.start, pages: blockPages, state: .online, zone: zone,
-                                    node: nodeSet.min() ?? 0, isBoot: true)
-            block.onlineType = .online
-            blocks[id] = block
         }
     }
 }

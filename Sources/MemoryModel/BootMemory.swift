@@ -29,25 +29,25 @@ extension Machine {
         pieces.sort { $0.range.start < $1.range.start }
         for piece in pieces {
             setPageblockZone(piece.range, zone: piece.zone)
-            memmap.fill(piece.range, kind: .buddyTail)
+            memmap.fill(piece.range, kind: .buddyTail, kindOnly: true)
             zones[piece.zone].presentPages += piece.range.count
             zones[piece.zone].presentEarlyPages += piece.range.count
         }
-        for r in reserved {
-            for piece in pieces where piece.range.intersects(r) {
+        let sortedReserved = reserved.filter { !$0.isEmpty }.sorted { $0.start < $1.start }
+        for piece in pieces {
+            for r in sortedReserved where piece.range.intersects(r) {
                 memmap.fill(piece.range.clamped(to: r), kind: .reserved)
             }
         }
-        // memblock_free_all: free every run of non-reserved pages in maximal aligned chunks.
+        // memblock_free_all: free every run between reservations in maximal aligned chunks.
+        // Interval arithmetic, not a page walk: boot must stay fast on terabyte machines.
         for piece in pieces {
             var pfn = piece.range.start
-            while pfn < piece.range.end {
-                if memmap.kind(pfn) == .reserved { pfn += 1; continue }
-                var end = pfn
-                while end < piece.range.end && memmap.kind(end) != .reserved { end += 1 }
-                freeBootRange(PFNRange(start: pfn, end: end), zone: piece.zone)
-                pfn = end
+            for r in sortedReserved where r.end > pfn && r.start < piece.range.end {
+                if r.start > pfn { freeBootRange(PFNRange(start: pfn, end: r.start), zone: piece.zone) }
+                pfn = Swift.max(pfn, r.end)
             }
+            if pfn < piece.range.end { freeBootRange(PFNRange(start: pfn, end: piece.range.end), zone: piece.zone) }
         }
     }
 
@@ -86,6 +86,14 @@ extension Machine {
                 return da != db ? da < db : a < b
             }
             nodes[n].zonelist = order.flatMap { m in ZoneType.allCases.reversed().map { zoneIndex(node: m, type: $0) } }
+            // The walk for each gfp_zone, with and without __GFP_THISNODE, computed once.
+            nodes[n].zonelistsByZone = ZoneType.allCases.map { highest in
+                [false, true].map { thisNode in
+                    nodes[n].zonelist.filter { z in
+                        zones[z].type <= highest && (!thisNode || zones[z].node == n)
+                    }
+                }
+            }
         }
     }
 

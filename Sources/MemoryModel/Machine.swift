@@ -18,7 +18,9 @@ public final class Machine: @unchecked Sendable {
     @usableFromInline var pageblockZone: [UInt16]
     public internal(set) var owners = OwnerTable()
     /// Memory hotplug's own state: policies, groups, devices, notifiers (MemoryHotplug*.swift).
+    public internal(set) var hotplug = HotplugState()
     /// HugeTLB hstates and pools, HVO settings (HugeTLB*.swift).
+    public internal(set) var hugetlb = HugeTLBState()
     /// Memory block devices by id (`/sys/devices/system/memory/memoryN`).
     public internal(set) var blocks: [Int: MemoryBlock] = [:]
     /// Memory block size in pages (`block_size_bytes` / 4096).
@@ -31,6 +33,7 @@ public final class Machine: @unchecked Sendable {
     public internal(set) var watermarkBoostFactor = 15000
     public internal(set) var lowmemReserveRatio = [256, 256, 32, 0, 0]
     /// The other /proc/sys/vm tunables the views need (overcommit, pcp fraction; DropCaches.swift).
+    public internal(set) var vmSysctl = VMSysctl()
     /// Why operations failed, in the kernel's words (what only dynamic debug would show).
     public internal(set) var explain = ExplainLog()
     /// The kernel log (dmesg) lines the model prints.
@@ -103,6 +106,8 @@ public struct Node: Sendable {
     /// Zonelist for allocations starting on this node: flattened zone indices in the order
     /// the allocator tries them (this node's zones high to low, then other nodes by distance).
     public var zonelist: [Int] = []
+    /// `zonelist` cut to each highest zone type, [highest][thisNode ? 1 : 0].
+    public var zonelistsByZone: [[[Int]]] = []
     public var distances: [Int] = []
     public init(id: Int, exists: Bool) { self.id = id; self.exists = exists }
 }
@@ -145,7 +150,4 @@ public struct VMEvents: Sendable {
     public var allocFailures = 0
     /// drop_caches writes (DropCaches.swift).
     public var dropPagecache = 0, dropSlab = 0
-}
-
-extension Machine {
 }

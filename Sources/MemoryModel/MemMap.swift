@@ -71,10 +71,26 @@ public final class MemMap: @unchecked Sendable {
         precondition(pfnCount >= 0 && pfnCount < Int(UInt32.max), "pfn space too large")
         self.pfnCount = pfnCount
         let n = max(pfnCount, 1)
-        kinds = calloc(n, 1)!.assumingMemoryBound(to: UInt8.self)
-        orders = calloc(n, 1)!.assumingMemoryBound(to: UInt8.self)
-        owners = calloc(n, 2)!.assumingMemoryBound(to: UInt16.self)
-        links = calloc(n, 4)!.assumingMemoryBound(to: UInt32.self)
+        kinds = MemMap.zeroed(n, 1).assumingMemoryBound(to: UInt8.self)
+        orders = MemMap.zeroed(n, 1).assumingMemoryBound(to: UInt8.self)
+        owners = MemMap.zeroed(n, 2).assumingMemoryBound(to: UInt16.self)
+        links = MemMap.zeroed(n, 4).assumingMemoryBound(to: UInt32.self)
+    }
+
+    /// Zeroed memory straight from the kernel (calloc of a large size is an anonymous
+    /// mapping), asking for transparent huge pages so a terabyte memmap faults in 2 MiB steps.
+    private static func zeroed(_ count: Int, _ size: Int) -> UnsafeMutableRawPointer {
+        let bytes = count * size
+        let p = calloc(count, size)!
+        #if os(Linux)
+        if bytes >= 1 << 21 {
+            // Best effort: only whole 2 MiB pages inside the allocation can be huge.
+            let start = (Int(bitPattern: p) + (1 << 21) - 1) & ~((1 << 21) - 1)
+            let end = (Int(bitPattern: p) + bytes) & ~((1 << 21) - 1)
+            if end > start { _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, 14 /* MADV_HUGEPAGE */) }
+        }
+        #endif
+        return p
     }
 
     deinit { free(kinds); free(orders); free(owners); free(links) }
@@ -88,10 +104,12 @@ public final class MemMap: @unchecked Sendable {
     @inlinable public func link(_ pfn: PFN) -> Int { Int(links[pfn]) }
     @inlinable public func setLink(_ pfn: PFN, _ link: Int) { links[pfn] = UInt32(truncatingIfNeeded: link) }
 
-    /// Set `count` frames from `pfn` to `kind`, order 0, no owner.
-    public func fill(_ range: PFNRange, kind: PageKind) {
+    /// Set the frames of `range` to `kind`, order 0, no owner. `kindOnly` leaves order and
+    /// owner alone (boot: they are still zero from the allocation).
+    public func fill(_ range: PFNRange, kind: PageKind, kindOnly: Bool = false) {
         guard !range.isEmpty else { return }
         memset(kinds + range.start, Int32(kind.rawValue), range.count)
+        if kindOnly { return }
         memset(orders + range.start, 0, range.count)
         memset(owners + range.start, 0, range.count * 2)
     }

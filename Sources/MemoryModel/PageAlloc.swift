@@ -287,11 +287,7 @@ extension Machine {
 
     /// The zones an allocation may use, in the order `get_page_from_freelist` tries them.
     func zonelist(gfp: GFP, node: Int) -> [Int] {
-        let highest = gfp.highestZone.rawValue
-        let list = nodes[node].zonelist
-        return list.filter { z in
-            zones[z].type.rawValue <= highest && (!gfp.contains(.thisnode) || zones[z].node == node)
-        }
+        nodes[node].zonelistsByZone[gfp.highestZone.rawValue][gfp.contains(.thisnode) ? 1 : 0]
     }
 
     /// `get_page_from_freelist`: the first zone whose watermark allows the allocation.

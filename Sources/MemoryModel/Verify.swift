@@ -88,6 +88,6 @@ extension Machine {
                 guard memmap.owner(Int(b)) == o.id else { try fail("owner \(o.name): block \(b) not marked as its") }
             }
         }
-
+        try verifyHugeTLB()
     }
 }

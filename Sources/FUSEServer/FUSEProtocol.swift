@@ -1,0 +1,119 @@
+/// The kernel's FUSE wire protocol (include/uapi/linux/fuse.h, protocol 7.x), spoken
+/// directly over /dev/fuse so that building memhp needs no libfuse. Only what a read-mostly
+/// synthetic tree needs is here; struct sizes and field orders follow fuse.h exactly.
+enum FUSEOpcode: UInt32 {
+    case lookup = 1, forget = 2, getattr = 3, setattr = 4, readlink = 5, symlink = 6
+    case mknod = 8, mkdir = 9, unlink = 10, rmdir = 11, rename = 12, link = 13
+    case open = 14, read = 15, write = 16, statfs = 17, release = 18, fsync = 20
+    case setxattr = 21, getxattr = 22, listxattr = 23, removexattr = 24, flush = 25
+    case initialize = 26, opendir = 27, readdir = 28, releasedir = 29, fsyncdir = 30
+    case getlk = 31, setlk = 32, setlkw = 33, access = 34, create = 35, interrupt = 36
+    case bmap = 37, destroy = 38, ioctl = 39, poll = 40, notifyReply = 41, batchForget = 42
+    case fallocate = 43, readdirplus = 44, rename2 = 45, lseek = 46, copyFileRange = 47
+    case setupMapping = 48, removeMapping = 49, syncfs = 50, tmpfile = 51
+}
+
+enum FUSEConst {
+    static let kernelVersion: UInt32 = 7
+    /// The newest minor version whose reply layouts this server writes (fuse_init_out as of 7.31).
+    static let maxMinor: UInt32 = 31
+    static let inHeaderSize = 40
+    static let outHeaderSize = 16
+    static let attrSize = 88
+    static let entryOutSize = 40 + attrSize
+    static let rootID: UInt64 = 1
+
+    // fuse_init flags
+    static let atomicOTrunc: UInt32 = 1 << 3
+    static let bigWrites: UInt32 = 1 << 5
+    static let doReaddirplus: UInt32 = 1 << 13
+    static let maxPages: UInt32 = 1 << 22
+    static let initExt: UInt32 = 1 << 30
+    // fuse_open_out.open_flags
+    static let fopenDirectIO: UInt32 = 1 << 0
+    // fuse_setattr_in.valid
+    static let fattrMode: UInt32 = 1 << 0
+    static let fattrUID: UInt32 = 1 << 1
+    static let fattrGID: UInt32 = 1 << 2
+
+    static let maxWrite: UInt32 = 128 * 1024
+    /// Room for one request: the largest WRITE plus its headers, with margin.
+    static let bufferSize = 1 << 20
+}
+
+/// Little-endian reader over one request.
+struct FUSEReader {
+    let bytes: UnsafeRawBufferPointer
+    var offset: Int
+
+    init(_ bytes: UnsafeRawBufferPointer, offset: Int = 0) { self.bytes = bytes; self.offset = offset }
+
+    var remaining: Int { bytes.count - offset }
+
+    mutating func u32() -> UInt32 {
+        guard remaining >= 4 else { offset = bytes.count; return 0 }
+        defer { offset += 4 }
+        return UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+    }
+    mutating func u64() -> UInt64 {
+        guard remaining >= 8 else { offset = bytes.count; return 0 }
+        defer { offset += 8 }
+        return UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+    }
+    mutating func u16() -> UInt16 {
+        guard remaining >= 2 else { offset = bytes.count; return 0 }
+        defer { offset += 2 }
+        return UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
+    }
+    mutating func skip(_ n: Int) { offset = min(bytes.count, offset + n) }
+    /// A NUL-terminated name (LOOKUP, MKDIR, ...).
+    mutating func cString() -> String {
+        var end = offset
+        while end < bytes.count, bytes[end] != 0 { end += 1 }
+        defer { offset = min(bytes.count, end + 1) }
+        return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[offset..<end]), as: UTF8.self)
+    }
+    mutating func rest(_ n: Int) -> [UInt8] {
+        let k = max(0, min(n, remaining))
+        defer { offset += k }
+        return Array(bytes[offset..<(offset + k)])
+    }
+}
+
+/// Little-endian writer for one reply body.
+struct FUSEWriter {
+    var bytes: [UInt8] = []
+    mutating func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
+    mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
+    mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
+    mutating func zeros(_ n: Int) { bytes.append(contentsOf: repeatElement(0, count: n)) }
+    mutating func pad8() { while bytes.count % 8 != 0 { bytes.append(0) } }
+}
+
+/// What `fuse_attr` says about one node.
+struct FUSEAttr {
+    var ino: UInt64
+    var size: UInt64
+    var mode: UInt32
+    var nlink: UInt32
+    var time: UInt64
+
+    func write(to w: inout FUSEWriter) {
+        w.u64(ino); w.u64(size); w.u64((size + 511) / 512)
+        w.u64(time); w.u64(time); w.u64(time)          // atime, mtime, ctime
+        w.u32(0); w.u32(0); w.u32(0)                   // nsec
+        w.u32(mode); w.u32(nlink)
+        w.u32(0); w.u32(0)                             // uid, gid: root, as sysfs
+        w.u32(0)                                       // rdev
+        w.u32(4096)                                    // blksize
+        w.u32(0)                                       // flags
+    }
+
+    /// fuse_entry_out: no caching of names or attributes, since blocks come and go and
+    /// every read must see the model's current state.
+    func writeEntry(to w: inout FUSEWriter, nodeID: UInt64) {
+        w.u64(nodeID); w.u64(0)                        // nodeid, generation
+        w.u64(0); w.u64(0); w.u32(0); w.u32(0)         // entry_valid, attr_valid (+nsec)
+        write(to: &w)
+    }
+}

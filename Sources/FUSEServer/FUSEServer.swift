@@ -1,0 +1,395 @@
+import KernelFS
+import MemoryModel
+import SystemPackage
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why a mount could not be set up or served.
+public struct FUSEError: Error, CustomStringConvertible {
+    public var operation: String
+    public var errno: Errno
+    public var description: String { "\(operation): \(errno.message)" }
+    init(_ operation: String, _ errno: Errno = Errno(rawValue: Glibc.errno)) { self.operation = operation; self.errno = errno }
+}
+
+/// Serves a `KernelFS` as a FUSE file system: reads return the model's current text, writes
+/// go through `KernelFS.write` and fail with the kernel's errno, modes are enforced as
+/// kernfs does (for root too), so unmodified tools see the model as they would see /sys.
+///
+/// One thread serves every request in arrival order (the model is behind one lock anyway).
+/// Node IDs are path-based and never reused: a memory block that is removed simply stops
+/// resolving (ENOENT), as a stale sysfs dentry does.
+public final class FUSEServer: @unchecked Sendable {
+    public let fs: KernelFS
+    public let mountPoint: String
+    /// The /dev/fuse connection; -1 before `mount()` and after `unmount()`.
+    public private(set) var fuseFD: Int32 = -1
+    /// stop(): a byte on this pipe wakes the serving loop (async-signal-safe).
+    private var stopPipe: [Int32] = [-1, -1]
+    private var mounted = false
+
+    private var pathsByID: [UInt64: String] = [FUSEConst.rootID: "/"]
+    private var idsByPath: [String: UInt64] = ["/": FUSEConst.rootID]
+    private var nextID: UInt64 = 2
+    private var handles: [UInt64: Handle] = [:]
+    private var nextHandle: UInt64 = 1
+    private var minor: UInt32 = 0
+    private let startTime = UInt64(time(nil))
+
+    /// One open file: its path and the text the first read produced (kernfs' seq_file
+    /// buffer), so reads in several chunks see one consistent snapshot.
+    private struct Handle {
+        var path: String
+        var snapshot: [UInt8]?
+        var entries: [(String, KernelNode?)]?
+    }
+
+    public init(fs: KernelFS, mountPoint: String) {
+        self.fs = fs
+        self.mountPoint = mountPoint
+    }
+
+    deinit {
+        for fd in stopPipe where fd >= 0 { close(fd) }
+        if fuseFD >= 0 { close(fuseFD) }
+    }
+
+    /// Opens /dev/fuse and mounts it on `mountPoint` (needs CAP_SYS_ADMIN).
+    public func mount() throws {
+        guard pipe(&stopPipe) == 0 else { throw FUSEError("pipe") }
+        for fd in stopPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        fuseFD = Glibc.open("/dev/fuse", O_RDWR | O_CLOEXEC)
+        guard fuseFD >= 0 else { throw FUSEError("open /dev/fuse") }
+        let opts = "fd=\(fuseFD),rootmode=40000,user_id=\(getuid()),group_id=\(getgid()),default_permissions,allow_other"
+        guard Glibc.mount("memhp", mountPoint, "fuse", UInt(MS_NOSUID | MS_NODEV), opts) == 0 else {
+            let e = FUSEError("mount fuse on \(mountPoint)")
+            close(fuseFD); fuseFD = -1
+            throw e
+        }
+        mounted = true
+    }
+
+    /// Asks `serve()` to return; safe from a signal handler or another thread.
+    public func stop() {
+        var b: UInt8 = 1
+        _ = Glibc.write(stopPipe[1], &b, 1)
+    }
+
+    /// The write end of the stop pipe, for signal handlers (writing one byte = `stop()`).
+    public var stopFD: Int32 { stopPipe[1] }
+
+    /// Detaches the mount (MNT_DETACH: it leaves the namespace now even if files are open)
+    /// and closes the connection, which fails whatever is still pending with ENOTCONN.
+    public func unmount() {
+        if mounted { _ = umount2(mountPoint, Int32(MNT_DETACH)); mounted = false }
+        if fuseFD >= 0 { close(fuseFD); fuseFD = -1 }
+    }
+
+    /// Serves requests until the file system is unmounted (by anyone) or `stop()` is called.
+    public func serve() throws {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: FUSEConst.bufferSize, alignment: 8)
+        defer { buffer.deallocate() }
+        while true {
+            var fds = [pollfd(fd: fuseFD, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: stopPipe[0], events: Int16(POLLIN), revents: 0)]
+            let r = poll(&fds, 2, -1)
+            if r < 0 {
+                if Glibc.errno == EINTR { continue }
+                throw FUSEError("poll")
+            }
+            if fds[1].revents != 0 { return }
+            if fds[0].revents == 0 { continue }
+            let n = Glibc.read(fuseFD, buffer.baseAddress, buffer.count)
+            if n < 0 {
+                switch Glibc.errno {
+                case EINTR, EAGAIN, ENOENT: continue     // ENOENT: the request was interrupted
+                case ENODEV: mounted = false; return     // unmounted
+                default: throw FUSEError("read /dev/fuse")
+                }
+            }
+            if n == 0 { mounted = false; return }
+            handle(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        }
+    }
+
+    // MARK: - Requests
+
+    private func handle(_ req: UnsafeRawBufferPointer) {
+        guard req.count >= FUSEConst.inHeaderSize else { return }
+        var r = FUSEReader(req)
+        _ = r.u32()                               // len
+        let opcodeRaw = r.u32()
+        let unique = r.u64()
+        let nodeID = r.u64()
+        _ = r.u32(); _ = r.u32(); _ = r.u32()     // uid, gid, pid
+        let extLen = Int(r.u16()); _ = r.u16()
+        _ = extLen
+        guard let op = FUSEOpcode(rawValue: opcodeRaw) else { reply(unique, error: ENOSYS); return }
+
+        switch op {
+        case .initialize: initialize(unique, &r)
+        case .forget, .batchForget, .interrupt: return          // no reply expected
+        case .lookup:
+            let name = r.cString()
+            guard let parent = pathsByID[nodeID] else { reply(unique, error: ENOENT); return }
+            let path = join(parent, name)
+            do {
+                let node = try fs.lookup(path)
+                let id = identify(path)
+                var w = FUSEWriter()
+                attributes(node, path: path, id: id).writeEntry(to: &w, nodeID: id)
+                reply(unique, w.bytes)
+            } catch { reply(unique, error: errnoValue(error)) }
+        case .getattr:
+            guard let path = pathsByID[nodeID] else { reply(unique, error: ENOENT); return }
+            do {
+                let node = try fs.lookup(path)
+                var w = FUSEWriter()
+                w.u64(0); w.u32(0); w.u32(0)      // attr_valid, attr_valid_nsec, dummy
+                attributes(node, path: path, id: nodeID).write(to: &w)
+                reply(unique, w.bytes)
+            } catch { reply(unique, error: errnoValue(error)) }
+        case .setattr: setattr(unique, nodeID, &r)
+        case .readlink:
+            guard let path = pathsByID[nodeID] else { reply(unique, error: ENOENT); return }
+            guard case .symlink(let target)? = try? fs.lookup(path) else { reply(unique, error: EINVAL); return }
+            reply(unique, Array(target.utf8))
+        case .open: open(unique, nodeID, flags: r.u32())
+        case .opendir:
+            guard let path = pathsByID[nodeID] else { reply(unique, error: ENOENT); return }
+            guard case .directory? = try? fs.lookup(path) else { reply(unique, error: ENOTDIR); return }
+            replyOpen(unique, Handle(path: path), flags: 0)
+        case .read: read(unique, &r)
+        case .write: write(unique, &r)
+        case .readdir, .readdirplus: readdir(unique, &r, plus: op == .readdirplus)
+        case .release, .releasedir:
+            handles[r.u64()] = nil
+            reply(unique, [])
+        case .flush, .fsync, .fsyncdir, .access: reply(unique, [])
+        case .statfs:
+            var w = FUSEWriter()
+            w.u64(0); w.u64(0); w.u64(0); w.u64(0); w.u64(0)    // blocks, bfree, bavail, files, ffree
+            w.u32(4096); w.u32(255); w.u32(4096); w.u32(0)       // bsize, namelen, frsize, padding
+            w.zeros(24)                                           // spare
+            reply(unique, w.bytes)
+        case .destroy: reply(unique, [])
+        // kernfs has no create/mknod: open(O_CREAT) of a missing name is EACCES; it has no
+        // mkdir/unlink/rename/link/symlink either: those are EPERM.
+        case .create, .mknod, .tmpfile: reply(unique, error: EACCES)
+        case .mkdir, .unlink, .rmdir, .rename, .rename2, .link, .symlink: reply(unique, error: EPERM)
+        default: reply(unique, error: ENOSYS)
+        }
+    }
+
+    private func initialize(_ unique: UInt64, _ r: inout FUSEReader) {
+        let major = r.u32()
+        let kernelMinor = r.u32()
+        let maxReadahead = r.u32()
+        let flags = r.u32()
+        guard major == FUSEConst.kernelVersion else {
+            // An older or newer major: answer with ours; the kernel then retries or gives up.
+            var w = FUSEWriter(); w.u32(FUSEConst.kernelVersion); w.u32(FUSEConst.maxMinor)
+            reply(unique, w.bytes + [UInt8](repeating: 0, count: 56)); return
+        }
+        minor = min(kernelMinor, FUSEConst.maxMinor)
+        let wanted = FUSEConst.atomicOTrunc | FUSEConst.bigWrites | FUSEConst.doReaddirplus | FUSEConst.maxPages
+        var w = FUSEWriter()
+        w.u32(FUSEConst.kernelVersion); w.u32(minor)
+        w.u32(maxReadahead)
+        w.u32(flags & wanted)
+        w.u16(16); w.u16(12)                      // max_background, congestion_threshold
+        w.u32(FUSEConst.maxWrite)
+        w.u32(1)                                  // time_gran
+        w.u16(UInt16(FUSEConst.maxWrite / 4096))  // max_pages
+        w.u16(0)                                  // map_alignment
+        w.u32(0)                                  // flags2
+        w.zeros(28)                               // unused[7]
+        reply(unique, w.bytes)
+    }
+
+    private func setattr(_ unique: UInt64, _ nodeID: UInt64, _ r: inout FUSEReader) {
+        let valid = r.u32()
+        guard let path = pathsByID[nodeID] else { reply(unique, error: ENOENT); return }
+        do {
+            let node = try fs.lookup(path)
+            // Truncation (`echo x > file` without FUSE_ATOMIC_O_TRUNC) is ignored, as sysfs
+            // ignores O_TRUNC; ownership and mode are the kernel's.
+            if valid & (FUSEConst.fattrMode | FUSEConst.fattrUID | FUSEConst.fattrGID) != 0 {
+                reply(unique, error: EPERM); return
+            }
+            var w = FUSEWriter()
+            w.u64(0); w.u32(0); w.u32(0)
+            attributes(node, path: path, id: nodeID).write(to: &w)
+            reply(unique, w.bytes)
+        } catch { reply(unique, error: errnoValue(error)) }
+    }
+
+    /// kernfs_fop_open: opening for a direction the attribute's mode lacks is EACCES, for
+    /// root as for anyone (CAP_DAC_OVERRIDE does not help). Other users' permission checks
+    /// are the kernel's (`default_permissions`).
+    private func open(_ unique: UInt64, _ nodeID: UInt64, flags: UInt32) {
+        guard let path = pathsByID[nodeID] else { reply(unique, error: ENOENT); return }
+        do {
+            guard case .file(let f) = try fs.lookup(path) else { reply(unique, error: EISDIR); return }
+            let acc = Int32(flags) & O_ACCMODE
+            let wantsRead = acc == O_RDONLY || acc == O_RDWR
+            let wantsWrite = acc == O_WRONLY || acc == O_RDWR
+            if wantsRead && (f.mode & 0o444 == 0 || f.show == nil) { reply(unique, error: EACCES); return }
+            if wantsWrite && (f.mode & 0o222 == 0 || f.store == nil) { reply(unique, error: EACCES); return }
+            // direct_io: every read and write reaches the model, and file sizes need not be known.
+            replyOpen(unique, Handle(path: path), flags: FUSEConst.fopenDirectIO)
+        } catch { reply(unique, error: errnoValue(error)) }
+    }
+
+    private func replyOpen(_ unique: UInt64, _ h: Handle, flags: UInt32) {
+        let fh = nextHandle
+        nextHandle += 1
+        handles[fh] = h
+        var w = FUSEWriter()
+        w.u64(fh); w.u32(flags); w.u32(0)
+        reply(unique, w.bytes)
+    }
+
+    private func read(_ unique: UInt64, _ r: inout FUSEReader) {
+        let fh = r.u64(), offset = Int(clamping: r.u64()), size = Int(r.u32())
+        guard var h = handles[fh] else { reply(unique, error: EBADF); return }
+        // A read from the start regenerates the text, as a fresh seq_file read does.
+        if h.snapshot == nil || offset == 0 {
+            do { h.snapshot = Array(try fs.read(h.path).utf8) } catch { reply(unique, error: errnoValue(error)); return }
+            handles[fh] = h
+        }
+        let text = h.snapshot!
+        guard offset < text.count else { reply(unique, []); return }
+        reply(unique, Array(text[offset..<min(text.count, offset + size)]))
+    }
+
+    private func write(_ unique: UInt64, _ r: inout FUSEReader) {
+        let fh = r.u64()
+        _ = r.u64()                               // offset: sysfs stores ignore it
+        let size = Int(r.u32())
+        if minor >= 9 { r.skip(20) }              // write_flags, lock_owner, flags, padding
+        let data = r.rest(size)
+        guard let h = handles[fh] else { reply(unique, error: EBADF); return }
+        do {
+            let n = try fs.write(h.path, data)
+            var w = FUSEWriter(); w.u32(UInt32(clamping: n)); w.u32(0)
+            reply(unique, w.bytes)
+        } catch { reply(unique, error: errnoValue(error)) }
+    }
+
+    private func readdir(_ unique: UInt64, _ r: inout FUSEReader, plus: Bool) {
+        let fh = r.u64(), offset = Int(clamping: r.u64()), size = Int(r.u32())
+        guard var h = handles[fh] else { reply(unique, error: EBADF); return }
+        if h.entries == nil || offset == 0 {
+            do {
+                let names = try fs.list(h.path)
+                h.entries = [(".", nil), ("..", nil)] + names.map { name in
+                    (name, try? fs.lookup(join(h.path, name)))
+                }
+            } catch { reply(unique, error: errnoValue(error)); return }
+            handles[fh] = h
+        }
+        var w = FUSEWriter()
+        let entries = h.entries!
+        var i = offset
+        while i < entries.count {
+            let (name, node) = entries[i]
+            let nameBytes = Array(name.utf8)
+            let direntSize = (24 + nameBytes.count + 7) & ~7
+            let need = direntSize + (plus ? FUSEConst.entryOutSize : 0)
+            if w.bytes.count + need > size { break }
+            let isDot = node == nil
+            let path = isDot ? h.path : join(h.path, name)
+            let id = isDot ? (idsByPath[h.path] ?? FUSEConst.rootID) : identify(path)
+            if plus {
+                if let node {
+                    attributes(node, path: path, id: id).writeEntry(to: &w, nodeID: id)
+                } else {
+                    w.zeros(FUSEConst.entryOutSize)   // nodeid 0: no entry for . and ..
+                }
+            }
+            w.u64(id); w.u64(UInt64(i + 1)); w.u32(UInt32(nameBytes.count)); w.u32(direntType(node))
+            w.bytes.append(contentsOf: nameBytes)
+            w.pad8()
+            i += 1
+        }
+        reply(unique, w.bytes)
+    }
+
+    // MARK: - Helpers
+
+    private func join(_ dir: String, _ name: String) -> String { dir == "/" ? "/" + name : dir + "/" + name }
+
+    private func identify(_ path: String) -> UInt64 {
+        if let id = idsByPath[path] { return id }
+        let id = nextID
+        nextID += 1
+        idsByPath[path] = id
+        pathsByID[id] = path
+        return id
+    }
+
+    /// sysfs attributes claim 4096 bytes, procfs files 0 (reads are direct, so neither limits them).
+    private func attributes(_ node: KernelNode, path: String, id: UInt64) -> FUSEAttr {
+        let isProc = path == "/proc" || path.hasPrefix("/proc/")
+        switch node {
+        case .directory: return FUSEAttr(ino: id, size: 0, mode: UInt32(S_IFDIR) | (isProc ? 0o555 : 0o755), nlink: 2, time: startTime)
+        case .symlink(let t): return FUSEAttr(ino: id, size: UInt64(t.utf8.count), mode: UInt32(S_IFLNK) | 0o777, nlink: 1, time: startTime)
+        case .file(let f): return FUSEAttr(ino: id, size: isProc ? 0 : 4096, mode: UInt32(S_IFREG) | UInt32(f.mode & 0o7777), nlink: 1, time: startTime)
+        }
+    }
+
+    private func direntType(_ node: KernelNode?) -> UInt32 {
+        switch node {
+        case nil, .directory?: return UInt32(DT_DIR)
+        case .symlink?: return UInt32(DT_LNK)
+        case .file?: return UInt32(DT_REG)
+        }
+    }
+
+    private func errnoValue(_ error: Error) -> Int32 {
+        if let e = error as? KernelError { return e.errno.linuxNumber ?? e.errno.rawValue }
+        return EIO
+    }
+
+    private func reply(_ unique: UInt64, error: Int32) { send(unique, error: -error, []) }
+    private func reply(_ unique: UInt64, _ body: [UInt8]) { send(unique, error: 0, body) }
+
+    private func send(_ unique: UInt64, error: Int32, _ body: [UInt8]) {
+        var w = FUSEWriter()
+        w.u32(UInt32(FUSEConst.outHeaderSize + body.count))
+        w.u32(UInt32(bitPattern: error))
+        w.u64(unique)
+        w.bytes.append(contentsOf: body)
+        // ENOENT: the request was interrupted meanwhile; nothing waits for the answer.
+        _ = w.bytes.withUnsafeBytes { Glibc.write(fuseFD, $0.baseAddress, $0.count) }
+    }
+}
+
+/// Signal handling for a foreground server: SIGINT/SIGTERM write a byte to the stop pipe
+/// (without SA_RESTART, so nothing blocks past it).
+public enum FUSESignals {
+    nonisolated(unsafe) static var stopFD: Int32 = -1
+
+    public static func stopOnSignals(_ server: FUSEServer, signals: [Int32] = [SIGINT, SIGTERM]) {
+        stopFD = server.stopFD
+        var sa = sigaction()
+        sa.__sigaction_handler.sa_handler = { _ in
+            var b: UInt8 = 1
+            _ = Glibc.write(FUSESignals.stopFD, &b, 1)
+        }
+        sa.sa_flags = 0
+        sigemptyset(&sa.sa_mask)
+        for s in signals { sigaction(s, &sa, nil) }
+    }
+}
+
+/// unshare(CLONE_NEWNS) for the calling thread. Glibc's Swift module leaves `unshare` out
+/// (it is _GNU_SOURCE-only in <sched.h>), so it is looked up at run time.
+public func unshareMountNamespace() -> Bool {
+    let cloneNewNS: Int32 = 0x0002_0000
+    guard let sym = dlsym(nil, "unshare") else { Glibc.errno = ENOSYS; return false }
+    let fn = unsafeBitCast(sym, to: (@convention(c) (Int32) -> Int32).self)
+    return fn(cloneNewNS) == 0
+}

@@ -1,0 +1,116 @@
+import SystemPackage
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why an export stopped: the host path and the errno the host gave.
+public struct ExportError: Error, CustomStringConvertible {
+    public var path: String
+    public var errno: Errno
+    public var operation: String
+    public var description: String { "\(operation) \(path): \(errno.message)" }
+}
+
+/// What an export wrote.
+public struct ExportSummary: Sendable, Equatable {
+    public var directories = 0
+    public var files = 0
+    public var symlinks = 0
+}
+
+extension KernelFS {
+    /// The directories tools read, in the order `memhp export` writes them. The whole tree
+    /// is the union of these (plus whatever else the areas serve under /proc).
+    public static let exportRoots = [
+        "/sys/devices/system/memory", "/sys/devices/system/node", "/sys/kernel/mm/hugepages",
+        "/sys/module/memory_hotplug/parameters", "/proc",
+    ]
+
+    /// Writes the model's current tree under `directory` as a plain directory tree: every
+    /// file with the text a read returns now and the kernel's mode, every symlink as a symlink
+    /// (relative, as sysfs makes them), full paths kept (`DIR/sys/devices/system/memory/...`),
+    /// so that `lsmem --sysroot DIR` and similar `--sysroot` tools read it as they would read
+    /// `/`. It is a snapshot: nothing written to it reaches the model.
+    ///
+    /// Existing entries are replaced. Directories get sysfs' 0755 (procfs' 0555 under /proc),
+    /// set after their contents are written so that non-root exports work too.
+    @discardableResult
+    public func export(to directory: String, roots: [String] = KernelFS.exportRoots) throws -> ExportSummary {
+        var summary = ExportSummary()
+        var dirModes: [(String, mode_t)] = []
+        try Self.makeDirectory(directory, mode: 0o755, summary: &summary)
+        for root in roots {
+            // A root the model does not serve (e.g. no hugetlb on this machine) is skipped.
+            guard (try? lookup(root)) != nil else { continue }
+            // Directories above the root (sys, sys/devices, ...) are plain containers.
+            var prefix = ""
+            for comp in KernelFS.components(root).dropLast() {
+                prefix += "/" + comp
+                try Self.makeDirectory(directory + prefix, mode: 0o755, summary: &summary)
+            }
+            for (path, node) in try walk(root) {
+                let host = directory + path
+                let isProc = path == "/proc" || path.hasPrefix("/proc/")
+                switch node {
+                case .directory:
+                    try Self.makeDirectory(host, mode: 0o755, summary: &summary)
+                    dirModes.append((host, isProc ? 0o555 : 0o755))
+                case .symlink(let target):
+                    try Self.replace(host)
+                    guard symlink(target, host) == 0 else { throw ExportError(path: host, errno: .hostCurrent, operation: "symlink") }
+                    summary.symlinks += 1
+                case .file(let f):
+                    // Unreadable attributes (write-only, 0200) are exported empty.
+                    let text = f.show == nil || f.mode & 0o444 == 0 ? "" : ((try? read(path)) ?? "")
+                    try Self.writeFile(host, Array(text.utf8), mode: mode_t(f.mode & 0o7777))
+                    summary.files += 1
+                }
+            }
+        }
+        // Deepest first, so that a read-only parent never blocks its children.
+        for (host, mode) in dirModes.reversed() where chmod(host, mode) != 0 {
+            throw ExportError(path: host, errno: .hostCurrent, operation: "chmod")
+        }
+        return summary
+    }
+
+    static func makeDirectory(_ path: String, mode: mode_t, summary: inout ExportSummary) throws {
+        if mkdir(path, mode) == 0 { summary.directories += 1; return }
+        let err = Errno.hostCurrent
+        var st = stat()
+        guard err == .fileExists, lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFDIR else {
+            throw ExportError(path: path, errno: err, operation: "mkdir")
+        }
+        // A directory left read-only by an earlier export must take new entries.
+        _ = chmod(path, 0o755)
+    }
+
+    /// Removes whatever is at `path` (not a directory), so a new entry can take its place.
+    static func replace(_ path: String) throws {
+        if unlink(path) != 0, Errno.hostCurrent != .noSuchFileOrDirectory {
+            throw ExportError(path: path, errno: .hostCurrent, operation: "unlink")
+        }
+    }
+
+    static func writeFile(_ path: String, _ bytes: [UInt8], mode: mode_t) throws {
+        try replace(path)
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw ExportError(path: path, errno: .hostCurrent, operation: "open") }
+        defer { close(fd) }
+        var done = 0
+        while done < bytes.count {
+            let n = bytes[done...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if Errno.hostCurrent == .interrupted { continue }
+                throw ExportError(path: path, errno: .hostCurrent, operation: "write")
+            }
+            done += n
+        }
+        guard fchmod(fd, mode) == 0 else { throw ExportError(path: path, errno: .hostCurrent, operation: "chmod") }
+    }
+}
+
+extension Errno {
+    /// The calling thread's `errno` after a failed host call.
+    static var hostCurrent: Errno { Errno(rawValue: Glibc.errno) }
+}

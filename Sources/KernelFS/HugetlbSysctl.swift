@@ -1,0 +1,58 @@
+import MemoryModel
+
+/// HugeTLB's files in `/proc/sys/vm` (kernel/sysctl.c `vm_table` and mm/hugetlb_vmemmap.c):
+///
+/// - `nr_hugepages`, `nr_hugepages_mempolicy`: read `max_huge_pages` of the default hstate
+///   (the persistent target, surplus excluded — sysfs `nr_hugepages` and HugePages_Total show
+///   the total); write through `proc_doulongvec_minmax` (base 0, no sign: `-1` EINVAL,
+///   overflow EINVAL, `"1 2"` a partial write of 2 bytes) and `set_max_huge_pages`. A write
+///   with no number (zero bytes) resizes to the current target.
+/// - `nr_overcommit_hugepages`: EINVAL for a gigantic default size, before parsing.
+/// - `hugetlb_optimize_vmemmap`: `proc_dobool` (`2` reads back `1`), registered only when an
+///   hstate is optimizable (6.1 profile).
+public enum HugetlbSysctlArea: KernelFileArea {
+    public static let mountPoint = ["proc", "sys", "vm"]
+
+    static func files(_ m: Machine) -> [String: KernelFile] {
+        var f: [String: KernelFile] = [
+            "nr_hugepages": nrHugepages,
+            "nr_hugepages_mempolicy": nrHugepages,
+            "nr_overcommit_hugepages": KernelFile(mode: 0o644, show: { m in
+                "\(m.hugetlb.defaultHState?.nrOvercommitHugePages ?? 0)\n"
+            }, store: { m, bytes, _ in
+                guard let d = m.hugetlb.defaultHState else { throw KernelError(.notSupported) }
+                guard !d.isGigantic else { throw KernelError(.invalidArgument, "default hstate is gigantic") }
+                let w = try procDoulongvecMinmax(bytes)
+                if let v = w.values.first { try m.setOvercommitHugePages(hstate: m.hugetlb.defaultIndex, v) }
+                return w.consumed
+            }),
+        ]
+        if m.hugetlb.anyOptimizable {
+            f["hugetlb_optimize_vmemmap"] = KernelFile(mode: 0o644, show: { m in
+                m.hugetlb.optimizeVmemmap ? "1\n" : "0\n"
+            }, store: { m, bytes, _ in
+                let w = try procDobool(bytes)
+                if let v = w.values.first { try m.setHugetlbOptimizeVmemmap(v) }
+                return w.consumed
+            })
+        }
+        return f
+    }
+
+    static let nrHugepages = KernelFile(mode: 0o644, show: { m in
+        "\(m.hugetlb.defaultHState?.maxHugePages ?? 0)\n"
+    }, store: { m, bytes, ctx in
+        guard let d = m.hugetlb.defaultHState else { throw KernelError(.notSupported) }
+        let w = try procDoulongvecMinmax(bytes)
+        let count = w.values.first ?? UInt64(d.maxHugePages)
+        m.setMaxHugePages(hstate: m.hugetlb.defaultIndex, count: count, deadline: ctx.deadline)
+        return w.consumed
+    })
+
+    public static func lookup(_ relative: ArraySlice<String>, machine m: Machine) -> KernelNode? {
+        let f = files(m)
+        if relative.isEmpty { return .directory(f.keys.sorted()) }
+        guard relative.count == 1, let file = f[relative.first!] else { return nil }
+        return .file(file)
+    }
+}

@@ -1,0 +1,180 @@
+import ArgumentParser
+import Foundation
+import Scenario
+#if canImport(Conformance)
+import Conformance
+#endif
+
+/// `memhp conformance`: runs scenarios on the model and diffs each log against the real
+/// kernel's fixture (`tests/conformance/NAME.kernel.txt`), with the tolerances and ranges of
+/// docs/conformance.md.
+struct ConformanceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "conformance",
+        abstract: "Diff the model against the real kernel's recorded observation logs.",
+        discussion: """
+        Without arguments, every tests/conformance/*.scn that has a .kernel.txt fixture. Prints \
+        the differences per scenario and closes with `N passed, M failed`. Scenarios listed in \
+        tests/conformance/EXPECTED-FAILURES may fail; one that passes while listed is reported, \
+        so the list stays honest. Exit status: 0 when every result is as expected, 1 otherwise, \
+        2 for a malformed scenario or ranges file.
+        """)
+
+    @Argument(help: "Scenario files (.scn) or names in the fixture directory (default: all with a fixture).")
+    var scenarios: [String] = []
+
+    @Option(help: "Where the scenarios, fixtures, .ranges files and EXPECTED-FAILURES are.")
+    var dir = "tests/conformance"
+
+    @Flag(help: "Print a Markdown table (scenario, observations compared, structural and counter agreement, status).")
+    var table = false
+
+    @Flag(help: "Also run each scenario on the real kernel (memhp kernel-run) and diff the model against that fresh log.")
+    var live = false
+
+    @Flag(help: "Check the harness, not the model: run each scenario on the real kernel and diff that fresh log against the committed fixture.")
+    var harnessCheck = false
+
+    @Option(help: "Differences shown per scenario.")
+    var limit = 40
+
+    @Option(help: "Write each model log to this directory as NAME.model.txt.")
+    var saveModelLogs: String?
+
+    func run() throws {
+        if harnessCheck { return try checkHarness() }
+        let fm = FileManager.default
+        var paths: [String] = []
+        if scenarios.isEmpty {
+            let files = ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".scn") }.sorted()
+            for f in files {
+                let base = String(f.dropLast(4))
+                if fm.fileExists(atPath: "\(dir)/\(base).kernel.txt") || live { paths.append("\(dir)/\(f)") }
+            }
+            if paths.isEmpty {
+                print("no scenario with a fixture in \(dir)")
+                print("0 passed, 0 failed")
+                return
+            }
+        } else {
+            for s in scenarios { paths.append(s.hasSuffix(".scn") || s.contains("/") ? s : "\(dir)/\(s).scn") }
+        }
+        let expected = ExpectedFailures.parse((try? String(contentsOfFile: "\(dir)/EXPECTED-FAILURES", encoding: .utf8)) ?? "")
+
+        var rows: [(report: DiffReport, status: ConformanceStatus)] = []
+        var passed = 0, failed = 0, expectedFails = 0, unexpectedPasses = 0
+        var modelTotal = 0.0, kernelTotal = 0.0
+        for path in paths {
+            let sc = try loadScenario(path)
+            let fixtureDir = (path as NSString).deletingLastPathComponent
+            let fixture = "\(fixtureDir)/\(sc.name).kernel.txt"
+            let t0 = Date()
+            let model = ModelRunner(scenario: sc).run()
+            let modelSeconds = Date().timeIntervalSince(t0)
+            if let save = saveModelLogs {
+                try? fm.createDirectory(atPath: save, withIntermediateDirectories: true)
+                try model.text.write(toFile: "\(save)/\(sc.name).model.txt", atomically: true, encoding: .utf8)
+            }
+
+            var kernelText: String?
+            if live {
+                kernelText = try liveKernelLog(sc)
+            } else {
+                kernelText = try? String(contentsOfFile: fixture, encoding: .utf8)
+            }
+            guard let kernelText else {
+                print("\(sc.name): no fixture \(fixture); skipped")
+                continue
+            }
+            var ranges: [RangeRule] = []
+            do {
+                ranges += try RangeRule.parseEmbedded(kernelText)
+                let side = "\(fixtureDir)/\(sc.name).ranges"
+                if let t = try? String(contentsOfFile: side, encoding: .utf8) {
+                    do { ranges += try RangeRule.parseFile(t) } catch let e as RangeRule.ParseError {
+                        FileHandle.standardError.write(Data("\(side):\(e.line): \(e.message)\n".utf8))
+                        throw ExitCode(2)
+                    }
+                }
+            } catch let e as RangeRule.ParseError {
+                FileHandle.standardError.write(Data("\(fixture):\(e.line): \(e.message)\n".utf8))
+                throw ExitCode(2)
+            }
+            let report = ObservationDiff.diff(scenario: sc.name, kernel: ObservationLog.parse(kernelText).log,
+                                              model: ObservationLog.parse(model.text).log, ranges: ranges)
+            let status = ConformanceStatus(passed: report.passed, expected: expected.reason(sc.name) != nil)
+            rows.append((report, status))
+            switch status {
+            case .pass: passed += 1
+            case .fail: failed += 1
+            case .expectedFailure: failed += 1; expectedFails += 1
+            case .unexpectedPass: passed += 1; unexpectedPasses += 1
+            }
+            if !table {
+                print(report.render(limit: limit), terminator: "")
+                if status == .expectedFailure { print("  expected failure: \(expected.reason(sc.name) ?? "")") }
+                if status == .unexpectedPass { print("  UNEXPECTED PASS: \(sc.name) is listed in \(dir)/EXPECTED-FAILURES; take it off the list") }
+                var timing = "  time: model \(String(format: "%.3f", modelSeconds)) s"
+                if let k = report.kernelSeconds {
+                    timing += ", kernel \(String(format: "%.1f", k)) s (\(String(format: "%.0f", k / max(modelSeconds, 1e-6)))× faster)"
+                    kernelTotal += k
+                }
+                print(timing)
+            } else if let k = report.kernelSeconds {
+                kernelTotal += k
+            }
+            modelTotal += modelSeconds
+        }
+        if table { print(ConformanceFormat.markdownTable(rows), terminator: "") }
+        var closing = "\(passed) passed, \(failed) failed"
+        if expectedFails > 0 { closing += " (\(expectedFails) expected, listed in EXPECTED-FAILURES)" }
+        if unexpectedPasses > 0 { closing += "; \(unexpectedPasses) listed as expected failures now pass" }
+        if kernelTotal > 0 {
+            closing += "; model \(String(format: "%.2f", modelTotal)) s vs kernel \(String(format: "%.1f", kernelTotal)) s"
+        }
+        print(closing)
+        if rows.contains(where: { !$0.status.ok }) { throw ExitCode(1) }
+    }
+
+    /// `--harness-check`: the real kernel today must still produce the committed fixture
+    /// (structural observations equal, counters within tolerance), which proves kernel-run
+    /// and the guest runner still work. Prints one line per scenario and no pass/fail tally.
+    func checkHarness() throws {
+        var bad = 0
+        for s in scenarios {
+            let path = s.hasSuffix(".scn") || s.contains("/") ? s : "\(dir)/\(s).scn"
+            let sc = try loadScenario(path)
+            let fixture = "\((path as NSString).deletingLastPathComponent)/\(sc.name).kernel.txt"
+            guard let recorded = try? String(contentsOfFile: fixture, encoding: .utf8) else {
+                print("harness-check \(sc.name): no fixture \(fixture)"); bad += 1; continue
+            }
+            guard let live = try liveKernelLog(sc) else { bad += 1; continue }
+            let report = ObservationDiff.diff(scenario: sc.name, kernel: ObservationLog.parse(recorded).log,
+                                              model: ObservationLog.parse(live).log, ranges: try RangeRule.parseEmbedded(recorded))
+            if report.passed {
+                print("harness-check \(sc.name): the live kernel agrees with the fixture (\(report.compared) observations)")
+            } else {
+                bad += 1
+                print("harness-check \(sc.name): the live kernel differs from the fixture")
+                print(report.render(limit: limit), terminator: "")
+            }
+        }
+        if bad > 0 { throw ExitCode(1) }
+    }
+
+    /// Runs the scenario on the real kernel (`memhp kernel-run`'s library) when it is linked in.
+    func liveKernelLog(_ sc: Scenario) throws -> String? {
+        #if canImport(Conformance)
+        guard let kernel = KernelInstall.newestCached() else {
+            FileHandle.standardError.write(Data("memhp: --live: no kernel in \(KernelInstall.defaultCache); run scripts/kernel-setup.sh\n".utf8))
+            throw ExitCode(1)
+        }
+        var opt = KernelRunOptions(kernel: kernel)
+        opt.log = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+        return try KernelRunner(scenario: sc, options: opt).run().text
+        #else
+        FileHandle.standardError.write(Data("memhp: --live: this build has no kernel runner (the Conformance target is not linked)\n".utf8))
+        throw ExitCode(1)
+        #endif
+    }
+}

@@ -1,0 +1,69 @@
+import ArgumentParser
+import Foundation
+import Scenario
+
+/// `memhp run SCENARIO`: runs a scenario on the model and writes the observation log that
+/// `memhp kernel-run` writes from the real kernel, so the two can be diffed.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a scenario on the model and write its observation log.",
+        discussion: """
+        The observation log goes to stdout (or -o FILE); the explain log — why the model did what \
+        it did, in the kernel's words — to stderr (or --explain FILE). The same scenario and seed \
+        always give the same log. Exit status: 0 when every step ran, 1 when the machine could not \
+        boot, 2 for a malformed scenario (reported as FILE:LINE: message).
+        """)
+
+    @Argument(help: "The scenario file (.scn).")
+    var scenario: String
+
+    @Option(name: .shortAndLong, help: "Write the observation log here instead of stdout.")
+    var output: String?
+
+    @Option(help: "Write the explain log here instead of stderr.")
+    var explain: String?
+
+    @Option(help: "Override the scenario's `seed:`.")
+    var seed: UInt64?
+
+    @Flag(help: "Print the model's wall-clock time to stderr.")
+    var time = false
+
+    func run() throws {
+        var sc = try loadScenario(scenario)
+        if let seed { sc.machine.seed = seed }
+        let t0 = Date()
+        let result = ModelRunner(scenario: sc).run()
+        let wall = Date().timeIntervalSince(t0)
+        if let output {
+            try result.text.write(toFile: output, atomically: true, encoding: .utf8)
+        } else {
+            FileHandle.standardOutput.write(Data(result.text.utf8))
+        }
+        let explainText = result.explain.map { $0 + "\n" }.joined()
+        if let explain {
+            try explainText.write(toFile: explain, atomically: true, encoding: .utf8)
+        } else {
+            FileHandle.standardError.write(Data(explainText.utf8))
+        }
+        if time {
+            FileHandle.standardError.write(Data("memhp: \(sc.name): model run took \(String(format: "%.3f", wall)) s\n".utf8))
+        }
+        if !result.completed { throw ExitCode(1) }
+    }
+}
+
+/// Reads and parses a scenario; an unreadable or malformed file exits with status 2 after
+/// printing `FILE:LINE: message`.
+func loadScenario(_ path: String) throws -> Scenario {
+    let text: String
+    do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+        FileHandle.standardError.write(Data("memhp: cannot read \(path): \(error.localizedDescription)\n".utf8))
+        throw ExitCode(2)
+    }
+    do { return try Scenario.parse(text, file: path) } catch let e as ScenarioError {
+        FileHandle.standardError.write(Data("\(e)\n".utf8))
+        throw ExitCode(2)
+    }
+}

@@ -1,0 +1,362 @@
+import XCTest
+import SystemPackage
+@testable import MemoryModel
+
+/// Memory hotplug on the model: add, online, offline (every way it can end), remove, ACPI
+/// eject, policies, notifiers, and invariants over long random sequences.
+final class HotplugTests: XCTestCase {
+    /// 1 GiB boot memory, room for 3 GiB of DIMMs above 4 GiB, as the captures' QEMU.
+    func machine(_ cmdline: String = "", dimms: [DIMMConfig] = [], nodes: [NodeConfig] = [], mem: Int = 1 << 30) throws -> Machine {
+        let m = try Machine.boot(MachineConfig(memBytes: mem, maxmemBytes: mem + (3 << 30), slots: 4, nodes: nodes, dimms: dimms, cmdline: cmdline))
+        if let d = m.layout?.dimms.first, m.blocks[d.start / (m.blockPages << 12)] == nil { try m.acpiColdPlugDIMMs() }
+        return m
+    }
+
+    func errno(_ body: () throws -> Void) -> Errno? {
+        do { try body(); return nil } catch let e as KernelError { return e.errno } catch { return nil }
+    }
+
+    func lastReason(_ m: Machine) -> String? { m.explain.entries.last { $0.message.hasPrefix("memory offlining") }?.message }
+    func lastWhy(_ m: Machine) -> String? { m.explain.entries.last?.message }
+
+    /// A hot-added 128 MiB block onlined to `type`, the only memory of its zone.
+    func block(_ m: Machine, _ type: OnlineType, id: String = "d") throws -> Int {
+        let ids = try m.hotAddDIMM(id: id, sizeBytes: 128 << 20)
+        try m.storeState(block: ids[0], type)
+        return ids[0]
+    }
+
+    func pages(_ m: Machine, owner: Int, in range: PFNRange) -> Int {
+        m.owners[owner]!.blocks.filter { range.contains(Int($0)) }.count << m.owners[owner]!.order
+    }
+
+    // MARK: Success
+
+    func testOfflineMigratesAnonCacheAndShmemOutOfTheBlock() throws {
+        let m = try machine()
+        let id = try block(m, .onlineMovable)
+        let r = m.blocks[id]!.range
+        var owners: [Int] = []
+        for k in [PageKind.anon, .pageCache, .shmem] {
+            let o = try m.createOwner(name: "t:\(k)", kind: k)
+            XCTAssertEqual(m.allocate(owner: o, blocks: 3000), 3000)
+            owners.append(o)
+        }
+        let thp = try m.createOwner(name: "t:thp", kind: .anon, order: 9)
+        XCTAssertEqual(m.allocate(owner: thp, blocks: 4), 4)
+        for o in owners + [thp] { XCTAssertGreaterThan(pages(m, owner: o, in: r), 0) }
+        let movable = m.zoneIndex(node: 0, type: .movable)
+        let managedBefore = m.totalManagedPages
+        try m.storeState(block: id, .offline)
+        for o in owners { XCTAssertEqual(m.owners[o]!.pages, 3000); XCTAssertEqual(pages(m, owner: o, in: r), 0) }
+        XCTAssertEqual(m.owners[thp]!.pages, 2048)
+        XCTAssertEqual(m.blocks[id]!.state, .offline)
+        XCTAssertNil(m.blocks[id]!.zone)
+        XCTAssertEqual(m.zones[movable].presentPages, 0)
+        XCTAssertEqual(m.zones[movable].spannedPages, 0)
+        XCTAssertEqual(m.totalManagedPages, managedBefore - 32768)
+        XCTAssertGreaterThanOrEqual(m.vmstat.pgmigrateSuccess, 9000)
+        XCTAssertEqual(lastWhy(m), "Offlined Pages 32768")
+        XCTAssertEqual(m.hotplug.uevents.last?.action, .offline)
+        // Offline does no reclaim: the clean page cache moved rather than vanished.
+        XCTAssertEqual(m.owners[owners[1]]!.pages, 3000)
+        try m.verify()
+        // And it comes back.
+        try m.storeState(block: id, .onlineMovable)
+        XCTAssertEqual(m.zones[movable].managedPages, 32768)
+        try m.verify()
+    }
+
+    func testOfflineOfAFreeKernelBlockAndWatermarksFollow() throws {
+        let m = try machine()
+        let min0 = m.zone(node: 0, type: .dma32).watermark.min
+        let id = try block(m, .onlineKernel)
+        XCTAssertEqual(m.zone(node: 0, type: .normal).presentPages, 32768)
+        XCTAssertNotEqual(m.zone(node: 0, type: .dma32).watermark.min, min0)
+        try m.storeState(block: id, .offline)
+        // Watermarks are recomputed from the current ones, so a round trip lands within a few pages.
+        XCTAssertLessThanOrEqual(abs(m.zone(node: 0, type: .dma32).watermark.min - min0), 8)
+        XCTAssertEqual(m.zone(node: 0, type: .normal).spannedPages, 0)
+        try m.verify()
+    }
+
+    // MARK: EBUSY
+
+    func testUnmovableKernelPagesMakeIsolationFail() throws {
+        for kind in [PageKind.slabUnreclaimable, .slabReclaimable, .pageTable, .kernelStack, .kernel] {
+            let m = try machine()
+            let id = try block(m, .onlineKernel)
+            let o = try m.createOwner(name: "t:k", kind: kind)
+            m.allocate(owner: o, blocks: 1)
+            let pfn = Int(m.owners[o]!.blocks[0])
+            XCTAssertTrue(m.blocks[id]!.range.contains(pfn), "\(kind) landed in the new Normal block")
+            let free = m.zone(node: 0, type: .normal).freePages + m.zone(node: 0, type: .normal).pcp.count
+            XCTAssertEqual(errno { try m.storeState(block: id, .offline) }, .resourceBusy, "\(kind)")
+            XCTAssertEqual(m.blocks[id]!.state, .online)
+            XCTAssertEqual(lastReason(m), "memory offlining [mem 0x100000000-0x107ffffff] failed due to failure to isolate range")
+            XCTAssertTrue(lastWhy(m)!.hasPrefix("pfn \(hex(pfn)) is "), lastWhy(m)!)
+            XCTAssertTrue(lastWhy(m)!.hasSuffix("in block 32 (zone Normal)"))
+            XCTAssertTrue(m.kmsg.contains("page dumped because: unmovable page"))
+            XCTAssertEqual(m.zone(node: 0, type: .normal).freePages + m.zone(node: 0, type: .normal).pcp.count, free)
+            XCTAssertEqual(m.zone(node: 0, type: .normal).nrIsolatePageblock, 0)
+            try m.verify()
+        }
+    }
+
+    func testReservedPagesInZoneMovableMakeIsolationFail() throws {
+        let m = try machine()
+        let id = try block(m, .onlineMovable)
+        // A PageReserved page inside ZONE_MOVABLE, as memblock leaves them with movablecore=:
+        // take one page out of the buddy allocator and reserve it (not managed any more).
+        let z = m.zoneIndex(node: 0, type: .movable)
+        m.drainPCP(zone: z)
+        let pfn = try XCTUnwrap(m.rmqueueBuddy(z, order: 0, mt: .movable))
+        m.memmap.setKind(pfn, .reserved)
+        m.zones[z].managedPages -= 1
+        try m.verify()
+        XCTAssertEqual(errno { try m.storeState(block: id, .offline) }, .resourceBusy)
+        XCTAssertEqual(lastWhy(m), "pfn \(hex(pfn)) is reserved (PageReserved) in block \(id) (zone Movable)")
+        XCTAssertEqual(lastReason(m)?.hasSuffix("failed due to failure to isolate range"), true)
+        XCTAssertTrue(m.kmsg.contains("page dumped because: unmovable page"))
+        try m.verify()
+    }
+
+    // MARK: EINVAL
+
+    func testBlockSpanningZonesAndBlockWithHolesAreEINVAL() throws {
+        let m = try machine()
+        XCTAssertEqual(m.validZones(block: 0), "none")
+        XCTAssertEqual(errno { try m.storeState(block: 0, .offline) }, .invalidArgument)
+        XCTAssertTrue(lastWhy(m)!.contains("mem->zone is NULL"))
+        XCTAssertEqual(errno { try m.storeState(block: 7, .offline) }, .invalidArgument)
+        XCTAssertEqual(lastReason(m), "memory offlining [mem 0x38000000-0x3fffffff] failed due to memory holes")
+        XCTAssertEqual(lastWhy(m), "pfn 0x3ffe0 in block 7 is not System RAM (a hole in the firmware memory map)")
+        XCTAssertEqual(m.blocks[7]!.state, .online)
+        XCTAssertEqual(errno { try m.storeState(block: 3, .online) }, .invalidArgument)
+        try m.verify()
+    }
+
+    // MARK: EINTR (spinning)
+
+    func testPinnedAndRamfsPagesSpinUntilTheDeadline() throws {
+        for (kind, type, gfp) in [(PageKind.pinned, OnlineType.onlineKernel, GFP?.none), (.ramfs, .onlineKernel, nil),
+                                  (.ramfs, .onlineMovable, GFP.highuserMovable), (.slabUnreclaimable, .onlineMovable, .highuserMovable)] {
+            let m = try machine()
+            let id = try block(m, type)
+            let anon = try m.createOwner(name: "t:anon", kind: .anon)
+            m.allocate(owner: anon, blocks: 100)
+            let o = try m.createOwner(name: "t:stuck", kind: kind, gfp: gfp)
+            m.allocate(owner: o, blocks: 10)
+            XCTAssertTrue(m.owners[o]!.blocks.contains { m.blocks[id]!.range.contains(Int($0)) }, "\(kind)")
+            let deadline = m.clock + 5_000_000_000
+            XCTAssertEqual(errno { try m.storeState(block: id, .offline, deadline: deadline) }, .interrupted, "\(kind) \(type)")
+            XCTAssertGreaterThanOrEqual(m.clock, deadline)
+            XCTAssertEqual(m.blocks[id]!.state, .online)
+            XCTAssertEqual(lastReason(m)?.hasSuffix("failed due to signal backoff"), true)
+            let why = lastWhy(m)!
+            XCTAssertTrue(why.contains("\(kind)") && why.contains("retried until the signal"), why)
+            if kind == .pinned { XCTAssertTrue(why.contains("-EAGAIN")) }
+            if kind == .ramfs { XCTAssertTrue(why.contains("-EINVAL")) }
+            XCTAssertEqual(m.zones[m.zoneIndex(node: 0, type: m.blocks[id]!.zone!)].nrIsolatePageblock, 0)
+            XCTAssertEqual(m.owners[o]!.pages, 10)
+            try m.verify()
+            // No deadline: the model's default timeout ends it too.
+            let t0 = m.clock
+            XCTAssertEqual(errno { try m.storeState(block: id, .offline) }, .interrupted)
+            XCTAssertGreaterThanOrEqual(m.clock - t0, m.hotplug.defaultOfflineTimeout)
+            // Once the pages are gone the offline succeeds.
+            m.destroyOwner(o)
+            try m.storeState(block: id, .offline)
+            try m.verify()
+        }
+    }
+
+    // MARK: Notifiers
+
+    func testNotifierErrorInjection() throws {
+        let m = try machine(dimms: [DIMMConfig(id: "dimm1", sizeBytes: 256 << 20)])
+        m.injectMemoryNotifierError(.goingOnline, errno: -12)
+        XCTAssertEqual(errno { try m.storeState(block: 32, .online) }, .noMemory)
+        XCTAssertEqual(m.blocks[32]!.state, .offline)
+        XCTAssertEqual(m.zone(node: 0, type: .normal).spannedPages, 0)
+        XCTAssertEqual(m.hotplug.notifierLog.suffix(2).map(\.event), [.goingOnline, .cancelOnline])
+        m.injectMemoryNotifierError(.goingOnline, errno: 0)
+        try m.storeState(block: 32, .onlineMovable)
+        m.injectMemoryNotifierError(.goingOffline, errno: -16)
+        XCTAssertEqual(errno { try m.storeState(block: 32, .offline) }, .resourceBusy)
+        XCTAssertEqual(lastReason(m), "memory offlining [mem 0x100000000-0x107ffffff] failed due to notifier failure")
+        XCTAssertEqual(m.hotplug.notifierLog.suffix(2).map(\.event), [.goingOffline, .cancelOffline])
+        m.injectMemoryNotifierError(.goingOffline, errno: -99999)
+        XCTAssertEqual(m.hotplug.notifierErrors[.goingOffline], -4095)
+        m.injectMemoryNotifierError(.goingOffline, errno: 0)
+        // A subscriber sees the events and may veto.
+        m.registerMemoryNotifier(name: "veto") { _, n in n.event == .goingOffline ? -16 : 0 }
+        XCTAssertEqual(errno { try m.storeState(block: 32, .offline) }, .resourceBusy)
+        m.unregisterMemoryNotifier(name: "veto")
+        try m.storeState(block: 32, .offline)
+        XCTAssertEqual(m.hotplug.notifierLog.last?.event, .offline)
+        try m.verify()
+    }
+
+    // MARK: Adding and removing
+
+    func testMemmapOnMemoryOnlyForSingleBlockAdds() throws {
+        let m = try machine("memory_hotplug.memmap_on_memory=1 memhp_default_state=online_movable")
+        let memmapBefore = m.totalPages(of: .memmap)
+        let one = try m.hotAddDIMM(id: "small", sizeBytes: 128 << 20)
+        XCTAssertEqual(m.blocks[one[0]]!.vmemmapPages, 512)
+        XCTAssertEqual(m.totalPages(of: .memmap), memmapBefore)
+        let mz = m.zone(node: 0, type: .movable)
+        XCTAssertEqual([mz.presentPages, mz.managedPages], [32768, 32256])
+        let four = try m.hotAddDIMM(id: "big", sizeBytes: 512 << 20)
+        XCTAssertEqual(four.count, 4)
+        XCTAssertEqual(m.blocks[four[0]]!.vmemmapPages, 0)
+        XCTAssertEqual(m.totalPages(of: .memmap), memmapBefore + 2048)
+        try m.verify()
+        try m.storeState(block: one[0], .offline)
+        XCTAssertEqual(m.zone(node: 0, type: .movable).presentPages, 4 * 32768)
+        try m.verify()
+        try m.acpiEjectDIMM(id: "small")
+        try m.acpiEjectDIMM(id: "big")
+        XCTAssertEqual(m.totalPages(of: .memmap), memmapBefore)
+        XCTAssertEqual(m.zone(node: 0, type: .movable).presentPages, 0)
+        try m.verify()
+    }
+
+    func testAddAndRemoveErrors() throws {
+        let m = try machine(dimms: [DIMMConfig(id: "dimm1", sizeBytes: 256 << 20)])
+        // 128 MiB alignment.
+        XCTAssertEqual(errno { try m.addMemory(node: 0, startBytes: (5 << 30) + (64 << 20), sizeBytes: 128 << 20) }, .invalidArgument)
+        XCTAssertEqual(errno { try m.acpiMemoryDeviceAdd(id: "odd", startBytes: 5 << 30, sizeBytes: 192 << 20, node: 0) }, .invalidArgument)
+        XCTAssertNil(m.hotplug.acpiDevices["odd"])
+        // Overlap and out of range.
+        XCTAssertEqual(errno { try m.addMemory(node: 0, startBytes: 4 << 30, sizeBytes: 128 << 20) }, .fileExists)
+        XCTAssertEqual(errno { try m.addMemory(node: 0, startBytes: 1 << 50, sizeBytes: 128 << 20) }, .argListTooLong)
+        // Removal requires every block offline.
+        try m.storeState(block: 33, .online)
+        XCTAssertEqual(errno { try m.removeMemory(startBytes: 4 << 30, sizeBytes: 256 << 20) }, .resourceBusy)
+        XCTAssertTrue(m.kmsg.last!.hasPrefix("removing memory fails, because memory [0x0000000108000000-0x000000010fffffff] is onlined"))
+        try m.storeState(block: 33, .offline)
+        try m.removeMemory(startBytes: 4 << 30, sizeBytes: 256 << 20)
+        XCTAssertNil(m.blocks[32])
+        XCTAssertEqual(m.hotplug.uevents.suffix(2).map(\.action), [.remove, .remove])
+        try m.verify()
+    }
+
+    func testAutoOnlineStopsAtTheFirstFailureAndAddStillSucceeds() throws {
+        let m = try machine("memhp_default_state=online")
+        m.registerMemoryNotifier(name: "second-fails") { _, n in
+            n.event == .goingOnline && n.startPFN == 33 * 32768 ? -12 : 0
+        }
+        let ids = try m.hotAddDIMM(id: "d", sizeBytes: 512 << 20)
+        XCTAssertEqual(ids.map { m.blocks[$0]!.state }, [.online, .offline, .offline, .offline])
+        try m.verify()
+    }
+
+    // MARK: Zone policy
+
+    func testAutoMovablePolicyWithStaticGroups() throws {
+        let m = try machine("memhp_default_state=online memory_hotplug.online_policy=auto-movable")
+        let d1 = try m.hotAddDIMM(id: "dimm1", sizeBytes: 512 << 20)
+        XCTAssertEqual(d1.map { m.blocks[$0]!.zone }, [.movable, .movable, .movable, .movable])
+        m.setAutoMovableRatio(50)
+        let d2 = try m.hotAddDIMM(id: "dimm2", sizeBytes: 512 << 20)
+        XCTAssertEqual(d2.map { m.blocks[$0]!.zone }, [.normal, .normal, .normal, .normal])
+        // A manual plain online of an offline block follows the policy too.
+        try m.storeState(block: d1[0], .offline)
+        XCTAssertEqual(m.validZones(block: d1[0]), "Normal Movable")
+        try m.storeOnline(block: d1[0], true)
+        XCTAssertEqual(m.blocks[d1[0]]!.zone, .normal)
+        XCTAssertEqual(m.hotplug.groups.values.map(\.presentKernelPages).reduce(0, +), 5 * 32768)
+        try m.verify()
+    }
+
+    func testMovableNodeMakesAmbiguousBlocksMovable() throws {
+        let m = try machine("movable_node memhp_default_state=online")
+        let ids = try m.hotAddDIMM(id: "d", sizeBytes: 256 << 20)
+        XCTAssertEqual(ids.map { m.blocks[$0]!.zone }, [.movable, .movable])
+        XCTAssertEqual(m.validZones(block: ids[0]), "Movable")
+    }
+
+    func testOnlineKernelBelow4GOutsideDMA32CreatesNormal() throws {
+        let m = try machine("movablecore=256M")
+        try m.storeState(block: 6, .offline)
+        XCTAssertEqual(m.validZones(block: 6), "Normal Movable")
+        try m.storeState(block: 6, .onlineKernel)
+        let n = m.zone(node: 0, type: .normal)
+        XCTAssertEqual([n.startPFN, n.spannedPages], [196608, 32768])
+        try m.verify()
+    }
+
+    func testMigrationPrefersOtherNodes() throws {
+        let m = try machine(nodes: [NodeConfig(id: 0, memBytes: 512 << 20), NodeConfig(id: 1, memBytes: 512 << 20)])
+        let ids = try m.hotAddDIMM(id: "d", sizeBytes: 128 << 20, node: 0)
+        try m.storeState(block: ids[0], .onlineMovable)
+        let o = try m.createOwner(name: "t:anon", kind: .anon, node: 0, bound: true)
+        m.allocate(owner: o, blocks: 2000)
+        try m.storeState(block: ids[0], .offline)
+        let nodesUsed = Set(m.owners[o]!.blocks.map { m.zones[m.zoneIndex(ofPFN: Int($0))!].node })
+        XCTAssertTrue(nodesUsed.contains(1))
+        try m.verify()
+    }
+
+    // MARK: Invariants
+
+    func testRandomHotplugSequenceKeepsInvariants() throws {
+        let m = try machine(nodes: [NodeConfig(id: 0, memBytes: 768 << 20), NodeConfig(id: 1, memBytes: 256 << 20)])
+        var rng = SplitMix64(seed: 99)
+        let kinds: [PageKind] = [.anon, .pageCache, .shmem, .slabUnreclaimable, .slabReclaimable, .pageTable, .pinned, .ramfs]
+        var owners: [Int] = []
+        for (i, k) in kinds.enumerated() {
+            for node in 0..<2 { owners.append(try m.createOwner(name: "r\(i)-\(node)", kind: k, node: node, order: k == .anon ? Int(rng.next() % 2) * 9 : 0)) }
+        }
+        var dimms: [String] = []
+        var n = 0
+        for step in 0..<100 {
+            let action = rng.next() % 10
+            let deadline = m.clock + 1_000_000_000
+            switch action {
+            case 0 where dimms.count < 4:
+                n += 1
+                let size = [128, 256, 512][Int(rng.next() % 3)] << 20
+                if (try? m.hotAddDIMM(id: "r\(n)", sizeBytes: size, node: Int(rng.next() % 2))) != nil { dimms.append("r\(n)") }
+            case 1 where !dimms.isEmpty:
+                let i = Int(rng.next() % UInt64(dimms.count))
+                if (try? m.acpiEjectDIMM(id: dimms[i], deadline: deadline)) != nil { dimms.remove(at: i) }
+            case 2, 3:
+                let ids = m.blocks.keys.sorted()
+                let id = ids[Int(rng.next() % UInt64(ids.count))]
+                let t = [OnlineType.online, .onlineKernel, .onlineMovable][Int(rng.next() % 3)]
+                _ = try? m.storeState(block: id, t)
+            case 4, 5:
+                let ids = m.blocks.keys.sorted()
+                let id = ids[Int(rng.next() % UInt64(ids.count))]
+                _ = try? m.storeState(block: id, .offline, deadline: deadline)
+            case 6, 7:
+                let o = owners[Int(rng.next() % UInt64(owners.count))]
+                m.allocate(owner: o, blocks: Int(rng.next() % 400))
+            default:
+                let o = owners[Int(rng.next() % UInt64(owners.count))]
+                if m.owners[o] != nil { m.release(owner: o, blocks: Int(rng.next() % 300)) }
+            }
+            do { try m.verify() } catch { XCTFail("step \(step) action \(action): \(error)"); return }
+            for b in m.blocks.values {
+                XCTAssertTrue(b.state == .online || b.state == .offline, "block \(b.id) left \(b.state.name)")
+                if b.state == .offline { XCTAssertNil(b.zone, "block \(b.id)") }
+                if b.state == .online && !b.isBoot { XCTAssertNotNil(b.zone, "block \(b.id)") }
+            }
+        }
+        XCTAssertGreaterThan(m.vmstat.pgmigrateSuccess, 0)
+    }
+
+    // MARK: Benchmarks
+
+    func testBenchmarks() throws {
+        let (t, migrated) = try HotplugBench.offlineAnonBlock()
+        XCTAssertEqual(migrated, 32768)
+        let free = try HotplugBench.offlineFreeBlock()
+        let online = try HotplugBench.onlineBlock()
+        let add = try HotplugBench.hotAdd64G()
+        print("bench: offline anon block \(t * 1000) ms (\(migrated) migrations), offline free block \(free * 1000) ms, online block \(online * 1000) ms, hot-add 64G \(add * 1000) ms")
+    }
+}

@@ -1,0 +1,423 @@
+import XCTest
+import SystemPackage
+@testable import MemoryModel
+
+/// Two nodes as the captures of seed cases 1, 3 and 4 built them: node 0 has a small kernel
+/// zone (DMA32) and a large ZONE_MOVABLE, node 1 a Normal zone. Each node's boot memmap
+/// (512 pages per present section) is memblock-reserved at the top of its kernel zone.
+func hvoMachine(dma32: Int = 65536 - 1024, movable: Int = 4 * 32768, node1: Int = 65536,
+                hvo: Bool = true) -> Machine {
+    let n0Sections = (1024 + dma32 + movable + 32767) / 32768
+    let n1Start = 1024 + dma32 + movable
+    let n1Sections = (n1Start + node1 - 1) / 32768 - n1Start / 32768 + 1
+    let memmap0 = PFNRange(start: 1024 + dma32 - n0Sections * 512, count: n0Sections * 512)
+    let memmap1 = PFNRange(start: n1Start + node1 - n1Sections * 512, count: n1Sections * 512)
+    let m = syntheticMachine([[(.dma32, dma32), (.movable, movable)], [(.normal, node1)]], reserved: [memmap0, memmap1])
+    m.params.hugetlbFreeVmemmap = hvo
+    m.hugetlbInit()
+    m.registerBootMemmap(node: 0, range: memmap0)
+    m.registerBootMemmap(node: 1, range: memmap1)
+    return m
+}
+
+extension Machine {
+    /// Free pages counted exactly: buddy plus per-cpu lists (the captures' `freepages`).
+    var exactFree: Int { totalFreePages + totalPCPPages }
+    var h2: HState { hugetlb.hstates[hugetlb.index(ofSizeBytes: 2 << 20)!] }
+    /// Fill node `nid`'s kernel zones with a node-bound ramfs filler (the captures' `dd` in a
+    /// cpuset) until nothing more fits, then give back `restores` × 7 pages: exactly that many
+    /// vmemmap restores succeed. The node's kernel zones run without per-cpu lists here, so
+    /// the margin is exact; with them the allocator takes pages in batches of `pcp.batch`
+    /// (and the kernel drains them back only after a reclaim pass that made progress), which
+    /// quantizes the margin — the captures saw ±30 pages between runs.
+    func pressure(node nid: Int, restores: Int) -> Int {
+        for t in [ZoneType.dma, .dma32, .normal] {
+            let z = zoneIndex(node: nid, type: t)
+            drainPCP(zone: z)
+            zones[z].pcp.high = 0
+            zones[z].pcp.batch = 1
+        }
+        let id = try! createOwner(name: "filler\(nid)-\(owners.slots.count)", kind: .ramfs, node: nid, bound: true,
+                                  gfp: [.highuser, .nowarn])
+        allocate(owner: id, blocks: 1 << 30)
+        release(owner: id, blocks: 7 * restores)
+        return id
+    }
+}
+
+final class HugeTLBTests: XCTestCase {
+    func testBootMessagesAndHstates() throws {
+        let m = hvoMachine(hvo: false)
+        XCTAssertEqual(m.hugetlb.hstates.map(\.name), ["hugepages-2048kB"])
+        XCTAssertTrue(m.kmsg.contains("HugeTLB: registered 2.00 MiB page size, pre-allocated 0 pages"))
+        XCTAssertTrue(m.kmsg.contains("HugeTLB: 28 KiB vmemmap can be freed for a 2.00 MiB page"))
+        try m.verify()
+    }
+
+    func testGrowLandsInMovableAndShrinkReturnsEverything() throws {
+        let m = hvoMachine(hvo: false)
+        let before = m.exactFree
+        m.setMaxHugePages(hstate: 0, count: 100, node: 0)
+        XCTAssertEqual(m.h2.nrHugePages, 100)
+        XCTAssertEqual(m.h2.maxHugePages, 100)
+        XCTAssertEqual(m.zone(node: 0, type: .movable).kindPages[Int(PageKind.hugetlb.rawValue)], 100 * 512)
+        XCTAssertEqual(before - m.exactFree, 100 * 512)
+        try m.verify()
+        m.setMaxHugePages(hstate: 0, count: 0)
+        XCTAssertEqual(m.h2.nrHugePages, 0)
+        XCTAssertEqual(m.exactFree, before)
+        try m.verify()
+    }
+}
+
+/// d-hvo-savings: 100 × 2 MiB through nr_hugepages and back, HVO off then on, three rounds,
+/// on the captures' 1G machine. Returns (hvo, saved pages, MemTotal delta kB, net free change).
+func dHVORounds(_ m: Machine, rounds: Int = 3, node: Int? = nil) throws -> [(Bool, Int, Int, Int)] {
+    var out: [(Bool, Int, Int, Int)] = []
+    for _ in 0..<rounds {
+        for hvo in [false, true] {
+            try m.setHugetlbOptimizeVmemmap(hvo)
+            let p0 = m.exactFree, t0 = m.totalManagedPages
+            m.setMaxHugePages(hstate: 0, count: 100, node: node)
+            let p1 = m.exactFree, t1 = m.totalManagedPages
+            let n = m.h2.nrHugePages
+            m.setMaxHugePages(hstate: 0, count: 0)
+            let p2 = m.exactFree
+            try m.verify()
+            out.append((hvo, n * 512 - (p0 - p1), (t1 - t0) * 4, p2 - p0))
+        }
+    }
+    return out
+}
+
+final class HVOSavingsTests: XCTestCase {
+    func testDHVOSavingsOnBootMemory() throws {
+        let m = try Machine.boot(MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4))
+        m.hugetlbInit()
+        let r = try dHVORounds(m)
+        for x in r { print("d-hvo boot: hvo=\(x.0) saved=\(x.1) memtotal_kB=\(x.2) free_net=\(x.3)") }
+        // Captured: 698 (700 − 2 PMD splits), then 701/701 (±1 noise); MemTotal +2800 kB once.
+        // The model's 100 pages start 4 pages into section 7 and so touch three sections:
+        // one more split, 697.
+        XCTAssertEqual(r.map(\.1), [0, 697, 0, 700, 0, 700])
+        XCTAssertEqual(r.map(\.2), [0, 2800, 0, 0, 0, 0])
+        XCTAssertEqual(r.map(\.3), [0, -3, 0, 0, 0, 0])
+        XCTAssertEqual(m.hugetlb.stats.pmdSplits, 3)
+        XCTAssertEqual(m.hugetlb.stats.bootmemPagesFreed, 700)
+    }
+}
+
+
+/// The seed commit's four failure cases, built as the captures built them: 128 free huge
+/// pages in node 0's ZONE_MOVABLE, node 0's kernel zones filled by a node-bound ramfs
+/// filler until only `margin` pages remain above min + lowmem_reserve.
+final class HVOFailureCaseTests: XCTestCase {
+    let movableRange = PFNRange(start: 65536, count: 4 * 32768)
+
+    func poolOf128(hvo: Bool = true) -> Machine {
+        let m = hvoMachine(hvo: hvo)
+        m.setMaxHugePages(hstate: 0, count: 128, node: 0)
+        XCTAssertEqual(m.h2.nrHugePagesNode[0], 128)
+        XCTAssertEqual(m.zone(node: 0, type: .movable).kindPages[Int(PageKind.hugetlb.rawValue)], 128 * 512)
+        return m
+    }
+
+    // Case 1: shrinking under pressure (capture f).
+    func testCase1ShrinkLeavesSurplusAndRewriteFreesNothing() throws {
+        let m = poolOf128()
+        let filler = m.pressure(node: 0, restores: 11)
+        m.setMaxHugePages(hstate: 0, count: 64)
+        XCTAssertEqual(m.h2.maxHugePages, 64)          // the sysctl reads back the request
+        XCTAssertEqual(m.h2.nrHugePages, 117)          // sysfs nr_hugepages, HugePages_Total
+        XCTAssertEqual(m.h2.surplusHugePages, 53)      // though nr_overcommit_hugepages is 0
+        XCTAssertEqual(m.h2.freeHugePages, 117)
+        XCTAssertEqual(m.hugetlbMeminfo().surp, 53)
+        XCTAssertTrue(m.kmsg.last!.contains("page allocation failure: order:0, mode:0x210cc0(GFP_KERNEL|__GFP_NORETRY|__GFP_THISNODE)"))
+        XCTAssertTrue(m.explain.entries.contains { $0.message.contains("needs 7 pages on node 0; node 0 kernel zones have") })
+        try m.verify()
+        m.release(owner: filler, blocks: 14 * 7)
+        m.setMaxHugePages(hstate: 0, count: 0)
+        XCTAssertEqual([m.h2.maxHugePages, m.h2.nrHugePages, m.h2.surplusHugePages], [0, 103, 103])
+        m.destroyOwner(filler)                          // pressure gone: "try again later"
+        m.setMaxHugePages(hstate: 0, count: 0)
+        XCTAssertEqual([m.h2.maxHugePages, m.h2.nrHugePages, m.h2.surplusHugePages], [0, 103, 103])
+        m.setMaxHugePages(hstate: 0, count: 1)
+        XCTAssertEqual([m.h2.maxHugePages, m.h2.nrHugePages, m.h2.surplusHugePages], [1, 103, 102])
+        m.setMaxHugePages(hstate: 0, count: 0)
+        XCTAssertEqual([m.h2.maxHugePages, m.h2.nrHugePages, m.h2.surplusHugePages], [0, 102, 102])
+        m.setMaxHugePages(hstate: 0, count: 103)
+        m.setMaxHugePages(hstate: 0, count: 0)
+        XCTAssertEqual([m.h2.maxHugePages, m.h2.nrHugePages, m.h2.surplusHugePages], [0, 0, 0])
+        try m.verify()
+    }
+
+    func testCase1WithHVOOffShrinksFully() throws {
+        let m = poolOf128(hvo: false)
+        _ = m.pressure(node: 0, restores: 0)
+        m.setMaxHugePages(hstate: 0, count: 64)
+        XCTAssertEqual([m.h2.maxHugePages, m.h2.nrHugePages, m.h2.surplusHugePages], [64, 64, 0])
+        try m.verify()
+    }
+
+    // Case 2: a surplus page freed by its last user whose restore fails.
+    func testCase2SurplusFreedByUserStaysFreeSurplus() throws {
+        let m = hvoMachine()
+        try m.setOvercommitHugePages(hstate: 0, 4)
+        let map = try m.mmapHugePages(name: "app", count: 4)
+        XCTAssertEqual([m.h2.nrHugePages, m.h2.freeHugePages, m.h2.resvHugePages, m.h2.surplusHugePages], [4, 4, 4, 4])
+        try m.faultHugePages(mapping: map)
+        XCTAssertEqual([m.h2.nrHugePages, m.h2.freeHugePages, m.h2.resvHugePages, m.h2.surplusHugePages], [4, 0, 0, 4])
+        let filler = m.pressure(node: 0, restores: 1)
+        m.munmapHugePages(mapping: map)
+        // One page went back to the buddy allocator; three stay as free surplus pages.
+        XCTAssertEqual([m.h2.nrHugePages, m.h2.freeHugePages, m.h2.resvHugePages, m.h2.surplusHugePages], [3, 3, 0, 3])
+        XCTAssertEqual(m.h2.maxHugePages, 0)
+        try m.verify()
+        // "Try again later": a reservation released later frees them when memory is back.
+        m.destroyOwner(filler)
+        let again = try m.mmapHugePages(name: "app2", count: 3)
+        m.munmapHugePages(mapping: again)
+        XCTAssertEqual([m.h2.nrHugePages, m.h2.surplusHugePages], [0, 0])
+        try m.verify()
+    }
+
+    // Case 3: offline dissolving free huge pages (capture e): ENOMEM after 10 pages.
+    func testCase3DissolveFailsWithENOMEMAfterTenPages() throws {
+        let m = poolOf128()
+        _ = m.pressure(node: 0, restores: 10)
+        XCTAssertThrowsError(try m.dissolveFreeHugePages(movableRange)) { e in
+            XCTAssertEqual((e as? KernelError)?.errno, .noMemory)
+            XCTAssertTrue((e as? KernelError)?.reason.contains("needs 7 pages on node 0") ?? false)
+        }
+        XCTAssertEqual([m.h2.maxHugePages, m.h2.nrHugePages, m.h2.surplusHugePages], [118, 118, 0])
+        try m.verify()
+    }
+
+    func testCase3WithHVOOffDissolvesEverything() throws {
+        let m = poolOf128(hvo: false)
+        _ = m.pressure(node: 0, restores: 0)
+        try m.dissolveFreeHugePages(movableRange)
+        XCTAssertEqual([m.h2.maxHugePages, m.h2.nrHugePages], [0, 0])
+        try m.verify()
+    }
+
+    func testCase3ReservedFreePagesAreBusy() throws {
+        let m = poolOf128(hvo: false)
+        _ = try m.mmapHugePages(name: "db", count: 128)
+        XCTAssertThrowsError(try m.dissolveFreeHugePages(movableRange)) { e in
+            XCTAssertEqual((e as? KernelError)?.errno, .resourceBusy)
+        }
+        XCTAssertEqual(m.h2.nrHugePages, 128)
+        try m.verify()
+    }
+
+    // Case 4: alloc_contig_range over free huge pages (capture v2).
+    func testCase4ReplacementBalancesTheRestore() throws {
+        let m = hvoMachine()
+        m.setMaxHugePages(hstate: 0, count: 60, node: 0)
+        let block = PFNRange(start: movableRange.end - 32768, count: 32768)
+        _ = m.pressure(node: 0, restores: 0)
+        try m.allocContigRange(block, kind: .kernel)
+        XCTAssertEqual([m.h2.nrHugePages, m.h2.freeHugePages, m.h2.surplusHugePages], [60, 60, 0])
+        XCTAssertFalse(block.contains(m.h2.freeLists[0].map { Int($0) }.min()!))
+        try m.verify()
+    }
+
+    func testCase4FailedRestoreLeavesSurplusAndEBUSY() throws {
+        let m = hvoMachine()
+        m.setMaxHugePages(hstate: 0, count: 60, node: 0)
+        let block = PFNRange(start: movableRange.end - 32768, count: 32768)
+        let inBlock = m.h2.freeLists[0].filter { block.contains(Int($0)) }.count
+        try m.setHugetlbOptimizeVmemmap(false)   // replacements give nothing back
+        _ = m.pressure(node: 0, restores: 0)
+        XCTAssertThrowsError(try m.allocContigRange(block)) { e in
+            XCTAssertEqual((e as? KernelError)?.errno, .resourceBusy)
+        }
+        XCTAssertEqual(m.h2.nrHugePages, 60 + inBlock)
+        XCTAssertEqual(m.h2.surplusHugePages, inBlock)
+        XCTAssertEqual(m.h2.maxHugePages, 60)
+        try m.verify()
+    }
+
+    func testCase4WithHVOOffSucceeds() throws {
+        let m = hvoMachine(hvo: false)
+        m.setMaxHugePages(hstate: 0, count: 60, node: 0)
+        let block = PFNRange(start: movableRange.end - 32768, count: 32768)
+        _ = m.pressure(node: 0, restores: 0)
+        try m.allocContigRange(block)
+        XCTAssertEqual([m.h2.nrHugePages, m.h2.surplusHugePages], [60, 0])
+        m.freeContigRange(block)
+        try m.verify()
+    }
+}
+
+final class HugeTLBRandomTests: XCTestCase {
+    /// Resizing, HVO toggling, consumers, kernel allocations (pressure), dissolving and
+    /// contiguous allocations in a random order; every invariant holds after every step.
+    func testRandomSequenceKeepsInvariants() throws {
+        let m = hvoMachine()
+        var rng = SplitMix64(seed: 42)
+        var maps: [Int] = []
+        var contig: [PFNRange] = []
+        let kernel = try m.createOwner(name: "kmem", kind: .kernel, node: 0, gfp: [.kernel, .nowarn])
+        let anon = try m.createOwner(name: "anon", kind: .anon, node: 1)
+        try m.setOvercommitHugePages(hstate: 0, 8)
+        var counts = [Int](repeating: 0, count: 10)
+        for step in 0..<150 {
+            let op = Int(rng.next() % 10)
+            counts[op] += 1
+            switch op {
+            case 0, 1:
+                let node: Int? = rng.next() % 3 == 0 ? Int(rng.next() % 2) : nil
+                m.setMaxHugePages(hstate: 0, count: rng.next() % 200, node: node)
+            case 2:
+                try m.setHugetlbOptimizeVmemmap(rng.next() % 2 == 0)
+            case 3:
+                if let id = try? m.mmapHugePages(name: "app\(step)", count: 1 + Int(rng.next() % 12), shared: rng.next() % 2 == 0,
+                                                 noreserve: rng.next() % 4 == 0, node: Int(rng.next() % 2)) {
+                    maps.append(id)
+                    _ = try? m.faultHugePages(mapping: id)
+                }
+            case 4:
+                if !maps.isEmpty { m.munmapHugePages(mapping: maps.remove(at: Int(rng.next() % UInt64(maps.count)))) }
+            case 5:
+                if rng.next() % 2 == 0 { m.allocate(owner: kernel, blocks: Int(rng.next() % 20000)) }
+                else { m.release(owner: kernel, blocks: Int(rng.next() % 20000)) }
+            case 6:
+                m.allocate(owner: anon, blocks: Int(rng.next() % 5000))
+                m.release(owner: anon, blocks: Int(rng.next() % 5000))
+            case 7:
+                let block = 2 + Int(rng.next() % 4)
+                _ = try? m.dissolveFreeHugePages(PFNRange(start: block * 32768, count: 32768))
+            case 8:
+                if contig.count < 3 {
+                    let start = 65536 + Int(rng.next() % 256) * 512
+                    let r = PFNRange(start: start, count: 512 * (1 + Int(rng.next() % 8)))
+                    if (try? m.allocContigRange(r)) != nil { contig.append(r) }
+                } else {
+                    m.freeContigRange(contig.removeFirst())
+                }
+            default:
+                // An in-use page moves away, as offlining would ask.
+                if let head = m.hugetlb.mapped.keys.sorted().first { _ = m.migrateHugePage(at: head, avoidingNode: m.nodeOf(head)) }
+            }
+            do { try m.verify() } catch { XCTFail("step \(step) op \(op): \(error)"); return }
+        }
+        for id in maps { m.munmapHugePages(mapping: id) }
+        m.destroyOwner(kernel)
+        for r in contig { m.freeContigRange(r) }
+        m.setMaxHugePages(hstate: 0, count: 0)
+        try m.verify()
+        XCTAssertEqual(m.h2.resvHugePages, 0)
+        print("random ops", counts, m.hugetlb.stats)
+    }
+}
+
+/// Run with `swift test -c release -Xswiftc -enable-testing --filter HugeTLBBenchTests`
+/// (set MEMHP_BENCH=1; skipped otherwise).
+final class HugeTLBBenchTests: XCTestCase {
+    func testBench() throws {
+        guard ProcessInfo.processInfo.environment["MEMHP_BENCH"] != nil else { throw XCTSkip("set MEMHP_BENCH=1") }
+        for pages in [2048, 100_000] {
+            for hvo in [false, true] { print(try Machine.hugetlbBench(pages: pages, hvo: hvo)) }
+        }
+    }
+}
+
+final class HVOHotplugTests: XCTestCase {
+    func bootWithDIMM(memmapOnMemory: Bool = false, blocks: Int = 4) throws -> Machine {
+        let m = try Machine.boot(MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4))
+        m.hugetlbInit()
+        m.params.memmapOnMemory = memmapOnMemory
+        for b in 0..<blocks {
+            try m.addMemory(node: 0, startBytes: (4 << 30) + b * (128 << 20), sizeBytes: 128 << 20, memmapOnMemory: memmapOnMemory)
+            try m.storeState(block: 32 + b, .onlineMovable)
+        }
+        return m
+    }
+
+    /// d-hvo's second half: a 512M DIMM onlined movable; its memmap came from the buddy
+    /// allocator, so MemTotal never moves.
+    func testDHVOSavingsOnMovableDIMM() throws {
+        let m = try bootWithDIMM()
+        let r = try dHVORounds(m, rounds: 2)
+        for x in r { print("d-hvo dimm: hvo=\(x.0) saved=\(x.1) memtotal_kB=\(x.2) free_net=\(x.3)") }
+        XCTAssertEqual(r.map(\.1), [0, 698, 0, 700])
+        XCTAssertEqual(r.map(\.2), [0, 0, 0, 0])
+    }
+
+    /// Capture g: hugepages on memmap_on_memory blocks save nothing.
+    func testMemmapOnMemoryIsNeverOptimized() throws {
+        let m = try bootWithDIMM(memmapOnMemory: true, blocks: 1)
+        try m.setHugetlbOptimizeVmemmap(true)
+        let p0 = m.exactFree
+        m.setMaxHugePages(hstate: 0, count: 32)
+        XCTAssertEqual(p0 - m.exactFree, 32 * 512)
+        XCTAssertEqual(m.hugetlb.stats.optimized, 0)
+        try m.verify()
+    }
+
+    /// Seed case 3 end to end: offlining a Movable block whose free huge pages need their
+    /// vmemmap back from a node whose kernel zones are full.
+    func testCase3ThroughOffline() throws {
+        let m = try bootWithDIMM()
+        try m.setHugetlbOptimizeVmemmap(true)
+        m.setMaxHugePages(hstate: 0, count: 128)
+        // Onlined pages go to the tail of the free lists: block 32 fills first, as in capture e.
+        let perBlock = (32...35).map { b in m.h2.freeLists[0].filter { Int($0) / 32768 == b }.count }
+        print("case3 pages per block 32-35:", perBlock)
+        XCTAssertEqual(perBlock[1], 64)
+        _ = m.pressure(node: 0, restores: 10)
+        XCTAssertThrowsError(try m.storeState(block: 33, .offline)) { e in
+            XCTAssertEqual((e as? KernelError)?.errno, .noMemory)
+        }
+        XCTAssertEqual(m.blocks[33]?.state, .online)
+        XCTAssertEqual(m.blocks[33]?.zone, .movable)
+        XCTAssertEqual(m.h2.nrHugePages, 118)
+        XCTAssertEqual(m.h2.maxHugePages, 118)
+        XCTAssertTrue(m.kmsg.contains { $0.contains("mode:0x210cc0(GFP_KERNEL|__GFP_NORETRY|__GFP_THISNODE)") })
+        try m.verify()
+    }
+
+    /// In-use huge pages in an offlined block migrate away (to a free pool page or a fresh one).
+    func testOfflineMigratesInUseHugePages() throws {
+        let m = try bootWithDIMM()
+        m.setMaxHugePages(hstate: 0, count: 40)
+        let id = try m.mmapHugePages(name: "app", count: 40)
+        try m.faultHugePages(mapping: id)
+        m.setMaxHugePages(hstate: 0, count: 80)
+        let block = m.hugetlb.mappings[id]!.pages.map { Int($0) / 32768 }.max()!
+        try m.storeState(block: block, .offline)
+        XCTAssertEqual(m.blocks[block]?.state, .offline)
+        XCTAssertFalse(m.hugetlb.mappings[id]!.pages.contains { Int($0) / 32768 == block })
+        try m.verify()
+    }
+}
+
+final class HVOProfileTests: XCTestCase {
+    func testLinux514KeepsTwoPagesAndHasNoSysctl() throws {
+        let m = hvoMachine(hvo: true)
+        try m.setVmemmapProfile(.linux514)
+        XCTAssertFalse(m.hugetlb.anyOptimizable)
+        let p0 = m.exactFree
+        m.setMaxHugePages(hstate: 0, count: 64, node: 0)
+        // 6 pages per 2 MiB page, minus the PMD splits of the sections touched.
+        XCTAssertEqual(64 * 512 - (p0 - m.exactFree), 64 * 6 - m.hugetlb.stats.pmdSplits)
+        XCTAssertEqual(m.vmemmapFreeablePages(m.h2), 6)
+        m.setMaxHugePages(hstate: 0, count: 0)
+        try m.verify()
+    }
+
+    func testBootTimePoolWithHVO() throws {
+        var c = MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4)
+        c.cmdline = "hugetlb_free_vmemmap=on hugepages=64"
+        let m = try Machine.boot(c)
+        m.hugetlbInit()
+        XCTAssertEqual(m.h2.nrHugePages, 64)
+        XCTAssertEqual(m.h2.maxHugePages, 64)
+        XCTAssertTrue(m.hugetlb.optimizeVmemmap)
+        XCTAssertEqual(m.hugetlb.stats.vmemmapPagesFreed, 448)   // capture h: 448 = 7 × 64
+        XCTAssertTrue(m.kmsg.contains("HugeTLB: registered 2.00 MiB page size, pre-allocated 64 pages"))
+        try m.verify()
+    }
+}
