@@ -154,6 +154,7 @@ public final class KernelFS: @unchecked Sendable {
         }
     }
 
+    @discardableResult
     public func write(_ path: String, _ text: String, context: WriteContext = WriteContext()) throws -> Int {
         try write(path, Array(text.utf8), context: context)
     }

@@ -34,6 +34,11 @@ extension Machine {
         do { try m.acpiColdPlugDIMMs() } catch let e as KernelError {
             throw MachineConfigError("a cold-plugged DIMM could not be added: \(e)")
         }
+        // virtio_mem (a module the runner loads before the first step) probes its devices
+        // and plugs what they request already.
+        do { try m.virtioMemProbeAll() } catch let e as KernelError {
+            throw MachineConfigError("virtio-mem probe failed: \(e)")
+        }
         return m
     }
 

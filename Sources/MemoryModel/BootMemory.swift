@@ -102,3 +102,29 @@ extension Machine {
         return a == b ? 10 : 20
     }
 }
+
+extension Machine {
+    /// A small machine without QEMU's layout, for tests: `layout[node]` lists that node's
+    /// zones and their sizes in pages, laid out back to back from pfn 1024 (pfn 0 stays absent
+    /// as on x86). Zone sizes should be multiples of the pageblock, as real zone boundaries are.
+    static func synthetic(_ layout: [[(ZoneType, Int)]], reserved: [PFNRange] = [], seed: UInt64 = 1) -> Machine {
+        var spans: [BootZoneSpan] = []
+        var present: [(range: PFNRange, node: Int)] = []
+        var pfn = Geometry.maxOrderPages
+        for (node, zones) in layout.enumerated() {
+            for (type, pages) in zones {
+                let r = PFNRange(start: pfn, count: pages)
+                spans.append(BootZoneSpan(node: node, type: type, span: r))
+                present.append((r, node))
+                pfn += pages
+            }
+        }
+        var config = MachineConfig(memBytes: pfn << Geometry.pageShift, maxmemBytes: 0, slots: 0)
+        config.seed = seed
+        let m = Machine(config: config, params: KernelParameters(), pfnCount: pfn, nodeIDs: Array(layout.indices))
+        m.setUpBootMemory(zoneSpans: spans, present: present, reserved: reserved)
+        m.buildZonelists()
+        m.initPerZoneWmarkMin()
+        return m
+    }
+}

@@ -17,6 +17,12 @@ public struct HotplugState: Sendable {
     public internal(set) var resources: [HotplugResource] = []
     /// ACPI memory devices (PNP0C80) by QEMU id.
     public internal(set) var acpiDevices: [String: ACPIMemoryDevice] = [:]
+    /// virtio-mem devices by QEMU id (VirtioMem.swift).
+    public internal(set) var virtioMem: [String: VirtioMemDevice] = [:]
+    /// offline_and_remove_memory() successes of virtio-mem (each retriggers its worker).
+    var virtioMemRemovals = 0
+    /// A virtio-mem worker is running (`wq_active`).
+    var virtioMemWorkerActive = false
     /// `_OST` status codes the guest reported to the firmware: (device, status), in order.
     public internal(set) var ostEvents: [(device: String, status: Int)] = []
     /// Blocks whose range is not entirely System RAM (boot blocks with holes).

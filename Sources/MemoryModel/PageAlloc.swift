@@ -9,8 +9,7 @@ extension Machine {
         memmap.setKind(pfn, .buddy)
         memmap.setOrder(pfn, order)
         memmap.setOwner(pfn, Int(mt.rawValue))
-        memmap.setLink(pfn, zones[z].freeArea[li].pfns.count)
-        zones[z].freeArea[li].pfns.append(UInt32(pfn))
+        memmap.setLink(pfn, zones[z].fast.freePush(li, UInt32(pfn)))
         zones[z].freePages += 1 << order
     }
 
@@ -19,9 +18,10 @@ extension Machine {
         let order = memmap.order(pfn)
         let li = Zone.listIndex(order, MigrateType(rawValue: UInt8(memmap.owner(pfn)))!)
         let pos = memmap.link(pfn)
-        let lastPFN = zones[z].freeArea[li].pfns.removeLast()
+        let store = zones[z].fast
+        let lastPFN = store.freePopLast(li)
         if Int(lastPFN) != pfn {
-            zones[z].freeArea[li].pfns[pos] = lastPFN
+            store.freeSet(li, pos, lastPFN)
             memmap.setLink(Int(lastPFN), pos)
         }
         zones[z].freePages -= 1 << order
@@ -73,8 +73,9 @@ extension Machine {
     /// `__rmqueue_smallest`.
     func rmqueueSmallest(_ z: Int, order: Int, mt: MigrateType) -> PFN? {
         var o = order
+        let store = zones[z].fast
         while o < Geometry.maxOrder {
-            if let top = zones[z].freeArea[Zone.listIndex(o, mt)].pfns.last {
+            if let top = store.freeTop(Zone.listIndex(o, mt)) {
                 let pfn = Int(top)
                 removeFromFreeList(z, pfn)
                 expand(z, pfn, low: order, high: o, mt: mt)
@@ -94,7 +95,8 @@ extension Machine {
 
     /// `find_suitable_fallback` + `can_steal_fallback`.
     func findFallback(_ z: Int, order: Int, start: MigrateType) -> (MigrateType, Bool)? {
-        for fb in Machine.fallbacks[Int(start.rawValue)] where zones[z].freeArea[Zone.listIndex(order, fb)].count > 0 {
+        let store = zones[z].fast
+        for fb in Machine.fallbacks[Int(start.rawValue)] where store.freeCount(Zone.listIndex(order, fb)) > 0 {
             let canSteal = order >= Geometry.pageblockOrder / 2 || start == .reclaimable || start == .unmovable
             return (fb, canSteal)
         }
@@ -119,7 +121,7 @@ extension Machine {
             }
             o -= 1
         }
-        guard let f = found, let top = zones[z].freeArea[Zone.listIndex(f.order, f.mt)].pfns.last else { return false }
+        guard let f = found, let top = zones[z].fast.freeTop(Zone.listIndex(f.order, f.mt)) else { return false }
         stealFallback(z, Int(top), order: f.order, start: start, wholeBlock: f.steal)
         return true
     }
@@ -181,8 +183,9 @@ extension Machine {
     /// `rmqueue_pcplist`: take from the per-cpu list, refilling it in batches from the buddy.
     func rmqueuePCP(_ z: Int, order: Int, mt: MigrateType) -> PFN? {
         let li = PerCPUPages.index(order: order, migrateType: mt)!
+        let store = zones[z].fast
         zones[z].pcp.freeFactor >>= 1
-        if zones[z].pcp.lists[li].isEmpty {
+        if store.pcpCount(li) == 0 {
             var batch = zones[z].pcp.batch
             if batch > 1 { batch = max(batch >> order, 2) }
             for _ in 0..<batch {
@@ -190,12 +193,12 @@ extension Machine {
                 memmap.setKind(pfn, .pcp)
                 memmap.setOrder(pfn, order)
                 memmap.setOwner(pfn, Int(mt.rawValue))
-                zones[z].pcp.lists[li].append(UInt32(pfn))
+                store.pcpAppend(li, UInt32(pfn))
                 zones[z].pcp.count += 1 << order
             }
-            if zones[z].pcp.lists[li].isEmpty { return nil }
+            if store.pcpCount(li) == 0 { return nil }
         }
-        let pfn = Int(zones[z].pcp.lists[li].removeFirst())
+        let pfn = Int(store.pcpRemoveFirst(li))
         zones[z].pcp.count -= 1 << order
         return pfn
     }
@@ -207,11 +210,12 @@ extension Machine {
         memmap.setKind(pfn, .pcp)
         memmap.setOrder(pfn, order)
         memmap.setOwner(pfn, Int(mt.rawValue))
-        zones[z].pcp.lists[li].prepend(UInt32(pfn))
+        zones[z].fast.pcpPrepend(li, UInt32(pfn))
         zones[z].pcp.count += 1 << order
-        let freeHigh = zones[z].pcp.freeFactor > 0 && order > 0 && order <= 3
-        let high = freeHigh ? 0 : zones[z].pcp.high
-        if zones[z].pcp.count >= high {
+        let pcp = zones[z].pcp
+        let freeHigh = pcp.freeFactor > 0 && order > 0 && order <= 3
+        let high = freeHigh ? 0 : pcp.high
+        if pcp.count >= high {
             freePCPBulk(z, count: nrPCPFree(z, high: high, freeHigh: freeHigh), startList: li)
         }
     }
@@ -231,17 +235,18 @@ extension Machine {
     func freePCPBulk(_ z: Int, count: Int, startList: Int = 0) {
         var count = Swift.min(count, zones[z].pcp.count)
         var li = startList - 1
+        let store = zones[z].fast
         while count > 0 {
-            repeat { li += 1; if li >= PerCPUPages.listCount { li = 0 } } while zones[z].pcp.lists[li].isEmpty
+            repeat { li += 1; if li >= PerCPUPages.listCount { li = 0 } } while store.pcpCount(li) == 0
             let order = PerCPUPages.order(ofIndex: li)
             repeat {
-                let pfn = Int(zones[z].pcp.lists[li].removeLast())
+                let pfn = Int(store.pcpRemoveLast(li))
                 var mt = MigrateType(rawValue: UInt8(memmap.owner(pfn)))!
                 count -= 1 << order
                 zones[z].pcp.count -= 1 << order
                 if zones[z].nrIsolatePageblock > 0 { mt = pageblockMigrateType(pfn) }
                 freeOneBlock(z, pfn, order: order, mt: mt)
-            } while count > 0 && !zones[z].pcp.lists[li].isEmpty
+            } while count > 0 && store.pcpCount(li) > 0
         }
     }
 
@@ -268,8 +273,9 @@ extension Machine {
         let free = zones[z].freePages - ((1 << order) - 1)
         if free <= minMark + zones[z].lowmemReserve[highestZone.rawValue] { return false }
         if order == 0 { return true }
+        let store = zones[z].fast
         for o in order..<Geometry.maxOrder {
-            for mt in MigrateType.pcpTypes where zones[z].freeArea[Zone.listIndex(o, mt)].count > 0 { return true }
+            for mt in MigrateType.pcpTypes where store.freeCount(Zone.listIndex(o, mt)) > 0 { return true }
         }
         return false
     }

@@ -81,8 +81,7 @@ extension Machine {
     /// its head, so the tail is the array's start.
     func appendToFreeListTail(_ z: Int, _ pfns: [PFN], order: Int, mt: MigrateType) {
         let li = Zone.listIndex(order, mt)
-        var list = zones[z].freeArea[li].pfns
-        zones[z].freeArea[li].pfns = []
+        var list = zones[z].store.freePFNs(li)
         var merged = [UInt32]()
         merged.reserveCapacity(list.count + pfns.count)
         for p in pfns.reversed() { merged.append(UInt32(p)) }
@@ -95,7 +94,7 @@ extension Machine {
             memmap.setOrder(pfn, order)
             memmap.setOwner(pfn, Int(mt.rawValue))
         }
-        zones[z].freeArea[li].pfns = merged
+        zones[z].store.setFreeList(li, merged)
     }
 
     /// `set_migratetype_isolate` for one pageblock; returns the unmovable pfn on failure.

@@ -44,7 +44,7 @@ extension Machine {
             case .buddy:
                 perZoneFree[z] += n
                 let mt = MigrateType(rawValue: UInt8(memmap.owner(pfn)))!
-                let list = zones[z].freeArea[Zone.listIndex(order, mt)].pfns
+                let list = zones[z].freeArea[Zone.listIndex(order, mt)]
                 let pos = memmap.link(pfn)
                 guard pos < list.count, Int(list[pos]) == pfn else { try fail("pfn \(pfn): not at its free-list position") }
             case .pcp:
@@ -66,7 +66,7 @@ extension Machine {
             let name = "node \(zone.node) \(zone.type.name)"
             guard perZoneFree[z] == zone.freePages else { try fail("\(name): free pages \(zone.freePages) != counted \(perZoneFree[z])") }
             guard perZonePCP[z] == zone.pcp.count else { try fail("\(name): pcp \(zone.pcp.count) != counted \(perZonePCP[z])") }
-            guard zone.pcp.lists.reduce(0, { $0 + $1.count }) * 1 <= zone.pcp.count else { try fail("\(name): pcp list lengths") }
+            guard zone.store.pcpEntries * 1 <= zone.pcp.count else { try fail("\(name): pcp list lengths") }
             for k in PageKind.allCases where k.isAllocated {
                 guard perZoneKinds[z][Int(k.rawValue)] == zone.kindPages[Int(k.rawValue)] else {
                     try fail("\(name): \(k) pages \(zone.kindPages[Int(k.rawValue)]) != counted \(perZoneKinds[z][Int(k.rawValue)])")

@@ -1,25 +1,182 @@
-import DequeModule
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A growable stack of pfns in one malloc'd buffer (a free list; the end is the head).
+@usableFromInline struct PFNStack {
+    @usableFromInline var buf: UnsafeMutablePointer<UInt32>? = nil
+    @usableFromInline var count = 0
+    @usableFromInline var cap = 0
+}
+
+/// A growable ring buffer of pfns (a pcp list): capacity a power of two.
+@usableFromInline struct PFNRing {
+    @usableFromInline var buf: UnsafeMutablePointer<UInt32>? = nil
+    @usableFromInline var head = 0
+    @usableFromInline var count = 0
+    @usableFromInline var cap = 0
+}
+
+/// Pointers to one zone's free lists and pcp lists (plain values: reading them from the
+/// `zones` array costs no retain). The buffers are owned by the zone's `ZoneLists`.
+@usableFromInline struct ZoneListsRef: @unchecked Sendable {
+    @usableFromInline let free: UnsafeMutablePointer<PFNStack>
+    @usableFromInline let pcp: UnsafeMutablePointer<PFNRing>
+
+    // MARK: Free lists
+
+    @inline(__always) func freeCount(_ li: Int) -> Int { free[li].count }
+    /// The head (last pushed) pfn of a free list, or nil.
+    @inline(__always) func freeTop(_ li: Int) -> UInt32? {
+        let s = free + li
+        return s.pointee.count > 0 ? s.pointee.buf![s.pointee.count - 1] : nil
+    }
+    /// Push at the head; returns the position.
+    @inline(__always) func freePush(_ li: Int, _ pfn: UInt32) -> Int {
+        let s = free + li
+        if s.pointee.count == s.pointee.cap { growFree(s, to: s.pointee.count + 1) }
+        let pos = s.pointee.count
+        s.pointee.buf![pos] = pfn
+        s.pointee.count = pos + 1
+        return pos
+    }
+    @inline(__always) func freePopLast(_ li: Int) -> UInt32 {
+        let s = free + li
+        let n = s.pointee.count - 1
+        precondition(n >= 0, "free list underflow")
+        s.pointee.count = n
+        return s.pointee.buf![n]
+    }
+    @inline(__always) func freeSet(_ li: Int, _ pos: Int, _ pfn: UInt32) { free[li].buf![pos] = pfn }
+    @inline(__always) func freeAt(_ li: Int, _ pos: Int) -> UInt32 { free[li].buf![pos] }
+    @inline(never) func growFree(_ s: UnsafeMutablePointer<PFNStack>, to n: Int) {
+        var cap = Swift.max(s.pointee.cap * 2, 16)
+        while cap < n { cap *= 2 }
+        s.pointee.buf = realloc(s.pointee.buf, cap * 4)!.assumingMemoryBound(to: UInt32.self)
+        s.pointee.cap = cap
+    }
+    /// The pfns of a free list, tail first (the array's end is the head).
+    func freePFNs(_ li: Int) -> [UInt32] {
+        let s = free[li]
+        guard s.count > 0 else { return [] }
+        return Array(UnsafeBufferPointer(start: s.buf!, count: s.count))
+    }
+    /// Replace a free list's contents (positions are the caller's to fix in the memmap).
+    func setFreeList(_ li: Int, _ pfns: [UInt32]) {
+        let s = free + li
+        if pfns.count > s.pointee.cap { growFree(s, to: pfns.count) }
+        pfns.withUnsafeBufferPointer { b in if b.count > 0 { s.pointee.buf!.update(from: b.baseAddress!, count: b.count) } }
+        s.pointee.count = pfns.count
+    }
+
+    // MARK: Pcp lists (Deque semantics: prepend/removeFirst at the head, append/removeLast at the tail)
+
+    @inline(__always) func pcpCount(_ li: Int) -> Int { pcp[li].count }
+    @inline(__always) func pcpPrepend(_ li: Int, _ pfn: UInt32) {
+        let r = pcp + li
+        if r.pointee.count == r.pointee.cap { growRing(r) }
+        let h = (r.pointee.head &- 1) & (r.pointee.cap - 1)
+        r.pointee.buf![h] = pfn
+        r.pointee.head = h
+        r.pointee.count += 1
+    }
+    @inline(__always) func pcpAppend(_ li: Int, _ pfn: UInt32) {
+        let r = pcp + li
+        if r.pointee.count == r.pointee.cap { growRing(r) }
+        r.pointee.buf![(r.pointee.head + r.pointee.count) & (r.pointee.cap - 1)] = pfn
+        r.pointee.count += 1
+    }
+    @inline(__always) func pcpRemoveFirst(_ li: Int) -> UInt32 {
+        let r = pcp + li
+        precondition(r.pointee.count > 0, "pcp list underflow")
+        let v = r.pointee.buf![r.pointee.head]
+        r.pointee.head = (r.pointee.head + 1) & (r.pointee.cap - 1)
+        r.pointee.count -= 1
+        return v
+    }
+    @inline(__always) func pcpRemoveLast(_ li: Int) -> UInt32 {
+        let r = pcp + li
+        precondition(r.pointee.count > 0, "pcp list underflow")
+        r.pointee.count -= 1
+        return r.pointee.buf![(r.pointee.head + r.pointee.count) & (r.pointee.cap - 1)]
+    }
+    @inline(never) func growRing(_ r: UnsafeMutablePointer<PFNRing>) {
+        let old = r.pointee
+        let cap = Swift.max(old.cap * 2, 16)
+        let nb = malloc(cap * 4)!.assumingMemoryBound(to: UInt32.self)
+        for i in 0..<old.count { nb[i] = old.buf![(old.head + i) & (old.cap - 1)] }
+        Glibc_free(old.buf)
+        r.pointee = PFNRing(buf: nb, head: 0, count: old.count, cap: cap)
+    }
+    var pcpEntries: Int { (0..<PerCPUPages.listCount).reduce(0) { $0 + pcp[$1].count } }
+}
+
+/// The hot storage of one zone's free lists and pcp lists: flat unsafe buffers, so the
+/// allocator's fast paths do no copy-on-write checks. Shared by copies of the `Zone` value
+/// (the lists are the zone's identity, not a snapshot); `freeArea` reads it.
+public final class ZoneLists: @unchecked Sendable {
+    public static let freeListCount = Geometry.maxOrder * MigrateType.allCases.count
+    @usableFromInline let ref: ZoneListsRef
+
+    init() {
+        let free = UnsafeMutablePointer<PFNStack>.allocate(capacity: ZoneLists.freeListCount)
+        free.initialize(repeating: PFNStack(), count: ZoneLists.freeListCount)
+        let pcp = UnsafeMutablePointer<PFNRing>.allocate(capacity: PerCPUPages.listCount)
+        pcp.initialize(repeating: PFNRing(), count: PerCPUPages.listCount)
+        ref = ZoneListsRef(free: free, pcp: pcp)
+    }
+    deinit {
+        for i in 0..<ZoneLists.freeListCount { Glibc_free(ref.free[i].buf) }
+        for i in 0..<PerCPUPages.listCount { Glibc_free(ref.pcp[i].buf) }
+        ref.free.deallocate(); ref.pcp.deallocate()
+    }
+    func freeCount(_ li: Int) -> Int { ref.freeCount(li) }
+    func freeAt(_ li: Int, _ pos: Int) -> UInt32 { ref.freeAt(li, pos) }
+    /// The pfns of a free list, tail first (the array's end is the head).
+    public func freePFNs(_ li: Int) -> [UInt32] { ref.freePFNs(li) }
+    /// Replace a free list's contents (positions are the caller's to fix in the memmap).
+    public func setFreeList(_ li: Int, _ pfns: [UInt32]) { ref.setFreeList(li, pfns) }
+    /// Entries on all pcp lists.
+    public var pcpEntries: Int { ref.pcpEntries }
+}
+
+@inline(__always) func Glibc_free(_ p: UnsafeMutablePointer<UInt32>?) { free(p) }
 
 /// One free list of one order and migratetype: pfns of free buddy heads. The position of a
-/// pfn in `pfns` is kept in the memmap's `link`, so removal from the middle is O(1). The
-/// end of the array is the list's head: the kernel allocates from the head and usually frees
-/// to it, so the model is LIFO like the kernel.
+/// pfn in the list is kept in the memmap's `link`, so removal from the middle is O(1). The
+/// end of `pfns` is the list's head: the kernel allocates from the head and usually frees
+/// to it, so the model is LIFO like the kernel. A read-only view of the zone's `ZoneLists`.
 public struct FreeList: Sendable {
-    public var pfns: [UInt32] = []
-    public var count: Int { pfns.count }
+    let store: ZoneLists
+    let index: Int
+    public var count: Int { store.freeCount(index) }
+    public var pfns: [UInt32] { store.freePFNs(index) }
+    public subscript(position: Int) -> UInt32 { store.freeAt(index, position) }
+}
+
+/// free_area[order].free_list[migratetype] of one zone, indexed order * 5 + migratetype.
+public struct FreeArea: RandomAccessCollection, Sendable {
+    let store: ZoneLists
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { ZoneLists.freeListCount }
+    public subscript(position: Int) -> FreeList { FreeList(store: store, index: position) }
 }
 
 /// Per-cpu page lists (`struct per_cpu_pages`) of one zone. 6.1 keeps orders 0–3 per
-/// pcp migratetype plus one list for pageblock order (THP), 13 lists in all.
+/// pcp migratetype plus one list for pageblock order (THP), 13 lists in all. The lists
+/// themselves live in the zone's `ZoneLists`.
 public struct PerCPUPages: Sendable {
     public static let listCount = 13
-    public var lists: [Deque<UInt32>] = Array(repeating: Deque(), count: listCount)
     /// Pages on all lists.
     public var count = 0
     public var high = 0
     public var batch = 1
     /// Doubles the pages freed at each consecutive drain without an allocation in between.
     public var freeFactor = 0
+
+    public init() {}
 
     /// `order_to_pindex`: which list holds pages of this order and migratetype.
     @inlinable public static func index(order: Int, migrateType: MigrateType) -> Int? {
@@ -52,14 +209,21 @@ public struct Zone: Sendable {
     public var watermark = Watermarks()
     /// `lowmem_reserve[]` by the zone index of the allocation (the zoneinfo "protection").
     public var lowmemReserve = [Int](repeating: 0, count: ZoneType.allCases.count)
+    /// The free lists' and pcp lists' storage (shared by copies of this value).
+    public let store: ZoneLists
+    /// `store`'s buffers, for the allocator's fast paths.
+    @usableFromInline let fast: ZoneListsRef
     /// free_area[order].free_list[migratetype], indexed order * 5 + migratetype.
-    public var freeArea = [FreeList](repeating: FreeList(), count: Geometry.maxOrder * MigrateType.allCases.count)
+    public var freeArea: FreeArea { FreeArea(store: store) }
     public var pcp = PerCPUPages()
     public var nrIsolatePageblock = 0
     /// Allocated pages by PageKind raw value (zone vmstat counters).
     public var kindPages = [Int](repeating: 0, count: PageKind.allCases.count)
 
-    public init(node: Int, type: ZoneType) { self.node = node; self.type = type }
+    public init(node: Int, type: ZoneType) {
+        self.node = node; self.type = type
+        store = ZoneLists(); fast = store.ref
+    }
 
     public var endPFN: PFN { startPFN + spannedPages }
     public var span: PFNRange { PFNRange(start: startPFN, count: spannedPages) }

@@ -154,6 +154,8 @@ public final class ModelRunner {
             let ms = UInt64(max(0, s * 1000))
             machine.advance(nanoseconds: ms * 1_000_000)
         }
+        // Virtual time passed: virtio-mem retry timers that expired meanwhile fire now.
+        machine.virtioMemRunTimers()
     }
 
     /// Records a step the model cannot perform yet. Never fakes a result.
@@ -369,6 +371,36 @@ public final class ModelRunner {
             o.add("deleted", deleted ? 1 : 0)
             o.add("ost", ost.isEmpty ? "-" : ost.map(String.init).joined(separator: ","))
             o.add("ok", deleted || refused ? 1 : 0)
+        case .vmemResize(let id, let size, let timeout):
+            o.add("action", "vmem-resize"); o.add("id", id); o.add("requested", size)
+            guard machine.hotplug.virtioMem[id] != nil else {
+                o.add("size", 0); o.add("ok", 0); o.addQuoted("error", "qom-set failed")
+                break
+            }
+            let before = machine.hotplug.virtioMem[id]!.sizeChanges.count
+            var ok = true
+            do {
+                try machine.virtioMemSetRequestedSize(id: id, bytes: size)
+                ok = machine.virtioMemWait(id: id, until: t0 &+ UInt64(max(0, timeout)) &* 1_000_000_000)
+            } catch {
+                ok = false
+            }
+            let dev = machine.hotplug.virtioMem[id]!
+            o.add("size", dev.pluggedBytes)
+            o.add("ok", ok ? 1 : 0)
+            o.add("elapsed_s", Self.seconds(machine.clock &- t0, decimals: 1))
+            out.append(o.line)
+            // QEMU rate-limits MEMORY_DEVICE_SIZE_CHANGE (1 s): the first change at once, the
+            // last one when the limit expires.
+            let changes = dev.sizeChanges[before...].map(\.size)
+            var sent: [Int] = []
+            if let first = changes.first { sent.append(first) }
+            if let last = changes.last, changes.count > 1, last != sent.last { sent.append(last) }
+            for sz in sent {
+                let data = "{'size':\(sz),'qom-path':'/machine/peripheral/\(id)','id':'\(id)'}"
+                out.append(Observation("qmp_event", [.init("name", "MEMORY_DEVICE_SIZE_CHANGE"), .init("data", data, quoted: true)]).line)
+            }
+            return
         default:
             markUnsupported(step, "the model has no API for this host action yet")
             return

@@ -54,6 +54,23 @@ struct BenchCommand: ParsableCommand {
             }
         }
         report("mixed-order churn (orders 0-10, up to 2048 held): \(churn) ops", t2, ops: churn)
+
+        // HugeTLB pool resizing (issue 4's figures: the kernel takes 12-106 ms to grow 2048 pages).
+        for pages in [2048, 100_000] {
+            for hvo in [false, true] { print("hugetlb: \(try Machine.hugetlbBench(pages: pages, hvo: hvo))") }
+        }
+
+        // Offline of a 128 MiB movable block full of anonymous memory: 32768 migrations.
+        let h = try Machine.boot(MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4,
+                                               dimms: [DIMMConfig(id: "d1", sizeBytes: 512 << 20)]))
+        for b in 32...35 { try h.storeState(block: b, .onlineMovable) }
+        let anon = try h.createOwner(name: "bench:anon", kind: .anon)
+        h.allocate(owner: anon, blocks: 32768 * 3)
+        func anonPages(_ b: Int) -> Int { (h.blocks[b]!.startPFN..<h.blocks[b]!.range.end).filter { h.memmap.kind($0) == .anon }.count }
+        let full = (32...35).max { anonPages($0) < anonPages($1) }!
+        print("memory\(full) holds \(anonPages(full)) anonymous pages")
+        let t3 = try clock.measure { try h.storeState(block: full, .offline) }
+        report("offline of memory\(full) (128 MiB movable, anonymous memory migrated)", t3)
         if sink == 42 { print("") }
     }
 

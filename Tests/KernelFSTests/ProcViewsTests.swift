@@ -2,25 +2,9 @@ import XCTest
 @testable import MemoryModel
 @testable import KernelFS
 
-/// A small machine without the QEMU layout (as AllocatorTests' helper): each node's zones and sizes.
+/// A small machine without the QEMU layout (see `Machine.synthetic`).
 private func procSyntheticMachine(_ layout: [[(ZoneType, Int)]], reserved: [PFNRange] = []) -> Machine {
-    var spans: [Machine.BootZoneSpan] = []
-    var present: [(range: PFNRange, node: Int)] = []
-    var pfn = Geometry.maxOrderPages
-    for (node, zones) in layout.enumerated() {
-        for (type, pages) in zones {
-            let r = PFNRange(start: pfn, count: pages)
-            spans.append(.init(node: node, type: type, span: r))
-            present.append((r, node))
-            pfn += pages
-        }
-    }
-    let config = MachineConfig(memBytes: pfn << 12, maxmemBytes: 0, slots: 0)
-    let m = Machine(config: config, params: KernelParameters(), pfnCount: pfn, nodeIDs: Array(layout.indices))
-    m.setUpBootMemory(zoneSpans: spans, present: present, reserved: reserved)
-    m.buildZonelists()
-    m.initPerZoneWmarkMin()
-    return m
+    Machine.synthetic(layout, reserved: reserved)
 }
 
 /// The captured a-baseline machine: 1 GiB, 4 slots, maxmem 4 GiB.

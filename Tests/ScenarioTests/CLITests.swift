@@ -1,0 +1,62 @@
+import Foundation
+import XCTest
+
+/// The `memhp` executable as a user meets it: bad input exits with status 2 and a message
+/// naming the problem; good input prints the kernel's text. Runs the binary `swift build`
+/// (or `swift build --build-tests`) left in the package's build directory.
+final class CLITests: XCTestCase {
+    func memhp(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let bin = root.appendingPathComponent(".build/debug/memhp")
+        guard FileManager.default.isExecutableFile(atPath: bin.path) else { throw XCTSkip("no \(bin.path); run swift build first") }
+        let p = Process()
+        p.executableURL = bin
+        p.arguments = args
+        p.currentDirectoryURL = root
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    func testBadMachineOptionsExitWithStatus2AndSayWhy() throws {
+        let cases: [([String], String)] = [
+            (["boot", "--mem", "0"], "memory size"),
+            (["boot", "--mem", "foo"], "not a size"),
+            (["boot", "--mem", "1G", "--maxmem", "512M"], "maxmem"),
+            (["boot", "--dimm", "8G"], "memory devices"),
+            (["boot", "--slots", "-3"], "slots"),
+            (["boot", "--nodes", "512M,256M"], "NUMA"),
+            (["read", "--mem", "99999999999T", "/proc/meminfo"], "larger"),
+            (["frobnicate"], "frobnicate"),
+        ]
+        for (args, needle) in cases {
+            let r = try memhp(args)
+            XCTAssertEqual(r.status, 2, "\(args): \(r.err)")
+            XCTAssertTrue(r.err.localizedCaseInsensitiveContains(needle), "\(args): stderr was \(r.err)")
+            XCTAssertTrue(r.out.isEmpty, "\(args): nothing on stdout, got \(r.out)")
+        }
+    }
+
+    func testMalformedScenarioExitsWithStatus2NamingFileAndLine() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("memhp-cli-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let f = dir.appendingPathComponent("bad.scn")
+        try "mem: 1G\n---\nonline 32 sideways\n".write(to: f, atomically: true, encoding: .utf8)
+        let r = try memhp(["run", f.path])
+        XCTAssertEqual(r.status, 2)
+        XCTAssertTrue(r.err.contains("bad.scn:3"), r.err)
+    }
+
+    func testReadPrintsTheKernelText() throws {
+        let r = try memhp(["read", "/sys/devices/system/memory/block_size_bytes", "/sys/devices/system/memory/memory0/valid_zones"])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertEqual(r.out, "8000000\nnone\n")
+        let missing = try memhp(["read", "/sys/devices/system/memory/memory99/state"])
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertTrue(missing.err.contains("No such file or directory"), missing.err)
+    }
+}
