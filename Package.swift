@@ -12,7 +12,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
-        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
     ],
     targets: [
         // The machine: pure, deterministic, no I/O.
@@ -20,7 +19,6 @@ let package = Package(
             name: "MemoryModel",
             dependencies: [
                 .product(name: "SystemPackage", package: "swift-system"),
-                .product(name: "DequeModule", package: "swift-collections"),
             ],
             // The allocator's hot paths touch the Machine's arrays many times per page; dynamic
             // exclusivity checks on them cost more than the work itself. Debug builds (tests)

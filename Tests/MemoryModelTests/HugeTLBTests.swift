@@ -313,17 +313,6 @@ final class HugeTLBRandomTests: XCTestCase {
     }
 }
 
-/// Run with `swift test -c release -Xswiftc -enable-testing --filter HugeTLBBenchTests`
-/// (set MEMHP_BENCH=1; skipped otherwise).
-final class HugeTLBBenchTests: XCTestCase {
-    func testBench() throws {
-        guard ProcessInfo.processInfo.environment["MEMHP_BENCH"] != nil else { throw XCTSkip("set MEMHP_BENCH=1") }
-        for pages in [2048, 100_000] {
-            for hvo in [false, true] { print(try Machine.hugetlbBench(pages: pages, hvo: hvo)) }
-        }
-    }
-}
-
 final class HVOHotplugTests: XCTestCase {
     func bootWithDIMM(memmapOnMemory: Bool = false, blocks: Int = 4) throws -> Machine {
         let m = try Machine.boot(MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4))
