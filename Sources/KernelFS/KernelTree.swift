@@ -124,33 +124,34 @@ public final class KernelFS: @unchecked Sendable {
         return "/" + comps.joined(separator: "/")
     }
 
-    /// `read(2)` of a whole file: the attribute's text, or the errno open/read would give.
-    public func read(_ path: String) throws -> String {
+    /// Resolve `path` to an attribute and run `body` on it with the machine locked; a
+    /// directory is EISDIR, anything else that is not a file ENOENT.
+    private func withFile<T>(_ path: String, _ body: (KernelFile, Machine) throws -> T) throws -> T {
         let real = try resolve(path)
         return try withLock { m in
             switch try KernelFS.lookup(KernelFS.components(real), machine: m) {
             case .directory: throw KernelError(.isDirectory)
             case .symlink: throw KernelError(.noSuchFileOrDirectory)
-            case .file(let f):
-                // sysfs and procfs refuse to open for reading what has no read mode, even for root.
-                guard f.mode & 0o444 != 0, let show = f.show else { throw KernelError(.permissionDenied) }
-                return show(m)
+            case .file(let f): return try body(f, m)
             }
+        }
+    }
+
+    /// `read(2)` of a whole file: the attribute's text, or the errno open/read would give.
+    public func read(_ path: String) throws -> String {
+        try withFile(path) { f, m in
+            // sysfs and procfs refuse to open for reading what has no read mode, even for root.
+            guard f.mode & 0o444 != 0, let show = f.show else { throw KernelError(.permissionDenied) }
+            return show(m)
         }
     }
 
     /// `write(2)` of `bytes` at offset 0: the byte count the kernel returns, or its errno.
     @discardableResult
     public func write(_ path: String, _ bytes: [UInt8], context: WriteContext = WriteContext()) throws -> Int {
-        let real = try resolve(path)
-        return try withLock { m in
-            switch try KernelFS.lookup(KernelFS.components(real), machine: m) {
-            case .directory: throw KernelError(.isDirectory)
-            case .symlink: throw KernelError(.noSuchFileOrDirectory)
-            case .file(let f):
-                guard f.mode & 0o222 != 0, let store = f.store else { throw KernelError(.permissionDenied) }
-                return try store(m, bytes, context)
-            }
+        try withFile(path) { f, m in
+            guard f.mode & 0o222 != 0, let store = f.store else { throw KernelError(.permissionDenied) }
+            return try store(m, bytes, context)
         }
     }
 
