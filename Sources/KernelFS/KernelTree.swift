@@ -49,6 +49,9 @@ public protocol KernelFileArea {
 public final class KernelFS: @unchecked Sendable {
     public let machine: Machine
     private var mutex = pthread_mutex_t()
+    /// Every write the kernel accepted, in order. The model is deterministic, so booting the
+    /// same machine and replaying this journal rebuilds the same state (`memhp --state`).
+    public private(set) var journal: [(path: String, bytes: [UInt8])] = []
 
     /// Every area of the tree. Add new ones here.
     public static let areas: [any KernelFileArea.Type] = [
@@ -151,7 +154,9 @@ public final class KernelFS: @unchecked Sendable {
     public func write(_ path: String, _ bytes: [UInt8], context: WriteContext = WriteContext()) throws -> Int {
         try withFile(path) { f, m in
             guard f.mode & 0o222 != 0, let store = f.store else { throw KernelError(.permissionDenied) }
-            return try store(m, bytes, context)
+            let n = try store(m, bytes, context)
+            journal.append((path, bytes))
+            return n
         }
     }
 

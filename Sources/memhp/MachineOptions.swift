@@ -57,6 +57,15 @@ func parseSize(_ text: String, option: String) throws -> Int {
 }
 
 extension MachineOptions {
+    /// The options as command-line arguments, so a saved state can boot the same machine.
+    var arguments: [String] {
+        var a = ["--mem", mem, "--maxmem", maxmem, "--slots", "\(slots)", "--cmdline", cmdline, "--seed", "\(seed)"]
+        for d in dimms { a += ["--dimm", d] }
+        if let nodes { a += ["--nodes", nodes] }
+        if gbpages { a.append("--gbpages") }
+        return a
+    }
+
     /// Boot the machine, turning a refused configuration into a usage error (exit status 2).
     func boot() throws -> Machine {
         let c = try config()

@@ -39,6 +39,7 @@ struct MountCommand: ParsableCommand {
             printError("memhp: \(e)")
             throw ExitCode(1)
         }
+        try setup.save(fs, machine: machine)
     }
 }
 

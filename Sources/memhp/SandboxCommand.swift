@@ -89,6 +89,7 @@ struct SandboxCommand: ParsableCommand {
         while !serving.isFinished { usleep(1000) }
         server.unmount()
         _ = rmdir(root)
+        try setup.save(fs, machine: machine)
 
         if rc != 0 { throw ExitCode(rc == ENOENT ? 127 : 126) }
         // The command's status: its exit code, or 128+N when a signal ended it (as shells say).

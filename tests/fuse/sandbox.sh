@@ -84,8 +84,22 @@ rc=0"
 [ $rc == 0 ] || { echo "FAIL: sandbox exit status $rc (hugeadm --pool-list)"; fails=1; }
 [ "$out" == "$expected" ] || { echo "FAIL: hugeadm --pool-list with nr_hugepages=8:"; echo "$out"; fails=1; }
 
+# Machine state that outlives a process: one sandbox changes the machine and saves it, the next
+# starts from the saved state (its own machine options are ignored) and changes it again.
+st=$(mktemp -u /tmp/memhp-state.XXXXXX)
+"$MEMHP" sandbox --mem 1G --maxmem 4G --slots 4 --dimm 512M --state "$st" -- \
+    sh -c 'echo online_movable > /sys/devices/system/memory/memory32/state; echo 4 > /proc/sys/vm/nr_hugepages' \
+    || { echo "FAIL: sandbox --state (first run)"; fails=1; }
+out=$("$MEMHP" sandbox --mem 2G --state "$st" -- sh -c 'cat /sys/devices/system/memory/memory32/state /sys/devices/system/memory/memory32/valid_zones /proc/sys/vm/nr_hugepages; echo offline > /sys/devices/system/memory/memory32/state')
+[ "$out" == $'online\nMovable\n4' ] || { echo "FAIL: state not restored:"; echo "$out"; fails=1; }
+out=$("$MEMHP" sandbox --state "$st" -- cat /sys/devices/system/memory/memory32/state)
+[ "$out" == "offline" ] || { echo "FAIL: state not saved back: $out"; fails=1; }
+echo junk > "$st"
+"$MEMHP" sandbox --state "$st" -- true 2>/dev/null; [ $? == 2 ] || { echo "FAIL: a malformed state file is not exit status 2"; fails=1; }
+rm -f "$st"
+
 # The command's exit status comes back, and nothing leaks onto the host.
 "$MEMHP" sandbox -- sh -c 'exit 3'; [ $? == 3 ] || { echo "FAIL: exit status not passed through"; fails=1; }
 [ "$host_before" == "$(cat /sys/devices/system/memory/memory*/state | sort | uniq -c)" ] || { echo "FAIL: host block states changed"; fails=1; }
 [ "$mounts_before" == "$(wc -l < /proc/self/mountinfo)" ] || { echo "FAIL: mounts leaked onto the host"; fails=1; }
-[ $fails == 0 ] && echo "PASS: memhp sandbox (chmem -e 512M, -d -b 34, -e -z Movable -b 35; hugeadm --pool-list)" || exit 1
+[ $fails == 0 ] && echo "PASS: memhp sandbox (chmem -e 512M, -d -b 34, -e -z Movable -b 35; hugeadm --pool-list; --state)" || exit 1
