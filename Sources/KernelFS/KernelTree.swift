@@ -19,10 +19,14 @@ public struct KernelFile {
     /// Applies a write of these bytes (`store`), returning how many bytes were consumed,
     /// or throwing the kernel's errno. nil when the attribute cannot be written.
     public var store: ((Machine, [UInt8], WriteContext) throws -> Int)?
+    /// The store runs under device_hotplug_lock (`lock_device_hotplug_sysfs`): memory block
+    /// `state`/`online` and `probe`. Such writes are serialized with each other, and readers
+    /// can see their intermediate states (`going-offline`).
+    public var takesHotplugLock: Bool
 
     public init(mode: UInt16, show: ((Machine) -> String)? = nil,
-                store: ((Machine, [UInt8], WriteContext) throws -> Int)? = nil) {
-        self.mode = mode; self.show = show; self.store = store
+                store: ((Machine, [UInt8], WriteContext) throws -> Int)? = nil, takesHotplugLock: Bool = false) {
+        self.mode = mode; self.show = show; self.store = store; self.takesHotplugLock = takesHotplugLock
     }
     public static func readOnly(_ show: @escaping (Machine) -> String) -> KernelFile { KernelFile(mode: 0o444, show: show) }
 }
@@ -44,11 +48,18 @@ public protocol KernelFileArea {
 }
 
 /// The kernel's user interface over a `Machine`: read, write and list paths exactly as
-/// /sys and /proc answer them. Thread-safe: every call holds one lock, standing in for the
-/// kernel's locks (device_hotplug_lock for state changes, the attributes' own for reads).
+/// /sys and /proc answer them. Thread-safe, with two locks as the kernel has:
+/// - the machine lock, held by every call while it touches the model (the kernel's
+///   zone, hugetlb and page-table locks, all in one);
+/// - device_hotplug_lock, taken first by the writes that take it in the kernel
+///   (`KernelFile.takesHotplugLock`, `withHotplugLock`). While such a write sleeps in the
+///   middle of its work (`Machine.preemptionPoint`: between offline retry passes, between
+///   the blocks of an add) it gives the machine lock up, so readers see `going-offline`
+///   and writers that need no hotplug lock (sysctls, auto_online_blocks) go on.
 public final class KernelFS: @unchecked Sendable {
     public let machine: Machine
     private var mutex = pthread_mutex_t()
+    private var hotplugMutex = pthread_mutex_t()
     /// Every write the kernel accepted, in order. The model is deterministic, so booting the
     /// same machine and replaying this journal rebuilds the same state (`memhp --state`).
     public private(set) var journal: [(path: String, bytes: [UInt8])] = []
@@ -60,17 +71,44 @@ public final class KernelFS: @unchecked Sendable {
         HugetlbSysfsArea.self, HugetlbNodeSysfsArea.self, HugetlbSysctlArea.self,
     ]
 
+    /// Called at every preemption point of a hotplug-locked operation while the machine lock
+    /// is released (a tracepoint: tests use it to look at the tree mid-operation).
+    public var preemptionTrace: ((KernelFS) -> Void)?
+
     public init(machine: Machine) {
         self.machine = machine
         pthread_mutex_init(&mutex, nil)
+        pthread_mutex_init(&hotplugMutex, nil)
     }
-    deinit { pthread_mutex_destroy(&mutex) }
+    deinit {
+        pthread_mutex_destroy(&mutex)
+        pthread_mutex_destroy(&hotplugMutex)
+    }
 
     /// Run `body` with the machine locked: the only way to touch it while others may.
     public func withLock<T>(_ body: (Machine) throws -> T) rethrows -> T {
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
         return try body(machine)
+    }
+
+    /// Run `body` under device_hotplug_lock, then the machine lock, as ACPI and virtio-mem
+    /// hotplug events and the hotplug-locked stores do. At the machine's preemption points
+    /// the machine lock is given up for a moment; device_hotplug_lock is kept throughout.
+    public func withHotplugLock<T>(_ body: (Machine) throws -> T) rethrows -> T {
+        pthread_mutex_lock(&hotplugMutex)
+        defer { pthread_mutex_unlock(&hotplugMutex) }
+        return try withLock { m in
+            // Only the holder of device_hotplug_lock sleeps with it: one hook at a time.
+            m.preemptionPoint = { [unowned self] in
+                let trace = self.preemptionTrace
+                pthread_mutex_unlock(&self.mutex)
+                if let trace { trace(self) } else { sched_yield() }
+                pthread_mutex_lock(&self.mutex)
+            }
+            defer { m.preemptionPoint = nil }
+            return try body(m)
+        }
     }
 
     static func components(_ path: String) -> [String] {
@@ -131,12 +169,14 @@ public final class KernelFS: @unchecked Sendable {
     /// directory is EISDIR, anything else that is not a file ENOENT.
     private func withFile<T>(_ path: String, _ body: (KernelFile, Machine) throws -> T) throws -> T {
         let real = try resolve(path)
-        return try withLock { m in
-            switch try KernelFS.lookup(KernelFS.components(real), machine: m) {
-            case .directory: throw KernelError(.isDirectory)
-            case .symlink: throw KernelError(.noSuchFileOrDirectory)
-            case .file(let f): return try body(f, m)
-            }
+        return try withLock { m in try body(KernelFS.file(real, machine: m), m) }
+    }
+
+    private static func file(_ real: String, machine m: Machine) throws -> KernelFile {
+        switch try KernelFS.lookup(KernelFS.components(real), machine: m) {
+        case .directory: throw KernelError(.isDirectory)
+        case .symlink: throw KernelError(.noSuchFileOrDirectory)
+        case .file(let f): return f
         }
     }
 
@@ -152,12 +192,17 @@ public final class KernelFS: @unchecked Sendable {
     /// `write(2)` of `bytes` at offset 0: the byte count the kernel returns, or its errno.
     @discardableResult
     public func write(_ path: String, _ bytes: [UInt8], context: WriteContext = WriteContext()) throws -> Int {
-        try withFile(path) { f, m in
+        let real = try resolve(path)
+        func apply(_ m: Machine) throws -> Int {
+            // Looked up again under the lock: the block may have gone while we waited.
+            let f = try KernelFS.file(real, machine: m)
             guard f.mode & 0o222 != 0, let store = f.store else { throw KernelError(.permissionDenied) }
             let n = try store(m, bytes, context)
             journal.append((path, bytes))
             return n
         }
+        let hotplug = try withLock { m in try KernelFS.file(real, machine: m).takesHotplugLock }
+        return try hotplug ? withHotplugLock(apply) : withLock(apply)
     }
 
     @discardableResult

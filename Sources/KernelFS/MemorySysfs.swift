@@ -32,7 +32,7 @@ public enum MemorySysfsArea: KernelFileArea {
     static let probeFile = KernelFile(mode: 0o200, show: nil, store: sysfsStore { m, buf, _ in
         let addr = try kstrtoull(buf, base: 0)
         try m.probeMemory(address: addr)
-    })
+    }, takesHotplugLock: true)
 
     static func blockFiles(_ id: Int, node: Int) -> [String: KernelNode] {
         [
@@ -44,13 +44,13 @@ public enum MemorySysfsArea: KernelFileArea {
                                       store: sysfsStore { m, buf, ctx in
                                           let type = try mhpOnlineType(buf)
                                           try m.storeState(block: id, type, deadline: ctx.deadline)
-                                      })),
+                                      }, takesHotplugLock: true)),
             // online_show: !dev->offline, which only changes when an online/offline completes.
             "online": .file(KernelFile(mode: 0o644, show: { m in m.blocks[id]?.state == .offline ? "0\n" : "1\n" },
                                        store: sysfsStore { m, buf, ctx in
                                            let on = try kstrtobool(buf)
                                            try m.storeOnline(block: id, on, deadline: ctx.deadline)
-                                       })),
+                                       }, takesHotplugLock: true)),
             "valid_zones": .file(.readOnly { m in (m.validZones(block: id) ?? "") + "\n" }),
             "uevent": .file(KernelFile(mode: 0o644, show: { _ in "" }, store: sysfsStore { m, buf, _ in
                 m.synthesizeUevent(try synthUeventAction(buf), block: id)

@@ -189,17 +189,11 @@ extension Machine {
         guard v >= 0, v == 0 || v >= 8 else { throw KernelError(.invalidArgument) }
         guard v != vmSysctl.percpuPagelistHighFraction else { return }
         vmSysctl.percpuPagelistHighFraction = v
-        for z in zones.indices where zones[z].isPopulated {
-            updatePCPLimits(z)
-            zones[z].pcp.high = pcpHighLimit(zone: z, batch: zones[z].pcp.batch)
-            if zones[z].pcp.count > zones[z].pcp.high { freePCPBulk(z, count: zones[z].pcp.count - zones[z].pcp.high) }
-        }
+        for z in zones.indices where zones[z].isPopulated { updatePCPLimits(z) }
     }
 
     /// `zone_highsize`: the low watermark (fraction 0) or managed / fraction, split over the
     /// node's CPUs (all CPUs are on node 0 in the model: one share each), at least 4 batches.
-    /// `updatePCPLimits` (Watermarks.swift) should call this so that a non-zero fraction
-    /// survives watermark recomputations.
     public func pcpHighLimit(zone z: Int, batch: Int) -> Int {
         let f = vmSysctl.percpuPagelistHighFraction
         let total = f == 0 ? zones[z].watermark.low : zones[z].managedPages / f

@@ -44,6 +44,12 @@ public final class Machine: @unchecked Sendable {
     /// Number of CPUs (QEMU `-smp`, 1 in the captures): sizes the per-cpu lists.
     public let cpus: Int
 
+    /// Called where the kernel sleeps or reschedules in the middle of a hotplug operation
+    /// while holding only device_hotplug_lock (between offline_pages() retry passes, between
+    /// the memory blocks of an add). Whoever serializes callers (`KernelFS`) lets readers
+    /// and other writers in here, so the model keeps nothing cached across a call.
+    public var preemptionPoint: (() -> Void)?
+
     public static let zonesPerNode = ZoneType.allCases.count
 
     /// Builds an empty machine over `pfnCount` frames with `nodeCount` nodes: no memory yet.
@@ -81,6 +87,9 @@ public final class Machine: @unchecked Sendable {
         let end = (range.end + Geometry.pageblockPages - 1) >> Geometry.pageblockOrder
         while pb < end { pageblockZone[pb] = zone.map { UInt16($0) } ?? UInt16.max; pb += 1 }
     }
+
+    /// `cond_resched()`: see `preemptionPoint`.
+    func condResched() { preemptionPoint?() }
 
     /// Advance virtual time.
     public func advance(nanoseconds: UInt64) { clock &+= nanoseconds }

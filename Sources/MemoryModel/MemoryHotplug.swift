@@ -182,6 +182,7 @@ extension Machine {
             emitUevent(.add, block: id)
             ids.append(id)
             pfn += blockPages
+            condResched()
         }
         advance(nanoseconds: HotplugCost.addBlock * UInt64(ids.count))
         // Auto-online: errors are not reported to the caller, and the walk stops at the first.
@@ -408,6 +409,7 @@ extension Machine {
         // memory_block_change_state(MEM_OFFLINE, MEM_ONLINE)
         guard mem.state == .online else { throw KernelError(.invalidArgument, "block \(id) is \(mem.state.name)") }
         blocks[id]!.state = .goingOffline
+        condResched()
         do {
             try memoryBlockOffline(id, deadline: deadline ?? (clock &+ hotplug.defaultOfflineTimeout))
         } catch {
@@ -459,12 +461,8 @@ extension Machine {
         guard zoneIndex(ofPFN: range.start) == z, zoneIndex(ofPFN: range.end - 1) == z else {
             throw failure(.invalidArgument, "multizone range", "block \(id) has pages outside zone \(zones[z].type.name)")
         }
-        // zone_pcp_disable: drain, and keep frees and allocations off the per-cpu lists.
-        let savedHigh = zones[z].pcp.high, savedBatch = zones[z].pcp.batch
-        drainPCP(zone: z)
-        zones[z].pcp.high = 0
-        zones[z].pcp.batch = 1
-        func pcpEnable() { zones[z].pcp.high = savedHigh; zones[z].pcp.batch = savedBatch }
+        zonePCPDisable(z)
+        func pcpEnable() { zonePCPEnable(z) }
 
         if let bad = startIsolatePageRange(range, zone: z) {
             pcpEnable()
@@ -489,6 +487,7 @@ extension Machine {
         // a signal ends it); the model is deterministic, so it skips to the deadline instead.
         while true {
             var pfn = range.start
+            condResched()
             while let movable = scanMovablePages(from: pfn, end: range.end) {
                 if clock >= deadline {
                     undo()
@@ -505,6 +504,7 @@ extension Machine {
                                   "pfn \(hex(movable)) is \(k) in block \(id) and never migrates (\(neverMigratesWhy(k))); offline_pages() retried until the signal")
                 }
                 pfn = movable
+                condResched()
             }
             do {
                 try dissolveFreeHugePages(range)

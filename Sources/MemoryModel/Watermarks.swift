@@ -52,18 +52,48 @@ extension Machine {
         }
     }
 
-    /// `zone_batchsize` and `zone_highsize` (percpu_pagelist_high_fraction 0).
+    /// `zone_batchsize` and `zone_highsize` (`pcpHighLimit`).
     func updatePCPLimits(_ z: Int) {
         let managed = zones[z].managedPages
-        guard managed > 0 else { zones[z].pcp.high = 0; zones[z].pcp.batch = 1; return }
+        guard managed > 0 else { setPagesetHighAndBatch(z, high: 0, batch: 1); return }
         var batch = Swift.min(managed >> 10, (1 << 20) / Geometry.pageSize) / 4
         if batch < 1 { batch = 1 }
         batch = roundDownPowerOfTwo(batch + batch / 2) - 1
         if batch < 1 { batch = 1 }
-        let high = Swift.max(zones[z].watermark.low / cpus, batch << 2)
+        setPagesetHighAndBatch(z, high: pcpHighLimit(zone: z, batch: batch), batch: batch)
+    }
+
+    /// `__zone_set_pageset_high_and_batch`: while the zone's pcp lists are disabled (an offline
+    /// in progress) the new limits wait in `pageset*` for `zonePCPEnable`.
+    func setPagesetHighAndBatch(_ z: Int, high: Int, batch: Int) {
+        zones[z].pcp.pagesetHigh = high
+        zones[z].pcp.pagesetBatch = batch
+        guard zones[z].pcp.disabled == 0 else { return }
         zones[z].pcp.batch = batch
         zones[z].pcp.high = high
         if zones[z].pcp.count > high { freePCPBulk(z, count: zones[z].pcp.count - high) }
+    }
+
+    /// `zone_pcp_disable`: empty the zone's pcp lists and keep them empty (high 0, batch 1),
+    /// so every page freed during an offline reaches the buddy lists and can be isolated.
+    func zonePCPDisable(_ z: Int) {
+        if zones[z].pcp.disabled == 0 {
+            zones[z].pcp.pagesetHigh = zones[z].pcp.high
+            zones[z].pcp.pagesetBatch = zones[z].pcp.batch
+        }
+        zones[z].pcp.disabled += 1
+        zones[z].pcp.high = 0
+        zones[z].pcp.batch = 1
+        drainPCP(zone: z)
+    }
+
+    /// `zone_pcp_enable`: the limits recorded while disabled come back with the last enable.
+    func zonePCPEnable(_ z: Int) {
+        precondition(zones[z].pcp.disabled > 0, "zone_pcp_enable without zone_pcp_disable")
+        zones[z].pcp.disabled -= 1
+        guard zones[z].pcp.disabled == 0 else { return }
+        zones[z].pcp.high = zones[z].pcp.pagesetHigh
+        zones[z].pcp.batch = zones[z].pcp.pagesetBatch
     }
 
     /// `setup_per_zone_lowmem_reserve`.

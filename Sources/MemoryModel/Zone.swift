@@ -175,6 +175,11 @@ public struct PerCPUPages: Sendable {
     public var batch = 1
     /// Doubles the pages freed at each consecutive drain without an allocation in between.
     public var freeFactor = 0
+    /// `zone_pcp_disable` depth: while > 0 the lists stay empty (high 0, batch 1) and
+    /// recomputed limits go to `pagesetHigh`/`pagesetBatch`, restored by the last enable.
+    public var disabled = 0
+    /// `zone->pageset_high` / `zone->pageset_batch`: the limits in force when enabled.
+    public var pagesetHigh = 0, pagesetBatch = 1
 
     public init() {}
 
