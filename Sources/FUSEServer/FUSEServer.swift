@@ -1,3 +1,4 @@
+import Dispatch
 import KernelFS
 import MemoryModel
 import SystemPackage
@@ -17,8 +18,11 @@ public struct FUSEError: Error, CustomStringConvertible {
 /// go through `KernelFS.write` and fail with the kernel's errno, modes are enforced as
 /// kernfs does (for root too), so unmodified tools see the model as they would see /sys.
 ///
-/// One thread serves every request in arrival order (the model is behind one lock anyway).
-/// Node IDs are path-based and never reused: a memory block that is removed simply stops
+/// One thread reads requests and answers them in arrival order, except writes: each runs on a
+/// thread of its own, so a write that blocks (an offline spinning on pages that never migrate,
+/// as it would in the kernel until the writer gets a signal) leaves readers and other writers
+/// served. A signal to the blocked writer reaches us as FUSE_INTERRUPT and ends its offline
+/// with EINTR, exactly when the kernel's would end. Node IDs are path-based and never reused: a memory block that is removed simply stops
 /// resolving (ENOENT), as a stale sysfs dentry does.
 public final class FUSEServer: @unchecked Sendable {
     public let fs: KernelFS
@@ -36,6 +40,7 @@ public final class FUSEServer: @unchecked Sendable {
     private var nextHandle: UInt64 = 1
     private var minor: UInt32 = 0
     private let startTime = UInt64(time(nil))
+    private let inFlight = InFlightWrites()
 
     /// One open file: its path and the text the first read produced (kernfs' seq_file
     /// buffer), so reads in several chunks see one consistent snapshot.
@@ -70,7 +75,8 @@ public final class FUSEServer: @unchecked Sendable {
         mounted = true
     }
 
-    /// Asks `serve()` to return; safe from a signal handler or another thread.
+    /// Asks `serve()` to return; safe from a signal handler or another thread. Writes still
+    /// in flight see a signal (their offline ends with EINTR).
     public func stop() {
         var b: UInt8 = 1
         _ = Glibc.write(stopPipe[1], &b, 1)
@@ -98,7 +104,7 @@ public final class FUSEServer: @unchecked Sendable {
                 if Glibc.errno == EINTR { continue }
                 throw FUSEError("poll")
             }
-            if fds[1].revents != 0 { return }
+            if fds[1].revents != 0 { inFlight.interruptAll(); return }
             if fds[0].revents == 0 { continue }
             let n = Glibc.read(fuseFD, buffer.baseAddress, buffer.count)
             if n < 0 {
@@ -129,7 +135,8 @@ public final class FUSEServer: @unchecked Sendable {
 
         switch op {
         case .initialize: initialize(unique, &r)
-        case .forget, .batchForget, .interrupt: return          // no reply expected
+        case .forget, .batchForget: return                       // no reply expected
+        case .interrupt: inFlight.interrupt(r.u64())            // fuse_interrupt_in.unique
         case .lookup:
             let name = r.cString()
             guard let parent = pathsByID[nodeID] else { reply(unique, error: ENOENT); return }
@@ -271,11 +278,16 @@ public final class FUSEServer: @unchecked Sendable {
         if minor >= 9 { r.skip(20) }              // write_flags, lock_owner, flags, padding
         let data = r.rest(size)
         guard let h = handles[fh] else { reply(unique, error: EBADF); return }
-        do {
-            let n = try fs.write(h.path, data)
-            var w = FUSEWriter(); w.u32(UInt32(clamping: n)); w.u32(0)
-            reply(unique, w.bytes)
-        } catch { reply(unique, error: errnoValue(error)) }
+        let path = h.path, inFlight = inFlight
+        inFlight.begin(unique)
+        DispatchQueue.global().async { [self] in
+            defer { inFlight.end(unique) }
+            do {
+                let n = try fs.write(path, data, context: WriteContext(signalPending: { inFlight.isInterrupted(unique) }))
+                var w = FUSEWriter(); w.u32(UInt32(clamping: n)); w.u32(0)
+                reply(unique, w.bytes)
+            } catch { reply(unique, error: errnoValue(error)) }
+        }
     }
 
     private func readdir(_ unique: UInt64, _ r: inout FUSEReader, plus: Bool) {
@@ -365,6 +377,24 @@ public final class FUSEServer: @unchecked Sendable {
         // ENOENT: the request was interrupted meanwhile; nothing waits for the answer.
         _ = w.bytes.withUnsafeBytes { Glibc.write(fuseFD, $0.baseAddress, $0.count) }
     }
+}
+
+/// Writes being served, by request id, and whether their writer has been interrupted.
+final class InFlightWrites: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    private var interrupted: [UInt64: Bool] = [:]
+    init() { pthread_mutex_init(&mutex, nil) }
+    deinit { pthread_mutex_destroy(&mutex) }
+    private func locked<T>(_ body: () -> T) -> T {
+        pthread_mutex_lock(&mutex); defer { pthread_mutex_unlock(&mutex) }
+        return body()
+    }
+    func begin(_ unique: UInt64) { locked { interrupted[unique] = false } }
+    func end(_ unique: UInt64) { locked { interrupted[unique] = nil } }
+    /// FUSE_INTERRUPT for a request already answered (or never a write) is ignored.
+    func interrupt(_ unique: UInt64) { locked { if interrupted[unique] != nil { interrupted[unique] = true } } }
+    func interruptAll() { locked { for k in interrupted.keys { interrupted[k] = true } } }
+    func isInterrupted(_ unique: UInt64) -> Bool { locked { interrupted[unique] ?? true } }
 }
 
 /// Signal handling for a foreground server: SIGINT/SIGTERM write a byte to the stop pipe

@@ -31,12 +31,19 @@ public struct KernelFile {
     public static func readOnly(_ show: @escaping (Machine) -> String) -> KernelFile { KernelFile(mode: 0o444, show: show) }
 }
 
-/// What a writer brings along: when its patience runs out (a signal), in virtual time.
+/// What a writer brings along: when its patience runs out (a signal).
 public struct WriteContext: Sendable {
     /// Virtual time (`Machine.clock`, ns) after which a long operation sees a pending signal
-    /// and gives up with EINTR, as `offline_pages()` does. nil: no signal ever comes.
+    /// and gives up with EINTR, as `offline_pages()` does. nil: the model's default timeout,
+    /// or none at all for a writer with `signalPending`.
     public var deadline: UInt64?
-    public init(deadline: UInt64? = nil) { self.deadline = deadline }
+    /// A writer waiting in real time (a process in write(2) over FUSE): whether it has a
+    /// signal pending now. An offline that cannot progress then blocks, with the machine
+    /// lock released, until this says yes, as the kernel's retry loop does.
+    public var signalPending: (@Sendable () -> Bool)?
+    public init(deadline: UInt64? = nil, signalPending: (@Sendable () -> Bool)? = nil) {
+        self.deadline = deadline; self.signalPending = signalPending
+    }
 }
 
 /// One part of the tree: everything under `mountPoint`.
@@ -95,7 +102,7 @@ public final class KernelFS: @unchecked Sendable {
     /// Run `body` under device_hotplug_lock, then the machine lock, as ACPI and virtio-mem
     /// hotplug events and the hotplug-locked stores do. At the machine's preemption points
     /// the machine lock is given up for a moment; device_hotplug_lock is kept throughout.
-    public func withHotplugLock<T>(_ body: (Machine) throws -> T) rethrows -> T {
+    public func withHotplugLock<T>(signalPending: (@Sendable () -> Bool)? = nil, _ body: (Machine) throws -> T) rethrows -> T {
         pthread_mutex_lock(&hotplugMutex)
         defer { pthread_mutex_unlock(&hotplugMutex) }
         return try withLock { m in
@@ -106,7 +113,16 @@ public final class KernelFS: @unchecked Sendable {
                 if let trace { trace(self) } else { sched_yield() }
                 pthread_mutex_lock(&self.mutex)
             }
-            defer { m.preemptionPoint = nil }
+            if let signalPending {
+                // The kernel spins with cond_resched(); 10 ms naps keep a core free.
+                m.offlineRetryWait = { [unowned self] in
+                    pthread_mutex_unlock(&self.mutex)
+                    if !signalPending() { usleep(10_000) }
+                    pthread_mutex_lock(&self.mutex)
+                    return signalPending()
+                }
+            }
+            defer { m.preemptionPoint = nil; m.offlineRetryWait = nil }
             return try body(m)
         }
     }
@@ -202,7 +218,7 @@ public final class KernelFS: @unchecked Sendable {
             return n
         }
         let hotplug = try withLock { m in try KernelFS.file(real, machine: m).takesHotplugLock }
-        return try hotplug ? withHotplugLock(apply) : withLock(apply)
+        return try hotplug ? withHotplugLock(signalPending: context.signalPending, apply) : withLock(apply)
     }
 
     @discardableResult

@@ -49,6 +49,11 @@ public final class Machine: @unchecked Sendable {
     /// the memory blocks of an add). Whoever serializes callers (`KernelFS`) lets readers
     /// and other writers in here, so the model keeps nothing cached across a call.
     public var preemptionPoint: (() -> Void)?
+    /// A caller that waits in real time, as a process blocked in write(2) does: called
+    /// between offline_pages() retry passes that changed nothing, with the machine lock
+    /// released as at `preemptionPoint`; returns true once the caller has a signal pending.
+    /// nil (scenarios, tests): the model skips virtual time to the write's deadline instead.
+    public var offlineRetryWait: (() -> Bool)?
 
     public static let zonesPerNode = ZoneType.allCases.count
 

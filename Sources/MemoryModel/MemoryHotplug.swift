@@ -411,7 +411,9 @@ extension Machine {
         blocks[id]!.state = .goingOffline
         condResched()
         do {
-            try memoryBlockOffline(id, deadline: deadline ?? (clock &+ hotplug.defaultOfflineTimeout))
+            // A caller waiting in real time is only stopped by its signal.
+            let limit = deadline ?? (offlineRetryWait != nil ? .max : clock &+ hotplug.defaultOfflineTimeout)
+            try memoryBlockOffline(id, deadline: limit)
         } catch {
             blocks[id]!.state = .online
             throw error
@@ -483,9 +485,16 @@ extension Machine {
             undo()
             throw failure(Errno(rawValue: Int32(-r)), "notifier failure", "a MEM_GOING_OFFLINE notifier returned \(r)")
         }
-        // The retry loop. A pass that changes nothing would repeat forever in the kernel (only
-        // a signal ends it); the model is deterministic, so it skips to the deadline instead.
-        while true {
+        // The retry loop, repeated until the range is free, an error, or a signal. A pass that
+        // changes nothing would repeat forever: a caller waiting in real time sleeps between
+        // such passes until its signal (`offlineRetryWait`); otherwise the model is
+        // deterministic and skips virtual time to the deadline.
+        func spinUntilSignal() -> Bool {
+            if let wait = offlineRetryWait { return wait() }
+            clock = Swift.max(clock, deadline)
+            return true
+        }
+        retry: while true {
             var pfn = range.start
             condResched()
             while let movable = scanMovablePages(from: pfn, end: range.end) {
@@ -497,7 +506,7 @@ extension Machine {
                 advance(nanoseconds: HotplugCost.offlinePass + UInt64(range.end - movable) * HotplugCost.perPageScanned
                         + UInt64(migrated) * HotplugCost.perMigration)
                 if migrated == 0 && failed > 0 {
-                    clock = Swift.max(clock, deadline)
+                    guard spinUntilSignal() else { continue retry }
                     undo()
                     let k = memmap.kind(movable)
                     throw failure(.interrupted, "signal backoff",
@@ -513,8 +522,9 @@ extension Machine {
                 throw failure(e.errno, "failure to dissolve huge pages", e.reason.isEmpty ? "a free huge page in block \(id) could not be dissolved" : e.reason)
             }
             guard let busy = testPagesIsolated(range) else { break }
-            // Nothing movable is left, yet not everything is free: no later pass can differ.
-            if clock < deadline { clock = deadline }
+            // Nothing movable is left, yet not everything is free: only another thread can
+            // change that (a real-time caller), else no later pass can differ.
+            guard spinUntilSignal() else { continue retry }
             undo()
             throw failure(.interrupted, "signal backoff",
                           "pfn \(hex(busy)) is \(memmap.kind(busy)) in block \(id): not free, not migratable; offline_pages() retried until the signal")

@@ -174,4 +174,72 @@ final class ConcurrencyTests: XCTestCase {
         XCTAssertNil(m.blocks[32])
         try m.verify()
     }
+
+    /// A writer waiting in real time (FUSE): an offline spinning on pages that never migrate
+    /// blocks, with readers served meanwhile, until the writer's signal; then EINTR.
+    func testRealTimeWriterBlocksUntilItsSignal() throws {
+        let (m, fs) = try machine()
+        let id = try pinnedBlock(m, fs)
+        final class Flag: @unchecked Sendable { var on = false; let lock = NSLock()
+            func set() { lock.lock(); on = true; lock.unlock() }
+            var value: Bool { lock.lock(); defer { lock.unlock() }; return on } }
+        let signal = Flag()
+        let done = DispatchSemaphore(value: 0)
+        final class Result: @unchecked Sendable { var error: Error? }
+        let result = Result()
+        DispatchQueue.global().async {
+            do { try fs.write("\(Self.mem)/memory\(id)/state", "offline\n", context: WriteContext(signalPending: { signal.value })) }
+            catch { result.error = error }
+            done.signal()
+        }
+        // The reader sees the offline in progress, for as long as it likes.
+        var sawGoingOffline = 0
+        let start = DispatchTime.now()
+        while sawGoingOffline < 20, DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds < 30_000_000_000 {
+            if read(fs, "\(Self.mem)/memory\(id)/state") == "going-offline\n" { sawGoingOffline += 1 }
+            usleep(5_000)
+        }
+        XCTAssertEqual(sawGoingOffline, 20, "the offline did not block in going-offline")
+        XCTAssertEqual(done.wait(timeout: .now() + 0.1), .timedOut, "the offline returned without a signal")
+        signal.set()
+        XCTAssertEqual(done.wait(timeout: .now() + 30), .success)
+        XCTAssertEqual((result.error as? KernelError)?.errno, .interrupted)
+        XCTAssertEqual(read(fs, "\(Self.mem)/memory\(id)/state"), "online\n")
+        XCTAssertEqual(fs.withLock { $0.explain.last?.message.contains("retried until the signal") }, true)
+        try fs.withLock { try $0.verify() }
+    }
+
+    /// While the offline spins, another thread frees the pinned pages (the process exits):
+    /// the next pass finds the block free and the blocked write succeeds, as in the kernel.
+    func testRealTimeOfflineCompletesWhenThePinsGo() throws {
+        let (m, fs) = try machine()
+        let id = try pinnedBlock(m, fs)
+        let done = DispatchSemaphore(value: 0)
+        final class Result: @unchecked Sendable { var error: Error?; var finished = false }
+        let result = Result()
+        DispatchQueue.global().async {
+            do { try fs.write("\(Self.mem)/memory\(id)/state", "offline\n", context: WriteContext(signalPending: { false })) }
+            catch { result.error = error }
+            done.signal()
+        }
+        let start = DispatchTime.now()
+        while read(fs, "\(Self.mem)/memory\(id)/state") != "going-offline\n",
+              DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds < 30_000_000_000 { usleep(1_000) }
+        XCTAssertEqual(done.wait(timeout: .now() + 0.2), .timedOut, "the offline returned while pinned pages remained")
+        fs.withLock { m in m.destroyOwner(m.ownerID(named: "test:pinned")!) }
+        XCTAssertEqual(done.wait(timeout: .now() + 30), .success)
+        XCTAssertNil(result.error)
+        XCTAssertEqual(read(fs, "\(Self.mem)/memory\(id)/state"), "offline\n")
+        try fs.withLock { try $0.verify() }
+    }
+
+    /// memory33 onlined to ZONE_NORMAL with long-term pinned pages in it: they never migrate.
+    func pinnedBlock(_ m: Machine, _ fs: KernelFS) throws -> Int {
+        try fs.write("\(Self.mem)/memory33/state", "offline\n")
+        try fs.write("\(Self.mem)/memory33/state", "online_kernel\n")
+        let o = try m.createOwner(name: "test:pinned", kind: .pinned)
+        m.allocate(owner: o, blocks: 10)
+        XCTAssertTrue(m.owners[o]!.blocks.contains { m.blocks[33]!.range.contains(Int($0)) })
+        return 33
+    }
 }
