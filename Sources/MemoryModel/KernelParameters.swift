@@ -477,9 +477,12 @@ struct HugeTLBParser {
         }
     }
 
+    /// x86's gigantic_pages_init (an arch_initcall: 1 GiB when the CPU has gbpages), then
     /// hugetlb_init(): make sure 2 MiB exists; without default_hugepagesz= it is the default
-    /// and an implicit leading hugepages= overrides any explicit count for it.
+    /// and an implicit leading hugepages= overrides any explicit count for it. The order of
+    /// registration is the order report_hugepages prints in.
     mutating func finish() {
+        if gbpages { _ = addHstate(1 << 30) }
         let two = addHstate(2 << 20)
         if !parsedDefaultHugepagesz {
             defaultIdx = two

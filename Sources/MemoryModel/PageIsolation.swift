@@ -6,6 +6,9 @@ extension Machine {
     /// Why a page is unmovable, in the words the explanation uses.
     func unmovableDescription(_ pfn: PFN) -> String {
         let k = memmap.kind(pfn) == .tail ? memmap.kind(memmap.head(of: pfn)) : memmap.kind(pfn)
+        if memmap.kind(pfn) == .tail && memmap.head(of: pfn) < pfn && k == .hugetlb && memmap.order(memmap.head(of: pfn)) > Geometry.maxOrder - 1 {
+            return "part of a gigantic huge page (pfn \(hex(memmap.head(of: pfn)))) across the range's edge: gigantic pages are never migrated or replaced to isolate a range"
+        }
         switch k {
         case .reserved: return "reserved (PageReserved)"
         case .slabReclaimable: return "slab (reclaimable, still unmovable)"
@@ -122,8 +125,17 @@ extension Machine {
     func startIsolatePageRange(_ range: PFNRange, zone z: Int) -> PFN? {
         let first = range.start, last = range.end - Geometry.pageblockPages
         if let bad = isolatePageblock(first, range: range, zone: z) { return bad }
+        if let bad = compoundPageStraddling(range.start, isolateBefore: false) {
+            unisolatePageblock(first, zone: z, to: .movable)
+            return bad
+        }
         if last != first, let bad = isolatePageblock(last, range: range, zone: z) {
             unisolatePageblock(first, zone: z, to: .movable)
+            return bad
+        }
+        if let bad = compoundPageStraddling(range.end, isolateBefore: true) {
+            undoIsolatePageRange(PFNRange(start: first, count: Geometry.pageblockPages), zone: z)
+            if last != first { unisolatePageblock(last, zone: z, to: .movable) }
             return bad
         }
         var pb = first + Geometry.pageblockPages
@@ -136,6 +148,24 @@ extension Machine {
             pb += Geometry.pageblockPages
         }
         return nil
+    }
+
+    /// `isolate_single_pageblock`'s look across an edge of the range (6.0+): it walks the
+    /// MAX_ORDER-aligned stretch just before `boundary` (inside the range at its end, outside
+    /// at its start: empty for a block-aligned start) and fails when an allocated HugeTLB page
+    /// found there reaches past `boundary`, because such a page would have to be migrated or
+    /// replaced first and `isolate_or_dissolve_huge_page` refuses gigantic pages (-ENOMEM),
+    /// free or in use. Only gigantic pages can straddle a memory block's edge: offlining the
+    /// first or a middle block of a 1 GiB page is EBUSY, the last one is not (a free page
+    /// straddling the edge is merely split). Returns the straddling page's pfn, or nil.
+    func compoundPageStraddling(_ boundary: PFN, isolateBefore: Bool) -> PFN? {
+        let pageblock = isolateBefore ? boundary - Geometry.pageblockPages : boundary
+        let windowStart = pageblock & ~(Geometry.maxOrderPages - 1)
+        guard boundary > windowStart, boundary <= memmap.pfnCount, zoneIndex(ofPFN: boundary - 1) != nil else { return nil }
+        let last = boundary - 1
+        let head = memmap.head(of: last)
+        guard memmap.kind(head) == .hugetlb, head + (1 << memmap.order(head)) > boundary else { return nil }
+        return last
     }
 
     /// `undo_isolate_page_range(..., MIGRATE_MOVABLE)`.

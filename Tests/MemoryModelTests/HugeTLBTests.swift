@@ -410,3 +410,52 @@ final class HVOProfileTests: XCTestCase {
         try m.verify()
     }
 }
+
+/// Gigantic (1 GiB) pages and memory blocks: gigantic_pages_init registers the hstate when the
+/// CPU has gbpages; offline of the first or a middle block of a free 1 GiB page fails isolation
+/// (isolate_single_pageblock cannot migrate or replace a gigantic page across the range's
+/// edge), the last block's offline dissolves it (gigantic-pages fixture: memory8 and memory12
+/// EBUSY, memory15 offlined).
+final class GiganticPageTests: XCTestCase {
+    func testGbpagesRegistersTheGiganticHstateFirst() throws {
+        let m = try Machine.boot(MachineConfig(memBytes: 3 << 30, maxmemBytes: 6 << 30, slots: 2, gbpages: true))
+        m.hugetlbInit()
+        XCTAssertEqual(m.hugetlb.hstates.map(\.order), [18, 9])
+        let lines = m.kmsg.filter { $0.hasPrefix("HugeTLB:") }
+        XCTAssertEqual(lines, ["HugeTLB: registered 1.00 GiB page size, pre-allocated 0 pages",
+                               "HugeTLB: 16380 KiB vmemmap can be freed for a 1.00 GiB page",
+                               "HugeTLB: registered 2.00 MiB page size, pre-allocated 0 pages",
+                               "HugeTLB: 28 KiB vmemmap can be freed for a 2.00 MiB page"])
+        // Without gbpages there is no 1 GiB hstate.
+        let plain = try Machine.boot(MachineConfig(memBytes: 3 << 30, maxmemBytes: 6 << 30, slots: 2))
+        plain.hugetlbInit()
+        XCTAssertEqual(plain.hugetlb.hstates.map(\.order), [9])
+    }
+
+    func testOfflineOfAGiganticPagesBlocks() throws {
+        let m = try Machine.boot(MachineConfig(memBytes: 3 << 30, maxmemBytes: 8 << 30, slots: 2, gbpages: true))
+        m.hugetlbInit()
+        _ = try m.hotAddDIMM(id: "d", sizeBytes: 1 << 30)
+        for b in 32..<40 { try m.storeState(block: b, .onlineKernel) }
+        let gi = m.hugetlb.index(ofSizeBytes: 1 << 30)!
+        m.setMaxHugePages(hstate: gi, count: 1)
+        let head = (0..<m.memmap.pfnCount).lazy.first { m.memmap.kind($0) == .hugetlb && m.memmap.order($0) == 18 }
+        guard let head else { return XCTFail("no gigantic page was allocated") }
+        let first = head / m.blockPages
+        XCTAssertEqual(head % (1 << 18), 0)
+        for b in [first, first + 4] {
+            XCTAssertThrowsError(try m.storeState(block: b, .offline)) { e in
+                XCTAssertEqual((e as? KernelError)?.errno, .resourceBusy)
+            }
+            XCTAssertEqual(m.blocks[b]?.state, .online)
+            XCTAssertTrue(m.explain.last!.message.contains("gigantic"), m.explain.last!.message)
+        }
+        XCTAssertEqual(m.hugetlb.hstates[gi].nrHugePages, 1)
+        try m.storeState(block: first + 7, .offline)
+        XCTAssertEqual(m.hugetlb.hstates[gi].nrHugePages, 0)
+        XCTAssertEqual(m.hugetlb.hstates[gi].maxHugePages, 0)
+        XCTAssertEqual(m.memmap.kind(head), .buddy)
+        try m.storeState(block: first, .offline)
+        try m.verify()
+    }
+}
