@@ -18,10 +18,7 @@ final class MemorySysfsTests: XCTestCase {
 
     /// What the scenario's shell does besides the write itself: forks, execs and reads files,
     /// which leaves a few unmovable kernel pages (slab) behind in the highest kernel zone.
-    func shellActivity(_ m: Machine) {
-        let id = m.ownerID(named: "test:sh-slab") ?? (try! m.createOwner(name: "test:sh-slab", kind: .slabUnreclaimable))
-        m.allocate(owner: id, blocks: 4)
-    }
+    func shellActivity(_ m: Machine) { m.allocateWriteResidue() }
 
     /// `echo VALUE > PATH` (newline) or `printf %s VALUE > PATH`: nil on success, else the errno.
     @discardableResult
