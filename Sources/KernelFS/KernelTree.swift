@@ -46,6 +46,39 @@ public struct WriteContext: Sendable {
     }
 }
 
+/// One write through `KernelFS`: what was written, the kernel's answer, and what the model
+/// logged meanwhile — its explanations (why, in the kernel's words) and kernel messages. With
+/// concurrent writers the logs may include a neighbour's lines.
+public struct WriteRecord: Sendable {
+    public var path: String
+    public var bytes: [UInt8]
+    public var result: Result<Int, KernelError>
+    public var explanations: [ExplainLog.Entry] = []
+    public var kmsg: [String] = []
+
+    /// One line for a log: `PATH <- "VALUE": OK` or `...: EBUSY (Device or resource busy)`,
+    /// then the explanations indented (`why:` for a refusal, `note:` otherwise).
+    public var summary: String {
+        let value = String(decoding: bytes, as: UTF8.self).replacingNewlines()
+        var line = "\(path) <- \"\(value)\": "
+        switch result {
+        case .success(let n): line += n == bytes.count ? "OK" : "wrote \(n) of \(bytes.count) bytes"
+        case .failure(let e): line += "\(e.errno.symbol) (\(e.errno.message))"
+        }
+        let label = (try? result.get()) == nil ? "why" : "note"
+        for e in explanations { line += "\n    \(label): \(e.subject): \(e.message)" }
+        return line
+    }
+}
+
+extension String {
+    fileprivate func replacingNewlines() -> String {
+        var out = ""
+        for c in unicodeScalars { out += c == "\n" ? "\\n" : String(c) }
+        return out
+    }
+}
+
 /// One part of the tree: everything under `mountPoint`.
 public protocol KernelFileArea {
     /// Path components below `/` that this area serves, e.g. `["sys", "devices", "system", "memory"]`.
@@ -208,8 +241,15 @@ public final class KernelFS: @unchecked Sendable {
     /// `write(2)` of `bytes` at offset 0: the byte count the kernel returns, or its errno.
     @discardableResult
     public func write(_ path: String, _ bytes: [UInt8], context: WriteContext = WriteContext()) throws -> Int {
+        var record = WriteRecord(path: path, bytes: bytes, result: .failure(KernelError(.noSuchFileOrDirectory)))
+        defer { if let writeObserver { writeObserver(record) } }
         let real = try resolve(path)
         func apply(_ m: Machine) throws -> Int {
+            let (explained, logged) = (m.explain.entries.count, m.kmsg.count)
+            defer {
+                record.explanations = Array(m.explain.entries.dropFirst(explained))
+                record.kmsg = Array(m.kmsg.dropFirst(logged))
+            }
             // Looked up again under the lock: the block may have gone while we waited.
             let f = try KernelFS.file(real, machine: m)
             guard f.mode & 0o222 != 0, let store = f.store else { throw KernelError(.permissionDenied) }
@@ -217,9 +257,20 @@ public final class KernelFS: @unchecked Sendable {
             journal.append((path, bytes))
             return n
         }
-        let hotplug = try withLock { m in try KernelFS.file(real, machine: m).takesHotplugLock }
-        return try hotplug ? withHotplugLock(signalPending: context.signalPending, apply) : withLock(apply)
+        do {
+            let hotplug = try withLock { m in try KernelFS.file(real, machine: m).takesHotplugLock }
+            let n = try hotplug ? withHotplugLock(signalPending: context.signalPending, apply) : withLock(apply)
+            record.result = .success(n)
+            return n
+        } catch let e as KernelError {
+            record.result = .failure(e)
+            throw e
+        }
     }
+
+    /// Called after every write with what it did (outside the machine lock): `memhp mount
+    /// --trace` prints these, so a tool's refused write comes with the kernel's reason.
+    public var writeObserver: ((WriteRecord) -> Void)?
 
     @discardableResult
     public func write(_ path: String, _ text: String, context: WriteContext = WriteContext()) throws -> Int {

@@ -18,12 +18,16 @@ struct ModelSetupOptions: ParsableArguments {
     @Option(help: "A saved machine state: start from it when the file exists (its machine, not the options given), and save the state back to it at the end, atomically.")
     var state: String?
 
+    @Flag(help: "Print every write to stderr with the kernel's answer and, when the model explains it, why (what dynamic debug would show on Linux).")
+    var trace = false
+
     /// The prepared tree. Failed writes exit with status 1 and the kernel's error text.
     func makeKernelFS(_ machine: MachineOptions) throws -> KernelFS {
         if let state {
             guard scenario == nil else { throw ValidationError("--state cannot be combined with --scenario") }
             if FileManager.default.fileExists(atPath: state) {
                 let fs = try SavedState.load(state)
+                traceWrites(fs)
                 try applyWrites(fs)
                 return fs
             }
@@ -46,8 +50,14 @@ struct ModelSetupOptions: ParsableArguments {
             m = try bootWithColdPlug(try machine.config())
         }
         let fs = KernelFS(machine: m)
+        traceWrites(fs)
         try applyWrites(fs)
         return fs
+    }
+
+    func traceWrites(_ fs: KernelFS) {
+        guard trace else { return }
+        fs.writeObserver = { record in printError("memhp: " + record.summary) }
     }
 
     func applyWrites(_ fs: KernelFS) throws {

@@ -59,4 +59,27 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(missing.status, 1)
         XCTAssertTrue(missing.err.contains("No such file or directory"), missing.err)
     }
+
+    /// `--trace`: each write with the kernel's answer and the model's reason, on stderr. An
+    /// export whose --write is refused exits 1 after saying why.
+    func testTraceExplainsRefusedWrites() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("memhp-trace-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let mem = "/sys/devices/system/memory"
+        let ok = try memhp(["export", dir.path, "--mem", "1G", "--maxmem", "4G", "--slots", "4", "--dimm", "512M", "--trace",
+                            "--write", "\(mem)/memory32/state=online_movable"])
+        XCTAssertEqual(ok.status, 0, ok.err)
+        XCTAssertTrue(ok.err.contains("memhp: \(mem)/memory32/state <- \"online_movable\\n\": OK\n"), ok.err)
+        let refused = try memhp(["export", dir.path, "--mem", "1G", "--maxmem", "4G", "--slots", "4", "--trace",
+                                 "--write", "\(mem)/memory0/state=offline"])
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.err.contains("memhp: \(mem)/memory0/state <- \"offline\\n\": EINVAL (Invalid argument)\n    why: memory0: "), refused.err)
+        XCTAssertTrue(refused.err.contains("spans several zones"), refused.err)
+        // Without --trace, nothing but the error itself.
+        let quiet = try memhp(["export", dir.path, "--mem", "1G", "--maxmem", "4G", "--slots", "4",
+                               "--write", "\(mem)/memory0/state=offline"])
+        XCTAssertFalse(quiet.err.contains("why:"), quiet.err)
+        let bad = try memhp(["export", dir.path, "--trace=yes"])
+        XCTAssertEqual(bad.status, 2, bad.err)
+    }
 }
