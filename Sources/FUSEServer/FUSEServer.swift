@@ -48,6 +48,8 @@ public final class FUSEServer: @unchecked Sendable {
         var path: String
         var snapshot: [UInt8]?
         var entries: [(String, KernelNode?)]?
+        /// A binary file (/proc/kpageflags): every read goes to the model at its offset.
+        var binary = false
     }
 
     public init(fs: KernelFS, mountPoint: String) {
@@ -242,10 +244,10 @@ public final class FUSEServer: @unchecked Sendable {
             let acc = Int32(flags) & O_ACCMODE
             let wantsRead = acc == O_RDONLY || acc == O_RDWR
             let wantsWrite = acc == O_WRONLY || acc == O_RDWR
-            if wantsRead && (f.mode & 0o444 == 0 || f.show == nil) { reply(unique, error: EACCES); return }
+            if wantsRead && (f.mode & 0o444 == 0 || (f.show == nil && f.readBytes == nil)) { reply(unique, error: EACCES); return }
             if wantsWrite && (f.mode & 0o222 == 0 || f.store == nil) { reply(unique, error: EACCES); return }
             // direct_io: every read and write reaches the model, and file sizes need not be known.
-            replyOpen(unique, Handle(path: path), flags: FUSEConst.fopenDirectIO)
+            replyOpen(unique, Handle(path: path, binary: f.readBytes != nil), flags: FUSEConst.fopenDirectIO)
         } catch { reply(unique, error: errnoValue(error)) }
     }
 
@@ -261,6 +263,12 @@ public final class FUSEServer: @unchecked Sendable {
     private func read(_ unique: UInt64, _ r: inout FUSEReader) {
         let fh = r.u64(), offset = Int(clamping: r.u64()), size = Int(r.u32())
         guard var h = handles[fh] else { reply(unique, error: EBADF); return }
+        // pread of a binary file: the model answers for exactly this offset and size
+        // (direct_io passes both through, so kpageflags' EINVAL for unaligned ones reaches the caller).
+        if h.binary {
+            do { reply(unique, try fs.readBytes(h.path, offset: offset, count: size)) } catch { reply(unique, error: errnoValue(error)) }
+            return
+        }
         // A read from the start regenerates the text, as a fresh seq_file read does.
         if h.snapshot == nil || offset == 0 {
             do { h.snapshot = Array(try fs.read(h.path).utf8) } catch { reply(unique, error: errnoValue(error)); return }

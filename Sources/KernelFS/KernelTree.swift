@@ -23,6 +23,9 @@ public struct KernelFile {
     /// `state`/`online` and `probe`. Such writes are serialized with each other, and readers
     /// can see their intermediate states (`going-offline`).
     public var takesHotplugLock: Bool
+    /// A binary file's read (/proc/kpageflags): the bytes `pread(2)` of (offset, count)
+    /// returns, or its errno. nil for text attributes, whose reads slice `show`'s text.
+    public var readBytes: ((Machine, _ offset: Int, _ count: Int) throws -> [UInt8])? = nil
 
     public init(mode: UInt16, show: ((Machine) -> String)? = nil,
                 store: ((Machine, [UInt8], WriteContext) throws -> Int)? = nil, takesHotplugLock: Bool = false) {
@@ -235,6 +238,20 @@ public final class KernelFS: @unchecked Sendable {
             // sysfs and procfs refuse to open for reading what has no read mode, even for root.
             guard f.mode & 0o444 != 0, let show = f.show else { throw KernelError(.permissionDenied) }
             return show(m)
+        }
+    }
+
+    /// `pread(2)` of `count` bytes at `offset`: a binary file's own answer, or that slice of
+    /// a text attribute's text (empty at or past its end).
+    public func readBytes(_ path: String, offset: Int, count: Int) throws -> [UInt8] {
+        try withFile(path) { f, m in
+            guard f.mode & 0o444 != 0 else { throw KernelError(.permissionDenied) }
+            if let rb = f.readBytes { return try rb(m, offset, count) }
+            guard let show = f.show else { throw KernelError(.permissionDenied) }
+            guard offset >= 0, count >= 0 else { throw KernelError(.invalidArgument) }
+            let text = Array(show(m).utf8)
+            guard offset < text.count else { return [] }
+            return Array(text[offset..<(offset + Swift.min(count, text.count - offset))])
         }
     }
 

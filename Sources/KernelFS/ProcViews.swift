@@ -6,6 +6,14 @@ import MemoryModel
 
 /// `/proc`: the files this package serves directly under it. `/proc/sys/vm` is
 /// `ProcSysVMArea`; the tree merges the two.
+extension ProcViews {
+    static var kpageflags: KernelFile {
+        var f = KernelFile(mode: 0o400)
+        f.readBytes = { m, offset, count in try m.kpageflagsRead(offset: offset, count: count) }
+        return f
+    }
+}
+
 public enum ProcArea: KernelFileArea {
     public static let mountPoint = ["proc"]
 
@@ -17,6 +25,8 @@ public enum ProcArea: KernelFileArea {
         "pagetypeinfo": KernelFile(mode: 0o400, show: ProcViews.pagetypeinfo),
         "vmstat": .readOnly(ProcViews.vmstat),
         "iomem": .readOnly(ProcViews.iomem),
+        // proc_create("kpageflags", S_IRUSR, ...): binary, one u64 per pfn (fs/proc/page.c).
+        "kpageflags": ProcViews.kpageflags,
     ]
 
     public static func lookup(_ relative: ArraySlice<String>, machine: Machine) -> KernelNode? {

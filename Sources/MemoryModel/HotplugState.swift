@@ -15,6 +15,8 @@ public struct HotplugState: Sendable {
     public internal(set) var notifierLog: [MemoryNotify] = []
     /// Memory added at run time (or cold-plugged through ACPI): one entry per add_memory() call.
     public internal(set) var resources: [HotplugResource] = []
+    /// The highest end pfn any hot-add reached (x86 raises max_pfn to it; removal never lowers it).
+    public internal(set) var addedEndPFN: PFN = 0
     /// ACPI memory devices (PNP0C80) by QEMU id.
     public internal(set) var acpiDevices: [String: ACPIMemoryDevice] = [:]
     /// virtio-mem devices by QEMU id (VirtioMem.swift).

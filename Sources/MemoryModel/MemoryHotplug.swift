@@ -171,6 +171,8 @@ extension Machine {
             memmapOwner = id
         }
         memmap.fill(range, kind: .offline)
+        // arch_add_memory → add_pages → update_end_of_memory_vars.
+        hotplug.addedEndPFN = Swift.max(hotplug.addedEndPFN, range.end)
         hotplug.resources.append(HotplugResource(range: range, node: node, group: group, memmapOnMemory: memmapOnMemory,
                                                  memmapOwner: memmapOwner, device: device))
         var ids: [Int] = []

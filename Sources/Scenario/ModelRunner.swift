@@ -668,15 +668,53 @@ public final class ModelRunner {
         }
     }
 
-    /// Per-block page kinds, as memhp-guest derives them from /proc/kpageflags. The model
-    /// serves no binary /proc/kpageflags yet; the guest's own error line is printed then.
+    /// Per-block page kinds from /proc/kpageflags, computed as memhp-guest's `dump_pageflags`
+    /// does: one pread of a block's words per selected block (blocks that do not exist are
+    /// `state=absent`), each page counted once, in the guest's order of precedence.
     func dumpPageflags(_ sel: [Int]?) {
-        guard exists("/proc/kpageflags") else {
+        let path = "/proc/kpageflags"
+        guard exists(path) else {
             out.append("pageflags errno=ENOENT")
             return
         }
-        // A text read cannot carry the 8-byte flag words; reported until KernelFS offers a byte read.
-        markUnsupported(.dump([.pageflags(sel)]), "/proc/kpageflags needs a binary read")
+        let bs = blockSizeBytes() >> 12
+        for b in sel ?? blockIDs() {
+            guard exists(Self.memdir + "/memory\(b)") else { out.append("pageflags block=\(b) state=absent"); continue }
+            let bytes = (try? fs.readBytes(path, offset: b * bs * 8, count: bs * 8)) ?? []
+            out.append(Self.pageflagsLine(block: b, bytes))
+        }
+    }
+
+    /// The guest's classification of kpageflags words (bit numbers of kernel-page-flags.h).
+    static func pageflagsLine(block: Int, _ bytes: [UInt8]) -> String {
+        var c = [String: Int]()
+        let keys = ["nopage", "reserved", "offline", "buddy", "lru", "anon", "file", "unevictable", "mlocked",
+                    "slab", "pgtable", "huge", "huge_heads", "thp", "other"]
+        for k in keys { c[k] = 0 }
+        let n = bytes.count / 8
+        bytes.withUnsafeBytes { raw in
+            for i in 0..<n {
+                let v = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self))
+                func bit(_ k: Int) -> Bool { (v >> UInt64(k)) & 1 != 0 }
+                if bit(KPF.nopage) { c["nopage"]! += 1; continue }
+                if bit(KPF.reserved) { c["reserved"]! += 1; continue }
+                if bit(KPF.offline) { c["offline"]! += 1; continue }
+                if bit(KPF.buddy) { c["buddy"]! += 1; continue }
+                if bit(KPF.huge) { c["huge"]! += 1; if bit(KPF.compoundHead) { c["huge_heads"]! += 1 }; continue }
+                if bit(KPF.thp) { c["thp"]! += 1; continue }
+                if bit(KPF.slab) { c["slab"]! += 1; continue }
+                if bit(KPF.pgtable) { c["pgtable"]! += 1; continue }
+                if bit(KPF.lru) || bit(KPF.unevictable) {
+                    c["lru"]! += 1
+                    if bit(KPF.anon) { c["anon"]! += 1 } else { c["file"]! += 1 }
+                    if bit(KPF.unevictable) { c["unevictable"]! += 1 }
+                    if bit(KPF.mlocked) { c["mlocked"]! += 1 }
+                    continue
+                }
+                c["other"]! += 1
+            }
+        }
+        return "pageflags block=\(block) pages=\(n) " + keys.map { "\($0)=\(c[$0]!)" }.joined(separator: " ")
     }
 
     // MARK: - Kernel log and explain log
