@@ -112,6 +112,7 @@ public final class KernelFS: @unchecked Sendable {
         ProcArea.self, ProcSysVMArea.self,
         MemorySysfsArea.self, NodeSysfsArea.self, ModuleParamsArea.self,
         HugetlbSysfsArea.self, HugetlbNodeSysfsArea.self, HugetlbSysctlArea.self,
+        DebugfsArea.self,
     ]
 
     /// Called at every preemption point of a hotplug-locked operation while the machine lock

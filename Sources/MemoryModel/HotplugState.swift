@@ -9,6 +9,8 @@ public struct HotplugState: Sendable {
     /// memory-notifier-error-inject: the errno (negative, clamped to [-4095, 0]) each
     /// action returns. 0 or absent = no injection.
     public var notifierErrors: [MemoryNotifierEvent: Int] = [:]
+    /// memory-notifier-error-inject is loaded: its debugfs files exist and its notifier runs.
+    public internal(set) var notifierErrorInjectLoaded = false
     /// Other subscribers of the memory notifier chain (virtio-mem, HugeTLB, ...), called in order.
     public internal(set) var notifiers: [(name: String, callback: MemoryNotifierCallback)] = []
     /// Every memory_notify() call, for tests and tracing.

@@ -18,6 +18,27 @@ extension Machine {
         hotplug.notifierErrors[event] = Swift.min(0, Swift.max(-4095, errno))
     }
 
+    /// The actions memory-notifier-error-inject offers (its debugfs `actions/` directories).
+    public static let injectableMemoryNotifierEvents: [MemoryNotifierEvent] = [.goingOnline, .goingOffline]
+
+    /// `insmod memory-notifier-error-inject`: its debugfs directory appears with every
+    /// action's error at 0, and its notifier joins the chain. Loading twice is EEXIST.
+    public func loadMemoryNotifierErrorInject() throws {
+        guard !hotplug.notifierErrorInjectLoaded else { throw KernelError(.fileExists, "module already loaded") }
+        hotplug.notifierErrorInjectLoaded = true
+        hotplug.notifierErrors = [:]
+    }
+
+    /// `rmmod`: the files go, the errors with them (a new load starts at 0). ENOENT when not loaded.
+    public func unloadMemoryNotifierErrorInject() throws {
+        guard hotplug.notifierErrorInjectLoaded else { throw KernelError(.noSuchFileOrDirectory, "module not loaded") }
+        hotplug.notifierErrorInjectLoaded = false
+        hotplug.notifierErrors = [:]
+    }
+
+    /// The error an action's debugfs file holds now (0 = no injection).
+    public func memoryNotifierError(_ event: MemoryNotifierEvent) -> Int { hotplug.notifierErrors[event] ?? 0 }
+
     /// `memory_notify()` + `notifier_to_errno()`: 0, or the negative errno of the first
     /// subscriber that vetoed. Only the GOING_* actions' results are used by callers.
     @discardableResult
@@ -26,7 +47,11 @@ extension Machine {
         a.event = event
         hotplug.notifierLog.append(a)
         // The injection module registers at boot, before any driver.
-        if let e = hotplug.notifierErrors[event], e != 0 { return e }
+        if let e = hotplug.notifierErrors[event], e != 0 {
+            // notifier_err_inject_callback
+            log("<6>Injecting error (\(e)) to \(event.name)")
+            return e
+        }
         for n in hotplug.notifiers {
             let r = n.callback(self, a)
             if r != 0 { return r }

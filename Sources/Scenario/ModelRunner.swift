@@ -107,16 +107,19 @@ public final class ModelRunner {
                               virtualNanoseconds: machine.clock)
     }
 
-    /// The kernel runner insmods the scenario's modules before the first step. The model has
-    /// no module loader: a module whose files the model already serves is taken as loaded
-    /// (the kernel-only `insmod` line is then left out); any other is reported unsupported.
+    /// The kernel runner insmods the scenario's modules before the first step (dependencies
+    /// first). The model has no module loader: the modules it models are loaded through
+    /// their Machine calls (the kernel-only `insmod` lines are then left out); any other is
+    /// reported unsupported.
     func loadModules() {
-        let served: [String: String] = [
-            "memory-notifier-error-inject": "/sys/kernel/debug/notifier-error-inject/memory",
-            "memory_notifier_error_inject": "/sys/kernel/debug/notifier-error-inject/memory",
-        ]
         for m in scenario.modules {
-            if let path = served[m.name], exists(path) { continue }
+            switch String(m.name.map { $0 == "_" ? "-" : $0 }) {
+            case "memory-notifier-error-inject" where m.args.isEmpty:
+                if (try? fs.withLock({ try $0.loadMemoryNotifierErrorInject() })) != nil { continue }
+            case "notifier-error-inject" where m.args.isEmpty:
+                continue   // the parent of memory-notifier-error-inject: only its debugfs directory
+            default: break
+            }
             let text = "module: " + m.name + (m.args.isEmpty ? "" : " " + m.args)
             unsupported.append(text)
             out.append(Observation("unsupported", [.init("step", text, quoted: true),
