@@ -27,6 +27,10 @@ public struct HotplugState: Sendable {
     var virtioMemRemovals = 0
     /// A virtio-mem worker is running (`wq_active`).
     var virtioMemWorkerActive = false
+    /// Blocks being offlined whose fake-offline pages the virtio-mem driver let go of in
+    /// MEM_GOING_OFFLINE (refcount 0, counted as managed again) until MEM_OFFLINE or
+    /// MEM_CANCEL_OFFLINE (`vm->hotplug_active`).
+    var virtioMemGoingOffline: Set<Int> = []
     /// `_OST` status codes the guest reported to the firmware: (device, status), in order.
     public internal(set) var ostEvents: [(device: String, status: Int)] = []
     /// Blocks whose range is not entirely System RAM (boot blocks with holes).

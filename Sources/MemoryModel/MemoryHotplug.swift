@@ -468,7 +468,7 @@ extension Machine {
         zonePCPDisable(z)
         func pcpEnable() { zonePCPEnable(z) }
 
-        if let bad = startIsolatePageRange(range, zone: z) {
+        if let bad = startIsolatePageRange(range, zone: z, memoryOffline: true) {
             pcpEnable()
             dumpPage(bad, zone: z, reason: "unmovable page")
             throw failure(.resourceBusy, "failure to isolate range",
@@ -523,7 +523,7 @@ extension Machine {
                 undo()
                 throw failure(e.errno, "failure to dissolve huge pages", e.reason.isEmpty ? "a free huge page in block \(id) could not be dissolved" : e.reason)
             }
-            guard let busy = testPagesIsolated(range) else { break }
+            guard let busy = testPagesIsolated(range, memoryOffline: true) else { break }
             // Nothing movable is left, yet not everything is free: only another thread can
             // change that (a real-time caller), else no later pass can differ.
             guard spinUntilSignal() else { continue retry }
@@ -531,9 +531,11 @@ extension Machine {
             throw failure(.interrupted, "signal backoff",
                           "pfn \(hex(busy)) is \(memmap.kind(busy)) in block \(id): not free, not migratable; offline_pages() retried until the signal")
         }
-        // __offline_isolated_pages: take every free page out of the buddy allocator.
+        // __offline_isolated_pages: take every free page out of the buddy allocator; the
+        // PageOffline pages a driver let go of are not in it.
         var pfn = range.start
         while pfn < range.end {
+            if memmap.kind(pfn) != .buddy { pfn += 1; continue }
             let o = memmap.order(pfn)
             removeFromFreeList(z, pfn)
             pfn += 1 << o

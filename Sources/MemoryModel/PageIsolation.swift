@@ -25,13 +25,18 @@ extension Machine {
     /// isolation fail, or nil. PageReserved always counts; in ZONE_MOVABLE everything else
     /// is assumed movable; elsewhere only free pages, LRU pages and migratable HugeTLB pages
     /// may be present.
-    func firstUnmovablePage(_ start: PFN, _ end: PFN, zone z: Int) -> PFN? {
+    ///
+    /// `memoryOffline` (MEMORY_OFFLINE, memory offlining only): PageOffline pages pass, so
+    /// that their driver can let go of them in MEM_GOING_OFFLINE (virtio-mem's fake-offline
+    /// pages, kept as reserved frames by the model).
+    func firstUnmovablePage(_ start: PFN, _ end: PFN, zone z: Int, memoryOffline: Bool = false) -> PFN? {
         let movableZone = zones[z].type == .movable
         var pfn = start
         while pfn < end {
             let k = memmap.kind(pfn)
             switch k {
             case .reserved:
+                if memoryOffline && isVirtioMemFakeOffline(pfn) { pfn += 1; continue }
                 return pfn
             case .absent, .offline:
                 pfn += 1
@@ -101,10 +106,10 @@ extension Machine {
     }
 
     /// `set_migratetype_isolate` for one pageblock; returns the unmovable pfn on failure.
-    func isolatePageblock(_ pb: PFN, range: PFNRange, zone z: Int) -> PFN? {
+    func isolatePageblock(_ pb: PFN, range: PFNRange, zone z: Int, memoryOffline: Bool = false) -> PFN? {
         if pageblockMigrateType(pb) == .isolate { return pb }
         let start = Swift.max(pb, range.start), end = Swift.min(pb + Geometry.pageblockPages, range.end)
-        if let bad = firstUnmovablePage(start, end, zone: z) { return bad }
+        if let bad = firstUnmovablePage(start, end, zone: z, memoryOffline: memoryOffline) { return bad }
         setPageblockMigrateType(pb, .isolate)
         zones[z].nrIsolatePageblock += 1
         moveFreeBlocks(z, pageblock: pb, to: .isolate, toTail: false)
@@ -122,14 +127,14 @@ extension Machine {
     /// `start_isolate_page_range` (range pageblock aligned): the first and the last pageblock,
     /// then the ones between in order. On failure everything isolated so far goes back to
     /// MIGRATE_MOVABLE (whatever it was before) and the unmovable pfn is returned.
-    func startIsolatePageRange(_ range: PFNRange, zone z: Int) -> PFN? {
+    func startIsolatePageRange(_ range: PFNRange, zone z: Int, memoryOffline: Bool = false) -> PFN? {
         let first = range.start, last = range.end - Geometry.pageblockPages
-        if let bad = isolatePageblock(first, range: range, zone: z) { return bad }
+        if let bad = isolatePageblock(first, range: range, zone: z, memoryOffline: memoryOffline) { return bad }
         if let bad = compoundPageStraddling(range.start, isolateBefore: false) {
             unisolatePageblock(first, zone: z, to: .movable)
             return bad
         }
-        if last != first, let bad = isolatePageblock(last, range: range, zone: z) {
+        if last != first, let bad = isolatePageblock(last, range: range, zone: z, memoryOffline: memoryOffline) {
             unisolatePageblock(first, zone: z, to: .movable)
             return bad
         }
@@ -140,7 +145,7 @@ extension Machine {
         }
         var pb = first + Geometry.pageblockPages
         while pb < last {
-            if let bad = isolatePageblock(pb, range: range, zone: z) {
+            if let bad = isolatePageblock(pb, range: range, zone: z, memoryOffline: memoryOffline) {
                 undoIsolatePageRange(PFNRange(start: first, end: pb), zone: z)
                 unisolatePageblock(last, zone: z, to: .movable)
                 return bad
@@ -175,8 +180,9 @@ extension Machine {
     }
 
     /// `test_pages_isolated(MEMORY_OFFLINE)`: every pageblock isolated and every page free.
-    /// Returns the first pfn that is not, or nil.
-    func testPagesIsolated(_ range: PFNRange) -> PFN? {
+    /// Returns the first pfn that is not, or nil. With `memoryOffline`, PageOffline pages
+    /// whose driver dropped its reference (virtio-mem in MEM_GOING_OFFLINE) count as done.
+    func testPagesIsolated(_ range: PFNRange, memoryOffline: Bool = false) -> PFN? {
         var pb = range.start
         while pb < range.end {
             if pageblockMigrateType(pb) != .isolate { return pb }
@@ -184,6 +190,8 @@ extension Machine {
         }
         var pfn = range.start
         while pfn < range.end {
+            if memoryOffline && memmap.kind(pfn) == .reserved && isVirtioMemFakeOffline(pfn)
+                && hotplug.virtioMemGoingOffline.contains(pfn / blockPages) { pfn += 1; continue }
             guard memmap.kind(pfn) == .buddy else { return pfn }
             pfn += 1 << memmap.order(pfn)
         }

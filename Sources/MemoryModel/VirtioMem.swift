@@ -427,8 +427,45 @@ extension Machine {
 
     /// The driver's memory notifier: when one of its blocks comes online, the subblocks that
     /// are not plugged must not stay in the buddy allocator (`virtio_mem_online_page_cb`).
+    ///
+    /// Offlining a block by hand (6.1 allows it for partly plugged blocks): in
+    /// MEM_GOING_OFFLINE the driver drops its reference to the fake-offline pages of the
+    /// unplugged subblocks and counts them as managed again, so that isolation and the
+    /// final test pass over them and offlining subtracts the whole block
+    /// (`virtio_mem_sbm_notify_going_offline` → `virtio_mem_fake_offline_going_offline`);
+    /// MEM_CANCEL_OFFLINE takes the reference and the count back
+    /// (`virtio_mem_fake_offline_cancel_offline`). The block becomes offline(-partial): its
+    /// state follows the memory block's.
     func virtioMemNotify(_ n: MemoryNotify) -> Int {
-        guard n.event == .online else { return 0 }
+        switch n.event {
+        case .goingOffline, .cancelOffline, .offline:
+            let mb = n.startPFN / blockPages
+            guard let id = hotplug.virtioMem.keys.sorted().first(where: { hotplug.virtioMem[$0]!.plugged[mb] != nil }) else { return 0 }
+            if n.event == .offline { hotplug.virtioMemGoingOffline.remove(mb); return 0 }
+            if n.event == .cancelOffline && !hotplug.virtioMemGoingOffline.contains(mb) { return 0 }
+            let dev = hotplug.virtioMem[id]!
+            let sbPages = dev.subblockBytes >> Geometry.pageShift
+            var pages = 0
+            for (s, on) in dev.plugged[mb]!.enumerated() where !on {
+                let start = vmemBlockStart(mb) + s * sbPages
+                // Only pages still fake-offline (the driver's own offline_and_remove_memory
+                // hands them back to the buddy before it offlines).
+                if memmap.kind(start) == .reserved { pages += sbPages }
+            }
+            guard let z = zoneIndex(ofPFN: n.startPFN) else { return 0 }
+            if n.event == .goingOffline {
+                zones[z].managedPages += pages
+                hotplug.virtioMemGoingOffline.insert(mb)
+            } else {
+                zones[z].managedPages -= pages
+                hotplug.virtioMemGoingOffline.remove(mb)
+            }
+            return 0
+        case .online:
+            break
+        default:
+            return 0
+        }
         let mb = n.startPFN / blockPages
         for id in hotplug.virtioMem.keys.sorted() {
             guard let bits = hotplug.virtioMem[id]!.plugged[mb] else { continue }

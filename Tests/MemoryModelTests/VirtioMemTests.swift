@@ -166,6 +166,57 @@ final class VirtioMemTests: XCTestCase {
         try m.verify()
     }
 
+    /// Offlining a partly plugged block by hand succeeds in 6.1: isolation passes over the
+    /// fake-offline (PageOffline) pages, the driver drops them in MEM_GOING_OFFLINE and counts
+    /// them as managed again, offline_pages subtracts the whole block. Onlining it again keeps
+    /// the unplugged subblocks out of the buddy. A later notifier's veto (MEM_CANCEL_OFFLINE)
+    /// leaves the counts as they were.
+    func testManualOfflineOfAPartlyPluggedBlock() throws {
+        let m = try machine()
+        let movable = m.zoneIndex(node: 0, type: .movable)
+        XCTAssertTrue(try resize(m, 132 * Self.mib))          // block 32 full, block 33: 2 of 64 subblocks
+        XCTAssertEqual(m.virtioMemBlockState("vm0", block: 33), .movablePartial)
+        XCTAssertEqual(m.zones[movable].managedPages, 32768 + 1024)
+        XCTAssertEqual(m.zones[movable].presentPages, 65536)
+        let b33 = m.blocks[33]!.range
+        XCTAssertEqual(m.kpageflags(b33.start + 1024), 1 << 23)   // KPF_OFFLINE: fake-offline subblock
+
+        try m.storeState(block: 33, .offline)
+        try m.verify()
+        XCTAssertEqual(m.blocks[33]?.state, .offline)
+        XCTAssertEqual(m.virtioMemBlockState("vm0", block: 33), .offlinePartial)
+        XCTAssertEqual(m.zones[movable].managedPages, 32768)
+        XCTAssertEqual(m.zones[movable].presentPages, 32768)
+        XCTAssertEqual(memTotalKB(m), 917440 + 128 * 1024)
+        XCTAssertEqual(device(m).pluggedBytes, 132 * Self.mib)   // nothing was unplugged
+        XCTAssertTrue(m.hotplug.virtioMemGoingOffline.isEmpty)
+
+        // Online again: only the two plugged subblocks reach the buddy.
+        try m.storeState(block: 33, .onlineMovable)
+        try m.verify()
+        XCTAssertEqual(m.virtioMemBlockState("vm0", block: 33), .movablePartial)
+        XCTAssertEqual(m.zones[movable].managedPages, 32768 + 1024)
+        XCTAssertEqual(m.kpageflags(b33.start + 1024), 1 << 23)
+
+        let managed = m.zones[movable].managedPages
+        // MEM_GOING_OFFLINE vetoed after the driver ran: MEM_CANCEL_OFFLINE takes the count back.
+        m.registerMemoryNotifier(name: "veto") { _, n in n.event == .goingOffline ? -16 : 0 }
+        XCTAssertThrowsError(try m.storeState(block: 33, .offline)) {
+            XCTAssertEqual(($0 as? KernelError)?.errno, .resourceBusy)
+        }
+        m.unregisterMemoryNotifier(name: "veto")
+        XCTAssertEqual(m.zones[movable].managedPages, managed)
+        XCTAssertTrue(m.hotplug.virtioMemGoingOffline.isEmpty)
+        try m.verify()
+
+        // The driver unplugs the rest of the offline-partial block and removes it.
+        try m.storeState(block: 33, .offline)
+        XCTAssertTrue(try resize(m, 128 * Self.mib))
+        XCTAssertEqual(blockIDs(m), Array(0...7) + [32])
+        XCTAssertEqual(memTotalKB(m), 917440 + 128 * 1024)
+        try m.verify()
+    }
+
     func testRequestedSizeAtBootIsPluggedByProbe() throws {
         let m = try machine(requested: 256 * Self.mib)
         XCTAssertEqual(device(m).pluggedBytes, 256 * Self.mib)
