@@ -40,6 +40,12 @@ final class KPageFlagsTests: XCTestCase {
         // Not a text file: a whole-file text read has nothing to show.
         XCTAssertEqual(errno { try fs.read(self.path) }, .permissionDenied)
         XCTAssertEqual(errno { try fs.readBytes("/proc/kpagecount", offset: 0, count: 8) }, .noSuchFileOrDirectory)
+        XCTAssertEqual(errno { try fs.readBytes("/proc", offset: 0, count: 8) }, .isDirectory)
+        XCTAssertEqual(errno { try fs.readBytes("/proc/meminfo", offset: -1, count: 8) }, .invalidArgument)
+        XCTAssertEqual(errno { try fs.readBytes("/proc/meminfo", offset: 0, count: -1) }, .invalidArgument)
+        // pfns without a memmap, or outside the machine: KPF_NOPAGE only.
+        XCTAssertEqual(fs.machine.kpageflags(-1), 1 << 20)
+        XCTAssertEqual(fs.machine.kpageflags(1 << 40), 1 << 20)
     }
 
     func testEndIsMaxPFNRoundedToASectionAndRaisedByHotAdd() throws {
