@@ -1,5 +1,6 @@
 import MemoryModel
 
+/// debugfs: memhp's `explain` file, and
 /// `/sys/kernel/debug/notifier-error-inject/memory` (lib/notifier-error-inject.c,
 /// lib/memory-notifier-error-inject.c), present only while memory-notifier-error-inject is
 /// loaded: `actions/MEM_GOING_ONLINE/error` and `actions/MEM_GOING_OFFLINE/error`, each 0600.
@@ -26,10 +27,28 @@ public enum DebugfsArea: KernelFileArea {
         })
     }
 
+    /// memhp's own debugfs directory: `explain`, why each operation failed in the kernel's
+    /// words (what only dynamic debug would print on Linux), one `[time] subject: reason` a line.
+    static let memhp = "memhp"
+    static let explainFile = KernelFile.readOnlyRoot { m in
+        m.explain.entries.map { "[\(printkTime($0.time))] \($0.subject): \($0.message)\n" }.joined()
+    }
+
+    /// `%5llu.%06llu` of nanoseconds, as printk prints its timestamps.
+    public static func printkTime(_ ns: UInt64) -> String {
+        let s = String(ns / 1_000_000_000)
+        let us = String((ns / 1000) % 1_000_000)
+        return String(repeating: " ", count: max(0, 5 - s.count)) + s + "." + String(repeating: "0", count: 6 - us.count) + us
+    }
+
     public static func lookup(_ relative: ArraySlice<String>, machine: Machine) -> KernelNode? {
         let loaded = machine.hotplug.notifierErrorInjectLoaded
         let c = Array(relative)
-        if c.isEmpty { return .directory(loaded ? [inject] : []) }
+        if c.isEmpty { return .directory(loaded ? [memhp, inject] : [memhp]) }
+        if c[0] == memhp {
+            if c.count == 1 { return .directory(["explain"]) }
+            return c.count == 2 && c[1] == "explain" ? .file(explainFile) : nil
+        }
         guard loaded, c[0] == inject else { return nil }
         let actions = Machine.injectableMemoryNotifierEvents
         switch c.count {

@@ -32,6 +32,8 @@ public struct KernelFile {
         self.mode = mode; self.show = show; self.store = store; self.takesHotplugLock = takesHotplugLock
     }
     public static func readOnly(_ show: @escaping (Machine) -> String) -> KernelFile { KernelFile(mode: 0o444, show: show) }
+    /// Readable by root only (debugfs files, /proc/pagetypeinfo).
+    public static func readOnlyRoot(_ show: @escaping (Machine) -> String) -> KernelFile { KernelFile(mode: 0o400, show: show) }
 }
 
 /// What a writer brings along: when its patience runs out (a signal).

@@ -36,6 +36,18 @@ extension Machine {
         hotplug.notifierErrors = [:]
     }
 
+    /// The kernel modules the model provides, by the name modprobe takes (`-` and `_` alike):
+    /// memory-notifier-error-inject, and its parent notifier-error-inject (only a debugfs
+    /// directory, always there in the model). `insmod` of another name is ENOENT, as modprobe
+    /// finds no such module; loading twice is EEXIST.
+    public func loadModule(_ name: String) throws {
+        switch String(name.map { $0 == "_" ? "-" : $0 }) {
+        case "memory-notifier-error-inject": try loadMemoryNotifierErrorInject()
+        case "notifier-error-inject": return
+        default: throw KernelError(.noSuchFileOrDirectory, "module \(name) not found (the model provides memory-notifier-error-inject)")
+        }
+    }
+
     /// The error an action's debugfs file holds now (0 = no injection).
     public func memoryNotifierError(_ event: MemoryNotifierEvent) -> Int { hotplug.notifierErrors[event] ?? 0 }
 

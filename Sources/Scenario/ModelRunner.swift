@@ -113,13 +113,7 @@ public final class ModelRunner {
     /// reported unsupported.
     func loadModules() {
         for m in scenario.modules {
-            switch String(m.name.map { $0 == "_" ? "-" : $0 }) {
-            case "memory-notifier-error-inject" where m.args.isEmpty:
-                if (try? fs.withLock({ try $0.loadMemoryNotifierErrorInject() })) != nil { continue }
-            case "notifier-error-inject" where m.args.isEmpty:
-                continue   // the parent of memory-notifier-error-inject: only its debugfs directory
-            default: break
-            }
+            if m.args.isEmpty, (try? fs.withLock({ try $0.loadModule(m.name) })) != nil { continue }
             let text = "module: " + m.name + (m.args.isEmpty ? "" : " " + m.args)
             unsupported.append(text)
             out.append(Observation("unsupported", [.init("step", text, quoted: true),
@@ -761,12 +755,7 @@ public final class ModelRunner {
 
     // MARK: - Formatting without Foundation
 
-    /// `%5llu.%06llu` of nanoseconds, as printk prints its timestamps.
-    static func timestamp(_ ns: UInt64) -> String {
-        let s = String(ns / 1_000_000_000)
-        let us = String((ns / 1000) % 1_000_000)
-        return String(repeating: " ", count: max(0, 5 - s.count)) + s + "." + String(repeating: "0", count: 6 - us.count) + us
-    }
+    static func timestamp(_ ns: UInt64) -> String { DebugfsArea.printkTime(ns) }
 
     /// Seconds with `decimals` decimals, rounded half up (`%.1f` for the `end` line's times).
     static func seconds(_ ns: UInt64, decimals: Int) -> String {

@@ -18,6 +18,11 @@ struct ModelSetupOptions: ParsableArguments {
     @Option(help: "A saved machine state: start from it when the file exists (its machine, not the options given), and save the state back to it at the end, atomically.")
     var state: String?
 
+    @Option(name: .customLong("module"), help: ArgumentHelp(
+        "Load a kernel module the model provides before serving (repeatable): memory-notifier-error-inject, whose debugfs files under /sys/kernel/debug/notifier-error-inject then exist.",
+        valueName: "name"))
+    var modules: [String] = []
+
     @Flag(help: "Print every write to stderr with the kernel's answer and, when the model explains it, why (what dynamic debug would show on Linux).")
     var trace = false
 
@@ -27,7 +32,7 @@ struct ModelSetupOptions: ParsableArguments {
             guard scenario == nil else { throw ValidationError("--state cannot be combined with --scenario") }
             if FileManager.default.fileExists(atPath: state) {
                 let fs = try SavedState.load(state)
-                traceWrites(fs)
+                try prepare(fs)
                 try applyWrites(fs)
                 return fs
             }
@@ -50,12 +55,18 @@ struct ModelSetupOptions: ParsableArguments {
             m = try bootWithColdPlug(try machine.config())
         }
         let fs = KernelFS(machine: m)
-        traceWrites(fs)
+        try prepare(fs)
         try applyWrites(fs)
         return fs
     }
 
-    func traceWrites(_ fs: KernelFS) {
+    /// Load the --module modules, and hook --trace.
+    func prepare(_ fs: KernelFS) throws {
+        for name in modules {
+            do { try fs.withLock { try $0.loadModule(name) } } catch let e as KernelError {
+                throw ValidationError("--module \(name): \(e.reason)")
+            }
+        }
         guard trace else { return }
         fs.writeObserver = { record in printError("memhp: " + record.summary) }
     }

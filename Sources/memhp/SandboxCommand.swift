@@ -15,9 +15,11 @@ struct SandboxCommand: ParsableCommand {
         abstract: "Run COMMAND with the model bound over /sys and /proc memory files (private mount namespace).",
         discussion: """
         Bound over: /sys/devices/system/memory, /sys/devices/system/node, /sys/kernel/mm/hugepages, \
-        /sys/module/memory_hotplug, /proc/meminfo, /proc/zoneinfo, /proc/buddyinfo and the hugetlb \
-        files of /proc/sys/vm. Everything else is the host's. Exits with COMMAND's status. Needs \
-        root and /dev/fuse.
+        /sys/module/memory_hotplug, /proc/meminfo, /proc/zoneinfo, /proc/buddyinfo, \
+        /proc/pagetypeinfo, /proc/vmstat, /proc/kpageflags, the hugetlb files of /proc/sys/vm, and \
+        /sys/kernel/debug (a debugfs is mounted there first, so `mount -t debugfs` finds it; the \
+        model's files cover it: notifier-error-inject with --module, memhp/explain). Everything \
+        else is the host's. Exits with COMMAND's status. Needs root and /dev/fuse.
         """)
 
     @OptionGroup var machine: MachineOptions
@@ -30,9 +32,22 @@ struct SandboxCommand: ParsableCommand {
     static let binds = [
         "/sys/devices/system/memory", "/sys/devices/system/node", "/sys/kernel/mm/hugepages",
         "/sys/module/memory_hotplug", "/proc/meminfo", "/proc/zoneinfo", "/proc/buddyinfo",
+        "/proc/pagetypeinfo", "/proc/vmstat", "/proc/kpageflags",
         "/proc/sys/vm/nr_hugepages", "/proc/sys/vm/nr_hugepages_mempolicy",
         "/proc/sys/vm/nr_overcommit_hugepages", "/proc/sys/vm/hugetlb_optimize_vmemmap",
+        debugfs,
     ]
+    static let debugfs = "/sys/kernel/debug"
+
+    /// Whether a debugfs is mounted at `path` in this namespace (/proc/self/mountinfo).
+    static func debugfsMounted(at path: String) -> Bool {
+        guard let info = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return false }
+        return info.split(separator: "\n").contains { line in
+            let f = line.split(separator: " ")
+            guard f.count > 4, f[4] == path, let dash = f.firstIndex(of: "-"), dash + 1 < f.count else { return false }
+            return f[dash + 1] == "debugfs"
+        }
+    }
 
     func validate() throws {
         if command.isEmpty { throw ValidationError("missing COMMAND (memhp sandbox [options] -- COMMAND ...)") }
@@ -54,6 +69,13 @@ struct SandboxCommand: ParsableCommand {
         let serving = Thread { try? server.serve() }
         serving.start()
 
+        // Tools find debugfs with `mount -t debugfs`: a real one must be mounted where the
+        // model's debugfs files are then bound (the host's stays unseen below them).
+        if access(Self.debugfs, F_OK) == 0 && !Self.debugfsMounted(at: Self.debugfs) {
+            if Glibc.mount("debugfs", Self.debugfs, "debugfs", 0, nil) != 0 {
+                printError("memhp sandbox: cannot mount debugfs on \(Self.debugfs): \(String(cString: strerror(errno)))")
+            }
+        }
         for path in Self.binds {
             guard (try? fs.lookup(path)) != nil else { continue }     // the model does not serve it
             guard access(path, F_OK) == 0 else {

@@ -20,11 +20,12 @@ final class DebugfsNotifierInjectTests: XCTestCase {
 
     func testFilesExistOnlyWhileTheModuleIsLoaded() throws {
         let fs = try boot()
-        XCTAssertEqual(try fs.list("/sys/kernel/debug"), [])
+        XCTAssertEqual(try fs.list("/sys/kernel/debug"), ["memhp"])
         XCTAssertEqual(errno { try fs.read(self.dir + "/MEM_GOING_ONLINE/error") }, .noSuchFileOrDirectory)
         XCTAssertEqual(errno { try fs.write(self.dir + "/MEM_GOING_ONLINE/error", "-12\n") }, .noSuchFileOrDirectory)
         try fs.withLock { try $0.loadMemoryNotifierErrorInject() }
         XCTAssertEqual(errno { try fs.withLock { try $0.loadMemoryNotifierErrorInject() } }, .fileExists)
+        XCTAssertEqual(try fs.list("/sys/kernel/debug"), ["memhp", "notifier-error-inject"])
         XCTAssertEqual(try fs.list("/sys/kernel/debug/notifier-error-inject"), ["memory"])
         XCTAssertEqual(try fs.list(dir), ["MEM_GOING_OFFLINE", "MEM_GOING_ONLINE"])
         XCTAssertEqual(try fs.list(dir + "/MEM_GOING_OFFLINE"), ["error"])
@@ -83,5 +84,32 @@ final class DebugfsNotifierInjectTests: XCTestCase {
         try fs.write(dir + "/MEM_GOING_OFFLINE/error", "0\n")
         try fs.write(state, "offline\n")
         XCTAssertEqual(try fs.read(state), "offline\n")
+    }
+
+    /// The module loader by modprobe's names: `_` and `-` alike, others ENOENT, twice EEXIST.
+    func testLoadModuleByName() throws {
+        let fs = try boot()
+        try fs.withLock { try $0.loadModule("memory_notifier_error_inject") }
+        XCTAssertEqual(try fs.read(dir + "/MEM_GOING_OFFLINE/error"), "0\n")
+        XCTAssertEqual(errno { try fs.withLock { try $0.loadModule("memory-notifier-error-inject") } }, .fileExists)
+        XCTAssertNoThrow(try fs.withLock { try $0.loadModule("notifier-error-inject") })
+        for bad in ["", "virtio_mem_x", "memory-notifier-error-inject ", "MEMORY-NOTIFIER-ERROR-INJECT"] {
+            XCTAssertEqual(errno { try fs.withLock { try $0.loadModule(bad) } }, .noSuchFileOrDirectory, bad)
+        }
+    }
+
+    /// memhp's debugfs `explain`: root-only, one `[time] subject: reason` line per entry, the
+    /// reason a refused write got.
+    func testExplainFileSaysWhy() throws {
+        let fs = try boot()
+        guard case .file(let f) = try fs.lookup("/sys/kernel/debug/memhp/explain") else { return XCTFail("no file") }
+        XCTAssertEqual(f.mode, 0o400)
+        XCTAssertEqual(errno { try fs.write("/sys/kernel/debug/memhp/explain", "x\n") }, .permissionDenied)
+        XCTAssertEqual(errno { try fs.write("/sys/devices/system/memory/memory0/state", "offline\n") }, .invalidArgument)
+        let text = try fs.read("/sys/kernel/debug/memhp/explain")
+        let last = text.split(separator: "\n").last.map(String.init) ?? ""
+        XCTAssertTrue(last.hasPrefix("["), last)
+        XCTAssertTrue(last.hasSuffix("] memory0: memory0 spans several zones or nodes (valid_zones: none): mem->zone is NULL, offline is EINVAL"), last)
+        XCTAssertEqual(errno { try fs.read("/sys/kernel/debug/memhp/nothing") }, .noSuchFileOrDirectory)
     }
 }

@@ -37,6 +37,8 @@ check online_policy contig-zones "$(cat $MNT/sys/module/memory_hotplug/parameter
 # Bad writes: the same shell error text as on Linux 6.1.
 check bad-state "bash: line 1: echo: write error: Invalid argument" "$(bash -c "echo foo > $MEM/memory32/state" 2>&1)"
 check offline-memory0 "bash: line 1: echo: write error: Invalid argument" "$(bash -c "echo offline > $MEM/memory0/state" 2>&1)"
+check explain-memory0 "memory0: memory0 spans several zones or nodes (valid_zones: none): mem->zone is NULL, offline is EINVAL" \
+    "$(grep -o 'memory0: memory0 spans.*' $MNT/sys/kernel/debug/memhp/explain | tail -1)"
 check read-only-attribute "bash: line 1: $MEM/memory32/valid_zones: Permission denied" "$(bash -c "echo x > $MEM/memory32/valid_zones" 2>&1)"
 check memmap_on_memory-0444 "bash: line 1: $MNT/sys/module/memory_hotplug/parameters/memmap_on_memory: Permission denied" \
     "$(bash -c "echo Y > $MNT/sys/module/memory_hotplug/parameters/memmap_on_memory" 2>&1)"
