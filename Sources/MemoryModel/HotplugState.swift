@@ -43,6 +43,8 @@ public struct HotplugState: Sendable {
     /// The real kernel retries forever until a signal arrives; the model cannot hang, so a
     /// write without a deadline behaves as if `timeout 120` had wrapped it.
     public var defaultOfflineTimeout: UInt64 = 120_000_000_000
+    /// `vmemmap_alloc_block`'s `warned`: its allocation failure is reported once per boot.
+    var vmemmapAllocWarned = false
     /// Ratelimit of do_migrate_range's warnings (DEFAULT_RATELIMIT_INTERVAL 5 s, burst 10).
     var migrateWarnWindowStart: UInt64 = 0
     var migrateWarnCount = 0
@@ -109,8 +111,6 @@ public struct HotplugResource: Sendable, Equatable {
     public var group: Int?
     /// memmap_on_memory: pages at the start of each block hold the block's own memmap.
     public var memmapOnMemory: Bool
-    /// Owner of the memmap pages allocated from the buddy (nil with memmap_on_memory).
-    public var memmapOwner: Int?
     public var device: String?
 }
 

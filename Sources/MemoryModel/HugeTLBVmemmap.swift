@@ -11,14 +11,34 @@ extension Machine {
     // MARK: Where each section's memmap lives
 
     /// Record that section `section`'s 512 memmap pages start at `start`. `bootmem`: memblock
-    /// memory (PageReserved, boot) rather than pages allocated from the buddy (hot-add, kind
-    /// `.memmap` pages without owner, order 0 or one order-9 block). Memory hotplug calls this
-    /// after populating a section's memmap; boot memory is registered by `hugetlbInit()` from
-    /// the layout or through `registerBootMemmap`.
+    /// memory (PageReserved, boot) rather than one order-9 `.memmap` block without owner
+    /// allocated from the buddy (hot-add). Memory hotplug calls this after populating a
+    /// section's memmap; boot memory is registered by `hugetlbInit()` from the layout or
+    /// through `registerBootMemmap`.
     public func registerSectionMemmap(section: Int, start: PFN, bootmem: Bool) {
         ensureVmemmapArrays()
         guard hugetlb.sectionMemmap.indices.contains(section) else { return }
         hugetlb.sectionMemmap[section] = start << 1 | (bootmem ? 1 : 0)
+    }
+
+    /// Record a section whose vmemmap is mapped with base pages: `pages` (512 order-0 `.memmap`
+    /// pages without owner, in vmemmap order) under the PTE table `pteTable`. The slots of
+    /// `replacedVmemmap` then say where every memmap page of the section is.
+    func registerSectionBaseMemmap(section: Int, pages: [Int], pteTable: PFN) {
+        ensureVmemmapArrays()
+        let slots = (Geometry.pagesPerSection >> Geometry.pageblockOrder) * 8
+        precondition(pages.count == slots)
+        for (i, p) in pages.enumerated() { hugetlb.replacedVmemmap[section * slots + i] = UInt32(p) }
+        hugetlb.splitPMD[section] = pteTable
+        hugetlb.sectionMemmap[section] = Machine.sectionMemmapBasePages
+    }
+
+    /// `sectionMemmap` value of a hot-added section mapped with base pages (all in the slots).
+    static let sectionMemmapBasePages = -2
+
+    /// Whether the section's memmap is known: memblock, an order-9 block, or base pages.
+    @inline(__always) func sectionMemmapKnown(_ section: Int) -> Bool {
+        hugetlb.sectionMemmap.indices.contains(section) && hugetlb.sectionMemmap[section] != -1
     }
 
     /// Size the flat per-section and per-chunk arrays to the machine's pfn space.
@@ -38,21 +58,31 @@ extension Machine {
         return v < 0 ? nil : (v >> 1, v & 1 == 1)
     }
 
-    /// A section goes away (hot-remove, `vmemmap_free`): forget its memmap and the PMD split,
-    /// and free the page-table page and any vmemmap pages a restore allocated for it.
+    /// A section goes away (hot-remove, `vmemmap_free` → `remove_pagetable`): forget its
+    /// memmap and the PMD split, and free what the buddy gave: a PMD-mapped hot-added memmap
+    /// as its order-9 block (`free_hugepage_table`); a PTE-mapped one page by page in vmemmap
+    /// order (`remove_pte_table`: base pages, pages a restore allocated), then its PTE table
+    /// (`free_pte_table`). Memblock memmaps are not given back here.
     public func hugetlbSectionRemoved(_ section: Int) {
         ensureVmemmapArrays()
         guard hugetlb.sectionMemmap.indices.contains(section) else { return }
+        let v = hugetlb.sectionMemmap[section]
         hugetlb.sectionMemmap[section] = -1
-        let pt = hugetlb.splitPMD[section]
-        hugetlb.splitPMD[section] = 0
-        if pt != 0 && memmap.kind(pt) == .pageTable { freePages(pt, order: 0) }
+        if v >= 0 && v & 1 == 0 {
+            let start = v >> 1
+            if memmap.kind(start) == .memmap && memmap.order(start) == Geometry.pageblockOrder {
+                freePages(start, order: Geometry.pageblockOrder)
+            }
+        }
         let slots = (Geometry.pagesPerSection >> Geometry.pageblockOrder) * 8
         for i in (section * slots)..<((section + 1) * slots) where hugetlb.replacedVmemmap[i] != UInt32.max {
             let p = Int(hugetlb.replacedVmemmap[i])
             hugetlb.replacedVmemmap[i] = UInt32.max
             if memmap.kind(p) == .memmap { freePages(p, order: 0) }
         }
+        let pt = hugetlb.splitPMD[section]
+        hugetlb.splitPMD[section] = 0
+        if pt != 0 && memmap.kind(pt) == .pageTable { freePages(pt, order: 0) }
     }
 
     /// Boot memory of `node`: its present sections' memmaps lie back to back in `range`
@@ -120,14 +150,6 @@ extension Machine {
         return s.start + ((chunkPFN % Geometry.pagesPerSection) >> 6) + j
     }
 
-    /// The owner holding the buddy-allocated memmap of hot-added memory at `pfn` (memory
-    /// hotplug allocates it page by page into one owner per added range), when no section
-    /// registration says more precisely where it is.
-    func hotplugMemmapOwner(_ pfn: PFN) -> Int? {
-        for r in hotplug.resources where r.range.contains(pfn) { return r.memmapOwner }
-        return nil
-    }
-
     /// Whether the page's vmemmap is self-hosted (memmap_on_memory) — never optimized.
     func vmemmapSelfHosted(_ head: PFN) -> Bool {
         guard let b = blocks[head / blockPages] else { return false }
@@ -140,7 +162,7 @@ extension Machine {
         if vmemmapSelfHosted(head) { return "its memmap is self-hosted (memmap_on_memory)" }
         let pages = 1 << hugetlb.hstates[hi].order
         let first = head / Geometry.pagesPerSection, last = (head + pages - 1) / Geometry.pagesPerSection
-        for s in first...last where sectionMemmapOf(s) == nil && hotplugMemmapOwner(s * Geometry.pagesPerSection) == nil {
+        for s in first...last where !sectionMemmapKnown(s) {
             return "the memmap of section \(s) is not registered"
         }
         return nil
@@ -163,16 +185,11 @@ extension Machine {
             }
             hugetlb.splitPMD[s] = pt
             hugetlb.stats.pmdSplits += 1
-            if let sm = sectionMemmapOf(s), !sm.bootmem { splitMemmapBlock(sm.start) }
+            if let sm = sectionMemmapOf(s), !sm.bootmem { splitMemmapBlock(section: s, start: sm.start) }
         }
         let total = ((1 << order) * Geometry.structPageSize) >> Geometry.pageShift, kept = hugetlb.profile.keptPages
         for k in kept..<total {
-            if let p = vmemmapBacking(head, k) {
-                freeVmemmapPage(p)
-            } else if let owner = hotplugMemmapOwner(head + (k << 6)) {
-                // Hot-added memmap held by memory hotplug's owner: one of its pages goes.
-                release(owner: owner, blocks: 1)
-            }
+            if let p = vmemmapBacking(head, k) { freeVmemmapPage(p) }
         }
         // The replaced pages are gone; a restore records fresh ones.
         let firstSlot = (head >> Geometry.pageblockOrder) << 3
@@ -202,15 +219,21 @@ extension Machine {
         }
     }
 
-    /// `split_page` of a buddy-allocated order-9 memmap block, so single pages can be freed.
-    func splitMemmapBlock(_ start: PFN) {
-        guard memmap.kind(start) == .memmap, memmap.order(start) > 0 else { return }
-        let n = 1 << memmap.order(start)
-        for p in start..<(start + n) {
+    /// `split_page` of a hot-added section's order-9 memmap block once its PMD became a PTE
+    /// table (`split_vmemmap_huge_pmd`), so single pages can be freed: from now on each page
+    /// is tracked in the section's slots, as if it had been mapped with base pages.
+    func splitMemmapBlock(section: Int, start: PFN) {
+        guard memmap.kind(start) == .memmap, memmap.order(start) == Geometry.pageblockOrder else { return }
+        let n = 1 << Geometry.pageblockOrder
+        let slots = (Geometry.pagesPerSection >> Geometry.pageblockOrder) * 8
+        precondition(n == slots)
+        for (i, p) in (start..<(start + n)).enumerated() {
             memmap.setKind(p, .memmap)
             memmap.setOrder(p, 0)
             memmap.setOwner(p, 0)
+            hugetlb.replacedVmemmap[section * slots + i] = UInt32(p)
         }
+        hugetlb.sectionMemmap[section] = Machine.sectionMemmapBasePages
     }
 
     // MARK: Restore

@@ -158,23 +158,31 @@ extension Machine {
         if memmapOnMemory && !supportsMemmapOnMemory(sizeBytes: sizeBytes) {
             throw KernelError(.invalidArgument, "memmap_on_memory not supported for this size")
         }
-        // arch_add_memory: the memmap, 64 bytes per page (one 4 KiB page per 64 pages).
-        var memmapOwner: Int?
+        // arch_add_memory → __add_pages → sparse_add_section, one section at a time: the
+        // section's memmap (64 bytes per page, 2 MiB per 128 MiB section) is populated from the
+        // buddy allocator of the node (vmemmap_populate), or from the range itself with
+        // memmap_on_memory (the altmap).
         let vmemmapPerBlock = memmapOnMemory ? blockPages * Geometry.structPageSize / Geometry.pageSize : 0
         if !memmapOnMemory {
-            let need = range.count * Geometry.structPageSize / Geometry.pageSize
-            let id = try createOwner(name: "memmap@\(hex(startBytes))", kind: .memmap, node: node)
-            if allocateBulk(owner: id, blocks: need) < need {
-                destroyOwner(id)
-                throw KernelError(.noMemory, "cannot allocate \(need) memmap pages on node \(node) or elsewhere")
+            var populated: [Int] = []
+            var section = range.start / Geometry.pagesPerSection
+            while section * Geometry.pagesPerSection < range.end {
+                guard populateSectionMemmap(section, node: node) else {
+                    // The kernel leaves the sections populated before the failure behind
+                    // (__add_pages stops, add_memory_resource does not depopulate them); the
+                    // model gives their memmap back so that a later add can succeed.
+                    for s in populated.reversed() { hugetlbSectionRemoved(s) }
+                    throw KernelError(.noMemory, "cannot allocate the memmap of section \(section) on node \(node) or elsewhere")
+                }
+                populated.append(section)
+                section += 1
             }
-            memmapOwner = id
         }
         memmap.fill(range, kind: .offline)
         // arch_add_memory → add_pages → update_end_of_memory_vars.
         hotplug.addedEndPFN = Swift.max(hotplug.addedEndPFN, range.end)
         hotplug.resources.append(HotplugResource(range: range, node: node, group: group, memmapOnMemory: memmapOnMemory,
-                                                 memmapOwner: memmapOwner, device: device))
+                                                 device: device))
         var ids: [Int] = []
         var pfn = range.start
         while pfn < range.end {
@@ -207,26 +215,43 @@ extension Machine {
         return hotplug.resources.contains { $0.range.intersects(range) }
     }
 
-    /// Allocate `count` order-0 blocks for an owner through one zonelist computation (the
-    /// memmap of a large add is hundreds of thousands of pages).
-    func allocateBulk(owner id: Int, blocks count: Int) -> Int {
-        guard let o = owners[id] else { return 0 }
-        var list = zonelist(gfp: o.gfp, node: o.node)
-        if o.bound { list = list.filter { zones[$0].node == o.node } }
-        owners.slots[id]!.blocks.reserveCapacity(count)
-        var done = 0
-        while done < count {
-            let pfn: PFN
-            if let (p, z) = getPageFromFreelist(order: o.order, gfp: o.gfp, zonelist: list, level: .low) {
-                markAllocated(p, order: o.order, kind: o.kind, z: z)
-                pfn = p
-            } else if let p = allocPagesSlowpath(order: o.order, gfp: o.gfp, zonelist: list, kind: o.kind) {
-                pfn = p
-            } else { break }
-            attach(pfn, to: id)
-            done += 1
+    /// `vmemmap_populate` of one hot-added section (arch/x86/mm/init_64.c): the section's
+    /// 2 MiB of `struct page`s is exactly one PMD, so `vmemmap_populate_hugepages` asks
+    /// `vmemmap_alloc_block_buf(PMD_SIZE)` → `vmemmap_alloc_block` → `alloc_pages_node(nid,
+    /// GFP_KERNEL|__GFP_RETRY_MAYFAIL|__GFP_NOWARN, 9)`: one order-9 unmovable block, preferring
+    /// the node's kernel zones and falling back along its zonelist. Only when that fails (the
+    /// first failure warns once) is the range mapped with base pages
+    /// (`vmemmap_populate_basepages`): a PTE table page, then 512 order-0 pages, one by one.
+    /// The vmemmap PMD table covering the section exists already (one per 64 GiB of physical
+    /// address space, populated at boot). Returns false when the memory could not be found
+    /// (nothing stays allocated then).
+    func populateSectionMemmap(_ section: Int, node: Int) -> Bool {
+        ensureVmemmapArrays()
+        let gfp: GFP = [.kernel, .retryMayfail, .nowarn]
+        if let p = allocPages(order: Geometry.pageblockOrder, gfp: gfp, node: node, kind: .memmap) {
+            registerSectionMemmap(section: section, start: p, bootmem: false)
+            return true
         }
-        return done
+        if !hotplug.vmemmapAllocWarned {
+            hotplug.vmemmapAllocWarned = true
+            log("vmemmap alloc failure: order:\(Geometry.pageblockOrder), mode:\(gfp.subtracting(.nowarn)), nodemask=(null)")
+        }
+        guard let pt = allocPages(order: 0, gfp: gfp.union(.zero), node: node, kind: .pageTable) else { return false }
+        let perSection = Geometry.pagesPerSection * Geometry.structPageSize / Geometry.pageSize
+        var got: [Int] = []
+        got.reserveCapacity(perSection)
+        for _ in 0..<perSection {
+            guard let p = allocPages(order: 0, gfp: gfp, node: node, kind: .memmap) else { break }
+            got.append(p)
+        }
+        if got.count < perSection {
+            // section_deactivate → vmemmap_free: the pages, then the PTE table.
+            for p in got { freePages(p, order: 0) }
+            freePages(pt, order: 0)
+            return false
+        }
+        registerSectionBaseMemmap(section: section, pages: got, pteTable: pt)
+        return true
     }
 
     // MARK: Onlining
@@ -627,17 +652,15 @@ extension Machine {
             emitUevent(.remove, block: id)
             blocks[id] = nil
         }
-        // HVO's page-table pages and restored vmemmap pages of these sections go with them.
+        // arch_remove_memory → sparse_remove_section → vmemmap_free, section by section: the
+        // memmap (the order-9 block, or its base pages and their PTE table), with any page
+        // HVO's restores put in.
         var section = range.start / Geometry.pagesPerSection
         while section * Geometry.pagesPerSection < range.end { hugetlbSectionRemoved(section); section += 1 }
-        let perBlock = blockPages * Geometry.structPageSize / Geometry.pageSize
         var kept: [HotplugResource] = []
         for var res in hotplug.resources {
             guard res.range.intersects(range) else { kept.append(res); continue }
             let gone = res.range.clamped(to: range).count
-            if let owner = res.memmapOwner {
-                if gone == res.range.count { destroyOwner(owner) } else { release(owner: owner, blocks: gone / blockPages * perBlock) }
-            }
             if gone < res.range.count {
                 // Keep the part that stays (removal of a prefix or suffix of the add).
                 if range.start <= res.range.start { res.range = PFNRange(start: range.end, end: res.range.end) }

@@ -88,6 +88,53 @@ extension Machine {
                 guard memmap.owner(Int(b)) == o.id else { try fail("owner \(o.name): block \(b) not marked as its") }
             }
         }
+        try verifyVmemmapPages()
         try verifyHugeTLB()
+    }
+
+    /// Every `.memmap` page without owner is where the vmemmap tables say, exactly once: a
+    /// hot-added section's order-9 block, or a slot (base-page mapped section, restored page);
+    /// and every page table a section's vmemmap uses is allocated.
+    func verifyVmemmapPages() throws {
+        func fail(_ s: String) throws -> Never { throw InvariantViolation(description: "vmemmap: " + s) }
+        guard !hugetlb.sectionMemmap.isEmpty else {
+            var pfn = 0
+            while pfn < memmap.pfnCount {
+                if memmap.kind(pfn) == .memmap && memmap.owner(pfn) == 0 { try fail("pfn \(pfn): memmap page not registered") }
+                pfn += 1
+            }
+            return
+        }
+        let slots = (Geometry.pagesPerSection >> Geometry.pageblockOrder) * 8
+        var referenced = Set<Int>()
+        for (s, v) in hugetlb.sectionMemmap.enumerated() {
+            if v >= 0 && v & 1 == 0 {
+                let start = v >> 1
+                guard memmap.kind(start) == .memmap, memmap.order(start) == Geometry.pageblockOrder, memmap.owner(start) == 0 else {
+                    try fail("section \(s): memmap block at \(start) is \(memmap.kind(start)) order \(memmap.order(start))")
+                }
+                guard referenced.insert(start).inserted else { try fail("pfn \(start) holds two sections' memmaps") }
+            }
+            if v == Machine.sectionMemmapBasePages && hugetlb.splitPMD[s] == 0 { try fail("section \(s): base pages without a PTE table") }
+            let pt = hugetlb.splitPMD[s]
+            if pt != 0 && memmap.kind(pt) != .pageTable { try fail("section \(s): PTE table \(pt) is \(memmap.kind(pt))") }
+            for i in (s * slots)..<((s + 1) * slots) where hugetlb.replacedVmemmap[i] != UInt32.max {
+                let p = Int(hugetlb.replacedVmemmap[i])
+                guard memmap.kind(p) == .memmap, memmap.order(p) == 0, memmap.owner(p) == 0 else {
+                    try fail("section \(s) slot \(i - s * slots): pfn \(p) is \(memmap.kind(p)) order \(memmap.order(p))")
+                }
+                guard referenced.insert(p).inserted else { try fail("pfn \(p) backs two vmemmap pages") }
+            }
+        }
+        var pfn = 0, heads = 0
+        while pfn < memmap.pfnCount {
+            let k = memmap.kind(pfn)
+            if k == .memmap && memmap.owner(pfn) == 0 {
+                guard referenced.contains(pfn) else { try fail("pfn \(pfn): memmap page nobody maps (lost)") }
+                heads += 1
+            }
+            pfn += (k == .memmap || k == .buddy || k == .pcp || (k.isAllocated && k != .tail)) ? 1 << memmap.order(pfn) : 1
+        }
+        guard heads == referenced.count else { try fail("\(referenced.count) registered, \(heads) found") }
     }
 }
