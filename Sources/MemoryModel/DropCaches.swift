@@ -194,6 +194,8 @@ extension Machine {
 
     /// `zone_highsize`: the low watermark (fraction 0) or managed / fraction, split over the
     /// node's CPUs (all CPUs are on node 0 in the model: one share each), at least 4 batches.
+    /// `updatePCPLimits` (Watermarks.swift) uses it, so a non-zero fraction survives
+    /// watermark recomputations.
     public func pcpHighLimit(zone z: Int, batch: Int) -> Int {
         let f = vmSysctl.percpuPagelistHighFraction
         let total = f == 0 ? zones[z].watermark.low : zones[z].managedPages / f

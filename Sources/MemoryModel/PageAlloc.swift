@@ -226,7 +226,7 @@ extension Machine {
         if high < batch { return 1 }
         let minFree = batch, maxFree = high - batch
         var n = batch << zones[z].pcp.freeFactor
-        if n < maxFree { zones[z].pcp.freeFactor += 1 }
+        if n < maxFree && zones[z].pcp.freeFactor < Machine.pcpBatchScaleMax { zones[z].pcp.freeFactor += 1 }
         n = Swift.min(Swift.max(n, minFree), Swift.max(maxFree, minFree))
         return n
     }
@@ -250,9 +250,17 @@ extension Machine {
         }
     }
 
-    /// `drain_zone_pages`/`zone_pcp_disable`: everything on the zone's pcp lists back to the buddy.
+    /// CONFIG_PCP_BATCH_SCALE_MAX (Debian 12: the default, 5): the most `free_factor` grows,
+    /// and the batches (`batch << 5`) a drain frees at a time.
+    static let pcpBatchScaleMax = 5
+
+    /// `drain_pages_zone` (`drain_all_pages`, `zone_pcp_disable`): everything on the zone's
+    /// pcp lists back to the buddy, in rounds of at most `batch << 5` pages, each round
+    /// starting again from the first list.
     public func drainPCP(zone z: Int) {
-        if zones[z].pcp.count > 0 { freePCPBulk(z, count: zones[z].pcp.count) }
+        while zones[z].pcp.count > 0 {
+            freePCPBulk(z, count: Swift.min(zones[z].pcp.count, zones[z].pcp.batch << Machine.pcpBatchScaleMax))
+        }
     }
     public func drainAllPCP() { for z in zones.indices { drainPCP(zone: z) } }
 

@@ -52,7 +52,12 @@ extension Machine {
         }
     }
 
-    /// `zone_batchsize` and `zone_highsize` (`pcpHighLimit`).
+    /// `zone_pcp_update` → `zone_set_pageset_high_and_batch`: `zone_batchsize` and
+    /// `zone_highsize`. `pageset_update` only stores the new limits: pages above a lowered
+    /// `high` stay on the lists until the next free to them trims a batch
+    /// (`free_unref_page_commit`). This matters because `init_per_zone_wmark_min` sets the
+    /// watermarks twice (the sqrt rule, then khugepaged's larger recommendation), and the
+    /// first, transient, `high` is far below the final one.
     func updatePCPLimits(_ z: Int) {
         let managed = zones[z].managedPages
         guard managed > 0 else { setPagesetHighAndBatch(z, high: 0, batch: 1); return }
@@ -71,7 +76,6 @@ extension Machine {
         guard zones[z].pcp.disabled == 0 else { return }
         zones[z].pcp.batch = batch
         zones[z].pcp.high = high
-        if zones[z].pcp.count > high { freePCPBulk(z, count: zones[z].pcp.count - high) }
     }
 
     /// `zone_pcp_disable`: empty the zone's pcp lists and keep them empty (high 0, batch 1),
