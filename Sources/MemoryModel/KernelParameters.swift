@@ -255,92 +255,30 @@ public struct KernelParameters: Sendable, Equatable {
         str.split(separator: ",", omittingEmptySubsequences: false).contains { $0 == option }
     }
 
-    // MARK: Number parsing (lib/cmdline.c, lib/kstrtox.c), re-done here without I/O
+    // MARK: Number parsing: the shared 6.1 parsers (KernelText.swift) over the value's bytes
 
     /// memparse(): simple_strtoull base 0, then an optional K/M/G/T/P/E suffix (any case).
     /// Overflow wraps as in C. Returns the value and how many bytes were consumed.
     public static func memparse(_ s: String) -> (value: UInt64, consumed: Int) {
-        let b = Array(s.utf8)
-        var (v, used) = simpleStrtoull(b[...])
-        if used < b.count {
-            let shifts: [UInt8: UInt64] = [UInt8(ascii: "k"): 10, UInt8(ascii: "m"): 20, UInt8(ascii: "g"): 30,
-                                           UInt8(ascii: "t"): 40, UInt8(ascii: "p"): 50, UInt8(ascii: "e"): 60]
-            let c = b[used] | 0x20
-            if let sh = shifts[c] { v = v << sh; used += 1 }
-        }
-        return (v, used)
+        let r = MemoryModel.memparse(Array(s.utf8))
+        return (r.value, r.consumed)
     }
 
     /// simple_strtoull(s, &end, 0): radix from the prefix (0x → 16, 0 → 8, else 10), digits
     /// until the first non-digit, wrapping on overflow. No sign.
     static func simpleStrtoull(_ s: ArraySlice<UInt8>) -> (UInt64, Int) {
-        var i = s.startIndex
-        var base: UInt64 = 10
-        if i < s.endIndex && s[i] == UInt8(ascii: "0") {
-            if i + 2 < s.endIndex && (s[i + 1] | 0x20) == UInt8(ascii: "x") && hexValue(s[i + 2]) != nil {
-                base = 16; i += 2
-            } else {
-                base = 8
-            }
-        }
-        var v: UInt64 = 0
-        while i < s.endIndex, let d = hexValue(s[i]), UInt64(d) < base {
-            v = v &* base &+ UInt64(d)
-            i += 1
-        }
-        return (v, i - s.startIndex)
-    }
-
-    static func hexValue(_ c: UInt8) -> Int? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): Int(c - UInt8(ascii: "0"))
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): Int(c - UInt8(ascii: "a") + 10)
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): Int(c - UInt8(ascii: "A") + 10)
-        default: nil
-        }
+        let c = Array(s)[...]
+        let (base, skip) = fixupRadix(c, 0)
+        let r = parseDigits(c, from: skip, base: base)
+        return (r.value, r.count == 0 ? 0 : skip + r.count)
     }
 
     /// kstrtoull(s, 0): the whole string (one trailing newline allowed, a leading '+' too) must
     /// be digits; overflow is an error.
-    static func kstrtoull(_ s: String) -> UInt64? {
-        var b = Array(s.utf8)[...]
-        if b.first == UInt8(ascii: "+") { b = b.dropFirst() }
-        if b.last == 0x0a { b = b.dropLast() }
-        var base: UInt64 = 10
-        if b.first == UInt8(ascii: "0") {
-            if b.count >= 3, (b[b.startIndex + 1] | 0x20) == UInt8(ascii: "x"), hexValue(b[b.startIndex + 2]) != nil {
-                base = 16; b = b.dropFirst(2)
-            } else { base = 8 }
-        }
-        guard !b.isEmpty else { return nil }
-        var v: UInt64 = 0
-        for c in b {
-            guard let d = hexValue(c), UInt64(d) < base else { return nil }
-            let (m, o1) = v.multipliedReportingOverflow(by: base)
-            let (a, o2) = m.addingReportingOverflow(UInt64(d))
-            if o1 || o2 { return nil }
-            v = a
-        }
-        return v
-    }
+    static func kstrtoull(_ s: String) -> UInt64? { try? MemoryModel.kstrtoull(Array(s.utf8), base: 0) }
 
     /// kstrtobool() (6.1): y/Y/t/T/1 true, n/N/f/F/0 false, on/off by the first two letters.
-    public static func kstrtobool(_ s: String) -> Bool? {
-        let b = Array(s.utf8)
-        guard let c = b.first else { return nil }
-        switch c {
-        case UInt8(ascii: "y"), UInt8(ascii: "Y"), UInt8(ascii: "t"), UInt8(ascii: "T"), UInt8(ascii: "1"): return true
-        case UInt8(ascii: "n"), UInt8(ascii: "N"), UInt8(ascii: "f"), UInt8(ascii: "F"), UInt8(ascii: "0"): return false
-        case UInt8(ascii: "o"), UInt8(ascii: "O"):
-            guard b.count > 1 else { return nil }
-            switch b[1] | 0x20 {
-            case UInt8(ascii: "n"): return true
-            case UInt8(ascii: "f"): return false
-            default: return nil
-            }
-        default: return nil
-        }
-    }
+    public static func kstrtobool(_ s: String) -> Bool? { try? MemoryModel.kstrtobool(Array(s.utf8)) }
 
     /// param_set_bool(): no value means "set".
     static func paramBool(_ value: String?) -> Bool? { value.map(kstrtobool) ?? true }
