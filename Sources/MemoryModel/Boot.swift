@@ -21,8 +21,11 @@ extension Machine {
         // Watermarks and THP's min_free_kbytes are set by initcalls, before the kernel frees
         // its init sections and the initrd: those pages are not yet managed then.
         m.initPerZoneWmarkMin()
+        // The initcalls allocate (slab, DMA pools, the unpacked initramfs) before the initrd
+        // and the init sections are freed; init's own pages come after.
+        m.allocateBootMemory(layout.bootAllocations, beforeLateFrees: true)
         for r in layout.reserved where r.fate == .freedLate { m.freeReservedRange(r.range) }
-        m.allocateBootMemory(layout.bootAllocations)
+        m.allocateBootMemory(layout.bootAllocations, beforeLateFrees: false)
         m.registerBootMemoryBlocks()
         // hugetlb_init (a subsys_initcall) prints its lines where the layout's log has them.
         let firstHugeTLB = layout.bootLog.firstIndex { $0.hasPrefix("HugeTLB") } ?? layout.bootLog.count
@@ -42,11 +45,23 @@ extension Machine {
         return m
     }
 
-    /// What the kernel itself holds when user space first looks (calibrated in BootProfile):
-    /// allocated through the buddy allocator like the real early allocations, so they land
-    /// where the kernel's do — unmovable pageblocks at the top of the highest kernel zone.
-    func allocateBootMemory(_ a: BootAllocations) {
-        let parts: [(String, PageKind, Int, GFP?)] = [
+    /// What the kernel itself holds when user space first looks (calibrated in BootProfile),
+    /// allocated through the buddy allocator like the real boot allocations, so they land
+    /// where the kernel's do: unmovable pageblocks stolen from the head of the free lists,
+    /// i.e. the lowest free memory of the node's highest kernel zone (see setUpBootMemory).
+    /// `beforeLateFrees`: the part allocated before `free_initrd_mem`/`free_initmem`.
+    func allocateBootMemory(_ a: BootAllocations, beforeLateFrees: Bool) {
+        if beforeLateFrees {
+            // dma_atomic_pool_init (postcore): one block each from GFP_KERNEL, GFP_DMA, GFP_DMA32.
+            if a.atomicPoolOrder >= 0 {
+                for (name, gfp) in [("kernel:atomic_pool", GFP.kernel), ("kernel:atomic_pool_dma", [.kernel, .dma]),
+                                    ("kernel:atomic_pool_dma32", [.kernel, .dma32])] as [(String, GFP)] {
+                    guard let id = try? createOwner(name: name, kind: .kernel, node: 0, order: a.atomicPoolOrder, gfp: gfp) else { continue }
+                    allocate(owner: id, blocks: 1)
+                }
+            }
+        }
+        let parts: [(String, PageKind, Int, GFP?)] = beforeLateFrees ? [
             ("kernel:slab_unreclaimable", .slabUnreclaimable, a.slabUnreclaimable, nil),
             ("kernel:page_tables", .pageTable, a.pageTables, nil),
             ("kernel:stacks", .kernelStack, a.kernelStack, nil),
@@ -54,6 +69,7 @@ extension Machine {
             ("kernel:dma", .kernel, a.dma, [.kernel, .dma]),
             ("kernel:slab_reclaimable", .slabReclaimable, a.slabReclaimable, nil),
             ("rootfs:initramfs", .shmem, a.shmem, nil),
+        ] : [
             ("init:anon", .anon, a.anon, nil),
         ]
         for (name, kind, pages, gfp) in parts where pages > 0 {
@@ -61,7 +77,7 @@ extension Machine {
             allocate(owner: id, blocks: pages)
         }
         // Pages freed late in boot sit on the per-cpu lists when user space starts.
-        if a.pcp > 0, let id = try? createOwner(name: "boot:transient", kind: .kernel) {
+        if !beforeLateFrees, a.pcp > 0, let id = try? createOwner(name: "boot:transient", kind: .kernel) {
             allocate(owner: id, blocks: a.pcp)
             destroyOwner(id)
         }

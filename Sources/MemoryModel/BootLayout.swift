@@ -247,9 +247,11 @@ public struct BootProfile: Sendable, Equatable {
     /// Shmem 1964 kB for a 1080 KiB initramfs: the unpacked rootfs is 1.82 × the archive.
     public var shmemPerInitrdPage = 1964.0 / 1080.0
     /// The rest (vmalloc, ftrace's 159 pages, network hash tables, percpu chunks, ...):
-    /// a-baseline DMA32 used 6804 pages besides pcp, DMA 32.
-    public var otherKernelPages = 2297
-    public var dmaZonePages = 32
+    /// a-baseline DMA32 used 6804 pages besides pcp (its GFP_KERNEL and GFP_DMA32 atomic
+    /// pools, 32 pages each, counted apart: see `BootAllocations.atomicPoolOrder`).
+    public var otherKernelPages = 2233
+    /// GFP_DMA allocations besides the DMA atomic pool (the captures' DMA zone: none).
+    public var dmaZonePages = 0
     /// sysfs memory block device (kobject + kernfs nodes): b − a = 12 pages for 8 blocks.
     public var slabPagesPerTwoBlocks = 3
     /// Hash tables sized by memory (TCP established/bind, IP idents): about 112 pages per
@@ -279,6 +281,11 @@ public struct BootAllocations: Sendable, Equatable {
     public var kernel = 0
     /// GFP_DMA allocations, from ZONE_DMA.
     public var dma = 0
+    /// kernel/dma/pool.c dma_atomic_pool_init: three pools (GFP_KERNEL, GFP_DMA, GFP_DMA32)
+    /// of one block each, 128 KiB per GiB of totalram at postcore time (at least 128 KiB),
+    /// rounded up to a power-of-two order (at most MAX_ORDER-1). -1: none.
+    public var atomicPoolOrder = -1
+    public var atomicPoolPages: Int { atomicPoolOrder < 0 ? 0 : 1 << atomicPoolOrder }
     /// Free pages sitting on per-cpu lists (not in NR_FREE_PAGES).
     public var pcp = 0
     /// memmap of cold-plugged DIMMs the kernel added at boot (512 pages a section), allocated
@@ -286,7 +293,7 @@ public struct BootAllocations: Sendable, Equatable {
     public var coldPlugMemmap = 0
     public var unmovableTotal: Int { slabReclaimable + slabUnreclaimable + kernelStack + pageTables + kernel }
     public var movableTotal: Int { shmem + anon }
-    public var total: Int { unmovableTotal + movableTotal + dma }
+    public var total: Int { unmovableTotal + movableTotal + dma + 3 * atomicPoolPages }
 }
 
 // MARK: - compute
@@ -784,6 +791,14 @@ extension BootLayout {
         ba.kernel = profile.otherKernelPages + min(profile.hashPagesCap, max(0, gib - 1) * profile.hashPagesPerGiB)
             + (memNodes.count > 1 ? hashPages : 0)
         ba.dma = profile.dmaZonePages
+        // totalram_pages() when dma_atomic_pool_init runs: what memblock_free_all and the
+        // deferred init gave the buddy allocator (the init sections, the initrd and boot
+        // gigantic pages come later).
+        let totalramAtPostcore = nodes.flatMap(\.zones).reduce(0) { $0 + $1.presentPages - $1.reservedPages - $1.lateFreedPages - $1.giganticPages }
+        let poolBytes = max(min(totalramAtPostcore / (GiB / (128 * KiB)), Geometry.maxOrderPages) << Geometry.pageShift, 128 * KiB)
+        var poolOrder = 0
+        while (page << poolOrder) < poolBytes { poolOrder += 1 }
+        ba.atomicPoolOrder = min(poolOrder, Geometry.maxOrder - 1)
         ba.pcp = profile.pcpPages
         for d in dimms where d.accepted {
             let selfHosted = params.memmapOnMemory && d.sizeBytes == blockSize
@@ -980,7 +995,9 @@ extension BootLayout {
             [ZoneType.normal, .dma32, .dma].first { zone(node: node, $0)?.presentPages ?? 0 > 0 } ?? .dma
         }
         let a = bootAllocations
-        take(n0, from: .dma, a.dma)
+        take(n0, from: .dma, a.dma + a.atomicPoolPages)
+        take(n0, from: .dma32, a.atomicPoolPages)
+        take(n0, from: highestKernelZone(n0), a.atomicPoolPages)
         take(n0, from: highestKernelZone(n0), a.unmovableTotal)
         let movTop: ZoneType = (zone(node: n0, .movable)?.presentPages ?? 0) > 0 ? .movable : highestKernelZone(n0)
         take(n0, from: movTop, a.movableTotal)

@@ -1,8 +1,20 @@
-/// Bringing up boot memory the way `free_area_init` + `memblock_free_all` do: zone spans from
-/// the layout, every present page in its zone, memblock reservations kept PageReserved, and
-/// everything else freed to the buddy allocator in ascending pfn order (so the highest
-/// pages end up at the head of the free lists and early kernel allocations land at the top
-/// of the highest kernel zone, as on the real kernel).
+/// Bringing up boot memory the way `free_area_init` + `memblock_free_all` +
+/// `deferred_init_memmap` do on Debian's 6.1 (CONFIG_DEFERRED_STRUCT_PAGE_INIT=y):
+///
+/// - zone spans from the layout, every present page in its zone, memblock reservations kept
+///   PageReserved;
+/// - `memmap_init`/`defer_init`: in the zone that ends where its node ends, only the pages up to
+///   the first section boundary past one section's worth are initialised early; the rest
+///   waits for `page_alloc_init_late`. Early pageblocks are all MIGRATE_MOVABLE (a pageblock
+///   whose first pfn is a hole keeps type 0, MIGRATE_UNMOVABLE); a deferred pageblock becomes
+///   MIGRATE_MOVABLE only when `deferred_free_range` frees its first pfn, so pageblocks that
+///   start with a reservation stay MIGRATE_UNMOVABLE;
+/// - `memblock_free_all` frees the early part, then `deferred_init_memmap` the rest, each in
+///   ascending pfn order through `__free_pages_core`, which queues at the tail of the free
+///   lists (FPI_TO_TAIL). So a free list runs from the lowest early block at its head to the
+///   highest deferred block at its tail, and the kernel's boot allocations fill memory from
+///   the bottom of the node's highest kernel zone (just above the kernel image when that zone
+///   is DMA32), not from its top.
 extension Machine {
     /// One zone's boot span on one node.
     struct BootZoneSpan {
@@ -39,16 +51,81 @@ extension Machine {
                 memmap.fill(piece.range.clamped(to: r), kind: .reserved)
             }
         }
-        // memblock_free_all: free every run between reservations in maximal aligned chunks.
-        // Interval arithmetic, not a page walk: boot must stay fast on terabyte machines.
+        // defer_init: where each node's deferred struct pages begin.
+        var deferFrom: [Int: PFN] = [:]
+        for n in Set(present.map(\.node)) {
+            deferFrom[n] = Machine.firstDeferredPFN(node: n, zoneSpans: zoneSpans, present: present)
+        }
+        func deferred(_ pfn: PFN, zone z: Int) -> Bool { pfn >= deferFrom[zones[z].node] ?? Int.max }
+        // Pageblock types: memmap_init_range marks every pageblock whose first pfn it
+        // initialises MIGRATE_MOVABLE (the model's default); the others keep 0.
+        for piece in pieces {
+            var pb = roundDown(piece.range.start, Geometry.pageblockPages)
+            while pb < piece.range.end {
+                if pb >= piece.range.start || zoneIndex(ofPFN: pb) == piece.zone {
+                    let k = memmap.kind(pb)
+                    let firstPresent = zoneIndex(ofPFN: pb) != nil && k != .absent
+                    if !firstPresent || (deferred(pb, zone: piece.zone) && k == .reserved) {
+                        setPageblockMigrateType(pb, .unmovable)
+                    }
+                }
+                pb += Geometry.pageblockPages
+            }
+        }
+        // memblock_free_all, then deferred_init_memmap: every run between reservations in
+        // maximal aligned chunks. Interval arithmetic, not a page walk: boot must stay fast
+        // on terabyte machines.
+        var runs: [(range: PFNRange, zone: Int)] = []
         for piece in pieces {
             var pfn = piece.range.start
             for r in sortedReserved where r.end > pfn && r.start < piece.range.end {
-                if r.start > pfn { freeBootRange(PFNRange(start: pfn, end: r.start), zone: piece.zone) }
+                if r.start > pfn { runs.append((PFNRange(start: pfn, end: r.start), piece.zone)) }
                 pfn = Swift.max(pfn, r.end)
             }
-            if pfn < piece.range.end { freeBootRange(PFNRange(start: pfn, end: piece.range.end), zone: piece.zone) }
+            if pfn < piece.range.end { runs.append((PFNRange(start: pfn, end: piece.range.end), piece.zone)) }
         }
+        var lateRuns: [(range: PFNRange, zone: Int)] = []
+        for run in runs {
+            let d = deferFrom[zones[run.zone].node] ?? Int.max
+            if run.range.end <= d { freeBootRange(run.range, zone: run.zone); continue }
+            if run.range.start < d { freeBootRange(PFNRange(start: run.range.start, end: d), zone: run.zone) }
+            lateRuns.append((PFNRange(start: Swift.max(run.range.start, d), end: run.range.end), run.zone))
+        }
+        for run in lateRuns { freeBootRange(run.range, zone: run.zone) }
+        // FPI_TO_TAIL: each list in the order its blocks were queued, the first at the head.
+        // (The model's lists push at the head, so put them in that order once at the end.)
+        for z in Set(pieces.map(\.zone)) {
+            let d = deferFrom[zones[z].node] ?? Int.max
+            for li in 0..<ZoneLists.freeListCount where zones[z].store.freeCount(li) > 1 {
+                // Array end = head: the highest deferred block first, the lowest early one last.
+                let sorted = zones[z].store.freePFNs(li).sorted { a, b in
+                    let da = Int(a) >= d, db = Int(b) >= d
+                    return da != db ? da : a > b
+                }
+                zones[z].store.setFreeList(li, sorted)
+                for (i, p) in sorted.enumerated() { memmap.setLink(Int(p), i) }
+            }
+        }
+    }
+
+    /// `defer_init()`: in the zone that ends where the node ends, struct pages are
+    /// initialised for the first present pages up to the first section boundary reached after
+    /// more than a section's worth of them; everything from there on is deferred. Int.max:
+    /// nothing deferred.
+    static func firstDeferredPFN(node n: Int, zoneSpans: [BootZoneSpan], present: [(range: PFNRange, node: Int)]) -> PFN {
+        let ranges = present.filter { $0.node == n }.map(\.range).sorted { $0.start < $1.start }
+        guard let nodeEnd = ranges.map(\.end).max() else { return Int.max }
+        for s in zoneSpans.filter({ $0.node == n && !$0.span.isEmpty && $0.span.end >= nodeEnd }).sorted(by: { $0.type < $1.type }) {
+            var counted = 0
+            for r in ranges {
+                let piece = r.clamped(to: s.span)
+                if piece.isEmpty { continue }
+                let p = roundUp(Swift.max(piece.start, piece.start + Geometry.pagesPerSection - counted), Geometry.pagesPerSection)
+                if p < piece.end { return p }
+                counted += piece.count
+            }
+        }
+        return Int.max
     }
 
     /// `free_reserved_area`: PageReserved pages become managed free pages (MemTotal grows).

@@ -1,4 +1,5 @@
 import XCTest
+import SystemPackage
 @testable import MemoryModel
 
 /// The booted machine against the real 6.1 captures (../shared/reference/linux-6.1-captures).
@@ -42,6 +43,83 @@ final class BootTests: XCTestCase {
         XCTAssertEqual(m.minFreeKbytes, 36396, accuracy: 364)
         XCTAssertEqual(m.blocks[6]!.zone, .movable)
         XCTAssertEqual(m.blocks[5]!.zone, .dma32)
+    }
+
+    // MARK: Where the kernel's boot allocations land (nokaslr fixtures)
+
+    func offlineErrno(_ m: Machine, _ block: Int) -> Errno? {
+        do { try m.storeState(block: block, .offline); return nil } catch let e as KernelError { return e.errno } catch { return nil }
+    }
+
+    /// c-movablecore.kernel.txt, step offline-kernel-blocks: blocks 1–5 of DMA32 offline
+    /// (nothing unmovable in them), DMA32 then spans only block 0: spanned = present 28672,
+    /// managed 17354. DMA32 is fully initialised early (it ends below the node's end), its
+    /// free lists run from the lowest pfn, so the boot allocations sit in block 0 above the
+    /// kernel image at 16 MiB.
+    func testMovablecoreBootAllocationsSitInBlock0() throws {
+        let m = try Machine.boot(MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4, cmdline: "movablecore=256M"))
+        let unmovable: Set<PageKind> = [.slabReclaimable, .slabUnreclaimable, .pageTable, .kernelStack, .kernel]
+        for pfn in 32768..<196608 { XCTAssertFalse(unmovable.contains(m.memmap.kind(pfn)), "pfn \(hex(pfn))"); if unmovable.contains(m.memmap.kind(pfn)) { break } }
+        for b in 1...5 { XCTAssertNil(offlineErrno(m, b), "memory\(b)") }
+        let dma32 = m.zone(node: 0, type: .dma32)
+        XCTAssertEqual([dma32.startPFN, dma32.spannedPages, dma32.presentPages, dma32.managedPages], [4096, 28672, 28672, 17354])
+        try m.verify()
+    }
+
+    /// boot-4g.kernel.txt: Normal (blocks 32–39) is the node's last zone, so only its first
+    /// section is initialised before page_alloc_init_late; the kernel's early allocations
+    /// take it, memory32 is EBUSY (the dumped page is pfn 0x100000, Normal's first page),
+    /// memory39 is EBUSY for its memblock reservations, memory38 offlines.
+    func testFourGigabyteBootAllocationsInFirstNormalSection() throws {
+        let m = try Machine.boot(MachineConfig(memBytes: 4 << 30, maxmemBytes: 8 << 30, slots: 2))
+        XCTAssertEqual(offlineErrno(m, 39), .resourceBusy)
+        XCTAssertNil(offlineErrno(m, 38))
+        XCTAssertEqual(offlineErrno(m, 32), .resourceBusy)
+        XCTAssertTrue(m.kmsg.contains { $0.contains("pfn:0x100000") }, "\(m.kmsg.suffix(8))")
+        let normal = m.zone(node: 0, type: .normal)
+        XCTAssertEqual([normal.startPFN, normal.spannedPages, normal.presentPages], [1048576, 262144, 229376])
+        XCTAssertEqual(Double(normal.managedPages), 211139, accuracy: 2111)
+        try m.verify()
+    }
+
+    /// dma_atomic_pool_init: the GFP_DMA pool is 128 KiB per GiB of RAM rounded up to a power
+    /// of two: DMA free 3808, 3776, 3712, 3584 pages on 1, 2, 4, 8 GiB (a-baseline, boot-2g,
+    /// boot-4g, boot-8g).
+    func testDMAAtomicPoolScalesWithMemory() throws {
+        for (gib, free) in [(1, 3808), (2, 3776), (4, 3712), (8, 3584)] {
+            let l = try BootLayout.compute(MachineConfig(memBytes: gib << 30, maxmemBytes: (gib + 4) << 30, slots: 2))
+            XCTAssertEqual(l.bootAllocations.atomicPoolPages, 32 << (gib.trailingZeroBitCount), "\(gib)G")
+            let m = try Machine.boot(MachineConfig(memBytes: gib << 30, maxmemBytes: (gib + 4) << 30, slots: 2))
+            XCTAssertEqual(m.zone(node: 0, type: .dma).freePages, free, "\(gib)G")
+        }
+    }
+
+    /// Pageblock types after boot: memmap_init marks the early pageblocks MIGRATE_MOVABLE
+    /// (pageblock 0, starting in the pfn-0 hole, keeps 0, MIGRATE_UNMOVABLE); deferred
+    /// pageblocks become MIGRATE_MOVABLE only when deferred_free_range frees their first
+    /// page. With movablecore=256M on 1 GiB the real kernel's /proc/pagetypeinfo shows DMA
+    /// 1 Unmovable + 7 Movable and ZONE_MOVABLE 41 Unmovable (the memblock reservations at the
+    /// top of block 7) + 87 Movable. The free lists start with the lowest block.
+    func testBootPageblockTypesAndFreeListOrder() throws {
+        let m = try Machine.boot(MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4, cmdline: "movablecore=256M"))
+        func types(_ t: ZoneType) -> [Int] {
+            let z = m.zone(node: 0, type: t)
+            var c = [0, 0]
+            var pb = roundDown(z.startPFN, Geometry.pageblockPages)
+            while pb < z.endPFN {
+                let mt = m.pageblockMigrateType(pb)
+                if mt == .unmovable { c[0] += 1 } else if mt == .movable { c[1] += 1 }
+                pb += Geometry.pageblockPages
+            }
+            return c
+        }
+        XCTAssertEqual(types(.dma), [1, 7])
+        XCTAssertEqual(types(.movable), [41, 87])
+        // ZONE_MOVABLE's order-10 list: block 6 (initialised early) before block 7 (deferred).
+        let list = m.zone(node: 0, type: .movable).freeArea[Zone.listIndex(10, .movable)].pfns.map { Int($0) }
+        XCTAssertEqual(Array(list.reversed()), list.sorted(), "head: the lowest block")
+        XCTAssertTrue((196608..<229376).contains(try XCTUnwrap(list.last)))
+        XCTAssertEqual(list.filter { $0 >= 229376 }.count, 11, "block 7 below SWIOTLB: 11 order-10 blocks at the tail")
     }
 
     func testSameSeedSameMachine() throws {

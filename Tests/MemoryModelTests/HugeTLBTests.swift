@@ -212,10 +212,18 @@ final class HVOFailureCaseTests: XCTestCase {
     }
 
     // Case 4: alloc_contig_range over free huge pages (capture v2).
+    /// The memory block holding the lowest free huge page: boot frees queue at the tail
+    /// (lowest pfn at the head), so the pool starts at the bottom of ZONE_MOVABLE.
+    func poolBlock(_ m: Machine) -> PFNRange {
+        let lowest = m.h2.freeLists[0].map { Int($0) }.min()!
+        XCTAssertTrue(movableRange.contains(lowest))
+        return PFNRange(start: roundDown(lowest, 32768), count: 32768)
+    }
+
     func testCase4ReplacementBalancesTheRestore() throws {
         let m = hvoMachine()
         m.setMaxHugePages(hstate: 0, count: 60, node: 0)
-        let block = PFNRange(start: movableRange.end - 32768, count: 32768)
+        let block = poolBlock(m)
         _ = m.pressure(node: 0, restores: 0)
         try m.allocContigRange(block, kind: .kernel)
         XCTAssertEqual([m.h2.nrHugePages, m.h2.freeHugePages, m.h2.surplusHugePages], [60, 60, 0])
@@ -226,7 +234,7 @@ final class HVOFailureCaseTests: XCTestCase {
     func testCase4FailedRestoreLeavesSurplusAndEBUSY() throws {
         let m = hvoMachine()
         m.setMaxHugePages(hstate: 0, count: 60, node: 0)
-        let block = PFNRange(start: movableRange.end - 32768, count: 32768)
+        let block = poolBlock(m)
         let inBlock = m.h2.freeLists[0].filter { block.contains(Int($0)) }.count
         try m.setHugetlbOptimizeVmemmap(false)   // replacements give nothing back
         _ = m.pressure(node: 0, restores: 0)
@@ -242,7 +250,7 @@ final class HVOFailureCaseTests: XCTestCase {
     func testCase4WithHVOOffSucceeds() throws {
         let m = hvoMachine(hvo: false)
         m.setMaxHugePages(hstate: 0, count: 60, node: 0)
-        let block = PFNRange(start: movableRange.end - 32768, count: 32768)
+        let block = poolBlock(m)
         _ = m.pressure(node: 0, restores: 0)
         try m.allocContigRange(block)
         XCTAssertEqual([m.h2.nrHugePages, m.h2.surplusHugePages], [60, 0])
