@@ -96,9 +96,12 @@ final class HVOSavingsTests: XCTestCase {
         m.hugetlbInit()
         let r = try dHVORounds(m)
         for x in r { print("d-hvo boot: hvo=\(x.0) saved=\(x.1) memtotal_kB=\(x.2) free_net=\(x.3)") }
-        // Captured: 698 (700 − 2 PMD splits), then 701/701 (±1 noise); MemTotal +2800 kB once.
-        // The model's 100 pages start 4 pages into section 7 and so touch three sections:
-        // one more split, 697.
+        // hvo-savings.kernel.txt (nokaslr): zone free + pcp drops by 51200 − 696, then by
+        // 51200 − 700 twice; MemTotal +2800 kB once. 696 = 700 − 4 PMD splits: a kernel run with
+        // pageflags dumps put the pool's pages in blocks 0, 1, 2 and 7 (9, 64, 26 and 1 huge
+        // pages: two MIGRATE_MOVABLE order-9 blocks, one of them at the top of block 7, then
+        // order-10 blocks from the bottom). The model's pool, from the bottom too, covers
+        // sections 0–2 only (it has no free order-9 block in block 7): three splits, 697.
         XCTAssertEqual(r.map(\.1), [0, 697, 0, 700, 0, 700])
         XCTAssertEqual(r.map(\.2), [0, 2800, 0, 0, 0, 0])
         XCTAssertEqual(r.map(\.3), [0, -3, 0, 0, 0, 0])
