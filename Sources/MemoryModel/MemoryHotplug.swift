@@ -422,6 +422,27 @@ extension Machine {
         initPerZoneWmarkMin()
         advance(nanoseconds: HotplugCost.onlineBlock)
         memoryNotify(.online, arg)
+        if !wasPopulated { kernelActivityAfterNewFirstZone(z) }
+    }
+
+    /// Slab pages the kernel's own steady activity (kernfs and seq_file buffers of the
+    /// sysfs/procfs reads and writes that follow, the shell) takes right after an online.
+    /// Calibrated: c-movablecore.kernel.txt, Normal free 32768 → 32761 right after memory6
+    /// became node 0's only Normal block.
+    static let slabPagesAfterOnline = 7
+
+    /// A kernel zone that was empty and is now the first zone of GFP_KERNEL's zonelist on the
+    /// CPU's node (node 0) gets the kernel's next unmovable allocations: they steal the
+    /// pageblock at the head of its free lists, i.e. its lowest pfn (c-movablecore: the slab
+    /// page at pfn 0x30000 that makes memory6's offline EBUSY). A zone behind another
+    /// populated kernel zone (another node's, or below Normal) sees none of them.
+    func kernelActivityAfterNewFirstZone(_ z: Int) {
+        guard zones[z].type <= .normal, nodes.indices.contains(0), nodes[0].exists,
+              zonelist(gfp: .kernel, node: 0).first(where: { zones[$0].managedPages > 0 }) == z else { return }
+        let name = "kernel:slab_after_online"
+        guard let id = ownerID(named: name) ?? (try? createOwner(name: name, kind: .slabUnreclaimable, node: 0)) else { return }
+        allocate(owner: id, blocks: Machine.slabPagesAfterOnline)
+        explain.add(time: clock, "zone \(zones[z].type.name)", "node 0's GFP_KERNEL allocations now start in zone \(zones[z].type.name) (node \(zones[z].node)): the kernel's next \(Machine.slabPagesAfterOnline) slab pages come from its lowest pageblock")
     }
 
     // MARK: Offlining

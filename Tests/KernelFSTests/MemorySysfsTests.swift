@@ -289,8 +289,9 @@ final class MemorySysfsTests: XCTestCase {
         XCTAssertThrowsError(try fs.read("\(mem)/probe"))   // no CONFIG_ARCH_MEMORY_PROBE
         // A zero-length write reaches no store.
         XCTAssertEqual(try fs.write("\(mem)/memory32/state", []), 0)
-        // A NUL ends the string: "online\0junk" is "online".
-        XCTAssertEqual(try fs.write("\(mem)/memory32/state", Array("online\0junk".utf8)), 11)
+        // A NUL ends the string: "online_movable\0junk" is "online_movable" (Movable: a kernel
+        // zone it made populated would hold the kernel's next slab pages and refuse the offline).
+        XCTAssertEqual(try fs.write("\(mem)/memory32/state", Array("online_movable\0junk".utf8)), 19)
         XCTAssertEqual(m.blocks[32]!.state, .online)
         // The 4096-byte window: a long write is a partial write of the first page.
         var long = Array("0".utf8); long += Array(repeating: UInt8(ascii: "x"), count: 5000)

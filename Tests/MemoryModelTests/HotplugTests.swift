@@ -19,11 +19,20 @@ final class HotplugTests: XCTestCase {
     func lastReason(_ m: Machine) -> String? { m.explain.entries.last { $0.message.hasPrefix("memory offlining") }?.message }
     func lastWhy(_ m: Machine) -> String? { m.explain.entries.last?.message }
 
-    /// A hot-added 128 MiB block onlined to `type`, the only memory of its zone.
+    /// A hot-added 128 MiB block onlined to `type`, the only memory of its zone. A kernel
+    /// block becomes node 0's first GFP_KERNEL zone and gets the kernel's next slab pages
+    /// (see testNewFirstKernelZoneGetsTheKernelsNextSlabPages); they are freed again here, so
+    /// each test starts from a free block.
     func block(_ m: Machine, _ type: OnlineType, id: String = "d") throws -> Int {
         let ids = try m.hotAddDIMM(id: id, sizeBytes: 128 << 20)
         try m.storeState(block: ids[0], type)
+        freeSlabAfterOnline(m)
         return ids[0]
+    }
+
+    func freeSlabAfterOnline(_ m: Machine) {
+        if let id = m.ownerID(named: "kernel:slab_after_online") { m.destroyOwner(id) }
+        m.drainAllPCP()
     }
 
     func pages(_ m: Machine, owner: Int, in range: PFNRange) -> Int {
@@ -101,6 +110,34 @@ final class HotplugTests: XCTestCase {
             XCTAssertEqual(m.zone(node: 0, type: .normal).nrIsolatePageblock, 0)
             try m.verify()
         }
+    }
+
+    /// c-movablecore.kernel.txt, reonline-block6-as-kernel: the block that made Normal
+    /// populated (node 0's first GFP_KERNEL zone from then on) holds a slab page at its first
+    /// pfn right after the online (Normal free 32761), so its offline is EBUSY. A second block
+    /// joins the same zone at the tail of its free lists and stays free; a Normal zone on
+    /// another node is behind node 0's DMA32 and gets nothing (dimm-online-each-way-2nodes:
+    /// node 1 Normal free 65536 after its online).
+    func testNewFirstKernelZoneGetsTheKernelsNextSlabPages() throws {
+        let m = try machine()
+        let ids = try m.hotAddDIMM(id: "d", sizeBytes: 256 << 20)
+        try m.storeState(block: ids[0], .onlineKernel)
+        let normal = m.zone(node: 0, type: .normal)
+        XCTAssertEqual(normal.kindPages[Int(PageKind.slabUnreclaimable.rawValue)], Machine.slabPagesAfterOnline)
+        XCTAssertEqual(m.memmap.kind(ids[0] * 32768), .slabUnreclaimable)
+        XCTAssertEqual(errno { try m.storeState(block: ids[0], .offline) }, .resourceBusy)
+        XCTAssertTrue(m.kmsg.contains("page:(____ptrval____) refcount:1 mapcount:0 mapping:0000000000000000 index:0x0 pfn:0x100000"))
+        try m.storeState(block: ids[1], .onlineKernel)
+        XCTAssertEqual(m.zone(node: 0, type: .normal).kindPages[Int(PageKind.slabUnreclaimable.rawValue)], Machine.slabPagesAfterOnline)
+        XCTAssertNil(errno { try m.storeState(block: ids[1], .offline) })
+        try m.verify()
+
+        let two = try machine(dimms: [DIMMConfig(id: "dimm1", sizeBytes: 256 << 20, node: 1)],
+                              nodes: [NodeConfig(id: 0, memBytes: 512 << 20), NodeConfig(id: 1, memBytes: 512 << 20)])
+        try two.storeState(block: 32, .online)
+        XCTAssertEqual(two.zone(node: 1, type: .normal).freePages, 32768)
+        XCTAssertNil(errno { try two.storeState(block: 32, .offline) })
+        try two.verify()
     }
 
     func testReservedPagesInZoneMovableMakeIsolationFail() throws {
@@ -234,6 +271,7 @@ final class HotplugTests: XCTestCase {
         XCTAssertEqual(errno { try m.addMemory(node: 0, startBytes: 1 << 50, sizeBytes: 128 << 20) }, .argListTooLong)
         // Removal requires every block offline.
         try m.storeState(block: 33, .online)
+        freeSlabAfterOnline(m)
         XCTAssertEqual(errno { try m.removeMemory(startBytes: 4 << 30, sizeBytes: 256 << 20) }, .resourceBusy)
         XCTAssertTrue(m.kmsg.last!.hasPrefix("removing memory fails, because memory [0x0000000108000000-0x000000010fffffff] is onlined"))
         try m.storeState(block: 33, .offline)
