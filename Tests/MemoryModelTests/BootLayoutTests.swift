@@ -7,7 +7,8 @@ import Foundation
 final class BootLayoutTests: XCTestCase {
     let G = 1 << 30, M = 1 << 20
 
-    func layout(_ c: MachineConfig) throws -> BootLayout { try BootLayout.compute(c) }
+    /// The captures' boot (their initramfs: see `BootProfile.captures`).
+    func layout(_ c: MachineConfig) throws -> BootLayout { try BootLayout.compute(c, profile: .captures) }
     func z(_ l: BootLayout, _ n: Int, _ t: ZoneType) -> ZoneLayout { l.zone(node: n, t)! }
     func assertManaged(_ zone: ZoneLayout, _ captured: Int, file: StaticString = #filePath, line: UInt = #line) {
         let diff = abs(zone.managedPages - captured)
@@ -177,13 +178,13 @@ final class BootLayoutTests: XCTestCase {
         if !FileManager.default.fileExists(atPath: dir.path) { dir = URL(fileURLWithPath: "/work/shared/reference/linux-6.1-captures") }
         guard FileManager.default.fileExists(atPath: dir.path) else { throw XCTSkip("captures not present") }
         let base = "console=ttyS0 quiet panic=-1"
-        var v = BootProfile(); v.initrdBytes = 1168 << 10   // v-virtio-mem.dmesg.txt: Freeing initrd memory: 1168K
+        var v = BootProfile.captures; v.initrdBytes = 1168 << 10   // v-virtio-mem.dmesg.txt: Freeing initrd memory: 1168K
         let d512 = DIMMConfig(id: "dimm1", sizeBytes: 512 * M)
         let cases: [(String, MachineConfig, BootProfile, Bool)] = [
-            ("a-baseline", MachineConfig(cmdline: base), BootProfile(), false),
-            ("b-hotadd-dimms", MachineConfig(dimms: [d512, DIMMConfig(id: "dimm2", sizeBytes: 512 * M)], cmdline: base), BootProfile(), false),
-            ("c-movablecore", MachineConfig(cmdline: base + " movablecore=256M"), BootProfile(), true),
-            ("d-hvo-savings", MachineConfig(dimms: [d512], cmdline: base), BootProfile(), false),
+            ("a-baseline", MachineConfig(cmdline: base), .captures, false),
+            ("b-hotadd-dimms", MachineConfig(dimms: [d512, DIMMConfig(id: "dimm2", sizeBytes: 512 * M)], cmdline: base), .captures, false),
+            ("c-movablecore", MachineConfig(cmdline: base + " movablecore=256M"), .captures, true),
+            ("d-hvo-savings", MachineConfig(dimms: [d512], cmdline: base), .captures, false),
             ("v-virtio-mem", MachineConfig(virtioMem: [VirtioMemConfig(id: "vm0", regionBytes: 2 * G)],
                                            cmdline: base + " memhp_default_state=online_movable"), v, true),
         ]
