@@ -183,7 +183,6 @@ public final class ModelRunner {
             errSym = "EIO"; errText = "Input/output error"
         }
         let elapsed = machine.clock &- t0
-        fs.withLock { $0.allocateWriteResidue() }
         var o = Observation("write")
         o.add("path", path)
         o.addQuoted("value", shown)

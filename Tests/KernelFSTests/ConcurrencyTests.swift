@@ -233,13 +233,17 @@ final class ConcurrencyTests: XCTestCase {
         try fs.withLock { try $0.verify() }
     }
 
-    /// memory33 onlined to ZONE_NORMAL with long-term pinned pages in it: they never migrate.
+    /// memory32 and memory33 onlined to ZONE_NORMAL, memory33 with long-term pinned pages in
+    /// it (they never migrate). memory32 goes first: the kernel's next slab pages land in the
+    /// block that makes ZONE_NORMAL populated, and the pins fill it before reaching memory33.
     func pinnedBlock(_ m: Machine, _ fs: KernelFS) throws -> Int {
-        try fs.write("\(Self.mem)/memory33/state", "offline\n")
-        try fs.write("\(Self.mem)/memory33/state", "online_kernel\n")
+        for id in [32, 33] { try fs.write("\(Self.mem)/memory\(id)/state", "offline\n") }
+        for id in [32, 33] { try fs.write("\(Self.mem)/memory\(id)/state", "online_kernel\n") }
         let o = try m.createOwner(name: "test:pinned", kind: .pinned)
-        m.allocate(owner: o, blocks: 10)
-        XCTAssertTrue(m.owners[o]!.blocks.contains { m.blocks[33]!.range.contains(Int($0)) })
+        m.allocate(owner: o, blocks: 40_000)
+        let range = m.blocks[33]!.range
+        XCTAssertTrue(m.owners[o]!.blocks.contains { range.contains(Int($0)) })
+        XCTAssertFalse((range.start..<range.end).contains { m.memmap.kind($0) == .slabUnreclaimable || m.memmap.kind($0) == .slabReclaimable })
         return 33
     }
 }

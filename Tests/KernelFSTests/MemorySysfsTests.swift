@@ -16,14 +16,9 @@ final class MemorySysfsTests: XCTestCase {
         return (m, KernelFS(machine: m))
     }
 
-    /// What the scenario's shell does besides the write itself: forks, execs and reads files,
-    /// which leaves a few unmovable kernel pages (slab) behind in the highest kernel zone.
-    func shellActivity(_ m: Machine) { m.allocateWriteResidue() }
-
     /// `echo VALUE > PATH` (newline) or `printf %s VALUE > PATH`: nil on success, else the errno.
     @discardableResult
     func w(_ fs: KernelFS, _ path: String, _ value: String, newline: Bool = true, deadline: UInt64? = nil) -> Errno? {
-        defer { shellActivity(fs.machine) }
         do {
             try fs.write(path, value + (newline ? "\n" : ""), context: WriteContext(deadline: deadline))
             return nil
