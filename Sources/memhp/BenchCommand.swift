@@ -71,6 +71,9 @@ struct BenchCommand: ParsableCommand {
         print("memory\(full) holds \(anonPages(full)) anonymous pages")
         let t3 = try clock.measure { try h.storeState(block: full, .offline) }
         report("offline of memory\(full) (128 MiB movable, anonymous memory migrated)", t3)
+        print("offline of a free 128 MiB movable block: \(fmt(try HotplugBench.offlineFreeBlock() * 1000)) ms")
+        print("online of a 128 MiB block: \(fmt(try HotplugBench.onlineBlock() * 1000)) ms")
+        print("ACPI hot-add of a 64 GiB DIMM (512 blocks, memmap from the kernel zones): \(fmt(try HotplugBench.hotAdd64G() * 1000)) ms")
         if sink == 42 { print("") }
     }
 
