@@ -61,20 +61,26 @@ extension Machine {
                 }
             }
         }
-        let parts: [(String, PageKind, Int, GFP?)] = beforeLateFrees ? [
-            ("kernel:slab_unreclaimable", .slabUnreclaimable, a.slabUnreclaimable, nil),
-            ("kernel:page_tables", .pageTable, a.pageTables, nil),
-            ("kernel:stacks", .kernelStack, a.kernelStack, nil),
-            ("kernel:other", .kernel, a.kernel, nil),
-            ("kernel:dma", .kernel, a.dma, [.kernel, .dma]),
-            ("kernel:slab_reclaimable", .slabReclaimable, a.slabReclaimable, nil),
-            ("rootfs:initramfs", .shmem, a.shmem, nil),
+        // (name, kind, pages, of which allocated under the boot interleave policy, gfp)
+        let parts: [(String, PageKind, Int, Int, GFP?)] = beforeLateFrees ? [
+            ("kernel:slab_unreclaimable", .slabUnreclaimable, a.slabUnreclaimable, a.slabUnreclaimableInterleaved, nil),
+            ("kernel:page_tables", .pageTable, a.pageTables, 0, nil),
+            ("kernel:stacks", .kernelStack, a.kernelStack, a.kernelStackInterleaved, nil),
+            ("kernel:other", .kernel, a.kernel, a.kernelInterleaved, nil),
+            ("kernel:dma", .kernel, a.dma, 0, [.kernel, .dma]),
+            ("kernel:slab_reclaimable", .slabReclaimable, a.slabReclaimable, a.slabReclaimableInterleaved, nil),
+            ("rootfs:initramfs", .shmem, a.shmem, 0, nil),
         ] : [
-            ("init:anon", .anon, a.anon, nil),
+            ("init:anon", .anon, a.anon, 0, nil),
         ]
-        for (name, kind, pages, gfp) in parts where pages > 0 {
-            guard let id = try? createOwner(name: name, kind: kind, node: 0, gfp: gfp) else { continue }
-            allocate(owner: id, blocks: pages)
+        for (name, kind, pages, interleaved, gfp) in parts where pages > 0 {
+            for (node, n) in a.split(pages, interleaved: interleaved) where n > 0 {
+                // A node without kernel zones (movable_node, kernelcore=) falls back through
+                // its zonelist, as alloc_page_interleave's __alloc_pages(nid) does.
+                let nid = nodes.indices.contains(node) && nodes[node].exists ? node : 0
+                guard let id = try? createOwner(name: node == 0 ? name : "\(name)@node\(node)", kind: kind, node: nid, gfp: gfp) else { continue }
+                allocate(owner: id, blocks: n)
+            }
         }
         // Pages freed late in boot sit on the per-cpu lists when user space starts.
         if !beforeLateFrees, a.pcp > 0, let id = try? createOwner(name: "boot:transient", kind: .kernel) {

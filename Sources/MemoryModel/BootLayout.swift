@@ -263,6 +263,27 @@ public struct BootProfile: Sendable, Equatable {
     public var hashPagesCap = 4096
     /// Per extra node: kswapd + kcompactd stacks (2 × 16 KiB) and per-node slab.
     public var stackPagesPerNode = 8, slabPagesPerNode = 8
+    /// The boot allocations made under the init task's MPOL_INTERLEAVE policy, spread evenly
+    /// over the interleave nodes when the machine has more than one (see `BootAllocations.interleaveNodes`):
+    /// numa_policy_init() (start_kernel, after setup_per_cpu_pageset) sets it for pid 0, and
+    /// kernel_init (pid 1, forked by rest_init before its numa_default_policy()) inherits it
+    /// through copy_process's mpol_dup and keeps it over every initcall until the
+    /// numa_default_policy() after free_initmem(). Its slab pages (alloc_slab_page → alloc_pages
+    /// → alloc_page_interleave) and vmalloc pages (vm_area_alloc_pages → alloc_pages_bulk_array_mempolicy
+    /// → alloc_pages_bulk_array_interleave: an equal share per node) alternate over the nodes;
+    /// kthreads (kthreadd is forked after numa_default_policy) and the async initramfs unpack
+    /// allocate on their own node. Calibrated: two-nodes-1g's node 1 (allocated = managed −
+    /// free − pcp = 1373 pages; node1/meminfo: SUnreclaim 1776 kB, SReclaimable 176 kB,
+    /// KernelStack 8 kB, Shmem 0) is half of each.
+    public var interleavedSlabUnreclaimablePages = 888, interleavedSlabReclaimablePages = 88
+    public var interleavedKernelStackPages = 4, interleavedOtherKernelPages = 1766
+    /// Unmovable kernel memory the kernel has on node 0 only with more than one memory node,
+    /// besides the per-node items above and the vmalloc'ed dentry/inode hash tables:
+    /// two-nodes-1g allocates 7911 pages over both nodes, the single-node calibration plus the
+    /// above 7424 (the vmalloc page arrays and page tables of the hashdist tables that were
+    /// alloc_pages_exact/memblock with one node, per-node list_lru/memcg/kmem_cache_node
+    /// structures: not broken down).
+    public var multiNodeOtherKernelPages = 487
     /// Pages parked on the per-cpu lists at the first observation (a: 2428, c: 2461, d: 2457).
     public var pcpPages = 2428
 
@@ -299,6 +320,30 @@ public struct BootAllocations: Sendable, Equatable {
     public var atomicPoolPages: Int { atomicPoolOrder < 0 ? 0 : 1 << atomicPoolOrder }
     /// Free pages sitting on per-cpu lists (not in NR_FREE_PAGES).
     public var pcp = 0
+    /// The nodes numa_policy_init() interleaves over (N_MEMORY nodes with at least 16 MiB
+    /// present; the largest if none), when there are several; empty: everything on node 0.
+    public var interleaveNodes: [Int] = []
+    /// Of the kinds above, the pages allocated under that interleave policy (spread evenly
+    /// over `interleaveNodes`, the first nodes taking the remainder); the rest is node 0's.
+    public var slabUnreclaimableInterleaved = 0
+    public var slabReclaimableInterleaved = 0
+    public var kernelStackInterleaved = 0
+    public var kernelInterleaved = 0
+    /// `pages` split over `interleaveNodes` as alloc_pages_bulk_array_interleave does:
+    /// [node: pages], node 0 holding the non-interleaved rest.
+    public func split(_ pages: Int, interleaved: Int) -> [(node: Int, pages: Int)] {
+        let nodes = interleaveNodes
+        guard nodes.count > 1 else { return [(0, pages)] }
+        let il = min(pages, interleaved)
+        var out: [Int: Int] = [0: pages - il]
+        let per = il / nodes.count
+        var delta = il - per * nodes.count
+        for n in nodes {
+            out[n, default: 0] += per + (delta > 0 ? 1 : 0)
+            if delta > 0 { delta -= 1 }
+        }
+        return out.keys.sorted().map { ($0, out[$0]!) }
+    }
     /// memmap of cold-plugged DIMMs the kernel added at boot (512 pages a section), allocated
     /// from their node's kernel zones by the hot-add path, not included in the kinds above.
     public var coldPlugMemmap = 0
@@ -800,7 +845,18 @@ extension BootLayout {
         ba.anon = profile.anonPages
         ba.shmem = Int((Double(initrdPagesN) * profile.shmemPerInitrdPage).rounded())
         ba.kernel = profile.otherKernelPages + min(profile.hashPagesCap, max(0, gib - 1) * profile.hashPagesPerGiB)
-            + (memNodes.count > 1 ? hashPages : 0)
+            + (memNodes.count > 1 ? hashPages + profile.multiNodeOtherKernelPages : 0)
+        // numa_policy_init(): interleave over N_MEMORY nodes of at least 16 MiB (else the largest).
+        if memNodes.count > 1 {
+            let present = memNodes.map { n in (n, nodeRanges(n).reduce(0) { $0 + $1.count }) }
+            var il = present.filter { $0.1 << Geometry.pageShift >= 16 * MiB }.map(\.0)
+            if il.isEmpty, let largest = present.max(by: { $0.1 < $1.1 }) { il = [largest.0] }
+            ba.interleaveNodes = il
+            ba.slabUnreclaimableInterleaved = profile.interleavedSlabUnreclaimablePages
+            ba.slabReclaimableInterleaved = profile.interleavedSlabReclaimablePages
+            ba.kernelStackInterleaved = profile.interleavedKernelStackPages
+            ba.kernelInterleaved = profile.interleavedOtherKernelPages
+        }
         ba.dma = profile.dmaZonePages
         // totalram_pages() when dma_atomic_pool_init runs: what memblock_free_all and the
         // deferred init gave the buddy allocator (the init sections, the initrd and boot

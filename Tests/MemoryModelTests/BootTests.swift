@@ -145,4 +145,43 @@ final class BootTests: XCTestCase {
             }
         }
     }
+
+    /// numa_policy_init() (mm/mempolicy.c) makes the boot task interleave over the N_MEMORY
+    /// nodes of at least 16 MiB; kernel_init inherits the policy (copy_process: mpol_dup) and
+    /// keeps it over the initcalls, so those slab and vmalloc pages alternate over the nodes
+    /// (alloc_page_interleave; alloc_pages_bulk_array_interleave: nr_pages / nodes each, the
+    /// first nodes one more for the remainder). two-nodes-1g's node 1 (node1/meminfo
+    /// SUnreclaim 1776 kB, SReclaimable 176 kB, KernelStack 8 kB; DMA32 managed 112359 −
+    /// free 110562 − pcp 424 = 1373 pages allocated) holds half of each interleaved part.
+    func testBootAllocationsInterleaveOverNodes() throws {
+        let M = 1 << 20
+        let m = try Machine.boot(MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4,
+                                               nodes: [NodeConfig(id: 0, memBytes: 512 * M), NodeConfig(id: 1, memBytes: 512 * M)]))
+        try m.verify()
+        let a = m.layout!.bootAllocations
+        XCTAssertEqual(a.interleaveNodes, [0, 1])
+        func onNode1(_ name: String) -> Int {
+            guard let id = m.ownerID(named: name + "@node1"), let o = m.owners[id] else { return 0 }
+            XCTAssertTrue(o.blocks.allSatisfy { m.zones[m.zoneIndex(ofPFN: Int($0))!].node == 1 }, name)
+            return o.blocks.count
+        }
+        XCTAssertEqual(onNode1("kernel:slab_unreclaimable"), 1776 / 4)
+        XCTAssertEqual(onNode1("kernel:slab_reclaimable"), 176 / 4)
+        XCTAssertEqual(onNode1("kernel:stacks"), 8 / 4)
+        XCTAssertEqual(onNode1("kernel:other"), 1373 - (1776 + 176 + 8) / 4)
+        XCTAssertEqual(onNode1("rootfs:initramfs"), 0)   // unpacked by an async worker: its own node
+        // node 0 keeps the rest of each kind.
+        let id0 = try XCTUnwrap(m.ownerID(named: "kernel:slab_unreclaimable"))
+        XCTAssertEqual(m.owners[id0]!.blocks.count, a.slabUnreclaimable - 444)
+        // Three interleave nodes: 10 interleaved pages are 4 + 3 + 3 (the remainder first).
+        var b = BootAllocations()
+        b.interleaveNodes = [0, 1, 2]
+        XCTAssertEqual(b.split(100, interleaved: 10).map(\.pages), [90 + 4, 3, 3])
+        XCTAssertEqual(b.split(5, interleaved: 10).map(\.pages), [2, 2, 1])
+        b.interleaveNodes = [0]
+        XCTAssertEqual(b.split(100, interleaved: 10).map(\.pages), [100])
+        // Single-node machines: no interleave.
+        let one = try Machine.boot(MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4))
+        XCTAssertEqual(one.layout!.bootAllocations.interleaveNodes, [])
+    }
 }
