@@ -24,8 +24,6 @@ extension Machine {
         // The initcalls allocate (slab, DMA pools, the unpacked initramfs) before the initrd
         // and the init sections are freed; init's own pages come after.
         m.allocateBootMemory(layout.bootAllocations, beforeLateFrees: true)
-        for r in layout.reserved where r.fate == .freedLate { m.freeReservedRange(r.range) }
-        m.allocateBootMemory(layout.bootAllocations, beforeLateFrees: false)
         m.registerBootMemoryBlocks()
         // hugetlb_init (a subsys_initcall) prints its lines where the layout's log has them.
         let firstHugeTLB = layout.bootLog.firstIndex { $0.hasPrefix("HugeTLB") } ?? layout.bootLog.count
@@ -37,6 +35,12 @@ extension Machine {
         do { try m.acpiColdPlugDIMMs() } catch let e as KernelError {
             throw MachineConfigError("a cold-plugged DIMM could not be added: \(e)")
         }
+        // Both are subsys_initcalls (hugetlb_init, acpi_init's memory device scan): they run
+        // before the initrd (rootfs_initcall's unpack) and the init sections (free_initmem
+        // after the initcalls) are freed, so an online of a cold-plugged DIMM recomputes
+        // min_free_kbytes and the watermarks without those pages.
+        for r in layout.reserved where r.fate == .freedLate { m.freeReservedRange(r.range) }
+        m.allocateBootMemory(layout.bootAllocations, beforeLateFrees: false)
         // virtio_mem (a module the runner loads before the first step) probes its devices
         // and plugs what they request already.
         do { try m.virtioMemProbeAll() } catch let e as KernelError {
