@@ -184,4 +184,19 @@ final class BootTests: XCTestCase {
         let one = try Machine.boot(MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4))
         XCTAssertEqual(one.layout!.bootAllocations.interleaveNodes, [])
     }
+
+    /// movable-node.kernel.txt: min_free_kbytes 45256. The cold-plugged DIMM is onlined by
+    /// acpi_init's scan (a subsys_initcall), whose init_per_zone_wmark_min →
+    /// khugepaged_min_free_kbytes_update caps THP's recommendation at nr_free_buffer_pages()/20
+    /// before the initrd and the init sections are freed (kernel_init: free_initmem after the
+    /// initcalls): with those ~2380 pages managed the cap would be 45728.
+    func testColdPluggedDIMMOnlineSetsMinFreeBeforeLateFrees() throws {
+        let M = 1 << 20
+        let m = try Machine.boot(MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4,
+                                               nodes: [NodeConfig(id: 0, memBytes: 768 * M), NodeConfig(id: 1, memBytes: 256 * M)],
+                                               dimms: [DIMMConfig(id: "dimm1", sizeBytes: 512 * M, node: 1)],
+                                               cmdline: "movable_node memhp_default_state=online"))
+        try m.verify()
+        XCTAssertEqual(m.minFreeKbytes, 45256)
+    }
 }
