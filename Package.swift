@@ -30,15 +30,18 @@ let package = Package(
         // `memhp mount`/`sandbox`: the tree served over the kernel's FUSE protocol on /dev/fuse
         // directly (no libfuse, so a fresh machine builds it).
         .target(name: "FUSEServer", dependencies: ["KernelFS", "MemoryModel"]),
-        // Scenario files, the model runner and the observation log.
+        // Scenario files, the guest program, the observation schema and log, the model runner.
         .target(name: "Scenario", dependencies: ["MemoryModel", "KernelFS"]),
+        // The conformance rules: how a model log is diffed against a kernel log (classification,
+        // tolerances, ranges), expected failures, the verdict and the table.
+        .target(name: "Conformance", dependencies: ["Scenario"]),
         // `memhp kernel-run`: the same scenarios on the real kernel under QEMU (Foundation, processes,
         // sockets). Guest/memhp-guest.c is compiled for the guest at run time, not by SwiftPM.
-        .target(name: "Conformance", dependencies: ["Scenario", "MemoryModel"], resources: [.copy("Guest")]),
+        .target(name: "KernelRunner", dependencies: ["Scenario", "Conformance", "MemoryModel"], resources: [.copy("Guest")]),
         .executableTarget(
             name: "memhp",
             dependencies: [
-                "MemoryModel", "KernelFS", "Scenario", "Conformance", "FUSEServer",
+                "MemoryModel", "KernelFS", "Scenario", "Conformance", "KernelRunner", "FUSEServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -46,6 +49,7 @@ let package = Package(
         .testTarget(name: "KernelFSTests", dependencies: ["KernelFS", "MemoryModel"]),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "KernelFS", "MemoryModel"]),
         .testTarget(name: "ConformanceTests", dependencies: ["Conformance", "Scenario"]),
+        .testTarget(name: "KernelRunnerTests", dependencies: ["KernelRunner", "Scenario"]),
     ],
     swiftLanguageModes: [.v5]
 )

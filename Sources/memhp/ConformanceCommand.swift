@@ -1,8 +1,9 @@
 import ArgumentParser
 import Foundation
 import Scenario
-#if canImport(Conformance)
 import Conformance
+#if canImport(KernelRunner)
+import KernelRunner
 #endif
 
 /// `memhp conformance`: runs scenarios on the model and diffs each log against the real
@@ -164,7 +165,7 @@ struct ConformanceCommand: ParsableCommand {
 
     /// Runs the scenario on the real kernel (`memhp kernel-run`'s library) when it is linked in.
     func liveKernelLog(_ sc: Scenario) throws -> String? {
-        #if canImport(Conformance)
+        #if canImport(KernelRunner)
         guard let kernel = KernelInstall.newestCached() else {
             FileHandle.standardError.write(Data("memhp: --live: no kernel in \(KernelInstall.defaultCache); run scripts/kernel-setup.sh\n".utf8))
             throw ExitCode(1)
@@ -173,7 +174,7 @@ struct ConformanceCommand: ParsableCommand {
         opt.log = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
         return try KernelRunner(scenario: sc, options: opt).run().text
         #else
-        FileHandle.standardError.write(Data("memhp: --live: this build has no kernel runner (the Conformance target is not linked)\n".utf8))
+        FileHandle.standardError.write(Data("memhp: --live: this build has no kernel runner (the KernelRunner target is not linked)\n".utf8))
         throw ExitCode(1)
         #endif
     }

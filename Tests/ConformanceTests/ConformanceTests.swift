@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+@testable import Conformance
 @testable import Scenario
 
 /// The model against the real kernel: every committed scenario with a `.kernel.txt` fixture

@@ -1,6 +1,6 @@
 import XCTest
 import Foundation
-@testable import Conformance
+@testable import KernelRunner
 import Scenario
 
 final class GuestPlanTests: XCTestCase {
