@@ -1,7 +1,7 @@
 import XCTest
 import Foundation
 @testable import KernelRunner
-import Scenario
+@testable import Scenario
 
 final class GuestPlanTests: XCTestCase {
     func testTranslation() throws {

@@ -1,6 +1,6 @@
 import Foundation
 import MemoryModel
-import Scenario
+
 
 /// The scenario translated for the guest: the `/steps` command list memhp-guest.c executes,
 /// the modules to load, and the hot-plug steps the host performs when the guest asks.
