@@ -25,26 +25,16 @@ public enum KeyClass: Sendable, Equatable {
 
 /// The rules: which kinds are compared and how each key is.
 public enum ConformanceRules {
-    /// Kinds only the kernel runner writes (or whose content is the kernel's own words); never compared.
-    public static let kernelOnlyKinds: Set<String> = ["guest", "dmesg", "kmsg", "insmod", "qmp_event", "stage", "end", "dyndbg"]
+    /// Kinds that are each runner's own account (`ObservationSchema.Origin.runner`): never compared.
+    public static let kernelOnlyKinds: Set<String> = Set(ObservationSchema.kinds.filter { $0.origin == .runner }.map(\.name))
     /// Kinds only the model writes: a step it cannot perform yet.
-    public static let modelOnlyKinds: Set<String> = ["unsupported"]
+    public static let modelOnlyKinds: Set<String> = Set(ObservationSchema.kinds.filter { $0.origin == .modelOnly }.map(\.name))
     /// Timing keys, volatile wherever they appear.
     public static let volatileKeys: Set<String> = ["elapsed_cs", "elapsed_s", "boot_s", "total_s", "build_s"]
 
-    /// Keys that name an observation, by kind. Kinds not listed align by position.
-    public static let identityKeys: [String: [String]] = [
-        "step": ["n"],
-        "write": ["path", "value"],
-        "read": ["path"],
-        "hotplug": ["action", "id"],
-        "hold": ["id"], "release": ["id"], "fill": ["id"],
-        "block": ["idx"],
-        "zone": ["node", "zone"], "buddy": ["node", "zone"],
-        "hstate": ["size_kB"], "hstate_node": ["node", "size_kB"],
-        "pageflags": ["block"],
-        "param": ["path"],
-    ]
+    /// Keys that name an observation, by kind (the schema's identity keys). Kinds without any align by position.
+    public static let identityKeys: [String: [String]] = Dictionary(
+        uniqueKeysWithValues: ObservationSchema.kinds.filter { !$0.identity.isEmpty }.map { ($0.name, $0.identity) })
 
     /// Paths whose `read` value is a table of counters, compared token by token.
     static let counterReadPaths = ["/proc/meminfo", "/proc/zoneinfo", "/proc/vmstat", "/proc/buddyinfo", "/proc/pagetypeinfo"]

@@ -243,8 +243,8 @@ final class ConformanceTests: XCTestCase {
         XCTAssertEqual(ModelRunner.seconds(8_450_000_000, decimals: 1), "8.5")
         XCTAssertEqual(ModelRunner.seconds(0, decimals: 1), "0.0")
         XCTAssertEqual(ModelRunner.timestamp(50_812_000), "    0.050812")
-        XCTAssertEqual(ModelRunner.strtol("  0x8000000", radix: 16), 0x8000000)
-        XCTAssertEqual(ModelRunner.strtol("-12abc", radix: 10), -12)
-        XCTAssertEqual(ModelRunner.strtol("", radix: 10), 0)
+        XCTAssertEqual(GuestReading.strtol("  0x8000000", radix: 16), 0x8000000)
+        XCTAssertEqual(GuestReading.strtol("-12abc", radix: 10), -12)
+        XCTAssertEqual(GuestReading.strtol("", radix: 10), 0)
     }
 }

@@ -3,44 +3,44 @@ import Foundation
 @testable import KernelRunner
 @testable import Scenario
 
-final class GuestPlanTests: XCTestCase {
-    func testTranslation() throws {
-        let sc = try Scenario.parse("""
-        virtio-mem: vm0 size=1G
-        ---
-        step one
-        write $MEM/memory35/state ""
-        write-raw $MEM/memory35/state online_movable
-        online 32 online_kernel
-        offline 33 45
-        dimm-add d3 512M
-        vmem-resize vm0 256M
-        hold ramfs r 4M node=0
-        release r
-        fill-kernel 0 50
-        dump blocks:32-33 zones
-        sleep 1.5
-        """, file: "t.scn")
-        let p = GuestPlan(sc)
-        XCTAssertEqual(p.modules.map(\.name), ["virtio_pci", "virtio_mem"])
-        let cmds = p.commands.filter { !$0.hasPrefix("DYNDBG") }
-        let state35 = GuestPlan.hex("/sys/devices/system/memory/memory35/state")
-        XCTAssertEqual(cmds, [
-            "STEP 1 \(GuestPlan.hex("one"))",
-            "WRITE 0 0 60 \(state35) -",
-            "WRITE 0 1 60 \(state35) \(GuestPlan.hex("online_movable"))",
-            "WRITE 0 0 60 \(GuestPlan.hex("/sys/devices/system/memory/memory32/state")) \(GuestPlan.hex("online_kernel"))",
-            "WRITE 1 0 45 \(GuestPlan.hex("/sys/devices/system/memory/memory33/state")) \(GuestPlan.hex("offline"))",
-            "HOST 1 60 \(GuestPlan.hex("dimm-add d3 512M node=0"))",
-            "HOST 2 120 \(GuestPlan.hex("vmem-resize vm0 256M 120"))",
-            "HOLD 2 \(GuestPlan.hex("r")) 4194304 0",
-            "RELEASE \(GuestPlan.hex("r"))",
-            "FILL 0 50 \(GuestPlan.hex("fill"))",
-            "DUMP blocks 32,33",
-            "DUMP zones -",
-            "SLEEP 1500",
-        ])
-        XCTAssertEqual(p.hostSteps.count, 2)
+final class KernelRunnerTests: XCTestCase {
+    /// memhp-guest.c compiles (warnings are errors) with the header rendered from
+    /// ObservationSchema, as `guestBinary` builds it.
+    func testGuestCompilesWithTheSchemaHeader() throws {
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/gcc"), "no gcc (scripts/kernel-setup.sh installs it)")
+        let dir = NSTemporaryDirectory() + "memhp-guest-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try GuestSource.load().write(toFile: dir + "/memhp-guest.c", atomically: true, encoding: .utf8)
+        try GuestHeader.render().write(toFile: dir + "/" + GuestHeader.fileName, atomically: true, encoding: .utf8)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/gcc")
+        p.arguments = ["-fsyntax-only", "-Wall", "-Werror", "-Wno-format-truncation", dir + "/memhp-guest.c"]
+        let err = Pipe()
+        p.standardError = err
+        try p.run()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, text)
+    }
+
+    /// The C guest keeps no list of its own: every key, path and class it reads comes from the
+    /// generated header, so a key added to the schema reaches both runners.
+    func testGuestSourceHasNoListOfItsOwn() throws {
+        let src = try GuestSource.load()
+        // A list restated in C would show two of its items as neighbouring literals.
+        let lists = [ObservationSchema.meminfoKeys, ObservationSchema.vmstatKeys, ObservationSchema.paramPaths,
+                     ObservationSchema.bootLogKeys, ObservationSchema.PageClass.allCases.map(\.rawValue)]
+        for list in lists {
+            for (a, b) in zip(list, list.dropFirst()) {
+                XCTAssertFalse(src.contains("\"\(a)\", \"\(b)\""), "memhp-guest.c lists \(a), \(b) itself")
+            }
+        }
+        XCTAssertFalse(src.contains("nopage=%ld"), "memhp-guest.c spells the pageflags classes itself")
+        let h = GuestHeader.render()
+        XCTAssertTrue(h.contains("#define MEMHP_MEMINFO_KEYS \"MemTotal\", \"MemFree\", "), h)
+        XCTAssertTrue(h.contains("PC_huge_heads, PC_thp, PC_other, PC_COUNT"), h)
+        XCTAssertEqual(GuestHeader.cString("a\"b\\c\u{1}"), "\"a\\\"b\\\\c\\001\"")
     }
 
     func testQMPEventData() throws {
