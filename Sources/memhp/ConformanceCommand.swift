@@ -139,7 +139,8 @@ struct ConformanceCommand: ParsableCommand {
 
     /// `--harness-check`: the real kernel today must still produce the committed fixture
     /// (structural observations equal, counters within tolerance), which proves kernel-run
-    /// and the guest runner still work. Prints one line per scenario and no pass/fail tally.
+    /// and the guest runner still work. Prints one line per scenario naming both kernels when
+    /// they differ (`HarnessCheck`'s rule) and no pass/fail tally.
     func checkHarness() throws {
         var bad = 0
         for s in scenarios {
@@ -152,13 +153,11 @@ struct ConformanceCommand: ParsableCommand {
             guard let live = try liveKernelLog(sc) else { bad += 1; continue }
             let report = ObservationDiff.diff(scenario: sc.name, kernel: ObservationLog.parse(recorded).log,
                                               model: ObservationLog.parse(live).log, ranges: try RangeRule.parseEmbedded(recorded))
-            if report.passed {
-                print("harness-check \(sc.name): the live kernel agrees with the fixture (\(report.compared) observations)")
-            } else {
-                bad += 1
-                print("harness-check \(sc.name): the live kernel differs from the fixture")
-                print(report.render(limit: limit), terminator: "")
-            }
+            let verdict = HarnessCheck.verdict(scenario: sc.name, fixture: KernelIdentity(log: recorded),
+                                               live: KernelIdentity(log: live), report: report)
+            print(verdict.message)
+            if !verdict.ok { bad += 1 }
+            if !report.passed { print(report.render(limit: limit), terminator: "") }
         }
         if bad > 0 { throw ExitCode(1) }
     }
