@@ -61,9 +61,15 @@ public struct DiffReport: Sendable {
 
     public var passed: Bool { differences.isEmpty }
 
-    /// Per-scenario text: a header line, the differences (at most `limit`), warnings.
-    public func render(limit: Int = 40) -> String {
-        var s = "\(scenario): \(passed ? "PASS" : "FAIL") — \(compared) observations compared, structural \(ConformanceFormat.ratio(structuralAgreed, structuralChecked)), counters \(ConformanceFormat.ratio(countersAgreed, countersChecked))\n"
+    /// Per-scenario text: a header line, the differences (at most `limit`), warnings. With a
+    /// `status`, a listed failure reads `expected-fail`, not `FAIL`.
+    public func render(limit: Int = 40, status: ConformanceStatus? = nil) -> String {
+        let verdict = switch status {
+        case .expectedFailure?: "expected-fail"
+        case .unexpectedPass?: "UNEXPECTED PASS"
+        default: passed ? "PASS" : "FAIL"
+        }
+        var s = "\(scenario): \(verdict) — \(compared) observations compared, structural \(ConformanceFormat.ratio(structuralAgreed, structuralChecked)), counters \(ConformanceFormat.ratio(countersAgreed, countersChecked))\n"
         for d in differences.prefix(limit) { s += "  \(d)\n" }
         if differences.count > limit { s += "  ... \(differences.count - limit) more differences\n" }
         for u in unsupported { s += "  unsupported in model: \(u)\n" }

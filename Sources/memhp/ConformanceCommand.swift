@@ -112,7 +112,7 @@ struct ConformanceCommand: ParsableCommand {
             case .unexpectedPass: passed += 1; unexpectedPasses += 1
             }
             if !table {
-                print(report.render(limit: limit), terminator: "")
+                print(report.render(limit: limit, status: status), terminator: "")
                 if status == .expectedFailure { print("  expected failure: \(expected.reason(sc.name) ?? "")") }
                 if status == .unexpectedPass { print("  UNEXPECTED PASS: \(sc.name) is listed in \(dir)/EXPECTED-FAILURES; take it off the list") }
                 var timing = "  time: model \(String(format: "%.3f", modelSeconds)) s"
