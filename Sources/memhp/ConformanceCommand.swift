@@ -1,8 +1,9 @@
 import ArgumentParser
 import Foundation
 import Scenario
-#if canImport(Conformance)
 import Conformance
+#if canImport(KernelRunner)
+import KernelRunner
 #endif
 
 /// `memhp conformance`: runs scenarios on the model and diffs each log against the real
@@ -111,7 +112,7 @@ struct ConformanceCommand: ParsableCommand {
             case .unexpectedPass: passed += 1; unexpectedPasses += 1
             }
             if !table {
-                print(report.render(limit: limit), terminator: "")
+                print(report.render(limit: limit, status: status), terminator: "")
                 if status == .expectedFailure { print("  expected failure: \(expected.reason(sc.name) ?? "")") }
                 if status == .unexpectedPass { print("  UNEXPECTED PASS: \(sc.name) is listed in \(dir)/EXPECTED-FAILURES; take it off the list") }
                 var timing = "  time: model \(String(format: "%.3f", modelSeconds)) s"
@@ -138,7 +139,8 @@ struct ConformanceCommand: ParsableCommand {
 
     /// `--harness-check`: the real kernel today must still produce the committed fixture
     /// (structural observations equal, counters within tolerance), which proves kernel-run
-    /// and the guest runner still work. Prints one line per scenario and no pass/fail tally.
+    /// and the guest runner still work. Prints one line per scenario naming both kernels when
+    /// they differ (`HarnessCheck`'s rule) and no pass/fail tally.
     func checkHarness() throws {
         var bad = 0
         for s in scenarios {
@@ -151,20 +153,18 @@ struct ConformanceCommand: ParsableCommand {
             guard let live = try liveKernelLog(sc) else { bad += 1; continue }
             let report = ObservationDiff.diff(scenario: sc.name, kernel: ObservationLog.parse(recorded).log,
                                               model: ObservationLog.parse(live).log, ranges: try RangeRule.parseEmbedded(recorded))
-            if report.passed {
-                print("harness-check \(sc.name): the live kernel agrees with the fixture (\(report.compared) observations)")
-            } else {
-                bad += 1
-                print("harness-check \(sc.name): the live kernel differs from the fixture")
-                print(report.render(limit: limit), terminator: "")
-            }
+            let verdict = HarnessCheck.verdict(scenario: sc.name, fixture: KernelIdentity(log: recorded),
+                                               live: KernelIdentity(log: live), report: report)
+            print(verdict.message)
+            if !verdict.ok { bad += 1 }
+            if !report.passed { print(report.render(limit: limit), terminator: "") }
         }
         if bad > 0 { throw ExitCode(1) }
     }
 
     /// Runs the scenario on the real kernel (`memhp kernel-run`'s library) when it is linked in.
     func liveKernelLog(_ sc: Scenario) throws -> String? {
-        #if canImport(Conformance)
+        #if canImport(KernelRunner)
         guard let kernel = KernelInstall.newestCached() else {
             FileHandle.standardError.write(Data("memhp: --live: no kernel in \(KernelInstall.defaultCache); run scripts/kernel-setup.sh\n".utf8))
             throw ExitCode(1)
@@ -173,7 +173,7 @@ struct ConformanceCommand: ParsableCommand {
         opt.log = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
         return try KernelRunner(scenario: sc, options: opt).run().text
         #else
-        FileHandle.standardError.write(Data("memhp: --live: this build has no kernel runner (the Conformance target is not linked)\n".utf8))
+        FileHandle.standardError.write(Data("memhp: --live: this build has no kernel runner (the KernelRunner target is not linked)\n".utf8))
         throw ExitCode(1)
         #endif
     }

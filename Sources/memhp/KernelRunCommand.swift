@@ -1,5 +1,5 @@
 import ArgumentParser
-import Conformance
+import KernelRunner
 import Foundation
 import Scenario
 
