@@ -40,12 +40,16 @@ let package = Package(
             dependencies: [
                 "MemoryModel", "KernelFS", "Scenario", "Conformance", "FUSEServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .testTarget(name: "MemoryModelTests", dependencies: ["MemoryModel"]),
         .testTarget(name: "KernelFSTests", dependencies: ["KernelFS", "MemoryModel"]),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "KernelFS", "MemoryModel"]),
         .testTarget(name: "ConformanceTests", dependencies: ["Conformance", "Scenario"]),
+        // The CLI as a user meets it: its commands parsed in process, and the built binary run.
+        .testTarget(name: "MemhpTests", dependencies: ["memhp", "MemoryModel", "Scenario"],
+                    swiftSettings: [.swiftLanguageMode(.v6)]),
     ],
     swiftLanguageModes: [.v5]
 )
