@@ -24,13 +24,13 @@ final class CLITests: XCTestCase {
 
     func testBadMachineOptionsExitWithStatus2AndSayWhy() throws {
         let cases: [([String], String)] = [
-            (["boot", "--mem", "0"], "memory size"),
+            (["boot", "--mem", "0"], "needs memory"),
             (["boot", "--mem", "foo"], "not a size"),
             (["boot", "--mem", "1G", "--maxmem", "512M"], "maxmem"),
             (["boot", "--dimm", "8G"], "memory devices"),
             (["boot", "--slots", "-3"], "slots"),
             (["boot", "--nodes", "512M,256M"], "NUMA"),
-            (["read", "--mem", "99999999999T", "/proc/meminfo"], "larger"),
+            (["read", "--mem", "99999999999T", "/proc/meminfo"], "too large"),
             (["frobnicate"], "frobnicate"),
         ]
         for (args, needle) in cases {
