@@ -133,6 +133,10 @@ struct ReadCommand: ParsableCommand {
     var raw = false
     @Argument(help: "Paths under /sys or /proc.") var paths: [String]
 
+    func validate() throws {
+        if paths.contains("") { throw ValidationError("an empty path names no file") }
+    }
+
     func run() throws {
         let fs = KernelFS(machine: try machine.boot())
         var failed = false
