@@ -47,8 +47,6 @@ public final class KernelRunner {
         sc = scenario; opt = options
     }
 
-    static let baseCmdline = "console=ttyS0 quiet panic=-1 nokaslr"
-
     // MARK: build
 
     /// The guest runner compiled with the host's gcc -static and the schema header
@@ -121,7 +119,7 @@ public final class KernelRunner {
         a += ["-m", mem, "-smp", "1"]
         if m.gbpages { a += ["-cpu", "qemu64,+pdpe1gb"] }
         a += ["-kernel", opt.kernel.vmlinuz, "-initrd", work + "/initrd.gz",
-              "-append", ([Self.baseCmdline] + (m.cmdline.isEmpty ? [] : [m.cmdline])).joined(separator: " ")]
+              "-append", GuestProgram.kernelCommandLine(sc)]
         a += ["-chardev", "file,id=con,path=\(work)/console.log", "-serial", "chardev:con"]
         a += ["-chardev", "socket,id=ctl,path=\(work)/ctl.sock", "-serial", "chardev:ctl"]
         a += ["-chardev", "socket,id=qmp,path=\(work)/qmp.sock", "-mon", "chardev=qmp,mode=control"]
