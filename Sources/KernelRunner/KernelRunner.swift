@@ -324,10 +324,14 @@ public final class KernelRunner {
         let until = Date().addingTimeInterval(timeout)
         while Date() < until && !q.eof {
             waitReadable([q.fd], timeout: 0.1)
+            // Every line of the batch is kept: an event read in the same chunk after the reply
+            // (device_del's _OST 0x84 "eject in progress") must not be lost with the rest.
+            var reply: QMPMessage?
             for l in q.readLines() {
                 guard let m = QMPMessage(l) else { continue }
-                if m.event != nil { pendingEvents.append(m) } else if m.isReturn || m.error != nil { return m }
+                if m.event != nil { pendingEvents.append(m) } else if reply == nil, m.isReturn || m.error != nil { reply = m }
             }
+            if let reply { return reply }
         }
         return nil
     }
