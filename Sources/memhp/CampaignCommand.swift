@@ -62,8 +62,10 @@ struct CampaignCommand: ParsableCommand {
                     let t0 = Date()
                     let result = try KernelRunner(scenario: sc, options: opt).run()
                     guard result.completed else {
-                        // A run that did not finish is no variant: say so and leave the seed for later.
-                        FileHandle.standardError.write(Data("memhp: \(sc.name) did not complete: \(result.failure ?? "?"); not recorded\n".utf8))
+                        // A run that did not finish is no variant: say so, keep its console, leave the seed for later.
+                        let console = "\(NSTemporaryDirectory())/\(sc.name).console.txt"
+                        try? result.console.write(toFile: console, atomically: true, encoding: .utf8)
+                        FileHandle.standardError.write(Data("memhp: \(sc.name) did not complete: \(result.failure ?? "?"); not recorded (console: \(console))\n".utf8))
                         break
                     }
                     let lines = Campaign.lines(result.text)
