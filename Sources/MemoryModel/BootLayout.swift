@@ -546,7 +546,11 @@ extension BootLayout {
             let lowEnd = ram.filter { $0.start < dma32PFN }.map { min($0.end, dma32PFN) }.max() ?? 0
             log.append("last_pfn = \(hex(lowEnd)) max_arch_pfn = \(hex(maxArchPFN))")
         }
-        let initrdTop = min(2 * GiB, below - biosHighTable)
+        // x86_load_linux (QEMU 7.2): a kernel with XLF_CAN_BE_LOADED_ABOVE_4G (every x86_64 6.1)
+        // gets initrd_max = UINT32_MAX instead of its header's 2 GiB initrd_addr_max, capped below
+        // the top of low RAM minus acpi_data_size: the initrd sits at the top of RAM below 4 GiB
+        // (issue 15 item 5: a 3 GiB guest's RAMDISK is near 3 GiB, not 2 GiB).
+        let initrdTop = below - biosHighTable
         let initrdPagesN = roundUp(profile.initrdBytes, page) >> Geometry.pageShift
         let initrd = PFNRange(start: (initrdTop >> Geometry.pageShift) - initrdPagesN, count: initrdPagesN)
         if initrdPagesN > 0 {
