@@ -55,6 +55,7 @@ struct CampaignCommand: ParsableCommand {
                     FileHandle.standardError.write(Data("memhp: \(Campaign.stem(s)) was recorded on \(d.kernel), the cache has \(kernel.abi); skipped\n".utf8))
                     continue
                 }
+                var failures = 0
                 while (done?.count ?? 0) < runs {
                     let sc = try loadScenario("\(dir)/\(Campaign.stem(s)).scn")
                     var opt = KernelRunOptions(kernel: kernel)
@@ -66,6 +67,10 @@ struct CampaignCommand: ParsableCommand {
                         let console = "\(NSTemporaryDirectory())/\(sc.name).console.txt"
                         try? result.console.write(toFile: console, atomically: true, encoding: .utf8)
                         FileHandle.standardError.write(Data("memhp: \(sc.name) did not complete: \(result.failure ?? "?"); not recorded (console: \(console))\n".utf8))
+                        // TCG under load sometimes fails the boot's IO-APIC timer check (a panic
+                        // before any step): try again, at most three times per seed.
+                        failures += 1
+                        if failures < 3 { continue }
                         break
                     }
                     let lines = Campaign.lines(result.text)
