@@ -1,9 +1,8 @@
 import ArgumentParser
 import Foundation
-import Scenario
-#if canImport(Conformance)
 import Conformance
-#endif
+import KernelRunner
+import Scenario
 
 /// `memhp campaign`: the random differential campaign against the real kernel (issue 15).
 struct CampaignCommand: ParsableCommand {
@@ -42,7 +41,6 @@ struct CampaignCommand: ParsableCommand {
         @Option(help: "Kernel runs per seed.") var runs = 2
 
         func run() throws {
-            #if canImport(Conformance)
             guard let kernel = KernelInstall.newestCached() else {
                 FileHandle.standardError.write(Data("memhp: no kernel in \(KernelInstall.defaultCache); run scripts/kernel-setup.sh\n".utf8))
                 throw ExitCode(1)
@@ -87,10 +85,6 @@ struct CampaignCommand: ParsableCommand {
                     print("\(sc.name) run \(done!.count): \(known ? "same as a recorded variant" : "new variant") (\(String(format: "%.0f", Date().timeIntervalSince(t0))) s)")
                 }
             }
-            #else
-            FileHandle.standardError.write(Data("memhp: this build has no kernel runner\n".utf8))
-            throw ExitCode(1)
-            #endif
         }
     }
 

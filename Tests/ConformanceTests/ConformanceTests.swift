@@ -1,59 +1,21 @@
 import Foundation
 import XCTest
+@testable import Conformance
 @testable import Scenario
 
-/// The model against the real kernel: every committed scenario with a `.kernel.txt` fixture
-/// runs on the model and is diffed (docs/conformance.md). Scenarios the model does not pass
-/// yet are listed in tests/conformance/EXPECTED-FAILURES with a reason; a listed scenario
-/// that passes fails this test, so the list is kept honest.
+/// The diff on synthetic logs, and the model runner's determinism and log format. The committed
+/// scenarios against their fixtures are `ScenarioConformanceTests`, one test each.
 final class ConformanceTests: XCTestCase {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let dir = root.appendingPathComponent("tests/conformance")
 
-    static func scenarioFiles() -> [URL] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
+    static func scenarioFiles() throws -> [URL] {
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir.path)
         return names.filter { $0.hasSuffix(".scn") }.sorted().map { dir.appendingPathComponent($0) }
     }
 
     static func load(_ url: URL) throws -> Scenario {
         try Scenario.parse(try String(contentsOf: url, encoding: .utf8), file: "tests/conformance/" + url.lastPathComponent)
-    }
-
-    func testCommittedFixturesAgreeWithTheModel() throws {
-        let expected = ExpectedFailures.parse((try? String(contentsOf: Self.dir.appendingPathComponent("EXPECTED-FAILURES"), encoding: .utf8)) ?? "")
-        var checked = 0
-        var listedWithoutFixture: [String] = []
-        for url in Self.scenarioFiles() {
-            let sc = try Self.load(url)
-            let fixture = Self.dir.appendingPathComponent(sc.name + ".kernel.txt")
-            guard let kernelText = try? String(contentsOf: fixture, encoding: .utf8) else {
-                if expected.reason(sc.name) != nil { listedWithoutFixture.append(sc.name) }
-                continue
-            }
-            var ranges = try RangeRule.parseEmbedded(kernelText)
-            if let side = try? String(contentsOf: Self.dir.appendingPathComponent(sc.name + ".ranges"), encoding: .utf8) {
-                ranges += try RangeRule.parseFile(side)
-            }
-            let t0 = Date()
-            let model = ModelRunner(scenario: sc).run()
-            let seconds = Date().timeIntervalSince(t0)
-            let report = ObservationDiff.diff(scenario: sc.name, kernel: ObservationLog.parse(kernelText).log,
-                                              model: ObservationLog.parse(model.text).log, ranges: ranges)
-            let status = ConformanceStatus(passed: report.passed, expected: expected.reason(sc.name) != nil)
-            checked += 1
-            print(report.render(limit: 15), terminator: "")
-            if let k = report.kernelSeconds {
-                print("  time: model \(String(format: "%.3f", seconds)) s, kernel \(k) s (\(Int(k / max(seconds, 1e-6)))×)")
-            }
-            switch status {
-            case .pass: break
-            case .expectedFailure: print("  expected failure: \(expected.reason(sc.name)!)")
-            case .fail: XCTFail("\(sc.name) disagrees with the kernel (not in EXPECTED-FAILURES):\n" + report.render(limit: 15))
-            case .unexpectedPass: XCTFail("\(sc.name) now agrees with the kernel: take it off tests/conformance/EXPECTED-FAILURES")
-            }
-        }
-        for name in listedWithoutFixture { print("note: \(name) is in EXPECTED-FAILURES but has no fixture yet") }
-        print("conformance: \(checked) scenario(s) with fixtures checked")
     }
 
     /// The kind of a step, for picking scenarios that together use every kind.
@@ -67,7 +29,7 @@ final class ConformanceTests: XCTestCase {
     /// Same scenario, same seed: byte-identical logs (no wall time or host state leaks in).
     /// Checked on the committed scenarios that between them use every step kind.
     func testSameSeedGivesByteIdenticalLogs() throws {
-        let files = Self.scenarioFiles()
+        let files = try Self.scenarioFiles()
         XCTAssertFalse(files.isEmpty, "no scenarios in tests/conformance")
         var covered: Set<String> = []
         for url in files {
@@ -225,6 +187,13 @@ final class ConformanceTests: XCTestCase {
         XCTAssertFalse(ConformanceStatus.unexpectedPass.ok)
         XCTAssertTrue(ConformanceStatus.expectedFailure.ok)
         XCTAssertEqual(ConformanceFormat.ratio(1, 3), "1/3 (33.3%)")
+        // A listed failure is printed as such, never as `FAIL`.
+        var failing = DiffReport(scenario: "a")
+        failing.differences = [Difference(kind: .missing, step: 1, kernelLine: 3, modelLine: nil, subject: "block idx=3", key: nil,
+                                          kernelValue: nil, modelValue: nil, note: "")]
+        XCTAssertTrue(failing.render().hasPrefix("a: FAIL — "))
+        XCTAssertTrue(failing.render(status: .expectedFailure).hasPrefix("a: expected-fail — "))
+        XCTAssertFalse(failing.render(status: .expectedFailure).contains("FAIL"))
         let table = ConformanceFormat.markdownTable([(DiffReport(scenario: "a"), .pass)])
         XCTAssert(table.contains("| a | 0 | - | - | pass |"), table)
     }
@@ -242,8 +211,8 @@ final class ConformanceTests: XCTestCase {
         XCTAssertEqual(ModelRunner.seconds(8_450_000_000, decimals: 1), "8.5")
         XCTAssertEqual(ModelRunner.seconds(0, decimals: 1), "0.0")
         XCTAssertEqual(ModelRunner.timestamp(50_812_000), "    0.050812")
-        XCTAssertEqual(ModelRunner.strtol("  0x8000000", radix: 16), 0x8000000)
-        XCTAssertEqual(ModelRunner.strtol("-12abc", radix: 10), -12)
-        XCTAssertEqual(ModelRunner.strtol("", radix: 10), 0)
+        XCTAssertEqual(GuestReading.strtol("  0x8000000", radix: 16), 0x8000000)
+        XCTAssertEqual(GuestReading.strtol("-12abc", radix: 10), -12)
+        XCTAssertEqual(GuestReading.strtol("", radix: 10), 0)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Scenario
 
 /// The campaign's comparison (issue 15): a seed is *identical* when the model's log, line by
 /// line, equals one of the kernel's accepted variants (every distinct output the real kernel

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+@testable import Conformance
 @testable import Scenario
 
 /// The random differential campaign (issue 15): every seed in tests/campaign with recorded

@@ -51,19 +51,23 @@ public final class KernelRunner {
 
     // MARK: build
 
-    /// The guest runner compiled with the host's gcc -static, cached by a hash of its source.
+    /// The guest runner compiled with the host's gcc -static and the schema header
+    /// (`GuestHeader`), cached by a hash of both.
     func guestBinary() throws -> String {
         let src = try GuestSource.load()
+        let header = GuestHeader.render()
         var h: UInt64 = 0xcbf29ce484222325
-        for b in src.utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }
+        for b in (src + header).utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }
         let bin = "\(opt.cache)/guest-\(String(h, radix: 16))"
         if FileManager.default.fileExists(atPath: bin) { return bin }
         try? FileManager.default.createDirectory(atPath: opt.cache, withIntermediateDirectories: true)
-        let tmpSrc = "\(bin).\(getpid()).c"
-        try src.write(toFile: tmpSrc, atomically: true, encoding: .utf8)
+        let tmpDir = "\(bin).\(getpid()).d"
+        try FileManager.default.createDirectory(atPath: tmpDir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: tmpDir) }
+        try src.write(toFile: tmpDir + "/memhp-guest.c", atomically: true, encoding: .utf8)
+        try header.write(toFile: tmpDir + "/" + GuestHeader.fileName, atomically: true, encoding: .utf8)
         let tmpBin = "\(bin).\(getpid()).tmp"
-        defer { try? FileManager.default.removeItem(atPath: tmpSrc) }
-        try sh("gcc -static -O2 -Wall -Wno-format-truncation -o '\(tmpBin)' '\(tmpSrc)' && mv '\(tmpBin)' '\(bin)'")
+        try sh("gcc -static -O2 -Wall -Wno-format-truncation -o '\(tmpBin)' '\(tmpDir)/memhp-guest.c' && mv '\(tmpBin)' '\(bin)'")
         return bin
     }
 
@@ -83,7 +87,7 @@ public final class KernelRunner {
         return s
     }
 
-    func buildInitramfs(work: String, plan: GuestPlan) throws {
+    func buildInitramfs(work: String, plan: GuestProgram) throws {
         let root = work + "/root"
         let fm = FileManager.default
         try? fm.removeItem(atPath: root)
@@ -103,7 +107,7 @@ public final class KernelRunner {
                 files.append((name, dst, isTarget ? m.args : ""))
             }
         }
-        try plan.initScript().write(toFile: root + "/init", atomically: true, encoding: .utf8)
+        try GuestInit.script.write(toFile: root + "/init", atomically: true, encoding: .utf8)
         try plan.stepsFile(moduleFiles: files).write(toFile: root + "/steps", atomically: true, encoding: .utf8)
         try sh("chmod 755 '\(root)/init' '\(root)/memhp-guest' && mknod '\(root)/dev/console' c 5 1 && cd '\(root)' && find . | cpio -o -H newc --quiet | gzip -1 > '\(work)/initrd.gz'")
     }
@@ -166,7 +170,7 @@ public final class KernelRunner {
         }
         defer { if !keep { try? FileManager.default.removeItem(atPath: work) } }
 
-        let plan = GuestPlan(sc)
+        let plan = GuestProgram(sc)
         try buildInitramfs(work: work, plan: plan)
         let buildS = Date().timeIntervalSince(tStart)
         let args = qemuArgs(work: work)

@@ -34,6 +34,10 @@
 #include <unistd.h>
 #include <linux/io_uring.h>
 
+/* What the guest reads (meminfo and vmstat keys, tunables, boot log lines, kpageflags classes),
+ * generated from ObservationSchema.swift when the runner builds the guest: one list for both runners. */
+#include "memhp-schema.h"
+
 #define MPOL_DEFAULT 0
 #define MPOL_BIND 2
 #define MEMDIR "/sys/devices/system/memory"
@@ -148,10 +152,7 @@ static const char *readline1(const char *path, char *dst, size_t cap) {
 /* ---------- kernel log ---------- */
 
 static int boot_line_wanted(const char *m) {
-	static const char *keys[] = { "SRAT", "Zone ranges", "  DMA ", "  DMA32 ", "  Normal ", "  Device ",
-		"  Movable ", "Movable zone start", "Early memory node ranges", "  node ", "Memory:", "HugeTLB",
-		"NUMA:", "Initmem setup node", "kernelcore", "movablecore", "Built 1 zonelists", "Built 2 zonelists",
-		"hugetlb", "Memory block size", "nosave memory", "memmap", NULL };
+	static const char *keys[] = { MEMHP_BOOT_LOG_KEYS };
 	for (int i = 0; keys[i]; i++)
 		if (strstr(m, keys[i])) return 1;
 	return 0;
@@ -319,9 +320,7 @@ static long meminfo_get(const char *key) {
 
 static void dump_meminfo(void) {
 	stat_refresh();
-	static const char *keys[] = { "MemTotal", "MemFree", "MemAvailable", "Buffers", "Cached", "Unevictable",
-		"AnonPages", "Shmem", "Slab", "SReclaimable", "SUnreclaim", "KernelStack", "PageTables", "HugePages_Total",
-		"HugePages_Free", "HugePages_Rsvd", "HugePages_Surp", "Hugepagesize", "Hugetlb", NULL };
+	static const char *keys[] = { MEMHP_MEMINFO_KEYS };
 	char line[2048];
 	int o = snprintf(line, sizeof line, "meminfo");
 	for (int i = 0; keys[i]; i++) o += snprintf(line + o, sizeof line - o, " %s=%ld", keys[i], meminfo_get(keys[i]));
@@ -329,10 +328,7 @@ static void dump_meminfo(void) {
 }
 
 static void dump_vmstat(void) {
-	static const char *keys[] = { "nr_free_pages", "nr_unevictable", "nr_kernel_stack", "nr_page_table_pages",
-		"allocstall_normal", "allocstall_movable", "pgsteal_kswapd", "pgsteal_direct", "oom_kill", "pgmigrate_success",
-		"pgmigrate_fail", "compact_stall", "compact_fail", "compact_success", "htlb_buddy_alloc_success",
-		"htlb_buddy_alloc_fail", NULL };
+	static const char *keys[] = { MEMHP_VMSTAT_KEYS };
 	char line[4096];
 	int o = snprintf(line, sizeof line, "vmstat");
 	stat_refresh();
@@ -471,14 +467,7 @@ static void dump_hugepages(void) {
 }
 
 static void dump_params(void) {
-	static const char *paths[] = { MEMDIR "/auto_online_blocks",
-		"/sys/module/memory_hotplug/parameters/auto_movable_numa_aware",
-		"/sys/module/memory_hotplug/parameters/auto_movable_ratio",
-		"/sys/module/memory_hotplug/parameters/memmap_on_memory",
-		"/sys/module/memory_hotplug/parameters/online_policy",
-		"/proc/sys/vm/hugetlb_optimize_vmemmap", "/proc/sys/vm/nr_hugepages", "/proc/sys/vm/nr_overcommit_hugepages",
-		"/proc/sys/vm/min_free_kbytes", "/proc/sys/vm/lowmem_reserve_ratio", "/proc/sys/vm/watermark_scale_factor",
-		"/proc/sys/vm/overcommit_memory", NULL };
+	static const char *paths[] = { MEMHP_PARAM_PATHS };
 	for (int i = 0; paths[i]; i++) {
 		long n = readfile(paths[i]);
 		if (n < 0) { emit("param path=%s errno=%s", paths[i], errname((int)-n)); continue; }
@@ -510,32 +499,33 @@ static void dump_pageflags(const char *seltxt) {
 		if (access(p, F_OK) != 0) { emit("pageflags block=%d state=absent", sel[b]); continue; }
 		ssize_t r = pread(fd, f, bs * 8, (off_t)sel[b] * bs * 8);
 		long n = r > 0 ? r / 8 : 0;
-		long nopage = 0, reserved = 0, buddy = 0, lru = 0, anon = 0, file = 0, slab = 0, pgtable = 0,
-		     unevictable = 0, mlocked = 0, huge = 0, huge_heads = 0, thp = 0, offline = 0, other = 0;
+		long c[PC_COUNT] = { 0 };
 		for (long i = 0; i < n; i++) {
 			uint64_t v = f[i];
 #define B(k) ((v >> (k)) & 1)
-			if (B(20)) { nopage++; continue; }
-			if (B(32)) { reserved++; continue; }
-			if (B(23)) { offline++; continue; }
-			if (B(10)) { buddy++; continue; }   /* every page of a free buddy block (is_free_buddy_page) */
-			if (B(17)) { huge++; if (B(15)) huge_heads++; continue; }
-			if (B(22)) { thp++; continue; }
-			if (B(7)) { slab++; continue; }
-			if (B(26)) { pgtable++; continue; }
+			if (B(20)) { c[PC_nopage]++; continue; }
+			if (B(32)) { c[PC_reserved]++; continue; }
+			if (B(23)) { c[PC_offline]++; continue; }
+			if (B(10)) { c[PC_buddy]++; continue; }   /* every page of a free buddy block (is_free_buddy_page) */
+			if (B(17)) { c[PC_huge]++; if (B(15)) c[PC_huge_heads]++; continue; }
+			if (B(22)) { c[PC_thp]++; continue; }
+			if (B(7)) { c[PC_slab]++; continue; }
+			if (B(26)) { c[PC_pgtable]++; continue; }
 			if (B(5) || B(18)) {
-				lru++;
-				if (B(12)) anon++; else file++;
-				if (B(18)) unevictable++;
-				if (B(33)) mlocked++;
+				c[PC_lru]++;
+				if (B(12)) c[PC_anon]++; else c[PC_file]++;
+				if (B(18)) c[PC_unevictable]++;
+				if (B(33)) c[PC_mlocked]++;
 				continue;
 			}
-			other++;
+			c[PC_other]++;
 #undef B
 		}
-		emit("pageflags block=%d pages=%ld nopage=%ld reserved=%ld offline=%ld buddy=%ld lru=%ld anon=%ld file=%ld unevictable=%ld mlocked=%ld slab=%ld pgtable=%ld huge=%ld huge_heads=%ld thp=%ld other=%ld",
-		     sel[b], n, nopage, reserved, offline, buddy, lru, anon, file, unevictable, mlocked, slab, pgtable,
-		     huge, huge_heads, thp, other);
+		static const char *names[] = { MEMHP_PAGE_CLASS_NAMES };
+		char line[1024];
+		int o = snprintf(line, sizeof line, "pageflags block=%d pages=%ld", sel[b], n);
+		for (int k = 0; k < PC_COUNT; k++) o += snprintf(line + o, sizeof line - o, " %s=%ld", names[k], c[k]);
+		emit("%s", line);
 	}
 	free(f);
 	close(fd);
