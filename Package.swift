@@ -30,6 +30,9 @@ let package = Package(
         // `memhp mount`/`sandbox`: the tree served over the kernel's FUSE protocol on /dev/fuse
         // directly (no libfuse, so a fresh machine builds it).
         .target(name: "FUSEServer", dependencies: ["KernelFS", "MemoryModel"]),
+        // The fuzz-and-soak harness (`memhp fuzz`): random operations on a live model with
+        // verify() and exact save/reload checks.
+        .target(name: "Soak", dependencies: ["KernelFS", "MemoryModel"]),
         // Scenario files, the model runner and the observation log.
         .target(name: "Scenario", dependencies: ["MemoryModel", "KernelFS"]),
         // `memhp kernel-run`: the same scenarios on the real kernel under QEMU (Foundation, processes,
@@ -38,13 +41,14 @@ let package = Package(
         .executableTarget(
             name: "memhp",
             dependencies: [
-                "MemoryModel", "KernelFS", "Scenario", "Conformance", "FUSEServer",
+                "MemoryModel", "KernelFS", "Scenario", "Conformance", "FUSEServer", "Soak",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "MemoryModelTests", dependencies: ["MemoryModel"]),
         .testTarget(name: "KernelFSTests", dependencies: ["KernelFS", "MemoryModel"]),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "KernelFS", "MemoryModel"]),
+        .testTarget(name: "FUSEServerTests", dependencies: ["FUSEServer"]),
         .testTarget(name: "ConformanceTests", dependencies: ["Conformance", "Scenario"]),
     ],
     swiftLanguageModes: [.v5]

@@ -48,14 +48,15 @@ public struct JournalEntry: Sendable, Equatable {
 extension JournalEntry {
     /// One line: `write PATH HEX k=v...`, `read PATH k=v...` or `event HEX k=v...`; keys
     /// `pos`, `ret` (count or -errno), `op` (hotplug serial), `waits`, `intr`, `during` (S.Y).
-    /// Paths have no spaces (the tree has none); bytes are lower-case hex.
+    /// Paths have no spaces (the tree has none); bytes are lower-case hex (`-` for none).
     public var line: [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(32 + path.utf8.count + 2 * bytes.count)
         out += kind.rawValue.utf8
         out.append(0x20)
         if kind == .event { appendHex(Array(path.utf8), to: &out) } else { out += path.utf8 }
-        if kind == .write { out.append(0x20); appendHex(bytes, to: &out) }
+        // No bytes: `-`, so the field is never empty.
+        if kind == .write { out.append(0x20); if bytes.isEmpty { out.append(UInt8(ascii: "-")) } else { appendHex(bytes, to: &out) } }
         func kv(_ k: String, _ v: String) { out.append(0x20); out += k.utf8; out.append(UInt8(ascii: "=")); out += v.utf8 }
         if position != 0 { kv("pos", "\(position)") }
         if kind == .write { kv("ret", "\(result)") }
@@ -79,7 +80,7 @@ extension JournalEntry {
             path = String(decoding: fields[1], as: UTF8.self)
         }
         if kind == .write {
-            guard let hex = rest.first, let b = hexDecode(hex) else { return nil }
+            guard let hex = rest.first, let b = hex.elementsEqual("-".utf8) ? [] : hexDecode(hex) else { return nil }
             bytes = b
             rest = rest.dropFirst()
         }

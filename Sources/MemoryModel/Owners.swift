@@ -76,6 +76,9 @@ extension Machine {
             guard owners[id] != nil,   // an OOM kill may have taken this owner
                   let pfn = allocPages(order: o.order, gfp: o.gfp, node: o.node, kind: o.kind,
                                        nodemask: o.bound ? [o.node] : nil) else { break }
+            // The OOM killer may have picked this very owner inside allocPages: the victim
+            // exits and its memory, this page included, goes back (no owner to attach to).
+            guard owners[id] != nil else { freePages(pfn, order: o.order); break }
             attach(pfn, to: id)
             done += 1
         }

@@ -220,6 +220,22 @@ final class ReliabilityTests: XCTestCase {
         XCTAssertTrue(error("").hasPrefix("f.state:1:"))
     }
 
+    /// Every field survives the text form: empty and binary bytes, positions, errnos,
+    /// hotplug serials, waits, interleavings, events with spaces.
+    func testJournalLinesRoundTrip() throws {
+        var w = JournalEntry(kind: .write, path: "/proc/sys/vm/nr_hugepages", bytes: [], position: 7, result: 0)
+        var h = JournalEntry(kind: .write, path: "/sys/devices/system/memory/memory32/state", bytes: [0, 0xff, 10], result: -4)
+        h.hotplugSerial = 3; h.waits = 12; h.interrupted = true
+        w.during = (3, 5)
+        let e = JournalEntry(kind: .event, path: "hold anon o1 20")
+        var r = JournalEntry(kind: .read, path: "/proc/sys/vm/lowmem_reserve_ratio")
+        r.during = (3, 1)
+        for x in [w, h, e, r] {
+            let line = x.line
+            XCTAssertEqual(JournalEntry(line: line[...]), x, String(decoding: line, as: UTF8.self))
+        }
+    }
+
     /// Without journaling (no --state), nothing is kept.
     func testNoJournalWithoutState() throws {
         let fs = try boot()
