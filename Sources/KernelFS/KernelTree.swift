@@ -263,6 +263,11 @@ public final class KernelFS: @unchecked Sendable {
 
     static func resolve(_ path: String, machine m: Machine) throws -> String {
         var comps = KernelFS.components(path)
+        // The model has symlinks only under /sys (memory blocks' node links): a /proc path
+        // resolves to itself without a lookup per component (a journal replay is mostly sysctls).
+        if comps.first == "proc" && !comps.contains("..") && !comps.contains(".") {
+            return "/" + comps.joined(separator: "/")
+        }
         var hops = 0
         var i = 1
         while i <= comps.count {
