@@ -35,10 +35,13 @@ let package = Package(
         // `memhp kernel-run`: the same scenarios on the real kernel under QEMU (Foundation, processes,
         // sockets). Guest/memhp-guest.c is compiled for the guest at run time, not by SwiftPM.
         .target(name: "Conformance", dependencies: ["Scenario", "MemoryModel"], resources: [.copy("Guest")]),
+        // `memhp snapshot`/`predict`/`host metrics`: a live host's memory state read through its
+        // kernel files (read-only), the per-block offline prediction, Prometheus exposition.
+        .target(name: "Snapshot"),
         .executableTarget(
             name: "memhp",
             dependencies: [
-                "MemoryModel", "KernelFS", "Scenario", "Conformance", "FUSEServer",
+                "MemoryModel", "KernelFS", "Scenario", "Conformance", "FUSEServer", "Snapshot",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -46,6 +49,7 @@ let package = Package(
         .testTarget(name: "KernelFSTests", dependencies: ["KernelFS", "MemoryModel"]),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "KernelFS", "MemoryModel"]),
         .testTarget(name: "ConformanceTests", dependencies: ["Conformance", "Scenario"]),
+        .testTarget(name: "SnapshotTests", dependencies: ["Snapshot", "KernelFS", "MemoryModel"]),
     ],
     swiftLanguageModes: [.v5]
 )
