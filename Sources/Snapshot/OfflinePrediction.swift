@@ -62,6 +62,8 @@ public struct OfflinePredictor {
     /// struct page is 64 bytes: a huge page of N base pages has N*64/4096 vmemmap pages, of
     /// which HVO keeps 1 in 6.1 (HUGETLB_VMEMMAP_RESERVE_SIZE = PAGE_SIZE).
     static let structPageBytes = 64, vmemmapKeptPages = 1
+    /// ZONE_NORMAL's index in lowmem_reserve[] (DMA, DMA32, Normal, Movable, Device on x86_64).
+    static let normalZoneIndex = 2
 
     var hvo: Bool { assumptions.hvo ?? snapshot.hvoEnabled }
 
@@ -86,12 +88,13 @@ public struct OfflinePredictor {
         var totalHeadroom = 0
         init(snapshot: HostSnapshot, census: PageCensus?) {
             for z in snapshot.zones where z.managed > 0 {
-                let headroom = Swift.max(0, z.free - z.min)
+                totalHeadroom += Swift.max(0, z.free - z.min)
                 if z.name != "Movable" && z.name != "Device" {
-                    // __GFP_THISNODE GFP_KERNEL: the node's kernel zones above min (NORETRY: no reserves).
-                    kernelHeadroom[z.node, default: 0] += headroom
+                    // GFP_KERNEL | __GFP_NORETRY | __GFP_THISNODE: the node's kernel zones above min
+                    // plus lowmem_reserve[ZONE_NORMAL] (zone_watermark_ok's protection; no reserves).
+                    let reserve = z.protection.count > OfflinePredictor.normalZoneIndex ? z.protection[OfflinePredictor.normalZoneIndex] : 0
+                    kernelHeadroom[z.node, default: 0] += Swift.max(0, z.free - z.min - reserve)
                 }
-                totalHeadroom += headroom
             }
         }
     }

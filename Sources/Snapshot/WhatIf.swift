@@ -44,11 +44,12 @@ public enum WhatIf: Sendable, Equatable {
             guard count > 0 else { return nil }
             guard let c = census else { throw Refused(description: "--pool: the snapshot has no census to place pages in") }
             let pages = 512
-            // alloc_buddy_huge_page with GFP_HIGHUSER: Normal before DMA32, lowest free 2 MiB blocks first
-            // (boot frees reach the free lists' tails, so lists hand out low addresses first).
+            // alloc_buddy_huge_page with htlb_alloc_mask's GFP_HIGHUSER_MOVABLE (2 MiB pages migrate on
+            // x86_64): Movable, then Normal, then DMA32; the lowest free 2 MiB blocks first (boot frees
+            // reach the free lists' tails, so the lists hand out low addresses first).
             var picked: [(range: Range<Int>, kind: CensusKind)] = []
             var perZone: [Int: Int] = [:]
-            for zname in ["Normal", "DMA32"] {
+            for zname in ["Movable", "Normal", "DMA32"] {
                 for (zi, z) in snapshot.zones.enumerated() where z.name == zname && picked.count < count * 2 {
                     var p = (z.startPFN + pages - 1) / pages * pages
                     while p + pages <= z.endPFN && picked.count < count * 2 {
