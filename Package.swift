@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "Conformance", dependencies: ["Scenario", "MemoryModel"], resources: [.copy("Guest")]),
         // `memhp snapshot`/`predict`/`host metrics`: a live host's memory state read through its
         // kernel files (read-only), the per-block offline prediction, Prometheus exposition.
-        .target(name: "Snapshot"),
+        .target(name: "Snapshot", dependencies: ["Scenario"]),
         .executableTarget(
             name: "memhp",
             dependencies: [
@@ -49,7 +49,7 @@ let package = Package(
         .testTarget(name: "KernelFSTests", dependencies: ["KernelFS", "MemoryModel"]),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "KernelFS", "MemoryModel"]),
         .testTarget(name: "ConformanceTests", dependencies: ["Conformance", "Scenario"]),
-        .testTarget(name: "SnapshotTests", dependencies: ["Snapshot", "KernelFS", "MemoryModel"]),
+        .testTarget(name: "SnapshotTests", dependencies: ["Snapshot", "Scenario", "KernelFS", "MemoryModel"]),
     ],
     swiftLanguageModes: [.v5]
 )

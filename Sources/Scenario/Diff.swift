@@ -57,7 +57,7 @@ public struct Tolerance: Sendable, Equatable, CustomStringConvertible {
 /// The rules: which kinds are compared and how each key is.
 public enum ConformanceRules {
     /// Kinds only the kernel runner writes (or whose content is the kernel's own words); never compared.
-    public static let kernelOnlyKinds: Set<String> = ["guest", "dmesg", "kmsg", "insmod", "qmp_event", "stage", "end", "dyndbg"]
+    public static let kernelOnlyKinds: Set<String> = ["guest", "dmesg", "kmsg", "insmod", "qmp_event", "stage", "end", "dyndbg", "kpf", "kpf_end"]
     /// Kinds only the model writes: a step it cannot perform yet.
     public static let modelOnlyKinds: Set<String> = ["unsupported"]
     /// Timing keys, volatile wherever they appear.

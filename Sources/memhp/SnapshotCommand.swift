@@ -23,7 +23,18 @@ struct SnapshotCommand: ParsableCommand {
     @Flag(help: "Skip the per-page census (/proc/kpageflags).")
     var noCensus = false
 
+    @Option(help: "Build the snapshot from a `memhp kernel-run` log whose scenario ran `dump blocks zones hugepages params layout kpageflags` (a real guest's state).")
+    var fromLog: String?
+
     func run() throws {
+        if let fromLog {
+            guard let text = try? String(contentsOfFile: fromLog, encoding: .utf8) else { throw ValidationError("--from-log \(fromLog): cannot read it") }
+            let r: GuestLog.Result
+            do { r = try GuestLog.parse(text, path: fromLog) } catch let e as GuestLog.Failure { throw ValidationError(e.description) }
+            let bytes = try SnapshotFile.write(output, r.snapshot, census: r.census)
+            printError("memhp: \(output): \(bytes) bytes from \(fromLog) (kernel \(r.snapshot.kernelRelease ?? "?"), \(r.snapshot.blocks.count) blocks, census of \(r.census.endPFN) pfns in \(r.census.runCount) runs)")
+            return
+        }
         let t0 = Date()
         let (s, census) = SnapshotCapture(root: HostRoot(root), census: !noCensus).capture()
         let bytes: Int
