@@ -104,10 +104,11 @@ public struct SnapshotCapture {
         }
 
         guard census else { return (s, nil) }
-        let (census, header, problem) = readCensus()
+        let end = (s.blocks.map(\.id).max().map { $0 + 1 } ?? 0) * s.blockPages
+        let (census, header, problem) = readCensus(endHint: end)
         if let problem { s.missing.append(problem) }
         if let header { s.census = header }
-        if census != nil && header?.pageCounts == false {
+        if census != nil && header?.pageCounts == false && !s.missing.contains(where: { $0.path == "/proc/kpagecount" }) {
             s.missing.append(.init(path: "/proc/kpagecount", why: "not readable",
                                    effect: "pages without flags cannot be told apart: per-cpu free pages are counted as kernel memory"))
         }
@@ -121,9 +122,16 @@ public struct SnapshotCapture {
         "overcommit_memory", "hugetlb_shm_group", "numa_zonelist_order", "percpu_pagelist_high_fraction",
     ]
 
-    /// Reads /proc/kpageflags in chunks of 1 Mi pfns; /proc/kpagecount only for the chunks
-    /// that hold a page whose kind depends on its count (no flags, a HugeTLB head).
-    func readCensus() -> (PageCensus?, HostSnapshot.CensusHeader?, HostSnapshot.Missing?) {
+    /// Pfns per census segment: 1 GiB, the largest compound page's alignment, so no compound
+    /// page straddles two segments (a tail always finds its head in its own segment).
+    static let segmentPages = 1 << 18
+
+    /// Reads /proc/kpageflags (and /proc/kpagecount for the 1 GiB segments that hold a page
+    /// whose kind depends on its count: no flags, a HugeTLB head) in 1 GiB segments, several at
+    /// once: the kernel's stable_page_flags() costs ~100 ns a page, so a terabyte host is read
+    /// in parallel by up to `threads` readers. `endHint` (the end of the last memory block) sizes
+    /// the parallel part; the last segment reads on to the end of the file.
+    func readCensus(endHint: Int = 0, threads: Int = 0) -> (PageCensus?, HostSnapshot.CensusHeader?, HostSnapshot.Missing?) {
         let flagsFile: BinaryFile
         switch root.openBinary("/proc/kpageflags") {
         case .success(let f): flagsFile = f
@@ -132,50 +140,119 @@ public struct SnapshotCapture {
                                     effect: "no per-page census: predictions know zones, holes and block states only (run as root)"))
         }
         let countFile = try? root.openBinary("/proc/kpagecount").get()
-        var usedCounts = countFile != nil
         var t0 = timespec(), t1 = timespec()
         clock_gettime(CLOCK_MONOTONIC, &t0)
-        let chunk = 1 << 20
-        var flags = [UInt64](repeating: 0, count: chunk)
-        var counts = [UInt64](repeating: 0, count: chunk)
-        var census = PageCensus()
-        var classifier = PageClassifier()
-        var pfn = 0
-        var runKind: CensusKind?, runLen = 0
-        while true {
-            let n = flags.withUnsafeMutableBytes { flagsFile.read(into: $0, at: pfn * 8) }
-            if n < 0 {
-                return (nil, nil, .init(path: "/proc/kpageflags", why: String(cString: strerror(Int32(-n))) + " at pfn \(pfn)",
-                                        effect: "no per-page census"))
-            }
-            let words = n / 8
-            if words == 0 { break }
-            var needCounts = false
-            if let countFile, usedCounts {
-                let hugeHead = (UInt64(1) << UInt64(KPFBit.huge)) | (UInt64(1) << UInt64(KPFBit.compoundHead))
-                for i in 0..<words where flags[i] == 0 || flags[i] & hugeHead == hugeHead { needCounts = true; break }
-                if needCounts {
-                    let m = counts.withUnsafeMutableBytes { countFile.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<(words * 8)]), at: pfn * 8) }
-                    if m < words * 8 { usedCounts = false; needCounts = false }
+        let seg = SnapshotCapture.segmentPages
+        let fixed = max(endHint / seg, 0)
+        let readers = threads > 0 ? threads : min(max(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 1), 16)
+        var parts = [SegmentResult?](repeating: nil, count: fixed + 1)
+        let lock = NSLockish()
+        var next = 0
+        // Segments 0..<fixed in parallel; the last one (index `fixed`) reads until EOF.
+        let workers = (0..<min(readers, fixed + 1)).map { _ in
+            Worker {
+                while true {
+                    let i: Int = lock.locked { defer { next += 1 }; return next }
+                    if i > fixed { return }
+                    let r = readSegment(flagsFile, countFile, start: i * seg, limit: i == fixed ? nil : seg)
+                    lock.locked { parts[i] = r }
                 }
             }
-            for i in 0..<words {
-                let k = classifier.classify(flags[i], count: usedCounts ? (needCounts ? counts[i] : 1) : nil)
-                if k == runKind { runLen += 1 } else {
-                    if let r = runKind { census.append(r, count: runLen) }
-                    runKind = k; runLen = 1
-                }
-            }
-            pfn += words
-            if words < chunk { break }
         }
-        if let r = runKind { census.append(r, count: runLen) }
+        for w in workers { w.join() }
+        var census = PageCensus()
+        var usedCounts = countFile != nil
+        for (i, part) in parts.enumerated() {
+            guard let part else { continue }
+            if let err = part.error {
+                return (nil, nil, .init(path: "/proc/kpageflags", why: err + " at pfn \(i * seg)", effect: "no per-page census"))
+            }
+            if !part.countsOK { usedCounts = false }
+            // A segment cut short ends the file: later ones are empty.
+            for (k, n) in part.runs { census.append(k, count: n) }
+            if part.pages < seg && i < fixed { break }
+        }
         clock_gettime(CLOCK_MONOTONIC, &t1)
         let secs = Double(t1.tv_sec - t0.tv_sec) + Double(t1.tv_nsec - t0.tv_nsec) / 1e9
         let h = HostSnapshot.CensusHeader(endPFN: census.endPFN, runs: census.runCount, bytes: 0, fnv1a64: "",
                                           pageCounts: usedCounts, seconds: (secs * 1000).rounded() / 1000)
         return (census, h, nil)
     }
+
+    struct SegmentResult {
+        var runs: [(CensusKind, Int)] = []
+        var pages = 0
+        var countsOK = true
+        var error: String?
+    }
+
+    /// One segment: pfns from `start`, `limit` of them (nil: to the end of the file).
+    func readSegment(_ flagsFile: BinaryFile, _ countFile: BinaryFile?, start: Int, limit: Int?) -> SegmentResult {
+        var r = SegmentResult()
+        let chunk = 1 << 18
+        var flags = [UInt64](repeating: 0, count: chunk)
+        var counts = [UInt64](repeating: 0, count: chunk)
+        var classifier = PageClassifier()
+        var runKind: CensusKind?, runLen = 0
+        var pfn = start
+        let hugeHead = (UInt64(1) << UInt64(KPFBit.huge)) | (UInt64(1) << UInt64(KPFBit.compoundHead))
+        while limit.map({ pfn < start + $0 }) ?? true {
+            let want = limit.map { min(chunk, start + $0 - pfn) } ?? chunk
+            let n = flags.withUnsafeMutableBytes { flagsFile.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<(want * 8)]), at: pfn * 8) }
+            if n < 0 { r.error = String(cString: strerror(Int32(-n))); return r }
+            let words = n / 8
+            if words == 0 { break }
+            var needCounts = false
+            if let countFile, r.countsOK {
+                for i in 0..<words where flags[i] == 0 || flags[i] & hugeHead == hugeHead { needCounts = true; break }
+                if needCounts {
+                    let m = counts.withUnsafeMutableBytes { countFile.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<(words * 8)]), at: pfn * 8) }
+                    if m < words * 8 { r.countsOK = false; needCounts = false }
+                }
+            }
+            let haveCounts = countFile != nil && r.countsOK
+            for i in 0..<words {
+                let k = classifier.classify(flags[i], count: haveCounts ? (needCounts ? counts[i] : 1) : nil)
+                if k == runKind { runLen += 1 } else {
+                    if let rk = runKind { r.runs.append((rk, runLen)) }
+                    runKind = k; runLen = 1
+                }
+            }
+            pfn += words
+            r.pages += words
+            if words < want { break }
+        }
+        if let rk = runKind { r.runs.append((rk, runLen)) }
+        return r
+    }
+}
+
+/// A mutex for the census readers (pthread, so no Foundation lock is needed).
+final class NSLockish: @unchecked Sendable {
+    private var m = pthread_mutex_t()
+    init() { pthread_mutex_init(&m, nil) }
+    deinit { pthread_mutex_destroy(&m) }
+    func locked<T>(_ body: () -> T) -> T {
+        pthread_mutex_lock(&m); defer { pthread_mutex_unlock(&m) }
+        return body()
+    }
+}
+
+/// A pthread running `body`, joined by `join()`.
+final class Worker: @unchecked Sendable {
+    private var thread = pthread_t()
+    private let box: Box
+    final class Box { let body: () -> Void; init(_ b: @escaping () -> Void) { body = b } }
+    init(_ body: @escaping () -> Void) {
+        box = Box(body)
+        let arg = Unmanaged.passRetained(box).toOpaque()
+        pthread_create(&thread, nil, { p in
+            let b = Unmanaged<Worker.Box>.fromOpaque(p!).takeRetainedValue()
+            b.body()
+            return nil
+        }, arg)
+    }
+    func join() { pthread_join(thread, nil) }
 }
 
 /// "0x1000" or "1000" (hex, as sysfs writes addresses and block_size_bytes).
