@@ -225,7 +225,10 @@ public struct OfflinePredictor {
             let room = ctx.kernelHeadroom[node, default: 0]
             if p.vmemmapNeeded > room {
                 let h = hugeHeads.first!
-                return fail(.enomem, "failure to dissolve huge pages", "HVO: restoring the vmemmap of \(hugeHeads.count) huge pages needs \(p.vmemmapNeeded) pages, node \(node)'s kernel zones have \(room) above min", pfn: h.pfn, kind: h.used ? .hugetlbUsed : .hugetlbFree)
+                // The restore is all-or-nothing per huge page: those that fit are dissolved (their
+                // vmemmap stays allocated) before the first that does not fails the offline.
+                let per = p.vmemmapNeeded / Swift.max(hugeHeads.count, 1)
+                return fail(.enomem, "failure to dissolve huge pages", "HVO: restoring the vmemmap of \(hugeHeads.count) huge pages needs \(p.vmemmapNeeded) pages, node \(node)'s kernel zones have \(room) above min + lowmem_reserve (\(per > 0 ? room / per : 0) pages dissolve first, taking \(per > 0 ? room / per * per : 0) of them)", pfn: h.pfn, kind: h.used ? .hugetlbUsed : .hugetlbFree)
             }
         }
         // Migration targets: free memory elsewhere (above the min watermarks).
