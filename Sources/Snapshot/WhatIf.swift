@@ -34,7 +34,13 @@ public enum WhatIf: Sendable, Equatable {
             }
             let node = snapshot.blocks[i].node ?? 0
             if let z = snapshot.zones.firstIndex(where: { $0.node == node && $0.name == "Movable" }) {
-                snapshot.zones[z].free += n; snapshot.zones[z].managed += n; snapshot.zones[z].present += n
+                // move_pfn_range_to_zone: the span grows to cover the block.
+                var zone = snapshot.zones[z]
+                let end = zone.spanned == 0 ? s + n : Swift.max(zone.endPFN, s + n)
+                zone.startPFN = zone.spanned == 0 ? s : Swift.min(zone.startPFN, s)
+                zone.spanned = end - zone.startPFN
+                zone.free += n; zone.managed += n; zone.present += n
+                snapshot.zones[z] = zone
             } else {
                 snapshot.zones.append(.init(node: node, name: "Movable", startPFN: s, spanned: n, present: n, managed: n,
                                             free: n, min: 0, low: 0, high: 0, protection: []))
