@@ -13,9 +13,11 @@ public struct Assumptions: Sendable, Equatable {
     /// vm.hugetlb_optimize_vmemmap sysctl says now (pages allocated before a change keep
     /// their old state; kpageflags cannot tell).
     public var hvo: Bool?
-    /// Pages with no flags and no /proc/kpagecount are kernel memory (unmovable), not per-cpu
-    /// free pages.
-    public var flaglessIsKernel = true
+    /// Unmapped pages without flags are a per-cpu free page (drained by zone_pcp_disable before
+    /// isolation) or unmovable kernel memory (vmalloc, stacks): the files cannot tell which.
+    /// nil (auto): free in a zone whose flagless pages are no more than its per-cpu lists hold
+    /// (zoneinfo's pageset counts), kernel memory elsewhere. true/false: always kernel / free.
+    public var flaglessIsKernel: Bool? = nil
     /// PageOffline pages (balloon, virtio-mem) are released by their driver in
     /// MEM_GOING_OFFLINE or are balloon-movable; false: they hold a reference (EBUSY).
     public var offlinePagesReleased = true
@@ -27,7 +29,7 @@ public struct Assumptions: Sendable, Equatable {
     public init() {}
 
     /// `--assume KEY=VALUE` (pinned=START-END in pfns, hex with 0x; ramfs=stuck|migrates;
-    /// hvo=on|off|sysctl; flagless=kernel|free; offline-pages=released|held).
+    /// hvo=on|off|sysctl; flagless=auto|kernel|free; offline-pages=released|held).
     public mutating func apply(_ text: String) throws {
         let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
         guard parts.count == 2 else { throw AssumptionError("expected KEY=VALUE, got '\(text)'") }
@@ -40,6 +42,7 @@ public struct Assumptions: Sendable, Equatable {
         case ("hvo", "sysctl"): hvo = nil
         case ("flagless", "kernel"): flaglessIsKernel = true
         case ("flagless", "free"): flaglessIsKernel = false
+        case ("flagless", "auto"): flaglessIsKernel = nil
         case ("offline-pages", "released"): offlinePagesReleased = true
         case ("offline-pages", "held"): offlinePagesReleased = false
         case ("pinned", _):
@@ -50,7 +53,7 @@ public struct Assumptions: Sendable, Equatable {
             }
             pinned.append(a..<b)
         default:
-            throw AssumptionError("unknown assumption '\(text)' (ramfs=stuck|migrates, hvo=on|off|sysctl, flagless=kernel|free, offline-pages=released|held, pinned=START-END)")
+            throw AssumptionError("unknown assumption '\(text)' (ramfs=stuck|migrates, hvo=on|off|sysctl, flagless=auto|kernel|free, offline-pages=released|held, pinned=START-END)")
         }
     }
 
@@ -60,7 +63,7 @@ public struct Assumptions: Sendable, Equatable {
             "long-term pinned pages: " + (pinned.isEmpty ? "none (kpageflags cannot show a pin)" : pinned.map { "pfn 0x\(String($0.lowerBound, radix: 16))-0x\(String($0.upperBound, radix: 16))" }.joined(separator: ", ")),
             "ramfs pages: " + (ramfsNeverMigrates ? "never migrate (6.1)" : "migrate"),
             "HugeTLB vmemmap optimized: " + (hvo.map { $0 ? "yes (assumed)" : "no (assumed)" } ?? "as vm.hugetlb_optimize_vmemmap says"),
-            "pages without flags or count: " + (flaglessIsKernel ? "kernel memory" : "free"),
+            "unmapped pages without flags: " + (flaglessIsKernel.map { $0 ? "kernel memory" : "free (per-cpu lists)" } ?? "free where the zone's per-cpu lists can hold them all, else kernel memory"),
             "PageOffline pages: " + (offlinePagesReleased ? "released by their driver" : "held (EBUSY)"),
             "dirty page cache: migrates like clean",
         ]

@@ -7,7 +7,8 @@ public enum CensusKind: UInt8, CaseIterable, Sendable, Codable {
     case noPage = 0
     /// KPF_BUDDY: in a free buddy block (orders are recovered on load: buddies always merge).
     case free = 1
-    /// No flags and refcount 0: on a per-cpu free list (has_unmovable_pages skips it).
+    /// Free on a per-cpu list. Not produced from kpageflags (a pcp page has no flag and
+    /// kpagecount is the mapcount, 0 for kernel memory too: see `flagless`); kept for the format.
     case freePCP = 2
     /// LRU, anonymous (KPF_ANON), evictable: migrates.
     case anon = 3
@@ -39,7 +40,8 @@ public enum CensusKind: UInt8, CaseIterable, Sendable, Codable {
     /// Allocated, no flag that says more (vmalloc, kernel stacks, driver buffers, vmemmap,
     /// non-LRU compound pages): unmovable.
     case kernel = 16
-    /// No flags and no /proc/kpagecount to tell a per-cpu free page from kernel memory.
+    /// No flags and not mapped: a per-cpu free page or unmapped kernel memory, which
+    /// kpageflags and kpagecount cannot tell apart (Assumptions.flaglessIsKernel).
     case flagless = 17
 
     public var name: String {
@@ -104,6 +106,7 @@ struct PageClassifier {
         if has(f, KPFBit.pgtable) { return .pageTable }
         if has(f, KPFBit.huge) {
             if has(f, KPFBit.compoundTail) { return .hugetlbTail }
+            // Mapcount 0: in the free pool (an in-use page no process maps looks the same).
             let k: CensusKind = (count ?? 1) == 0 ? .hugetlbFree : .hugetlbUsed
             lastHead = k
             return k
@@ -124,10 +127,13 @@ struct PageClassifier {
             } else {
                 k = has(f, KPFBit.anon) ? .anon : .file
             }
-        } else if let count {
-            k = count == 0 ? .freePCP : .kernel
+        } else if f == 0 {
+            // No flags: a free page on a per-cpu list, or kernel memory (vmalloc, stacks,
+            // drivers). /proc/kpagecount is page_mapcount(), not the refcount: mapped means
+            // allocated; unmapped tells nothing (Assumptions.flaglessIsKernel decides).
+            k = (count ?? 0) > 0 ? .kernel : .flagless
         } else {
-            k = f == 0 ? .flagless : .kernel
+            k = .kernel
         }
         if has(f, KPFBit.compoundHead) { lastHead = k }
         return k

@@ -57,7 +57,8 @@ public enum GuestLog {
                 zones[key] = .init(node: int(o, "node"), name: o["zone"] ?? "?", startPFN: int(o, "start_pfn"), spanned: int(o, "spanned"),
                                    present: int(o, "present"), managed: int(o, "managed"), free: int(o, "free"), min: int(o, "min"),
                                    low: int(o, "low"), high: int(o, "high"),
-                                   protection: (o["protection"] ?? "").split(separator: ",").compactMap { Int($0) })
+                                   protection: (o["protection"] ?? "").split(separator: ",").compactMap { Int($0) },
+                                   pcp: o["pcp"].flatMap { Int($0) })
             case "hstate":
                 let kb = int(o, "size_kB")
                 pools[kb] = .init(sizeKB: kb, nr: int(o, "nr"), free: int(o, "free"), resv: int(o, "resv"), surplus: int(o, "surplus"),

@@ -76,6 +76,8 @@ public struct HostSnapshot: Codable, Sendable, Equatable {
         public var high: Int
         /// lowmem_reserve[] ("protection: (...)").
         public var protection: [Int]
+        /// Pages on the zone's per-cpu lists (the pagesets' `count:` summed); nil when unknown.
+        public var pcp: Int? = nil
 
         public var endPFN: Int { startPFN + spanned }
     }

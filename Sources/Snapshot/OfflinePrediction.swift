@@ -77,13 +77,35 @@ public struct OfflinePredictor {
 
     public func predictAll() -> [BlockPrediction] {
         let ram = systemRAM()
-        let ctx = NodeContext(snapshot: snapshot, census: census)
+        var ctx = NodeContext(snapshot: snapshot, census: census)
+        ctx.flaglessKernelZones = flaglessKernelZones()
         return snapshot.blocks.map { predict($0, ram: ram, ctx: ctx) }
+    }
+
+    /// Zones ("node name") whose unmapped flagless pages count as kernel memory: all with
+    /// `flagless=kernel`, none with `free`; in auto, those with more such pages than their
+    /// per-cpu lists hold (or whose pcp count is unknown).
+    func flaglessKernelZones() -> Set<String> {
+        var out = Set<String>()
+        for z in snapshot.zones where z.present > 0 {
+            let key = "\(z.node) \(z.name)"
+            switch assumptions.flaglessIsKernel {
+            case true?: out.insert(key)
+            case false?: break
+            case nil:
+                guard let pcp = z.pcp, let census else { out.insert(key); continue }
+                let flagless = census.counts(z.startPFN, z.endPFN)[.flagless] ?? 0
+                // The lists and the census are read moments apart: allow 1/8 of churn.
+                if flagless > pcp + pcp / 8 { out.insert(key) }
+            }
+        }
+        return out
     }
 
     /// Free memory per node (zoneinfo) and the HugeTLB pool, shared by every block.
     struct NodeContext {
         var kernelHeadroom: [Int: Int] = [:]
+        var flaglessKernelZones = Set<String>()
         var freeOutside: [Int: Int] = [:]
         var totalHeadroom = 0
         init(snapshot: HostSnapshot, census: PageCensus?) {
@@ -141,7 +163,8 @@ public struct OfflinePredictor {
         var q = s + pb
         while q < e - pb { order.append(q); q += pb }
         for (i, start) in order.enumerated() {
-            if let (pfn, k) = firstUnmovable(start, start + pb, movableZone: movableZone) {
+            if let (pfn, k) = firstUnmovable(start, start + pb, movableZone: movableZone,
+                                             flaglessIsKernel: ctx.flaglessKernelZones.contains("\(b.node ?? 0) \(zoneName)")) {
                 return fail(.ebusy, "failure to isolate range", "pfn \(hex(pfn)) is \(describe(k)) (has_unmovable_pages)", pfn: pfn, kind: k)
             }
             // isolate_single_pageblock at the range's end: a gigantic page reaching past it is never
@@ -251,7 +274,7 @@ public struct OfflinePredictor {
     /// has_unmovable_pages over [start, end) (one pageblock): the first page that is not
     /// free, LRU, HugeTLB, hwpoison or PageOffline. PageReserved always counts; in ZONE_MOVABLE
     /// nothing else does.
-    func firstUnmovable(_ start: Int, _ end: Int, movableZone: Bool) -> (Int, CensusKind)? {
+    func firstUnmovable(_ start: Int, _ end: Int, movableZone: Bool, flaglessIsKernel: Bool) -> (Int, CensusKind)? {
         guard let census else { return nil }
         var found: (Int, CensusKind)?
         census.forEachRun(start, end) { a, _, k in
@@ -260,7 +283,7 @@ public struct OfflinePredictor {
             case .reserved: found = (a, k)
             case _ where movableZone: break
             case .slab, .pageTable, .kernel: found = (a, k)
-            case .flagless: if assumptions.flaglessIsKernel { found = (a, k) }
+            case .flagless: if flaglessIsKernel { found = (a, k) }
             default: break
             }
         }
@@ -289,7 +312,7 @@ public struct OfflinePredictor {
         case .slab: "slab (unmovable)"
         case .pageTable: "a page table (unmovable)"
         case .kernel: "kernel memory (unmovable: vmalloc, stacks, drivers)"
-        case .flagless: "a page without flags (assumed kernel memory)"
+        case .flagless: "an unmapped page without flags (more than the per-cpu lists hold: assumed kernel memory)"
         default: k.name
         }
     }

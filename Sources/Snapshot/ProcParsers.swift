@@ -27,6 +27,7 @@ enum ProcParsers {
             }
             let f = line.split(separator: " ", omittingEmptySubsequences: true)
             guard f.count >= 2 else { continue }
+            if f[0] == "count:" { cur!.pcp = (cur!.pcp ?? 0) + (Int(f[1]) ?? 0); continue }
             let v = Int(f.last!) ?? 0
             switch f.count == 3 && f[0] == "pages" && f[1] == "free" ? "free" : String(f[0]) {
             case "free": cur!.free = v

@@ -114,8 +114,15 @@ final class ModelAgreementTests: XCTestCase {
             for x in o { seen[x, default: 0] += 1 }
         }
         print("outcomes: \(seen.map { "\($0.key.rawValue) \($0.value)" }.sorted())")
-        // The shapes exercise success, isolation failures, holes/zones and a never-migrating page.
-        for o in [BlockPrediction.Outcome.success, .ebusy, .einval, .spins, .enomem] { XCTAssertNotNil(seen[o], "no \(o) block") }
+        // The shapes exercise success, isolation failures, holes/zones and HVO's ENOMEM (the
+        // never-migrating ramfs block is the expected miss below; the real-kernel fixtures cover EINTR).
+        for o in [BlockPrediction.Outcome.success, .ebusy, .einval, .enomem] { XCTAssertNotNil(seen[o], "no \(o) block") }
+        // dimm-ramfs memory1: its first pageblock's only "unmovable" page is a page on a per-cpu
+        // list, which kpageflags shows without flags, like kernel stacks and vmalloc pages; DMA32
+        // has more such pages than its per-cpu lists hold, so they count as kernel memory there
+        // (flagless=auto) and the prediction says EBUSY where the model drains the lists and spins
+        // on the ramfs pages. The files cannot tell the two apart.
+        XCTAssertEqual(misses.map { String($0.prefix(while: { $0 != "(" })) }, ["dimm-ramfs memory1 "])
         for m in misses { print("miss: " + m) }
         print("snapshot predictions vs the model: \(right)/\(total)")
         XCTAssertGreaterThan(total, 15)

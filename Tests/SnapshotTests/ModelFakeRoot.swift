@@ -4,8 +4,8 @@ import KernelFS
 import Snapshot
 
 /// A fake host root from the model: `memhp export`'s tree plus the two binary files export
-/// leaves out (/proc/kpageflags from the model's stable_page_flags, /proc/kpagecount as 0
-/// for free pages and free HugeTLB heads, 1 otherwise) and /proc/sys/kernel/arch.
+/// leaves out (/proc/kpageflags from the model's stable_page_flags, /proc/kpagecount as the
+/// kernel's page_mapcount: 1 for user-mapped pages, 0 otherwise) and /proc/sys/kernel/arch.
 enum ModelFakeRoot {
     static func make(_ fs: KernelFS) throws -> String {
         let dir = NSTemporaryDirectory() + "memhp-snapshot-\(UUID().uuidString)"
@@ -19,10 +19,12 @@ enum ModelFakeRoot {
             for pfn in 0..<min(end, m.memmap.pfnCount) {
                 let k = m.memmap.kind(pfn)
                 let c: UInt8
+                // page_mapcount(): user-mapped pages only (anonymous memory, shmem, pinned user
+                // pages, in-use huge pages); page cache, ramfs and kernel memory read 0.
                 switch k {
-                case .absent, .offline, .buddy, .buddyTail, .pcp, .tail: c = 0
+                case .anon, .shmem, .pinned: c = 1
                 case .hugetlb: c = freeHeads.contains(pfn) ? 0 : 1
-                default: c = 1
+                default: c = 0
                 }
                 counts[pfn * 8] = c
             }
