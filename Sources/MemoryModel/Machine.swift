@@ -21,6 +21,8 @@ public final class Machine: @unchecked Sendable {
     public internal(set) var hotplug = HotplugState()
     /// HugeTLB hstates and pools, HVO settings (HugeTLB*.swift).
     public internal(set) var hugetlb = HugeTLBState()
+    /// Where each section's memmap lives: the vmemmap page tables (SparseVmemmap/).
+    public internal(set) var vmemmap = SparseVmemmap()
     /// Memory block devices by id (`/sys/devices/system/memory/memoryN`).
     public internal(set) var blocks: [Int: MemoryBlock] = [:]
     /// Memory block size in pages (`block_size_bytes` / 4096).

@@ -61,6 +61,9 @@ public final class MemMap: @unchecked Sendable {
     @usableFromInline let orders: UnsafeMutablePointer<UInt8>
     @usableFromInline let owners: UnsafeMutablePointer<UInt16>
     @usableFromInline let links: UnsafeMutablePointer<UInt32>
+    /// The PageOffline page type and its refcount, for the few pages a driver holds
+    /// logically offline (sparse; see PageOfflinePages).
+    public var pageOffline = PageOfflinePages()
 
     /// Bytes of model state per page frame.
     public static let bytesPerPage = 1 + 1 + 2 + 4
@@ -108,6 +111,7 @@ public final class MemMap: @unchecked Sendable {
     /// owner alone (boot: they are still zero from the allocation).
     public func fill(_ range: PFNRange, kind: PageKind, kindOnly: Bool = false) {
         guard !range.isEmpty else { return }
+        pageOffline.clear(range)
         memset(kinds + range.start, Int32(kind.rawValue), range.count)
         if kindOnly { return }
         memset(orders + range.start, 0, range.count)
