@@ -28,7 +28,7 @@ public enum HostMetrics {
         var byOutcome: [String: Int] = [:]
         for p in ps { byOutcome[p.outcome == .success ? "ok" : p.outcome.rawValue, default: 0] += 1 }
         family("memhp_memory_blocks_predicted", "Memory blocks by predicted offline result.",
-               ["ok", "EBUSY", "EINVAL", "EINTR", "ENOMEM"].map { ([("result", $0)], "\(byOutcome[$0] ?? 0)") })
+               ["ok", "EBUSY", "EINVAL", "EINTR", "ENOMEM", "unknown"].map { ([("result", $0)], "\(byOutcome[$0] ?? 0)") })
 
         var total: [(labels: [(String, String)], value: String)] = [], free = total, resv = total, surplus = total
         for h in s.hugepages {

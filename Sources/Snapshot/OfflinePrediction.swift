@@ -15,6 +15,8 @@ public struct BlockPrediction: Sendable, Equatable, Codable {
         case spins = "EINTR"
         /// -ENOMEM: HVO's vmemmap restore found no memory for a huge page being dissolved.
         case enomem = "ENOMEM"
+        /// No census (no /proc/kpageflags, not root): the pages decide, and they are unknown.
+        case unknown
     }
 
     public var block: Int
@@ -150,9 +152,7 @@ public struct OfflinePredictor {
             }
         }
         guard let census else {
-            p.reason = "no census"
-            p.detail = "without /proc/kpageflags only holes, zones and states are known: assumed to succeed"
-            return p
+            return fail(.unknown, "no census", "without /proc/kpageflags (root only) the pages are unknown; holes, zones and state allow the offline")
         }
         let movableZone = zoneName == "Movable"
 

@@ -5,7 +5,7 @@ public enum PredictionTable {
     public static let columns: [(name: String, help: String)] = [
         ("BLOCK", "memory block number"), ("RANGE", "physical address range"), ("SIZE", "block size"),
         ("STATE", "online / offline"), ("ZONE", "the block's zone (valid_zones)"), ("NODE", "NUMA node"),
-        ("OFFLINE", "predicted result of `echo offline > state`: ok or the errno"),
+        ("OFFLINE", "predicted result of `echo offline > state`: ok, the errno, or unknown (no census)"),
         ("REASON", "offline_pages' reason, in the kernel's words"), ("DETAIL", "the page or figures behind the reason"),
         ("MIGRATE", "base pages to migrate"), ("HUGE", "huge pages to migrate/dissolve"),
         ("VMEMMAP", "vmemmap pages HVO must restore"), ("PFN", "first page that decided a failure"), ("KIND", "its kind"),

@@ -177,3 +177,25 @@ final class SnapshotCLITests: XCTestCase {
         XCTAssertTrue(nf.hasSuffix("404 text/plain"), nf)
     }
 }
+
+/// Without root: no kpageflags. The snapshot says what is missing and why; predictions that
+/// depend on the pages say `unknown`, those the files decide (zones, holes, state) stand.
+final class SnapshotWithoutCensusTests: XCTestCase {
+    func testMissingKpageflagsIsReportedAndPredictionsSayUnknown() throws {
+        let m = try Machine.boot(MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4))
+        let root = try ModelFakeRoot.make(KernelFS(machine: m))
+        defer { ModelFakeRoot.remove(root) }
+        try ModelFakeRoot.writable(root + "/proc") {
+            try FileManager.default.removeItem(atPath: root + "/proc/kpageflags")
+        }
+        let (s, c) = SnapshotCapture(root: HostRoot(root)).capture()
+        XCTAssertNil(c)
+        let miss = try XCTUnwrap(s.missing.first { $0.path == "/proc/kpageflags" })
+        XCTAssertEqual(miss.why, String(cString: strerror(ENOENT)))
+        XCTAssertTrue(miss.effect.contains("no per-page census"))
+        let ps = OfflinePredictor(snapshot: s, census: c).predictAll()
+        XCTAssertEqual(ps.first { $0.block == 0 }?.outcome, .einval)     // several zones: known from valid_zones
+        XCTAssertEqual(ps.first { $0.block == 1 }?.outcome, .unknown)
+        XCTAssertEqual(ps.first { $0.block == 1 }?.reason, "no census")
+    }
+}
