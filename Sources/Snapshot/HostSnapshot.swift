@@ -126,6 +126,9 @@ public struct HostSnapshot: Codable, Sendable, Equatable {
         public var pageCounts: Bool
         /// Seconds the census took to read.
         public var seconds: Double
+        /// The kernel marks only free blocks' heads KPF_BUDDY (newer than 6.1): the tails were
+        /// inferred from the heads' alignment (PageCensus.inferringBuddyTails).
+        public var buddyTailsInferred: Bool? = nil
     }
 
     public struct Missing: Codable, Sendable, Equatable {

@@ -128,3 +128,34 @@ extension PageCensus {
         return out
     }
 }
+
+extension PageCensus {
+    /// Whether KPF_BUDDY marks only the head of each free block. 6.1's stable_page_flags()
+    /// also marks every tail (is_free_buddy_page), so its free runs are whole blocks; later
+    /// kernels (this project's 6.18 host) mark heads only and the tails read as no flags.
+    /// Heads-only shows as free runs that are nearly all one page long.
+    public var buddyHeadsOnly: Bool {
+        var free = 0, single = 0
+        for i in 0..<kinds.count where kinds[i] == .free {
+            free += 1
+            if runEnd(i) - starts[i] == 1 { single += 1 }
+        }
+        return free >= 16 && single * 10 >= free * 9
+    }
+
+    /// For a heads-only kernel: the flagless pages after each free head, up to the largest
+    /// buddy block the head's alignment and the flagless run allow (at most MAX_ORDER-1), are
+    /// that block's tails. A block cannot be larger than its head's alignment, and its tails
+    /// have no flags; an allocated page in the way ends it.
+    public func inferringBuddyTails(maxOrder: Int = 10) -> PageCensus {
+        var pieces: [(range: Range<Int>, kind: CensusKind)] = []
+        for i in 0..<kinds.count where kinds[i] == .free && i + 1 < kinds.count && kinds[i + 1] == .flagless {
+            let head = runEnd(i) - 1
+            let room = runEnd(i + 1) - runEnd(i)
+            var size = 1
+            while size < 1 << maxOrder && head & (size * 2 - 1) == 0 && size * 2 <= room + 1 { size *= 2 }
+            if size > 1 { pieces.append(((head + 1)..<(head + size), .free)) }
+        }
+        return pieces.isEmpty ? self : overlaid(pieces)
+    }
+}

@@ -105,8 +105,13 @@ public struct SnapshotCapture {
 
         guard census else { return (s, nil) }
         let end = (s.blocks.map(\.id).max().map { $0 + 1 } ?? 0) * s.blockPages
-        let (census, header, problem) = readCensus(endHint: end)
+        var (census, header, problem) = readCensus(endHint: end)
         if let problem { s.missing.append(problem) }
+        if let c = census, c.buddyHeadsOnly {
+            census = c.inferringBuddyTails()
+            header?.buddyTailsInferred = true
+            header?.runs = census!.runCount
+        }
         if let header { s.census = header }
         if census != nil && header?.pageCounts == false && !s.missing.contains(where: { $0.path == "/proc/kpagecount" }) {
             s.missing.append(.init(path: "/proc/kpagecount", why: "not readable",

@@ -27,7 +27,8 @@ public enum SnapshotFile {
         if let census {
             h.census = HostSnapshot.CensusHeader(endPFN: census.endPFN, runs: census.runCount, bytes: body.count,
                                                  fnv1a64: fnv1a64(body), pageCounts: header.census?.pageCounts ?? false,
-                                                 seconds: header.census?.seconds ?? 0)
+                                                 seconds: header.census?.seconds ?? 0,
+                                                 buddyTailsInferred: header.census?.buddyTailsInferred)
         } else {
             h.census = nil
         }

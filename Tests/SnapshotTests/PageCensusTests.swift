@@ -62,3 +62,29 @@ final class PageCensusTests: XCTestCase {
         XCTAssertEqual(k.classify(f(KPFBit.pgtable), count: 1), .pageTable)
     }
 }
+
+final class BuddyTailTests: XCTestCase {
+    /// A heads-only kernel: an order-3 block at 8 (head + 7 flagless tails), then a kernel page;
+    /// an order-0 free page at 17 whose next page is flagless but cannot be its tail (17 is odd).
+    func testTailsInferredFromHeadsAlignment() {
+        var c = PageCensus()
+        c.append(.kernel, count: 8)
+        c.append(.free, count: 1); c.append(.flagless, count: 7)   // 8..15: order 3
+        c.append(.slab, count: 1)                                  // 16
+        c.append(.free, count: 1); c.append(.flagless, count: 2)   // 17 (odd: order 0), 18-19 flagless
+        let d = c.inferringBuddyTails()
+        XCTAssertEqual(d.counts(8, 16)[.free], 8)
+        XCTAssertEqual(d.kind(18), .flagless)
+        XCTAssertEqual(d.endPFN, c.endPFN)
+    }
+
+    /// 6.1 marks every page of a free block: its free runs are whole blocks, not heads.
+    func testSixOneCensusIsNotHeadsOnly() {
+        var c = PageCensus()
+        for i in 0..<32 { c.append(.free, count: 8); c.append(i % 2 == 0 ? .anon : .slab, count: 8) }
+        XCTAssertFalse(c.buddyHeadsOnly)
+        var h = PageCensus()
+        for _ in 0..<32 { h.append(.free, count: 1); h.append(.flagless, count: 7); h.append(.anon, count: 8) }
+        XCTAssertTrue(h.buddyHeadsOnly)
+    }
+}
