@@ -45,10 +45,13 @@ let package = Package(
         // sockets). Guest/memhp-guest.c is compiled for the guest at run time, not by SwiftPM.
         .target(name: "KernelRunner", dependencies: ["Scenario", "Conformance", "MemoryModel"], resources: [.copy("Guest")],
                 swiftSettings: swift6),
+        // `memhp snapshot`/`predict`/`host metrics`: a live host's memory state read through its
+        // kernel files (read-only), the per-block offline prediction, Prometheus exposition.
+        .target(name: "Snapshot", dependencies: ["Scenario"]),
         .executableTarget(
             name: "memhp",
             dependencies: [
-                "MemoryModel", "KernelFS", "Scenario", "Conformance", "KernelRunner", "FUSEServer", "Soak",
+                "MemoryModel", "KernelFS", "Scenario", "Conformance", "KernelRunner", "FUSEServer", "Soak", "Snapshot",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
@@ -63,6 +66,7 @@ let package = Package(
         // The CLI as a user meets it: its commands parsed in process, and the built binary run.
         .testTarget(name: "MemhpTests", dependencies: ["memhp", "MemoryModel", "Scenario"], swiftSettings: swift6),
         .testTarget(name: "FUSEServerTests", dependencies: ["FUSEServer"]),
+        .testTarget(name: "SnapshotTests", dependencies: ["Snapshot", "Scenario", "KernelFS", "MemoryModel"]),
     ],
     swiftLanguageModes: [.v5]
 )
