@@ -34,17 +34,20 @@ let package = Package(
         .target(name: "Scenario", dependencies: ["MemoryModel", "KernelFS"]),
         // `memhp kernel-run`: the same scenarios on the real kernel under QEMU (Foundation, processes,
         // sockets). Guest/memhp-guest.c is compiled for the guest at run time, not by SwiftPM.
+        // `memhp study`: sweeps over scenario runs, their aggregates and the HTML report.
+        .target(name: "Study", dependencies: ["Scenario", "KernelFS", "MemoryModel"]),
         .target(name: "Conformance", dependencies: ["Scenario", "MemoryModel"], resources: [.copy("Guest")]),
         .executableTarget(
             name: "memhp",
             dependencies: [
-                "MemoryModel", "KernelFS", "Scenario", "Conformance", "FUSEServer",
+                "MemoryModel", "KernelFS", "Scenario", "Conformance", "FUSEServer", "Study",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "MemoryModelTests", dependencies: ["MemoryModel"]),
         .testTarget(name: "KernelFSTests", dependencies: ["KernelFS", "MemoryModel"]),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "KernelFS", "MemoryModel"]),
+        .testTarget(name: "StudyTests", dependencies: ["Study", "Scenario"]),
         .testTarget(name: "ConformanceTests", dependencies: ["Conformance", "Scenario"]),
     ],
     swiftLanguageModes: [.v5]

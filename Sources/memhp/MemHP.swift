@@ -7,7 +7,7 @@ struct MemHP: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "memhp",
         abstract: "Linux 6.1 memory hotplug and HugeTLB Vmemmap Optimization, as a deterministic model.",
-        subcommands: [DemoCommand.self, BootCommand.self, ReadCommand.self, BenchCommand.self, KernelRunCommand.self, RunCommand.self, ConformanceCommand.self, ExportCommand.self, MountCommand.self, SandboxCommand.self],
+        subcommands: [DemoCommand.self, BootCommand.self, ReadCommand.self, BenchCommand.self, KernelRunCommand.self, RunCommand.self, ConformanceCommand.self, ExportCommand.self, MountCommand.self, SandboxCommand.self, StudyCommand.self],
         defaultSubcommand: DemoCommand.self
     )
 }

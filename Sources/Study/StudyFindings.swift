@@ -1,0 +1,42 @@
+/// The study's answer in words: what HVO saves and where it costs offline-ability.
+public enum StudyFindings {
+    /// Failure of "all hot-pluggable memory offline", pooled over every point with this pressure
+    /// and HVO setting (Wilson over runs).
+    public static func pooledFailure(_ r: StudyResult, pressure: String, hvo: Bool) -> Proportion? {
+        let rs = r.runs.filter { $0.pressure == pressure && $0.hvo == hvo }
+        guard !rs.isEmpty else { return nil }
+        return Proportion(rs.filter { !$0.allOffline }.count, of: rs.count)
+    }
+
+    /// The pressures in grid order, as written in the runs.
+    public static func pressures(_ r: StudyResult) -> [String] { r.grid.pressures.map(\.description) }
+
+    /// The first pressure (in grid order) where HVO on fails more often than HVO off, beyond
+    /// both intervals (on's lower bound above off's upper bound), with both figures.
+    public static func riskOnset(_ r: StudyResult) -> (pressure: String, off: Proportion, on: Proportion)? {
+        for p in pressures(r) {
+            guard let off = pooledFailure(r, pressure: p, hvo: false), let on = pooledFailure(r, pressure: p, hvo: true) else { continue }
+            if on.low > off.high { return (p, off, on) }
+        }
+        return nil
+    }
+
+    public static func headline(_ r: StudyResult) -> [String] {
+        var out: [String] = []
+        let f = StudyResult.f
+        if let best = r.points.filter({ $0.hvo }).max(by: { $0.savedMiB < $1.savedMiB }) {
+            out.append("HVO saves up to \(f(best.savedMiB, 1)) MiB (\(f(best.savedPercentOfRAM, 2))% of RAM) at \(best.point).")
+        }
+        if let onset = riskOnset(r) {
+            out.append("Risk begins at kernel-memory pressure \(onset.pressure): P(some hot-pluggable block fails to offline) is \(f(onset.on.estimate, 2)) [\(f(onset.on.low, 2))-\(f(onset.on.high, 2))] with HVO against \(f(onset.off.estimate, 2)) [\(f(onset.off.low, 2))-\(f(onset.off.high, 2))] without.")
+        } else if r.grid.hvo.count == 2 {
+            out.append("No pressure level in this grid makes HVO fail offline more often than without it (beyond the 95% intervals).")
+        }
+        let enomem = r.runs.filter { $0.blocks.contains { $0.outcome == .enomem } }
+        if !enomem.isEmpty {
+            let hvoShare = Double(enomem.filter(\.hvo).count) / Double(enomem.count) * 100
+            out.append("\(enomem.count) runs saw ENOMEM on offline (vmemmap restore or no migration target); \(f(hvoShare, 0))% of them with HVO on.")
+        }
+        return out
+    }
+}
