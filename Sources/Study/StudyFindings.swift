@@ -1,11 +1,13 @@
 /// The study's answer in words: what HVO saves and where it costs offline-ability.
 public enum StudyFindings {
-    /// Failure of "all hot-pluggable memory offline", pooled over every point with this pressure
-    /// and HVO setting (Wilson over runs).
+    /// Failure of one block's offline, pooled over every attempt at every point with this
+    /// pressure and HVO setting (Wilson over attempts; attempts within a run are not
+    /// independent, so the interval is narrower than it should be — the per-run "all offline"
+    /// figures in points.csv are the conservative ones).
     public static func pooledFailure(_ r: StudyResult, pressure: String, hvo: Bool) -> Proportion? {
-        let rs = r.runs.filter { $0.pressure == pressure && $0.hvo == hvo }
-        guard !rs.isEmpty else { return nil }
-        return Proportion(rs.filter { !$0.allOffline }.count, of: rs.count)
+        let attempts = r.runs.filter { $0.pressure == pressure && $0.hvo == hvo }.flatMap(\.blocks)
+        guard !attempts.isEmpty else { return nil }
+        return Proportion(attempts.filter { $0.outcome != .offline }.count, of: attempts.count)
     }
 
     /// The pressures in grid order, as written in the runs.
@@ -28,7 +30,7 @@ public enum StudyFindings {
             out.append("HVO saves up to \(f(best.savedMiB, 1)) MiB (\(f(best.savedPercentOfRAM, 2))% of RAM) at \(best.point).")
         }
         if let onset = riskOnset(r) {
-            out.append("Risk begins at kernel-memory pressure \(onset.pressure): P(some hot-pluggable block fails to offline) is \(f(onset.on.estimate, 2)) [\(f(onset.on.low, 2))-\(f(onset.on.high, 2))] with HVO against \(f(onset.off.estimate, 2)) [\(f(onset.off.low, 2))-\(f(onset.off.high, 2))] without.")
+            out.append("Risk begins at kernel-memory pressure \(onset.pressure): P(a hot-pluggable block fails to offline) is \(f(onset.on.estimate, 2)) [\(f(onset.on.low, 2))-\(f(onset.on.high, 2))] with HVO against \(f(onset.off.estimate, 2)) [\(f(onset.off.low, 2))-\(f(onset.off.high, 2))] without.")
         } else if r.grid.hvo.count == 2 {
             out.append("No pressure level in this grid makes HVO fail offline more often than without it (beyond the 95% intervals).")
         }

@@ -27,10 +27,10 @@ public enum StudyReport {
 
         """
         b += "<h2>Saving against offline failure, with and without HVO</h2>\n"
-        b += "<p class=\"note\">One marker per point: x = memory HVO saved (% of RAM, mean over runs), y = probability that some hot-pluggable block did not offline (95% Wilson interval).</p>\n"
+        b += "<p class=\"note\">One marker per point: x = memory HVO saved (% of RAM, mean over runs), y = probability that offlining a hot-pluggable block fails (over all attempts; 95% Wilson interval). Hover a marker for its point and the per-run figure (all blocks offline).</p>\n"
         b += savingChart(r)
         b += "<h2>Where the risk begins as kernel-memory pressure grows</h2>\n"
-        b += "<p class=\"note\">Probability that some hot-pluggable block failed to offline, pooled over the other factors, per pressure level in grid order (95% Wilson intervals).</p>\n"
+        b += "<p class=\"note\">Probability that offlining a hot-pluggable block fails, pooled over the other factors, per pressure level in grid order (95% Wilson intervals).</p>\n"
         b += pressureChart(r)
         b += "<h2>One machine, block by block</h2>\n"
         b += blockMap(r)
@@ -76,14 +76,14 @@ public enum StudyReport {
         let xTicks = (0...5).map { i -> (Double, String) in let v = maxSaved * Double(i) / 5; return (Double(i) / 5, f(v, 2) + "%") }
         let yTicks = (0...5).map { i -> (Double, String) in (Double(i) / 5, f(Double(i) / 5, 1)) }
         var s = "<svg id=\"chart-saving\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(w)\" height=\"\(h)\" viewBox=\"0 0 \(w) \(h)\" role=\"img\" aria-label=\"saving against offline failure\">\n"
-        s += axes(w, h, l, t, pw, ph, xLabel: "memory saved by HVO (% of RAM)", yLabel: "P(some block fails to offline)", xTicks: xTicks, yTicks: yTicks)
+        s += axes(w, h, l, t, pw, ph, xLabel: "memory saved by HVO (% of RAM)", yLabel: "P(a block fails to offline)", xTicks: xTicks, yTicks: yTicks)
         for p in r.points {
-            let fail = Proportion(p.allOffline.trials - p.allOffline.successes, of: p.allOffline.trials)
+            let fail = Proportion(p.blockOffline.trials - p.blockOffline.successes, of: p.blockOffline.trials)
             let x = Double(l) + max(0, p.savedPercentOfRAM) / maxSaved * Double(pw)
             let y = Double(t + ph) - fail.estimate * Double(ph)
             let y1 = Double(t + ph) - fail.low * Double(ph), y2 = Double(t + ph) - fail.high * Double(ph)
             let c = p.hvo ? hvoColour : noHVOColour
-            s += "<g><title>\(esc(p.point)): saved \(f(p.savedMiB, 1)) MiB, P(fail) \(f(fail.estimate)) [\(f(fail.low))-\(f(fail.high))], n=\(p.runs)</title>"
+            s += "<g><title>\(esc(p.point)): saved \(f(p.savedMiB, 1)) MiB, P(block fails) \(f(fail.estimate)) [\(f(fail.low))-\(f(fail.high))], P(all offline) \(f(p.allOffline.estimate)), n=\(p.runs) runs</title>"
             s += "<line x1=\"\(f(x, 1))\" y1=\"\(f(y1, 1))\" x2=\"\(f(x, 1))\" y2=\"\(f(y2, 1))\" stroke=\"\(c)\" stroke-opacity=\"0.5\"/>"
             s += "<circle cx=\"\(f(x, 1))\" cy=\"\(f(y, 1))\" r=\"4\" fill=\"\(c)\" fill-opacity=\"0.75\"/></g>\n"
         }
@@ -100,7 +100,7 @@ public enum StudyReport {
         let xTicks = pressures.enumerated().map { (i, p) in ((Double(i) + 0.5) / Double(n), p) }
         let yTicks = (0...5).map { i -> (Double, String) in (Double(i) / 5, f(Double(i) / 5, 1)) }
         var s = "<svg id=\"chart-pressure\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(w)\" height=\"\(h)\" viewBox=\"0 0 \(w) \(h)\" role=\"img\" aria-label=\"risk against kernel-memory pressure\">\n"
-        s += axes(w, h, l, t, pw, ph, xLabel: "kernel-memory pressure (grid order)", yLabel: "P(some block fails to offline)", xTicks: xTicks, yTicks: yTicks)
+        s += axes(w, h, l, t, pw, ph, xLabel: "kernel-memory pressure (grid order)", yLabel: "P(a block fails to offline)", xTicks: xTicks, yTicks: yTicks)
         for (hvo, c, dx) in [(false, noHVOColour, -4.0), (true, hvoColour, 4.0)] where r.grid.hvo.contains(hvo) {
             var pts: [String] = []
             for (i, p) in pressures.enumerated() {

@@ -126,19 +126,22 @@ public struct StudyResult: Sendable, Codable, Equatable {
         }
     }
 
-    /// Checks an output directory is usable before any run starts (so bad input fails fast).
+    /// Checks an output directory is usable before any run starts (so bad input fails fast):
+    /// creates it when missing and writes a probe file (root passes access(2) checks on
+    /// directories it still cannot write, like /proc).
     public static func checkOutputDirectory(_ dir: String) throws {
         let fm = FileManager.default
         var isDir: ObjCBool = false
         if fm.fileExists(atPath: dir, isDirectory: &isDir) {
             guard isDir.boolValue else { throw StudyError("--output \(dir): exists and is not a directory") }
-            guard fm.isWritableFile(atPath: dir) else { throw StudyError("--output \(dir): the directory is not writable") }
         } else {
-            let parent = (dir as NSString).deletingLastPathComponent
-            let p = parent.isEmpty ? "." : parent
-            guard fm.fileExists(atPath: p, isDirectory: &isDir), isDir.boolValue, fm.isWritableFile(atPath: p) else {
-                throw StudyError("--output \(dir): cannot create it (\(p) is missing or not writable)")
+            do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+                throw StudyError("--output \(dir): cannot create the directory (\(error.localizedDescription))")
             }
+        }
+        let probe = URL(fileURLWithPath: dir).appendingPathComponent(".memhp-study-probe")
+        do { try Data().write(to: probe); try fm.removeItem(at: probe) } catch {
+            throw StudyError("--output \(dir): the directory is not writable")
         }
     }
 }

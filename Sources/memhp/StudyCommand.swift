@@ -74,6 +74,7 @@ struct StudyHVOCommand: ParsableCommand {
         let g = try grid()
         let sh = try shard.map(Shard.parse)
         if let j = jobs, j < 1 { throw StudyError("--jobs: \(j); at least 1") }
+        try g.validate(machine: m)
         try StudyResult.checkOutputDirectory(output)
         let executor = try StudyExecutor(machine: m, grid: g, offlineTimeout: offlineTimeout)
         let specs = executor.allSpecs.filter { sh?.owns($0.index) ?? true }
@@ -102,6 +103,8 @@ struct StudyMergeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "merge", abstract: "Join `--shard K/N` results (their study.json files or directories) into one study.")
     @Argument(help: "Shard outputs: directories or study.json files.") var shards: [String] = []
     @Option(name: .shortAndLong, help: "Output directory.") var output: String = "study-out"
+    @Option(help: "Kernel validation fixtures shown beside the model, as `study hvo` does; 'none' to skip.")
+    var validation: String = "tests/study/validation"
 
     func run() throws {
         do {
@@ -112,7 +115,10 @@ struct StudyMergeCommand: ParsableCommand {
                 let path = FileManager.default.fileExists(atPath: p, isDirectory: &isDir) && isDir.boolValue ? p + "/study.json" : p
                 return (path, try StudyResult.load(path))
             }
-            let merged = try StudyResult.merge(parts)
+            var merged = try StudyResult.merge(parts)
+            if validation != "none", FileManager.default.fileExists(atPath: validation) {
+                merged.validation = try StudyValidation.rows(fixtures: validation, workers: ProcessInfo.processInfo.activeProcessorCount)
+            }
             try merged.write(to: output)
             print(merged.summary, terminator: "")
             print("wrote \(output)/study.json, runs.csv, points.csv, report.html")
