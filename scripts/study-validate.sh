@@ -9,7 +9,8 @@ memhp=${1:-.build/debug/memhp}
 glob=${2:-*}
 dir=tests/study/validation
 "$memhp" study validation-scenarios "$dir" >/dev/null
-for scn in "$dir"/$glob.scn; do
+# Repetition-major: every point gets its first run before any gets its second.
+for scn in $(for r in 1 2 3 4 5 6 7 8 9; do ls "$dir"/$glob-rep$r.scn 2>/dev/null; done); do
 	log=${scn%.scn}.kernel.txt
 	[ -s "$log" ] && grep -q '^end completed=1' "$log" && { echo "have $log"; continue; }
 	echo "kernel-run $scn" >&2

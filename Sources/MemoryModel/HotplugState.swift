@@ -48,6 +48,9 @@ public struct HotplugState: Sendable {
     /// Ratelimit of do_migrate_range's warnings (DEFAULT_RATELIMIT_INTERVAL 5 s, burst 10).
     var migrateWarnWindowStart: UInt64 = 0
     var migrateWarnCount = 0
+    /// warn_alloc()'s `nopage_rs` (10 s, burst 1): when the last allocation-failure report went
+    /// out; nil before the first.
+    var allocWarnWindowStart: UInt64?
 
     public init() {}
 }

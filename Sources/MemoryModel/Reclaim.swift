@@ -31,9 +31,14 @@ extension Machine {
         }
     }
 
+    /// warn_alloc() reports a failure unless __GFP_NOWARN, at most once per 10 s
+    /// (`DEFINE_RATELIMIT_STATE(nopage_rs, 10*HZ, 1)`): an offline retrying migration for a
+    /// minute logs a handful of these, not one per attempt.
     func allocFailed(order: Int, gfp: GFP) -> PFN? {
         vmstat.allocFailures += 1
         if !gfp.contains(.nowarn) {
+            if let start = hotplug.allocWarnWindowStart, clock &- start < 10_000_000_000 { return nil }
+            hotplug.allocWarnWindowStart = clock
             log("page allocation failure: order:\(order), mode:\(gfp)")
         }
         return nil

@@ -85,7 +85,10 @@ public enum RunLogParser {
             zoneSum = 0
         }
         for line in lines {
-            guard let o = try? Observation.parse(line) else { continue }
+            // Most of a log is kmsg; parse only the kinds read here.
+            guard line.hasPrefix("zone ") || line.hasPrefix("step ") || line.hasPrefix("hstate ") || line.hasPrefix("vmstat ")
+                || line.hasPrefix("write ") || line.hasPrefix("end ") || line.hasPrefix("scenario_exit "),
+                let o = try? Observation.parse(line) else { continue }
             if o.kind != "zone" { flushZones() }
             lastKind = o.kind
             switch o.kind {

@@ -89,25 +89,14 @@ public final class StudyExecutor: @unchecked Sendable {
     /// returned, in grid order.
     public func run(_ specs: [RunSpec], workers: Int, progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in },
                     stop: @escaping @Sendable () -> Bool = { false }) -> [RunRecord] {
-        let lock = NSLock()
-        var results = [RunRecord?](repeating: nil, count: specs.count)
-        var next = 0, done = 0
+        let queue = RunQueue(count: specs.count)
         let group = DispatchGroup()
         for _ in 0..<max(1, min(workers, specs.count)) {
             group.enter()
             let t = Thread {
-                while true {
-                    lock.lock()
-                    if stop() || next >= specs.count { lock.unlock(); break }
-                    let i = next
-                    next += 1
-                    lock.unlock()
+                while let i = queue.take(stop: stop) {
                     let rec = self.run(specs[i])
-                    lock.lock()
-                    results[i] = rec
-                    done += 1
-                    progress(done, specs.count)
-                    lock.unlock()
+                    queue.finish(i, rec) { progress($0, specs.count) }
                 }
                 group.leave()
             }
@@ -115,6 +104,30 @@ public final class StudyExecutor: @unchecked Sendable {
             t.start()
         }
         group.wait()
-        return results.compactMap { $0 }
+        return queue.results.compactMap { $0 }
+    }
+}
+
+/// The workers' shared state: the next run to take and the finished records, under one lock.
+final class RunQueue: @unchecked Sendable {
+    private let lock = NSLock()
+    private var next = 0, done = 0
+    private(set) var results: [RunRecord?]
+    init(count: Int) { results = Array(repeating: nil, count: count) }
+
+    /// The next run's position, or nil when all are taken or a stop was requested.
+    func take(stop: () -> Bool) -> Int? {
+        lock.lock(); defer { lock.unlock() }
+        guard !stop(), next < results.count else { return nil }
+        next += 1
+        return next - 1
+    }
+
+    /// Stores a record and reports the count done (under the lock, so reports are ordered).
+    func finish(_ i: Int, _ rec: RunRecord, report: (Int) -> Void) {
+        lock.lock(); defer { lock.unlock() }
+        results[i] = rec
+        done += 1
+        report(done)
     }
 }

@@ -77,7 +77,7 @@ public enum StudyScenario {
         h.append("dimm: dimm1 \(StudySize.format(machine.dimmBytes)) node=0")
         if !machine.cmdline.isEmpty { h.append("append: \(machine.cmdline)") }
         if pt.pageSize == .g1 { h.append("cpu: gbpages") }
-        h.append("timeout: \(300 + 2 * offlineTimeout * dimmBlocks.count)")
+        h.append("timeout: \(1200 + 2 * offlineTimeout * dimmBlocks.count)")
         h.append("seed: \(spec.seed)")
         h.append("---")
         var s: [String] = ["step online"]

@@ -32,13 +32,15 @@ struct StudyHVOCommand: ParsableCommand {
     @Option(help: "NUMA node counts (1 or 2; boot memory split evenly).") var nodes: String = "1"
     @Option(help: "Seeded repetitions per point.") var reps: Int = 5
     @Option(help: "Seed of every randomized workload.") var seed: UInt64 = 1
-    @Option(help: "Seconds an offline write may spin before its signal (virtual time).") var offlineTimeout: Int = 10
+    @Option(help: "Seconds an offline write may spin before its signal (virtual time).") var offlineTimeout: Int = 1
     @Option(name: .shortAndLong, help: "Output directory.") var output: String = "study-out"
     @Option(help: "Worker threads (default: every core).") var jobs: Int?
     @Option(help: "Run only shard K of N (1-based), e.g. 2/4; join with `memhp study merge`.") var shard: String?
     @Option(help: "Kernel validation fixtures (NAME-repK.kernel.txt) shown beside the model; 'none' to skip.")
     var validation: String = "tests/study/validation"
     @Flag(help: "Plain progress lines even on a terminal.") var plain = false
+    @Option(help: "Write every run's scenario file (memhp run / kernel-run take them) into this directory instead of running.")
+    var emitScenarios: String?
 
     func list(_ s: String) -> [String] { s.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
 
@@ -78,6 +80,15 @@ struct StudyHVOCommand: ParsableCommand {
         try StudyResult.checkOutputDirectory(output)
         let executor = try StudyExecutor(machine: m, grid: g, offlineTimeout: offlineTimeout)
         let specs = executor.allSpecs.filter { sh?.owns($0.index) ?? true }
+        if let dir = emitScenarios {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            for spec in specs {
+                let name = "\(spec.point.id.replacingOccurrences(of: ":", with: "_"))-rep\(spec.rep + 1).scn"
+                try executor.scenarioText(spec).write(toFile: dir + "/" + name, atomically: true, encoding: .utf8)
+            }
+            print("wrote \(specs.count) scenario files to \(dir)")
+            return
+        }
         let workers = jobs ?? ProcessInfo.processInfo.activeProcessorCount
         let progress = StudyProgress(total: specs.count, terminal: !plain && isatty(STDERR_FILENO) == 1)
         signal(SIGINT) { _ in studyInterrupted = 1 }
