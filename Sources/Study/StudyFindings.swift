@@ -34,6 +34,11 @@ public enum StudyFindings {
         } else if r.grid.hvo.count == 2 {
             out.append("No pressure level in this grid makes HVO fail offline more often than without it (beyond the 95% intervals).")
         }
+        let short = r.runs.filter { $0.poolPages < $0.poolRequested }
+        if !short.isEmpty {
+            let sizes = Set(short.map(\.pageSize)).sorted().joined(separator: ", ")
+            out.append("\(short.count) runs got fewer huge pages than asked for (\(sizes)): at run time 6.1 takes gigantic pages only from the kernel zones (hugepage_movable_supported() is false for them), which rarely hold a free aligned 1 GiB range.")
+        }
         let enomem = r.runs.filter { $0.blocks.contains { $0.outcome == .enomem } }
         if !enomem.isEmpty {
             let hvoShare = Double(enomem.filter(\.hvo).count) / Double(enomem.count) * 100
