@@ -27,7 +27,7 @@ public enum StudyValidation {
     public static let machine = StudyMachine(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4, dimmBytes: 1 << 30)
     public static let offlineTimeout = 5
     public static let kernelRepetitions = 3
-    public static let modelRepetitions = 20
+    public static let modelRepetitions = 10
     public static let seed: UInt64 = 1
 
     static func pt(_ pool: Int, _ hvo: Bool, _ pressure: String, _ online: String, _ nodes: Int) -> StudyPoint {
