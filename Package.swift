@@ -48,10 +48,12 @@ let package = Package(
         // `memhp snapshot`/`predict`/`host metrics`: a live host's memory state read through its
         // kernel files (read-only), the per-block offline prediction, Prometheus exposition.
         .target(name: "Snapshot", dependencies: ["Scenario"]),
+        // `memhp study`: sweeps over scenario runs, their aggregates and the HTML report.
+        .target(name: "Study", dependencies: ["Scenario", "KernelFS", "MemoryModel"]),
         .executableTarget(
             name: "memhp",
             dependencies: [
-                "MemoryModel", "KernelFS", "Scenario", "Conformance", "KernelRunner", "FUSEServer", "Soak", "Snapshot",
+                "MemoryModel", "KernelFS", "Scenario", "Conformance", "KernelRunner", "FUSEServer", "Soak", "Snapshot", "Study",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
@@ -67,6 +69,7 @@ let package = Package(
         .testTarget(name: "MemhpTests", dependencies: ["memhp", "MemoryModel", "Scenario"], swiftSettings: swift6),
         .testTarget(name: "FUSEServerTests", dependencies: ["FUSEServer"]),
         .testTarget(name: "SnapshotTests", dependencies: ["Snapshot", "Scenario", "KernelFS", "MemoryModel"]),
+        .testTarget(name: "StudyTests", dependencies: ["Study", "Scenario"]),
     ],
     swiftLanguageModes: [.v5]
 )

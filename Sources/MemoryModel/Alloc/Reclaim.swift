@@ -31,6 +31,9 @@ extension Machine {
         }
     }
 
+    /// warn_alloc() reports a failure unless __GFP_NOWARN, at most once per 10 s
+    /// (`DEFINE_RATELIMIT_STATE(nopage_rs, 10*HZ, 1)`): an offline retrying migration for a
+    /// minute logs a handful of these, not one per attempt.
     func allocFailed(order: Int, gfp: GFP) -> PFN? {
         vmstat.allocFailures += 1
         // warn_alloc: __GFP_NOWARN, then the ratelimit (its suppressed count is logged when
