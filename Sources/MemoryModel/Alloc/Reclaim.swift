@@ -18,7 +18,7 @@ extension Machine {
             if gfp.highestZone == .movable { vmstat.allocstallMovable += 1 } else { vmstat.allocstallNormal += 1 }
             let progress = reclaim(pages: Swift.max(Machine.swapClusterMax, 1 << order), zonelist: zonelist)
             vmstat.pgstealDirect += progress
-            if let (pfn, z) = getPageFromFreelist(order: order, gfp: gfp, zonelist: zonelist, level: .min) {
+            if let (pfn, z) = directReclaimRetry(order: order, gfp: gfp, zonelist: zonelist, progress: progress) {
                 markAllocated(pfn, order: order, kind: kind, z: z); return pfn
             }
             if gfp.contains(.noretry) { return allocFailed(order: order, gfp: gfp) }
@@ -29,6 +29,20 @@ extension Machine {
             }
             guard oomKill(zonelist: zonelist) else { return allocFailed(order: order, gfp: gfp) }
         }
+    }
+
+    /// The retry in `__alloc_pages_direct_reclaim`: after reclaim made progress, try the
+    /// freelists; if that fails, `drain_all_pages(NULL)` empties every zone's pcp lists into
+    /// the buddy ("pages are pinned on the per-cpu lists") and tries once more. Under a
+    /// kernel-memory filler this is what makes the order-0 pages a caller just freed to the
+    /// pcp lists (the vmemmap pages HVO gave back for a replacement huge page, order-9 huge
+    /// page frees on the Movable pcp) count as free again. Without progress the kernel skips
+    /// both tries; the model keeps its plain retry there (its reclaim is all-or-nothing).
+    func directReclaimRetry(order: Int, gfp: GFP, zonelist: [Int], progress: Int) -> (PFN, Int)? {
+        if let r = getPageFromFreelist(order: order, gfp: gfp, zonelist: zonelist, level: .min) { return r }
+        guard progress > 0 else { return nil }
+        drainAllPCP()
+        return getPageFromFreelist(order: order, gfp: gfp, zonelist: zonelist, level: .min)
     }
 
     /// warn_alloc() reports a failure unless __GFP_NOWARN, at most once per 10 s
