@@ -120,11 +120,10 @@ func loadModuleOnce(_ m: Machine, _ name: String) throws {
 enum SavedState {
     /// Boot the saved machine and replay its journal. Errors name FILE:LINE and exit 2.
     static func load(_ path: String) throws -> (KernelFS, SavedSession) {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ValidationError("--state \(path): cannot read it")
-        }
+        let text: String
+        do { text = try readTextFile(path) } catch { throw ValidationError("--state \(describe(error))") }
         let session: SavedSession
-        do { session = try SavedSession(parsing: [UInt8](data), file: path) } catch let e as SessionFileError {
+        do { session = try SavedSession(parsing: Array(text.utf8), file: path) } catch let e as SessionFileError {
             throw ValidationError(e.description)
         }
         let machine: MachineOptions
@@ -150,9 +149,9 @@ enum SavedState {
     /// Written to a temporary file and renamed over the old one: a crash leaves either.
     static func write(_ path: String, _ session: SavedSession) throws {
         do {
-            try Data(session.encoded()).write(to: URL(fileURLWithPath: path), options: .atomic)
+            try writeTextFile(String(decoding: session.encoded(), as: UTF8.self), to: path)
         } catch {
-            printError("memhp: cannot save the state to \(path): \(error.localizedDescription)")
+            printError("memhp: cannot save the state to \(describe(error))")
             throw ExitCode(1)
         }
     }
@@ -163,6 +162,7 @@ enum SavedState {
 func bootWithColdPlug(_ config: MachineConfig) throws -> Machine {
     let m: Machine
     do { m = try Machine.boot(config) } catch let e as MachineConfigError { throw ValidationError(e.message) }
+    warnAboutRefusedDIMMs(m)
     if let d = m.layout?.dimms.first(where: { $0.accepted }), m.blockPages > 0,
        m.blocks[d.start / (m.blockPages << 12)] == nil {
         try m.acpiColdPlugDIMMs()

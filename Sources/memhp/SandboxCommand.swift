@@ -29,6 +29,9 @@ struct SandboxCommand: ParsableCommand {
     @Argument(parsing: .postTerminator, help: "The command and its arguments (after --).")
     var command: [String] = []
 
+    static let howToUseTerminator =
+        "give it after `--` (memhp's options before it, the command and its arguments after), e.g. memhp sandbox --mem 2G --dimm 512M -- lsmem -a"
+
     static let debugfs = "/sys/kernel/debug"
 
     /// Whether a debugfs is mounted at `path` in this namespace (/proc/self/mountinfo).
@@ -42,7 +45,7 @@ struct SandboxCommand: ParsableCommand {
     }
 
     func validate() throws {
-        if command.isEmpty { throw ValidationError("missing COMMAND (memhp sandbox [options] -- COMMAND ...)") }
+        if command.isEmpty { throw ValidationError("no COMMAND to run: \(Self.howToUseTerminator)") }
     }
 
     func run() throws {
