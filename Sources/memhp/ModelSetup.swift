@@ -120,11 +120,10 @@ func loadModuleOnce(_ m: Machine, _ name: String) throws {
 enum SavedState {
     /// Boot the saved machine and replay its journal. Errors name FILE:LINE and exit 2.
     static func load(_ path: String) throws -> (KernelFS, SavedSession) {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ValidationError("--state \(path): cannot read it")
-        }
+        let text: String
+        do { text = try readTextFile(path) } catch { throw ValidationError("--state \(describe(error))") }
         let session: SavedSession
-        do { session = try SavedSession(parsing: [UInt8](data), file: path) } catch let e as SessionFileError {
+        do { session = try SavedSession(parsing: Array(text.utf8), file: path) } catch let e as SessionFileError {
             throw ValidationError(e.description)
         }
         let machine: MachineOptions
@@ -150,7 +149,7 @@ enum SavedState {
     /// Written to a temporary file and renamed over the old one: a crash leaves either.
     static func write(_ path: String, _ session: SavedSession) throws {
         do {
-            try Data(session.encoded()).write(to: URL(fileURLWithPath: path), options: .atomic)
+            try writeTextFile(String(decoding: session.encoded(), as: UTF8.self), to: path)
         } catch {
             printError("memhp: cannot save the state to \(describe(error))")
             throw ExitCode(1)

@@ -32,7 +32,6 @@ struct SandboxCommand: ParsableCommand {
     static let howToUseTerminator =
         "give it after `--` (memhp's options before it, the command and its arguments after), e.g. memhp sandbox --mem 2G --dimm 512M -- lsmem -a"
 
-
     static let debugfs = "/sys/kernel/debug"
 
     /// Whether a debugfs is mounted at `path` in this namespace (/proc/self/mountinfo).
