@@ -142,6 +142,10 @@ public enum ObservationSchema {
         Kind("param", ["path", "value", "errno"], identity: ["path"]),
         Kind("iomem", ["line"]),
         Kind("pageflags", ["block", "state", "errno", "pages"] + PageClass.allCases.map(\.rawValue), identity: ["block"]),
+        // `dump kpageflags`: every pfn's masked kpageflags word (bit 63: kpagecount != 0), run-length
+        // encoded, for `memhp snapshot --from-log`; the model reads its own pages directly, never compared.
+        Kind("kpf", ["start", "runs", "errno"], origin: .runner),
+        Kind("kpf_end", ["pfns"], origin: .runner),
     ]
 
     static let byName: [String: Kind] = Dictionary(uniqueKeysWithValues: kinds.map { ($0.name, $0) })
