@@ -33,6 +33,9 @@ let package = Package(
         // `memhp mount`/`sandbox`: the tree served over the kernel's FUSE protocol on /dev/fuse
         // directly (no libfuse, so a fresh machine builds it).
         .target(name: "FUSEServer", dependencies: ["KernelFS", "MemoryModel"]),
+        // The fuzz-and-soak harness (`memhp fuzz`): random operations on a live model with
+        // verify() and exact save/reload checks.
+        .target(name: "Soak", dependencies: ["KernelFS", "MemoryModel"]),
         // Scenario files, the guest program, the observation schema and log, the model runner.
         .target(name: "Scenario", dependencies: ["MemoryModel", "KernelFS"], swiftSettings: swift6),
         // The conformance rules: how a model log is diffed against a kernel log (classification,
@@ -42,10 +45,13 @@ let package = Package(
         // sockets). Guest/memhp-guest.c is compiled for the guest at run time, not by SwiftPM.
         .target(name: "KernelRunner", dependencies: ["Scenario", "Conformance", "MemoryModel"], resources: [.copy("Guest")],
                 swiftSettings: swift6),
+        // `memhp snapshot`/`predict`/`host metrics`: a live host's memory state read through its
+        // kernel files (read-only), the per-block offline prediction, Prometheus exposition.
+        .target(name: "Snapshot", dependencies: ["Scenario"]),
         .executableTarget(
             name: "memhp",
             dependencies: [
-                "MemoryModel", "KernelFS", "Scenario", "Conformance", "KernelRunner", "FUSEServer",
+                "MemoryModel", "KernelFS", "Scenario", "Conformance", "KernelRunner", "FUSEServer", "Soak", "Snapshot",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
@@ -59,6 +65,8 @@ let package = Package(
         .testTarget(name: "SoakTests", dependencies: ["MemoryModel", "KernelFS"], swiftSettings: swift6),
         // The CLI as a user meets it: its commands parsed in process, and the built binary run.
         .testTarget(name: "MemhpTests", dependencies: ["memhp", "MemoryModel", "Scenario"], swiftSettings: swift6),
+        .testTarget(name: "FUSEServerTests", dependencies: ["FUSEServer"]),
+        .testTarget(name: "SnapshotTests", dependencies: ["Snapshot", "Scenario", "KernelFS", "MemoryModel"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -47,8 +47,6 @@ public final class KernelRunner {
         sc = scenario; opt = options
     }
 
-    static let baseCmdline = "console=ttyS0 quiet panic=-1 nokaslr"
-
     // MARK: build
 
     /// The guest runner compiled with the host's gcc -static and the schema header
@@ -121,7 +119,7 @@ public final class KernelRunner {
         a += ["-m", mem, "-smp", "1"]
         if m.gbpages { a += ["-cpu", "qemu64,+pdpe1gb"] }
         a += ["-kernel", opt.kernel.vmlinuz, "-initrd", work + "/initrd.gz",
-              "-append", ([Self.baseCmdline] + (m.cmdline.isEmpty ? [] : [m.cmdline])).joined(separator: " ")]
+              "-append", GuestProgram.kernelCommandLine(sc)]
         a += ["-chardev", "file,id=con,path=\(work)/console.log", "-serial", "chardev:con"]
         a += ["-chardev", "socket,id=ctl,path=\(work)/ctl.sock", "-serial", "chardev:ctl"]
         a += ["-chardev", "socket,id=qmp,path=\(work)/qmp.sock", "-mon", "chardev=qmp,mode=control"]
@@ -326,10 +324,14 @@ public final class KernelRunner {
         let until = Date().addingTimeInterval(timeout)
         while Date() < until && !q.eof {
             waitReadable([q.fd], timeout: 0.1)
+            // Every line of the batch is kept: an event read in the same chunk after the reply
+            // (device_del's _OST 0x84 "eject in progress") must not be lost with the rest.
+            var reply: QMPMessage?
             for l in q.readLines() {
                 guard let m = QMPMessage(l) else { continue }
-                if m.event != nil { pendingEvents.append(m) } else if m.isReturn || m.error != nil { return m }
+                if m.event != nil { pendingEvents.append(m) } else if reply == nil, m.isReturn || m.error != nil { reply = m }
             }
+            if let reply { return reply }
         }
         return nil
     }

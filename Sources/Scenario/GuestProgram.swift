@@ -69,6 +69,16 @@ public struct GuestProgram: Sendable {
     /// Modules in load order (dependencies first).
     public var modules: [GuestModule] = []
 
+    /// What every guest kernel boots with, before the scenario's own `cmdline:`: the console
+    /// on ttyS0 (the control port is ttyS1), a panic powers off, no KASLR (the captures'
+    /// `Memory:` line depends on where the image sits).
+    public static let baseCmdline = "console=ttyS0 quiet panic=-1 nokaslr"
+
+    /// The kernel command line of the scenario's guest (QEMU's `-append`; the model's `guest cmdline=`).
+    public static func kernelCommandLine(_ sc: Scenario) -> String {
+        sc.machine.cmdline.isEmpty ? baseCmdline : baseCmdline + " " + sc.machine.cmdline
+    }
+
     /// Where dynamic debug is turned on, so `memory offlining [mem ...] failed due to <reason>`,
     /// `Offlined Pages N` and the like reach the log (pr_debug is compiled out of the log otherwise).
     public static let dyndbgQueries = [

@@ -51,8 +51,6 @@ public final class ModelRunner {
         self.boot = boot
     }
 
-    /// The kernel runner prepends this to every command line; the model reports it the same way.
-    public static let baseCmdline = "console=ttyS0 quiet panic=-1 nokaslr"
 
     public func run() -> ModelRunResult {
         let sc = scenario
@@ -79,9 +77,7 @@ public final class ModelRunner {
         machine.dynamicDebug = true
         let bootClock = machine.clock
 
-        var cmdline = Self.baseCmdline
-        if !sc.machine.cmdline.isEmpty { cmdline += " " + sc.machine.cmdline }
-        out.append(Observation("guest", [.init("cmdline", cmdline, quoted: true)]).line)
+        out.append(Observation("guest", [.init("cmdline", GuestProgram.kernelCommandLine(sc), quoted: true)]).line)
         drainKmsg(boot: true)
         collectExplain()
         loadModules()

@@ -110,6 +110,9 @@ public enum DumpItem: Sendable, Equatable {
     case layout
     /// `vmstat K=V ...` (the captures' counters).
     case vmstat
+    /// `kpf start= runs=` lines: every pfn's kpageflags word (masked) and whether its kpagecount
+    /// is 0, run-length encoded, for `memhp snapshot --from-log` (kernel-only).
+    case kpageflags
 
     /// The word the file uses.
     public var keyword: String {
@@ -123,6 +126,7 @@ public enum DumpItem: Sendable, Equatable {
         case .params: "params"
         case .layout: "layout"
         case .vmstat: "vmstat"
+        case .kpageflags: "kpageflags"
         }
     }
     /// `dump all`: what the captures' `dump LABEL` printed.
@@ -580,9 +584,10 @@ struct ScenarioParser {
         case "params": return [.params]
         case "layout": return [.layout]
         case "vmstat": return [.vmstat]
+        case "kpageflags": return [.kpageflags]
         case "all": return DumpItem.all
         default:
-            throw fail("unknown dump `\(a)`; expected blocks[:SEL], meminfo, zones, zoneinfo, buddyinfo, hugepages, pageflags[:SEL], params, layout, vmstat or all")
+            throw fail("unknown dump `\(a)`; expected blocks[:SEL], meminfo, zones, zoneinfo, buddyinfo, hugepages, pageflags[:SEL], params, layout, vmstat, kpageflags or all")
         }
     }
 

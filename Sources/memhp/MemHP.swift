@@ -17,7 +17,7 @@ struct MemHP: ParsableCommand {
         would refuse, a malformed file, reported as FILE:LINE).
         """,
         version: "memhp \(version) (a model of Linux 6.1 memory hotplug on QEMU 7.2's pc machine)",
-        subcommands: [DemoCommand.self, BootCommand.self, ReadCommand.self, BenchCommand.self, KernelRunCommand.self, RunCommand.self, ConformanceCommand.self, ExportCommand.self, MountCommand.self, SandboxCommand.self, CampaignCommand.self]
+        subcommands: [DemoCommand.self, BootCommand.self, ReadCommand.self, BenchCommand.self, KernelRunCommand.self, RunCommand.self, ConformanceCommand.self, ExportCommand.self, MountCommand.self, SandboxCommand.self, CampaignCommand.self, FuzzCommand.self, SnapshotCommand.self, PredictCommand.self, HostCommand.self]
     )
 }
 

@@ -62,6 +62,13 @@ func loadScenario(_ path: String) throws -> Scenario {
         printError("memhp: cannot read \(describe(error))")
         throw ExitCode(2)
     }
+    // A file that does not end in a newline was cut short (a copy or download that stopped
+    // mid-line): its last statement may parse as a different one ("online 3" of "online 32").
+    if let last = text.split(separator: "\n", omittingEmptySubsequences: false).last, !last.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r" }) {
+        let line = text.reduce(1) { $1 == "\n" ? $0 + 1 : $0 }
+        FileHandle.standardError.write(Data("\(path):\(line): the last line has no newline: the file was cut short\n".utf8))
+        throw ExitCode(2)
+    }
     do { return try Scenario.parse(text, file: path) } catch let e as ScenarioError {
         FileHandle.standardError.write(Data("\(e)\n".utf8))
         throw ExitCode(2)

@@ -24,6 +24,52 @@ final class KernelRunnerTests: XCTestCase {
         XCTAssertEqual(p.terminationStatus, 0, text)
     }
 
+    /// The C guest, built natively, runs a read-only program on this host (no dump that
+    /// writes vm.stat_refresh) and every line it prints fits ObservationSchema: the params in
+    /// the schema's order, the pageflags classes by the schema's names.
+    func testGuestLinesFitTheSchema() throws {
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/gcc"), "no gcc (scripts/kernel-setup.sh installs it)")
+        let dir = NSTemporaryDirectory() + "memhp-guest-run-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try GuestSource.load().write(toFile: dir + "/memhp-guest.c", atomically: true, encoding: .utf8)
+        try GuestHeader.render().write(toFile: dir + "/" + GuestHeader.fileName, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try run("/usr/bin/gcc", ["-O0", "-w", "-o", dir + "/guest", dir + "/memhp-guest.c"]).status, 0)
+        let program: [GuestInstruction] = [
+            .step(n: 1, label: "read-only"), .read(path: "/sys/devices/system/memory/block_size_bytes"),
+            .dump(.params), .dump(.blocks([0, 1])), .dump(.pageflags([0])), .dump(.layout), .dump(.buddyinfo),
+        ]
+        try (program.map(\.encoded).joined(separator: "\n") + "\n").write(toFile: dir + "/steps", atomically: true, encoding: .utf8)
+        FileManager.default.createFile(atPath: dir + "/out", contents: nil)   // the "control port": a plain file here
+        XCTAssertEqual(try run(dir + "/guest", [dir + "/steps", dir + "/out"]).status, 0)
+        let lines = try String(contentsOfFile: dir + "/out", encoding: .utf8).split(separator: "\n").map(String.init)
+        var observations: [Observation] = []
+        for l in lines where !l.hasPrefix("@") {
+            guard let o = try Observation.parse(l) else { continue }
+            if let v = ObservationSchema.violation(o) { XCTFail("\(v): \(l)") }
+            observations.append(o)
+        }
+        XCTAssertEqual(observations.filter { $0.kind == "param" }.compactMap { $0["path"] }, ObservationSchema.paramPaths)
+        let pf = try XCTUnwrap(observations.first { $0.kind == "pageflags" })
+        if pf["errno"] == nil && pf["state"] == nil {
+            XCTAssertEqual(pf.fields.map(\.key), ["block", "pages"] + ObservationSchema.PageClass.allCases.map(\.rawValue))
+        }
+        XCTAssertEqual(observations.last?.line, "scenario_exit rc=0")
+    }
+
+    func run(_ exe: String, _ args: [String]) throws -> (status: Int32, output: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: exe)
+        p.arguments = args
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        return (p.terminationStatus, out)
+    }
+
     /// The C guest keeps no list of its own: every key, path and class it reads comes from the
     /// generated header, so a key added to the schema reaches both runners.
     func testGuestSourceHasNoListOfItsOwn() throws {

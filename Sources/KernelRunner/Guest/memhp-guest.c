@@ -485,6 +485,44 @@ static void dump_layout(void) {
 }
 
 /* Per-block page kinds from /proc/kpageflags (bit numbers from include/uapi/linux/kernel-page-flags.h). */
+/* Every pfn's /proc/kpageflags word, masked to the bits memhp's snapshot census reads, with
+ * bit 63 set when /proc/kpagecount is not 0, run-length encoded: `kpf start=PFN runs=HEX*LEN,...`
+ * (at most 512 runs a line). The host turns these lines into a snapshot (Snapshot/GuestLog). */
+static void dump_kpf(void) {
+	const uint64_t mask = (1ULL << 20) | (1ULL << 19) | (1ULL << 10) | (1ULL << 23) | (1ULL << 32) |
+		(1ULL << 7) | (1ULL << 26) | (1ULL << 17) | (1ULL << 15) | (1ULL << 16) | (1ULL << 5) |
+		(1ULL << 18) | (1ULL << 12) | (1ULL << 14) | (1ULL << 33) | (1ULL << 22);
+	enum { CHUNK = 65536 };
+	static uint64_t f[CHUNK], c[CHUNK];
+	int ff = open("/proc/kpageflags", O_RDONLY), fc = open("/proc/kpagecount", O_RDONLY);
+	if (ff < 0 || fc < 0) { emit("kpf errno=%s", errname(errno)); if (ff >= 0) close(ff); if (fc >= 0) close(fc); return; }
+	static char line[512 * 40 + 64];
+	size_t len = 0;
+	int nruns = 0;
+	uint64_t cur = 0, run = 0, pfn = 0, lineStart = 0;
+	for (;;) {
+		ssize_t r = pread(ff, f, sizeof f, (off_t)(pfn * 8));
+		if (r <= 0) break;
+		long n = r / 8;
+		ssize_t rc = pread(fc, c, (size_t)n * 8, (off_t)(pfn * 8));
+		for (long i = 0; i < n; i++) {
+			uint64_t v = (f[i] & mask) | ((rc == r && c[i]) ? (1ULL << 63) : 0);
+			if (run && v == cur) { run++; continue; }
+			if (run) {
+				len += (size_t)sprintf(line + len, "%s%llx*%llu", nruns ? "," : "", (unsigned long long)cur, (unsigned long long)run);
+				if (++nruns == 512) { emit("kpf start=%llu runs=%s", (unsigned long long)lineStart, line); len = 0; nruns = 0; lineStart = pfn + i; }
+			}
+			cur = v; run = 1;
+		}
+		pfn += n;
+		if (n < CHUNK) break;
+	}
+	if (run) { len += (size_t)sprintf(line + len, "%s%llx*%llu", nruns ? "," : "", (unsigned long long)cur, (unsigned long long)run); nruns++; }
+	if (nruns) emit("kpf start=%llu runs=%s", (unsigned long long)lineStart, line);
+	emit("kpf_end pfns=%llu", (unsigned long long)pfn);
+	close(ff); close(fc);
+}
+
 static void dump_pageflags(const char *seltxt) {
 	static int sel[65536];
 	int ns = parse_sel(seltxt, sel, 65536);
@@ -831,6 +869,7 @@ int main(int argc, char **argv) {
 			else if (!strcmp(what, "params")) dump_params();
 			else if (!strcmp(what, "layout")) dump_layout();
 			else if (!strcmp(what, "vmstat")) dump_vmstat();
+			else if (!strcmp(what, "kpageflags")) dump_kpf();
 		} else if (!strcmp(cmd, "SLEEP")) {
 			long ms;
 			sscanf(rest, "%ld", &ms);
