@@ -110,9 +110,6 @@ public enum ObservationSchema {
         Kind("dyndbg", ["query", "errno"], origin: .runner),
         Kind("qmp_event", ["name", "data"], origin: .runner),
         Kind("stage", ["name"], origin: .runner),
-        // memhp-guest's `dump kpageflags`: the raw census a snapshot of a real guest is built from.
-        Kind("kpf", ["start", "runs"], origin: .runner),
-        Kind("kpf_end", ["pfns"], origin: .runner),
         Kind("end", ["completed", "reason", "scenario_rc", "qemu_rc", "boot_s", "total_s", "build_s"], origin: .runner),
         Kind("unsupported", ["step", "reason"], origin: .modelOnly),
         // The guest program's steps.
