@@ -28,6 +28,8 @@ public final class Machine: @unchecked Sendable {
     @exclusivity(unchecked) public internal(set) var hugetlb = HugeTLBState()
     /// Where each section's memmap lives: the vmemmap page tables (SparseVmemmap/).
     @exclusivity(unchecked) public internal(set) var vmemmap = SparseVmemmap()
+    /// The ACPI memory device and virtio-mem drivers' state (Drivers/).
+    public internal(set) var drivers = MemoryDrivers()
     /// Memory block devices by id (`/sys/devices/system/memory/memoryN`).
     @exclusivity(unchecked) public internal(set) var blocks: [Int: MemoryBlock] = [:]
     /// Memory block size in pages (`block_size_bytes` / 4096).
