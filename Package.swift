@@ -23,10 +23,10 @@ let package = Package(
             dependencies: [
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
-            // The allocator's hot paths touch the Machine's arrays many times per page; dynamic
-            // exclusivity checks on them cost more than the work itself. Debug builds (tests)
-            // keep the checks.
-            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+            // Swift 6 language mode (strict concurrency). The allocator's hot stored properties
+            // are `@exclusivity(unchecked)` (Machine.swift) instead of an unsafe compiler flag,
+            // so the package can be used as a versioned dependency.
+            swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // The kernel's files over a Machine: paths, text formats, parsers, errno.
         .target(name: "KernelFS", dependencies: ["MemoryModel"]),

@@ -4,47 +4,55 @@
 /// A class, because it owns gigabytes of per-page state that must never be copied; every
 /// mutation goes through methods that keep the invariants `verify()` checks. It is not
 /// thread-safe by itself: `KernelFS` serializes callers as the kernel's locks do.
+///
+/// The stored properties are `@exclusivity(unchecked)` (what the module-wide
+/// `-enforce-exclusivity=unchecked` flag did before, without an unsafe flag): their accesses
+/// never overlap by construction (one caller at a time, no inout access held across a call
+/// that reaches the same property), and on the allocator's hot paths the dynamic checks cost
+/// more than the work itself.
 public final class Machine: @unchecked Sendable {
     public let config: MachineConfig
     /// What the firmware and early boot produced (e820, SRAT, zone ranges, reservations).
-    public internal(set) var layout: BootLayout?
-    public internal(set) var params: KernelParameters
+    @exclusivity(unchecked) public internal(set) var layout: BootLayout?
+    @exclusivity(unchecked) public internal(set) var params: KernelParameters
     public let memmap: MemMap
     /// Zones flattened as node * 5 + zone type.
-    public internal(set) var zones: [Zone]
-    public internal(set) var nodes: [Node]
+    @exclusivity(unchecked) public internal(set) var zones: [Zone]
+    @exclusivity(unchecked) public internal(set) var nodes: [Node]
     /// Per pageblock: migratetype (`pageblock_flags`) and the flattened zone index the pages belong to.
-    @usableFromInline var pageblockType: [UInt8]
-    @usableFromInline var pageblockZone: [UInt16]
-    public internal(set) var owners = OwnerTable()
+    @exclusivity(unchecked) @usableFromInline var pageblockType: [UInt8]
+    @exclusivity(unchecked) @usableFromInline var pageblockZone: [UInt16]
+    @exclusivity(unchecked) public internal(set) var owners = OwnerTable()
     /// Memory hotplug's own state: policies, groups, devices, notifiers (MemoryHotplug*.swift).
-    public internal(set) var hotplug = HotplugState()
+    @exclusivity(unchecked) public internal(set) var hotplug = HotplugState()
     /// HugeTLB hstates and pools, HVO settings (HugeTLB*.swift).
-    public internal(set) var hugetlb = HugeTLBState()
+    @exclusivity(unchecked) public internal(set) var hugetlb = HugeTLBState()
     /// Where each section's memmap lives: the vmemmap page tables (SparseVmemmap/).
-    public internal(set) var vmemmap = SparseVmemmap()
+    @exclusivity(unchecked) public internal(set) var vmemmap = SparseVmemmap()
+    /// The ACPI memory device and virtio-mem drivers' state (Drivers/).
+    @exclusivity(unchecked) public internal(set) var drivers = MemoryDrivers()
     /// Memory block devices by id (`/sys/devices/system/memory/memoryN`).
-    public internal(set) var blocks: [Int: MemoryBlock] = [:]
+    @exclusivity(unchecked) public internal(set) var blocks: [Int: MemoryBlock] = [:]
     /// Memory block size in pages (`block_size_bytes` / 4096).
-    public internal(set) var blockPages = Geometry.pagesPerSection
-    public internal(set) var vmstat = VMEvents()
+    @exclusivity(unchecked) public internal(set) var blockPages = Geometry.pagesPerSection
+    @exclusivity(unchecked) public internal(set) var vmstat = VMEvents()
     /// Tunables under /proc/sys/vm.
-    public internal(set) var minFreeKbytes = 0
-    public internal(set) var userMinFreeKbytes = -1
-    public internal(set) var watermarkScaleFactor = 10
-    public internal(set) var watermarkBoostFactor = 15000
-    public internal(set) var lowmemReserveRatio = [256, 256, 32, 0, 0]
+    @exclusivity(unchecked) public internal(set) var minFreeKbytes = 0
+    @exclusivity(unchecked) public internal(set) var userMinFreeKbytes = -1
+    @exclusivity(unchecked) public internal(set) var watermarkScaleFactor = 10
+    @exclusivity(unchecked) public internal(set) var watermarkBoostFactor = 15000
+    @exclusivity(unchecked) public internal(set) var lowmemReserveRatio = [256, 256, 32, 0, 0]
     /// The other /proc/sys/vm tunables (overcommit, pcp fraction, drop_caches; VMSysctl.swift).
-    public internal(set) var vmSysctl = VMSysctl()
+    @exclusivity(unchecked) public internal(set) var vmSysctl = VMSysctl()
     /// Why operations failed, in the kernel's words (what only dynamic debug would show).
-    public internal(set) var explain = ExplainLog()
+    @exclusivity(unchecked) public internal(set) var explain = ExplainLog()
     /// The kernel log (dmesg) lines the model prints.
-    public internal(set) var kmsg: [String] = []
+    @exclusivity(unchecked) public internal(set) var kmsg: [String] = []
     /// warn_alloc's `nopage_rs`: one "page allocation failure" warning per 10 s.
-    var nopageRatelimit = RatelimitState.warnAlloc
+    @exclusivity(unchecked) var nopageRatelimit = RatelimitState.warnAlloc
     /// Virtual time in nanoseconds since boot.
-    public internal(set) var clock: UInt64 = 0
-    public internal(set) var random: SplitMix64
+    @exclusivity(unchecked) public internal(set) var clock: UInt64 = 0
+    @exclusivity(unchecked) public internal(set) var random: SplitMix64
     /// Number of CPUs (QEMU `-smp`, 1 in the captures): sizes the per-cpu lists.
     public let cpus: Int
 

@@ -331,16 +331,16 @@ public final class ModelRunner {
         switch step {
         case .dimmAdd(let id, let size, let node):
             o.add("action", "dimm-add"); o.add("id", id); o.add("size", size); o.add("node", node)
-            let before = machine.hotplug.ostEvents.count
+            let before = machine.drivers.ostEvents.count
             var failure: String?
             do { try machine.hotAddDIMM(id: id, sizeBytes: size, node: node) } catch let e { failure = "\(e)" }
-            let ost = machine.hotplug.ostEvents[before...].filter { $0.device == id }.map(\.status)
+            let ost = machine.drivers.ostEvents[before...].filter { $0.device == id }.map(\.status)
             if ost.isEmpty {
                 // QEMU itself refused the device (no room in the device memory region).
                 o.add("ok", 0); o.addQuoted("error", failure ?? "device_add failed")
             } else {
                 let bs = Geometry.minMemoryBlockSize
-                if let dev = machine.hotplug.acpiDevices[id] {
+                if let dev = machine.drivers.acpiDevices[id] {
                     let addr = dev.range.start << Geometry.pageShift
                     o.add("addr", "0x" + String(addr, radix: 16))
                     o.add("blocks", "\(addr / bs)-\((addr + size) / bs - 1)")
@@ -350,29 +350,29 @@ public final class ModelRunner {
             }
         case .dimmDel(let id, let timeout):
             o.add("action", "dimm-del"); o.add("id", id)
-            guard machine.hotplug.acpiDevices[id] != nil else {
+            guard machine.drivers.acpiDevices[id] != nil else {
                 o.add("deleted", 0); o.add("ok", 0); o.addQuoted("error", "device_del failed")
                 break
             }
-            let before = machine.hotplug.ostEvents.count
+            let before = machine.drivers.ostEvents.count
             var deleted = true
             do {
                 try machine.acpiEjectDIMM(id: id, deadline: t0 &+ UInt64(max(0, timeout)) &* 1_000_000_000)
             } catch {
                 deleted = false
             }
-            let ost = machine.hotplug.ostEvents[before...].map(\.status)
+            let ost = machine.drivers.ostEvents[before...].map(\.status)
             let refused = ost.contains { $0 != 0x84 && $0 != 0 }
             o.add("deleted", deleted ? 1 : 0)
             o.add("ost", ost.isEmpty ? "-" : ost.map(String.init).joined(separator: ","))
             o.add("ok", deleted || refused ? 1 : 0)
         case .vmemResize(let id, let size, let timeout):
             o.add("action", "vmem-resize"); o.add("id", id); o.add("requested", size)
-            guard machine.hotplug.virtioMem[id] != nil else {
+            guard machine.drivers.virtioMem[id] != nil else {
                 o.add("size", 0); o.add("ok", 0); o.addQuoted("error", "qom-set failed")
                 break
             }
-            let before = machine.hotplug.virtioMem[id]!.sizeChanges.count
+            let before = machine.drivers.virtioMem[id]!.sizeChanges.count
             var ok = true
             do {
                 try machine.virtioMemSetRequestedSize(id: id, bytes: size)
@@ -380,7 +380,7 @@ public final class ModelRunner {
             } catch {
                 ok = false
             }
-            let dev = machine.hotplug.virtioMem[id]!
+            let dev = machine.drivers.virtioMem[id]!
             o.add("size", dev.pluggedBytes)
             o.add("ok", ok ? 1 : 0)
             o.add("elapsed_s", Self.seconds(machine.clock &- t0, decimals: 1))

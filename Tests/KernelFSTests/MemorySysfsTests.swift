@@ -131,7 +131,7 @@ final class MemorySysfsTests: XCTestCase {
         XCTAssertEqual(m.hotplug.uevents[uevents...].map { "\($0.action.rawValue) \($0.devpath.split(separator: "/").last!)" },
                        ["add memory40", "add memory41", "add memory42", "add memory43",
                         "online memory40", "online memory41", "online memory42", "online memory43"])
-        XCTAssertEqual(m.hotplug.ostEvents.last?.status, 0)
+        XCTAssertEqual(m.drivers.ostEvents.last?.status, 0)
         var after: [Int: String] = [32: "online Normal", 33: "online Normal", 34: "online Movable", 35: "offline Normal Movable",
                                     36: "online Normal", 37: "offline Movable Normal", 38: "offline Movable Normal", 39: "offline Movable Normal"]
         for i in 40...43 { after[i] = "online Movable" }
@@ -143,7 +143,7 @@ final class MemorySysfsTests: XCTestCase {
 
         // hot-remove-dimm3-online-movable
         try m.acpiEjectDIMM(id: "dimm3")
-        XCTAssertEqual(m.hotplug.ostEvents.suffix(2).map(\.status), [0x84, 0])
+        XCTAssertEqual(m.drivers.ostEvents.suffix(2).map(\.status), [0x84, 0])
         XCTAssertThrowsError(try fs.read("\(mem)/memory43/state"))
         XCTAssertEqual(try fs.list(mem).filter { $0.hasPrefix("memory") }.count, 16)
         for i in 37...39 { after[i] = "offline Normal Movable" }
@@ -155,7 +155,7 @@ final class MemorySysfsTests: XCTestCase {
         // hot-remove-dimm1-with-kernel-blocks: memory33 holds kernel memory; the eject is
         // refused and memory34, offlined by the first pass, comes back in the default zone.
         XCTAssertThrowsError(try m.acpiEjectDIMM(id: "dimm1")) { XCTAssertEqual(($0 as? KernelError)?.errno, .resourceBusy) }
-        XCTAssertEqual(m.hotplug.ostEvents.suffix(2).map(\.status), [0x84, 0x82])
+        XCTAssertEqual(m.drivers.ostEvents.suffix(2).map(\.status), [0x84, 0x82])
         XCTAssertTrue(m.kmsg.contains("memory memory33: Offline failed."))
         XCTAssertTrue(m.explain.entries.contains { $0.message == "memory offlining [mem 0x108000000-0x10fffffff] failed due to failure to isolate range" })
         after[34] = "online Normal"

@@ -265,7 +265,7 @@ final class HotplugTests: XCTestCase {
         // 128 MiB alignment.
         XCTAssertEqual(errno { try m.addMemory(node: 0, startBytes: (5 << 30) + (64 << 20), sizeBytes: 128 << 20) }, .invalidArgument)
         XCTAssertEqual(errno { try m.acpiMemoryDeviceAdd(id: "odd", startBytes: 5 << 30, sizeBytes: 192 << 20, node: 0) }, .invalidArgument)
-        XCTAssertNil(m.hotplug.acpiDevices["odd"])
+        XCTAssertNil(m.drivers.acpiDevices["odd"])
         // Overlap and out of range.
         XCTAssertEqual(errno { try m.addMemory(node: 0, startBytes: 4 << 30, sizeBytes: 128 << 20) }, .fileExists)
         XCTAssertEqual(errno { try m.addMemory(node: 0, startBytes: 1 << 50, sizeBytes: 128 << 20) }, .argListTooLong)

@@ -19,7 +19,7 @@ final class VirtioMemTests: XCTestCase {
 
     func memTotalKB(_ m: Machine) -> Int { m.totalManagedPages * 4 }
     func blockIDs(_ m: Machine) -> [Int] { m.blocks.keys.sorted() }
-    func device(_ m: Machine) -> VirtioMemDevice { m.hotplug.virtioMem["vm0"]! }
+    func device(_ m: Machine) -> VirtioMemDevice { m.drivers.virtioMem["vm0"]! }
 
     func resize(_ m: Machine, _ bytes: Int, timeout: UInt64 = 120) throws -> Bool {
         let t0 = m.clock
@@ -189,7 +189,7 @@ final class VirtioMemTests: XCTestCase {
         XCTAssertEqual(m.zones[movable].presentPages, 32768)
         XCTAssertEqual(memTotalKB(m), 917440 + 128 * 1024)
         XCTAssertEqual(device(m).pluggedBytes, 132 * Self.mib)   // nothing was unplugged
-        XCTAssertTrue(m.hotplug.virtioMemGoingOffline.isEmpty)
+        XCTAssertTrue(m.drivers.virtioMemGoingOffline.isEmpty)
 
         // Online again: only the two plugged subblocks reach the buddy.
         try m.storeState(block: 33, .onlineMovable)
@@ -206,7 +206,7 @@ final class VirtioMemTests: XCTestCase {
         }
         m.unregisterMemoryNotifier(name: "veto")
         XCTAssertEqual(m.zones[movable].managedPages, managed)
-        XCTAssertTrue(m.hotplug.virtioMemGoingOffline.isEmpty)
+        XCTAssertTrue(m.drivers.virtioMemGoingOffline.isEmpty)
         try m.verify()
 
         // The driver unplugs the rest of the offline-partial block and removes it.

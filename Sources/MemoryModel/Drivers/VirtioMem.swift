@@ -73,7 +73,7 @@ extension Machine {
     /// and plug what each already requests.
     public func virtioMemProbeAll() throws {
         guard let layout else { return }
-        for (i, p) in layout.virtioMem.enumerated() where hotplug.virtioMem[p.id] == nil {
+        for (i, p) in layout.virtioMem.enumerated() where drivers.virtioMem[p.id] == nil {
             let requested = config.virtioMem.first { $0.id == p.id }?.requestedBytes ?? 0
             try virtioMemProbe(p, index: i, requestedBytes: requested)
         }
@@ -89,7 +89,7 @@ extension Machine {
                                   deviceBlockBytes: p.blockBytes, subblockBytes: sb, group: gid,
                                   requestedBytes: requestedBytes, nextBlock: startMB)
         dev.sizeChanges = []
-        hotplug.virtioMem[p.id] = dev
+        drivers.virtioMem[p.id] = dev
         if !hotplug.notifiers.contains(where: { $0.name == "virtio_mem" }) {
             registerMemoryNotifier(name: "virtio_mem") { m, n in m.virtioMemNotify(n) }
         }
@@ -108,12 +108,12 @@ extension Machine {
     /// QMP `qom-set <id> requested-size`: the device updates its config and notifies the
     /// guest, whose worker runs at once (cancelling an armed retry timer).
     public func virtioMemSetRequestedSize(id: String, bytes: Int) throws {
-        guard var dev = hotplug.virtioMem[id] else { throw KernelError(.noSuchFileOrDirectory, "no virtio-mem device \(id)") }
+        guard var dev = drivers.virtioMem[id] else { throw KernelError(.noSuchFileOrDirectory, "no virtio-mem device \(id)") }
         guard bytes >= 0, bytes <= dev.regionBytes, bytes % dev.deviceBlockBytes == 0 else {
             throw KernelError(.invalidArgument, "requested-size \(bytes) is not a multiple of the block size within the region")
         }
         dev.requestedBytes = bytes
-        hotplug.virtioMem[id] = dev
+        drivers.virtioMem[id] = dev
         virtioMemRun(id)
     }
 
@@ -121,9 +121,9 @@ extension Machine {
     /// firing the retry timers of every device that expire on the way. True when done.
     @discardableResult
     public func virtioMemWait(id: String, until deadline: UInt64) -> Bool {
-        while let dev = hotplug.virtioMem[id], dev.pluggedBytes != dev.requestedBytes {
-            let kicked = hotplug.virtioMem.values.contains { $0.kicked }
-            guard let next = kicked ? clock : hotplug.virtioMem.values.compactMap(\.retryAt).min(), next <= deadline else {
+        while let dev = drivers.virtioMem[id], dev.pluggedBytes != dev.requestedBytes {
+            let kicked = drivers.virtioMem.values.contains { $0.kicked }
+            guard let next = kicked ? clock : drivers.virtioMem.values.compactMap(\.retryAt).min(), next <= deadline else {
                 if clock < deadline { clock = deadline }
                 return false
             }
@@ -136,44 +136,44 @@ extension Machine {
     /// Fire every retry timer that has expired by now (`virtio_mem_timer_expired`), and run
     /// the workers that were kicked.
     public func virtioMemRunTimers() {
-        for id in hotplug.virtioMem.keys.sorted() where hotplug.virtioMem[id]!.kicked {
-            hotplug.virtioMem[id]!.kicked = false
+        for id in drivers.virtioMem.keys.sorted() where drivers.virtioMem[id]!.kicked {
+            drivers.virtioMem[id]!.kicked = false
             virtioMemRun(id, configChanged: false)
         }
-        for id in hotplug.virtioMem.keys.sorted() {
-            guard var dev = hotplug.virtioMem[id], let at = dev.retryAt, at <= clock else { continue }
+        for id in drivers.virtioMem.keys.sorted() {
+            guard var dev = drivers.virtioMem[id], let at = dev.retryAt, at <= clock else { continue }
             dev.retryAt = nil
             dev.retryTimerMs = Swift.min(dev.retryTimerMs * 2, VirtioMemDevice.retryMaxMs)
-            hotplug.virtioMem[id] = dev
+            drivers.virtioMem[id] = dev
             virtioMemRun(id, configChanged: false)
         }
     }
 
     /// `virtio_mem_run_wq`.
     func virtioMemRun(_ id: String, configChanged: Bool = true) {
-        guard var dev = hotplug.virtioMem[id] else { return }
+        guard var dev = drivers.virtioMem[id] else { return }
         dev.retryAt = nil
-        hotplug.virtioMem[id] = dev
+        drivers.virtioMem[id] = dev
         if configChanged {
             log("\(dev.name): plugged size: \(hex(dev.pluggedBytes))")
             log("\(dev.name): requested size: \(hex(dev.requestedBytes))")
         }
         var rc = 0
-        hotplug.virtioMemWorkerActive = true
-        defer { hotplug.virtioMemWorkerActive = false }
+        drivers.virtioMemWorkerActive = true
+        defer { drivers.virtioMemWorkerActive = false }
         // offline_and_remove_memory success retriggers the worker: rerun while removals happen.
         for _ in 0..<8 {
-            let removedBefore = hotplug.virtioMemRemovals
-            let d = hotplug.virtioMem[id]!
+            let removedBefore = drivers.virtioMemRemovals
+            let d = drivers.virtioMem[id]!
             rc = 0
             if d.requestedBytes > d.pluggedBytes {
                 rc = virtioMemPlugRequest(id, (d.requestedBytes - d.pluggedBytes) / d.subblockBytes)
             } else if d.requestedBytes < d.pluggedBytes {
                 rc = virtioMemUnplugRequest(id, (d.pluggedBytes - d.requestedBytes) / d.subblockBytes)
             }
-            if rc == 0 || hotplug.virtioMemRemovals == removedBefore { break }
+            if rc == 0 || drivers.virtioMemRemovals == removedBefore { break }
         }
-        dev = hotplug.virtioMem[id]!
+        dev = drivers.virtioMem[id]!
         dev.lastResult = rc
         switch rc {
         case 0:
@@ -184,14 +184,14 @@ extension Machine {
             dev.retryAt = clock &+ UInt64(dev.retryTimerMs) * 1_000_000
             explain.add(time: clock, dev.name, "request not completed (\(Errno(rawValue: Int32(-rc)))): retry in \(dev.retryTimerMs / 1000) s")
         }
-        hotplug.virtioMem[id] = dev
+        drivers.virtioMem[id] = dev
     }
 
     // MARK: Block states
 
     /// The driver's state of a memory block of the device.
     public func virtioMemBlockState(_ id: String, block mb: Int) -> VirtioMemBlockState {
-        guard let dev = hotplug.virtioMem[id], let bits = dev.plugged[mb], let b = blocks[mb] else { return .unused }
+        guard let dev = drivers.virtioMem[id], let bits = dev.plugged[mb], let b = blocks[mb] else { return .unused }
         let full = !bits.contains(false)
         switch b.state {
         case .online, .goingOffline:
@@ -205,7 +205,7 @@ extension Machine {
     func vmemBlockStart(_ mb: Int) -> Int { mb * blockPages }
 
     func vmemSetPlugged(_ id: String, _ mb: Int, _ sbs: Range<Int>, _ on: Bool) {
-        var dev = hotplug.virtioMem[id]!
+        var dev = drivers.virtioMem[id]!
         var bits = dev.plugged[mb]!
         for s in sbs where bits[s] != on {
             bits[s] = on
@@ -213,7 +213,7 @@ extension Machine {
         }
         dev.plugged[mb] = bits
         dev.sizeChanges.append((clock, dev.pluggedBytes))
-        hotplug.virtioMem[id] = dev
+        drivers.virtioMem[id] = dev
         let a = mb * (blockPages << Geometry.pageShift) + sbs.lowerBound * dev.subblockBytes
         let e = a + sbs.count * dev.subblockBytes - 1
         log("<7>\(dev.name): \(on ? "plugging" : "unplugging") memory: \(hex(a)) - \(hex(e))")
@@ -224,14 +224,14 @@ extension Machine {
     /// `virtio_mem_sbm_plug_request`: returns 0 or a negative errno.
     func virtioMemPlugRequest(_ id: String, _ count: Int) -> Int {
         var nb = count
-        guard nb > 0, let dev0 = hotplug.virtioMem[id] else { return 0 }
+        guard nb > 0, let dev0 = drivers.virtioMem[id] else { return 0 }
         let sbsPerMB = (blockPages << Geometry.pageShift) / dev0.subblockBytes
         for cls in [VirtioMemBlockState.kernelPartial, .movablePartial, .offlinePartial] {
             for mb in dev0.plugged.keys.sorted() where virtioMemBlockState(id, block: mb) == cls {
                 // virtio_mem_sbm_plug_any_sb: first unplugged runs, fake-onlined when online.
-                while nb > 0, let first = hotplug.virtioMem[id]!.plugged[mb]!.firstIndex(of: false) {
+                while nb > 0, let first = drivers.virtioMem[id]!.plugged[mb]!.firstIndex(of: false) {
                     var n = 1
-                    let bits = hotplug.virtioMem[id]!.plugged[mb]!
+                    let bits = drivers.virtioMem[id]!.plugged[mb]!
                     while n < nb, first + n < sbsPerMB, !bits[first + n] { n += 1 }
                     vmemSetPlugged(id, mb, first..<(first + n), true)
                     nb -= n
@@ -244,7 +244,7 @@ extension Machine {
         let blockBytes = blockPages << Geometry.pageShift
         let lastMB = (dev0.startBytes + dev0.regionBytes) / blockBytes - 1
         while nb > 0 {
-            let dev = hotplug.virtioMem[id]!
+            let dev = drivers.virtioMem[id]!
             let offlineBytes = dev.plugged.keys.filter { blocks[$0]?.state == .offline }.count * blockBytes
             guard offlineBytes + blockBytes <= Swift.max(2 * blockBytes, VirtioMemDevice.offlineThresholdBytes) else {
                 return -Int(Errno.noSpace.rawValue)
@@ -256,7 +256,7 @@ extension Machine {
             var d = dev
             if mb == d.nextBlock { d.nextBlock += 1 }
             d.plugged[mb] = [Bool](repeating: false, count: sbsPerMB)
-            hotplug.virtioMem[id] = d
+            drivers.virtioMem[id] = d
             let n = Swift.min(nb, sbsPerMB)
             // Plug before adding, so onlining gives exactly the plugged subblocks to the buddy.
             vmemSetPlugged(id, mb, 0..<n, true)
@@ -267,9 +267,9 @@ extension Machine {
             } catch {
                 log("<7>\(dev.name): adding memory failed: \(vmemErrno(error))")
                 vmemSetPlugged(id, mb, 0..<n, false)
-                var d2 = hotplug.virtioMem[id]!
+                var d2 = drivers.virtioMem[id]!
                 d2.plugged[mb] = nil
-                hotplug.virtioMem[id] = d2
+                drivers.virtioMem[id] = d2
                 return vmemErrno(error)
             }
             nb -= n
@@ -285,7 +285,7 @@ extension Machine {
         guard nb > 0 else { return 0 }
         let order: [VirtioMemBlockState] = [.offlinePartial, .offline, .movablePartial, .kernelPartial, .movable, .kernel]
         for cls in order {
-            let mbs = hotplug.virtioMem[id]!.plugged.keys.sorted(by: >).filter { virtioMemBlockState(id, block: $0) == cls }
+            let mbs = drivers.virtioMem[id]!.plugged.keys.sorted(by: >).filter { virtioMemBlockState(id, block: $0) == cls }
             for mb in mbs {
                 let rc: Int
                 switch cls {
@@ -301,9 +301,9 @@ extension Machine {
 
     /// Plugged subblocks from the top: (first, count) runs of at most `nb` subblocks.
     func vmemUnplugRaw(_ id: String, _ mb: Int, _ nb: inout Int) {
-        var s = hotplug.virtioMem[id]!.plugged[mb]!.count - 1
+        var s = drivers.virtioMem[id]!.plugged[mb]!.count - 1
         while s >= 0 && nb > 0 {
-            let bits = hotplug.virtioMem[id]!.plugged[mb]!
+            let bits = drivers.virtioMem[id]!.plugged[mb]!
             guard bits[s] else { s -= 1; continue }
             var first = s
             while first > 0 && bits[first - 1] && s - first + 1 < nb { first -= 1 }
@@ -316,14 +316,14 @@ extension Machine {
     /// `virtio_mem_sbm_unplug_any_sb_offline`.
     func vmemUnplugOffline(_ id: String, _ mb: Int, _ nb: inout Int) -> Int {
         vmemUnplugRaw(id, mb, &nb)
-        if !hotplug.virtioMem[id]!.plugged[mb]!.contains(true) {
+        if !drivers.virtioMem[id]!.plugged[mb]!.contains(true) {
             let blockBytes = blockPages << Geometry.pageShift
-            log("<7>\(hotplug.virtioMem[id]!.name): removing memory: \(hex(mb * blockBytes)) - \(hex((mb + 1) * blockBytes - 1))")
+            log("<7>\(drivers.virtioMem[id]!.name): removing memory: \(hex(mb * blockBytes)) - \(hex((mb + 1) * blockBytes - 1))")
             do {
                 try removeMemory(startBytes: mb * blockBytes, sizeBytes: blockBytes)
                 vmemForget(id, mb)
             } catch {
-                log("<7>\(hotplug.virtioMem[id]!.name): removing memory failed: \(vmemErrno(error))")
+                log("<7>\(drivers.virtioMem[id]!.name): removing memory failed: \(vmemErrno(error))")
             }
         }
         return 0
@@ -331,9 +331,9 @@ extension Machine {
 
     /// `virtio_mem_sbm_unplug_any_sb_online`.
     func vmemUnplugOnline(_ id: String, _ mb: Int, _ nb: inout Int) -> Int {
-        let sbsPerMB = hotplug.virtioMem[id]!.plugged[mb]!.count
+        let sbsPerMB = drivers.virtioMem[id]!.plugged[mb]!.count
         var whole = false
-        if nb >= sbsPerMB && !hotplug.virtioMem[id]!.plugged[mb]!.contains(false) {
+        if nb >= sbsPerMB && !drivers.virtioMem[id]!.plugged[mb]!.contains(false) {
             let rc = vmemFakeOffline(id, mb, 0..<sbsPerMB)
             if rc == 0 {
                 vmemSetPlugged(id, mb, 0..<sbsPerMB, false)
@@ -346,7 +346,7 @@ extension Machine {
         if !whole {
             var s = sbsPerMB - 1
             while s >= 0 && nb > 0 {
-                guard hotplug.virtioMem[id]!.plugged[mb]![s] else { s -= 1; continue }
+                guard drivers.virtioMem[id]!.plugged[mb]![s] else { s -= 1; continue }
                 let rc = vmemFakeOffline(id, mb, s..<(s + 1))
                 if rc == 0 {
                     vmemSetPlugged(id, mb, s..<(s + 1), false)
@@ -357,16 +357,16 @@ extension Machine {
                 s -= 1
             }
         }
-        if !hotplug.virtioMem[id]!.plugged[mb]!.contains(true) {
+        if !drivers.virtioMem[id]!.plugged[mb]!.contains(true) {
             let blockBytes = blockPages << Geometry.pageShift
-            let dev = hotplug.virtioMem[id]!
+            let dev = drivers.virtioMem[id]!
             log("<7>\(dev.name): offlining and removing memory: \(hex(mb * blockBytes)) - \(hex((mb + 1) * blockBytes - 1))")
             // MEM_GOING_OFFLINE: the driver lets go of its fake-offline pages.
             vmemFakeOnline(id, mb, 0..<sbsPerMB, unplugged: true)
             do {
                 try offlineAndRemoveMemory(startBytes: mb * blockBytes, sizeBytes: blockBytes)
                 vmemForget(id, mb)
-                hotplug.virtioMemRemovals += 1
+                drivers.virtioMemRemovals += 1
             } catch {
                 log("<7>\(dev.name): offlining and removing memory failed: \(vmemErrno(error))")
                 if blocks[mb]?.state == .online { _ = vmemFakeOffline(id, mb, 0..<sbsPerMB) }
@@ -376,10 +376,10 @@ extension Machine {
     }
 
     func vmemForget(_ id: String, _ mb: Int) {
-        var dev = hotplug.virtioMem[id]!
+        var dev = drivers.virtioMem[id]!
         // VIRTIO_MEM_SBM_MB_UNUSED: the next plug reuses the lowest unused block first.
         dev.plugged[mb] = nil
-        hotplug.virtioMem[id] = dev
+        drivers.virtioMem[id] = dev
     }
 
     // MARK: Fake offline / online
@@ -387,7 +387,7 @@ extension Machine {
     /// `virtio_mem_fake_offline`: alloc_contig_range over the subblocks (retried a few times
     /// in ZONE_MOVABLE), then the pages leave the zone's managed count. 0, -ENOMEM or -EBUSY.
     func vmemFakeOffline(_ id: String, _ mb: Int, _ sbs: Range<Int>) -> Int {
-        let sbPages = hotplug.virtioMem[id]!.subblockBytes >> Geometry.pageShift
+        let sbPages = drivers.virtioMem[id]!.subblockBytes >> Geometry.pageShift
         let range = PFNRange(start: vmemBlockStart(mb) + sbs.lowerBound * sbPages, count: sbs.count * sbPages)
         guard let z = zoneIndex(ofPFN: range.start) else { return -Int(Errno.resourceBusy.rawValue) }
         let movable = zones[z].type == .movable
@@ -414,7 +414,7 @@ extension Machine {
     /// the MEM_GOING_OFFLINE notifier hands back before offlining).
     func vmemFakeOnline(_ id: String, _ mb: Int, _ sbs: Range<Int>, unplugged: Bool = false) {
         guard let b = blocks[mb], b.state == .online else { return }
-        let dev = hotplug.virtioMem[id]!
+        let dev = drivers.virtioMem[id]!
         let sbPages = dev.subblockBytes >> Geometry.pageShift
         for s in sbs {
             if unplugged && dev.plugged[mb]![s] { continue }
@@ -442,10 +442,10 @@ extension Machine {
         switch n.event {
         case .goingOffline, .cancelOffline, .offline:
             let mb = n.startPFN / blockPages
-            guard let id = hotplug.virtioMem.keys.sorted().first(where: { hotplug.virtioMem[$0]!.plugged[mb] != nil }) else { return 0 }
-            if n.event == .offline { hotplug.virtioMemGoingOffline.remove(mb); return 0 }
-            if n.event == .cancelOffline && !hotplug.virtioMemGoingOffline.contains(mb) { return 0 }
-            let dev = hotplug.virtioMem[id]!
+            guard let id = drivers.virtioMem.keys.sorted().first(where: { drivers.virtioMem[$0]!.plugged[mb] != nil }) else { return 0 }
+            if n.event == .offline { drivers.virtioMemGoingOffline.remove(mb); return 0 }
+            if n.event == .cancelOffline && !drivers.virtioMemGoingOffline.contains(mb) { return 0 }
+            let dev = drivers.virtioMem[id]!
             let sbPages = dev.subblockBytes >> Geometry.pageShift
             guard let z = zoneIndex(ofPFN: n.startPFN) else { return 0 }
             var pages = 0
@@ -461,10 +461,10 @@ extension Machine {
             }
             if n.event == .goingOffline {
                 zones[z].managedPages += pages
-                hotplug.virtioMemGoingOffline.insert(mb)
+                drivers.virtioMemGoingOffline.insert(mb)
             } else {
                 zones[z].managedPages -= pages
-                hotplug.virtioMemGoingOffline.remove(mb)
+                drivers.virtioMemGoingOffline.remove(mb)
             }
             return 0
         case .online:
@@ -473,17 +473,17 @@ extension Machine {
             return 0
         }
         let mb = n.startPFN / blockPages
-        for id in hotplug.virtioMem.keys.sorted() {
-            guard let bits = hotplug.virtioMem[id]!.plugged[mb] else { continue }
+        for id in drivers.virtioMem.keys.sorted() {
+            guard let bits = drivers.virtioMem[id]!.plugged[mb] else { continue }
             for (s, on) in bits.enumerated() where !on { _ = vmemFakeOffline(id, mb, s..<(s + 1)) }
             // Onlining brought the device's offline memory to half the threshold or less:
             // maybe more can be added now (not when the worker's own add onlined it).
-            let dev = hotplug.virtioMem[id]!
+            let dev = drivers.virtioMem[id]!
             let blockBytes = blockPages << Geometry.pageShift
             let offline = dev.plugged.keys.filter { $0 != mb && blocks[$0]?.state == .offline }.count * blockBytes
             let threshold = Swift.max(2 * blockBytes, VirtioMemDevice.offlineThresholdBytes)
-            if !hotplug.virtioMemWorkerActive && offline + threshold / 2 <= threshold && dev.requestedBytes != dev.pluggedBytes {
-                hotplug.virtioMem[id]!.kicked = true
+            if !drivers.virtioMemWorkerActive && offline + threshold / 2 <= threshold && dev.requestedBytes != dev.pluggedBytes {
+                drivers.virtioMem[id]!.kicked = true
             }
         }
         return 0

@@ -1,5 +1,6 @@
-/// State memory hotplug keeps besides the blocks themselves (mm/memory_hotplug.c,
-/// drivers/base/memory.c and drivers/acpi/acpi_memhotplug.c globals).
+/// State memory hotplug keeps besides the blocks themselves (mm/memory_hotplug.c and
+/// drivers/base/memory.c globals). The drivers that add memory keep theirs in
+/// `MemoryDrivers` (Drivers/).
 public struct HotplugState: Sendable {
     /// Memory groups by id (`memory_group_register_static/dynamic`).
     public internal(set) var groups: [Int: MemoryGroup] = [:]
@@ -19,20 +20,6 @@ public struct HotplugState: Sendable {
     public internal(set) var resources: [HotplugResource] = []
     /// The highest end pfn any hot-add reached (x86 raises max_pfn to it; removal never lowers it).
     public internal(set) var addedEndPFN: PFN = 0
-    /// ACPI memory devices (PNP0C80) by QEMU id.
-    public internal(set) var acpiDevices: [String: ACPIMemoryDevice] = [:]
-    /// virtio-mem devices by QEMU id (VirtioMem.swift).
-    public internal(set) var virtioMem: [String: VirtioMemDevice] = [:]
-    /// offline_and_remove_memory() successes of virtio-mem (each retriggers its worker).
-    var virtioMemRemovals = 0
-    /// A virtio-mem worker is running (`wq_active`).
-    var virtioMemWorkerActive = false
-    /// Blocks being offlined whose fake-offline pages the virtio-mem driver let go of in
-    /// MEM_GOING_OFFLINE (refcount 0, counted as managed again) until MEM_OFFLINE or
-    /// MEM_CANCEL_OFFLINE (`vm->hotplug_active`).
-    var virtioMemGoingOffline: Set<Int> = []
-    /// `_OST` status codes the guest reported to the firmware: (device, status), in order.
-    public internal(set) var ostEvents: [(device: String, status: Int)] = []
     /// Blocks whose range is not entirely System RAM (boot blocks with holes).
     public internal(set) var holeBlocks: Set<Int> = []
     /// `/proc/dynamic_debug/control` `file mm/memory_hotplug.c +p`: pr_debug lines also go to kmsg.

@@ -8,18 +8,6 @@ import SystemPackage
 ///
 /// Costs are O(block) per operation; nothing walks all of memory.
 extension Machine {
-    // MARK: Model time
-
-    /// Virtual time an operation costs (the captures only bound these: everything returns
-    /// within a few centiseconds under TCG).
-    enum HotplugCost {
-        static let onlineBlock: UInt64 = 1_000_000
-        static let offlinePass: UInt64 = 200_000
-        static let perPageScanned: UInt64 = 2
-        static let perMigration: UInt64 = 1_000
-        static let addBlock: UInt64 = 500_000
-    }
-
     static let pluggableEndBytes = 1 << 46   // MAX_PHYSMEM_BITS on 4-level paging
 
     func devpath(_ id: Int) -> String { "/devices/system/memory/memory\(id)" }
@@ -392,12 +380,6 @@ extension Machine {
         memoryNotify(.online, arg)
         if !wasPopulated { kernelActivityAfterNewFirstZone(z) }
     }
-
-    /// Slab pages the kernel's own steady activity (kernfs and seq_file buffers of the
-    /// sysfs/procfs reads and writes that follow, the shell) takes right after an online.
-    /// Calibrated: c-movablecore.kernel.txt, Normal free 32768 → 32761 right after memory6
-    /// became node 0's only Normal block.
-    static let slabPagesAfterOnline = 7
 
     /// A kernel zone that was empty and is now the first zone of GFP_KERNEL's zonelist on the
     /// CPU's node (node 0) gets the kernel's next unmovable allocations: they steal the

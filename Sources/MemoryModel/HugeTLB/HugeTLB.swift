@@ -49,11 +49,6 @@ extension Machine {
     /// `htlb_alloc_mask`: 2 MiB pages may live in ZONE_MOVABLE, gigantic ones never (6.1).
     func htlbAllocMask(_ hi: Int) -> GFP { hugetlb.hstates[hi].isGigantic ? .highuser : .highuserMovable }
 
-    /// Virtual time the kernel spends per operation (TCG-free rough figures, ns).
-    static let htlbAllocCostNs: UInt64 = 5_000
-    static let htlbVmemmapCostNs: UInt64 = 2_000
-    static let htlbGiganticCostNs: UInt64 = 3_000_000
-
     // MARK: hugetlb_init
 
     /// `hugetlb_init` (subsys_initcall) and the late HVO init: register the hstates the

@@ -63,7 +63,7 @@ public final class MemMap: @unchecked Sendable {
     @usableFromInline let links: UnsafeMutablePointer<UInt32>
     /// The PageOffline page type and its refcount, for the few pages a driver holds
     /// logically offline (sparse; see PageOfflinePages).
-    public var pageOffline = PageOfflinePages()
+    @exclusivity(unchecked) public var pageOffline = PageOfflinePages()
 
     /// Bytes of model state per page frame.
     public static let bytesPerPage = 1 + 1 + 2 + 4
