@@ -155,7 +155,7 @@ final class StudyProgress: @unchecked Sendable {
     init(total: Int, terminal: Bool) { self.total = total; self.terminal = terminal }
 
     func start(workers: Int) {
-        fputs("memhp study: \(total) runs on \(workers) worker\(workers == 1 ? "" : "s")\n", stderr)
+        writeStderr("memhp study: \(total) runs on \(workers) worker\(workers == 1 ? "" : "s")\n")
     }
     func line(_ done: Int) -> String {
         let el = Date().timeIntervalSince(start)
@@ -169,18 +169,21 @@ final class StudyProgress: @unchecked Sendable {
             guard done == total || now.timeIntervalSince(lastDraw) > 0.1 else { return }
             lastDraw = now
             let width = 30, filled = total > 0 ? done * width / total : width
-            fputs("\r[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] " + line(done) + "   ", stderr)
+            writeStderr("\r[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] " + line(done) + "   ")
         } else {
             let decile = total > 0 ? done * 10 / total : 10
             guard decile != lastDecile else { return }
             lastDecile = decile
-            fputs("memhp study: " + line(done) + "\n", stderr)
+            writeStderr("memhp study: " + line(done) + "\n")
         }
     }
     func finish(interrupted: Bool) {
-        if terminal { fputs("\n", stderr) }
+        if terminal { writeStderr("\n") }
         let el = Date().timeIntervalSince(start)
-        if interrupted { fputs("memhp study: interrupted; writing the finished runs\n", stderr) }
-        fputs(String(format: "memhp study: done in %.1f s\n", el), stderr)
+        if interrupted { writeStderr("memhp study: interrupted; writing the finished runs\n") }
+        writeStderr(String(format: "memhp study: done in %.1f s\n", el))
     }
 }
+
+/// Text to standard error, unbuffered (the progress bar's carriage returns must show at once).
+private func writeStderr(_ text: String) { FileHandle.standardError.write(Data(text.utf8)) }

@@ -1,0 +1,100 @@
+/// The allocator's slow path (`__alloc_pages_slowpath`): min watermark, direct reclaim of
+/// what can be reclaimed without swap (clean page cache, reclaimable slab), and the OOM killer.
+extension Machine {
+    static let swapClusterMax = 32
+    static let costlyOrder = 3
+
+    func allocPagesSlowpath(order: Int, gfp: GFP, zonelist: [Int], kind: PageKind) -> PFN? {
+        // kswapd: reclaim zones below their low watermark back towards high.
+        for z in zonelist where zones[z].managedPages > 0 && zones[z].freePages < zones[z].watermark.low {
+            let want = zones[z].watermark.high - zones[z].freePages
+            if want > 0 { vmstat.pgstealKswapd += reclaim(pages: want, zonelist: [z]) }
+        }
+        if let (pfn, z) = getPageFromFreelist(order: order, gfp: gfp, zonelist: zonelist, level: .min) {
+            markAllocated(pfn, order: order, kind: kind, z: z); return pfn
+        }
+        guard gfp.contains(.directReclaim) else { return allocFailed(order: order, gfp: gfp) }
+        while true {
+            if gfp.highestZone == .movable { vmstat.allocstallMovable += 1 } else { vmstat.allocstallNormal += 1 }
+            let progress = reclaim(pages: Swift.max(Machine.swapClusterMax, 1 << order), zonelist: zonelist)
+            vmstat.pgstealDirect += progress
+            if let (pfn, z) = directReclaimRetry(order: order, gfp: gfp, zonelist: zonelist, progress: progress) {
+                markAllocated(pfn, order: order, kind: kind, z: z); return pfn
+            }
+            if gfp.contains(.noretry) { return allocFailed(order: order, gfp: gfp) }
+            if progress > 0 { continue }
+            // The model is deterministic: with no progress a retry changes nothing.
+            if gfp.contains(.retryMayfail) || gfp.contains(.thisnode) || order > Machine.costlyOrder {
+                return allocFailed(order: order, gfp: gfp)
+            }
+            guard oomKill(zonelist: zonelist) else { return allocFailed(order: order, gfp: gfp) }
+        }
+    }
+
+    /// The retry in `__alloc_pages_direct_reclaim`: after reclaim made progress, try the
+    /// freelists; if that fails, `drain_all_pages(NULL)` empties every zone's pcp lists into
+    /// the buddy ("pages are pinned on the per-cpu lists") and tries once more. Under a
+    /// kernel-memory filler this is what makes the order-0 pages a caller just freed to the
+    /// pcp lists (the vmemmap pages HVO gave back for a replacement huge page, order-9 huge
+    /// page frees on the Movable pcp) count as free again. Without progress the kernel skips
+    /// both tries; the model keeps its plain retry there (its reclaim is all-or-nothing).
+    func directReclaimRetry(order: Int, gfp: GFP, zonelist: [Int], progress: Int) -> (PFN, Int)? {
+        if let r = getPageFromFreelist(order: order, gfp: gfp, zonelist: zonelist, level: .min) { return r }
+        guard progress > 0 else { return nil }
+        drainAllPCP()
+        return getPageFromFreelist(order: order, gfp: gfp, zonelist: zonelist, level: .min)
+    }
+
+    /// warn_alloc() reports a failure unless __GFP_NOWARN, at most once per 10 s
+    /// (`DEFINE_RATELIMIT_STATE(nopage_rs, 10*HZ, 1)`): an offline retrying migration for a
+    /// minute logs a handful of these, not one per attempt.
+    func allocFailed(order: Int, gfp: GFP) -> PFN? {
+        vmstat.allocFailures += 1
+        // warn_alloc: __GFP_NOWARN, then the ratelimit (its suppressed count is logged when
+        // the next interval starts, whether or not that call prints).
+        if !gfp.contains(.nowarn) {
+            let r = nopageRatelimit.check(now: clock)
+            if r.suppressed > 0 { log("<4>warn_alloc: \(r.suppressed) callbacks suppressed") }
+            if r.pass { log("<4>page allocation failure: order:\(order), mode:\(gfp)") }
+        }
+        return nil
+    }
+
+    /// Free up to `pages` reclaimable pages in the given zones, oldest owners first.
+    /// Returns the pages freed.
+    @discardableResult
+    func reclaim(pages target: Int, zonelist: [Int]) -> Int {
+        let eligible = Set(zonelist)
+        var freed = 0
+        for id in owners.slots.indices where freed < target {
+            guard let o = owners[id], o.reclaimable else { continue }
+            var i = o.blocks.count - 1
+            while i >= 0 && freed < target {
+                let pfn = Int(owners.slots[id]!.blocks[i])
+                if let z = zoneIndex(ofPFN: pfn), eligible.contains(z) {
+                    detach(pfn)
+                    memmap.setOwner(pfn, 0)
+                    freePages(pfn, order: o.order)
+                    freed += 1 << o.order
+                }
+                i = Swift.min(i - 1, owners.slots[id]!.blocks.count - 1)
+            }
+        }
+        return freed
+    }
+
+    /// `out_of_memory` → `select_bad_process`: kill the largest process (anonymous memory
+    /// owner) with pages in these zones, never init (`oom_unkillable_task`:
+    /// `is_global_init`). Returns false when there is nothing to kill (the kernel then
+    /// panics, "Out of memory and no killable processes..."; the model fails the allocation).
+    func oomKill(zonelist: [Int]) -> Bool {
+        let eligible = Set(zonelist.map { zones[$0].node })
+        guard let victim = owners.all.filter({ $0.kind == .anon && !$0.oomUnkillable && eligible.contains($0.node) && $0.pages > 0 })
+            .max(by: { $0.pages < $1.pages }) else { return false }
+        vmstat.oomKill += 1
+        log("Out of memory: Killed process (\(victim.name)) total-vm:\(victim.pages * 4)kB")
+        explain.add(time: clock, "oom", "killed \(victim.name) holding \(victim.pages) pages")
+        destroyOwner(victim.id)
+        return true
+    }
+}

@@ -1,0 +1,97 @@
+/// Booting a machine: the layout QEMU and early boot produce, boot memory handed to the
+/// zones, watermarks, the kernel's own early allocations, and the memory block devices.
+extension Machine {
+    /// Boot Linux 6.1 on the machine `config` describes. Throws `MachineConfigError` for a
+    /// machine QEMU would refuse.
+    public static func boot(_ config: MachineConfig) throws -> Machine {
+        let layout = try BootLayout.compute(config)
+        let pfnCount = Swift.max(layout.maxPossiblePFN, layout.maxPFN) + 1
+        let m = Machine(config: config, params: layout.params, pfnCount: roundUp(pfnCount, Geometry.pagesPerSection),
+                        nodeIDs: layout.nodes.map(\.id))
+        m.layout = layout
+        m.blockPages = layout.memoryBlockSize >> Geometry.pageShift
+        var spans: [BootZoneSpan] = []
+        for node in layout.nodes {
+            for z in node.zones where z.spannedPages > 0 {
+                spans.append(BootZoneSpan(node: node.id, type: z.type, span: z.span))
+            }
+        }
+        m.setUpBootMemory(zoneSpans: spans, present: layout.memoryRanges, reserved: layout.reserved.map(\.range))
+        m.buildZonelists()
+        // Watermarks and THP's min_free_kbytes are set by initcalls, before the kernel frees
+        // its init sections and the initrd: those pages are not yet managed then.
+        m.initPerZoneWmarkMin()
+        // The initcalls allocate (slab, DMA pools, the unpacked initramfs) before the initrd
+        // and the init sections are freed; init's own pages come after.
+        m.allocateBootMemory(layout.bootAllocations, beforeLateFrees: true)
+        m.registerBootMemoryBlocks()
+        // hugetlb_init (a subsys_initcall) prints its lines where the layout's log has them.
+        let firstHugeTLB = layout.bootLog.firstIndex { $0.hasPrefix("HugeTLB") } ?? layout.bootLog.count
+        m.kmsg = Array(layout.bootLog[..<firstHugeTLB])
+        m.hugetlbInit()
+        m.kmsg += layout.bootLog[firstHugeTLB...].filter { !$0.hasPrefix("HugeTLB") }
+        // The ACPI memory driver then adds the cold-plugged DIMMs (offline unless
+        // memhp_default_state= says otherwise).
+        do { try m.acpiColdPlugDIMMs() } catch let e as KernelError {
+            throw MachineConfigError("a cold-plugged DIMM could not be added: \(e)")
+        }
+        // Both are subsys_initcalls (hugetlb_init, acpi_init's memory device scan): they run
+        // before the initrd (rootfs_initcall's unpack) and the init sections (free_initmem
+        // after the initcalls) are freed, so an online of a cold-plugged DIMM recomputes
+        // min_free_kbytes and the watermarks without those pages.
+        for r in layout.reserved where r.fate == .freedLate { m.freeReservedRange(r.range) }
+        m.allocateBootMemory(layout.bootAllocations, beforeLateFrees: false)
+        // virtio_mem (a module the runner loads before the first step) probes its devices
+        // and plugs what they request already.
+        do { try m.virtioMemProbeAll() } catch let e as KernelError {
+            throw MachineConfigError("virtio-mem probe failed: \(e)")
+        }
+        return m
+    }
+
+    /// What the kernel itself holds when user space first looks (calibrated in BootProfile),
+    /// allocated through the buddy allocator like the real boot allocations, so they land
+    /// where the kernel's do: unmovable pageblocks stolen from the head of the free lists,
+    /// i.e. the lowest free memory of the node's highest kernel zone (see setUpBootMemory).
+    /// `beforeLateFrees`: the part allocated before `free_initrd_mem`/`free_initmem`.
+    func allocateBootMemory(_ a: BootAllocations, beforeLateFrees: Bool) {
+        if beforeLateFrees {
+            // dma_atomic_pool_init (postcore): one block each from GFP_KERNEL, GFP_DMA, GFP_DMA32.
+            if a.atomicPoolOrder >= 0 {
+                for (name, gfp) in [("kernel:atomic_pool", GFP.kernel), ("kernel:atomic_pool_dma", [.kernel, .dma]),
+                                    ("kernel:atomic_pool_dma32", [.kernel, .dma32])] as [(String, GFP)] {
+                    guard let id = try? createOwner(name: name, kind: .kernel, node: 0, order: a.atomicPoolOrder, gfp: gfp) else { continue }
+                    allocate(owner: id, blocks: 1)
+                }
+            }
+        }
+        // (name, kind, pages, of which allocated under the boot interleave policy, gfp)
+        let parts: [(String, PageKind, Int, Int, GFP?)] = beforeLateFrees ? [
+            ("kernel:slab_unreclaimable", .slabUnreclaimable, a.slabUnreclaimable, a.slabUnreclaimableInterleaved, nil),
+            ("kernel:page_tables", .pageTable, a.pageTables, 0, nil),
+            ("kernel:stacks", .kernelStack, a.kernelStack, a.kernelStackInterleaved, nil),
+            ("kernel:other", .kernel, a.kernel, a.kernelInterleaved, nil),
+            ("kernel:dma", .kernel, a.dma, 0, [.kernel, .dma]),
+            ("kernel:slab_reclaimable", .slabReclaimable, a.slabReclaimable, a.slabReclaimableInterleaved, nil),
+            ("rootfs:initramfs", .shmem, a.shmem, 0, nil),
+        ] : [
+            ("init:anon", .anon, a.anon, 0, nil),
+        ]
+        for (name, kind, pages, interleaved, gfp) in parts where pages > 0 {
+            for (node, n) in a.split(pages, interleaved: interleaved) where n > 0 {
+                // A node without kernel zones (movable_node, kernelcore=) falls back through
+                // its zonelist, as alloc_page_interleave's __alloc_pages(nid) does.
+                let nid = nodes.indices.contains(node) && nodes[node].exists ? node : 0
+                guard let id = try? createOwner(name: node == 0 ? name : "\(name)@node\(node)", kind: kind, node: nid, gfp: gfp) else { continue }
+                // init (pid 1) is never an OOM victim.
+                if name.hasPrefix("init:") { owners.slots[id]?.oomUnkillable = true }
+                allocate(owner: id, blocks: n)
+            }
+        }
+        // Pages freed late in boot sit on the per-cpu lists when user space starts.
+        if !beforeLateFrees, a.pcp > 0, let id = try? createOwner(name: "boot:transient", kind: .kernel) {
+            allocate(owner: id, blocks: a.pcp)
+            destroyOwner(id)
+        }
+    }
+}
