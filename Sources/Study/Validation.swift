@@ -84,7 +84,7 @@ public enum StudyValidation {
         for p in points {
             let ex = try executor(p, reps: max(kernelRepetitions, modelRepetitions))
             let specs = ex.allSpecs
-            var kernelRuns: [RunRecord] = [], kernelName = ""
+            var kernelRuns: [RunRecord] = [], kernelName = "", kernelReps: [Int] = []
             for spec in specs.prefix(kernelRepetitions) {
                 let path = dir + "/" + fileName(p, rep: spec.rep) + ".kernel.txt"
                 guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { continue }
@@ -92,10 +92,11 @@ public enum StudyValidation {
                 if let k = lines.first(where: { $0.hasPrefix("# kernel: ") }) { kernelName = String(k.dropFirst(10)) }
                 let completed = lines.contains { $0.hasPrefix("end completed=1") }
                 kernelRuns.append(RunLogParser.parse(lines, spec: spec, poolRequested: p.poolPages(machine), completed: completed))
+                kernelReps.append(spec.rep)
             }
             guard !kernelRuns.isEmpty else { continue }
             let model = ex.run(specs, workers: workers)
-            let same = Array(model.prefix(kernelRepetitions))
+            let same = model.filter { kernelReps.contains($0.rep) }
             rows.append(ValidationRow(point: p.id, kernel: kernelName, kernelRuns: kernelRuns.count, kernelOutcomes: count(kernelRuns),
                                       kernelAllOffline: kernelRuns.filter(\.allOffline).count,
                                       modelSameRuns: same.count, modelSameOutcomes: count(same), modelSameAllOffline: same.filter(\.allOffline).count,
