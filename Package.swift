@@ -32,13 +32,16 @@ let package = Package(
         .target(name: "FUSEServer", dependencies: ["KernelFS", "MemoryModel"]),
         // Scenario files, the model runner and the observation log.
         .target(name: "Scenario", dependencies: ["MemoryModel", "KernelFS"]),
+        // `memhp bench`: the benchmark suite (timing, child processes, the host kernel side by
+        // side). The model itself never reads a clock.
+        .target(name: "Benchmarks", dependencies: ["MemoryModel", "KernelFS", "Scenario"]),
         // `memhp kernel-run`: the same scenarios on the real kernel under QEMU (Foundation, processes,
         // sockets). Guest/memhp-guest.c is compiled for the guest at run time, not by SwiftPM.
         .target(name: "Conformance", dependencies: ["Scenario", "MemoryModel"], resources: [.copy("Guest")]),
         .executableTarget(
             name: "memhp",
             dependencies: [
-                "MemoryModel", "KernelFS", "Scenario", "Conformance", "FUSEServer",
+                "MemoryModel", "KernelFS", "Scenario", "Conformance", "FUSEServer", "Benchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -46,6 +49,7 @@ let package = Package(
         .testTarget(name: "KernelFSTests", dependencies: ["KernelFS", "MemoryModel"]),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "KernelFS", "MemoryModel"]),
         .testTarget(name: "ConformanceTests", dependencies: ["Conformance", "Scenario"]),
+        .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks"]),
     ],
     swiftLanguageModes: [.v5]
 )
