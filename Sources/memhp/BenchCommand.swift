@@ -5,15 +5,16 @@ import Foundation
 /// `memhp bench`: the model's speed on this machine, one fresh child process per run of each
 /// benchmark (so each peak RSS is that workload's), medians over `--runs`. Figures, not
 /// pass/fail: tests never time anything. `--compare` names regressions against a saved
-/// `--json`;
+/// `--json`; `--host` times this machine's kernel doing the same pool resize.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Measure the model's speed.",
+        commandName: "bench", abstract: "Measure the model's speed (and, with --host, this machine's kernel).",
         discussion: "Benchmarks: " + ModelSuite.cases.map(\.name).joined(separator: ", ") + ".")
     @Option(name: .long, help: "Run only these benchmarks (repeatable, or comma-separated).") var only: [String] = []
     @Option(help: "Runs of each benchmark (the median is reported).") var runs = 3
     @Flag(help: "Print the results as JSON (save it as a baseline for --compare).") var json = false
     @Option(help: "Compare against a saved --json baseline; exit status 1 when something regressed beyond the noise.") var compare: String?
+    @Flag(help: "Also time this host's kernel growing/shrinking its 2 MiB pool by 2048 pages, HVO off and on (root; changes /proc/sys/vm/nr_hugepages and hugetlb_optimize_vmemmap, restores them).") var host = false
     @Option(help: "Where the conformance scenarios are.") var scenarios = "tests/conformance"
     @Flag(help: "List the benchmarks.") var list = false
     @Option(help: .hidden) var child: String?
@@ -26,10 +27,11 @@ struct BenchCommand: ParsableCommand {
             return
         }
         guard runs >= 1 && runs <= 100 else { throw ValidationError("--runs: \(runs) is not between 1 and 100") }
-        let names = only.flatMap { $0.split(separator: ",").map(String.init) }
+        var names = only.flatMap { $0.split(separator: ",").map(String.init) }
         for n in names where ModelSuite.named(n) == nil {
             throw ValidationError("--only: no benchmark \(n) (memhp bench --list)")
         }
+        if host { for n in ["pool-2048-hvo-off", "pool-2048-hvo-on"] where !names.isEmpty && !names.contains(n) { names.append(n) } }
         let cases = names.isEmpty ? ModelSuite.cases : ModelSuite.cases.filter { names.contains($0.name) }
         let baseline: BenchReport?
         if let compare {
@@ -65,6 +67,7 @@ struct BenchCommand: ParsableCommand {
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try enc.encode(report), as: UTF8.self))
         }
+        if host { try runHost(results) }
         if let baseline {
             let cmp = BenchComparison(baseline: baseline, current: report)
             printComparison(cmp, baseline: baseline)
@@ -87,6 +90,24 @@ struct BenchCommand: ParsableCommand {
         }
         for n in cmp.missing { print("  \(n): not in both runs") }
         print(cmp.regressions.isEmpty ? "no regressions beyond the noise" : "\(cmp.regressions.count) regression(s): \(cmp.regressions.map(\.name).joined(separator: ", "))")
+    }
+
+    func runHost(_ results: [BenchResult]) throws {
+        print("\n## This host's kernel, same pool resize (2048 x 2 MiB), \(runs) runs each")
+        let timings: [HostHugetlbBench.Timing]
+        do { timings = try HostHugetlbBench.run(runs: runs) } catch let e as HostBenchError {
+            FileHandle.standardError.write(Data("\(e)\n".utf8))
+            throw ExitCode(2)
+        }
+        for t in timings {
+            let model = results.first { $0.name == (t.hvo ? "pool-2048-hvo-on" : "pool-2048-hvo-off") }
+            let g = Stats.median(t.growSeconds), s = Stats.median(t.shrinkSeconds)
+            var line = "host kernel, HVO \(t.hvo ? "on " : "off"): \(t.grown)/2048 pages, grow \(ms(g)) ms, shrink \(ms(s)) ms (median)"
+            if let f = model?.figures, let mg = f["grow_wall_ms"], let msh = f["shrink_wall_ms"], mg > 0, msh > 0 {
+                line += "; model grow \(fmt(mg)) ms, shrink \(fmt(msh)) ms; kernel/model x\(fmt(g * 1000 / mg)) grow, x\(fmt(s * 1000 / msh)) shrink"
+            }
+            print(line)
+        }
     }
 
     func hostDescription() -> String {
