@@ -53,8 +53,6 @@ extension Machine {
             order += 1
         }
         addToFreeList(z, pfn, order: order, mt: mt)
-        // A whole MAX_ORDER block again: its memmap chunk is one summary entry.
-        if order == Geometry.maxOrder - 1 { memmap.foldFreeBlock(pfn) }
     }
 
     @inline(__always) func markBuddyTails(_ pfn: PFN, order: Int) {
