@@ -1,6 +1,9 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+/// Targets already in the Swift 6 language mode (the package default is still 5 while the rest moves).
+let swift6: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
 let package = Package(
     name: "memhp",
     platforms: [.macOS(.v13)],
@@ -30,25 +33,43 @@ let package = Package(
         // `memhp mount`/`sandbox`: the tree served over the kernel's FUSE protocol on /dev/fuse
         // directly (no libfuse, so a fresh machine builds it).
         .target(name: "FUSEServer", dependencies: ["KernelFS", "MemoryModel"]),
-        // Scenario files, the model runner and the observation log.
-        .target(name: "Scenario", dependencies: ["MemoryModel", "KernelFS"]),
+        // The fuzz-and-soak harness (`memhp fuzz`): random operations on a live model with
+        // verify() and exact save/reload checks.
+        .target(name: "Soak", dependencies: ["KernelFS", "MemoryModel"]),
+        // Scenario files, the guest program, the observation schema and log, the model runner.
+        .target(name: "Scenario", dependencies: ["MemoryModel", "KernelFS"], swiftSettings: swift6),
         // `memhp bench`: the benchmark suite (timing, child processes, the host kernel side by
         // side). The model itself never reads a clock.
         .target(name: "Benchmarks", dependencies: ["MemoryModel", "KernelFS", "Scenario"]),
+        // The conformance rules: how a model log is diffed against a kernel log (classification,
+        // tolerances, ranges), expected failures, the verdict and the table.
+        .target(name: "Conformance", dependencies: ["Scenario"], swiftSettings: swift6),
         // `memhp kernel-run`: the same scenarios on the real kernel under QEMU (Foundation, processes,
         // sockets). Guest/memhp-guest.c is compiled for the guest at run time, not by SwiftPM.
-        .target(name: "Conformance", dependencies: ["Scenario", "MemoryModel"], resources: [.copy("Guest")]),
+        .target(name: "KernelRunner", dependencies: ["Scenario", "Conformance", "MemoryModel"], resources: [.copy("Guest")],
+                swiftSettings: swift6),
+        // `memhp snapshot`/`predict`/`host metrics`: a live host's memory state read through its
+        // kernel files (read-only), the per-block offline prediction, Prometheus exposition.
+        .target(name: "Snapshot", dependencies: ["Scenario"]),
         .executableTarget(
             name: "memhp",
             dependencies: [
-                "MemoryModel", "KernelFS", "Scenario", "Conformance", "FUSEServer", "Benchmarks",
+                "MemoryModel", "KernelFS", "Scenario", "Conformance", "KernelRunner", "FUSEServer", "Soak", "Snapshot", "Benchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .testTarget(name: "MemoryModelTests", dependencies: ["MemoryModel"]),
         .testTarget(name: "KernelFSTests", dependencies: ["KernelFS", "MemoryModel"]),
-        .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "KernelFS", "MemoryModel"]),
-        .testTarget(name: "ConformanceTests", dependencies: ["Conformance", "Scenario"]),
+        .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "KernelFS", "MemoryModel"], swiftSettings: swift6),
+        .testTarget(name: "ConformanceTests", dependencies: ["Conformance", "Scenario"], swiftSettings: swift6),
+        .testTarget(name: "KernelRunnerTests", dependencies: ["KernelRunner", "Scenario"], swiftSettings: swift6),
+        // Soaks and timings: skipped in debug builds, run by scripts/test with `swift test -c release --filter SoakTests`.
+        .testTarget(name: "SoakTests", dependencies: ["MemoryModel", "KernelFS"], swiftSettings: swift6),
+        // The CLI as a user meets it: its commands parsed in process, and the built binary run.
+        .testTarget(name: "MemhpTests", dependencies: ["memhp", "MemoryModel", "Scenario"], swiftSettings: swift6),
+        .testTarget(name: "FUSEServerTests", dependencies: ["FUSEServer"]),
+        .testTarget(name: "SnapshotTests", dependencies: ["Snapshot", "Scenario", "KernelFS", "MemoryModel"]),
         .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks"]),
     ],
     swiftLanguageModes: [.v5]

@@ -37,6 +37,9 @@ enum FUSEConst {
     static let fattrGID: UInt32 = 1 << 2
 
     static let maxWrite: UInt32 = 128 * 1024
+    /// fuse_init_out.max_pages: FUSE_MAX_MAX_PAGES, so that a max_write request from an
+    /// unaligned user buffer (33 pages) is still one full request.
+    static let maxPagesLimit: UInt16 = 256
     /// Room for one request: the largest WRITE plus its headers, with margin.
     static let bufferSize = 1 << 20
 }
@@ -97,13 +100,15 @@ struct FUSEAttr {
     var mode: UInt32
     var nlink: UInt32
     var time: UInt64
+    var uid: UInt32 = 0
+    var gid: UInt32 = 0
 
     func write(to w: inout FUSEWriter) {
         w.u64(ino); w.u64(size); w.u64((size + 511) / 512)
         w.u64(time); w.u64(time); w.u64(time)          // atime, mtime, ctime
         w.u32(0); w.u32(0); w.u32(0)                   // nsec
         w.u32(mode); w.u32(nlink)
-        w.u32(0); w.u32(0)                             // uid, gid: root, as sysfs
+        w.u32(uid); w.u32(gid)                         // root, as sysfs, unless chown
         w.u32(0)                                       // rdev
         w.u32(4096)                                    // blksize
         w.u32(0)                                       // flags

@@ -48,9 +48,24 @@ public final class FUSEServer: @unchecked Sendable {
         var path: String
         var snapshot: [UInt8]?
         var entries: [(String, KernelNode?)]?
-        /// A binary file (/proc/kpageflags): every read goes to the model at its offset.
+        /// A binary file (/proc/kpageflags) or a sysctl: every read goes to the model at its
+        /// offset (a sysctl's handler runs per read and gives nothing past offset 0).
         var binary = false
+        /// A sysctl write of more than one FUSE request (`max_write` bytes each) gathered
+        /// until its last, shorter request: 6.1 runs the handler once on the whole buffer.
+        var pending: PendingWrite?
     }
+
+    struct PendingWrite {
+        var position: Int64
+        var bytes: [UInt8]
+        /// Bytes already acknowledged to the kernel (every request but the last).
+        var acknowledged: Int
+    }
+
+    /// Modes and owners root set with chmod/chown (kernfs and procfs keep them in the inode;
+    /// /proc/sys refuses them), by path.
+    private var attrOverrides: [String: (mode: UInt16?, uid: UInt32?, gid: UInt32?)] = [:]
 
     public init(fs: KernelFS, mountPoint: String) {
         self.fs = fs
@@ -133,7 +148,7 @@ public final class FUSEServer: @unchecked Sendable {
         _ = r.u32(); _ = r.u32(); _ = r.u32()     // uid, gid, pid
         let extLen = Int(r.u16()); _ = r.u16()
         _ = extLen
-        guard let op = FUSEOpcode(rawValue: opcodeRaw) else { reply(unique, error: ENOSYS); return }
+        guard let op = FUSEOpcode(rawValue: opcodeRaw) else { reply(unique, error: .ENOSYS); return }
 
         switch op {
         case .initialize: initialize(unique, &r)
@@ -141,7 +156,7 @@ public final class FUSEServer: @unchecked Sendable {
         case .interrupt: inFlight.interrupt(r.u64())            // fuse_interrupt_in.unique
         case .lookup:
             let name = r.cString()
-            guard let parent = pathsByID[nodeID] else { reply(unique, error: ENOENT); return }
+            guard let parent = pathsByID[nodeID] else { reply(unique, error: .ENOENT); return }
             let path = join(parent, name)
             do {
                 let node = try fs.lookup(path)
@@ -151,7 +166,7 @@ public final class FUSEServer: @unchecked Sendable {
                 reply(unique, w.bytes)
             } catch { reply(unique, error: errnoValue(error)) }
         case .getattr:
-            guard let path = pathsByID[nodeID] else { reply(unique, error: ENOENT); return }
+            guard let path = pathsByID[nodeID] else { reply(unique, error: .ENOENT); return }
             do {
                 let node = try fs.lookup(path)
                 var w = FUSEWriter()
@@ -161,21 +176,27 @@ public final class FUSEServer: @unchecked Sendable {
             } catch { reply(unique, error: errnoValue(error)) }
         case .setattr: setattr(unique, nodeID, &r)
         case .readlink:
-            guard let path = pathsByID[nodeID] else { reply(unique, error: ENOENT); return }
-            guard case .symlink(let target)? = try? fs.lookup(path) else { reply(unique, error: EINVAL); return }
+            guard let path = pathsByID[nodeID] else { reply(unique, error: .ENOENT); return }
+            guard case .symlink(let target)? = try? fs.lookup(path) else { reply(unique, error: .EINVAL); return }
             reply(unique, Array(target.utf8))
         case .open: open(unique, nodeID, flags: r.u32())
         case .opendir:
-            guard let path = pathsByID[nodeID] else { reply(unique, error: ENOENT); return }
-            guard case .directory? = try? fs.lookup(path) else { reply(unique, error: ENOTDIR); return }
+            guard let path = pathsByID[nodeID] else { reply(unique, error: .ENOENT); return }
+            guard case .directory? = try? fs.lookup(path) else { reply(unique, error: .ENOTDIR); return }
             replyOpen(unique, Handle(path: path), flags: 0)
         case .read: read(unique, &r)
         case .write: write(unique, &r)
         case .readdir, .readdirplus: readdir(unique, &r, plus: op == .readdirplus)
         case .release, .releasedir:
-            handles[r.u64()] = nil
+            let fh = r.u64()
+            if let h = handles[fh], let p = h.pending { applyPending(h.path, p) }
+            handles[fh] = nil
             reply(unique, [])
-        case .flush, .fsync, .fsyncdir, .access: reply(unique, [])
+        case .flush:
+            let fh = r.u64()
+            if var h = handles[fh], let p = h.pending { h.pending = nil; handles[fh] = h; applyPending(h.path, p) }
+            reply(unique, [])
+        case .fsync, .fsyncdir, .access: reply(unique, [])
         case .statfs:
             var w = FUSEWriter()
             w.u64(0); w.u64(0); w.u64(0); w.u64(0); w.u64(0)    // blocks, bfree, bavail, files, ffree
@@ -185,9 +206,9 @@ public final class FUSEServer: @unchecked Sendable {
         case .destroy: reply(unique, [])
         // kernfs has no create/mknod: open(O_CREAT) of a missing name is EACCES; it has no
         // mkdir/unlink/rename/link/symlink either: those are EPERM.
-        case .create, .mknod, .tmpfile: reply(unique, error: EACCES)
-        case .mkdir, .unlink, .rmdir, .rename, .rename2, .link, .symlink: reply(unique, error: EPERM)
-        default: reply(unique, error: ENOSYS)
+        case .create, .mknod, .tmpfile: reply(unique, error: .EACCES)
+        case .mkdir, .unlink, .rmdir, .rename, .rename2, .link, .symlink: reply(unique, error: .EPERM)
+        default: reply(unique, error: .ENOSYS)
         }
     }
 
@@ -210,7 +231,7 @@ public final class FUSEServer: @unchecked Sendable {
         w.u16(16); w.u16(12)                      // max_background, congestion_threshold
         w.u32(FUSEConst.maxWrite)
         w.u32(1)                                  // time_gran
-        w.u16(UInt16(FUSEConst.maxWrite / 4096))  // max_pages
+        w.u16(FUSEConst.maxPagesLimit)            // max_pages: room for an unaligned max_write buffer
         w.u16(0)                                  // map_alignment
         w.u32(0)                                  // flags2
         w.zeros(28)                               // unused[7]
@@ -218,14 +239,28 @@ public final class FUSEServer: @unchecked Sendable {
     }
 
     private func setattr(_ unique: UInt64, _ nodeID: UInt64, _ r: inout FUSEReader) {
+        // fuse_setattr_in: valid, padding, fh, size, lock_owner, atime, mtime, ctime,
+        // atimensec, mtimensec, ctimensec, mode, unused4, uid, gid, unused5.
         let valid = r.u32()
-        guard let path = pathsByID[nodeID] else { reply(unique, error: ENOENT); return }
+        r.skip(4 + 8 + 8 + 8 + 8 + 8 + 8 + 4 + 4 + 4)
+        let mode = r.u32(); r.skip(4)
+        let uid = r.u32(), gid = r.u32()
+        guard let path = pathsByID[nodeID] else { reply(unique, error: .ENOENT); return }
         do {
             let node = try fs.lookup(path)
             // Truncation (`echo x > file` without FUSE_ATOMIC_O_TRUNC) is ignored, as sysfs
-            // ignores O_TRUNC; ownership and mode are the kernel's.
-            if valid & (FUSEConst.fattrMode | FUSEConst.fattrUID | FUSEConst.fattrGID) != 0 {
-                reply(unique, error: EPERM); return
+            // ignores O_TRUNC. chmod/chown by root: kernfs (kernfs_iop_setattr) and procfs
+            // (proc_notify_change) keep the new mode and owner in the inode, and kernfs_fop_open
+            // checks the new mode; /proc/sys (proc_sys_setattr) refuses them with EPERM.
+            // Other users are refused by the kernel (default_permissions: not the owner).
+            let changes = valid & (FUSEConst.fattrMode | FUSEConst.fattrUID | FUSEConst.fattrGID)
+            if changes != 0 {
+                if KernelFS.isSysctl(path) { reply(unique, error: .EPERM); return }
+                var o = attrOverrides[path] ?? (nil, nil, nil)
+                if valid & FUSEConst.fattrMode != 0 { o.mode = UInt16(mode & 0o7777) }
+                if valid & FUSEConst.fattrUID != 0 { o.uid = uid }
+                if valid & FUSEConst.fattrGID != 0 { o.gid = gid }
+                attrOverrides[path] = o
             }
             var w = FUSEWriter()
             w.u64(0); w.u32(0); w.u32(0)
@@ -238,16 +273,18 @@ public final class FUSEServer: @unchecked Sendable {
     /// root as for anyone (CAP_DAC_OVERRIDE does not help). Other users' permission checks
     /// are the kernel's (`default_permissions`).
     private func open(_ unique: UInt64, _ nodeID: UInt64, flags: UInt32) {
-        guard let path = pathsByID[nodeID] else { reply(unique, error: ENOENT); return }
+        guard let path = pathsByID[nodeID] else { reply(unique, error: .ENOENT); return }
         do {
-            guard case .file(let f) = try fs.lookup(path) else { reply(unique, error: EISDIR); return }
+            guard case .file(let f) = try fs.lookup(path) else { reply(unique, error: .EISDIR); return }
             let acc = Int32(flags) & O_ACCMODE
             let wantsRead = acc == O_RDONLY || acc == O_RDWR
             let wantsWrite = acc == O_WRONLY || acc == O_RDWR
-            if wantsRead && (f.mode & 0o444 == 0 || (f.show == nil && f.readBytes == nil)) { reply(unique, error: EACCES); return }
-            if wantsWrite && (f.mode & 0o222 == 0 || f.store == nil) { reply(unique, error: EACCES); return }
+            let mode = attrOverrides[path]?.mode ?? f.mode
+            if wantsRead && (mode & 0o444 == 0 || (f.show == nil && f.readBytes == nil)) { reply(unique, error: .EACCES); return }
+            if wantsWrite && (mode & 0o222 == 0 || f.store == nil) { reply(unique, error: .EACCES); return }
             // direct_io: every read and write reaches the model, and file sizes need not be known.
-            replyOpen(unique, Handle(path: path, binary: f.readBytes != nil), flags: FUSEConst.fopenDirectIO)
+            let direct = f.readBytes != nil || KernelFS.isSysctl(path)
+            replyOpen(unique, Handle(path: path, binary: direct), flags: FUSEConst.fopenDirectIO)
         } catch { reply(unique, error: errnoValue(error)) }
     }
 
@@ -262,7 +299,7 @@ public final class FUSEServer: @unchecked Sendable {
 
     private func read(_ unique: UInt64, _ r: inout FUSEReader) {
         let fh = r.u64(), offset = Int(clamping: r.u64()), size = Int(r.u32())
-        guard var h = handles[fh] else { reply(unique, error: EBADF); return }
+        guard var h = handles[fh] else { reply(unique, error: .EBADF); return }
         // pread of a binary file: the model answers for exactly this offset and size
         // (direct_io passes both through, so kpageflags' EINVAL for unaligned ones reaches the caller).
         if h.binary {
@@ -281,26 +318,67 @@ public final class FUSEServer: @unchecked Sendable {
 
     private func write(_ unique: UInt64, _ r: inout FUSEReader) {
         let fh = r.u64()
-        _ = r.u64()                               // offset: sysfs stores ignore it
+        let offset = Int64(bitPattern: r.u64())
         let size = Int(r.u32())
         if minor >= 9 { r.skip(20) }              // write_flags, lock_owner, flags, padding
         let data = r.rest(size)
-        guard let h = handles[fh] else { reply(unique, error: EBADF); return }
+        guard var h = handles[fh] else { reply(unique, error: .EBADF); return }
+        var bytes = data, position = offset, acknowledged = 0
+        if KernelFS.isSysctl(h.path) {
+            // One write(2) larger than max_write arrives as several requests at growing
+            // offsets; proc_sys_call_handler would run the handler once on all of it (and
+            // refuse 4 MiB or more with ENOMEM, changing nothing). Gather them: acknowledge
+            // each full request, apply at the last (shorter) one.
+            if var p = h.pending, offset == p.position + Int64(p.bytes.count) {
+                p.bytes += data
+                h.pending = p
+                (bytes, position, acknowledged) = (p.bytes, p.position, p.acknowledged)
+            } else if let p = h.pending {
+                h.pending = nil
+                handles[fh] = h
+                applyPending(h.path, p)
+                h = handles[fh] ?? h
+            }
+            if data.count == Int(FUSEConst.maxWrite) {
+                if bytes.count >= sysctlMaxWriteBytes {
+                    h.pending = nil; handles[fh] = h
+                    reply(unique, error: .ENOMEM); return
+                }
+                h.pending = PendingWrite(position: position, bytes: bytes, acknowledged: acknowledged + data.count)
+                handles[fh] = h
+                var w = FUSEWriter(); w.u32(UInt32(data.count)); w.u32(0)
+                reply(unique, w.bytes); return
+            }
+            h.pending = nil
+            handles[fh] = h
+        }
         let path = h.path, inFlight = inFlight
+        let (payload, at, acked) = (bytes, position, acknowledged)
         inFlight.begin(unique)
-        DispatchQueue.global().async { [self] in
+        // Each write on a thread of its own: a writer blocked in an offline (or queued behind
+        // one on device_hotplug_lock) must not hold up a sysctl write, as on Linux.
+        spawnDetached { [self] in
             defer { inFlight.end(unique) }
             do {
-                let n = try fs.write(path, data, context: WriteContext(signalPending: { inFlight.isInterrupted(unique) }))
-                var w = FUSEWriter(); w.u32(UInt32(clamping: n)); w.u32(0)
+                let ctx = WriteContext(signalPending: { inFlight.isInterrupted(unique) }, position: at)
+                let n = try fs.write(path, payload, context: ctx)
+                // The earlier requests of a gathered write were acknowledged already; the
+                // kernel's count (all but what the handler left) minus them goes to the last.
+                var w = FUSEWriter(); w.u32(UInt32(clamping: Swift.max(0, n - acked))); w.u32(0)
                 reply(unique, w.bytes)
             } catch { reply(unique, error: errnoValue(error)) }
         }
     }
 
+    /// A gathered sysctl write whose last request never came (the write was a multiple of
+    /// max_write): applied when the file is flushed, closed or written elsewhere.
+    private func applyPending(_ path: String, _ p: PendingWrite) {
+        _ = try? fs.write(path, p.bytes, context: WriteContext(position: p.position))
+    }
+
     private func readdir(_ unique: UInt64, _ r: inout FUSEReader, plus: Bool) {
         let fh = r.u64(), offset = Int(clamping: r.u64()), size = Int(r.u32())
-        guard var h = handles[fh] else { reply(unique, error: EBADF); return }
+        guard var h = handles[fh] else { reply(unique, error: .EBADF); return }
         if h.entries == nil || offset == 0 {
             do {
                 let names = try fs.list(h.path)
@@ -353,11 +431,16 @@ public final class FUSEServer: @unchecked Sendable {
     /// sysfs attributes claim 4096 bytes, procfs files 0 (reads are direct, so neither limits them).
     private func attributes(_ node: KernelNode, path: String, id: UInt64) -> FUSEAttr {
         let isProc = path == "/proc" || path.hasPrefix("/proc/")
+        let o = attrOverrides[path]
+        var a: FUSEAttr
         switch node {
-        case .directory: return FUSEAttr(ino: id, size: 0, mode: UInt32(S_IFDIR) | (isProc ? 0o555 : 0o755), nlink: 2, time: startTime)
+        case .directory: a = FUSEAttr(ino: id, size: 0, mode: UInt32(S_IFDIR) | UInt32(o?.mode ?? (isProc ? 0o555 : 0o755)), nlink: 2, time: startTime)
         case .symlink(let t): return FUSEAttr(ino: id, size: UInt64(t.utf8.count), mode: UInt32(S_IFLNK) | 0o777, nlink: 1, time: startTime)
-        case .file(let f): return FUSEAttr(ino: id, size: isProc ? 0 : 4096, mode: UInt32(S_IFREG) | UInt32(f.mode & 0o7777), nlink: 1, time: startTime)
+        case .file(let f): a = FUSEAttr(ino: id, size: isProc ? 0 : 4096, mode: UInt32(S_IFREG) | UInt32(o?.mode ?? (f.mode & 0o7777)), nlink: 1, time: startTime)
         }
+        a.uid = o?.uid ?? 0
+        a.gid = o?.gid ?? 0
+        return a
     }
 
     private func direntType(_ node: KernelNode?) -> UInt32 {
@@ -368,12 +451,15 @@ public final class FUSEServer: @unchecked Sendable {
         }
     }
 
-    private func errnoValue(_ error: Error) -> Int32 {
-        if let e = error as? KernelError { return e.errno.linuxNumber ?? e.errno.rawValue }
-        return EIO
+    /// The Linux errno a failed call answers with (the model's errors carry it; anything
+    /// else is EIO).
+    private func errnoValue(_ error: Error) -> LinuxErrno {
+        if let e = error as? KernelError { return e.linuxErrno }
+        return .EIO
     }
 
-    private func reply(_ unique: UInt64, error: Int32) { send(unique, error: -error, []) }
+    /// `fuse_out_header.error` is minus a Linux errno: the protocol's numbers, whatever the host's.
+    private func reply(_ unique: UInt64, error: LinuxErrno) { send(unique, error: -error.rawValue, []) }
     private func reply(_ unique: UInt64, _ body: [UInt8]) { send(unique, error: 0, body) }
 
     private func send(_ unique: UInt64, error: Int32, _ body: [UInt8]) {
@@ -387,16 +473,37 @@ public final class FUSEServer: @unchecked Sendable {
     }
 }
 
+/// Runs `body` on a detached thread of its own (a write request: it may block for as long
+/// as its writer's offline does).
+func spawnDetached(_ body: @escaping @Sendable () -> Void) {
+    let arg = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
+    var attr = pthread_attr_t()
+    precondition(pthread_attr_init(&attr) == 0)
+    defer { pthread_attr_destroy(&attr) }
+    precondition(pthread_attr_setdetachstate(&attr, Int32(PTHREAD_CREATE_DETACHED)) == 0)
+    _ = pthread_attr_setstacksize(&attr, 512 << 10)
+    var thread = pthread_t()
+    let r = pthread_create(&thread, &attr, { raw in
+        Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue().body()
+        return nil
+    }, arg)
+    if r != 0 {
+        // No thread to be had (EAGAIN): serve it here rather than drop it.
+        Unmanaged<ThreadBody>.fromOpaque(arg).release()
+        body()
+    }
+}
+
+private final class ThreadBody: Sendable {
+    let body: @Sendable () -> Void
+    init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+}
+
 /// Writes being served, by request id, and whether their writer has been interrupted.
 final class InFlightWrites: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
+    private let mutex = KernelLock()
     private var interrupted: [UInt64: Bool] = [:]
-    init() { pthread_mutex_init(&mutex, nil) }
-    deinit { pthread_mutex_destroy(&mutex) }
-    private func locked<T>(_ body: () -> T) -> T {
-        pthread_mutex_lock(&mutex); defer { pthread_mutex_unlock(&mutex) }
-        return body()
-    }
+    private func locked<T>(_ body: () -> T) -> T { mutex.withLock(body) }
     func begin(_ unique: UInt64) { locked { interrupted[unique] = false } }
     func end(_ unique: UInt64) { locked { interrupted[unique] = nil } }
     /// FUSE_INTERRUPT for a request already answered (or never a write) is ignored.

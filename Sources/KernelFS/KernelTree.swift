@@ -23,6 +23,9 @@ public struct KernelFile {
     /// `state`/`online` and `probe`. Such writes are serialized with each other, and readers
     /// can see their intermediate states (`going-offline`).
     public var takesHotplugLock: Bool
+    /// Reading runs code with effects (6.1's `lowmem_reserve_ratio` handler recomputes the
+    /// reserves on reads too): such reads are journaled for `--state`.
+    public var readChangesState = false
     /// A binary file's read (/proc/kpageflags): the bytes `pread(2)` of (offset, count)
     /// returns, or its errno. nil for text attributes, whose reads slice `show`'s text.
     public var readBytes: ((Machine, _ offset: Int, _ count: Int) throws -> [UInt8])? = nil
@@ -46,8 +49,12 @@ public struct WriteContext: Sendable {
     /// signal pending now. An offline that cannot progress then blocks, with the machine
     /// lock released, until this says yes, as the kernel's retry loop does.
     public var signalPending: (@Sendable () -> Bool)?
-    public init(deadline: UInt64? = nil, signalPending: (@Sendable () -> Bool)? = nil) {
-        self.deadline = deadline; self.signalPending = signalPending
+    /// The file position of the write (`pwrite(2)`'s offset, or how far earlier writes on
+    /// the same open file got): sysctls ignore a write at a non-zero position
+    /// (sysctl_writes_strict=1); sysfs stores never look at it.
+    public var position: Int64
+    public init(deadline: UInt64? = nil, signalPending: (@Sendable () -> Bool)? = nil, position: Int64 = 0) {
+        self.deadline = deadline; self.signalPending = signalPending; self.position = position
     }
 }
 
@@ -103,11 +110,21 @@ public protocol KernelFileArea {
 ///   and writers that need no hotplug lock (sysctls, auto_online_blocks) go on.
 public final class KernelFS: @unchecked Sendable {
     public let machine: Machine
-    private var mutex = pthread_mutex_t()
-    private var hotplugMutex = pthread_mutex_t()
-    /// Every write the kernel accepted, in order. The model is deterministic, so booting the
-    /// same machine and replaying this journal rebuilds the same state (`memhp --state`).
-    public private(set) var journal: [(path: String, bytes: [UInt8])] = []
+    private let mutex = KernelLock()
+    private let hotplugMutex = KernelLock()
+
+    /// Whether to keep the journal (`memhp --state`): off by default, so a long session
+    /// without a state file does not grow one.
+    public var journaling = false
+    /// Every operation that reached the model, in the order its effect happened
+    /// (`JournalEntry`): booting the same machine and replaying it rebuilds the same state.
+    public private(set) var journal: [JournalEntry] = []
+    /// The saved session this machine was loaded from (its options and setup), if any.
+    public var savedSession: SavedSession?
+    /// The hotplug operation holding device_hotplug_lock and the machine lock's yields it
+    /// has made so far (guarded by the machine lock).
+    private var activeHotplug: (serial: Int, yields: Int)?
+    private var nextHotplugSerial = 0
 
     /// Every area of the tree. Add new ones here.
     public static let areas: [any KernelFileArea.Type] = [
@@ -123,18 +140,12 @@ public final class KernelFS: @unchecked Sendable {
 
     public init(machine: Machine) {
         self.machine = machine
-        pthread_mutex_init(&mutex, nil)
-        pthread_mutex_init(&hotplugMutex, nil)
-    }
-    deinit {
-        pthread_mutex_destroy(&mutex)
-        pthread_mutex_destroy(&hotplugMutex)
     }
 
     /// Run `body` with the machine locked: the only way to touch it while others may.
     public func withLock<T>(_ body: (Machine) throws -> T) rethrows -> T {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
+        mutex.lock()
+        defer { mutex.unlock() }
         return try body(machine)
     }
 
@@ -142,33 +153,80 @@ public final class KernelFS: @unchecked Sendable {
     /// hotplug events and the hotplug-locked stores do. At the machine's preemption points
     /// the machine lock is given up for a moment; device_hotplug_lock is kept throughout.
     public func withHotplugLock<T>(signalPending: (@Sendable () -> Bool)? = nil, _ body: (Machine) throws -> T) rethrows -> T {
-        pthread_mutex_lock(&hotplugMutex)
-        defer { pthread_mutex_unlock(&hotplugMutex) }
+        try hotplugLocked(waitMode: signalPending.map { .realTime($0) }, atYield: nil) { m, _ in try body(m) }
+    }
+
+    /// How an offline's retry loop waits: for a real-time writer's signal, or as a journal
+    /// says the recorded writer waited (`waits` passes, the last one seeing its signal or not).
+    enum WaitMode {
+        case realTime(@Sendable () -> Bool)
+        case replay(waits: Int, interrupted: Bool)
+    }
+
+    /// What a hotplug operation's waits were, for its journal entry (a reference: the retry
+    /// hook updates it while the store runs).
+    final class WaitLog {
+        var waits = 0
+        var interrupted = false
+        let serial: Int
+        init(serial: Int) { self.serial = serial }
+    }
+
+    private func hotplugLocked<T>(waitMode: WaitMode?, atYield: ((Int) throws -> Void)?,
+                                  _ body: (Machine, WaitLog) throws -> T) rethrows -> T {
+        hotplugMutex.lock()
+        defer { hotplugMutex.unlock() }
         return try withLock { m in
+            let log = WaitLog(serial: nextHotplugSerial)
+            nextHotplugSerial += 1
+            activeHotplug = (log.serial, 0)
+            var yieldError: Error?
+            // Gives the machine lock up for one yield; `between` runs without it.
+            func yieldLock(_ between: () -> Void) {
+                activeHotplug!.yields += 1
+                let y = activeHotplug!.yields
+                mutex.unlock()
+                do { try atYield?(y) } catch { if yieldError == nil { yieldError = error } }
+                between()
+                mutex.lock()
+            }
             // Only the holder of device_hotplug_lock sleeps with it: one hook at a time.
             m.preemptionPoint = { [unowned self] in
-                let trace = self.preemptionTrace
-                pthread_mutex_unlock(&self.mutex)
-                if let trace { trace(self) } else { sched_yield() }
-                pthread_mutex_lock(&self.mutex)
+                yieldLock { if let trace = self.preemptionTrace { trace(self) } else if atYield == nil { sched_yield() } }
             }
-            if let signalPending {
+            switch waitMode {
+            case .realTime(let signalPending)?:
                 // The kernel spins with cond_resched(); 10 ms naps keep a core free.
-                m.offlineRetryWait = { [unowned self] in
-                    pthread_mutex_unlock(&self.mutex)
-                    if !signalPending() { usleep(10_000) }
-                    pthread_mutex_lock(&self.mutex)
-                    return signalPending()
+                m.offlineRetryWait = {
+                    yieldLock { if !signalPending() { usleep(10_000) } }
+                    let r = signalPending()
+                    log.waits += 1; log.interrupted = r
+                    return r
                 }
+            case .replay(let waits, let interrupted)?:
+                m.offlineRetryWait = {
+                    yieldLock {}
+                    log.waits += 1
+                    let r = log.waits < waits ? false : (log.waits == waits ? interrupted : true)
+                    log.interrupted = r
+                    return r
+                }
+            case nil: break
             }
-            defer { m.preemptionPoint = nil; m.offlineRetryWait = nil }
-            return try body(m)
+            defer { m.preemptionPoint = nil; m.offlineRetryWait = nil; activeHotplug = nil }
+            let result = try body(m, log)
+            if let yieldError { throw yieldError }
+            return result
         }
     }
 
     static func components(_ path: String) -> [String] {
         path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
     }
+
+    /// Whether `path` is a sysctl (/proc/sys): `proc_sys_call_handler`'s rules apply to it
+    /// (one handler call per write(2), nothing read past offset 0, 4 MiB limit), not kernfs'.
+    public static func isSysctl(_ path: String) -> Bool { path.hasPrefix("/proc/sys/") }
 
     /// The node at `path`, following no symlinks; ENOENT when there is none.
     public func lookup(_ path: String) throws -> KernelNode {
@@ -200,12 +258,21 @@ public final class KernelFS: @unchecked Sendable {
 
     /// Resolve symlinks inside the tree (relative targets), as path lookup would.
     public func resolve(_ path: String) throws -> String {
+        try withLock { try KernelFS.resolve(path, machine: $0) }
+    }
+
+    static func resolve(_ path: String, machine m: Machine) throws -> String {
         var comps = KernelFS.components(path)
+        // The model has symlinks only under /sys (memory blocks' node links): a /proc path
+        // resolves to itself without a lookup per component (a journal replay is mostly sysctls).
+        if comps.first == "proc" && !comps.contains("..") && !comps.contains(".") {
+            return "/" + comps.joined(separator: "/")
+        }
         var hops = 0
         var i = 1
         while i <= comps.count {
             let prefix = Array(comps.prefix(i))
-            if case .symlink(let target) = try withLock({ try KernelFS.lookup(prefix, machine: $0) }) {
+            if case .symlink(let target) = try KernelFS.lookup(prefix, machine: m) {
                 hops += 1
                 guard hops < 40 else { throw KernelError(.tooManySymbolicLinkLevels) }
                 var base = Array(prefix.dropLast())
@@ -220,13 +287,6 @@ public final class KernelFS: @unchecked Sendable {
         return "/" + comps.joined(separator: "/")
     }
 
-    /// Resolve `path` to an attribute and run `body` on it with the machine locked; a
-    /// directory is EISDIR, anything else that is not a file ENOENT.
-    private func withFile<T>(_ path: String, _ body: (KernelFile, Machine) throws -> T) throws -> T {
-        let real = try resolve(path)
-        return try withLock { m in try body(KernelFS.file(real, machine: m), m) }
-    }
-
     private static func file(_ real: String, machine m: Machine) throws -> KernelFile {
         switch try KernelFS.lookup(KernelFS.components(real), machine: m) {
         case .directory: throw KernelError(.isDirectory)
@@ -235,36 +295,81 @@ public final class KernelFS: @unchecked Sendable {
         }
     }
 
+    /// The attribute's text, journaling the read when it changes state. Machine lock held.
+    private func show(_ f: KernelFile, _ real: String, _ m: Machine) throws -> String {
+        // sysfs and procfs refuse to open for reading what has no read mode, even for root.
+        guard f.mode & 0o444 != 0, let show = f.show else { throw KernelError(.permissionDenied) }
+        let text = show(m)
+        if f.readChangesState { record(JournalEntry(kind: .read, path: real)) }
+        return text
+    }
+
+    /// Appends to the journal (machine lock held), noting the hotplug operation it ran inside.
+    private func record(_ entry: JournalEntry) {
+        guard journaling else { return }
+        var e = entry
+        if e.hotplugSerial == nil, let a = activeHotplug { e.during = (a.serial, a.yields) }
+        journal.append(e)
+    }
+
     /// `read(2)` of a whole file: the attribute's text, or the errno open/read would give.
     public func read(_ path: String) throws -> String {
-        try withFile(path) { f, m in
-            // sysfs and procfs refuse to open for reading what has no read mode, even for root.
-            guard f.mode & 0o444 != 0, let show = f.show else { throw KernelError(.permissionDenied) }
-            return show(m)
+        try withLock { m in
+            let real = try KernelFS.resolve(path, machine: m)
+            return try show(KernelFS.file(real, machine: m), real, m)
         }
     }
 
-    /// `pread(2)` of `count` bytes at `offset`: a binary file's own answer, or that slice of
-    /// a text attribute's text (empty at or past its end).
+    /// `pread(2)` of `count` bytes at `offset`: a binary file's own answer; for a sysctl
+    /// what `proc_sys_call_handler` gives (the first `count` bytes at offset 0, nothing at
+    /// any other offset: the `*ppos && !write` test of the proc_do*vec handlers; ENOMEM for
+    /// 4 MiB or more); otherwise that slice of the attribute's text, as seq_file serves it.
     public func readBytes(_ path: String, offset: Int, count: Int) throws -> [UInt8] {
-        try withFile(path) { f, m in
+        try withLock { m in
+            let real = try KernelFS.resolve(path, machine: m)
+            let f = try KernelFS.file(real, machine: m)
             guard f.mode & 0o444 != 0 else { throw KernelError(.permissionDenied) }
             if let rb = f.readBytes { return try rb(m, offset, count) }
-            guard let show = f.show else { throw KernelError(.permissionDenied) }
             guard offset >= 0, count >= 0 else { throw KernelError(.invalidArgument) }
-            let text = Array(show(m).utf8)
+            if KernelFS.isSysctl(real) {
+                if count >= sysctlMaxWriteBytes { throw KernelError(.noMemory, "sysctl: read too large") }
+                if offset != 0 || count == 0 { return [] }
+                return Array(try show(f, real, m).utf8.prefix(count))
+            }
+            let text = Array(try show(f, real, m).utf8)
             guard offset < text.count else { return [] }
             return Array(text[offset..<(offset + Swift.min(count, text.count - offset))])
         }
     }
 
-    /// `write(2)` of `bytes` at offset 0: the byte count the kernel returns, or its errno.
+    /// `write(2)` of `bytes` at file position `context.position`: the byte count the kernel
+    /// returns, or its errno. A sysctl sees the whole buffer in one handler call and refuses
+    /// 4 MiB or more with ENOMEM before its handler (`proc_sys_call_handler`); a sysfs store
+    /// sees at most a page (the store's own rules, `sysfsStoreBuffer`).
     @discardableResult
     public func write(_ path: String, _ bytes: [UInt8], context: WriteContext = WriteContext()) throws -> Int {
         var record = WriteRecord(path: path, bytes: bytes, result: .failure(KernelError(.noSuchFileOrDirectory)))
         defer { if let writeObserver { writeObserver(record) } }
-        let real = try resolve(path)
-        func apply(_ m: Machine) throws -> Int {
+        do {
+            let n = try apply(path, bytes, context: context, replay: nil, record: &record)
+            record.result = .success(n)
+            return n
+        } catch let e as KernelError {
+            record.result = .failure(e)
+            throw e
+        }
+    }
+
+    /// One write, recorded or replayed. `replay` carries the journal entry being replayed
+    /// and what runs at its yields (the writes that ran inside it when it was recorded).
+    private func apply(_ path: String, _ bytes: [UInt8], context: WriteContext,
+                       replay: (entry: JournalEntry, atYield: (Int) throws -> Void)?,
+                       record: inout WriteRecord) throws -> Int {
+        let (real, hotplug) = try withLock { m in
+            let real = try KernelFS.resolve(path, machine: m)
+            return (real, try KernelFS.file(real, machine: m).takesHotplugLock)
+        }
+        func store(_ m: Machine, _ log: WaitLog?) throws -> Int {
             let (explained, logged) = (m.explain.entries.count, m.kmsg.count)
             defer {
                 record.explanations = Array(m.explain.entries.dropFirst(explained))
@@ -273,18 +378,95 @@ public final class KernelFS: @unchecked Sendable {
             // Looked up again under the lock: the block may have gone while we waited.
             let f = try KernelFS.file(real, machine: m)
             guard f.mode & 0o222 != 0, let store = f.store else { throw KernelError(.permissionDenied) }
-            let n = try store(m, bytes, context)
-            journal.append((path, bytes))
-            return n
+            if KernelFS.isSysctl(real) && bytes.count >= sysctlMaxWriteBytes {
+                throw KernelError(.noMemory, "sysctl: write too large")
+            }
+            var entry = JournalEntry(kind: .write, path: real, bytes: bytes, position: context.position)
+            do {
+                let n = try store(m, bytes, context)
+                entry.result = n
+                finish(&entry, log)
+                return n
+            } catch let e as KernelError {
+                entry.result = -Int(e.linuxErrno.rawValue)
+                finish(&entry, log)
+                throw e
+            }
         }
-        do {
-            let hotplug = try withLock { m in try KernelFS.file(real, machine: m).takesHotplugLock }
-            let n = try hotplug ? withHotplugLock(signalPending: context.signalPending, apply) : withLock(apply)
-            record.result = .success(n)
-            return n
-        } catch let e as KernelError {
-            record.result = .failure(e)
-            throw e
+        func finish(_ entry: inout JournalEntry, _ log: WaitLog?) {
+            if let log {
+                entry.hotplugSerial = log.serial
+                entry.waits = log.waits
+                entry.interrupted = log.interrupted
+            }
+            self.record(entry)
+        }
+        if !hotplug { return try withLock { m in try store(m, nil) } }
+        let mode: WaitMode?
+        if let r = replay?.entry { mode = .replay(waits: r.waits, interrupted: r.interrupted) }
+        else { mode = context.signalPending.map { .realTime($0) } }
+        return try hotplugLocked(waitMode: mode, atYield: replay?.atYield) { m, log in try store(m, log) }
+    }
+
+    /// Runs `body` on the machine as one journaled event: a driver's own operation
+    /// (allocations, hot-plug events of a soak test) that `replay` repeats through its
+    /// `events` handler. `text` must describe the event completely.
+    public func perform<T>(event text: String, _ body: (Machine) throws -> T) rethrows -> T {
+        try withLock { m in
+            defer { record(JournalEntry(kind: .event, path: text)) }
+            return try body(m)
+        }
+    }
+
+    /// Replays `entries` (a journal of a machine booted as this one was), checking that every
+    /// write gives the result it gave then. `events` performs an event entry. The journal
+    /// then holds `entries` (if journaling) and goes on from there.
+    public func replay(_ entries: [JournalEntry], events: ((String, Machine) throws -> Void)? = nil) throws {
+        let saved = journaling
+        journaling = false
+        defer {
+            journaling = saved
+            if saved { withLock { _ in journal.append(contentsOf: entries) } }
+        }
+        // Entries that ran inside a hotplug operation come before it in the journal (they
+        // finished first); they are replayed at the same yield of that operation.
+        var inside: [Int: [(index: Int, entry: JournalEntry)]] = [:]
+        func one(_ i: Int, _ e: JournalEntry) throws {
+            func mismatch(_ got: String) -> ReplayError {
+                ReplayError(index: i, message: "replaying the \(e.kind.rawValue) of \(e.path) gave \(got), the saved session had \(e.resultText)")
+            }
+            switch e.kind {
+            case .event:
+                guard let events else { throw ReplayError(index: i, message: "an event entry (\(e.path)) but no event handler") }
+                do { try withLock { m in try events(e.path, m) } } catch let err as ReplayError { throw err } catch {
+                    throw ReplayError(index: i, message: "replaying the event \(e.path) failed: \(error)")
+                }
+            case .read:
+                _ = try? read(e.path)
+            case .write:
+                var rec = WriteRecord(path: e.path, bytes: e.bytes, result: .success(0))
+                var n = 0
+                let mine = e.hotplugSerial.flatMap { inside.removeValue(forKey: $0) } ?? []
+                let atYield: (Int) throws -> Void = { y in
+                    for (j, d) in mine where d.duringYield == y { try one(j, d) }
+                }
+                do {
+                    n = try apply(e.path, e.bytes, context: WriteContext(position: e.position),
+                                  replay: (e, atYield), record: &rec)
+                } catch let err as KernelError {
+                    let got = -Int(err.linuxErrno.rawValue)
+                    if got != e.result { throw mismatch(err.linuxErrno.symbol) }
+                    return
+                }
+                if n != e.result { throw mismatch("\(n)") }
+            }
+        }
+        for (i, e) in entries.enumerated() {
+            if let s = e.duringSerial, e.hotplugSerial == nil { inside[s, default: []].append((i, e)); continue }
+            try one(i, e)
+        }
+        if let (s, list) = inside.first {
+            throw ReplayError(index: list[0].index, message: "an entry ran inside hotplug operation \(s), which the journal does not have")
         }
     }
 

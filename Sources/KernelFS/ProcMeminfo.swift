@@ -76,7 +76,9 @@ extension ProcViews {
         s += kb("NFS_Unstable:   ", 0)
         s += kb("Bounce:         ", 0)
         s += kb("WritebackTmp:   ", 0)
-        s += kb("CommitLimit:    ", m.commitLimitPages() * k)
+        // vm_commit_limit() is unsigned long pages and show_val_kb shifts it unchecked:
+        // overcommit_kbytes takes any u64, so the kB figure wraps as the kernel's does.
+        s += "CommitLimit:    " + rjust(String(UInt64(bitPattern: Int64(m.commitLimitPages())) &<< UInt64(Geometry.pageShift - 10)), 8) + " kB\n"
         s += kb("Committed_AS:   ", MeminfoCalibration.committedBaseKB + c.anonPages * k)
         s += kb("VmallocTotal:   ", MeminfoCalibration.vmallocTotalKB)
         s += kb("VmallocUsed:    ", MeminfoCalibration.vmallocUsedKB)

@@ -21,8 +21,8 @@ public enum ProcSysVMArea: KernelFileArea {
                                      set: { try $0.setOvercommitMemory($1) }),
         // overcommit_ratio_handler: plain proc_dointvec (negative values are stored).
         "overcommit_ratio": intFile(get: { $0.vmSysctl.overcommitRatio }, set: { m, v in m.setOvercommitRatio(v) }),
-        "overcommit_kbytes": KernelFile(mode: 0o644, show: { "\($0.vmSysctl.overcommitKbytes)\n" }, store: { m, bytes, _ in
-            let w = try procDoulongvecMinmax(bytes)
+        "overcommit_kbytes": KernelFile(mode: 0o644, show: { "\($0.vmSysctl.overcommitKbytes)\n" }, store: { m, bytes, ctx in
+            let w = try procDoulongvecMinmax(bytes, position: ctx.position)
             if let v = w.values.first { m.setOvercommitKbytes(v) }
             return w.consumed
         }),
@@ -31,13 +31,17 @@ public enum ProcSysVMArea: KernelFileArea {
                                                  set: { try $0.setPercpuPagelistHighFraction($1) }),
         // 6.1's handler recomputes the reserves on every call, reads included: a read after
         // boot's late frees changes zoneinfo's "protection" (captured: 872 before, 880 after).
-        "lowmem_reserve_ratio": KernelFile(mode: 0o644, show: { m in
-            m.setupPerZoneLowmemReserve()
-            return m.lowmemReserveRatio.map(String.init).joined(separator: "\t") + "\n"
-        }, store: storeLowmemReserveRatio),
+        "lowmem_reserve_ratio": {
+            var f = KernelFile(mode: 0o644, show: { m in
+                m.setupPerZoneLowmemReserve()
+                return m.lowmemReserveRatio.map(String.init).joined(separator: "\t") + "\n"
+            }, store: storeLowmemReserveRatio)
+            f.readChangesState = true
+            return f
+        }(),
         // drop_caches_sysctl_handler: write-only, proc_dointvec_minmax 1...4.
-        "drop_caches": KernelFile(mode: 0o200, show: nil, store: { m, bytes, _ in
-            let w = try procDointvecMinmax(bytes, min: 1, max: 4)
+        "drop_caches": KernelFile(mode: 0o200, show: nil, store: { m, bytes, ctx in
+            let w = try procDointvecMinmax(bytes, min: 1, max: 4, position: ctx.position)
             if let v = w.values.first { m.dropCaches(Int(v)) }
             return w.consumed
         }),
@@ -59,8 +63,8 @@ public enum ProcSysVMArea: KernelFileArea {
     /// A rejected value changes nothing; a zero-length write returns 0 and changes nothing.
     static func intFile(min: Int32? = nil, max: Int32? = nil, get: @escaping (Machine) -> Int,
                         set: @escaping (Machine, Int) throws -> Void) -> KernelFile {
-        KernelFile(mode: 0o644, show: { "\(get($0))\n" }, store: { m, bytes, _ in
-            let w = try procDointvecMinmax(bytes, min: min, max: max)
+        KernelFile(mode: 0o644, show: { "\(get($0))\n" }, store: { m, bytes, ctx in
+            let w = try procDointvecMinmax(bytes, min: min, max: max, position: ctx.position)
             if let v = w.values.first { try set(m, Int(v)) }
             return w.consumed
         })
@@ -80,7 +84,10 @@ public enum ProcSysVMArea: KernelFileArea {
     /// before `foo`, and a sixth number is left unconsumed (a short write).
     static func storeLowmemReserveRatio(_ m: Machine, _ bytes: [UInt8], _ ctx: WriteContext) throws -> Int {
         if bytes.count >= sysctlMaxWriteBytes { throw KernelError(.noMemory, "sysctl: write too large") }
-        let r = sysctlIntVector(bytes, slots: m.lowmemReserveRatio.count)
+        // A write at a non-zero position is ignored by the parse (sysctl_writes_strict),
+        // but the handler still clamps and recomputes.
+        let r: (values: [Int32], consumed: Int, error: KernelError?) = ctx.position != 0 ? ([], bytes.count, nil)
+            : sysctlIntVector(bytes, slots: m.lowmemReserveRatio.count)
         var ratios = m.lowmemReserveRatio
         for (i, v) in r.values.enumerated() { ratios[i] = Int(v) }
         ratios = ratios.map { $0 < 1 ? 0 : $0 }

@@ -1,3 +1,4 @@
+import MemoryModel
 import SystemPackage
 
 // glibc's `strerror` text and the Linux symbolic names for the errnos a kernel file can
@@ -117,4 +118,36 @@ extension Errno {
         guard let row = rowsByLinux[linuxNumber] else { return nil }
         self = row.errno
     }
+}
+
+/// An errno as Linux x86_64 numbers it: what the kernel's files return and what the FUSE
+/// protocol carries (`fuse_out_header.error` is minus a Linux errno). The model's
+/// `KernelError` holds the host's `Errno`; this is its Linux face, and the host's number
+/// appears only where a host call needs one.
+public struct LinuxErrno: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: Int32
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+
+    /// The Linux number of a host errno; EIO for one the table does not know.
+    public init(_ errno: Errno) { rawValue = errno.linuxNumber ?? 5 }
+
+    public static let EPERM = LinuxErrno(rawValue: 1), ENOENT = LinuxErrno(rawValue: 2)
+    public static let EINTR = LinuxErrno(rawValue: 4), EIO = LinuxErrno(rawValue: 5)
+    public static let EBADF = LinuxErrno(rawValue: 9), ENOMEM = LinuxErrno(rawValue: 12)
+    public static let EACCES = LinuxErrno(rawValue: 13), EBUSY = LinuxErrno(rawValue: 16)
+    public static let ENOTDIR = LinuxErrno(rawValue: 20), EISDIR = LinuxErrno(rawValue: 21)
+    public static let EINVAL = LinuxErrno(rawValue: 22), ENOSYS = LinuxErrno(rawValue: 38)
+
+    /// `EINVAL`; `errno N` outside the table.
+    public var symbol: String { rowsByLinux[rawValue]?.symbol ?? "errno \(rawValue)" }
+    /// glibc's text for it.
+    public var message: String { rowsByLinux[rawValue]?.message ?? "Unknown error \(rawValue)" }
+    public var description: String { symbol }
+    /// The host's errno for it (the same number on Linux), nil when the table does not know it.
+    public var hostErrno: Errno? { rowsByLinux[rawValue]?.errno }
+}
+
+extension KernelError {
+    /// The errno as Linux numbers it.
+    public var linuxErrno: LinuxErrno { LinuxErrno(errno) }
 }

@@ -21,6 +21,8 @@ public final class Machine: @unchecked Sendable {
     public internal(set) var hotplug = HotplugState()
     /// HugeTLB hstates and pools, HVO settings (HugeTLB*.swift).
     public internal(set) var hugetlb = HugeTLBState()
+    /// Where each section's memmap lives: the vmemmap page tables (SparseVmemmap/).
+    public internal(set) var vmemmap = SparseVmemmap()
     /// Memory block devices by id (`/sys/devices/system/memory/memoryN`).
     public internal(set) var blocks: [Int: MemoryBlock] = [:]
     /// Memory block size in pages (`block_size_bytes` / 4096).
@@ -32,12 +34,14 @@ public final class Machine: @unchecked Sendable {
     public internal(set) var watermarkScaleFactor = 10
     public internal(set) var watermarkBoostFactor = 15000
     public internal(set) var lowmemReserveRatio = [256, 256, 32, 0, 0]
-    /// The other /proc/sys/vm tunables the views need (overcommit, pcp fraction; DropCaches.swift).
+    /// The other /proc/sys/vm tunables (overcommit, pcp fraction, drop_caches; VMSysctl.swift).
     public internal(set) var vmSysctl = VMSysctl()
     /// Why operations failed, in the kernel's words (what only dynamic debug would show).
     public internal(set) var explain = ExplainLog()
     /// The kernel log (dmesg) lines the model prints.
     public internal(set) var kmsg: [String] = []
+    /// warn_alloc's `nopage_rs`: one "page allocation failure" warning per 10 s.
+    var nopageRatelimit = RatelimitState.warnAlloc
     /// Virtual time in nanoseconds since boot.
     public internal(set) var clock: UInt64 = 0
     public internal(set) var random: SplitMix64

@@ -72,7 +72,7 @@ public struct Observation: Sendable, Equatable, CustomStringConvertible {
     public var description: String { line }
 
     /// A bare value must survive re-parsing unchanged: no space, quote, backslash or control character, not empty.
-    static func needsQuotes(_ v: String) -> Bool {
+    public static func needsQuotes(_ v: String) -> Bool {
         if v.isEmpty { return true }
         return v.unicodeScalars.contains { $0 == " " || $0 == "\"" || $0 == "\\" || $0.value < 0x20 || $0.value == 0x7f }
     }

@@ -1,8 +1,9 @@
 import ArgumentParser
 import Foundation
 import Scenario
-#if canImport(Conformance)
 import Conformance
+#if canImport(KernelRunner)
+import KernelRunner
 #endif
 
 /// `memhp conformance`: runs scenarios on the model and diffs each log against the real
@@ -17,7 +18,8 @@ struct ConformanceCommand: ParsableCommand {
         the differences per scenario and closes with `N passed, M failed`. Scenarios listed in \
         tests/conformance/EXPECTED-FAILURES may fail; one that passes while listed is reported, \
         so the list stays honest. Exit status: 0 when every result is as expected, 1 otherwise, \
-        2 for a malformed scenario or ranges file.
+        2 for a malformed scenario or ranges file, or when there is nothing to compare (no \
+        fixture directory: run it from the repository's root or give --dir).
         """)
 
     @Argument(help: "Scenario files (.scn) or names in the fixture directory (default: all with a fixture).")
@@ -46,15 +48,19 @@ struct ConformanceCommand: ParsableCommand {
         let fm = FileManager.default
         var paths: [String] = []
         if scenarios.isEmpty {
-            let files = ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".scn") }.sorted()
+            let files: [String]
+            do { files = try fm.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".scn") }.sorted() } catch {
+                printError("memhp conformance: cannot read the fixture directory \(dir) (\(absolute(dir))): \(describe(error, path: dir))")
+                printError("Run it from the repository's root, or give --dir DIR.")
+                throw ExitCode(2)
+            }
             for f in files {
                 let base = String(f.dropLast(4))
                 if fm.fileExists(atPath: "\(dir)/\(base).kernel.txt") || live { paths.append("\(dir)/\(f)") }
             }
             if paths.isEmpty {
-                print("no scenario with a fixture in \(dir)")
-                print("0 passed, 0 failed")
-                return
+                printError("memhp conformance: no scenario with a fixture in \(dir) (\(absolute(dir))): looked for NAME.scn next to NAME.kernel.txt")
+                throw ExitCode(2)
             }
         } else {
             for s in scenarios { paths.append(s.hasSuffix(".scn") || s.contains("/") ? s : "\(dir)/\(s).scn") }
@@ -64,6 +70,7 @@ struct ConformanceCommand: ParsableCommand {
         var rows: [(report: DiffReport, status: ConformanceStatus)] = []
         var passed = 0, failed = 0, expectedFails = 0, unexpectedPasses = 0
         var modelTotal = 0.0, kernelTotal = 0.0
+        var missingFixtures = 0
         for path in paths {
             let sc = try loadScenario(path)
             let fixtureDir = (path as NSString).deletingLastPathComponent
@@ -73,7 +80,7 @@ struct ConformanceCommand: ParsableCommand {
             let modelSeconds = Date().timeIntervalSince(t0)
             if let save = saveModelLogs {
                 try? fm.createDirectory(atPath: save, withIntermediateDirectories: true)
-                try model.text.write(toFile: "\(save)/\(sc.name).model.txt", atomically: true, encoding: .utf8)
+                try writeTextFile(model.text, to: "\(save)/\(sc.name).model.txt")
             }
 
             var kernelText: String?
@@ -83,7 +90,10 @@ struct ConformanceCommand: ParsableCommand {
                 kernelText = try? String(contentsOfFile: fixture, encoding: .utf8)
             }
             guard let kernelText else {
-                print("\(sc.name): no fixture \(fixture); skipped")
+                // A scenario named on the command line without a fixture compares nothing:
+                // that is a failure, not a pass.
+                printError("memhp conformance: \(sc.name): no fixture \(fixture)")
+                missingFixtures += 1
                 continue
             }
             var ranges: [RangeRule] = []
@@ -111,7 +121,7 @@ struct ConformanceCommand: ParsableCommand {
             case .unexpectedPass: passed += 1; unexpectedPasses += 1
             }
             if !table {
-                print(report.render(limit: limit), terminator: "")
+                print(report.render(limit: limit, status: status), terminator: "")
                 if status == .expectedFailure { print("  expected failure: \(expected.reason(sc.name) ?? "")") }
                 if status == .unexpectedPass { print("  UNEXPECTED PASS: \(sc.name) is listed in \(dir)/EXPECTED-FAILURES; take it off the list") }
                 var timing = "  time: model \(String(format: "%.3f", modelSeconds)) s"
@@ -132,13 +142,20 @@ struct ConformanceCommand: ParsableCommand {
         if kernelTotal > 0 {
             closing += "; model \(String(format: "%.2f", modelTotal)) s vs kernel \(String(format: "%.1f", kernelTotal)) s"
         }
+        if missingFixtures > 0 { closing += "; \(missingFixtures) without a fixture" }
         print(closing)
-        if rows.contains(where: { !$0.status.ok }) { throw ExitCode(1) }
+        if rows.contains(where: { !$0.status.ok }) || missingFixtures > 0 { throw ExitCode(1) }
+    }
+
+    /// The directory as an absolute path, for messages that say where memhp looked.
+    func absolute(_ path: String) -> String {
+        path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
     }
 
     /// `--harness-check`: the real kernel today must still produce the committed fixture
     /// (structural observations equal, counters within tolerance), which proves kernel-run
-    /// and the guest runner still work. Prints one line per scenario and no pass/fail tally.
+    /// and the guest runner still work. Prints one line per scenario naming both kernels when
+    /// they differ (`HarnessCheck`'s rule) and no pass/fail tally.
     func checkHarness() throws {
         var bad = 0
         for s in scenarios {
@@ -151,20 +168,18 @@ struct ConformanceCommand: ParsableCommand {
             guard let live = try liveKernelLog(sc) else { bad += 1; continue }
             let report = ObservationDiff.diff(scenario: sc.name, kernel: ObservationLog.parse(recorded).log,
                                               model: ObservationLog.parse(live).log, ranges: try RangeRule.parseEmbedded(recorded))
-            if report.passed {
-                print("harness-check \(sc.name): the live kernel agrees with the fixture (\(report.compared) observations)")
-            } else {
-                bad += 1
-                print("harness-check \(sc.name): the live kernel differs from the fixture")
-                print(report.render(limit: limit), terminator: "")
-            }
+            let verdict = HarnessCheck.verdict(scenario: sc.name, fixture: KernelIdentity(log: recorded),
+                                               live: KernelIdentity(log: live), report: report)
+            print(verdict.message)
+            if !verdict.ok { bad += 1 }
+            if !report.passed { print(report.render(limit: limit), terminator: "") }
         }
         if bad > 0 { throw ExitCode(1) }
     }
 
     /// Runs the scenario on the real kernel (`memhp kernel-run`'s library) when it is linked in.
     func liveKernelLog(_ sc: Scenario) throws -> String? {
-        #if canImport(Conformance)
+        #if canImport(KernelRunner)
         guard let kernel = KernelInstall.newestCached() else {
             FileHandle.standardError.write(Data("memhp: --live: no kernel in \(KernelInstall.defaultCache); run scripts/kernel-setup.sh\n".utf8))
             throw ExitCode(1)
@@ -173,7 +188,7 @@ struct ConformanceCommand: ParsableCommand {
         opt.log = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
         return try KernelRunner(scenario: sc, options: opt).run().text
         #else
-        FileHandle.standardError.write(Data("memhp: --live: this build has no kernel runner (the Conformance target is not linked)\n".utf8))
+        FileHandle.standardError.write(Data("memhp: --live: this build has no kernel runner (the KernelRunner target is not linked)\n".utf8))
         throw ExitCode(1)
         #endif
     }

@@ -27,13 +27,25 @@ struct ModelSetupOptions: ParsableArguments {
     var trace = false
 
     /// The prepared tree. Failed writes exit with status 1 and the kernel's error text.
+    ///
+    /// With `--state FILE` and an existing FILE, the machine is FILE's (see `SavedSession`).
+    /// The `--write` options then follow one rule: FILE records the `--write` list of the
+    /// command line that created it, whose effects it holds already, so restarting the same
+    /// command line applies none of them again; a different non-empty list is an error
+    /// (status 2), since it would change a saved machine behind its journal's back — write
+    /// through the mount instead.
     func makeKernelFS(_ machine: MachineOptions) throws -> KernelFS {
         if let state {
             guard scenario == nil else { throw ValidationError("--state cannot be combined with --scenario") }
             if FileManager.default.fileExists(atPath: state) {
-                let fs = try SavedState.load(state)
+                let (fs, session) = try SavedState.load(state)
+                if !writes.isEmpty && writes != session.setupWrites {
+                    throw ValidationError("--state \(state) was created with "
+                        + (session.setupWrites.isEmpty ? "no --write options" : "--write " + session.setupWrites.joined(separator: " --write "))
+                        + "; its machine holds their effects already. Restart with the same --write options or none (write through the mount to change it).")
+                }
                 try prepare(fs)
-                try applyWrites(fs)
+                fs.journaling = true
                 return fs
             }
         }
@@ -55,15 +67,20 @@ struct ModelSetupOptions: ParsableArguments {
             m = try bootWithColdPlug(try machine.config())
         }
         let fs = KernelFS(machine: m)
+        // Only a session that will be saved keeps a journal.
+        fs.journaling = state != nil
         try prepare(fs)
         try applyWrites(fs)
         return fs
     }
 
-    /// Load the --module modules, and hook --trace.
+    /// Load the --module modules (a module already loaded, e.g. by a saved state, is kept),
+    /// and hook --trace. A load is journaled, so a saved state loads it again.
     func prepare(_ fs: KernelFS) throws {
         for name in modules {
-            do { try fs.withLock { try $0.loadModule(name) } } catch let e as KernelError {
+            do {
+                try fs.perform(event: "module \(name)") { m in try loadModuleOnce(m, name) }
+            } catch let e as KernelError {
                 throw ValidationError("--module \(name): \(e.reason)")
             }
         }
@@ -87,74 +104,57 @@ struct ModelSetupOptions: ParsableArguments {
     /// Save the machine to `--state` if one was given (mount and sandbox call this when done).
     func save(_ fs: KernelFS, machine: MachineOptions) throws {
         guard let state else { return }
-        let options = FileManager.default.fileExists(atPath: state) ? try SavedState.options(state) : machine.arguments
-        try SavedState.write(state, options: options, journal: fs.withLock { _ in fs.journal })
+        let (journal, saved) = fs.withLock { _ in (fs.journal, fs.savedSession) }
+        let session = SavedSession(options: saved?.options ?? machine.arguments,
+                                   setupWrites: saved?.setupWrites ?? writes, entries: journal)
+        try SavedState.write(state, session)
     }
 }
 
-/// A machine state that outlives a process: the machine options and the journal of accepted
-/// writes, replayed on load (the model is deterministic). Text, one item a line:
-/// `memhp-state 1`, `option ARG` per command-line argument, `write PATH HEXBYTES` per write.
-enum SavedState {
-    static func options(_ path: String) throws -> [String] { try parse(path).options }
+/// `modprobe NAME`: a module already loaded (by a saved state) stays as it is.
+func loadModuleOnce(_ m: Machine, _ name: String) throws {
+    do { try m.loadModule(name) } catch let e as KernelError where e.errno == .fileExists {}
+}
 
-    static func parse(_ path: String) throws -> (options: [String], writes: [(String, [UInt8])]) {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+/// Loading and saving `SavedSession` files.
+enum SavedState {
+    /// Boot the saved machine and replay its journal. Errors name FILE:LINE and exit 2.
+    static func load(_ path: String) throws -> (KernelFS, SavedSession) {
+        guard let data = FileManager.default.contents(atPath: path) else {
             throw ValidationError("--state \(path): cannot read it")
         }
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        if lines.last == "" { lines.removeLast() }
-        guard lines.first == "memhp-state 1" else { throw ValidationError("\(path):1: expected `memhp-state 1`") }
-        var options: [String] = [], writes: [(String, [UInt8])] = []
-        for (i, line) in lines.enumerated().dropFirst() {
-            if line.hasPrefix("option ") { options.append(String(line.dropFirst(7))); continue }
-            let parts = line.split(separator: " ", maxSplits: 2).map(String.init)
-            guard parts.count >= 2, parts[0] == "write", let bytes = hexDecode(parts.count == 3 ? parts[2] : "") else {
-                throw ValidationError("\(path):\(i + 1): expected `option ARG` or `write PATH HEX`")
-            }
-            writes.append((parts[1], bytes))
+        let session: SavedSession
+        do { session = try SavedSession(parsing: [UInt8](data), file: path) } catch let e as SessionFileError {
+            throw ValidationError(e.description)
         }
-        return (options, writes)
-    }
-
-    /// Boot the saved machine and replay its writes; a write that no longer succeeds means the
-    /// file does not describe a state this model can reach.
-    static func load(_ path: String) throws -> KernelFS {
-        let (options, writes) = try parse(path)
-        let machine = try MachineOptions.parse(options)
+        let machine: MachineOptions
+        do { machine = try MachineOptions.parse(session.options) } catch {
+            throw ValidationError("\(path):\(session.optionsLine): the saved machine options: \(MachineOptions.message(for: error))")
+        }
         let fs = KernelFS(machine: try bootWithColdPlug(try machine.config()))
-        for (p, bytes) in writes {
-            do { try fs.write(p, bytes) } catch let e as KernelError {
-                throw ValidationError("--state \(path): replaying the write to \(p) failed (\(e.errno.message))")
-            }
+        fs.journaling = true
+        do {
+            try fs.replay(session.entries, events: { text, m in
+                let parts = text.split(separator: " ")
+                guard parts.count == 2, parts[0] == "module" else { throw ReplayError(index: 0, message: "unknown event `\(text)`") }
+                try loadModuleOnce(m, String(parts[1]))
+            })
+        } catch let e as ReplayError {
+            let line = e.index < session.entryLines.count ? session.entryLines[e.index] : 1
+            throw ValidationError("\(path):\(line): \(e.message)")
         }
-        return fs
+        fs.savedSession = SavedSession(options: session.options, setupWrites: session.setupWrites, entries: [])
+        return (fs, session)
     }
 
     /// Written to a temporary file and renamed over the old one: a crash leaves either.
-    static func write(_ path: String, options: [String], journal: [(path: String, bytes: [UInt8])]) throws {
-        var text = "memhp-state 1\n"
-        for o in options { text += "option \(o)\n" }
-        for (p, b) in journal { text += "write \(p) \(b.map { String(format: "%02x", $0) }.joined())\n" }
+    static func write(_ path: String, _ session: SavedSession) throws {
         do {
-            try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+            try Data(session.encoded()).write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
-            printError("memhp: cannot save the state to \(path): \(error.localizedDescription)")
+            printError("memhp: cannot save the state to \(describe(error))")
             throw ExitCode(1)
         }
-    }
-
-    static func hexDecode(_ s: String) -> [UInt8]? {
-        let chars = Array(s.utf8)
-        guard chars.count % 2 == 0 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(chars.count / 2)
-        var i = 0
-        while i < chars.count {
-            guard let v = UInt8(String(decoding: chars[i..<i + 2], as: UTF8.self), radix: 16) else { return nil }
-            out.append(v); i += 2
-        }
-        return out
     }
 }
 
@@ -163,6 +163,7 @@ enum SavedState {
 func bootWithColdPlug(_ config: MachineConfig) throws -> Machine {
     let m: Machine
     do { m = try Machine.boot(config) } catch let e as MachineConfigError { throw ValidationError(e.message) }
+    warnAboutRefusedDIMMs(m)
     if let d = m.layout?.dimms.first(where: { $0.accepted }), m.blockPages > 0,
        m.blocks[d.start / (m.blockPages << 12)] == nil {
         try m.acpiColdPlugDIMMs()

@@ -26,6 +26,7 @@ struct MountCommand: ParsableCommand {
     func run() throws {
         try requireFUSE(command: "mount")
         let fs = try setup.makeKernelFS(machine)
+        try clearDeadMount(directory)
         if access(directory, F_OK) != 0 { _ = mkdir(directory, 0o755) }
         let server = FUSEServer(fs: fs, mountPoint: directory)
         do { try server.mount() } catch let e as FUSEError {
@@ -41,6 +42,30 @@ struct MountCommand: ParsableCommand {
         }
         try setup.save(fs, machine: machine)
     }
+}
+
+/// A `memhp mount` killed with SIGKILL leaves its mount behind with no server (every access
+/// ENOTCONN); a new mount would stack on it. Such a dead memhp mount is detached first; a
+/// live one (another server) is refused.
+func clearDeadMount(_ directory: String) throws {
+    guard let resolved = realpath(directory, nil) else { return }
+    let path = String(cString: resolved)
+    free(resolved)
+    guard let info = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return }
+    let memhpMounts = info.split(separator: "\n").filter { line in
+        let f = line.split(separator: " ")
+        guard f.count > 4, f[4] == path, let dash = f.firstIndex(of: "-"), dash + 2 < f.count else { return false }
+        return f[dash + 1].hasPrefix("fuse") && f[dash + 2] == "memhp"
+    }
+    guard !memhpMounts.isEmpty else { return }
+    var st = stat()
+    if stat(path, &st) == 0 {
+        printError("memhp mount: \(directory) is already served by a running memhp mount; unmount it first")
+        throw ExitCode(1)
+    }
+    guard errno == ENOTCONN else { return }
+    for _ in memhpMounts { _ = umount2(path, Int32(MNT_DETACH)) }
+    printError("memhp mount: \(directory) had a dead memhp mount (its server was killed); detached it")
 }
 
 /// FUSE mounts need CAP_SYS_ADMIN (memhp calls mount(2) itself, not fusermount) and /dev/fuse.

@@ -14,11 +14,12 @@ struct SandboxCommand: ParsableCommand {
         commandName: "sandbox",
         abstract: "Run COMMAND with the model bound over /sys and /proc memory files (private mount namespace).",
         discussion: """
-        Bound over: /sys/devices/system/memory, /sys/devices/system/node, /sys/kernel/mm/hugepages, \
-        /sys/module/memory_hotplug, /proc/meminfo, /proc/zoneinfo, /proc/buddyinfo, \
-        /proc/pagetypeinfo, /proc/vmstat, /proc/kpageflags, the hugetlb files of /proc/sys/vm, and \
-        /sys/kernel/debug (a debugfs is mounted there first, so `mount -t debugfs` finds it; the \
-        model's files cover it: notifier-error-inject with --module, memhp/explain). Everything \
+        Bound over every path the model serves: the directories /sys/devices/system/memory, \
+        /sys/devices/system/node, /sys/kernel/mm/hugepages, /sys/module/memory_hotplug/parameters \
+        and /sys/kernel/debug (a debugfs is mounted there first, so `mount -t debugfs` finds it), \
+        and each file the model serves under /proc (meminfo, zoneinfo, buddyinfo, pagetypeinfo, \
+        vmstat, iomem, kpageflags and every /proc/sys/vm file it has). It fails closed: if a \
+        served path that exists on the host cannot be covered, COMMAND does not run. Everything \
         else is the host's. Exits with COMMAND's status. Needs root and /dev/fuse.
         """)
 
@@ -28,15 +29,10 @@ struct SandboxCommand: ParsableCommand {
     @Argument(parsing: .postTerminator, help: "The command and its arguments (after --).")
     var command: [String] = []
 
-    /// What is bound where (the same path in the model's tree and on the host).
-    static let binds = [
-        "/sys/devices/system/memory", "/sys/devices/system/node", "/sys/kernel/mm/hugepages",
-        "/sys/module/memory_hotplug", "/proc/meminfo", "/proc/zoneinfo", "/proc/buddyinfo",
-        "/proc/pagetypeinfo", "/proc/vmstat", "/proc/kpageflags",
-        "/proc/sys/vm/nr_hugepages", "/proc/sys/vm/nr_hugepages_mempolicy",
-        "/proc/sys/vm/nr_overcommit_hugepages", "/proc/sys/vm/hugetlb_optimize_vmemmap",
-        debugfs,
-    ]
+    static let howToUseTerminator =
+        "give it after `--` (memhp's options before it, the command and its arguments after), e.g. memhp sandbox --mem 2G --dimm 512M -- lsmem -a"
+
+
     static let debugfs = "/sys/kernel/debug"
 
     /// Whether a debugfs is mounted at `path` in this namespace (/proc/self/mountinfo).
@@ -50,7 +46,7 @@ struct SandboxCommand: ParsableCommand {
     }
 
     func validate() throws {
-        if command.isEmpty { throw ValidationError("missing COMMAND (memhp sandbox [options] -- COMMAND ...)") }
+        if command.isEmpty { throw ValidationError("no COMMAND to run: \(Self.howToUseTerminator)") }
     }
 
     func run() throws {
@@ -65,7 +61,7 @@ struct SandboxCommand: ParsableCommand {
         let root = String(cString: dirPtr)
 
         let server = FUSEServer(fs: fs, mountPoint: root)
-        do { try server.mount() } catch { printError("memhp sandbox: \(error)"); throw ExitCode(1) }
+        do { try server.mount() } catch { _ = rmdir(root); printError("memhp sandbox: \(error)"); throw ExitCode(1) }
         let serving = Thread { try? server.serve() }
         serving.start()
 
@@ -76,14 +72,31 @@ struct SandboxCommand: ParsableCommand {
                 printError("memhp sandbox: cannot mount debugfs on \(Self.debugfs): \(String(cString: strerror(errno)))")
             }
         }
-        for path in Self.binds {
-            guard (try? fs.lookup(path)) != nil else { continue }     // the model does not serve it
-            guard access(path, F_OK) == 0 else {
-                printError("memhp sandbox: \(path) does not exist on this host; not bound")
-                continue
+        let binds: [String]
+        do { binds = try fs.sandboxBinds() } catch { fail("listing the model's tree: \(error)") }
+        var bound: [String] = []
+        for path in binds {
+            // A path the host does not have cannot reach the host either: nothing to cover.
+            guard access(path, F_OK) == 0 else { continue }
+            guard Glibc.mount(root + path, path, nil, UInt(MS_BIND), nil) == 0 else {
+                failClosed(root: root, "cannot cover \(path) (bind: \(String(cString: strerror(errno)))); not running \(command[0]) with the host's file in its place")
             }
-            guard Glibc.mount(root + path, path, nil, UInt(MS_BIND), nil) == 0 else { fail("bind \(path)") }
+            bound.append(path)
         }
+        // Fail closed: every covered path must now be the model's (same device as the FUSE
+        // mount), or the command does not run.
+        var fuseStat = stat()
+        guard stat(root, &fuseStat) == 0 else { fail("stat \(root)") }
+        for path in bound {
+            var st = stat()
+            guard stat(path, &st) == 0, st.st_dev == fuseStat.st_dev else {
+                failClosed(root: root, "\(path) still shows the host's file after the bind; not running \(command[0])")
+            }
+        }
+        // The binds hold the connection now: the temporary mount point goes at once, so a
+        // sandbox killed with SIGKILL leaves no directory behind.
+        _ = umount2(root, Int32(MNT_DETACH))
+        _ = rmdir(root)
 
         // Ctrl-C goes to the command; the sandbox only waits for it (as system(3) does).
         signal(SIGINT, SIG_IGN)
@@ -106,17 +119,24 @@ struct SandboxCommand: ParsableCommand {
             printError("memhp sandbox: \(command[0]): \(String(cString: strerror(rc)))")
         }
 
-        for path in Self.binds.reversed() { _ = umount2(path, Int32(MNT_DETACH)) }
+        for path in bound.reversed() { _ = umount2(path, Int32(MNT_DETACH)) }
         server.stop()
         while !serving.isFinished { usleep(1000) }
         server.unmount()
-        _ = rmdir(root)
         try setup.save(fs, machine: machine)
 
         if rc != 0 { throw ExitCode(rc == ENOENT ? 127 : 126) }
         // The command's status: its exit code, or 128+N when a signal ended it (as shells say).
         let sig = status & 0x7f
         throw ExitCode(sig == 0 ? (status >> 8) & 0xff : 128 + sig)
+    }
+
+    /// Refuses to run the command: the namespace (and every bind in it) goes with this process.
+    private func failClosed(root: String, _ why: String) -> Never {
+        printError("memhp sandbox: \(why)")
+        _ = umount2(root, Int32(MNT_DETACH))
+        _ = rmdir(root)
+        Glibc.exit(1)
     }
 
     private func fail(_ what: String) -> Never {

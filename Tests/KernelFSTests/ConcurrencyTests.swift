@@ -111,7 +111,7 @@ final class ConcurrencyTests: XCTestCase {
     /// says 0 while `state` said online before it in the same block's sequence of reads, no
     /// call deadlocks, and the machine's invariants hold at the end.
     func testThreadsHammeringTheTree() throws {
-        let (m, fs) = try machine()
+        let (_, fs) = try machine()
         let rounds = 40
         let group = DispatchGroup()
         let q = DispatchQueue.global()

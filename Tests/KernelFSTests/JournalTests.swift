@@ -2,24 +2,29 @@ import XCTest
 @testable import KernelFS
 @testable import MemoryModel
 
-/// The journal behind `--state`: only writes the kernel accepted, in order, and replaying
-/// them on a freshly booted identical machine gives the same tree.
+/// The journal behind `--state`: every write that reached a store, refused ones too (with
+/// their result), in order, and replaying them on a freshly booted identical machine gives
+/// the same tree.
 final class JournalTests: XCTestCase {
     func boot() throws -> KernelFS {
-        KernelFS(machine: try Machine.boot(MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4,
-                                                         dimms: [DIMMConfig(id: "d1", sizeBytes: 512 << 20)])))
+        let fs = KernelFS(machine: try Machine.boot(MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4,
+                                                                  dimms: [DIMMConfig(id: "d1", sizeBytes: 512 << 20)])))
+        fs.journaling = true
+        return fs
     }
 
-    func testOnlyAcceptedWritesAreJournaledAndReplayReproducesTheState() throws {
+    func testEveryStoreIsJournaledWithItsResultAndReplayReproducesTheState() throws {
         let a = try boot()
         try a.write("/sys/devices/system/memory/memory33/state", "online_movable\n")
         XCTAssertThrowsError(try a.write("/sys/devices/system/memory/memory33/state", "online_movable\n"))  // EINVAL: already online
         XCTAssertThrowsError(try a.write("/sys/devices/system/memory/memory0/state", "offline\n"))         // EINVAL: spans zones
         try a.write("/proc/sys/vm/nr_hugepages", "3\n")
-        XCTAssertEqual(a.journal.map(\.path), ["/sys/devices/system/memory/memory33/state", "/proc/sys/vm/nr_hugepages"])
+        XCTAssertEqual(a.journal.map(\.path), ["/sys/devices/system/memory/memory33/state", "/sys/devices/system/memory/memory33/state",
+                                                "/sys/devices/system/memory/memory0/state", "/proc/sys/vm/nr_hugepages"])
+        XCTAssertEqual(a.journal.map(\.result), [15, -22, -22, 2])
 
         let b = try boot()
-        for (p, bytes) in a.journal { try b.write(p, bytes) }
+        try b.replay(a.journal)
         for p in ["/sys/devices/system/memory/memory33/valid_zones", "/proc/meminfo", "/proc/zoneinfo", "/proc/buddyinfo"] {
             XCTAssertEqual(try a.read(p), try b.read(p), p)
         }

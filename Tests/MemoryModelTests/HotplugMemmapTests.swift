@@ -125,9 +125,9 @@ final class HotplugMemmapTests: XCTestCase {
         let before = m.zones.map { $0.freePages + $0.pcp.count }.reduce(0, +)
         try m.addMemory(node: 0, startBytes: base, sizeBytes: blockBytes)
         XCTAssertNil(m.sectionMemmapOf(32), "no order-9 block")
-        XCTAssertEqual(m.hugetlb.sectionMemmap[32], Machine.sectionMemmapBasePages)
+        XCTAssertEqual(m.vmemmap.sectionMemmap[32], SparseVmemmap.basePages)
         XCTAssertEqual(memmapPages(m), 512)
-        let pt = m.hugetlb.splitPMD[32]
+        let pt = m.vmemmap.splitPMD[32]
         XCTAssertEqual(m.memmap.kind(pt), .pageTable)
         XCTAssertEqual(m.kmsg.filter { $0.contains("vmemmap alloc failure: order:9") }.count, 1)
         XCTAssertEqual(m.zones.map { $0.freePages + $0.pcp.count }.reduce(0, +), before - 513)
@@ -135,7 +135,7 @@ final class HotplugMemmapTests: XCTestCase {
         try m.verify()
         try m.removeMemory(startBytes: base, sizeBytes: blockBytes)
         XCTAssertEqual(memmapPages(m), 0)
-        XCTAssertEqual(m.hugetlb.splitPMD[32], 0)
+        XCTAssertEqual(m.vmemmap.splitPMD[32], 0)
         XCTAssertEqual(m.zones.map { $0.freePages + $0.pcp.count }.reduce(0, +), before)
         try m.verify()
         m.destroyOwner(hog)
@@ -158,7 +158,7 @@ final class HotplugMemmapTests: XCTestCase {
         // 32 pages fit in the new ZONE_MOVABLE above its watermarks: all on section 32.
         m.setMaxHugePages(hstate: 0, count: 32)
         XCTAssertEqual(m.hugetlb.hstates[0].nrHugePages, 32)
-        XCTAssertEqual(m.hugetlb.sectionMemmap[32], Machine.sectionMemmapBasePages, "PMD split")
+        XCTAssertEqual(m.vmemmap.sectionMemmap[32], SparseVmemmap.basePages, "PMD split")
         // 32 pages × 7 vmemmap pages freed, one PTE table page taken for the split.
         XCTAssertEqual(m.hugetlb.stats.vmemmapPagesFreed, 32 * 7)
         XCTAssertEqual(memmapPages(m), 512 - 32 * 7)

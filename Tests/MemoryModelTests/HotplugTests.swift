@@ -338,55 +338,6 @@ final class HotplugTests: XCTestCase {
         try m.verify()
     }
 
-    // MARK: Invariants
-
-    func testRandomHotplugSequenceKeepsInvariants() throws {
-        let m = try machine(nodes: [NodeConfig(id: 0, memBytes: 768 << 20), NodeConfig(id: 1, memBytes: 256 << 20)])
-        var rng = SplitMix64(seed: 99)
-        let kinds: [PageKind] = [.anon, .pageCache, .shmem, .slabUnreclaimable, .slabReclaimable, .pageTable, .pinned, .ramfs]
-        var owners: [Int] = []
-        for (i, k) in kinds.enumerated() {
-            for node in 0..<2 { owners.append(try m.createOwner(name: "r\(i)-\(node)", kind: k, node: node, order: k == .anon ? Int(rng.next() % 2) * 9 : 0)) }
-        }
-        var dimms: [String] = []
-        var n = 0
-        for step in 0..<100 {
-            let action = rng.next() % 10
-            let deadline = m.clock + 1_000_000_000
-            switch action {
-            case 0 where dimms.count < 4:
-                n += 1
-                let size = [128, 256, 512][Int(rng.next() % 3)] << 20
-                if (try? m.hotAddDIMM(id: "r\(n)", sizeBytes: size, node: Int(rng.next() % 2))) != nil { dimms.append("r\(n)") }
-            case 1 where !dimms.isEmpty:
-                let i = Int(rng.next() % UInt64(dimms.count))
-                if (try? m.acpiEjectDIMM(id: dimms[i], deadline: deadline)) != nil { dimms.remove(at: i) }
-            case 2, 3:
-                let ids = m.blocks.keys.sorted()
-                let id = ids[Int(rng.next() % UInt64(ids.count))]
-                let t = [OnlineType.online, .onlineKernel, .onlineMovable][Int(rng.next() % 3)]
-                _ = try? m.storeState(block: id, t)
-            case 4, 5:
-                let ids = m.blocks.keys.sorted()
-                let id = ids[Int(rng.next() % UInt64(ids.count))]
-                _ = try? m.storeState(block: id, .offline, deadline: deadline)
-            case 6, 7:
-                let o = owners[Int(rng.next() % UInt64(owners.count))]
-                m.allocate(owner: o, blocks: Int(rng.next() % 400))
-            default:
-                let o = owners[Int(rng.next() % UInt64(owners.count))]
-                if m.owners[o] != nil { m.release(owner: o, blocks: Int(rng.next() % 300)) }
-            }
-            do { try m.verify() } catch { XCTFail("step \(step) action \(action): \(error)"); return }
-            for b in m.blocks.values {
-                XCTAssertTrue(b.state == .online || b.state == .offline, "block \(b.id) left \(b.state.name)")
-                if b.state == .offline { XCTAssertNil(b.zone, "block \(b.id)") }
-                if b.state == .online && !b.isBoot { XCTAssertNotNil(b.zone, "block \(b.id)") }
-            }
-        }
-        XCTAssertGreaterThan(m.vmstat.pgmigrateSuccess, 0)
-    }
-
     // MARK: The full-block offline `memhp bench` times
 
     /// A 128 MiB Movable block whose every page is anonymous memory goes offline by migrating

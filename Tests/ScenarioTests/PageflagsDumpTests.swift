@@ -22,8 +22,8 @@ final class PageflagsDumpTests: XCTestCase {
     /// memmap-on-memory, the capture: each hot-added block's first 512 pages hold its own
     /// memmap (PageReserved); the untouched blocks are entirely free buddy pages.
     func testMemmapOnMemoryBlocksAsCaptured() throws {
-        let dir = ConformanceTests.dir
-        let sc = try ConformanceTests.load(dir.appendingPathComponent("memmap-on-memory.scn"))
+        let dir = Fixtures.conformance
+        let sc = try Fixtures.load(dir.appendingPathComponent("memmap-on-memory.scn"))
         let kernel = try String(contentsOf: dir.appendingPathComponent("memmap-on-memory.kernel.txt"), encoding: .utf8)
             .split(separator: "\n").filter { $0.hasPrefix("pageflags ") }.map(String.init)
         let model = ModelRunner(scenario: sc).run().lines.filter { $0.hasPrefix("pageflags ") }

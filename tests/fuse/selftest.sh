@@ -24,7 +24,11 @@ fi
 out=$(timeout 600 "$MEMHP" sandbox --mem 1G --maxmem 4G --slots 4 --dimm 512M --dimm 512M \
 	--module memory-notifier-error-inject -- bash "$script" 2>&1)
 rc=$?
-echo "$out" | tail -8
+# The script's own modprobe calls fail in the sandbox (no module loader; the model provides the
+# module): expected, so they are counted rather than shown as errors.
+n_modprobe=$(echo "$out" | grep -c "modprobe" || true)
+echo "$out" | grep -v "modprobe" | tail -8
+[ "$n_modprobe" = 0 ] || echo "note: $n_modprobe modprobe message(s) from the script, expected: the sandbox has no module loader (the model loaded memory-notifier-error-inject)"
 if [ $rc != 0 ] || echo "$out" | grep -q "unexpected"; then echo "FAIL: mem-on-off-test.sh exited $rc"; exit 1; fi
 echo "$out" | grep -q "offline 2% hot-pluggable memory in online state" || { echo "FAIL: the selftest did not run its offline phase"; exit 1; }
 echo "$out" | grep -q "Test with memory notifier error injection" && ! echo "$out" | grep -q "skip extra tests" \

@@ -33,8 +33,12 @@ extension Machine {
 
     func allocFailed(order: Int, gfp: GFP) -> PFN? {
         vmstat.allocFailures += 1
+        // warn_alloc: __GFP_NOWARN, then the ratelimit (its suppressed count is logged when
+        // the next interval starts, whether or not that call prints).
         if !gfp.contains(.nowarn) {
-            log("page allocation failure: order:\(order), mode:\(gfp)")
+            let r = nopageRatelimit.check(now: clock)
+            if r.suppressed > 0 { log("<4>warn_alloc: \(r.suppressed) callbacks suppressed") }
+            if r.pass { log("<4>page allocation failure: order:\(order), mode:\(gfp)") }
         }
         return nil
     }
@@ -64,11 +68,13 @@ extension Machine {
         return freed
     }
 
-    /// `out_of_memory`: kill the largest process (anonymous memory owner) with pages in
-    /// these zones. Returns false when there is nothing to kill.
+    /// `out_of_memory` → `select_bad_process`: kill the largest process (anonymous memory
+    /// owner) with pages in these zones, never init (`oom_unkillable_task`:
+    /// `is_global_init`). Returns false when there is nothing to kill (the kernel then
+    /// panics, "Out of memory and no killable processes..."; the model fails the allocation).
     func oomKill(zonelist: [Int]) -> Bool {
         let eligible = Set(zonelist.map { zones[$0].node })
-        guard let victim = owners.all.filter({ $0.kind == .anon && eligible.contains($0.node) && $0.pages > 0 })
+        guard let victim = owners.all.filter({ $0.kind == .anon && !$0.oomUnkillable && eligible.contains($0.node) && $0.pages > 0 })
             .max(by: { $0.pages < $1.pages }) else { return false }
         vmstat.oomKill += 1
         log("Out of memory: Killed process (\(victim.name)) total-vm:\(victim.pages * 4)kB")

@@ -135,6 +135,33 @@ extension Machine {
         for (i, r) in ratios.prefix(lowmemReserveRatio.count).enumerated() { lowmemReserveRatio[i] = r }
         setupPerZoneLowmemReserve()
     }
+
+    // MARK: Tunables
+
+    /// `watermark_boost_factor` (proc_dointvec_minmax, min 0; no recomputation).
+    public func setWatermarkBoostFactor(_ v: Int) throws {
+        guard v >= 0 else { throw KernelError(.invalidArgument) }
+        watermarkBoostFactor = v
+    }
+
+    /// `percpu_pagelist_high_fraction_sysctl_handler`: 0 or ≥ 8, then every populated
+    /// zone's pcp high and batch are recomputed.
+    public func setPercpuPagelistHighFraction(_ v: Int) throws {
+        guard v >= 0, v == 0 || v >= 8 else { throw KernelError(.invalidArgument) }
+        guard v != vmSysctl.percpuPagelistHighFraction else { return }
+        vmSysctl.percpuPagelistHighFraction = v
+        for z in zones.indices where zones[z].isPopulated { updatePCPLimits(z) }
+    }
+
+    /// `zone_highsize`: the low watermark (fraction 0) or managed / fraction, split over the
+    /// node's CPUs (all CPUs are on node 0 in the model: one share each), at least 4 batches.
+    /// `updatePCPLimits` uses it, so a non-zero fraction survives
+    /// watermark recomputations.
+    public func pcpHighLimit(zone z: Int, batch: Int) -> Int {
+        let f = vmSysctl.percpuPagelistHighFraction
+        let total = f == 0 ? zones[z].watermark.low : zones[z].managedPages / f
+        return Swift.max(total / Swift.max(cpus, 1), batch << 2)
+    }
 }
 
 /// Integer square root (`int_sqrt`).

@@ -83,6 +83,8 @@ extension Machine {
                 // its zonelist, as alloc_page_interleave's __alloc_pages(nid) does.
                 let nid = nodes.indices.contains(node) && nodes[node].exists ? node : 0
                 guard let id = try? createOwner(name: node == 0 ? name : "\(name)@node\(node)", kind: kind, node: nid, gfp: gfp) else { continue }
+                // init (pid 1) is never an OOM victim.
+                if name.hasPrefix("init:") { owners.slots[id]?.oomUnkillable = true }
                 allocate(owner: id, blocks: n)
             }
         }

@@ -401,6 +401,8 @@ extension Machine {
             } catch { break }
             zones[z].kindPages[Int(PageKind.kernel.rawValue)] -= range.count
             memmap.fill(range, kind: .reserved)
+            // virtio_mem_set_fake_offline: __SetPageOffline, the driver holding a reference.
+            memmap.pageOffline.set(range)
             zones[z].managedPages -= range.count
             return 0
         }
@@ -445,14 +447,18 @@ extension Machine {
             if n.event == .cancelOffline && !hotplug.virtioMemGoingOffline.contains(mb) { return 0 }
             let dev = hotplug.virtioMem[id]!
             let sbPages = dev.subblockBytes >> Geometry.pageShift
+            guard let z = zoneIndex(ofPFN: n.startPFN) else { return 0 }
             var pages = 0
             for (s, on) in dev.plugged[mb]!.enumerated() where !on {
-                let start = vmemBlockStart(mb) + s * sbPages
+                let range = PFNRange(start: vmemBlockStart(mb) + s * sbPages, count: sbPages)
                 // Only pages still fake-offline (the driver's own offline_and_remove_memory
                 // hands them back to the buddy before it offlines).
-                if memmap.kind(start) == .reserved { pages += sbPages }
+                guard memmap.pageOffline.contains(range.start) else { continue }
+                pages += sbPages
+                // page_ref_dec / page_ref_inc: test_pages_isolated sees page_count 0.
+                if n.event == .goingOffline { memmap.pageOffline.dropReferences(range) }
+                else { memmap.pageOffline.takeReferences(range) }
             }
-            guard let z = zoneIndex(ofPFN: n.startPFN) else { return 0 }
             if n.event == .goingOffline {
                 zones[z].managedPages += pages
                 hotplug.virtioMemGoingOffline.insert(mb)

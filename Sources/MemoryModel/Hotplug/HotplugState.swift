@@ -43,8 +43,6 @@ public struct HotplugState: Sendable {
     /// The real kernel retries forever until a signal arrives; the model cannot hang, so a
     /// write without a deadline behaves as if `timeout 120` had wrapped it.
     public var defaultOfflineTimeout: UInt64 = 120_000_000_000
-    /// `vmemmap_alloc_block`'s `warned`: its allocation failure is reported once per boot.
-    var vmemmapAllocWarned = false
     /// Ratelimit of do_migrate_range's warnings (DEFAULT_RATELIMIT_INTERVAL 5 s, burst 10).
     var migrateWarnWindowStart: UInt64 = 0
     var migrateWarnCount = 0

@@ -28,10 +28,17 @@ extension Machine {
         hotplug.uevents.append(Uevent(action: action, devpath: devpath(id), time: clock))
     }
 
+    /// `echo 'file mm/memory_hotplug.c +p' > /proc/dynamic_debug/control` (what the kernel
+    /// runner's guest does before the first step): pr_debug lines also go to kmsg.
+    public var dynamicDebug: Bool {
+        get { hotplug.dynamicDebug }
+        set { hotplug.dynamicDebug = newValue }
+    }
+
     /// A pr_debug line: in the explanation always, in kmsg only with dynamic debug on.
     func prDebug(_ subject: String, _ line: String) {
         explain.add(time: clock, subject, line)
-        if hotplug.dynamicDebug { log(line) }
+        if hotplug.dynamicDebug { log("<7>" + line) }
     }
 
     func kernelError(_ errno: Int) -> KernelError { KernelError(Errno(rawValue: Int32(-errno)), "notifier returned \(errno)") }
@@ -171,7 +178,7 @@ extension Machine {
                     // The kernel leaves the sections populated before the failure behind
                     // (__add_pages stops, add_memory_resource does not depopulate them); the
                     // model gives their memmap back so that a later add can succeed.
-                    for s in populated.reversed() { hugetlbSectionRemoved(s) }
+                    for s in populated.reversed() { vmemmapFreeSection(s) }
                     throw KernelError(.noMemory, "cannot allocate the memmap of section \(section) on node \(node) or elsewhere")
                 }
                 populated.append(section)
@@ -213,45 +220,6 @@ extension Machine {
             id += 1
         }
         return hotplug.resources.contains { $0.range.intersects(range) }
-    }
-
-    /// `vmemmap_populate` of one hot-added section (arch/x86/mm/init_64.c): the section's
-    /// 2 MiB of `struct page`s is exactly one PMD, so `vmemmap_populate_hugepages` asks
-    /// `vmemmap_alloc_block_buf(PMD_SIZE)` → `vmemmap_alloc_block` → `alloc_pages_node(nid,
-    /// GFP_KERNEL|__GFP_RETRY_MAYFAIL|__GFP_NOWARN, 9)`: one order-9 unmovable block, preferring
-    /// the node's kernel zones and falling back along its zonelist. Only when that fails (the
-    /// first failure warns once) is the range mapped with base pages
-    /// (`vmemmap_populate_basepages`): a PTE table page, then 512 order-0 pages, one by one.
-    /// The vmemmap PMD table covering the section exists already (one per 64 GiB of physical
-    /// address space, populated at boot). Returns false when the memory could not be found
-    /// (nothing stays allocated then).
-    func populateSectionMemmap(_ section: Int, node: Int) -> Bool {
-        ensureVmemmapArrays()
-        let gfp: GFP = [.kernel, .retryMayfail, .nowarn]
-        if let p = allocPages(order: Geometry.pageblockOrder, gfp: gfp, node: node, kind: .memmap) {
-            registerSectionMemmap(section: section, start: p, bootmem: false)
-            return true
-        }
-        if !hotplug.vmemmapAllocWarned {
-            hotplug.vmemmapAllocWarned = true
-            log("vmemmap alloc failure: order:\(Geometry.pageblockOrder), mode:\(gfp.subtracting(.nowarn)), nodemask=(null)")
-        }
-        guard let pt = allocPages(order: 0, gfp: gfp.union(.zero), node: node, kind: .pageTable) else { return false }
-        let perSection = Geometry.pagesPerSection * Geometry.structPageSize / Geometry.pageSize
-        var got: [Int] = []
-        got.reserveCapacity(perSection)
-        for _ in 0..<perSection {
-            guard let p = allocPages(order: 0, gfp: gfp, node: node, kind: .memmap) else { break }
-            got.append(p)
-        }
-        if got.count < perSection {
-            // section_deactivate → vmemmap_free: the pages, then the PTE table.
-            for p in got { freePages(p, order: 0) }
-            freePages(pt, order: 0)
-            return false
-        }
-        registerSectionBaseMemmap(section: section, pages: got, pteTable: pt)
-        return true
     }
 
     // MARK: Onlining
@@ -677,7 +645,7 @@ extension Machine {
         // memmap (the order-9 block, or its base pages and their PTE table), with any page
         // HVO's restores put in.
         var section = range.start / Geometry.pagesPerSection
-        while section * Geometry.pagesPerSection < range.end { hugetlbSectionRemoved(section); section += 1 }
+        while section * Geometry.pagesPerSection < range.end { vmemmapFreeSection(section); section += 1 }
         var kept: [HotplugResource] = []
         for var res in hotplug.resources {
             guard res.range.intersects(range) else { kept.append(res); continue }

@@ -9,9 +9,10 @@ import SystemPackage
 ///   `alloc_migration_target`);
 /// - virtio-mem, CMA-like users and gigantic page allocation: `allocContigRange(_:...)`
 ///   (`alloc_contig_range`), whose HugeTLB step is `isolate_or_dissolve_huge_page`:
-///   a free huge page is replaced by a fresh one on the same node and dissolved (seed case 4);
-/// - memory hotplug's memmap: `registerSectionMemmap` / `hugetlbSectionRemoved`
-///   (HugeTLBVmemmap.swift).
+///   a free huge page is replaced by a fresh one on the same node and dissolved (seed case 4).
+///
+/// Sections' memmaps are not HugeTLB's: hotplug populates and frees them through
+/// SparseVmemmap/ (`populateSectionMemmap`, `vmemmapFreeSection`), which HVO also uses.
 extension Machine {
     // MARK: dissolve (seed case 3)
 

@@ -45,18 +45,6 @@ public struct HugeTLBState: Sendable {
 
     /// Per 2 MiB chunk: the flags of the huge page whose head is at the chunk's start.
     var flags: [UInt8] = []
-    /// Per section: where its original memmap (512 pages) sits, as `start << 1 | bootmem`
-    /// (bootmem: memblock, PageReserved memory freed through `free_bootmem_page`; otherwise
-    /// the order-9 `.memmap` block hot-add allocated); -2 when a hot-added section's memmap is
-    /// mapped with base pages, all of them in `replacedVmemmap`; -1 unknown.
-    var sectionMemmap: [Int] = []
-    /// Per section: the page-table page its vmemmap PMD was split into, 0 while unsplit.
-    var splitPMD: [Int] = []
-    /// Per 2 MiB chunk, 8 slots: the pfn now backing each of the chunk's 8 vmemmap pages
-    /// when it is not the original page (a restore re-allocated it, or the section is mapped
-    /// with base pages), `UInt32.max` while the original page backs it (or, for a page HVO
-    /// freed, nothing does).
-    var replacedVmemmap: [UInt32] = []
     /// In-use huge pages mapped by a consumer: head pfn → (mapping, index in the mapping).
     var mapped: [Int: MapRef] = [:]
     public internal(set) var mappings: [Int: HugeTLBMapping] = [:]

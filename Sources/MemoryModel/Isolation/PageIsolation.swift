@@ -27,8 +27,8 @@ extension Machine {
     /// may be present.
     ///
     /// `memoryOffline` (MEMORY_OFFLINE, memory offlining only): PageOffline pages pass, so
-    /// that their driver can let go of them in MEM_GOING_OFFLINE (virtio-mem's fake-offline
-    /// pages, kept as reserved frames by the model).
+    /// that their driver can let go of them in MEM_GOING_OFFLINE (the model keeps such pages
+    /// as reserved frames with the PageOffline page type).
     func firstUnmovablePage(_ start: PFN, _ end: PFN, zone z: Int, memoryOffline: Bool = false) -> PFN? {
         let movableZone = zones[z].type == .movable
         var pfn = start
@@ -36,7 +36,7 @@ extension Machine {
             let k = memmap.kind(pfn)
             switch k {
             case .reserved:
-                if memoryOffline && isVirtioMemFakeOffline(pfn) { pfn += 1; continue }
+                if memoryOffline && memmap.pageOffline.contains(pfn) { pfn += 1; continue }
                 return pfn
             case .absent, .offline:
                 pfn += 1
@@ -181,7 +181,7 @@ extension Machine {
 
     /// `test_pages_isolated(MEMORY_OFFLINE)`: every pageblock isolated and every page free.
     /// Returns the first pfn that is not, or nil. With `memoryOffline`, PageOffline pages
-    /// whose driver dropped its reference (virtio-mem in MEM_GOING_OFFLINE) count as done.
+    /// whose driver dropped its reference in MEM_GOING_OFFLINE (page_count 0) count as done.
     func testPagesIsolated(_ range: PFNRange, memoryOffline: Bool = false) -> PFN? {
         var pb = range.start
         while pb < range.end {
@@ -190,8 +190,7 @@ extension Machine {
         }
         var pfn = range.start
         while pfn < range.end {
-            if memoryOffline && memmap.kind(pfn) == .reserved && isVirtioMemFakeOffline(pfn)
-                && hotplug.virtioMemGoingOffline.contains(pfn / blockPages) { pfn += 1; continue }
+            if memoryOffline && memmap.kind(pfn) == .reserved && memmap.pageOffline.isUnreferenced(pfn) { pfn += 1; continue }
             guard memmap.kind(pfn) == .buddy else { return pfn }
             pfn += 1 << memmap.order(pfn)
         }

@@ -42,19 +42,6 @@ extension Machine {
         return false
     }
 
-    /// Pages the virtio-mem driver keeps fake-offline (PageOffline): the unplugged subblocks
-    /// of an online block it manages. The model keeps them as reserved frames.
-    func isVirtioMemFakeOffline(_ pfn: PFN) -> Bool {
-        let mb = pfn / blockPages
-        for dev in hotplug.virtioMem.values {
-            guard let bits = dev.plugged[mb] else { continue }
-            let sbPages = dev.subblockBytes >> Geometry.pageShift
-            let s = (pfn - mb * blockPages) / sbPages
-            return s < bits.count && !bits[s]
-        }
-        return false
-    }
-
     /// `stable_page_flags(pfn_to_online_page(pfn))`.
     public func kpageflags(_ pfn: PFN) -> UInt64 {
         guard pfn >= 0, pfn < memmap.pfnCount, sectionIsOnline(pfn) else {
@@ -73,7 +60,8 @@ extension Machine {
         // A hole inside an online early section: init_unavailable_range marks it reserved.
         case .absent: return b(KPF.reserved)
         case .offline: return b(KPF.offline)
-        case .reserved: return isVirtioMemFakeOffline(pfn) ? b(KPF.offline) : b(KPF.reserved)
+        // A driver's logically offline page (PageOffline) is kept as a reserved frame.
+        case .reserved: return memmap.pageOffline.contains(pfn) ? b(KPF.offline) : b(KPF.reserved)
         // PageBuddy on the head; the rest of a free block has refcount 0 and
         // is_free_buddy_page() finds its head: both show KPF_BUDDY.
         case .buddy, .buddyTail: return b(KPF.buddy)

@@ -89,6 +89,9 @@ public final class MemMap: @unchecked Sendable {
     @usableFromInline let heads: UnsafeMutablePointer<PageEntry>
     @usableFromInline let tails: UnsafeMutablePointer<UInt8>
     @usableFromInline let chunkCount: Int
+    /// The PageOffline page type and its refcount, for the few pages a driver holds
+    /// logically offline (sparse; see PageOfflinePages).
+    public var pageOffline = PageOfflinePages()
     let arenaBytes: Int
 
     /// Bytes of model state per page frame where it is materialized.
@@ -206,6 +209,7 @@ public final class MemMap: @unchecked Sendable {
     /// host memory back); the first page of a chunk keeps its link.
     public func fill(_ range: PFNRange, kind: PageKind, kindOnly: Bool = false) {
         guard !range.isEmpty else { return }
+        pageOffline.clear(range)
         var pfn = range.start
         while pfn < range.end {
             let c = pfn >> MemMap.chunkShift

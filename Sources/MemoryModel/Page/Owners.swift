@@ -16,6 +16,8 @@ public struct Owner: Sendable {
     public let order: Int
     /// Pages reclaim may free without swap: clean page cache, reclaimable slab.
     public var reclaimable: Bool
+    /// init's memory (pid 1): `oom_unkillable_task()` (mm/oom_kill.c) never selects it.
+    public internal(set) var oomUnkillable = false
 
     public var pages: Int { blocks.count << order }
 }
@@ -67,6 +69,11 @@ extension Machine {
 
     /// Allocate `count` blocks for an owner. Returns how many were allocated: fewer when
     /// memory ran out (the kernel's allocation failed; OOM handling as the flags allow).
+    ///
+    /// The OOM killer may choose the allocating owner itself (`out_of_memory` picks the
+    /// largest task, which can be current): on Linux the task dies with a fatal signal and
+    /// its memory is freed on exit, the page it was faulting in included; the count so far
+    /// is returned.
     @discardableResult
     public func allocate(owner id: Int, blocks count: Int) -> Int {
         // Only the scalars: a copy of the Owner would share its block list, and the first
@@ -78,13 +85,16 @@ extension Machine {
         while done < count {
             guard owners[id] != nil,   // an OOM kill may have taken this owner
                   let pfn = allocPages(order: order, gfp: gfp, node: node, kind: kind, nodemask: nodemask) else { break }
+            // The OOM killer may have picked this very owner inside allocPages: the victim
+            // exits and its memory, this page included, goes back (no owner to attach to).
+            guard owners[id] != nil else { freePages(pfn, order: order); break }
             attach(pfn, to: id)
             done += 1
         }
         return done
     }
 
-    /// Record an allocated head in the owner's list.
+    /// Record an allocated head in the owner's list. The owner must exist (callers check).
     func attach(_ pfn: PFN, to id: Int) {
         memmap.setOwner(pfn, id)
         memmap.setLink(pfn, owners.slots[id]!.blocks.count)

@@ -97,7 +97,7 @@ extension Machine {
     /// and every page table a section's vmemmap uses is allocated.
     func verifyVmemmapPages() throws {
         func fail(_ s: String) throws -> Never { throw InvariantViolation(description: "vmemmap: " + s) }
-        guard !hugetlb.sectionMemmap.isEmpty else {
+        guard !vmemmap.sectionMemmap.isEmpty else {
             var pfn = 0
             while pfn < memmap.pfnCount {
                 if memmap.kind(pfn) == .memmap && memmap.owner(pfn) == 0 { try fail("pfn \(pfn): memmap page not registered") }
@@ -107,7 +107,7 @@ extension Machine {
         }
         let slots = (Geometry.pagesPerSection >> Geometry.pageblockOrder) * 8
         var referenced = Set<Int>()
-        for (s, v) in hugetlb.sectionMemmap.enumerated() {
+        for (s, v) in vmemmap.sectionMemmap.enumerated() {
             if v >= 0 && v & 1 == 0 {
                 let start = v >> 1
                 guard memmap.kind(start) == .memmap, memmap.order(start) == Geometry.pageblockOrder, memmap.owner(start) == 0 else {
@@ -115,11 +115,11 @@ extension Machine {
                 }
                 guard referenced.insert(start).inserted else { try fail("pfn \(start) holds two sections' memmaps") }
             }
-            if v == Machine.sectionMemmapBasePages && hugetlb.splitPMD[s] == 0 { try fail("section \(s): base pages without a PTE table") }
-            let pt = hugetlb.splitPMD[s]
+            if v == SparseVmemmap.basePages && vmemmap.splitPMD[s] == 0 { try fail("section \(s): base pages without a PTE table") }
+            let pt = vmemmap.splitPMD[s]
             if pt != 0 && memmap.kind(pt) != .pageTable { try fail("section \(s): PTE table \(pt) is \(memmap.kind(pt))") }
-            for i in (s * slots)..<((s + 1) * slots) where hugetlb.replacedVmemmap[i] != UInt32.max {
-                let p = Int(hugetlb.replacedVmemmap[i])
+            for i in (s * slots)..<((s + 1) * slots) where vmemmap.replacedVmemmap[i] != UInt32.max {
+                let p = Int(vmemmap.replacedVmemmap[i])
                 guard memmap.kind(p) == .memmap, memmap.order(p) == 0, memmap.owner(p) == 0 else {
                     try fail("section \(s) slot \(i - s * slots): pfn \(p) is \(memmap.kind(p)) order \(memmap.order(p))")
                 }

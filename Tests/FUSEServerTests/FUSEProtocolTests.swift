@@ -1,0 +1,106 @@
+import XCTest
+@testable import FUSEServer
+
+/// The FUSE wire structs (include/uapi/linux/fuse.h) against hand-computed bytes.
+final class FUSEProtocolTests: XCTestCase {
+    /// fuse_in_header: len u32, opcode u32, unique u64, nodeid u64, uid u32, gid u32, pid u32,
+    /// total_extlen u16, padding u16 = 40 bytes, little-endian.
+    func testReaderDecodesAnInHeader() {
+        let bytes: [UInt8] = [
+            0x30, 0, 0, 0,                    // len 48
+            15, 0, 0, 0,                      // FUSE_READ
+            0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11,  // unique
+            2, 0, 0, 0, 0, 0, 0, 0,           // nodeid 2
+            0xe8, 3, 0, 0,                    // uid 1000
+            0xe9, 3, 0, 0,                    // gid 1001
+            0x39, 0x30, 0, 0,                 // pid 12345
+            0, 0, 0, 0,                       // extlen, padding
+            0x61, 0x62, 0, 0x63,              // "ab\0c"
+        ]
+        bytes.withUnsafeBytes { raw in
+            var r = FUSEReader(raw)
+            XCTAssertEqual(r.u32(), 48)
+            XCTAssertEqual(FUSEOpcode(rawValue: r.u32()), .read)
+            XCTAssertEqual(r.u64(), 0x1122_3344_5566_7788)
+            XCTAssertEqual(r.u64(), 2)
+            XCTAssertEqual(r.u32(), 1000); XCTAssertEqual(r.u32(), 1001); XCTAssertEqual(r.u32(), 12345)
+            XCTAssertEqual(r.u16(), 0); XCTAssertEqual(r.u16(), 0)
+            XCTAssertEqual(r.offset, FUSEConst.inHeaderSize)
+            XCTAssertEqual(r.cString(), "ab")
+            XCTAssertEqual(r.rest(10), [0x63])
+        }
+    }
+
+    /// A truncated request reads as zeros and never past its end (no trap on bad input).
+    func testReaderOnTruncatedInputGivesZerosAndStops() {
+        let bytes: [UInt8] = [1, 2, 3]
+        bytes.withUnsafeBytes { raw in
+            var r = FUSEReader(raw)
+            XCTAssertEqual(r.u32(), 0)
+            XCTAssertEqual(r.offset, 3)
+            XCTAssertEqual(r.u64(), 0)
+            XCTAssertEqual(r.u16(), 0)
+            XCTAssertEqual(r.rest(100), [])
+            XCTAssertEqual(r.cString(), "")
+            r.skip(1000)
+            XCTAssertEqual(r.remaining, 0)
+        }
+        // A name without its NUL ends at the buffer's end.
+        Array("name".utf8).withUnsafeBytes { raw in
+            var r = FUSEReader(raw)
+            XCTAssertEqual(r.cString(), "name")
+            XCTAssertEqual(r.remaining, 0)
+        }
+        // rest() with a length larger than what is left (a lying `size` field).
+        [UInt8](repeating: 7, count: 5).withUnsafeBytes { raw in
+            var r = FUSEReader(raw, offset: 2)
+            XCTAssertEqual(r.rest(Int(UInt32.max)), [7, 7, 7])
+        }
+    }
+
+    func testWriterEncodesLittleEndianAndPads() {
+        var w = FUSEWriter()
+        w.u16(0x0102); w.u32(0x0304_0506); w.u64(0x0708_090a_0b0c_0d0e)
+        XCTAssertEqual(w.bytes, [0x02, 0x01, 0x06, 0x05, 0x04, 0x03, 0x0e, 0x0d, 0x0c, 0x0b, 0x0a, 0x09, 0x08, 0x07])
+        w.pad8()
+        XCTAssertEqual(w.bytes.count, 16)
+        XCTAssertEqual(w.bytes.suffix(2), [0, 0])
+    }
+
+    /// fuse_attr is 88 bytes: ino, size, blocks, atime, mtime, ctime (u64), atimensec,
+    /// mtimensec, ctimensec, mode, nlink, uid, gid, rdev, blksize, flags (u32).
+    func testAttrLayout() {
+        var w = FUSEWriter()
+        var a = FUSEAttr(ino: 5, size: 4096, mode: 0o100644, nlink: 1, time: 1_700_000_000)
+        a.uid = 1000; a.gid = 100
+        a.write(to: &w)
+        XCTAssertEqual(w.bytes.count, FUSEConst.attrSize)
+        func u64(_ o: Int) -> UInt64 { w.bytes[o..<o + 8].reversed().reduce(0) { $0 << 8 | UInt64($1) } }
+        func u32(_ o: Int) -> UInt32 { w.bytes[o..<o + 4].reversed().reduce(0) { $0 << 8 | UInt32($1) } }
+        XCTAssertEqual(u64(0), 5)
+        XCTAssertEqual(u64(8), 4096)
+        XCTAssertEqual(u64(16), 8)                 // 512-byte blocks
+        XCTAssertEqual(u64(24), 1_700_000_000)
+        XCTAssertEqual(u32(60), 0o100644)          // mode after 3 × u64 times and 3 × u32 nsecs
+        XCTAssertEqual(u32(64), 1)
+        XCTAssertEqual(u32(68), 1000)
+        XCTAssertEqual(u32(72), 100)
+        XCTAssertEqual(u32(80), 4096)              // blksize
+        // fuse_entry_out: nodeid, generation, entry_valid, attr_valid (u64), two nsec u32, attr.
+        var e = FUSEWriter()
+        a.writeEntry(to: &e, nodeID: 9)
+        XCTAssertEqual(e.bytes.count, FUSEConst.entryOutSize)
+        XCTAssertEqual(e.bytes[0], 9)
+        XCTAssertEqual(Array(e.bytes[8..<40]), [UInt8](repeating: 0, count: 32), "no caching of names or attributes")
+    }
+
+    func testOpcodeNumbersMatchFuseH() {
+        XCTAssertEqual(FUSEOpcode.lookup.rawValue, 1)
+        XCTAssertEqual(FUSEOpcode.setattr.rawValue, 4)
+        XCTAssertEqual(FUSEOpcode.write.rawValue, 16)
+        XCTAssertEqual(FUSEOpcode.initialize.rawValue, 26)
+        XCTAssertEqual(FUSEOpcode.interrupt.rawValue, 36)
+        XCTAssertEqual(FUSEOpcode.readdirplus.rawValue, 44)
+        XCTAssertNil(FUSEOpcode(rawValue: 9999))
+    }
+}

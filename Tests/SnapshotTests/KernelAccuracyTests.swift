@@ -1,0 +1,44 @@
+import Foundation
+import XCTest
+@testable import Snapshot
+
+/// Predictions against the real kernel: each `tests/snapshot/NAME.kernel.txt` is a
+/// `memhp kernel-run` of NAME.scn on Debian's Linux 6.1 under QEMU — a dump of the guest's
+/// state (every kpageflags word included), then every block offlined for real and onlined again.
+/// The snapshot built from the dump must predict each offline's errno; the misses must be
+/// exactly the ones `tests/snapshot/MISSES` lists and explains.
+final class KernelAccuracyTests: XCTestCase {
+    static let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("tests/snapshot")
+
+    func testPredictionsMatchTheRealKernel() throws {
+        let logs = try FileManager.default.contentsOfDirectory(atPath: Self.dir.path).filter { $0.hasSuffix(".kernel.txt") }.sorted()
+        XCTAssertGreaterThanOrEqual(logs.count, 2, "the committed real-kernel fixtures are missing")
+        var right = 0, total = 0
+        var misses: [String] = []
+        var kernels = Set<String>()
+        for log in logs {
+            let name = String(log.dropLast(".kernel.txt".count))
+            let text = try String(contentsOf: Self.dir.appendingPathComponent(log), encoding: .utf8)
+            let r = try GuestLog.parse(text, path: log)
+            kernels.insert(r.snapshot.kernelRelease ?? "?")
+            try SnapshotCheck.check(r.snapshot, source: log)
+            let ps = Dictionary(uniqueKeysWithValues: OfflinePredictor(snapshot: r.snapshot, census: r.census).predictAll().map { ($0.block, $0) })
+            XCTAssertFalse(r.offlines.isEmpty, "\(log): no offline writes after the snapshot")
+            for o in r.offlines {
+                guard let p = ps[o.block] else { XCTFail("\(log): memory\(o.block) not in the snapshot"); continue }
+                total += 1
+                if p.errno == o.errno { right += 1 } else {
+                    misses.append("\(name) memory\(o.block) predicted \(p.errno) kernel \(o.errno)")
+                    print("miss: \(name) memory\(o.block) (\(p.zone)): predicted \(p.errno) [\(p.reason): \(p.detail)], kernel \(o.errno)")
+                }
+            }
+        }
+        print("snapshot predictions vs Linux \(kernels.sorted().joined(separator: ", ")): \(right)/\(total) blocks")
+        XCTAssertGreaterThanOrEqual(Double(right) / Double(max(total, 1)), 0.95)
+        let listed = (try? String(contentsOf: Self.dir.appendingPathComponent("MISSES"), encoding: .utf8)) ?? ""
+        let expected = listed.split(separator: "\n").filter { !$0.hasPrefix("#") }
+            .map { String($0.split(separator: "#", omittingEmptySubsequences: false)[0]).trimmingSpaces }.filter { !$0.isEmpty }
+        XCTAssertEqual(misses.sorted(), expected.sorted(), "tests/snapshot/MISSES must list exactly the misses, each explained")
+    }
+}
