@@ -38,6 +38,9 @@ let package = Package(
         .target(name: "Soak", dependencies: ["KernelFS", "MemoryModel"]),
         // Scenario files, the guest program, the observation schema and log, the model runner.
         .target(name: "Scenario", dependencies: ["MemoryModel", "KernelFS"], swiftSettings: swift6),
+        // `memhp bench`: the benchmark suite (timing, child processes, the host kernel side by
+        // side). The model itself never reads a clock.
+        .target(name: "Benchmarks", dependencies: ["MemoryModel", "KernelFS", "Scenario"]),
         // The conformance rules: how a model log is diffed against a kernel log (classification,
         // tolerances, ranges), expected failures, the verdict and the table.
         .target(name: "Conformance", dependencies: ["Scenario"], swiftSettings: swift6),
@@ -53,7 +56,7 @@ let package = Package(
         .executableTarget(
             name: "memhp",
             dependencies: [
-                "MemoryModel", "KernelFS", "Scenario", "Conformance", "KernelRunner", "FUSEServer", "Soak", "Snapshot", "Study",
+                "MemoryModel", "KernelFS", "Scenario", "Conformance", "KernelRunner", "FUSEServer", "Soak", "Snapshot", "Study", "Benchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
@@ -70,6 +73,7 @@ let package = Package(
         .testTarget(name: "FUSEServerTests", dependencies: ["FUSEServer"]),
         .testTarget(name: "SnapshotTests", dependencies: ["Snapshot", "Scenario", "KernelFS", "MemoryModel"]),
         .testTarget(name: "StudyTests", dependencies: ["Study", "Scenario"]),
+        .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,88 +1,123 @@
 import ArgumentParser
-import MemoryModel
+import Benchmarks
+import Foundation
 
-/// `memhp bench`: the model's own speed on this machine. Figures, not pass/fail: tests
-/// never time anything.
+/// `memhp bench`: the model's speed on this machine, one fresh child process per run of each
+/// benchmark (so each peak RSS is that workload's), medians over `--runs`. Figures, not
+/// pass/fail: tests never time anything. `--compare` names regressions against a saved
+/// `--json`; `--host` times this machine's kernel doing the same pool resize.
 struct BenchCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Measure the model's speed.")
-    @Option(help: "Size of the large machine to boot.") var bootSize: String = "1T"
-    @Option(help: "Order-0 allocate+free pairs to time.") var pairs: Int = 20_000_000
-    @Option(help: "Mixed-order operations to time.") var churn: Int = 2_000_000
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Measure the model's speed (and, with --host, this machine's kernel).",
+        discussion: "Benchmarks: " + ModelSuite.cases.map(\.name).joined(separator: ", ") + ".")
+    @Option(name: .long, help: "Run only these benchmarks (repeatable, or comma-separated).") var only: [String] = []
+    @Option(help: "Runs of each benchmark (the median is reported).") var runs = 3
+    @Flag(help: "Print the results as JSON (save it as a baseline for --compare).") var json = false
+    @Option(help: "Compare against a saved --json baseline; exit status 1 when something regressed beyond the noise.") var compare: String?
+    @Flag(help: "Also time this host's kernel growing/shrinking its 2 MiB pool by 2048 pages, HVO off and on (root; changes /proc/sys/vm/nr_hugepages and hugetlb_optimize_vmemmap, restores them).") var host = false
+    @Option(help: "Where the conformance scenarios are.") var scenarios = "tests/conformance"
+    @Flag(help: "List the benchmarks.") var list = false
+    @Option(help: .hidden) var child: String?
 
     func run() throws {
-        let clock = ContinuousClock()
-        let size = try parseSize(bootSize, option: "--boot-size")
-        var big: Machine?
-        let bootTime = try clock.measure {
-            big = try Machine.boot(MachineConfig(memBytes: size, maxmemBytes: size, slots: 0))
+        ModelSuite.scenarioDir = scenarios
+        if let child { throw ExitCode(ChildRunner.childMain(child)) }
+        if list {
+            for c in ModelSuite.cases { print("\(c.name): \(c.summary)") }
+            return
         }
-        let pages = big!.memmap.pfnCount
-        let perPage = Double(MemMap.bytesPerPage) + 3.0 / Double(Geometry.pageblockPages)
-        report("boot \(bootSize) (\(pages) page frames)", bootTime)
-        print("model state per page: \(fmt(perPage)) bytes (memmap \(MemMap.bytesPerPage) + pageblock flags); the kernel spends 64")
-        big = nil
-
-        let m = try Machine.boot(MachineConfig(memBytes: 4 << 30, maxmemBytes: 4 << 30, slots: 0))
-        let node = 0
-        var sink = 0
-        let t1 = clock.measure {
-            for _ in 0..<pairs {
-                let pfn = m.allocPages(order: 0, gfp: .kernel, node: node, kind: .kernel)!
-                sink &+= pfn
-                m.freePages(pfn, order: 0)
+        guard runs >= 1 && runs <= 100 else { throw ValidationError("--runs: \(runs) is not between 1 and 100") }
+        var names = only.flatMap { $0.split(separator: ",").map(String.init) }
+        for n in names where ModelSuite.named(n) == nil {
+            throw ValidationError("--only: no benchmark \(n) (memhp bench --list)")
+        }
+        if host { for n in ["pool-2048-hvo-off", "pool-2048-hvo-on"] where !names.isEmpty && !names.contains(n) { names.append(n) } }
+        let cases = names.isEmpty ? ModelSuite.cases : ModelSuite.cases.filter { names.contains($0.name) }
+        let baseline: BenchReport?
+        if let compare {
+            guard let data = FileManager.default.contents(atPath: compare) else { throw ValidationError("--compare: cannot read \(compare)") }
+            do { baseline = try JSONDecoder().decode(BenchReport.self, from: data) } catch {
+                throw ValidationError("--compare: \(compare) is not a memhp bench --json report: \(error)")
             }
-        }
-        report("order-0 allocate+free pairs: \(pairs)", t1, ops: pairs)
+        } else { baseline = nil }
 
-        var held: [(PFN, Int)] = []
-        held.reserveCapacity(4096)
-        var rng = SplitMix64(seed: 1)
-        let t2 = clock.measure {
-            for _ in 0..<churn {
-                if held.count < 2048 && (held.isEmpty || rng.next() % 2 == 0) {
-                    let order = Int(rng.next() % 11) > 7 ? Int(rng.next() % 11) : Int(rng.next() % 4)
-                    let gfp: GFP = rng.next() % 2 == 0 ? .kernel : .highuserMovable
-                    if let pfn = m.allocPages(order: order, gfp: [gfp, .nowarn], node: node, kind: .kernel) {
-                        held.append((pfn, order))
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let available = ChildRunner.hostAvailableBytes() ?? Int.max
+        var results: [BenchResult] = []
+        for c in cases {
+            var r = BenchResult(name: c.name, summary: c.summary)
+            if c.needsBytes > available {
+                r.skipped = "needs \(c.needsBytes >> 30) GiB of host memory, \(available >> 30) GiB available"
+            } else {
+                for _ in 0..<runs {
+                    switch ChildRunner.runChild(executable: exe, name: c.name, extraArguments: ["--scenarios", scenarios]) {
+                    case .sample(let s): r.runs.append(s)
+                    case .skipped(let why): r.skipped = why
+                    case .failed(let why): r.failed = why
                     }
-                } else {
-                    let i = Int(rng.next() % UInt64(held.count))
-                    held.swapAt(i, held.count - 1)
-                    let (pfn, order) = held.removeLast()
-                    m.freePages(pfn, order: order)
+                    if r.skipped != nil || r.failed != nil { break }
                 }
             }
+            if !json { printResult(r) }
+            results.append(r)
         }
-        report("mixed-order churn (orders 0-10, up to 2048 held): \(churn) ops", t2, ops: churn)
-
-        // HugeTLB pool resizing (issue 4's figures: the kernel takes 12-106 ms to grow 2048 pages).
-        for pages in [2048, 100_000] {
-            for hvo in [false, true] { print(try Machine.hugetlbBench(pages: pages, hvo: hvo)) }   // it says "hugetlb bench: ..." itself
+        let report = BenchReport(date: ISO8601DateFormatter().string(from: Date()), host: hostDescription(), results: results)
+        if json {
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try enc.encode(report), as: UTF8.self))
         }
-
-        // Offline of a 128 MiB movable block full of anonymous memory: 32768 migrations.
-        let h = try Machine.boot(MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4,
-                                               dimms: [DIMMConfig(id: "d1", sizeBytes: 512 << 20)]))
-        for b in 32...35 { try h.storeState(block: b, .onlineMovable) }
-        let anon = try h.createOwner(name: "bench:anon", kind: .anon)
-        h.allocate(owner: anon, blocks: 32768 * 3)
-        func anonPages(_ b: Int) -> Int { (h.blocks[b]!.startPFN..<h.blocks[b]!.range.end).filter { h.memmap.kind($0) == .anon }.count }
-        let full = (32...35).max { anonPages($0) < anonPages($1) }!
-        print("memory\(full) holds \(anonPages(full)) anonymous pages")
-        let t3 = try clock.measure { try h.storeState(block: full, .offline) }
-        report("offline of memory\(full) (128 MiB movable, anonymous memory migrated)", t3)
-        print("offline of a free 128 MiB movable block: \(fmt(try HotplugBench.offlineFreeBlock() * 1000)) ms")
-        print("online of a 128 MiB block: \(fmt(try HotplugBench.onlineBlock() * 1000)) ms")
-        print("ACPI hot-add of a 64 GiB DIMM (512 blocks, memmap from the kernel zones): \(fmt(try HotplugBench.hotAdd64G() * 1000)) ms")
-        if sink == 42 { print("") }
+        if host { try runHost(results) }
+        if let baseline {
+            let cmp = BenchComparison(baseline: baseline, current: report)
+            printComparison(cmp, baseline: baseline)
+            if !cmp.regressions.isEmpty { throw ExitCode(1) }
+        }
     }
 
-    func report(_ what: String, _ d: Duration, ops: Int? = nil) {
-        let s = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-        var line = "\(what): \(fmt(s * 1000)) ms"
-        if let ops { line += ", \(fmt(Double(ops) / s / 1e6)) M/s" }
-        print(line)
+    func printResult(_ r: BenchResult) {
+        if let s = r.skipped { print("\(r.name): skipped: \(s)"); return }
+        if let f = r.failed { print("\(r.name): FAILED: \(f)"); return }
+        let figs = r.figures.sorted { $0.key < $1.key }.map { "\($0.key)=\(fmt($0.value))" }.joined(separator: " ")
+        print("\(r.name): \(ms(r.medianCPU)) ms CPU, \(ms(r.medianWall)) ms wall (median of \(r.runs.count), spread \(fmt(r.cpuSpread * 100))%), peak RSS \(r.peakRSSKiB / 1024) MiB  \(figs)")
     }
+
+    func printComparison(_ cmp: BenchComparison, baseline: BenchReport) {
+        print("\nCompared with \(compare ?? "") (\(baseline.date)): CPU-time ratio now/baseline (allowed: 1 + max(\(fmt(BenchComparison.minTolerance)), both spreads)), peak RSS ratio")
+        for row in cmp.rows {
+            let mark = row.timeRegressed || row.rssRegressed ? "REGRESSION" : "ok"
+            print("  \(row.name): time x\(fmt(row.cpuRatio)) (allowed x\(fmt(row.tolerance)))\(row.timeRegressed ? " slower" : ""), RSS x\(fmt(row.rssRatio))\(row.rssRegressed ? " larger" : "")  \(mark)")
+        }
+        for n in cmp.missing { print("  \(n): not in both runs") }
+        print(cmp.regressions.isEmpty ? "no regressions beyond the noise" : "\(cmp.regressions.count) regression(s): \(cmp.regressions.map(\.name).joined(separator: ", "))")
+    }
+
+    func runHost(_ results: [BenchResult]) throws {
+        print("\n## This host's kernel, same pool resize (2048 x 2 MiB), \(runs) runs each")
+        let timings: [HostHugetlbBench.Timing]
+        do { timings = try HostHugetlbBench.run(runs: runs) } catch let e as HostBenchError {
+            FileHandle.standardError.write(Data("\(e)\n".utf8))
+            throw ExitCode(2)
+        }
+        for t in timings {
+            let model = results.first { $0.name == (t.hvo ? "pool-2048-hvo-on" : "pool-2048-hvo-off") }
+            let g = Stats.median(t.growSeconds), s = Stats.median(t.shrinkSeconds)
+            var line = "host kernel, HVO \(t.hvo ? "on " : "off"): \(t.grown)/2048 pages, grow \(ms(g)) ms, shrink \(ms(s)) ms (median)"
+            if let f = model?.figures, let mg = f["grow_wall_ms"], let msh = f["shrink_wall_ms"], mg > 0, msh > 0 {
+                line += "; model grow \(fmt(mg)) ms, shrink \(fmt(msh)) ms; kernel/model x\(fmt(g * 1000 / mg)) grow, x\(fmt(s * 1000 / msh)) shrink"
+            }
+            print(line)
+        }
+    }
+
+    func hostDescription() -> String {
+        var u = utsname()
+        uname(&u)
+        let release = withUnsafeBytes(of: &u.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        return "\(ProcessInfo.processInfo.activeProcessorCount) CPUs, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB, Linux \(release)"
+    }
+
+    func ms(_ s: Double) -> String { fmt(s * 1000) }
 }
 
 func fmt(_ x: Double) -> String {

@@ -337,4 +337,29 @@ final class HotplugTests: XCTestCase {
         XCTAssertTrue(nodesUsed.contains(1))
         try m.verify()
     }
+
+    // MARK: The full-block offline `memhp bench` times
+
+    /// A 128 MiB Movable block whose every page is anonymous memory goes offline by migrating
+    /// all 32768 pages into the kernel zones (the benchmark's workload; timings are bench's).
+    func testOfflineOfFullAnonBlockMigratesEveryPage() throws {
+        let m = try Machine.boot(MachineConfig(memBytes: 2 << 30, maxmemBytes: 16 << 30, slots: 4))
+        let id = try m.hotAddDIMM(id: "full", sizeBytes: 128 << 20)[0]
+        try m.storeState(block: id, .onlineMovable)
+        let owner = try m.createOwner(name: "full:anon", kind: .anon)
+        // Take the whole block, below the watermarks too: the zone holds only this block.
+        let z = m.zoneIndex(node: 0, type: .movable)
+        m.drainPCP(zone: z)
+        while let pfn = m.rmqueueBuddy(z, order: 0, mt: .movable) {
+            m.markAllocated(pfn, order: 0, kind: .anon, z: z)
+            m.attach(pfn, to: owner)
+        }
+        XCTAssertEqual(m.owners[owner]?.pages, 32768)
+        let before = m.vmstat.pgmigrateSuccess
+        try m.storeState(block: id, .offline)
+        XCTAssertEqual(m.blocks[id]?.state, .offline)
+        XCTAssertEqual(m.vmstat.pgmigrateSuccess - before, 32768)
+        XCTAssertEqual(m.owners[owner]?.pages, 32768)
+        try m.verify()
+    }
 }

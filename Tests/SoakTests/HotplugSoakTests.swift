@@ -59,14 +59,4 @@ final class HotplugSoakTests: XCTestCase {
         }
         XCTAssertGreaterThan(m.vmstat.pgmigrateSuccess, 0)
     }
-
-    func testBenchmarks() throws {
-        try requireRelease()
-        let (t, migrated) = try HotplugBench.offlineAnonBlock()
-        XCTAssertEqual(migrated, 32768)
-        let free = try HotplugBench.offlineFreeBlock()
-        let online = try HotplugBench.onlineBlock()
-        let add = try HotplugBench.hotAdd64G()
-        print("bench: offline anon block \(t * 1000) ms (\(migrated) migrations), offline free block \(free * 1000) ms, online block \(online * 1000) ms, hot-add 64G \(add * 1000) ms")
-    }
 }

@@ -12,8 +12,9 @@ extension Machine {
         var freed = 0
         func drop(_ kind: PageKind) {
             for id in owners.slots.indices {
-                guard let o = owners[id], o.kind == kind, o.reclaimable else { continue }
-                freed += release(owner: id) << o.order
+                // The order only: an Owner copy kept alive would make release() copy its list.
+                guard let order = owners[id].flatMap({ $0.kind == kind && $0.reclaimable ? $0.order : nil }) else { continue }
+                freed += release(owner: id) << order
             }
         }
         if value & 1 != 0 { drop(.pageCache); vmstat.dropPagecache += 1 }

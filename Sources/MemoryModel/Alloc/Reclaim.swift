@@ -67,15 +67,17 @@ extension Machine {
         let eligible = Set(zonelist)
         var freed = 0
         for id in owners.slots.indices where freed < target {
-            guard let o = owners[id], o.reclaimable else { continue }
-            var i = o.blocks.count - 1
+            // Scalars only: an Owner copy held across detach() would copy its block list.
+            guard let (order, held, reclaimable) = owners[id].map({ ($0.order, $0.blocks.count, $0.reclaimable) }),
+                  reclaimable else { continue }
+            var i = held - 1
             while i >= 0 && freed < target {
                 let pfn = Int(owners.slots[id]!.blocks[i])
                 if let z = zoneIndex(ofPFN: pfn), eligible.contains(z) {
                     detach(pfn)
                     memmap.setOwner(pfn, 0)
-                    freePages(pfn, order: o.order)
-                    freed += 1 << o.order
+                    freePages(pfn, order: order)
+                    freed += 1 << order
                 }
                 i = Swift.min(i - 1, owners.slots[id]!.blocks.count - 1)
             }

@@ -51,87 +51,216 @@ public enum PageKind: UInt8, CaseIterable, Sendable {
     public var isAllocated: Bool { rawValue >= PageKind.anon.rawValue }
 }
 
-/// Per-pfn state in flat arrays (struct of arrays), 8 bytes a page: the kernel spends 64.
+/// One page's model state, 8 bytes (the kernel's `struct page` is 64).
 ///
 /// `link` is a union as in `struct page`: for a free buddy head it is the position in its
-/// free list, for an allocated head the position in its owner's page list.
+/// free list, for an allocated head the position in its owner's page list. `owner` holds the
+/// migratetype of a free head. Only heads' order, owner and link mean anything.
+@usableFromInline struct PageEntry: Sendable {
+    @usableFromInline var kind: UInt8
+    @usableFromInline var order: UInt8
+    @usableFromInline var owner: UInt16
+    @usableFromInline var link: UInt32
+    @inlinable init(kind: UInt8, order: UInt8 = 0, owner: UInt16 = 0, link: UInt32 = 0) {
+        self.kind = kind; self.order = order; self.owner = owner; self.link = link
+    }
+}
+
+/// Per-pfn state, sparse: per-page entries only where pages differ from their surroundings.
+///
+/// The pfn space is cut into chunks of `MAX_ORDER_NR_PAGES` (1024 pages, 4 MiB). A chunk is
+/// either *summarized* — its first page's entry plus one kind for the other 1023 pages (order,
+/// owner and link 0): a hole, an offline range, a free order-10 buddy block, a run of tails —
+/// or *dense*: 1024 entries of 8 bytes in an arena the host commits on first touch. A write
+/// that the summary cannot express materializes the chunk; a fill that covers a chunk (an
+/// offline, a removal) folds it back and returns its host memory. So a terabyte machine's free
+/// memory costs 9 bytes a chunk, not 8 a page, and booting it touches almost nothing.
 public final class MemMap: @unchecked Sendable {
     public let pfnCount: Int
-    @usableFromInline let kinds: UnsafeMutablePointer<UInt8>
-    @usableFromInline let orders: UnsafeMutablePointer<UInt8>
-    @usableFromInline let owners: UnsafeMutablePointer<UInt16>
-    @usableFromInline let links: UnsafeMutablePointer<UInt32>
+    /// A chunk is a MAX_ORDER block (`MAX_ORDER_NR_PAGES`): the largest free buddy block.
+    public static let chunkShift = Geometry.maxOrder - 1
+    public static let chunkPages = 1 << chunkShift
+    @usableFromInline static let chunkMask = chunkPages - 1
+    /// Dense entries, `chunkCount * chunkPages` of them (virtual; committed where touched).
+    @usableFromInline let pages: UnsafeMutablePointer<PageEntry>
+    /// Per chunk: 1 when `pages` holds its entries.
+    @usableFromInline let dense: UnsafeMutablePointer<UInt8>
+    /// Per summarized chunk: its first page's entry, and the other pages' kind.
+    @usableFromInline let heads: UnsafeMutablePointer<PageEntry>
+    @usableFromInline let tails: UnsafeMutablePointer<UInt8>
+    @usableFromInline let chunkCount: Int
     /// The PageOffline page type and its refcount, for the few pages a driver holds
     /// logically offline (sparse; see PageOfflinePages).
     @exclusivity(unchecked) public var pageOffline = PageOfflinePages()
+    let arenaBytes: Int
 
-    /// Bytes of model state per page frame.
-    public static let bytesPerPage = 1 + 1 + 2 + 4
+    /// Bytes of model state per page frame where it is materialized.
+    public static let bytesPerPage = MemoryLayout<PageEntry>.stride
 
-    /// All frames start `absent`. The buffers come from calloc, so untouched frames (holes,
-    /// the unplugged hotplug range) cost no memory.
+    /// All frames start `absent`: every chunk summarized as a hole.
     public init(pfnCount: Int) {
         precondition(pfnCount >= 0 && pfnCount < Int(UInt32.max), "pfn space too large")
+        // `fill` writes kind, order and owner as one little-endian word.
+        precondition(MemoryLayout<PageEntry>.stride == 8 && MemoryLayout<PageEntry>.offset(of: \.order) == 1
+                     && MemoryLayout<PageEntry>.offset(of: \.owner) == 2, "PageEntry layout")
         self.pfnCount = pfnCount
-        let n = max(pfnCount, 1)
-        kinds = MemMap.zeroed(n, 1).assumingMemoryBound(to: UInt8.self)
-        orders = MemMap.zeroed(n, 1).assumingMemoryBound(to: UInt8.self)
-        owners = MemMap.zeroed(n, 2).assumingMemoryBound(to: UInt16.self)
-        links = MemMap.zeroed(n, 4).assumingMemoryBound(to: UInt32.self)
+        chunkCount = max((pfnCount + MemMap.chunkPages - 1) >> MemMap.chunkShift, 1)
+        arenaBytes = chunkCount * MemMap.chunkPages * MemMap.bytesPerPage
+        pages = MemMap.reserve(arenaBytes).assumingMemoryBound(to: PageEntry.self)
+        dense = calloc(chunkCount, 1)!.assumingMemoryBound(to: UInt8.self)
+        heads = calloc(chunkCount, MemMap.bytesPerPage)!.assumingMemoryBound(to: PageEntry.self)
+        tails = calloc(chunkCount, 1)!.assumingMemoryBound(to: UInt8.self)
     }
 
-    /// Zeroed memory straight from the kernel (calloc of a large size is an anonymous
-    /// mapping), asking for transparent huge pages so a terabyte memmap faults in 2 MiB steps.
-    private static func zeroed(_ count: Int, _ size: Int) -> UnsafeMutableRawPointer {
-        let bytes = count * size
-        let p = calloc(count, size)!
+    /// Address space for the dense entries: an anonymous private mapping without swap
+    /// reservation, zero-filled by the host on first touch.
+    private static func reserve(_ bytes: Int) -> UnsafeMutableRawPointer {
         #if os(Linux)
-        if bytes >= 1 << 21 {
-            // Best effort: only whole 2 MiB pages inside the allocation can be huge.
-            let start = (Int(bitPattern: p) + (1 << 21) - 1) & ~((1 << 21) - 1)
-            let end = (Int(bitPattern: p) + bytes) & ~((1 << 21) - 1)
-            if end > start { _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, 14 /* MADV_HUGEPAGE */) }
-        }
+        let p = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+        precondition(p != MAP_FAILED, "cannot reserve \(bytes) bytes of address space for the memmap")
+        return p!
+        #else
+        return calloc(bytes, 1)!
         #endif
-        return p
     }
 
-    deinit { free(kinds); free(orders); free(owners); free(links) }
+    deinit {
+        #if os(Linux)
+        munmap(pages, arenaBytes)
+        #else
+        free(pages)
+        #endif
+        free(dense); free(heads); free(tails)
+    }
 
-    @inlinable public func kind(_ pfn: PFN) -> PageKind { PageKind(rawValue: kinds[pfn])! }
-    @inlinable public func setKind(_ pfn: PFN, _ kind: PageKind) { kinds[pfn] = kind.rawValue }
-    @inlinable public func order(_ pfn: PFN) -> Int { Int(orders[pfn]) }
-    @inlinable public func setOrder(_ pfn: PFN, _ order: Int) { orders[pfn] = UInt8(order) }
-    @inlinable public func owner(_ pfn: PFN) -> Int { Int(owners[pfn]) }
-    @inlinable public func setOwner(_ pfn: PFN, _ owner: Int) { owners[pfn] = UInt16(owner) }
-    @inlinable public func link(_ pfn: PFN) -> Int { Int(links[pfn]) }
-    @inlinable public func setLink(_ pfn: PFN, _ link: Int) { links[pfn] = UInt32(truncatingIfNeeded: link) }
+    // MARK: Reading
+
+    @inlinable func entry(_ pfn: PFN) -> PageEntry {
+        let c = pfn &>> MemMap.chunkShift
+        if dense[c] != 0 { return pages[pfn] }
+        return pfn & MemMap.chunkMask == 0 ? heads[c] : PageEntry(kind: tails[c])
+    }
+    @inlinable public func kind(_ pfn: PFN) -> PageKind {
+        let c = pfn &>> MemMap.chunkShift
+        let raw = dense[c] != 0 ? pages[pfn].kind : (pfn & MemMap.chunkMask == 0 ? heads[c].kind : tails[c])
+        return PageKind(rawValue: raw)!
+    }
+    @inlinable public func order(_ pfn: PFN) -> Int { Int(entry(pfn).order) }
+    @inlinable public func owner(_ pfn: PFN) -> Int { Int(entry(pfn).owner) }
+    @inlinable public func link(_ pfn: PFN) -> Int { Int(entry(pfn).link) }
+
+    // MARK: Writing
+
+    /// The entry `pfn`'s write goes to: the dense one, the summary's head, or (a write the
+    /// summary cannot express) the dense one after materializing the chunk. `same` says
+    /// whether the new value equals a summarized tail's, so no write is needed at all.
+    @inlinable func slot(_ pfn: PFN, tailUnchanged same: (UInt8) -> Bool) -> UnsafeMutablePointer<PageEntry>? {
+        let c = pfn &>> MemMap.chunkShift
+        if dense[c] != 0 { return pages + pfn }
+        if pfn & MemMap.chunkMask == 0 { return heads + c }
+        if same(tails[c]) { return nil }
+        materialize(c)
+        return pages + pfn
+    }
+    @inlinable public func setKind(_ pfn: PFN, _ kind: PageKind) {
+        slot(pfn) { $0 == kind.rawValue }?.pointee.kind = kind.rawValue
+    }
+    @inlinable public func setOrder(_ pfn: PFN, _ order: Int) {
+        slot(pfn) { _ in order == 0 }?.pointee.order = UInt8(order)
+    }
+    @inlinable public func setOwner(_ pfn: PFN, _ owner: Int) {
+        slot(pfn) { _ in owner == 0 }?.pointee.owner = UInt16(owner)
+    }
+    @inlinable public func setLink(_ pfn: PFN, _ link: Int) {
+        slot(pfn) { _ in link == 0 }?.pointee.link = UInt32(truncatingIfNeeded: link)
+    }
+
+    /// Write a summarized chunk out as 1024 entries.
+    @usableFromInline func materialize(_ c: Int) {
+        let base = pages + (c << MemMap.chunkShift)
+        base.pointee = heads[c]
+        (base + 1).initialize(repeating: PageEntry(kind: tails[c]), count: MemMap.chunkPages - 1)
+        dense[c] = 1
+    }
+
+    /// Summarize a dense chunk whose pages after the first are all `tail` (order, owner and
+    /// link of non-heads carry nothing). `release` gives the entries' host memory back.
+    @usableFromInline func fold(_ c: Int, tail: UInt8, release: Bool) {
+        heads[c] = pages[c << MemMap.chunkShift]
+        tails[c] = tail
+        dense[c] = 0
+        #if os(Linux)
+        if release { madvise(pages + (c << MemMap.chunkShift), MemMap.chunkPages * MemMap.bytesPerPage, MADV_DONTNEED) }
+        #endif
+    }
+
+    /// A free order-10 block at `pfn` (head `.buddy`, tails `.buddyTail`): its chunk is one
+    /// head and buddy tails again. Not called on the allocator's paths: a block rebuilt by
+    /// `__free_one_page` is likely to split again at once, and re-materializing 1024 entries on
+    /// every split costs the hot paths 1.5-4x (measured); whole-chunk fills (offline, removal)
+    /// fold instead.
+    @inlinable public func foldFreeBlock(_ pfn: PFN) {
+        let c = pfn &>> MemMap.chunkShift
+        if dense[c] != 0 && pfn & MemMap.chunkMask == 0 { fold(c, tail: PageKind.buddyTail.rawValue, release: false) }
+    }
 
     /// Set the frames of `range` to `kind`, order 0, no owner. `kindOnly` leaves order and
-    /// owner alone (boot: they are still zero from the allocation).
+    /// owner alone (boot: they are still zero). Whole chunks become summaries (and give their
+    /// host memory back); the first page of a chunk keeps its link.
     public func fill(_ range: PFNRange, kind: PageKind, kindOnly: Bool = false) {
         guard !range.isEmpty else { return }
         pageOffline.clear(range)
-        memset(kinds + range.start, Int32(kind.rawValue), range.count)
-        if kindOnly { return }
-        memset(orders + range.start, 0, range.count)
-        memset(owners + range.start, 0, range.count * 2)
+        var pfn = range.start
+        while pfn < range.end {
+            let c = pfn >> MemMap.chunkShift
+            let chunkStart = c << MemMap.chunkShift
+            let chunkEnd = chunkStart + MemMap.chunkPages
+            let end = Swift.min(range.end, chunkEnd)
+            let coversTails = pfn <= chunkStart + 1 && end == chunkEnd
+            if coversTails && (dense[c] == 0 || !kindOnly) {
+                if dense[c] != 0 { fold(c, tail: kind.rawValue, release: true) }
+                tails[c] = kind.rawValue
+                if pfn == chunkStart {
+                    heads[c].kind = kind.rawValue
+                    if !kindOnly { heads[c].order = 0; heads[c].owner = 0 }
+                }
+            } else if dense[c] == 0 && tails[c] == kind.rawValue && pfn > chunkStart {
+                // Tails already of this kind (order and owner 0): nothing to write.
+            } else {
+                if dense[c] == 0 { materialize(c) }
+                // A tight loop over the entries (the allocator marks 511 tails per huge page).
+                var e = UnsafeMutableRawPointer(pages + pfn)
+                let stop = UnsafeMutableRawPointer(pages + end)
+                if kindOnly {
+                    while e < stop { e.storeBytes(of: kind.rawValue, as: UInt8.self); e += MemMap.bytesPerPage }
+                } else {
+                    // kind, order 0, owner 0: the entry's first four bytes (little-endian).
+                    let word = UInt32(kind.rawValue)
+                    while e < stop { e.storeBytes(of: word, as: UInt32.self); e += MemMap.bytesPerPage }
+                }
+            }
+            pfn = end
+        }
     }
 
     /// The head of the allocation or buddy block that `pfn` belongs to: heads are aligned to
     /// their order, so look at each aligned candidate below.
     public func head(of pfn: PFN) -> PFN {
-        let k = kinds[pfn]
-        if k != PageKind.tail.rawValue && k != PageKind.buddyTail.rawValue { return pfn }
+        let k = kind(pfn)
+        if k != .tail && k != .buddyTail { return pfn }
         var order = 1
         while order <= 18 {
             let candidate = pfn & ~((1 << order) - 1)
-            let ck = kinds[candidate]
-            if ck != PageKind.tail.rawValue && ck != PageKind.buddyTail.rawValue && Int(orders[candidate]) >= order {
+            let e = entry(candidate)
+            if e.kind != PageKind.tail.rawValue && e.kind != PageKind.buddyTail.rawValue && Int(e.order) >= order {
                 return candidate
             }
             order += 1
         }
         return pfn
     }
+
+    /// Chunks with per-page entries, and all chunks (`memhp bench` reports the ratio).
+    public var denseChunks: Int { (0..<chunkCount).reduce(0) { $0 + Int(dense[$1]) } }
+    public var totalChunks: Int { chunkCount }
 }

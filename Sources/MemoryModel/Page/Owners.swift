@@ -76,16 +76,18 @@ extension Machine {
     /// is returned.
     @discardableResult
     public func allocate(owner id: Int, blocks count: Int) -> Int {
-        guard let o = owners[id] else { return 0 }
+        // Only the scalars: a copy of the Owner would share its block list, and the first
+        // append below would then copy the whole list (quadratic over one-page calls).
+        guard let (order, gfp, node, kind, bound) = owners[id].map({ ($0.order, $0.gfp, $0.node, $0.kind, $0.bound) })
+        else { return 0 }
+        let nodemask: Set<Int>? = bound ? [node] : nil
         var done = 0
-        owners.slots[id]!.blocks.reserveCapacity(o.blocks.count + count)
         while done < count {
             guard owners[id] != nil,   // an OOM kill may have taken this owner
-                  let pfn = allocPages(order: o.order, gfp: o.gfp, node: o.node, kind: o.kind,
-                                       nodemask: o.bound ? [o.node] : nil) else { break }
+                  let pfn = allocPages(order: order, gfp: gfp, node: node, kind: kind, nodemask: nodemask) else { break }
             // The OOM killer may have picked this very owner inside allocPages: the victim
             // exits and its memory, this page included, goes back (no owner to attach to).
-            guard owners[id] != nil else { freePages(pfn, order: o.order); break }
+            guard owners[id] != nil else { freePages(pfn, order: order); break }
             attach(pfn, to: id)
             done += 1
         }
@@ -113,21 +115,22 @@ extension Machine {
     /// Free up to `count` of an owner's blocks (all when nil), newest first.
     @discardableResult
     public func release(owner id: Int, blocks count: Int? = nil) -> Int {
-        guard let o = owners[id] else { return 0 }
-        let n = Swift.min(count ?? o.blocks.count, o.blocks.count)
+        // No Owner copy held across the removals (it would make removeLast copy the list).
+        guard let (order, held) = owners[id].map({ ($0.order, $0.blocks.count) }) else { return 0 }
+        let n = Swift.min(count ?? held, held)
         for _ in 0..<n {
             let pfn = Int(owners.slots[id]!.blocks.removeLast())
             memmap.setOwner(pfn, 0)
-            freePages(pfn, order: o.order)
+            freePages(pfn, order: order)
         }
         return n
     }
 
     /// Free everything an owner holds and forget it.
     public func destroyOwner(_ id: Int) {
-        guard let o = owners[id] else { return }
+        guard let name = owners[id]?.name else { return }
         release(owner: id)
-        owners.byName[o.name] = nil
+        owners.byName[name] = nil
         owners.slots[id] = nil
         owners.freeSlots.append(id)
     }
