@@ -10,18 +10,18 @@ let package = Package(
     products: [
         .executable(name: "memhp", targets: ["memhp"]),
         .library(name: "MemoryModel", targets: ["MemoryModel"]),
-        .library(name: "KernelFS", targets: ["KernelFS"]),
+        .library(name: "KernelFS", targets: ["KernelFS"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0")
     ],
     targets: [
         // The machine: pure, deterministic, no I/O.
         .target(
             name: "MemoryModel",
             dependencies: [
-                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "SystemPackage", package: "swift-system")
             ],
             // Swift 6 language mode (strict concurrency). The allocator's hot stored properties
             // are `@exclusivity(unchecked)` (Machine.swift) instead of an unsafe compiler flag,
@@ -46,8 +46,9 @@ let package = Package(
         .target(name: "Conformance", dependencies: ["Scenario"], swiftSettings: swift6),
         // `memhp kernel-run`: the same scenarios on the real kernel under QEMU (Foundation, processes,
         // sockets). Guest/memhp-guest.c is compiled for the guest at run time, not by SwiftPM.
-        .target(name: "KernelRunner", dependencies: ["Scenario", "Conformance", "MemoryModel"], resources: [.copy("Guest")],
-                swiftSettings: swift6),
+        .target(
+            name: "KernelRunner", dependencies: ["Scenario", "Conformance", "MemoryModel"], resources: [.copy("Guest")],
+            swiftSettings: swift6),
         // `memhp snapshot`/`predict`/`host metrics`: a live host's memory state read through its
         // kernel files (read-only), the per-block offline prediction, Prometheus exposition.
         .target(name: "Snapshot", dependencies: ["Scenario"]),
@@ -56,14 +57,16 @@ let package = Package(
         .executableTarget(
             name: "memhp",
             dependencies: [
-                "MemoryModel", "KernelFS", "Scenario", "Conformance", "KernelRunner", "FUSEServer", "Soak", "Snapshot", "Study", "Benchmarks",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "MemoryModel", "KernelFS", "Scenario", "Conformance", "KernelRunner", "FUSEServer", "Soak", "Snapshot",
+                "Study", "Benchmarks",
+                .product(name: "ArgumentParser", package: "swift-argument-parser")
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .testTarget(name: "MemoryModelTests", dependencies: ["MemoryModel"]),
         .testTarget(name: "KernelFSTests", dependencies: ["KernelFS", "MemoryModel"]),
-        .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "KernelFS", "MemoryModel"], swiftSettings: swift6),
+        .testTarget(
+            name: "ScenarioTests", dependencies: ["Scenario", "KernelFS", "MemoryModel"], swiftSettings: swift6),
         .testTarget(name: "ConformanceTests", dependencies: ["Conformance", "Scenario"], swiftSettings: swift6),
         .testTarget(name: "KernelRunnerTests", dependencies: ["KernelRunner", "Scenario"], swiftSettings: swift6),
         // Soaks and timings: skipped in debug builds, run by scripts/test with `swift test -c release --filter SoakTests`.
@@ -73,7 +76,7 @@ let package = Package(
         .testTarget(name: "FUSEServerTests", dependencies: ["FUSEServer"]),
         .testTarget(name: "SnapshotTests", dependencies: ["Snapshot", "Scenario", "KernelFS", "MemoryModel"]),
         .testTarget(name: "StudyTests", dependencies: ["Study", "Scenario"]),
-        .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks"]),
+        .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks"])
     ],
     swiftLanguageModes: [.v5]
 )

@@ -13,8 +13,10 @@ public struct BenchCase: Sendable {
     /// Runs once; returns the timed part's figures.
     public let body: @Sendable () throws -> BenchSample
 
-    public init(_ name: String, _ summary: String, needsBytes: Int = 1 << 30,
-                body: @escaping @Sendable () throws -> BenchSample) {
+    public init(
+        _ name: String, _ summary: String, needsBytes: Int = 1 << 30,
+        body: @escaping @Sendable () throws -> BenchSample
+    ) {
         self.name = name; self.summary = summary; self.needsBytes = needsBytes; self.body = body
     }
 }
@@ -43,7 +45,8 @@ public struct BenchTimer {
     public init() { cpu0 = BenchTimer.processCPU(); wall0 = BenchTimer.monotonic() }
     /// The sample for everything since `init`.
     public func sample(figures: [String: Double] = [:], note: String = "") -> BenchSample {
-        BenchSample(cpu: BenchTimer.processCPU() - cpu0, wall: BenchTimer.monotonic() - wall0, figures: figures, note: note)
+        BenchSample(
+            cpu: BenchTimer.processCPU() - cpu0, wall: BenchTimer.monotonic() - wall0, figures: figures, note: note)
     }
     /// Time `body` alone.
     public static func measure(figures: [String: Double] = [:], _ body: () throws -> Void) rethrows -> BenchSample {

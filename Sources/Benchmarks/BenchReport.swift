@@ -19,7 +19,8 @@ public struct BenchResult: Codable, Sendable {
     public var skipped: String?
     public var failed: String?
 
-    public init(name: String, summary: String, runs: [BenchSample] = [], skipped: String? = nil, failed: String? = nil) {
+    public init(name: String, summary: String, runs: [BenchSample] = [], skipped: String? = nil, failed: String? = nil)
+    {
         self.name = name; self.summary = summary; self.runs = runs; self.skipped = skipped; self.failed = failed
     }
 
@@ -74,16 +75,25 @@ public struct BenchComparison: Sendable {
 
     public init(baseline: BenchReport, current: BenchReport) {
         for r in current.results where r.skipped == nil && r.failed == nil && !r.runs.isEmpty {
-            guard let b = baseline.results.first(where: { $0.name == r.name }), b.skipped == nil, b.failed == nil, !b.runs.isEmpty else {
+            guard let b = baseline.results.first(where: { $0.name == r.name }), b.skipped == nil, b.failed == nil,
+                !b.runs.isEmpty
+            else {
                 missing.append(r.name); continue
             }
             let tol = Swift.max(BenchComparison.minTolerance, b.cpuSpread + r.cpuSpread)
-            let slower = r.medianCPU > b.medianCPU * (1 + tol) && r.medianCPU - b.medianCPU > BenchComparison.floorSeconds
-            let fatter = Double(r.peakRSSKiB) > Double(b.peakRSSKiB) * (1 + BenchComparison.rssTolerance) && r.peakRSSKiB - b.peakRSSKiB > 8192
-            rows.append(Row(name: r.name, baseCPU: b.medianCPU, cpu: r.medianCPU, baseRSSKiB: b.peakRSSKiB, rssKiB: r.peakRSSKiB,
-                            tolerance: 1 + tol, timeRegressed: slower, rssRegressed: fatter))
+            let slower =
+                r.medianCPU > b.medianCPU * (1 + tol) && r.medianCPU - b.medianCPU > BenchComparison.floorSeconds
+            let fatter =
+                Double(r.peakRSSKiB) > Double(b.peakRSSKiB) * (1 + BenchComparison.rssTolerance)
+                && r.peakRSSKiB - b.peakRSSKiB > 8192
+            rows.append(
+                Row(
+                    name: r.name, baseCPU: b.medianCPU, cpu: r.medianCPU, baseRSSKiB: b.peakRSSKiB,
+                    rssKiB: r.peakRSSKiB,
+                    tolerance: 1 + tol, timeRegressed: slower, rssRegressed: fatter))
         }
-        for b in baseline.results where !current.results.contains(where: { $0.name == b.name && !$0.runs.isEmpty }) && !b.runs.isEmpty {
+        for b in baseline.results
+        where !current.results.contains(where: { $0.name == b.name && !$0.runs.isEmpty }) && !b.runs.isEmpty {
             missing.append(b.name)
         }
     }

@@ -39,7 +39,9 @@ public enum ChildRunner {
     public static func hostAvailableBytes() -> Int? {
         guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return nil }
         for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
-            return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "").map { $0 * 1024 }
+            return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "").map {
+                $0 * 1024
+            }
         }
         return nil
     }
@@ -60,7 +62,9 @@ public enum ChildRunner {
         if p.terminationReason == .uncaughtSignal { return .failed("killed by signal \(p.terminationStatus)") }
         switch p.terminationStatus {
         case 0:
-            guard let s = try? JSONDecoder().decode(BenchSample.self, from: line) else { return .failed("unreadable child output") }
+            guard let s = try? JSONDecoder().decode(BenchSample.self, from: line) else {
+                return .failed("unreadable child output")
+            }
             return .sample(s)
         case 3:
             let why = (try? JSONDecoder().decode([String: String].self, from: line))?["skipped"] ?? "skipped"

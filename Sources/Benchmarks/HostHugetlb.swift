@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,8 +16,10 @@ public struct HostFiles: Sendable {
     public func exists(_ rel: String) -> Bool { access(path(rel), F_OK) == 0 }
 
     public func read(_ rel: String) throws -> String {
-        do { return try String(contentsOfFile: path(rel), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) }
-        catch { throw HostBenchError.cannotRead(path(rel)) }
+        do {
+            return try String(contentsOfFile: path(rel), encoding: .utf8).trimmingCharacters(
+                in: .whitespacesAndNewlines)
+        } catch { throw HostBenchError.cannotRead(path(rel)) }
     }
 
     /// One write(2) of `value`, as `echo value > file` does: the kernel's errno comes back.
@@ -37,8 +40,10 @@ public enum HostBenchError: Error, CustomStringConvertible, Equatable {
     case cannotWrite(String, Int32)
     public var description: String {
         switch self {
-        case .notRoot: "memhp bench --host changes the host's HugeTLB pool and needs root (run it with sudo); nothing was changed"
-        case .missing(let p): "memhp bench --host: \(p) does not exist (a kernel without CONFIG_HUGETLB_PAGE or CONFIG_HUGETLB_PAGE_OPTIMIZE_VMEMMAP); nothing was changed"
+        case .notRoot:
+            "memhp bench --host changes the host's HugeTLB pool and needs root (run it with sudo); nothing was changed"
+        case .missing(let p):
+            "memhp bench --host: \(p) does not exist (a kernel without CONFIG_HUGETLB_PAGE or CONFIG_HUGETLB_PAGE_OPTIMIZE_VMEMMAP); nothing was changed"
         case .cannotRead(let p): "memhp bench --host: cannot read \(p)"
         case .cannotWrite(let p, let e): "memhp bench --host: write to \(p) failed: \(String(cString: strerror(e)))"
         }
@@ -117,9 +122,11 @@ public enum HostHugetlbBench {
 
     /// `isRoot` and `hook` are seams for tests (`hook` runs after every write the bench makes,
     /// with the file and the value, and may throw to simulate an interrupted run).
-    public static func run(files: HostFiles = HostFiles(), pages: Int = 2048, runs: Int = 3,
-                           isRoot: Bool = geteuid() == 0,
-                           hook: ((String, String) throws -> Void)? = nil) throws -> [Timing] {
+    public static func run(
+        files: HostFiles = HostFiles(), pages: Int = 2048, runs: Int = 3,
+        isRoot: Bool = geteuid() == 0,
+        hook: ((String, String) throws -> Void)? = nil
+    ) throws -> [Timing] {
         guard isRoot else { throw HostBenchError.notRoot }
         for rel in [HostFiles.optimizeVmemmap, HostFiles.nrHugepages] where !files.exists(rel) {
             throw HostBenchError.missing(files.path(rel))
@@ -129,9 +136,13 @@ public enum HostHugetlbBench {
         defer {
             let failed = guardian.restore()
             guardian.disarmSignals()
-            for p in failed { FileHandle.standardError.write(Data("memhp bench --host: could not restore \(p)\n".utf8)) }
+            for p in failed {
+                FileHandle.standardError.write(Data("memhp bench --host: could not restore \(p)\n".utf8))
+            }
         }
-        guard let base = Int(try files.read(HostFiles.nrHugepages)) else { throw HostBenchError.cannotRead(files.path(HostFiles.nrHugepages)) }
+        guard let base = Int(try files.read(HostFiles.nrHugepages)) else {
+            throw HostBenchError.cannotRead(files.path(HostFiles.nrHugepages))
+        }
         func set(_ rel: String, _ v: String) throws {
             try files.write(rel, v)
             try hook?(rel, v)

@@ -12,7 +12,10 @@ public enum ModelSuite {
     nonisolated(unsafe) public static var scenarioDir = "tests/conformance"
 
     public static let cases: [BenchCase] = [
-        BenchCase("demo-fill", "memhp demo's filler: 1 GiB guest + 512 MiB movable DIMM, 128 huge pages, ramfs one page a call until the kernel zones are full") {
+        BenchCase(
+            "demo-fill",
+            "memhp demo's filler: 1 GiB guest + 512 MiB movable DIMM, 128 huge pages, ramfs one page a call until the kernel zones are full"
+        ) {
             let fs = try demoMachine(hvo: true)
             return try fs.withLock { m in
                 let filler = try m.createOwner(name: "ramfs-filler", kind: .ramfs, node: 0, bound: true)
@@ -22,7 +25,10 @@ public enum ModelSuite {
                 return t.sample(figures: ["pages": Double(n)])
             }
         },
-        BenchCase("offline-dissolve-pressure", "demo's risk case, HVO off: offline a movable block holding free huge pages (dissolved) while the kernel zones are full") {
+        BenchCase(
+            "offline-dissolve-pressure",
+            "demo's risk case, HVO off: offline a movable block holding free huge pages (dissolved) while the kernel zones are full"
+        ) {
             let fs = try demoMachine(hvo: false)
             try fs.withLock { m in
                 let filler = try m.createOwner(name: "ramfs-filler", kind: .ramfs, node: 0, bound: true)
@@ -36,8 +42,12 @@ public enum ModelSuite {
         },
         BenchCase("scenarios-conformance", "a study-sized batch: every tests/conformance scenario run on the model") {
             let dir = scenarioDir
-            let files = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".scn") }.sorted()
-            guard !files.isEmpty else { throw BenchSkipped("no scenarios in \(dir) (run from the repository, or pass --scenarios DIR)") }
+            let files = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter {
+                $0.hasSuffix(".scn")
+            }.sorted()
+            guard !files.isEmpty else {
+                throw BenchSkipped("no scenarios in \(dir) (run from the repository, or pass --scenarios DIR)")
+            }
             let scenarios = try files.map { f in
                 try Scenario.parse(String(contentsOfFile: "\(dir)/\(f)", encoding: .utf8), file: "\(dir)/\(f)")
             }
@@ -48,7 +58,9 @@ public enum ModelSuite {
         },
         BenchCase("scenario-seeds", "one scenario (a-baseline) under 20 seeds") {
             let path = "\(scenarioDir)/a-baseline.scn"
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw BenchSkipped("\(path) not found") }
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw BenchSkipped("\(path) not found")
+            }
             let base = try Scenario.parse(text, file: path)
             let t = BenchTimer()
             for seed in 1...20 {
@@ -58,7 +70,10 @@ public enum ModelSuite {
             }
             return t.sample(figures: ["runs": 20])
         },
-        BenchCase("pool-2048-hvo-off", "grow then shrink the 2 MiB pool to 2048 pages, HVO off (memhp bench --host: the same on this kernel)") {
+        BenchCase(
+            "pool-2048-hvo-off",
+            "grow then shrink the 2 MiB pool to 2048 pages, HVO off (memhp bench --host: the same on this kernel)"
+        ) {
             try poolResize(pages: 2048, hvo: false)
         },
         BenchCase("pool-2048-hvo-on", "grow then shrink the 2 MiB pool to 2048 pages, HVO on") {
@@ -67,7 +82,10 @@ public enum ModelSuite {
         BenchCase("pool-100k-hvo-on", "grow then shrink the 2 MiB pool to 100,000 pages, HVO on") {
             try poolResize(pages: 100_000, hvo: true)
         },
-        BenchCase("pool-1m-hvo-on", "grow then shrink the 2 MiB pool to 1,000,000 pages (1.9 TiB), HVO on", needsBytes: 10 << 30) {
+        BenchCase(
+            "pool-1m-hvo-on", "grow then shrink the 2 MiB pool to 1,000,000 pages (1.9 TiB), HVO on",
+            needsBytes: 10 << 30
+        ) {
             try poolResize(pages: 1_000_000, hvo: true)
         },
         BenchCase("boot-1t", "boot -m 1T (no hotplug)", needsBytes: 4 << 30) {
@@ -76,9 +94,14 @@ public enum ModelSuite {
         BenchCase("boot-16t", "boot --mem 16T --maxmem 17T", needsBytes: 8 << 30) {
             try boot(MachineConfig(memBytes: 16 << 40, maxmemBytes: 17 << 40, slots: 4))
         },
-        BenchCase("hotadd-1t", "ACPI hot-add of a 1 TiB DIMM to a 64 GiB guest (16 GiB of memmap from the kernel zones), left offline", needsBytes: 4 << 30) {
+        BenchCase(
+            "hotadd-1t",
+            "ACPI hot-add of a 1 TiB DIMM to a 64 GiB guest (16 GiB of memmap from the kernel zones), left offline",
+            needsBytes: 4 << 30
+        ) {
             let m = try Machine.boot(MachineConfig(memBytes: 64 << 30, maxmemBytes: (1 << 40) + (72 << 30), slots: 4))
-            return try BenchTimer.measure(figures: ["blocks": Double((1 << 40) / (m.blockPages << Geometry.pageShift))]) {
+            return try BenchTimer.measure(figures: ["blocks": Double((1 << 40) / (m.blockPages << Geometry.pageShift))])
+            {
                 _ = try m.hotAddDIMM(id: "bench", sizeBytes: 1 << 40)
             }
         },
@@ -86,16 +109,24 @@ public enum ModelSuite {
             let m = try Machine.boot(MachineConfig(memBytes: 4 << 30, maxmemBytes: 132 << 30, slots: 4))
             return try BenchTimer.measure { _ = try m.hotAddDIMM(id: "bench", sizeBytes: 64 << 30) }
         },
-        BenchCase("offline-2g-block", "offline of a 2 GiB movable block (-m 65G: 2 GiB blocks) full of anonymous memory", needsBytes: 2 << 30) {
+        BenchCase(
+            "offline-2g-block", "offline of a 2 GiB movable block (-m 65G: 2 GiB blocks) full of anonymous memory",
+            needsBytes: 2 << 30
+        ) {
             let m = try Machine.boot(MachineConfig(memBytes: 65 << 30, maxmemBytes: 69 << 30, slots: 4))
             let blockBytes = m.blockPages << Geometry.pageShift
             let ids = try m.hotAddDIMM(id: "bench", sizeBytes: 2 << 30)
             for id in ids { try m.storeState(block: id, .onlineMovable) }
             return try offlineFullest(m, ids, figures: ["block_mib": Double(blockBytes >> 20)])
         },
-        BenchCase("offline-anon-128m", "offline of a 128 MiB movable block full of anonymous memory (migrated to the kernel zones)") {
-            let m = try Machine.boot(MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4,
-                                                   dimms: [DIMMConfig(id: "d1", sizeBytes: 512 << 20)]))
+        BenchCase(
+            "offline-anon-128m",
+            "offline of a 128 MiB movable block full of anonymous memory (migrated to the kernel zones)"
+        ) {
+            let m = try Machine.boot(
+                MachineConfig(
+                    memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4,
+                    dimms: [DIMMConfig(id: "d1", sizeBytes: 512 << 20)]))
             let ids = Array(32...35)
             for b in ids { try m.storeState(block: b, .onlineMovable) }
             return try offlineFullest(m, ids, figures: [:])
@@ -120,7 +151,8 @@ public enum ModelSuite {
                     m.freePages(pfn, order: 0)
                 }
             }
-            return withFigures(s, ["pairs": Double(pairs), "mops_per_cpu_s": Double(pairs) / s.cpu / 1e6, "sink": Double(sink & 1)])
+            return withFigures(
+                s, ["pairs": Double(pairs), "mops_per_cpu_s": Double(pairs) / s.cpu / 1e6, "sink": Double(sink & 1)])
         },
         BenchCase("churn", "2 M mixed-order operations (orders 0-10, up to 2048 blocks held)") {
             let m = try Machine.boot(MachineConfig(memBytes: 4 << 30, maxmemBytes: 4 << 30, slots: 0))
@@ -133,7 +165,9 @@ public enum ModelSuite {
                     if held.count < 2048 && (held.isEmpty || rng.next() % 2 == 0) {
                         let order = Int(rng.next() % 11) > 7 ? Int(rng.next() % 11) : Int(rng.next() % 4)
                         let gfp: GFP = rng.next() % 2 == 0 ? .kernel : .highuserMovable
-                        if let pfn = m.allocPages(order: order, gfp: [gfp, .nowarn], node: 0, kind: .kernel) { held.append((pfn, order)) }
+                        if let pfn = m.allocPages(order: order, gfp: [gfp, .nowarn], node: 0, kind: .kernel) {
+                            held.append((pfn, order))
+                        }
                     } else {
                         let i = Int(rng.next() % UInt64(held.count))
                         held.swapAt(i, held.count - 1)
@@ -143,7 +177,7 @@ public enum ModelSuite {
                 }
             }
             return withFigures(s, ["ops": Double(ops), "mops_per_cpu_s": Double(ops) / s.cpu / 1e6])
-        },
+        }
     ]
 
     public static func named(_ name: String) -> BenchCase? { cases.first { $0.name == name } }
@@ -159,8 +193,10 @@ public enum ModelSuite {
     /// The machine of `memhp demo`: -m 1G,slots=4,maxmem=4G, a 512 MiB DIMM onlined movable,
     /// 128 huge pages.
     static func demoMachine(hvo: Bool) throws -> KernelFS {
-        let m = try Machine.boot(MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4,
-                                               dimms: [DIMMConfig(id: "dimm0", sizeBytes: 512 << 20)]))
+        let m = try Machine.boot(
+            MachineConfig(
+                memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4,
+                dimms: [DIMMConfig(id: "dimm0", sizeBytes: 512 << 20)]))
         let fs = KernelFS(machine: m)
         for b in 32...35 { _ = try fs.write("/sys/devices/system/memory/memory\(b)/state", "online_movable\n") }
         _ = try fs.write("/proc/sys/vm/hugetlb_optimize_vmemmap", hvo ? "1\n" : "0\n")
@@ -182,13 +218,17 @@ public enum ModelSuite {
         let anon = try m.createOwner(name: "bench:anon", kind: .anon)
         let pages = ids.reduce(0) { $0 + m.blocks[$1]!.pages }
         m.allocate(owner: anon, blocks: pages)
-        func anonPages(_ b: Int) -> Int { let r = m.blocks[b]!.range; return (r.start..<r.end).filter { m.memmap.kind($0) == .anon }.count }
+        func anonPages(_ b: Int) -> Int {
+            let r = m.blocks[b]!.range; return (r.start..<r.end).filter { m.memmap.kind($0) == .anon }.count
+        }
         let full = ids.max { anonPages($0) < anonPages($1) }!
         let held = anonPages(full)
         let before = m.vmstat.pgmigrateSuccess
         var s = try BenchTimer.measure { try m.storeState(block: full, .offline) }
-        s.figures = figures.merging(["anon_pages": Double(held), "block_pages": Double(m.blocks[full]!.pages),
-                                     "migrated": Double(m.vmstat.pgmigrateSuccess - before)]) { $1 }
+        s.figures = figures.merging([
+            "anon_pages": Double(held), "block_pages": Double(m.blocks[full]!.pages),
+            "migrated": Double(m.vmstat.pgmigrateSuccess - before)
+        ]) { $1 }
         return s
     }
 
@@ -212,19 +252,29 @@ public enum ModelSuite {
         let t2 = BenchTimer()
         m.setMaxHugePages(hstate: hi, count: 0)
         let shrink = t2.sample()
-        return BenchSample(cpu: grow.cpu + shrink.cpu, wall: grow.wall + shrink.wall,
-                           figures: ["grown": Double(grown), "grow_cpu_ms": grow.cpu * 1000, "shrink_cpu_ms": shrink.cpu * 1000,
-                                     "grow_wall_ms": grow.wall * 1000, "shrink_wall_ms": shrink.wall * 1000])
+        return BenchSample(
+            cpu: grow.cpu + shrink.cpu, wall: grow.wall + shrink.wall,
+            figures: [
+                "grown": Double(grown), "grow_cpu_ms": grow.cpu * 1000, "shrink_cpu_ms": shrink.cpu * 1000,
+                "grow_wall_ms": grow.wall * 1000, "shrink_wall_ms": shrink.wall * 1000
+            ])
     }
 
     /// Boot a machine; figures: page frames, memory block size.
     static func boot(_ cfg: MachineConfig) throws -> BenchSample {
         let top = Swift.max(cfg.memBytes + (1 << 30), cfg.maxmemBytes) >> Geometry.pageShift
         guard top < Int(UInt32.max) else {
-            throw BenchSkipped("the model keeps pfns in 32 bits (free lists, owner lists, memmap links): \(top) page frames do not fit")
+            throw BenchSkipped(
+                "the model keeps pfns in 32 bits (free lists, owner lists, memmap links): \(top) page frames do not fit"
+            )
         }
         var m: Machine?
         let s = try BenchTimer.measure { m = try Machine.boot(cfg) }
-        return withFigures(s, ["page_frames": Double(m!.memmap.pfnCount), "block_mib": Double((m!.blockPages << Geometry.pageShift) >> 20)])
+        return withFigures(
+            s,
+            [
+                "page_frames": Double(m!.memmap.pfnCount),
+                "block_mib": Double((m!.blockPages << Geometry.pageShift) >> 20)
+            ])
     }
 }

@@ -13,7 +13,7 @@ public enum Campaign {
     public static let noise: [String: Set<String>] = [
         "zone": ["free", "pcp"],
         "hugepages": ["MemFree"],
-        "fill": ["pages", "headroom"],
+        "fill": ["pages", "headroom"]
     ]
 
     /// The compared lines of an observation log.
@@ -25,7 +25,9 @@ public enum Campaign {
             var drop = ConformanceRules.volatileKeys
             if let n = noise[o.kind] { drop.formUnion(n) }
             // Derived keys (the model's `err` text of a failed write) are no observation of the kernel's.
-            for f in o.fields where ConformanceRules.classify(kind: o.kind, key: f.key) == .derived { drop.insert(f.key) }
+            for f in o.fields where ConformanceRules.classify(kind: o.kind, key: f.key) == .derived {
+                drop.insert(f.key)
+            }
             out.append(o.dropping(drop).line)
         }
         return out
@@ -65,9 +67,13 @@ public enum Campaign {
         var out: [String] = []
         var i = 0, j = 0
         while (i < n || j < m) && out.count < limit {
-            if i < n && j < m && a[i] == b[j] { i += 1; j += 1 }
-            else if j < m && (i == n || t[i][j + 1] >= t[i + 1][j]) { out.append("+ " + b[j]); j += 1 }
-            else { out.append("- " + a[i]); i += 1 }
+            if i < n && j < m && a[i] == b[j] {
+                i += 1; j += 1
+            } else if j < m && (i == n || t[i][j + 1] >= t[i + 1][j]) {
+                out.append("+ " + b[j]); j += 1
+            } else {
+                out.append("- " + a[i]); i += 1
+            }
         }
         return out
     }
@@ -85,19 +91,31 @@ public enum Campaign {
         public var diff: [String]
     }
 
-    public static func compare(seed: Int, shape: String, model: String, variants: [String], limit: Int = 40) -> SeedResult {
+    public static func compare(seed: Int, shape: String, model: String, variants: [String], limit: Int = 40)
+        -> SeedResult
+    {
         let m = lines(model)
         var best: SeedResult?
         for (i, v) in variants.enumerated() {
             let k = lines(v)
-            if k == m { return SeedResult(seed: seed, shape: shape, identical: true, kernelLines: k.count, matchedLines: k.count, variant: i, diff: []) }
+            if k == m {
+                return SeedResult(
+                    seed: seed, shape: shape, identical: true, kernelLines: k.count, matchedLines: k.count, variant: i,
+                    diff: [])
+            }
             let c = commonLines(k, m)
-            if best == nil || Double(c) / Double(max(k.count, 1)) > Double(best!.matchedLines) / Double(max(best!.kernelLines, 1)) {
-                best = SeedResult(seed: seed, shape: shape, identical: false, kernelLines: k.count, matchedLines: c, variant: i, diff: [])
+            if best == nil
+                || Double(c) / Double(max(k.count, 1)) > Double(best!.matchedLines) / Double(max(best!.kernelLines, 1))
+            {
+                best = SeedResult(
+                    seed: seed, shape: shape, identical: false, kernelLines: k.count, matchedLines: c, variant: i,
+                    diff: [])
             }
         }
         guard var r = best else {
-            return SeedResult(seed: seed, shape: shape, identical: false, kernelLines: 0, matchedLines: 0, variant: -1, diff: ["(no kernel variant)"])
+            return SeedResult(
+                seed: seed, shape: shape, identical: false, kernelLines: 0, matchedLines: 0, variant: -1,
+                diff: ["(no kernel variant)"])
         }
         r.diff = diff(kernel: lines(variants[r.variant]), model: m, limit: limit)
         return r
@@ -114,7 +132,9 @@ public enum Campaign {
             rows[r.shape]!.k += r.kernelLines
             rows[r.shape]!.matched += r.matchedLines
         }
-        func pct(_ a: Int, _ b: Int) -> String { b == 0 ? "-" : String(format: "%.1f%%", 100.0 * Double(a) / Double(b)) }
+        func pct(_ a: Int, _ b: Int) -> String {
+            b == 0 ? "-" : String(format: "%.1f%%", 100.0 * Double(a) / Double(b))
+        }
         var s = "| shape | identical seeds | lines |\n|---|---:|---:|\n"
         var tot = (n: 0, same: 0, k: 0, matched: 0)
         for name in order {
@@ -165,7 +185,8 @@ public enum Campaign {
         }
         public var text: String {
             "# campaign seeds recorded on the real kernel: seed-N runs=R kernel=ABI (memhp campaign record)\n"
-                + runs.keys.sorted().map { "\(stem($0)) runs=\(runs[$0]!.count) kernel=\(runs[$0]!.kernel)" }.joined(separator: "\n") + "\n"
+                + runs.keys.sorted().map { "\(stem($0)) runs=\(runs[$0]!.count) kernel=\(runs[$0]!.kernel)" }.joined(
+                    separator: "\n") + "\n"
         }
     }
 

@@ -15,7 +15,8 @@ public enum ConformanceFormat {
         var s = "| scenario | observations compared | structural agreement | counter agreement | status |\n"
         s += "|---|---:|---:|---:|---|\n"
         for (r, st) in rows {
-            s += "| \(r.scenario) | \(r.compared) | \(ratio(r.structuralAgreed, r.structuralChecked)) | \(ratio(r.countersAgreed, r.countersChecked)) | \(st.rawValue) |\n"
+            s +=
+                "| \(r.scenario) | \(r.compared) | \(ratio(r.structuralAgreed, r.structuralChecked)) | \(ratio(r.countersAgreed, r.countersChecked)) | \(st.rawValue) |\n"
         }
         return s
     }

@@ -26,9 +26,11 @@ public enum KeyClass: Sendable, Equatable {
 /// The rules: which kinds are compared and how each key is.
 public enum ConformanceRules {
     /// Kinds that are each runner's own account (`ObservationSchema.Origin.runner`): never compared.
-    public static let kernelOnlyKinds: Set<String> = Set(ObservationSchema.kinds.filter { $0.origin == .runner }.map(\.name))
+    public static let kernelOnlyKinds: Set<String> = Set(
+        ObservationSchema.kinds.filter { $0.origin == .runner }.map(\.name))
     /// Kinds only the model writes: a step it cannot perform yet.
-    public static let modelOnlyKinds: Set<String> = Set(ObservationSchema.kinds.filter { $0.origin == .modelOnly }.map(\.name))
+    public static let modelOnlyKinds: Set<String> = Set(
+        ObservationSchema.kinds.filter { $0.origin == .modelOnly }.map(\.name))
     /// Timing keys, volatile wherever they appear.
     public static let volatileKeys: Set<String> = ["elapsed_cs", "elapsed_s", "boot_s", "total_s", "build_s"]
 
@@ -37,11 +39,15 @@ public enum ConformanceRules {
         uniqueKeysWithValues: ObservationSchema.kinds.filter { !$0.identity.isEmpty }.map { ($0.name, $0.identity) })
 
     /// Paths whose `read` value is a table of counters, compared token by token.
-    static let counterReadPaths = ["/proc/meminfo", "/proc/zoneinfo", "/proc/vmstat", "/proc/buddyinfo", "/proc/pagetypeinfo"]
+    static let counterReadPaths = [
+        "/proc/meminfo", "/proc/zoneinfo", "/proc/vmstat", "/proc/buddyinfo", "/proc/pagetypeinfo"
+    ]
 
     static let meminfoBig: Set<String> = ["MemTotal", "MemFree", "MemAvailable"]
-    static let meminfoNoise: Set<String> = ["Buffers", "Cached", "Unevictable", "AnonPages", "Shmem", "Slab", "SReclaimable",
-                                             "SUnreclaim", "KernelStack", "PageTables"]
+    static let meminfoNoise: Set<String> = [
+        "Buffers", "Cached", "Unevictable", "AnonPages", "Shmem", "Slab", "SReclaimable",
+        "SUnreclaim", "KernelStack", "PageTables"
+    ]
 
     /// The class of `key` in an observation of `kind`.
     public static func classify(kind: String, key: String) -> KeyClass {
@@ -53,14 +59,14 @@ public enum ConformanceRules {
         case "meminfo":
             if meminfoBig.contains(key) { return .counter(.meminfoKB) }
             if meminfoNoise.contains(key) { return .counter(.kernelNoiseKB) }
-            return .structural   // HugePages_*, Hugepagesize, Hugetlb
+            return .structural  // HugePages_*, Hugepagesize, Hugetlb
         case "hugepages":
             return key == "MemFree" || key == "MemTotal" ? .counter(.meminfoKB) : .structural
         case "zone":
             switch key {
             case "pcp": return .volatile
             case "free", "min", "low", "high", "managed", "protection": return .counter(.pages)
-            default: return .structural   // spanned, present, start_pfn
+            default: return .structural  // spanned, present, start_pfn
             }
         case "buddy":
             return key == "orders" ? .counter(.buddyOrders) : .structural

@@ -27,7 +27,9 @@ public struct Difference: Sendable, CustomStringConvertible {
     public var note: String
 
     public var description: String {
-        let at = "step \(step)" + (kernelLine.map { ", kernel line \($0)" } ?? "") + (modelLine.map { ", model line \($0)" } ?? "")
+        let at =
+            "step \(step)" + (kernelLine.map { ", kernel line \($0)" } ?? "")
+            + (modelLine.map { ", model line \($0)" } ?? "")
         switch kind {
         case .missing: return "missing in model: \(subject) (\(at))"
         case .extra: return "extra in model: \(subject) (\(at))"
@@ -64,12 +66,14 @@ public struct DiffReport: Sendable {
     /// Per-scenario text: a header line, the differences (at most `limit`), warnings. With a
     /// `status`, a listed failure reads `expected-fail`, not `FAIL`.
     public func render(limit: Int = 40, status: ConformanceStatus? = nil) -> String {
-        let verdict = switch status {
-        case .expectedFailure?: "expected-fail"
-        case .unexpectedPass?: "UNEXPECTED PASS"
-        default: passed ? "PASS" : "FAIL"
-        }
-        var s = "\(scenario): \(verdict) — \(compared) observations compared, structural \(ConformanceFormat.ratio(structuralAgreed, structuralChecked)), counters \(ConformanceFormat.ratio(countersAgreed, countersChecked))\n"
+        let verdict =
+            switch status {
+            case .expectedFailure?: "expected-fail"
+            case .unexpectedPass?: "UNEXPECTED PASS"
+            default: passed ? "PASS" : "FAIL"
+            }
+        var s =
+            "\(scenario): \(verdict) — \(compared) observations compared, structural \(ConformanceFormat.ratio(structuralAgreed, structuralChecked)), counters \(ConformanceFormat.ratio(countersAgreed, countersChecked))\n"
         for d in differences.prefix(limit) { s += "  \(d)\n" }
         if differences.count > limit { s += "  ... \(differences.count - limit) more differences\n" }
         for u in unsupported { s += "  unsupported in model: \(u)\n" }

@@ -15,7 +15,8 @@ public struct KernelIdentity: Sendable, Equatable, CustomStringConvertible {
 
     /// The header of `log` (the first `# kernel:` line), or nil when the log names no kernel.
     public init?(log: String) {
-        for l in log.split(separator: "\n", omittingEmptySubsequences: false).prefix(40) where l.hasPrefix("# kernel: ") {
+        for l in log.split(separator: "\n", omittingEmptySubsequences: false).prefix(40) where l.hasPrefix("# kernel: ")
+        {
             let w = l.dropFirst(10).split(separator: " ")
             guard w.count == 3 else { return nil }
             self.init(abi: String(w[0]), package: String(w[1]), debVersion: String(w[2]))
@@ -61,23 +62,40 @@ public enum HarnessCheck {
         return fixture.series == live.series ? .otherBuild : .otherSeries
     }
 
-    public static func verdict(scenario: String, fixture: KernelIdentity?, live: KernelIdentity?, report: DiffReport) -> Verdict {
+    public static func verdict(scenario: String, fixture: KernelIdentity?, live: KernelIdentity?, report: DiffReport)
+        -> Verdict
+    {
         let m = match(fixture: fixture, live: live)
         let head = "harness-check \(scenario): "
-        let kernels = "fixture recorded on \(fixture?.description ?? "an unnamed kernel (no `# kernel:` header)"), this run \(live?.description ?? "an unnamed kernel")"
+        let kernels =
+            "fixture recorded on \(fixture?.description ?? "an unnamed kernel (no `# kernel:` header)"), this run \(live?.description ?? "an unnamed kernel")"
         let agrees = "the live kernel agrees with the fixture (\(report.compared) observations)"
         switch (m, report.passed) {
         case (.sameBuild, true):
             return Verdict(ok: true, match: m, message: head + agrees + " on \(live?.description ?? "")")
         case (.sameBuild, false):
-            return Verdict(ok: false, match: m, message: head + "the live kernel differs from the fixture on the same kernel \(live?.description ?? ""): the harness is broken")
+            return Verdict(
+                ok: false, match: m,
+                message: head
+                    + "the live kernel differs from the fixture on the same kernel \(live?.description ?? ""): the harness is broken"
+            )
         case (.otherBuild, true):
-            return Verdict(ok: true, match: m, message: head + kernels + ": " + agrees
-                           + "; NOTICE: another build of \(live?.series ?? ""), so this proves the harness, not the fixtures: re-record them on \(live?.abi ?? "")")
+            return Verdict(
+                ok: true, match: m,
+                message: head + kernels + ": " + agrees
+                    + "; NOTICE: another build of \(live?.series ?? ""), so this proves the harness, not the fixtures: re-record them on \(live?.abi ?? "")"
+            )
         case (.otherBuild, false):
-            return Verdict(ok: false, match: m, message: head + kernels + ": the live kernel differs from the fixture; the kernels differ, so the differences may be the kernel's: re-record the fixtures on \(live?.abi ?? "") (memhp kernel-run) and compare")
+            return Verdict(
+                ok: false, match: m,
+                message: head + kernels
+                    + ": the live kernel differs from the fixture; the kernels differ, so the differences may be the kernel's: re-record the fixtures on \(live?.abi ?? "") (memhp kernel-run) and compare"
+            )
         case (.otherSeries, _):
-            return Verdict(ok: false, match: m, message: head + kernels + ": not the fixtures' series \(fixture?.series ?? ""); the fixtures say nothing about this kernel")
+            return Verdict(
+                ok: false, match: m,
+                message: head + kernels
+                    + ": not the fixtures' series \(fixture?.series ?? ""); the fixtures say nothing about this kernel")
         case (.unnamed, _):
             return Verdict(ok: false, match: m, message: head + kernels + ": cannot tell which kernel is checked")
         }

@@ -4,11 +4,18 @@ public enum ObservationDiff {
     /// Compares the model's observations against the kernel's. Kernel-only and model-only
     /// kinds are set aside; the rest is split at `step` lines and aligned within each step by
     /// kind and identity keys (longest common subsequence), then compared key by key.
-    public static func diff(scenario: String, kernel: ObservationLog, model: ObservationLog, ranges: [RangeRule] = []) -> DiffReport {
+    public static func diff(scenario: String, kernel: ObservationLog, model: ObservationLog, ranges: [RangeRule] = [])
+        -> DiffReport
+    {
         var r = DiffReport(scenario: scenario)
         r.kernelSeconds = kernel.totalSeconds
-        if kernel.completed == false { r.warnings.append("the kernel run did not complete (end completed=0): the fixture is partial") }
-        let k = kernel.entries.filter { !ConformanceRules.kernelOnlyKinds.contains($0.observation.kind) && !ConformanceRules.modelOnlyKinds.contains($0.observation.kind) }
+        if kernel.completed == false {
+            r.warnings.append("the kernel run did not complete (end completed=0): the fixture is partial")
+        }
+        let k = kernel.entries.filter {
+            !ConformanceRules.kernelOnlyKinds.contains($0.observation.kind)
+                && !ConformanceRules.modelOnlyKinds.contains($0.observation.kind)
+        }
         var m: [ObservationLog.Entry] = []
         for e in model.entries {
             if ConformanceRules.modelOnlyKinds.contains(e.observation.kind) {
@@ -23,7 +30,9 @@ public enum ObservationDiff {
         let steps = Set(ks.keys).union(ms.keys).sorted()
         for s in steps {
             let a = ks[s] ?? [], b = ms[s] ?? []
-            let pairs = align(a.map { ConformanceRules.alignmentKey($0.observation) }, b.map { ConformanceRules.alignmentKey($0.observation) })
+            let pairs = align(
+                a.map { ConformanceRules.alignmentKey($0.observation) },
+                b.map { ConformanceRules.alignmentKey($0.observation) })
             var ia = 0, ib = 0
             for (pa, pb) in pairs + [(a.count, b.count)] {
                 while ia < pa { r.differences.append(missing(a[ia], step: s)); r.structuralChecked += 1; ia += 1 }
@@ -65,7 +74,13 @@ public enum ObservationDiff {
         var out: [(Int, Int)] = []
         var i = 0, j = 0
         while i < n && j < mm {
-            if a[i] == b[j] { out.append((i, j)); i += 1; j += 1 } else if dp[(i + 1) * w + j] >= dp[i * w + j + 1] { i += 1 } else { j += 1 }
+            if a[i] == b[j] {
+                out.append((i, j)); i += 1; j += 1
+            } else if dp[(i + 1) * w + j] >= dp[i * w + j + 1] {
+                i += 1
+            } else {
+                j += 1
+            }
         }
         return out
     }
@@ -79,23 +94,30 @@ public enum ObservationDiff {
     }
 
     static func missing(_ e: ObservationLog.Entry, step: Int) -> Difference {
-        Difference(kind: .missing, step: step, kernelLine: e.line, modelLine: nil, subject: subject(e.observation), key: nil,
-                   kernelValue: nil, modelValue: nil, note: "")
+        Difference(
+            kind: .missing, step: step, kernelLine: e.line, modelLine: nil, subject: subject(e.observation), key: nil,
+            kernelValue: nil, modelValue: nil, note: "")
     }
     static func extra(_ e: ObservationLog.Entry, step: Int) -> Difference {
-        Difference(kind: .extra, step: step, kernelLine: nil, modelLine: e.line, subject: subject(e.observation), key: nil,
-                   kernelValue: nil, modelValue: nil, note: "")
+        Difference(
+            kind: .extra, step: step, kernelLine: nil, modelLine: e.line, subject: subject(e.observation), key: nil,
+            kernelValue: nil, modelValue: nil, note: "")
     }
 
-    static func compare(_ ke: ObservationLog.Entry, _ me: ObservationLog.Entry, step: Int, ranges: [RangeRule], into r: inout DiffReport) {
+    static func compare(
+        _ ke: ObservationLog.Entry, _ me: ObservationLog.Entry, step: Int, ranges: [RangeRule], into r: inout DiffReport
+    ) {
         let ko = ke.observation, mo = me.observation
         r.compared += 1
         let rules = ranges.filter { $0.matches(ko, step: step) }
         var keys: [String] = ko.fields.map(\.key)
         for f in mo.fields where !keys.contains(f.key) { keys.append(f.key) }
-        func diff(_ kind: Difference.Kind, _ key: String, _ kv: String?, _ mv: String?, _ note: String = "") -> Difference {
-            Difference(kind: kind, step: step, kernelLine: ke.line, modelLine: me.line, subject: subject(ko), key: key,
-                       kernelValue: kv, modelValue: mv, note: note)
+        func diff(_ kind: Difference.Kind, _ key: String, _ kv: String?, _ mv: String?, _ note: String = "")
+            -> Difference
+        {
+            Difference(
+                kind: kind, step: step, kernelLine: ke.line, modelLine: me.line, subject: subject(ko), key: key,
+                kernelValue: kv, modelValue: mv, note: note)
         }
         let firstDifference = r.differences.count
         defer { collapseImplied(&r.differences, from: firstDifference) }
@@ -103,8 +125,10 @@ public enum ObservationDiff {
         if (ko["state"] == "absent") != (mo["state"] == "absent") {
             let n = Swift.max(1, keys.filter { isCompared(ko.kind, $0, rules) }.count)
             r.structuralChecked += n
-            r.differences.append(diff(.structural, "state", ko["state"], mo["state"],
-                                      ko["state"] == "absent" ? "absent on the kernel" : "absent in the model"))
+            r.differences.append(
+                diff(
+                    .structural, "state", ko["state"], mo["state"],
+                    ko["state"] == "absent" ? "absent on the kernel" : "absent in the model"))
             return
         }
         // Keys only one side has (`value=` against `errno=` of a read): one difference naming
@@ -117,8 +141,10 @@ public enum ObservationDiff {
             func show(_ o: Observation, _ ks: [String]) -> String? {
                 ks.isEmpty ? nil : ks.map { "\($0)=\(o[$0]!)" }.joined(separator: " ")
             }
-            r.differences.append(diff(.structural, all.joined(separator: "/"), show(ko, kernelOnly), show(mo, modelOnly),
-                                      "keys only one side has"))
+            r.differences.append(
+                diff(
+                    .structural, all.joined(separator: "/"), show(ko, kernelOnly), show(mo, modelOnly),
+                    "keys only one side has"))
             keys.removeAll { all.contains($0) }
         }
         for key in keys {
@@ -127,15 +153,21 @@ public enum ObservationDiff {
                 if case .any = allowed { continue }
                 r.structuralChecked += 1
                 if let kv, !allowed.accepts(kv) {
-                    r.warnings.append("kernel line \(ke.line): \(key)=\(kv) is outside its own range \(allowed.text) (rule line \(rule.line))")
+                    r.warnings.append(
+                        "kernel line \(ke.line): \(key)=\(kv) is outside its own range \(allowed.text) (rule line \(rule.line))"
+                    )
                 }
-                if let mv, allowed.accepts(mv) { r.structuralAgreed += 1 } else {
+                if let mv, allowed.accepts(mv) {
+                    r.structuralAgreed += 1
+                } else {
                     r.differences.append(diff(.range, key, kv, mv, "range \(allowed.text)"))
                 }
                 continue
             }
             var cls = ConformanceRules.classify(kind: ko.kind, key: key)
-            if key == "value", ConformanceRules.isCounterRead(ko) || ConformanceRules.isDerivedTunable(ko) { cls = .counter(.pages) }
+            if key == "value", ConformanceRules.isCounterRead(ko) || ConformanceRules.isDerivedTunable(ko) {
+                cls = .counter(.pages)
+            }
             switch cls {
             case .volatile, .identity:
                 continue
@@ -145,11 +177,19 @@ public enum ObservationDiff {
                 if kv == mv { r.structuralAgreed += 1 } else { r.differences.append(diff(.structural, key, kv, mv)) }
             case .structural:
                 r.structuralChecked += 1
-                if kv == mv { r.structuralAgreed += 1 } else { r.differences.append(diff(.structural, key, kv, mv, kv == nil || mv == nil ? "key missing" : "")) }
+                if kv == mv {
+                    r.structuralAgreed += 1
+                } else {
+                    r.differences.append(diff(.structural, key, kv, mv, kv == nil || mv == nil ? "key missing" : ""))
+                }
             case .counter(let tol):
                 r.countersChecked += 1
                 guard let kv, let mv else { r.differences.append(diff(.counter, key, kv, mv, "key missing")); continue }
-                if counterAgrees(kv, mv, tol) { r.countersAgreed += 1 } else { r.differences.append(diff(.counter, key, kv, mv, "tolerance \(tol)")) }
+                if counterAgrees(kv, mv, tol) {
+                    r.countersAgreed += 1
+                } else {
+                    r.differences.append(diff(.counter, key, kv, mv, "tolerance \(tol)"))
+                }
             }
         }
     }
@@ -178,7 +218,11 @@ public enum ObservationDiff {
         let ka = k.split(whereSeparator: sep), ma = m.split(whereSeparator: sep)
         guard ka.count == ma.count, ka.count > 1 else { return false }
         for (x, y) in zip(ka, ma) {
-            if let a = Int(x), let b = Int(y) { if !t.accepts(kernel: a, model: b) { return false } } else if x != y { return false }
+            if let a = Int(x), let b = Int(y) {
+                if !t.accepts(kernel: a, model: b) { return false }
+            } else if x != y {
+                return false
+            }
         }
         return true
     }

@@ -40,7 +40,8 @@ public struct RangeRule: Sendable, Equatable {
 
     public static func == (a: RangeRule, b: RangeRule) -> Bool {
         a.kind == b.kind && a.selector == b.selector && a.step == b.step && a.reason == b.reason && a.line == b.line
-            && a.constraints.map(\.key) == b.constraints.map(\.key) && a.constraints.map(\.allowed) == b.constraints.map(\.allowed)
+            && a.constraints.map(\.key) == b.constraints.map(\.key)
+            && a.constraints.map(\.allowed) == b.constraints.map(\.allowed)
     }
 
     public func matches(_ o: Observation, step s: Int) -> Bool {
@@ -66,7 +67,8 @@ public struct RangeRule: Sendable, Equatable {
             text = String(text[..<hash])
         }
         guard let colon = Self.separator(text) else {
-            throw ParseError(line: line, message: "expected `range KIND [KEY=VALUE...] : KEY=LO..HI|a|b|*...`, found no `:`")
+            throw ParseError(
+                line: line, message: "expected `range KIND [KEY=VALUE...] : KEY=LO..HI|a|b|*...`, found no `:`")
         }
         let head = String(text[..<colon]).trimmed(), tail = String(text[text.index(after: colon)...]).trimmed()
         let kind = String(head.prefix(while: { $0 != " " }))
@@ -74,9 +76,13 @@ public struct RangeRule: Sendable, Equatable {
         var rule = RangeRule(kind: kind, selector: [], step: nil, constraints: [], reason: reason, line: line)
         for tok in try words(String(head.dropFirst(kind.count)), line: line) {
             let (k, alts) = try field(tok, line: line)
-            guard alts.count == 1 else { throw ParseError(line: line, message: "expected one value for `\(k)=` before `:`") }
+            guard alts.count == 1 else {
+                throw ParseError(line: line, message: "expected one value for `\(k)=` before `:`")
+            }
             if k == "step" {
-                guard let n = Int(alts[0].text) else { throw ParseError(line: line, message: "expected `step=N`, got `step=\(alts[0].text)`") }
+                guard let n = Int(alts[0].text) else {
+                    throw ParseError(line: line, message: "expected `step=N`, got `step=\(alts[0].text)`")
+                }
                 rule.step = n
             } else {
                 rule.selector.append(Observation.Field(k, alts[0].text))
@@ -194,7 +200,8 @@ public struct RangeRule: Sendable, Equatable {
     /// The `# range ...` comments embedded in a fixture.
     public static func parseEmbedded(_ text: String) throws -> [RangeRule] {
         var out: [RangeRule] = []
-        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where raw.hasPrefix("# range ") {
+        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+        where raw.hasPrefix("# range ") {
             out.append(try parse(String(raw.dropFirst(8)), line: i + 1))
         }
         return out

@@ -105,20 +105,20 @@ struct FUSEAttr {
 
     func write(to w: inout FUSEWriter) {
         w.u64(ino); w.u64(size); w.u64((size + 511) / 512)
-        w.u64(time); w.u64(time); w.u64(time)          // atime, mtime, ctime
-        w.u32(0); w.u32(0); w.u32(0)                   // nsec
+        w.u64(time); w.u64(time); w.u64(time)  // atime, mtime, ctime
+        w.u32(0); w.u32(0); w.u32(0)  // nsec
         w.u32(mode); w.u32(nlink)
-        w.u32(uid); w.u32(gid)                         // root, as sysfs, unless chown
-        w.u32(0)                                       // rdev
-        w.u32(4096)                                    // blksize
-        w.u32(0)                                       // flags
+        w.u32(uid); w.u32(gid)  // root, as sysfs, unless chown
+        w.u32(0)  // rdev
+        w.u32(4096)  // blksize
+        w.u32(0)  // flags
     }
 
     /// fuse_entry_out: no caching of names or attributes, since blocks come and go and
     /// every read must see the model's current state.
     func writeEntry(to w: inout FUSEWriter, nodeID: UInt64) {
-        w.u64(nodeID); w.u64(0)                        // nodeid, generation
-        w.u64(0); w.u64(0); w.u32(0); w.u32(0)         // entry_valid, attr_valid (+nsec)
+        w.u64(nodeID); w.u64(0)  // nodeid, generation
+        w.u64(0); w.u64(0); w.u32(0); w.u32(0)  // entry_valid, attr_valid (+nsec)
         write(to: &w)
     }
 }

@@ -2,6 +2,7 @@ import Dispatch
 import KernelFS
 import MemoryModel
 import SystemPackage
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,7 +12,9 @@ public struct FUSEError: Error, CustomStringConvertible {
     public var operation: String
     public var errno: Errno
     public var description: String { "\(operation): \(errno.message)" }
-    init(_ operation: String, _ errno: Errno = Errno(rawValue: Glibc.errno)) { self.operation = operation; self.errno = errno }
+    init(_ operation: String, _ errno: Errno = Errno(rawValue: Glibc.errno)) {
+        self.operation = operation; self.errno = errno
+    }
 }
 
 /// Serves a `KernelFS` as a FUSE file system: reads return the model's current text, writes
@@ -83,7 +86,8 @@ public final class FUSEServer: @unchecked Sendable {
         for fd in stopPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         fuseFD = Glibc.open("/dev/fuse", O_RDWR | O_CLOEXEC)
         guard fuseFD >= 0 else { throw FUSEError("open /dev/fuse") }
-        let opts = "fd=\(fuseFD),rootmode=40000,user_id=\(getuid()),group_id=\(getgid()),default_permissions,allow_other"
+        let opts =
+            "fd=\(fuseFD),rootmode=40000,user_id=\(getuid()),group_id=\(getgid()),default_permissions,allow_other"
         guard Glibc.mount("memhp", mountPoint, "fuse", UInt(MS_NOSUID | MS_NODEV), opts) == 0 else {
             let e = FUSEError("mount fuse on \(mountPoint)")
             close(fuseFD); fuseFD = -1
@@ -114,8 +118,10 @@ public final class FUSEServer: @unchecked Sendable {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: FUSEConst.bufferSize, alignment: 8)
         defer { buffer.deallocate() }
         while true {
-            var fds = [pollfd(fd: fuseFD, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: stopPipe[0], events: Int16(POLLIN), revents: 0)]
+            var fds = [
+                pollfd(fd: fuseFD, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: stopPipe[0], events: Int16(POLLIN), revents: 0)
+            ]
             let r = poll(&fds, 2, -1)
             if r < 0 {
                 if Glibc.errno == EINTR { continue }
@@ -126,8 +132,8 @@ public final class FUSEServer: @unchecked Sendable {
             let n = Glibc.read(fuseFD, buffer.baseAddress, buffer.count)
             if n < 0 {
                 switch Glibc.errno {
-                case EINTR, EAGAIN, ENOENT: continue     // ENOENT: the request was interrupted
-                case ENODEV: mounted = false; return     // unmounted
+                case EINTR, EAGAIN, ENOENT: continue  // ENOENT: the request was interrupted
+                case ENODEV: mounted = false; return  // unmounted
                 default: throw FUSEError("read /dev/fuse")
                 }
             }
@@ -141,19 +147,19 @@ public final class FUSEServer: @unchecked Sendable {
     private func handle(_ req: UnsafeRawBufferPointer) {
         guard req.count >= FUSEConst.inHeaderSize else { return }
         var r = FUSEReader(req)
-        _ = r.u32()                               // len
+        _ = r.u32()  // len
         let opcodeRaw = r.u32()
         let unique = r.u64()
         let nodeID = r.u64()
-        _ = r.u32(); _ = r.u32(); _ = r.u32()     // uid, gid, pid
+        _ = r.u32(); _ = r.u32(); _ = r.u32()  // uid, gid, pid
         let extLen = Int(r.u16()); _ = r.u16()
         _ = extLen
         guard let op = FUSEOpcode(rawValue: opcodeRaw) else { reply(unique, error: .ENOSYS); return }
 
         switch op {
         case .initialize: initialize(unique, &r)
-        case .forget, .batchForget: return                       // no reply expected
-        case .interrupt: inFlight.interrupt(r.u64())            // fuse_interrupt_in.unique
+        case .forget, .batchForget: return  // no reply expected
+        case .interrupt: inFlight.interrupt(r.u64())  // fuse_interrupt_in.unique
         case .lookup:
             let name = r.cString()
             guard let parent = pathsByID[nodeID] else { reply(unique, error: .ENOENT); return }
@@ -170,7 +176,7 @@ public final class FUSEServer: @unchecked Sendable {
             do {
                 let node = try fs.lookup(path)
                 var w = FUSEWriter()
-                w.u64(0); w.u32(0); w.u32(0)      // attr_valid, attr_valid_nsec, dummy
+                w.u64(0); w.u32(0); w.u32(0)  // attr_valid, attr_valid_nsec, dummy
                 attributes(node, path: path, id: nodeID).write(to: &w)
                 reply(unique, w.bytes)
             } catch { reply(unique, error: errnoValue(error)) }
@@ -199,9 +205,9 @@ public final class FUSEServer: @unchecked Sendable {
         case .fsync, .fsyncdir, .access: reply(unique, [])
         case .statfs:
             var w = FUSEWriter()
-            w.u64(0); w.u64(0); w.u64(0); w.u64(0); w.u64(0)    // blocks, bfree, bavail, files, ffree
-            w.u32(4096); w.u32(255); w.u32(4096); w.u32(0)       // bsize, namelen, frsize, padding
-            w.zeros(24)                                           // spare
+            w.u64(0); w.u64(0); w.u64(0); w.u64(0); w.u64(0)  // blocks, bfree, bavail, files, ffree
+            w.u32(4096); w.u32(255); w.u32(4096); w.u32(0)  // bsize, namelen, frsize, padding
+            w.zeros(24)  // spare
             reply(unique, w.bytes)
         case .destroy: reply(unique, [])
         // kernfs has no create/mknod: open(O_CREAT) of a missing name is EACCES; it has no
@@ -228,13 +234,13 @@ public final class FUSEServer: @unchecked Sendable {
         w.u32(FUSEConst.kernelVersion); w.u32(minor)
         w.u32(maxReadahead)
         w.u32(flags & wanted)
-        w.u16(16); w.u16(12)                      // max_background, congestion_threshold
+        w.u16(16); w.u16(12)  // max_background, congestion_threshold
         w.u32(FUSEConst.maxWrite)
-        w.u32(1)                                  // time_gran
-        w.u16(FUSEConst.maxPagesLimit)            // max_pages: room for an unaligned max_write buffer
-        w.u16(0)                                  // map_alignment
-        w.u32(0)                                  // flags2
-        w.zeros(28)                               // unused[7]
+        w.u32(1)  // time_gran
+        w.u16(FUSEConst.maxPagesLimit)  // max_pages: room for an unaligned max_write buffer
+        w.u16(0)  // map_alignment
+        w.u32(0)  // flags2
+        w.zeros(28)  // unused[7]
         reply(unique, w.bytes)
     }
 
@@ -280,7 +286,9 @@ public final class FUSEServer: @unchecked Sendable {
             let wantsRead = acc == O_RDONLY || acc == O_RDWR
             let wantsWrite = acc == O_WRONLY || acc == O_RDWR
             let mode = attrOverrides[path]?.mode ?? f.mode
-            if wantsRead && (mode & 0o444 == 0 || (f.show == nil && f.readBytes == nil)) { reply(unique, error: .EACCES); return }
+            if wantsRead && (mode & 0o444 == 0 || (f.show == nil && f.readBytes == nil)) {
+                reply(unique, error: .EACCES); return
+            }
             if wantsWrite && (mode & 0o222 == 0 || f.store == nil) { reply(unique, error: .EACCES); return }
             // direct_io: every read and write reaches the model, and file sizes need not be known.
             let direct = f.readBytes != nil || KernelFS.isSysctl(path)
@@ -303,12 +311,16 @@ public final class FUSEServer: @unchecked Sendable {
         // pread of a binary file: the model answers for exactly this offset and size
         // (direct_io passes both through, so kpageflags' EINVAL for unaligned ones reaches the caller).
         if h.binary {
-            do { reply(unique, try fs.readBytes(h.path, offset: offset, count: size)) } catch { reply(unique, error: errnoValue(error)) }
+            do { reply(unique, try fs.readBytes(h.path, offset: offset, count: size)) } catch {
+                reply(unique, error: errnoValue(error))
+            }
             return
         }
         // A read from the start regenerates the text, as a fresh seq_file read does.
         if h.snapshot == nil || offset == 0 {
-            do { h.snapshot = Array(try fs.read(h.path).utf8) } catch { reply(unique, error: errnoValue(error)); return }
+            do { h.snapshot = Array(try fs.read(h.path).utf8) } catch {
+                reply(unique, error: errnoValue(error)); return
+            }
             handles[fh] = h
         }
         let text = h.snapshot!
@@ -320,7 +332,7 @@ public final class FUSEServer: @unchecked Sendable {
         let fh = r.u64()
         let offset = Int64(bitPattern: r.u64())
         let size = Int(r.u32())
-        if minor >= 9 { r.skip(20) }              // write_flags, lock_owner, flags, padding
+        if minor >= 9 { r.skip(20) }  // write_flags, lock_owner, flags, padding
         let data = r.rest(size)
         guard var h = handles[fh] else { reply(unique, error: .EBADF); return }
         var bytes = data, position = offset, acknowledged = 0
@@ -382,9 +394,11 @@ public final class FUSEServer: @unchecked Sendable {
         if h.entries == nil || offset == 0 {
             do {
                 let names = try fs.list(h.path)
-                h.entries = [(".", nil), ("..", nil)] + names.map { name in
-                    (name, try? fs.lookup(join(h.path, name)))
-                }
+                h.entries =
+                    [(".", nil), ("..", nil)]
+                    + names.map { name in
+                        (name, try? fs.lookup(join(h.path, name)))
+                    }
             } catch { reply(unique, error: errnoValue(error)); return }
             handles[fh] = h
         }
@@ -404,7 +418,7 @@ public final class FUSEServer: @unchecked Sendable {
                 if let node {
                     attributes(node, path: path, id: id).writeEntry(to: &w, nodeID: id)
                 } else {
-                    w.zeros(FUSEConst.entryOutSize)   // nodeid 0: no entry for . and ..
+                    w.zeros(FUSEConst.entryOutSize)  // nodeid 0: no entry for . and ..
                 }
             }
             w.u64(id); w.u64(UInt64(i + 1)); w.u32(UInt32(nameBytes.count)); w.u32(direntType(node))
@@ -434,9 +448,17 @@ public final class FUSEServer: @unchecked Sendable {
         let o = attrOverrides[path]
         var a: FUSEAttr
         switch node {
-        case .directory: a = FUSEAttr(ino: id, size: 0, mode: UInt32(S_IFDIR) | UInt32(o?.mode ?? (isProc ? 0o555 : 0o755)), nlink: 2, time: startTime)
-        case .symlink(let t): return FUSEAttr(ino: id, size: UInt64(t.utf8.count), mode: UInt32(S_IFLNK) | 0o777, nlink: 1, time: startTime)
-        case .file(let f): a = FUSEAttr(ino: id, size: isProc ? 0 : 4096, mode: UInt32(S_IFREG) | UInt32(o?.mode ?? (f.mode & 0o7777)), nlink: 1, time: startTime)
+        case .directory:
+            a = FUSEAttr(
+                ino: id, size: 0, mode: UInt32(S_IFDIR) | UInt32(o?.mode ?? (isProc ? 0o555 : 0o755)), nlink: 2,
+                time: startTime)
+        case .symlink(let t):
+            return FUSEAttr(
+                ino: id, size: UInt64(t.utf8.count), mode: UInt32(S_IFLNK) | 0o777, nlink: 1, time: startTime)
+        case .file(let f):
+            a = FUSEAttr(
+                ino: id, size: isProc ? 0 : 4096, mode: UInt32(S_IFREG) | UInt32(o?.mode ?? (f.mode & 0o7777)),
+                nlink: 1, time: startTime)
         }
         a.uid = o?.uid ?? 0
         a.gid = o?.gid ?? 0
@@ -483,10 +505,12 @@ func spawnDetached(_ body: @escaping @Sendable () -> Void) {
     precondition(pthread_attr_setdetachstate(&attr, Int32(PTHREAD_CREATE_DETACHED)) == 0)
     _ = pthread_attr_setstacksize(&attr, 512 << 10)
     var thread = pthread_t()
-    let r = pthread_create(&thread, &attr, { raw in
-        Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue().body()
-        return nil
-    }, arg)
+    let r = pthread_create(
+        &thread, &attr,
+        { raw in
+            Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue().body()
+            return nil
+        }, arg)
     if r != 0 {
         // No thread to be had (EAGAIN): serve it here rather than drop it.
         Unmanaged<ThreadBody>.fromOpaque(arg).release()

@@ -20,11 +20,13 @@ public enum DebugfsArea: KernelFileArea {
     static let setBufBytes = 23
 
     static func errorFile(_ event: MemoryNotifierEvent) -> KernelFile {
-        KernelFile(mode: 0o600, show: { "\($0.memoryNotifierError(event))\n" }, store: { m, written, _ in
-            let val = try kstrtoll(Array(written.prefix(setBufBytes)), base: 0)
-            m.injectMemoryNotifierError(event, errno: Int(Int32(truncatingIfNeeded: val)))
-            return written.count
-        })
+        KernelFile(
+            mode: 0o600, show: { "\($0.memoryNotifierError(event))\n" },
+            store: { m, written, _ in
+                let val = try kstrtoll(Array(written.prefix(setBufBytes)), base: 0)
+                m.injectMemoryNotifierError(event, errno: Int(Int32(truncatingIfNeeded: val)))
+                return written.count
+            })
     }
 
     /// memhp's own debugfs directory: `explain`, why each operation failed in the kernel's
@@ -38,7 +40,8 @@ public enum DebugfsArea: KernelFileArea {
     public static func printkTime(_ ns: UInt64) -> String {
         let s = String(ns / 1_000_000_000)
         let us = String((ns / 1000) % 1_000_000)
-        return String(repeating: " ", count: max(0, 5 - s.count)) + s + "." + String(repeating: "0", count: 6 - us.count) + us
+        return String(repeating: " ", count: max(0, 5 - s.count)) + s + "."
+            + String(repeating: "0", count: 6 - us.count) + us
     }
 
     public static func lookup(_ relative: ArraySlice<String>, machine: Machine) -> KernelNode? {
@@ -56,7 +59,9 @@ public enum DebugfsArea: KernelFileArea {
         case 2: return c[1] == "memory" ? .directory(["actions"]) : nil
         case 3: return c[1] == "memory" && c[2] == "actions" ? .directory(actions.map(\.name).sorted()) : nil
         default:
-            guard c[1] == "memory", c[2] == "actions", let e = actions.first(where: { $0.name == c[3] }) else { return nil }
+            guard c[1] == "memory", c[2] == "actions", let e = actions.first(where: { $0.name == c[3] }) else {
+                return nil
+            }
             if c.count == 4 { return .directory(["error"]) }
             return c.count == 5 && c[4] == "error" ? .file(errorFile(e)) : nil
         }

@@ -1,4 +1,5 @@
 import SystemPackage
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,7 +24,7 @@ extension KernelFS {
     /// is the union of these (plus whatever else the areas serve under /proc).
     public static let exportRoots = [
         "/sys/devices/system/memory", "/sys/devices/system/node", "/sys/kernel/mm/hugepages",
-        "/sys/module/memory_hotplug/parameters", "/proc",
+        "/sys/module/memory_hotplug/parameters", "/proc"
     ]
 
     /// Writes the model's current tree under `directory` as a plain directory tree: every
@@ -57,7 +58,9 @@ extension KernelFS {
                     dirModes.append((host, isProc ? 0o555 : 0o755))
                 case .symlink(let target):
                     try Self.replace(host)
-                    guard symlink(target, host) == 0 else { throw ExportError(path: host, errno: .hostCurrent, operation: "symlink") }
+                    guard symlink(target, host) == 0 else {
+                        throw ExportError(path: host, errno: .hostCurrent, operation: "symlink")
+                    }
                     summary.symlinks += 1
                 case .file(let f):
                     // Unreadable attributes (write-only, 0200) are exported empty.

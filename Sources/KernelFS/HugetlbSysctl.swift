@@ -17,37 +17,46 @@ public enum HugetlbSysctlArea: KernelFileArea {
         var f: [String: KernelFile] = [
             "nr_hugepages": nrHugepages,
             "nr_hugepages_mempolicy": nrHugepages,
-            "nr_overcommit_hugepages": KernelFile(mode: 0o644, show: { m in
-                "\(m.hugetlb.defaultHState?.nrOvercommitHugePages ?? 0)\n"
-            }, store: { m, bytes, ctx in
-                guard let d = m.hugetlb.defaultHState else { throw KernelError(.notSupported) }
-                guard !d.isGigantic else { throw KernelError(.invalidArgument, "default hstate is gigantic") }
-                let w = try procDoulongvecMinmax(bytes, position: ctx.position)
-                if let v = w.values.first { try m.setOvercommitHugePages(hstate: m.hugetlb.defaultIndex, v) }
-                return w.consumed
-            }),
+            "nr_overcommit_hugepages": KernelFile(
+                mode: 0o644,
+                show: { m in
+                    "\(m.hugetlb.defaultHState?.nrOvercommitHugePages ?? 0)\n"
+                },
+                store: { m, bytes, ctx in
+                    guard let d = m.hugetlb.defaultHState else { throw KernelError(.notSupported) }
+                    guard !d.isGigantic else { throw KernelError(.invalidArgument, "default hstate is gigantic") }
+                    let w = try procDoulongvecMinmax(bytes, position: ctx.position)
+                    if let v = w.values.first { try m.setOvercommitHugePages(hstate: m.hugetlb.defaultIndex, v) }
+                    return w.consumed
+                })
         ]
         if m.hugetlb.anyOptimizable {
-            f["hugetlb_optimize_vmemmap"] = KernelFile(mode: 0o644, show: { m in
-                m.hugetlb.optimizeVmemmap ? "1\n" : "0\n"
-            }, store: { m, bytes, ctx in
-                let w = try procDobool(bytes, position: ctx.position)
-                if let v = w.values.first { try m.setHugetlbOptimizeVmemmap(v) }
-                return w.consumed
-            })
+            f["hugetlb_optimize_vmemmap"] = KernelFile(
+                mode: 0o644,
+                show: { m in
+                    m.hugetlb.optimizeVmemmap ? "1\n" : "0\n"
+                },
+                store: { m, bytes, ctx in
+                    let w = try procDobool(bytes, position: ctx.position)
+                    if let v = w.values.first { try m.setHugetlbOptimizeVmemmap(v) }
+                    return w.consumed
+                })
         }
         return f
     }
 
-    static let nrHugepages = KernelFile(mode: 0o644, show: { m in
-        "\(m.hugetlb.defaultHState?.maxHugePages ?? 0)\n"
-    }, store: { m, bytes, ctx in
-        guard let d = m.hugetlb.defaultHState else { throw KernelError(.notSupported) }
-        let w = try procDoulongvecMinmax(bytes, position: ctx.position)
-        let count = w.values.first ?? UInt64(d.maxHugePages)
-        m.setMaxHugePages(hstate: m.hugetlb.defaultIndex, count: count, deadline: ctx.deadline)
-        return w.consumed
-    })
+    static let nrHugepages = KernelFile(
+        mode: 0o644,
+        show: { m in
+            "\(m.hugetlb.defaultHState?.maxHugePages ?? 0)\n"
+        },
+        store: { m, bytes, ctx in
+            guard let d = m.hugetlb.defaultHState else { throw KernelError(.notSupported) }
+            let w = try procDoulongvecMinmax(bytes, position: ctx.position)
+            let count = w.values.first ?? UInt64(d.maxHugePages)
+            m.setMaxHugePages(hstate: m.hugetlb.defaultIndex, count: count, deadline: ctx.deadline)
+            return w.consumed
+        })
 
     public static func lookup(_ relative: ArraySlice<String>, machine m: Machine) -> KernelNode? {
         let f = files(m)

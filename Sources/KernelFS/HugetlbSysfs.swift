@@ -22,17 +22,20 @@ public enum HugetlbSysfsArea: KernelFileArea {
         var files: [String: KernelFile] = [
             "nr_hugepages": nrHugepagesFile(hi, node: nil),
             "nr_hugepages_mempolicy": nrHugepagesFile(hi, node: nil),
-            "nr_overcommit_hugepages": KernelFile(mode: 0o644, show: { "\($0.hugetlb.hstates[hi].nrOvercommitHugePages)\n" },
-                                                  store: { m, bytes, _ in
-                guard let buf = sysfsStoreBuffer(bytes) else { return 0 }
-                // nr_overcommit_hugepages_store: gigantic sizes are refused before parsing.
-                guard !m.hugetlb.hstates[hi].isGigantic else { throw KernelError(.invalidArgument, "gigantic hstate") }
-                try m.setOvercommitHugePages(hstate: hi, try kstrtoul(buf, base: 10))
-                return buf.count
-            }),
+            "nr_overcommit_hugepages": KernelFile(
+                mode: 0o644, show: { "\($0.hugetlb.hstates[hi].nrOvercommitHugePages)\n" },
+                store: { m, bytes, _ in
+                    guard let buf = sysfsStoreBuffer(bytes) else { return 0 }
+                    // nr_overcommit_hugepages_store: gigantic sizes are refused before parsing.
+                    guard !m.hugetlb.hstates[hi].isGigantic else {
+                        throw KernelError(.invalidArgument, "gigantic hstate")
+                    }
+                    try m.setOvercommitHugePages(hstate: hi, try kstrtoul(buf, base: 10))
+                    return buf.count
+                }),
             "free_hugepages": .readOnly { "\($0.hugetlb.hstates[hi].freeHugePages)\n" },
             "resv_hugepages": .readOnly { "\($0.hugetlb.hstates[hi].resvHugePages)\n" },
-            "surplus_hugepages": .readOnly { "\($0.hugetlb.hstates[hi].surplusHugePages)\n" },
+            "surplus_hugepages": .readOnly { "\($0.hugetlb.hstates[hi].surplusHugePages)\n" }
         ]
         if m.hugetlb.hstates[hi].demoteOrder > 0 { files.merge(demoteFiles(hi, node: nil)) { a, _ in a } }
         return files
@@ -41,33 +44,41 @@ public enum HugetlbSysfsArea: KernelFileArea {
     /// `nr_hugepages` (and `_mempolicy`: the model has no task mempolicy, so they match),
     /// global or for one node.
     static func nrHugepagesFile(_ hi: Int, node: Int?) -> KernelFile {
-        KernelFile(mode: 0o644, show: { m in
-            let h = m.hugetlb.hstates[hi]
-            return "\(node.map { h.nrHugePagesNode[$0] } ?? h.nrHugePages)\n"
-        }, store: { m, bytes, ctx in
-            guard let buf = sysfsStoreBuffer(bytes) else { return 0 }
-            let count = try kstrtoul(buf, base: 10)
-            m.setMaxHugePages(hstate: hi, count: count, node: node, deadline: ctx.deadline)
-            return buf.count
-        })
+        KernelFile(
+            mode: 0o644,
+            show: { m in
+                let h = m.hugetlb.hstates[hi]
+                return "\(node.map { h.nrHugePagesNode[$0] } ?? h.nrHugePages)\n"
+            },
+            store: { m, bytes, ctx in
+                guard let buf = sysfsStoreBuffer(bytes) else { return 0 }
+                let count = try kstrtoul(buf, base: 10)
+                m.setMaxHugePages(hstate: hi, count: count, node: node, deadline: ctx.deadline)
+                return buf.count
+            })
     }
 
     /// `demote` (write-only) and `demote_size` (`"%lukB\n"`, memparse on store).
     static func demoteFiles(_ hi: Int, node: Int?) -> [String: KernelFile] {
         [
-            "demote": KernelFile(mode: 0o200, show: nil, store: { m, bytes, _ in
-                guard let buf = sysfsStoreBuffer(bytes) else { return 0 }
-                let n = try kstrtoul(buf, base: 10)
-                try m.demoteHugePages(hstate: hi, count: n, node: node)
-                return buf.count
-            }),
-            "demote_size": KernelFile(mode: 0o644, show: { m in
-                "\((Int(kernelPageSize) << m.hugetlb.hstates[hi].demoteOrder) >> 10)kB\n"
-            }, store: { m, bytes, _ in
-                guard let buf = sysfsStoreBuffer(bytes) else { return 0 }
-                try m.setDemoteSize(hstate: hi, bytes: memparse(buf).value)
-                return buf.count
-            }),
+            "demote": KernelFile(
+                mode: 0o200, show: nil,
+                store: { m, bytes, _ in
+                    guard let buf = sysfsStoreBuffer(bytes) else { return 0 }
+                    let n = try kstrtoul(buf, base: 10)
+                    try m.demoteHugePages(hstate: hi, count: n, node: node)
+                    return buf.count
+                }),
+            "demote_size": KernelFile(
+                mode: 0o644,
+                show: { m in
+                    "\((Int(kernelPageSize) << m.hugetlb.hstates[hi].demoteOrder) >> 10)kB\n"
+                },
+                store: { m, bytes, _ in
+                    guard let buf = sysfsStoreBuffer(bytes) else { return 0 }
+                    try m.setDemoteSize(hstate: hi, bytes: memparse(buf).value)
+                    return buf.count
+                })
         ]
     }
 }
@@ -82,7 +93,8 @@ public enum HugetlbNodeSysfsArea: KernelFileArea {
         guard m.hugetlb.initialized else { return nil }
         guard let first = relative.first else { return .directory([]) }
         guard first.hasPrefix("node"), let nid = Int(first.dropFirst(4)), String(nid) == first.dropFirst(4),
-              m.nodes.indices.contains(nid), m.nodes[nid].exists else { return nil }
+            m.nodes.indices.contains(nid), m.nodes[nid].exists
+        else { return nil }
         let rest = relative.dropFirst()
         guard let second = rest.first else { return .directory(["hugepages"]) }
         guard second == "hugepages" else { return nil }
@@ -92,9 +104,11 @@ public enum HugetlbNodeSysfsArea: KernelFileArea {
         var files: [String: KernelFile] = [
             "nr_hugepages": HugetlbSysfsArea.nrHugepagesFile(hi, node: nid),
             "free_hugepages": .readOnly { "\($0.hugetlb.hstates[hi].freeHugePagesNode[nid])\n" },
-            "surplus_hugepages": .readOnly { "\($0.hugetlb.hstates[hi].surplusHugePagesNode[nid])\n" },
+            "surplus_hugepages": .readOnly { "\($0.hugetlb.hstates[hi].surplusHugePagesNode[nid])\n" }
         ]
-        if m.hugetlb.hstates[hi].demoteOrder > 0 { files.merge(HugetlbSysfsArea.demoteFiles(hi, node: nid)) { a, _ in a } }
+        if m.hugetlb.hstates[hi].demoteOrder > 0 {
+            files.merge(HugetlbSysfsArea.demoteFiles(hi, node: nid)) { a, _ in a }
+        }
         let rest3 = rest2.dropFirst()
         guard let name = rest3.first else { return .directory(files.keys.sorted()) }
         guard rest3.count == 1, let f = files[name] else { return nil }

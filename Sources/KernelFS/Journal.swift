@@ -56,8 +56,12 @@ extension JournalEntry {
         out.append(0x20)
         if kind == .event { appendHex(Array(path.utf8), to: &out) } else { out += path.utf8 }
         // No bytes: `-`, so the field is never empty.
-        if kind == .write { out.append(0x20); if bytes.isEmpty { out.append(UInt8(ascii: "-")) } else { appendHex(bytes, to: &out) } }
-        func kv(_ k: String, _ v: String) { out.append(0x20); out += k.utf8; out.append(UInt8(ascii: "=")); out += v.utf8 }
+        if kind == .write {
+            out.append(0x20); if bytes.isEmpty { out.append(UInt8(ascii: "-")) } else { appendHex(bytes, to: &out) }
+        }
+        func kv(_ k: String, _ v: String) {
+            out.append(0x20); out += k.utf8; out.append(UInt8(ascii: "=")); out += v.utf8
+        }
         if position != 0 { kv("pos", "\(position)") }
         if kind == .write { kv("ret", "\(result)") }
         if let s = hotplugSerial { kv("op", "\(s)") }
@@ -70,7 +74,9 @@ extension JournalEntry {
     /// Parses `line`; nil when it is not an entry (the caller reports FILE:LINE).
     public init?(line: ArraySlice<UInt8>) {
         let fields = line.split(separator: 0x20, omittingEmptySubsequences: true)
-        guard fields.count >= 2, let kind = Kind(rawValue: String(decoding: fields[0], as: UTF8.self)) else { return nil }
+        guard fields.count >= 2, let kind = Kind(rawValue: String(decoding: fields[0], as: UTF8.self)) else {
+            return nil
+        }
         self.kind = kind
         var rest = fields.dropFirst(2)
         if kind == .event {

@@ -1,5 +1,6 @@
 import MemoryModel
 import SystemPackage
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -30,13 +31,19 @@ public struct KernelFile {
     /// returns, or its errno. nil for text attributes, whose reads slice `show`'s text.
     public var readBytes: ((Machine, _ offset: Int, _ count: Int) throws -> [UInt8])? = nil
 
-    public init(mode: UInt16, show: ((Machine) -> String)? = nil,
-                store: ((Machine, [UInt8], WriteContext) throws -> Int)? = nil, takesHotplugLock: Bool = false) {
+    public init(
+        mode: UInt16, show: ((Machine) -> String)? = nil,
+        store: ((Machine, [UInt8], WriteContext) throws -> Int)? = nil, takesHotplugLock: Bool = false
+    ) {
         self.mode = mode; self.show = show; self.store = store; self.takesHotplugLock = takesHotplugLock
     }
-    public static func readOnly(_ show: @escaping (Machine) -> String) -> KernelFile { KernelFile(mode: 0o444, show: show) }
+    public static func readOnly(_ show: @escaping (Machine) -> String) -> KernelFile {
+        KernelFile(mode: 0o444, show: show)
+    }
     /// Readable by root only (debugfs files, /proc/pagetypeinfo).
-    public static func readOnlyRoot(_ show: @escaping (Machine) -> String) -> KernelFile { KernelFile(mode: 0o400, show: show) }
+    public static func readOnlyRoot(_ show: @escaping (Machine) -> String) -> KernelFile {
+        KernelFile(mode: 0o400, show: show)
+    }
 }
 
 /// What a writer brings along: when its patience runs out (a signal).
@@ -131,7 +138,7 @@ public final class KernelFS: @unchecked Sendable {
         ProcArea.self, ProcSysVMArea.self,
         MemorySysfsArea.self, NodeSysfsArea.self, ModuleParamsArea.self,
         HugetlbSysfsArea.self, HugetlbNodeSysfsArea.self, HugetlbSysctlArea.self,
-        DebugfsArea.self,
+        DebugfsArea.self
     ]
 
     /// Called at every preemption point of a hotplug-locked operation while the machine lock
@@ -152,7 +159,9 @@ public final class KernelFS: @unchecked Sendable {
     /// Run `body` under device_hotplug_lock, then the machine lock, as ACPI and virtio-mem
     /// hotplug events and the hotplug-locked stores do. At the machine's preemption points
     /// the machine lock is given up for a moment; device_hotplug_lock is kept throughout.
-    public func withHotplugLock<T>(signalPending: (@Sendable () -> Bool)? = nil, _ body: (Machine) throws -> T) rethrows -> T {
+    public func withHotplugLock<T>(signalPending: (@Sendable () -> Bool)? = nil, _ body: (Machine) throws -> T) rethrows
+        -> T
+    {
         try hotplugLocked(waitMode: signalPending.map { .realTime($0) }, atYield: nil) { m, _ in try body(m) }
     }
 
@@ -172,8 +181,10 @@ public final class KernelFS: @unchecked Sendable {
         init(serial: Int) { self.serial = serial }
     }
 
-    private func hotplugLocked<T>(waitMode: WaitMode?, atYield: ((Int) throws -> Void)?,
-                                  _ body: (Machine, WaitLog) throws -> T) rethrows -> T {
+    private func hotplugLocked<T>(
+        waitMode: WaitMode?, atYield: ((Int) throws -> Void)?,
+        _ body: (Machine, WaitLog) throws -> T
+    ) rethrows -> T {
         hotplugMutex.lock()
         defer { hotplugMutex.unlock() }
         return try withLock { m in
@@ -192,7 +203,9 @@ public final class KernelFS: @unchecked Sendable {
             }
             // Only the holder of device_hotplug_lock sleeps with it: one hook at a time.
             m.preemptionPoint = { [unowned self] in
-                yieldLock { if let trace = self.preemptionTrace { trace(self) } else if atYield == nil { sched_yield() } }
+                yieldLock {
+                    if let trace = self.preemptionTrace { trace(self) } else if atYield == nil { sched_yield() }
+                }
             }
             switch waitMode {
             case .realTime(let signalPending)?:
@@ -362,9 +375,11 @@ public final class KernelFS: @unchecked Sendable {
 
     /// One write, recorded or replayed. `replay` carries the journal entry being replayed
     /// and what runs at its yields (the writes that ran inside it when it was recorded).
-    private func apply(_ path: String, _ bytes: [UInt8], context: WriteContext,
-                       replay: (entry: JournalEntry, atYield: (Int) throws -> Void)?,
-                       record: inout WriteRecord) throws -> Int {
+    private func apply(
+        _ path: String, _ bytes: [UInt8], context: WriteContext,
+        replay: (entry: JournalEntry, atYield: (Int) throws -> Void)?,
+        record: inout WriteRecord
+    ) throws -> Int {
         let (real, hotplug) = try withLock { m in
             let real = try KernelFS.resolve(path, machine: m)
             return (real, try KernelFS.file(real, machine: m).takesHotplugLock)
@@ -403,8 +418,11 @@ public final class KernelFS: @unchecked Sendable {
         }
         if !hotplug { return try withLock { m in try store(m, nil) } }
         let mode: WaitMode?
-        if let r = replay?.entry { mode = .replay(waits: r.waits, interrupted: r.interrupted) }
-        else { mode = context.signalPending.map { .realTime($0) } }
+        if let r = replay?.entry {
+            mode = .replay(waits: r.waits, interrupted: r.interrupted)
+        } else {
+            mode = context.signalPending.map { .realTime($0) }
+        }
         return try hotplugLocked(waitMode: mode, atYield: replay?.atYield) { m, log in try store(m, log) }
     }
 
@@ -433,11 +451,17 @@ public final class KernelFS: @unchecked Sendable {
         var inside: [Int: [(index: Int, entry: JournalEntry)]] = [:]
         func one(_ i: Int, _ e: JournalEntry) throws {
             func mismatch(_ got: String) -> ReplayError {
-                ReplayError(index: i, message: "replaying the \(e.kind.rawValue) of \(e.path) gave \(got), the saved session had \(e.resultText)")
+                ReplayError(
+                    index: i,
+                    message:
+                        "replaying the \(e.kind.rawValue) of \(e.path) gave \(got), the saved session had \(e.resultText)"
+                )
             }
             switch e.kind {
             case .event:
-                guard let events else { throw ReplayError(index: i, message: "an event entry (\(e.path)) but no event handler") }
+                guard let events else {
+                    throw ReplayError(index: i, message: "an event entry (\(e.path)) but no event handler")
+                }
                 do { try withLock { m in try events(e.path, m) } } catch let err as ReplayError { throw err } catch {
                     throw ReplayError(index: i, message: "replaying the event \(e.path) failed: \(error)")
                 }
@@ -451,8 +475,9 @@ public final class KernelFS: @unchecked Sendable {
                     for (j, d) in mine where d.duringYield == y { try one(j, d) }
                 }
                 do {
-                    n = try apply(e.path, e.bytes, context: WriteContext(position: e.position),
-                                  replay: (e, atYield), record: &rec)
+                    n = try apply(
+                        e.path, e.bytes, context: WriteContext(position: e.position),
+                        replay: (e, atYield), record: &rec)
                 } catch let err as KernelError {
                     let got = -Int(err.linuxErrno.rawValue)
                     if got != e.result { throw mismatch(err.linuxErrno.symbol) }
@@ -466,7 +491,9 @@ public final class KernelFS: @unchecked Sendable {
             try one(i, e)
         }
         if let (s, list) = inside.first {
-            throw ReplayError(index: list[0].index, message: "an entry ran inside hotplug operation \(s), which the journal does not have")
+            throw ReplayError(
+                index: list[0].index,
+                message: "an entry ran inside hotplug operation \(s), which the journal does not have")
         }
     }
 

@@ -11,7 +11,9 @@ public enum MemorySysfsArea: KernelFileArea {
     public static let mountPoint = ["sys", "devices", "system", "memory"]
 
     /// Wrap a store with kernfs' buffer rules.
-    static func sysfsStore(_ body: @escaping (Machine, [UInt8], WriteContext) throws -> Void) -> (Machine, [UInt8], WriteContext) throws -> Int {
+    static func sysfsStore(_ body: @escaping (Machine, [UInt8], WriteContext) throws -> Void) -> (
+        Machine, [UInt8], WriteContext
+    ) throws -> Int {
         { m, written, ctx in
             guard let buf = sysfsStoreBuffer(written) else { return 0 }
             try body(m, buf, ctx)
@@ -22,17 +24,21 @@ public enum MemorySysfsArea: KernelFileArea {
     static let rootFiles: [String: KernelFile] = [
         "block_size_bytes": .readOnly { m in String(m.blockPages << 12, radix: 16) + "\n" },
         // auto_online_blocks_store: mhp_online_type_from_str, no lock, affects later adds only.
-        "auto_online_blocks": KernelFile(mode: 0o644, show: { $0.params.autoOnline.name + "\n" },
-                                         store: sysfsStore { m, buf, _ in m.setAutoOnlineBlocks(try mhpOnlineType(buf)) }),
+        "auto_online_blocks": KernelFile(
+            mode: 0o644, show: { $0.params.autoOnline.name + "\n" },
+            store: sysfsStore { m, buf, _ in m.setAutoOnlineBlocks(try mhpOnlineType(buf)) }),
         // The memory subsystem's root device has no uevent variables of its own.
-        "uevent": KernelFile(mode: 0o644, show: { _ in "" }, store: sysfsStore { _, buf, _ in _ = try synthUeventAction(buf) }),
+        "uevent": KernelFile(
+            mode: 0o644, show: { _ in "" }, store: sysfsStore { _, buf, _ in _ = try synthUeventAction(buf) })
     ]
 
     /// probe_store: kstrtoull(buf, 0), block aligned, one block on the node owning the address.
-    static let probeFile = KernelFile(mode: 0o200, show: nil, store: sysfsStore { m, buf, _ in
-        let addr = try kstrtoull(buf, base: 0)
-        try m.probeMemory(address: addr)
-    }, takesHotplugLock: true)
+    static let probeFile = KernelFile(
+        mode: 0o200, show: nil,
+        store: sysfsStore { m, buf, _ in
+            let addr = try kstrtoull(buf, base: 0)
+            try m.probeMemory(address: addr)
+        }, takesHotplugLock: true)
 
     static func blockFiles(_ id: Int, node: Int) -> [String: KernelNode] {
         [
@@ -40,23 +46,30 @@ public enum MemorySysfsArea: KernelFileArea {
             "phys_device": .file(.readOnly { _ in "0\n" }),
             // CONFIG_MEMORY_HOTREMOVE=y: always 1, no heuristic.
             "removable": .file(.readOnly { _ in "1\n" }),
-            "state": .file(KernelFile(mode: 0o644, show: { m in (m.blocks[id]?.state.name ?? "") + "\n" },
-                                      store: sysfsStore { m, buf, ctx in
-                                          let type = try mhpOnlineType(buf)
-                                          try m.storeState(block: id, type, deadline: ctx.deadline)
-                                      }, takesHotplugLock: true)),
+            "state": .file(
+                KernelFile(
+                    mode: 0o644, show: { m in (m.blocks[id]?.state.name ?? "") + "\n" },
+                    store: sysfsStore { m, buf, ctx in
+                        let type = try mhpOnlineType(buf)
+                        try m.storeState(block: id, type, deadline: ctx.deadline)
+                    }, takesHotplugLock: true)),
             // online_show: !dev->offline, which only changes when an online/offline completes.
-            "online": .file(KernelFile(mode: 0o644, show: { m in m.blocks[id]?.state == .offline ? "0\n" : "1\n" },
-                                       store: sysfsStore { m, buf, ctx in
-                                           let on = try kstrtobool(buf)
-                                           try m.storeOnline(block: id, on, deadline: ctx.deadline)
-                                       }, takesHotplugLock: true)),
+            "online": .file(
+                KernelFile(
+                    mode: 0o644, show: { m in m.blocks[id]?.state == .offline ? "0\n" : "1\n" },
+                    store: sysfsStore { m, buf, ctx in
+                        let on = try kstrtobool(buf)
+                        try m.storeOnline(block: id, on, deadline: ctx.deadline)
+                    }, takesHotplugLock: true)),
             "valid_zones": .file(.readOnly { m in (m.validZones(block: id) ?? "") + "\n" }),
-            "uevent": .file(KernelFile(mode: 0o644, show: { _ in "" }, store: sysfsStore { m, buf, _ in
-                m.synthesizeUevent(try synthUeventAction(buf), block: id)
-            })),
+            "uevent": .file(
+                KernelFile(
+                    mode: 0o644, show: { _ in "" },
+                    store: sysfsStore { m, buf, _ in
+                        m.synthesizeUevent(try synthUeventAction(buf), block: id)
+                    })),
             "node\(node)": .symlink("../../node/node\(node)"),
-            "subsystem": .symlink("../../../../bus/memory"),
+            "subsystem": .symlink("../../../../bus/memory")
         ]
     }
 
@@ -71,7 +84,8 @@ public enum MemorySysfsArea: KernelFileArea {
             if first == "probe" && m.hotplug.probeInterface { return .file(probeFile) }
         }
         guard first.hasPrefix("memory"), let id = Int(first.dropFirst(6)), String(id) == first.dropFirst(6),
-              let mem = m.blocks[id] else { return nil }
+            let mem = m.blocks[id]
+        else { return nil }
         let files = blockFiles(id, node: mem.node)
         if relative.count == 1 { return .directory(files.keys.sorted()) }
         guard relative.count == 2 else { return nil }
@@ -86,11 +100,15 @@ public enum MemorySysfsArea: KernelFileArea {
         guard !b.isEmpty else { throw KernelError(.invalidArgument, "empty uevent action") }
         let space = b.firstIndex(of: 0x20)
         let name = String(decoding: b[..<(space ?? b.endIndex)], as: UTF8.self)
-        guard let action = Uevent.Action(rawValue: name) else { throw KernelError(.invalidArgument, "unknown uevent action") }
+        guard let action = Uevent.Action(rawValue: name) else {
+            throw KernelError(.invalidArgument, "unknown uevent action")
+        }
         if let s = space {
-            let args = String(decoding: b[(s + 1)...], as: UTF8.self).split(separator: " ", omittingEmptySubsequences: false)
+            let args = String(decoding: b[(s + 1)...], as: UTF8.self).split(
+                separator: " ", omittingEmptySubsequences: false)
             guard let uuid = args.first, isUUID(uuid),
-                  args.dropFirst().allSatisfy({ $0.contains("=") && !$0.hasPrefix("=") }) else {
+                args.dropFirst().allSatisfy({ $0.contains("=") && !$0.hasPrefix("=") })
+            else {
                 throw KernelError(.invalidArgument, "bad synthetic uevent arguments")
             }
         }
@@ -101,8 +119,11 @@ public enum MemorySysfsArea: KernelFileArea {
         let u = Array(s.utf8)
         guard u.count == 36 else { return false }
         for (i, c) in u.enumerated() {
-            if [8, 13, 18, 23].contains(i) { if c != UInt8(ascii: "-") { return false } }
-            else if !((c >= 0x30 && c <= 0x39) || (c | 0x20 >= 0x61 && c | 0x20 <= 0x66)) { return false }
+            if [8, 13, 18, 23].contains(i) {
+                if c != UInt8(ascii: "-") { return false }
+            } else if !((c >= 0x30 && c <= 0x39) || (c | 0x20 >= 0x61 && c | 0x20 <= 0x66)) {
+                return false
+            }
         }
         return true
     }

@@ -9,7 +9,9 @@ import MemoryModel
 public enum ModuleParamsArea: KernelFileArea {
     public static let mountPoint = ["sys", "module", "memory_hotplug", "parameters"]
 
-    static func store(_ body: @escaping (Machine, [UInt8]) throws -> Void) -> (Machine, [UInt8], WriteContext) throws -> Int {
+    static func store(_ body: @escaping (Machine, [UInt8]) throws -> Void) -> (Machine, [UInt8], WriteContext) throws ->
+        Int
+    {
         { m, written, _ in
             guard let buf = sysfsStoreBuffer(written) else { return 0 }
             try body(m, buf)
@@ -21,19 +23,25 @@ public enum ModuleParamsArea: KernelFileArea {
 
     static let files: [String: KernelFile] = [
         // set_online_policy: sysfs_match_string over {contig-zones, auto-movable}.
-        "online_policy": KernelFile(mode: 0o644, show: { $0.params.onlinePolicy.name + "\n" }, store: store { m, buf in
-            let i = try sysfsMatchString(buf, onlinePolicyNames)
-            m.setOnlinePolicy(KernelParameters.OnlinePolicy(rawValue: onlinePolicyNames[i])!)
-        }),
+        "online_policy": KernelFile(
+            mode: 0o644, show: { $0.params.onlinePolicy.name + "\n" },
+            store: store { m, buf in
+                let i = try sysfsMatchString(buf, onlinePolicyNames)
+                m.setOnlinePolicy(KernelParameters.OnlinePolicy(rawValue: onlinePolicyNames[i])!)
+            }),
         // param_set_uint: kstrtouint(val, 0).
-        "auto_movable_ratio": KernelFile(mode: 0o644, show: { "\($0.params.autoMovableRatio)\n" }, store: store { m, buf in
-            m.setAutoMovableRatio(try paramSetUint(buf))
-        }),
+        "auto_movable_ratio": KernelFile(
+            mode: 0o644, show: { "\($0.params.autoMovableRatio)\n" },
+            store: store { m, buf in
+                m.setAutoMovableRatio(try paramSetUint(buf))
+            }),
         // param_set_bool: kstrtobool.
-        "auto_movable_numa_aware": KernelFile(mode: 0o644, show: { yn($0.params.autoMovableNumaAware) }, store: store { m, buf in
-            m.setAutoMovableNumaAware(try kstrtobool(buf))
-        }),
-        "memmap_on_memory": .readOnly { yn($0.params.memmapOnMemory) },
+        "auto_movable_numa_aware": KernelFile(
+            mode: 0o644, show: { yn($0.params.autoMovableNumaAware) },
+            store: store { m, buf in
+                m.setAutoMovableNumaAware(try kstrtobool(buf))
+            }),
+        "memmap_on_memory": .readOnly { yn($0.params.memmapOnMemory) }
     ]
 
     public static func lookup(_ relative: ArraySlice<String>, machine: Machine) -> KernelNode? {

@@ -26,16 +26,18 @@ public enum NodeSysfsArea: KernelFileArea {
         "possible": .readOnly { nodeList(possible($0)) },
         "online": .readOnly { nodeList(possible($0)) },
         "has_memory": .readOnly { nodeList($0.nodesWithMemory()) },
-        "has_normal_memory": .readOnly { nodeList($0.nodesWithMemory(normalOnly: true)) },
+        "has_normal_memory": .readOnly { nodeList($0.nodesWithMemory(normalOnly: true)) }
     ]
 
     public static func lookup(_ relative: ArraySlice<String>, machine m: Machine) -> KernelNode? {
         guard let first = relative.first else {
-            return .directory((Array(rootFiles.keys) + Array(moreRootFiles.keys) + possible(m).map { "node\($0)" }).sorted())
+            return .directory(
+                (Array(rootFiles.keys) + Array(moreRootFiles.keys) + possible(m).map { "node\($0)" }).sorted())
         }
         if relative.count == 1, let f = rootFiles[first] ?? moreRootFiles[first] { return .file(f) }
         guard first.hasPrefix("node"), let nid = Int(first.dropFirst(4)), String(nid) == first.dropFirst(4),
-              possible(m).contains(nid) else { return nil }
+            possible(m).contains(nid)
+        else { return nil }
         let blockIDs = m.blocks.values.filter { $0.node == nid }.map(\.id)
         let files = nodeFiles(nid)
         if relative.count == 1 { return .directory((blockIDs.map { "memory\($0)" } + Array(files.keys)).sorted()) }
@@ -43,7 +45,8 @@ public enum NodeSysfsArea: KernelFileArea {
         let name = relative[relative.startIndex + 1]
         if let f = files[name] { return .file(f) }
         guard name.hasPrefix("memory"), let id = Int(name.dropFirst(6)), String(id) == name.dropFirst(6),
-              blockIDs.contains(id) else { return nil }
+            blockIDs.contains(id)
+        else { return nil }
         return .symlink("../../memory/memory\(id)")
     }
 }

@@ -10,7 +10,7 @@ extension NodeSysfsArea {
     /// mapping), and the guest has no generic initiators (no SRAT type 5).
     static let moreRootFiles: [String: KernelFile] = [
         "has_cpu": .readOnly { _ in nodeList([0]) },
-        "has_generic_initiator": .readOnly { _ in nodeList([]) },
+        "has_generic_initiator": .readOnly { _ in nodeList([]) }
     ]
 
     /// `node_dev_group` and `compact`, by name.
@@ -24,7 +24,7 @@ extension NodeSysfsArea {
             "cpulist": .readOnly { _ in nid == 0 ? "0\n" : "\n" },
             // compact_store: lru_add_drain_all + compact_node; the buffer is never parsed. The
             // model has no compaction yet: accepted, no effect (as /proc/sys/vm/compact_memory).
-            "compact": KernelFile(mode: 0o200, show: nil, store: { _, bytes, _ in bytes.count }),
+            "compact": KernelFile(mode: 0o200, show: nil, store: { _, bytes, _ in bytes.count })
         ]
     }
 
@@ -46,7 +46,9 @@ extension NodeSysfsArea {
         var zoneItems: [(String, Int)] = []
         for z in m.zones.indices where m.zones[z].node == nid {
             let items = ProcViews.zoneStatItems(m, zone: z)
-            if zoneItems.isEmpty { zoneItems = items } else {
+            if zoneItems.isEmpty {
+                zoneItems = items
+            } else {
                 for i in items.indices { zoneItems[i].1 += items[i].1 }
             }
         }

@@ -88,7 +88,7 @@ private func procGetLong(_ buf: [UInt8], _ p: inout Int, _ size: inout Int) thro
     let tmpBufLen = 22
     if size <= 0 { throw einval("sysctl: nothing to parse") }
     let len = min(size, tmpBufLen - 1)
-    let tmp = buf[p..<(p + len)]           // `byte()` reads NUL past its end, as tmp[len] = 0
+    let tmp = buf[p..<(p + len)]  // `byte()` reads NUL past its end, as tmp[len] = 0
     var q = 0
     var negative = false
     if byte(tmp, 0) == UInt8(ascii: "-") && size > 1 {

@@ -10,14 +10,14 @@ public enum IomemCalibration {
         ("Kernel code", 0, 0xe01d32),
         ("Kernel rodata", 0x100_0000, 0x18e_b000),
         ("Kernel data", 0x1a0_0000, 0x1c4_8980),
-        ("Kernel bss", 0x231_0000, 0x340_0000),
+        ("Kernel bss", 0x231_0000, 0x340_0000)
     ]
     /// Fixed platform resources: (start, end inclusive, name, children).
     static let platform: [(Int, Int, String, [(Int, Int, String)])] = [
         (0x000c_0000, 0x000c_05ff, "Video ROM", []),
         (0xfec0_0000, 0xfec0_03ff, "IOAPIC 0", []),
         (0xfed0_0000, 0xfed0_03ff, "HPET 0", [(0xfed0_0000, 0xfed0_03ff, "PNP0103:00")]),
-        (0xfee0_0000, 0xfee0_0fff, "Local APIC", []),
+        (0xfee0_0000, 0xfee0_0fff, "Local APIC", [])
     ]
     /// i440FX's 64-bit PCI hole (QEMU default `pci-hole64-size`).
     static let pciHole64Size = 2 << 30
@@ -56,8 +56,9 @@ extension ProcViews {
         }
         for r in added {
             let virtio = isVirtioMem(m, r.device)
-            let res = Resource(start: r.start << 12, end: (r.end << 12) - 1,
-                               name: virtio ? "System RAM (virtio_mem)" : "System RAM")
+            let res = Resource(
+                start: r.start << 12, end: (r.end << 12) - 1,
+                name: virtio ? "System RAM (virtio_mem)" : "System RAM")
             if virtio, let last = out.last, last.name == res.name, last.end + 1 == res.start {
                 out[out.count - 1].end = res.end
             } else {
@@ -98,11 +99,16 @@ extension ProcViews {
             if let dev = layout.deviceMemory {
                 hole64 = roundUp(dev.upperBound, 1 << 30)
             } else {
-                hole64 = roundUp(layout.aboveFourGBytes > 0 ? layout.aboveFourGStart + layout.aboveFourGBytes : 4 << 30, 1 << 30)
+                hole64 = roundUp(
+                    layout.aboveFourGBytes > 0 ? layout.aboveFourGStart + layout.aboveFourGBytes : 4 << 30, 1 << 30)
             }
-            top.append(Resource(start: hole64, end: hole64 + IomemCalibration.pciHole64Size - 1, name: "PCI Bus 0000:00"))
+            top.append(
+                Resource(start: hole64, end: hole64 + IomemCalibration.pciHole64Size - 1, name: "PCI Bus 0000:00"))
             for (s, e, name, kids) in IomemCalibration.platform {
-                top.append(Resource(start: s, end: e, name: name, children: kids.map { Resource(start: $0.0, end: $0.1, name: $0.2) }))
+                top.append(
+                    Resource(
+                        start: s, end: e, name: name,
+                        children: kids.map { Resource(start: $0.0, end: $0.1, name: $0.2) }))
             }
         } else {
             top = ram

@@ -38,7 +38,7 @@ extension ProcViews {
         let k = Geometry.pageSize >> 10
         let c = m.nodePageCounters()
         let free = m.totalFreePages
-        let cached = c.filePages          // - swap cache (none) - buffers (none)
+        let cached = c.filePages  // - swap cache (none) - buffers (none)
         let sreclaimable = c.slabReclaimable
         let sunreclaim = c.slabUnreclaimable
         let lru = c.lru
@@ -66,7 +66,7 @@ extension ProcViews {
         s += kb("AnonPages:      ", c.anonPages * k)
         s += kb("Mapped:         ", Swift.min(MeminfoCalibration.mappedPages, c.filePages) * k)
         s += kb("Shmem:          ", c.shmem * k)
-        s += kb("KReclaimable:   ", sreclaimable * k)    // + NR_KERNEL_MISC_RECLAIMABLE (0)
+        s += kb("KReclaimable:   ", sreclaimable * k)  // + NR_KERNEL_MISC_RECLAIMABLE (0)
         s += kb("Slab:           ", (sreclaimable + sunreclaim) * k)
         s += kb("SReclaimable:   ", sreclaimable * k)
         s += kb("SUnreclaim:     ", sunreclaim * k)
@@ -78,7 +78,10 @@ extension ProcViews {
         s += kb("WritebackTmp:   ", 0)
         // vm_commit_limit() is unsigned long pages and show_val_kb shifts it unchecked:
         // overcommit_kbytes takes any u64, so the kB figure wraps as the kernel's does.
-        s += "CommitLimit:    " + rjust(String(UInt64(bitPattern: Int64(m.commitLimitPages())) &<< UInt64(Geometry.pageShift - 10)), 8) + " kB\n"
+        s +=
+            "CommitLimit:    "
+            + rjust(String(UInt64(bitPattern: Int64(m.commitLimitPages())) &<< UInt64(Geometry.pageShift - 10)), 8)
+            + " kB\n"
         s += kb("Committed_AS:   ", MeminfoCalibration.committedBaseKB + c.anonPages * k)
         s += kb("VmallocTotal:   ", MeminfoCalibration.vmallocTotalKB)
         s += kb("VmallocUsed:    ", MeminfoCalibration.vmallocUsedKB)
@@ -126,7 +129,7 @@ extension ProcViews {
             }
         }
         if let layout = m.layout {
-            map(0, 1 << 20)   // the ISA range is always mapped with 4 KiB pages
+            map(0, 1 << 20)  // the ISA range is always mapped with 4 KiB pages
             for e in layout.e820User ?? layout.e820 where e.kind == .usable {
                 let s = Swift.max(e.start, 1 << 20), end = e.end & ~0xfff
                 if s < end { map(s, end) }

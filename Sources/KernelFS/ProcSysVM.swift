@@ -13,44 +13,54 @@ public enum ProcSysVMArea: KernelFileArea {
     static let files: [String: KernelFile] = [
         // min_free_kbytes_sysctl_handler: proc_dointvec_minmax, min 0, then watermarks.
         "min_free_kbytes": intFile(min: 0, get: { $0.minFreeKbytes }, set: { try $0.setMinFreeKbytes($1) }),
-        "watermark_scale_factor": intFile(min: 1, max: 3000, get: { $0.watermarkScaleFactor },
-                                          set: { try $0.setWatermarkScaleFactor($1) }),
-        "watermark_boost_factor": intFile(min: 0, get: { $0.watermarkBoostFactor },
-                                          set: { try $0.setWatermarkBoostFactor($1) }),
-        "overcommit_memory": intFile(min: 0, max: 2, get: { $0.vmSysctl.overcommitMemory },
-                                     set: { try $0.setOvercommitMemory($1) }),
+        "watermark_scale_factor": intFile(
+            min: 1, max: 3000, get: { $0.watermarkScaleFactor },
+            set: { try $0.setWatermarkScaleFactor($1) }),
+        "watermark_boost_factor": intFile(
+            min: 0, get: { $0.watermarkBoostFactor },
+            set: { try $0.setWatermarkBoostFactor($1) }),
+        "overcommit_memory": intFile(
+            min: 0, max: 2, get: { $0.vmSysctl.overcommitMemory },
+            set: { try $0.setOvercommitMemory($1) }),
         // overcommit_ratio_handler: plain proc_dointvec (negative values are stored).
         "overcommit_ratio": intFile(get: { $0.vmSysctl.overcommitRatio }, set: { m, v in m.setOvercommitRatio(v) }),
-        "overcommit_kbytes": KernelFile(mode: 0o644, show: { "\($0.vmSysctl.overcommitKbytes)\n" }, store: { m, bytes, ctx in
-            let w = try procDoulongvecMinmax(bytes, position: ctx.position)
-            if let v = w.values.first { m.setOvercommitKbytes(v) }
-            return w.consumed
-        }),
+        "overcommit_kbytes": KernelFile(
+            mode: 0o644, show: { "\($0.vmSysctl.overcommitKbytes)\n" },
+            store: { m, bytes, ctx in
+                let w = try procDoulongvecMinmax(bytes, position: ctx.position)
+                if let v = w.values.first { m.setOvercommitKbytes(v) }
+                return w.consumed
+            }),
         // percpu_pagelist_high_fraction_sysctl_handler: min 0, then 1...7 is EINVAL.
-        "percpu_pagelist_high_fraction": intFile(min: 0, get: { $0.vmSysctl.percpuPagelistHighFraction },
-                                                 set: { try $0.setPercpuPagelistHighFraction($1) }),
+        "percpu_pagelist_high_fraction": intFile(
+            min: 0, get: { $0.vmSysctl.percpuPagelistHighFraction },
+            set: { try $0.setPercpuPagelistHighFraction($1) }),
         // 6.1's handler recomputes the reserves on every call, reads included: a read after
         // boot's late frees changes zoneinfo's "protection" (captured: 872 before, 880 after).
         "lowmem_reserve_ratio": {
-            var f = KernelFile(mode: 0o644, show: { m in
-                m.setupPerZoneLowmemReserve()
-                return m.lowmemReserveRatio.map(String.init).joined(separator: "\t") + "\n"
-            }, store: storeLowmemReserveRatio)
+            var f = KernelFile(
+                mode: 0o644,
+                show: { m in
+                    m.setupPerZoneLowmemReserve()
+                    return m.lowmemReserveRatio.map(String.init).joined(separator: "\t") + "\n"
+                }, store: storeLowmemReserveRatio)
             f.readChangesState = true
             return f
         }(),
         // drop_caches_sysctl_handler: write-only, proc_dointvec_minmax 1...4.
-        "drop_caches": KernelFile(mode: 0o200, show: nil, store: { m, bytes, ctx in
-            let w = try procDointvecMinmax(bytes, min: 1, max: 4, position: ctx.position)
-            if let v = w.values.first { m.dropCaches(Int(v)) }
-            return w.consumed
-        }),
+        "drop_caches": KernelFile(
+            mode: 0o200, show: nil,
+            store: { m, bytes, ctx in
+                let w = try procDointvecMinmax(bytes, min: 1, max: 4, position: ctx.position)
+                if let v = w.values.first { m.dropCaches(Int(v)) }
+                return w.consumed
+            }),
         // sysctl_compaction_handler: any write (not even parsed) compacts every node. The
         // model has no compaction yet: accepted, no effect.
         "compact_memory": KernelFile(mode: 0o200, show: nil, store: { _, bytes, _ in try unparsedWrite(bytes) }),
         // vmstat_refresh: 0600; a read folds the per-cpu counters and returns nothing, a
         // write does the same and consumes everything. The model's counters are exact.
-        "stat_refresh": KernelFile(mode: 0o600, show: { _ in "" }, store: { _, bytes, _ in try unparsedWrite(bytes) }),
+        "stat_refresh": KernelFile(mode: 0o600, show: { _ in "" }, store: { _, bytes, _ in try unparsedWrite(bytes) })
     ]
 
     public static func lookup(_ relative: ArraySlice<String>, machine: Machine) -> KernelNode? {
@@ -61,13 +71,17 @@ public enum ProcSysVMArea: KernelFileArea {
 
     /// A one-int sysctl through `proc_dointvec_minmax` (`proc_dointvec` when unbounded).
     /// A rejected value changes nothing; a zero-length write returns 0 and changes nothing.
-    static func intFile(min: Int32? = nil, max: Int32? = nil, get: @escaping (Machine) -> Int,
-                        set: @escaping (Machine, Int) throws -> Void) -> KernelFile {
-        KernelFile(mode: 0o644, show: { "\(get($0))\n" }, store: { m, bytes, ctx in
-            let w = try procDointvecMinmax(bytes, min: min, max: max, position: ctx.position)
-            if let v = w.values.first { try set(m, Int(v)) }
-            return w.consumed
-        })
+    static func intFile(
+        min: Int32? = nil, max: Int32? = nil, get: @escaping (Machine) -> Int,
+        set: @escaping (Machine, Int) throws -> Void
+    ) -> KernelFile {
+        KernelFile(
+            mode: 0o644, show: { "\(get($0))\n" },
+            store: { m, bytes, ctx in
+                let w = try procDointvecMinmax(bytes, min: min, max: max, position: ctx.position)
+                if let v = w.values.first { try set(m, Int(v)) }
+                return w.consumed
+            })
     }
 
     /// A handler that ignores the buffer: the write returns its length (proc_sys_call_handler
@@ -86,7 +100,9 @@ public enum ProcSysVMArea: KernelFileArea {
         if bytes.count >= sysctlMaxWriteBytes { throw KernelError(.noMemory, "sysctl: write too large") }
         // A write at a non-zero position is ignored by the parse (sysctl_writes_strict),
         // but the handler still clamps and recomputes.
-        let r: (values: [Int32], consumed: Int, error: KernelError?) = ctx.position != 0 ? ([], bytes.count, nil)
+        let r: (values: [Int32], consumed: Int, error: KernelError?) =
+            ctx.position != 0
+            ? ([], bytes.count, nil)
             : sysctlIntVector(bytes, slots: m.lowmemReserveRatio.count)
         var ratios = m.lowmemReserveRatio
         for (i, v) in r.values.enumerated() { ratios[i] = Int(v) }

@@ -26,7 +26,7 @@ public enum ProcArea: KernelFileArea {
         "vmstat": .readOnly(ProcViews.vmstat),
         "iomem": .readOnly(ProcViews.iomem),
         // proc_create("kpageflags", S_IRUSR, ...): binary, one u64 per pfn (fs/proc/page.c).
-        "kpageflags": ProcViews.kpageflags,
+        "kpageflags": ProcViews.kpageflags
     ]
 
     public static func lookup(_ relative: ArraySlice<String>, machine: Machine) -> KernelNode? {
@@ -76,7 +76,7 @@ public enum ProcViews {
         let types = MigrateType.allCases
         for node in m.nodes.indices {
             let populated = m.populatedZones(node: node)
-            guard !populated.isEmpty else { continue }   // !node_state(N_MEMORY)
+            guard !populated.isEmpty else { continue }  // !node_state(N_MEMORY)
             out += "Page block order: \(Geometry.pageblockOrder)\n"
             out += "Pages per block:  \(Geometry.pageblockPages)\n"
             out += "\n"

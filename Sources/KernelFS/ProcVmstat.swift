@@ -29,7 +29,7 @@ extension ProcViews {
             ("nr_mlock", 0),
             ("nr_bounce", 0),
             ("nr_zspages", 0),
-            ("nr_free_cma", 0),
+            ("nr_free_cma", 0)
         ]
     }
 
@@ -83,14 +83,18 @@ extension ProcViews {
             ("nr_sec_page_table_pages", 0),
             ("nr_swapcached", 0),
             ("pgpromote_success", 0),
-            ("pgpromote_candidate", 0),
+            ("pgpromote_candidate", 0)
         ]
     }
 
     /// `TEXTS_FOR_ZONES(prefix)`.
-    static func perZoneEvents(_ prefix: String, dma: Int = 0, dma32: Int = 0, normal: Int = 0, movable: Int = 0, device: Int = 0) -> [(String, Int)] {
-        [(prefix + "_dma", dma), (prefix + "_dma32", dma32), (prefix + "_normal", normal),
-         (prefix + "_movable", movable), (prefix + "_device", device)]
+    static func perZoneEvents(
+        _ prefix: String, dma: Int = 0, dma32: Int = 0, normal: Int = 0, movable: Int = 0, device: Int = 0
+    ) -> [(String, Int)] {
+        [
+            (prefix + "_dma", dma), (prefix + "_dma32", dma32), (prefix + "_normal", normal),
+            (prefix + "_movable", movable), (prefix + "_device", device)
+        ]
     }
 
     /// `enum vm_event_item`.
@@ -100,46 +104,50 @@ extension ProcViews {
         v += perZoneEvents("pgalloc")
         v += perZoneEvents("allocstall", normal: e.allocstallNormal, movable: e.allocstallMovable)
         v += perZoneEvents("pgskip")
-        v += [("pgfree", 0), ("pgactivate", 0), ("pgdeactivate", 0), ("pglazyfree", 0),
-              ("pgfault", 0), ("pgmajfault", 0), ("pglazyfreed", 0),
-              ("pgrefill", 0), ("pgreuse", 0),
-              ("pgsteal_kswapd", e.pgstealKswapd), ("pgsteal_direct", e.pgstealDirect),
-              ("pgdemote_kswapd", 0), ("pgdemote_direct", 0),
-              ("pgscan_kswapd", e.pgstealKswapd), ("pgscan_direct", e.pgstealDirect),
-              ("pgscan_direct_throttle", 0),
-              ("pgscan_anon", 0), ("pgscan_file", e.pgstealKswapd + e.pgstealDirect),
-              ("pgsteal_anon", 0), ("pgsteal_file", e.pgstealKswapd + e.pgstealDirect),
-              ("zone_reclaim_failed", 0),
-              ("pginodesteal", 0), ("slabs_scanned", 0), ("kswapd_inodesteal", 0),
-              ("kswapd_low_wmark_hit_quickly", 0), ("kswapd_high_wmark_hit_quickly", 0),
-              ("pageoutrun", 0), ("pgrotated", 0),
-              ("drop_pagecache", e.dropPagecache), ("drop_slab", e.dropSlab),
-              ("oom_kill", e.oomKill),
-              ("numa_pte_updates", 0), ("numa_huge_pte_updates", 0), ("numa_hint_faults", 0),
-              ("numa_hint_faults_local", 0), ("numa_pages_migrated", 0),
-              ("pgmigrate_success", e.pgmigrateSuccess), ("pgmigrate_fail", e.pgmigrateFail),
-              ("thp_migration_success", 0), ("thp_migration_fail", 0), ("thp_migration_split", 0),
-              ("compact_migrate_scanned", 0), ("compact_free_scanned", 0), ("compact_isolated", 0),
-              ("compact_stall", e.compactStall), ("compact_fail", e.compactFail),
-              ("compact_success", e.compactSuccess),
-              ("compact_daemon_wake", 0), ("compact_daemon_migrate_scanned", 0),
-              ("compact_daemon_free_scanned", 0),
-              ("htlb_buddy_alloc_success", e.htlbBuddyAllocSuccess),
-              ("htlb_buddy_alloc_fail", e.htlbBuddyAllocFail),
-              ("unevictable_pgs_culled", 0), ("unevictable_pgs_scanned", 0),
-              ("unevictable_pgs_rescued", 0), ("unevictable_pgs_mlocked", 0),
-              ("unevictable_pgs_munlocked", 0), ("unevictable_pgs_cleared", 0),
-              ("unevictable_pgs_stranded", 0)]
-        for n in ["thp_fault_alloc", "thp_fault_fallback", "thp_fault_fallback_charge",
-                  "thp_collapse_alloc", "thp_collapse_alloc_failed", "thp_file_alloc",
-                  "thp_file_fallback", "thp_file_fallback_charge", "thp_file_mapped",
-                  "thp_split_page", "thp_split_page_failed", "thp_deferred_split_page",
-                  "thp_split_pmd", "thp_scan_exceed_none_pte", "thp_scan_exceed_swap_pte",
-                  "thp_scan_exceed_share_pte", "thp_split_pud", "thp_zero_page_alloc",
-                  "thp_zero_page_alloc_failed", "thp_swpout", "thp_swpout_fallback",
-                  "balloon_inflate", "balloon_deflate", "balloon_migrate",
-                  "swap_ra", "swap_ra_hit", "ksm_swpin_copy", "cow_ksm", "zswpin", "zswpout",
-                  "direct_map_level2_splits", "direct_map_level3_splits"] {
+        v += [
+            ("pgfree", 0), ("pgactivate", 0), ("pgdeactivate", 0), ("pglazyfree", 0),
+            ("pgfault", 0), ("pgmajfault", 0), ("pglazyfreed", 0),
+            ("pgrefill", 0), ("pgreuse", 0),
+            ("pgsteal_kswapd", e.pgstealKswapd), ("pgsteal_direct", e.pgstealDirect),
+            ("pgdemote_kswapd", 0), ("pgdemote_direct", 0),
+            ("pgscan_kswapd", e.pgstealKswapd), ("pgscan_direct", e.pgstealDirect),
+            ("pgscan_direct_throttle", 0),
+            ("pgscan_anon", 0), ("pgscan_file", e.pgstealKswapd + e.pgstealDirect),
+            ("pgsteal_anon", 0), ("pgsteal_file", e.pgstealKswapd + e.pgstealDirect),
+            ("zone_reclaim_failed", 0),
+            ("pginodesteal", 0), ("slabs_scanned", 0), ("kswapd_inodesteal", 0),
+            ("kswapd_low_wmark_hit_quickly", 0), ("kswapd_high_wmark_hit_quickly", 0),
+            ("pageoutrun", 0), ("pgrotated", 0),
+            ("drop_pagecache", e.dropPagecache), ("drop_slab", e.dropSlab),
+            ("oom_kill", e.oomKill),
+            ("numa_pte_updates", 0), ("numa_huge_pte_updates", 0), ("numa_hint_faults", 0),
+            ("numa_hint_faults_local", 0), ("numa_pages_migrated", 0),
+            ("pgmigrate_success", e.pgmigrateSuccess), ("pgmigrate_fail", e.pgmigrateFail),
+            ("thp_migration_success", 0), ("thp_migration_fail", 0), ("thp_migration_split", 0),
+            ("compact_migrate_scanned", 0), ("compact_free_scanned", 0), ("compact_isolated", 0),
+            ("compact_stall", e.compactStall), ("compact_fail", e.compactFail),
+            ("compact_success", e.compactSuccess),
+            ("compact_daemon_wake", 0), ("compact_daemon_migrate_scanned", 0),
+            ("compact_daemon_free_scanned", 0),
+            ("htlb_buddy_alloc_success", e.htlbBuddyAllocSuccess),
+            ("htlb_buddy_alloc_fail", e.htlbBuddyAllocFail),
+            ("unevictable_pgs_culled", 0), ("unevictable_pgs_scanned", 0),
+            ("unevictable_pgs_rescued", 0), ("unevictable_pgs_mlocked", 0),
+            ("unevictable_pgs_munlocked", 0), ("unevictable_pgs_cleared", 0),
+            ("unevictable_pgs_stranded", 0)
+        ]
+        for n in [
+            "thp_fault_alloc", "thp_fault_fallback", "thp_fault_fallback_charge",
+            "thp_collapse_alloc", "thp_collapse_alloc_failed", "thp_file_alloc",
+            "thp_file_fallback", "thp_file_fallback_charge", "thp_file_mapped",
+            "thp_split_page", "thp_split_page_failed", "thp_deferred_split_page",
+            "thp_split_pmd", "thp_scan_exceed_none_pte", "thp_scan_exceed_swap_pte",
+            "thp_scan_exceed_share_pte", "thp_split_pud", "thp_zero_page_alloc",
+            "thp_zero_page_alloc_failed", "thp_swpout", "thp_swpout_fallback",
+            "balloon_inflate", "balloon_deflate", "balloon_migrate",
+            "swap_ra", "swap_ra_hit", "ksm_swpin_copy", "cow_ksm", "zswpin", "zswpout",
+            "direct_map_level2_splits", "direct_map_level3_splits"
+        ] {
             v.append((n, 0))
         }
         return v
@@ -176,9 +184,11 @@ extension ProcViews {
     /// spanned (memoryless nodes of SRAT hotplug ranges come online when memory is added).
     static func onlineNodes(_ m: Machine) -> [Int] {
         m.nodes.indices.filter { n in
-            m.nodes[n].exists && (n == 0 || ZoneType.allCases.contains {
-                let z = m.zone(node: n, type: $0); return z.spannedPages > 0 || z.presentPages > 0
-            })
+            m.nodes[n].exists
+                && (n == 0
+                    || ZoneType.allCases.contains {
+                        let z = m.zone(node: n, type: $0); return z.spannedPages > 0 || z.presentPages > 0
+                    })
         }
     }
 

@@ -12,7 +12,7 @@ extension KernelFS {
         var seen: Set<String> = []
         for area in KernelFS.areas {
             let mp = "/" + area.mountPoint.joined(separator: "/")
-            guard (try? lookup(mp)) != nil else { continue }    // not served on this machine
+            guard (try? lookup(mp)) != nil else { continue }  // not served on this machine
             if area.mountPoint.first == "proc" {
                 for (path, node) in try walk(mp) {
                     if case .directory = node { continue }

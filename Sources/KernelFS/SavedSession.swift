@@ -38,7 +38,9 @@ public struct SavedSession: Sendable, Equatable {
         var lineNo = 0
         var sawHeader = false
         var start = 0
-        func fail(_ message: String) -> SessionFileError { SessionFileError(file: file, line: lineNo, message: message) }
+        func fail(_ message: String) -> SessionFileError {
+            SessionFileError(file: file, line: lineNo, message: message)
+        }
         while start < bytes.count {
             lineNo += 1
             guard let nl = bytes[start...].firstIndex(of: 0x0A) else {
@@ -49,7 +51,8 @@ public struct SavedSession: Sendable, Equatable {
             if !sawHeader {
                 let text = String(decoding: line, as: UTF8.self)
                 if text == "memhp-state 1" {
-                    throw fail("a version 1 state (accepted writes only) cannot be reloaded exactly; start a new state file")
+                    throw fail(
+                        "a version 1 state (accepted writes only) cannot be reloaded exactly; start a new state file")
                 }
                 guard text == Self.header else { throw fail("expected `\(Self.header)`") }
                 sawHeader = true

@@ -27,7 +27,9 @@ private let errnoRows: [ErrnoRow] = {
         ErrnoRow(errno: .execFormatError, linux: 8, symbol: "ENOEXEC", message: "Exec format error"),
         ErrnoRow(errno: .badFileDescriptor, linux: 9, symbol: "EBADF", message: "Bad file descriptor"),
         ErrnoRow(errno: .noChildProcess, linux: 10, symbol: "ECHILD", message: "No child processes"),
-        ErrnoRow(errno: .resourceTemporarilyUnavailable, linux: 11, symbol: "EAGAIN", message: "Resource temporarily unavailable"),
+        ErrnoRow(
+            errno: .resourceTemporarilyUnavailable, linux: 11, symbol: "EAGAIN",
+            message: "Resource temporarily unavailable"),
         ErrnoRow(errno: .noMemory, linux: 12, symbol: "ENOMEM", message: "Cannot allocate memory"),
         ErrnoRow(errno: .permissionDenied, linux: 13, symbol: "EACCES", message: "Permission denied"),
         ErrnoRow(errno: .badAddress, linux: 14, symbol: "EFAULT", message: "Bad address"),
@@ -39,9 +41,11 @@ private let errnoRows: [ErrnoRow] = {
         ErrnoRow(errno: .notDirectory, linux: 20, symbol: "ENOTDIR", message: "Not a directory"),
         ErrnoRow(errno: .isDirectory, linux: 21, symbol: "EISDIR", message: "Is a directory"),
         ErrnoRow(errno: .invalidArgument, linux: 22, symbol: "EINVAL", message: "Invalid argument"),
-        ErrnoRow(errno: .tooManyOpenFilesInSystem, linux: 23, symbol: "ENFILE", message: "Too many open files in system"),
+        ErrnoRow(
+            errno: .tooManyOpenFilesInSystem, linux: 23, symbol: "ENFILE", message: "Too many open files in system"),
         ErrnoRow(errno: .tooManyOpenFiles, linux: 24, symbol: "EMFILE", message: "Too many open files"),
-        ErrnoRow(errno: .inappropriateIOCTLForDevice, linux: 25, symbol: "ENOTTY", message: "Inappropriate ioctl for device"),
+        ErrnoRow(
+            errno: .inappropriateIOCTLForDevice, linux: 25, symbol: "ENOTTY", message: "Inappropriate ioctl for device"),
         ErrnoRow(errno: .textFileBusy, linux: 26, symbol: "ETXTBSY", message: "Text file busy"),
         ErrnoRow(errno: .fileTooLarge, linux: 27, symbol: "EFBIG", message: "File too large"),
         ErrnoRow(errno: .noSpace, linux: 28, symbol: "ENOSPC", message: "No space left on device"),
@@ -56,13 +60,16 @@ private let errnoRows: [ErrnoRow] = {
         ErrnoRow(errno: .noLocks, linux: 37, symbol: "ENOLCK", message: "No locks available"),
         ErrnoRow(errno: .noFunction, linux: 38, symbol: "ENOSYS", message: "Function not implemented"),
         ErrnoRow(errno: .directoryNotEmpty, linux: 39, symbol: "ENOTEMPTY", message: "Directory not empty"),
-        ErrnoRow(errno: .tooManySymbolicLinkLevels, linux: 40, symbol: "ELOOP", message: "Too many levels of symbolic links"),
+        ErrnoRow(
+            errno: .tooManySymbolicLinkLevels, linux: 40, symbol: "ELOOP", message: "Too many levels of symbolic links"),
         ErrnoRow(errno: .noData, linux: 61, symbol: "ENODATA", message: "No data available"),
         ErrnoRow(errno: .timeout, linux: 62, symbol: "ETIME", message: "Timer expired"),
         ErrnoRow(errno: .protocolError, linux: 71, symbol: "EPROTO", message: "Protocol error"),
         ErrnoRow(errno: .badMessage, linux: 74, symbol: "EBADMSG", message: "Bad message"),
         ErrnoRow(errno: .overflow, linux: 75, symbol: "EOVERFLOW", message: "Value too large for defined data type"),
-        ErrnoRow(errno: .illegalByteSequence, linux: 84, symbol: "EILSEQ", message: "Invalid or incomplete multibyte or wide character"),
+        ErrnoRow(
+            errno: .illegalByteSequence, linux: 84, symbol: "EILSEQ",
+            message: "Invalid or incomplete multibyte or wide character"),
         // Linux has one number for EOPNOTSUPP and ENOTSUP; the kernel returns EOPNOTSUPP.
         ErrnoRow(errno: .notSupportedOnSocket, linux: 95, symbol: "EOPNOTSUPP", message: "Operation not supported"),
         ErrnoRow(errno: .notSupported, linux: 95, symbol: "EOPNOTSUPP", message: "Operation not supported"),
@@ -71,12 +78,14 @@ private let errnoRows: [ErrnoRow] = {
         ErrnoRow(errno: .nowInProgress, linux: 115, symbol: "EINPROGRESS", message: "Operation now in progress"),
         ErrnoRow(errno: .staleNFSFileHandle, linux: 116, symbol: "ESTALE", message: "Stale file handle"),
         ErrnoRow(errno: .diskQuotaExceeded, linux: 122, symbol: "EDQUOT", message: "Disk quota exceeded"),
-        ErrnoRow(errno: .canceled, linux: 125, symbol: "ECANCELED", message: "Operation canceled"),
+        ErrnoRow(errno: .canceled, linux: 125, symbol: "ECANCELED", message: "Operation canceled")
     ]
     #if os(Linux)
     // Only Linux has EHWPOISON (onlining a poisoned block in 6.12+/7.2).
-    rows.append(ErrnoRow(errno: Errno(rawValue: 133), linux: 133, symbol: "EHWPOISON",
-                         message: "Memory page has hardware error"))
+    rows.append(
+        ErrnoRow(
+            errno: Errno(rawValue: 133), linux: 133, symbol: "EHWPOISON",
+            message: "Memory page has hardware error"))
     #endif
     return rows
 }()

@@ -11,16 +11,16 @@ enum GuestHeader {
         typealias S = ObservationSchema
         let classes = S.PageClass.allCases
         return """
-        /* Generated from ObservationSchema (Sources/Scenario/ObservationSchema.swift) by
-         * Sources/KernelRunner/GuestHeader.swift when the guest is built: do not edit. */
-        #define MEMHP_MEMINFO_KEYS \(list(S.meminfoKeys))
-        #define MEMHP_VMSTAT_KEYS \(list(S.vmstatKeys))
-        #define MEMHP_PARAM_PATHS \(list(S.paramPaths))
-        #define MEMHP_BOOT_LOG_KEYS \(list(S.bootLogKeys))
-        enum memhp_page_class { \(classes.map { "PC_\($0.rawValue), " }.joined())PC_COUNT };
-        #define MEMHP_PAGE_CLASS_NAMES \(list(classes.map(\.rawValue)))
+            /* Generated from ObservationSchema (Sources/Scenario/ObservationSchema.swift) by
+             * Sources/KernelRunner/GuestHeader.swift when the guest is built: do not edit. */
+            #define MEMHP_MEMINFO_KEYS \(list(S.meminfoKeys))
+            #define MEMHP_VMSTAT_KEYS \(list(S.vmstatKeys))
+            #define MEMHP_PARAM_PATHS \(list(S.paramPaths))
+            #define MEMHP_BOOT_LOG_KEYS \(list(S.bootLogKeys))
+            enum memhp_page_class { \(classes.map { "PC_\($0.rawValue), " }.joined())PC_COUNT };
+            #define MEMHP_PAGE_CLASS_NAMES \(list(classes.map(\.rawValue)))
 
-        """
+            """
     }
 
     /// `"a", "b", NULL`: an initializer for a NULL-terminated `const char *[]`.

@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,13 +17,17 @@ struct UnixListener {
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { throw HarnessError("socket path too long: \(path)") }
+        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
+            throw HarnessError("socket path too long: \(path)")
+        }
         withUnsafeMutableBytes(of: &addr.sun_path) { p in
             for (i, b) in bytes.enumerated() { p[i] = b }
             p[bytes.count] = 0
         }
         let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(s, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard rc == 0, listen(s, 1) == 0 else {
             _ = Glibc.close(s)
@@ -106,7 +111,8 @@ struct QMPMessage {
 
     init?(_ line: String) {
         guard let d = line.data(using: .utf8),
-              let j = (try? JSONSerialization.jsonObject(with: d)) as? [String: Any] else { return nil }
+            let j = (try? JSONSerialization.jsonObject(with: d)) as? [String: Any]
+        else { return nil }
         raw = line; json = j
     }
 

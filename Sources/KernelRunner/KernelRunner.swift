@@ -1,9 +1,10 @@
 import Foundation
+import MemoryModel
+import Scenario
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import MemoryModel
-import Scenario
 
 /// What a kernel run produced.
 public struct KernelRunResult {
@@ -65,7 +66,9 @@ public final class KernelRunner {
         try src.write(toFile: tmpDir + "/memhp-guest.c", atomically: true, encoding: .utf8)
         try header.write(toFile: tmpDir + "/" + GuestHeader.fileName, atomically: true, encoding: .utf8)
         let tmpBin = "\(bin).\(getpid()).tmp"
-        try sh("gcc -static -O2 -Wall -Wno-format-truncation -o '\(tmpBin)' '\(tmpDir)/memhp-guest.c' && mv '\(tmpBin)' '\(bin)'")
+        try sh(
+            "gcc -static -O2 -Wall -Wno-format-truncation -o '\(tmpBin)' '\(tmpDir)/memhp-guest.c' && mv '\(tmpBin)' '\(bin)'"
+        )
         return bin
     }
 
@@ -107,7 +110,9 @@ public final class KernelRunner {
         }
         try GuestInit.script.write(toFile: root + "/init", atomically: true, encoding: .utf8)
         try plan.stepsFile(moduleFiles: files).write(toFile: root + "/steps", atomically: true, encoding: .utf8)
-        try sh("chmod 755 '\(root)/init' '\(root)/memhp-guest' && mknod '\(root)/dev/console' c 5 1 && cd '\(root)' && find . | cpio -o -H newc --quiet | gzip -1 > '\(work)/initrd.gz'")
+        try sh(
+            "chmod 755 '\(root)/init' '\(root)/memhp-guest' && mknod '\(root)/dev/console' c 5 1 && cd '\(root)' && find . | cpio -o -H newc --quiet | gzip -1 > '\(work)/initrd.gz'"
+        )
     }
 
     /// The QEMU command line; `-m`, `-numa`, DIMMs and virtio-mem from the scenario's machine.
@@ -118,14 +123,18 @@ public final class KernelRunner {
         if m.maxmemBytes > m.memBytes { mem += ",slots=\(m.slots),maxmem=\(SizeParser.format(m.maxmemBytes))" }
         a += ["-m", mem, "-smp", "1"]
         if m.gbpages { a += ["-cpu", "qemu64,+pdpe1gb"] }
-        a += ["-kernel", opt.kernel.vmlinuz, "-initrd", work + "/initrd.gz",
-              "-append", GuestProgram.kernelCommandLine(sc)]
+        a += [
+            "-kernel", opt.kernel.vmlinuz, "-initrd", work + "/initrd.gz",
+            "-append", GuestProgram.kernelCommandLine(sc)
+        ]
         a += ["-chardev", "file,id=con,path=\(work)/console.log", "-serial", "chardev:con"]
         a += ["-chardev", "socket,id=ctl,path=\(work)/ctl.sock", "-serial", "chardev:ctl"]
         a += ["-chardev", "socket,id=qmp,path=\(work)/qmp.sock", "-mon", "chardev=qmp,mode=control"]
         for n in m.nodes {
-            a += ["-object", "memory-backend-ram,id=ram-node\(n.id),size=\(SizeParser.format(n.memBytes))",
-                  "-numa", "node,nodeid=\(n.id),memdev=ram-node\(n.id)" + (n.id == 0 ? ",cpus=0" : "")]
+            a += [
+                "-object", "memory-backend-ram,id=ram-node\(n.id),size=\(SizeParser.format(n.memBytes))",
+                "-numa", "node,nodeid=\(n.id),memdev=ram-node\(n.id)" + (n.id == 0 ? ",cpus=0" : "")
+            ]
         }
         if !m.distances.isEmpty {
             for i in 0..<m.distances.count {
@@ -136,20 +145,26 @@ public final class KernelRunner {
         }
         let numa = !m.nodes.isEmpty
         for d in m.dimms {
-            a += ["-object", "memory-backend-ram,id=mem-\(d.id),size=\(SizeParser.format(d.sizeBytes))",
-                  "-device", "pc-dimm,id=\(d.id),memdev=mem-\(d.id)" + (numa ? ",node=\(d.node)" : "")]
+            a += [
+                "-object", "memory-backend-ram,id=mem-\(d.id),size=\(SizeParser.format(d.sizeBytes))",
+                "-device", "pc-dimm,id=\(d.id),memdev=mem-\(d.id)" + (numa ? ",node=\(d.node)" : "")
+            ]
         }
         for v in m.virtioMem {
-            var dev = "virtio-mem-pci,id=\(v.id),memdev=vmem-\(v.id),requested-size=\(SizeParser.format(v.requestedBytes))"
+            var dev =
+                "virtio-mem-pci,id=\(v.id),memdev=vmem-\(v.id),requested-size=\(SizeParser.format(v.requestedBytes))"
             if numa { dev += ",node=\(v.node)" }
             if v.blockBytes != 2 << 20 { dev += ",block-size=\(SizeParser.format(v.blockBytes))" }
-            a += ["-object", "memory-backend-ram,id=vmem-\(v.id),size=\(SizeParser.format(v.regionBytes))", "-device", dev]
+            a += [
+                "-object", "memory-backend-ram,id=vmem-\(v.id),size=\(SizeParser.format(v.regionBytes))", "-device", dev
+            ]
         }
         return a
     }
 
     static func shellQuote(_ s: String) -> String {
-        s.allSatisfy({ $0.isLetter || $0.isNumber || "-_=,./:+$".contains($0) }) ? s : "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        s.allSatisfy({ $0.isLetter || $0.isNumber || "-_=,./:+$".contains($0) })
+            ? s : "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
     // MARK: run
@@ -173,7 +188,9 @@ public final class KernelRunner {
         let buildS = Date().timeIntervalSince(tStart)
         let args = qemuArgs(work: work)
         let shown = ([opt.qemu] + args).map {
-            Self.shellQuote($0.replacingOccurrences(of: opt.kernel.dir, with: "$KERNEL_DIR").replacingOccurrences(of: work, with: "$WORK"))
+            Self.shellQuote(
+                $0.replacingOccurrences(of: opt.kernel.dir, with: "$KERNEL_DIR").replacingOccurrences(
+                    of: work, with: "$WORK"))
         }.joined(separator: " ")
 
         out = [
@@ -182,7 +199,7 @@ public final class KernelRunner {
             "# description: \(sc.description)",
             "# runner: kernel",
             "# kernel: \(opt.kernel.abi) \(opt.kernel.package) \(opt.kernel.debVersion)",
-            "# qemu: \(shown)",
+            "# qemu: \(shown)"
         ]
 
         let ctlL = try UnixListener(path: work + "/ctl.sock")
@@ -239,7 +256,11 @@ public final class KernelRunner {
                     out.append("# guest: \(line)")
                 } else if !line.isEmpty {
                     if line.hasPrefix("scenario_exit ") { sawScenarioExit = true; exitRC = 0 }
-                    if (try? Observation.parse(line)) == nil { out.append("# unparsable: \(line)") } else { out.append(line) }
+                    if (try? Observation.parse(line)) == nil {
+                        out.append("# unparsable: \(line)")
+                    } else {
+                        out.append(line)
+                    }
                 }
             }
             pollConsole(work)
@@ -252,7 +273,11 @@ public final class KernelRunner {
         // The guest powers off after `@done`; give it a moment, then make sure QEMU is gone.
         let exitBy = Date().addingTimeInterval(done ? 15 : 2)
         while proc.isRunning && Date() < exitBy {
-            if let q = qmp { waitReadable([q.fd], timeout: 0.2); for m in drainQMP() { emitEvent(m) } } else { usleep(200_000) }
+            if let q = qmp {
+                waitReadable([q.fd], timeout: 0.2); for m in drainQMP() { emitEvent(m) }
+            } else {
+                usleep(200_000)
+            }
         }
         if proc.isRunning {
             if let q = qmp { q.send(#"{"execute":"quit"}"# + "\n") }
@@ -281,10 +306,14 @@ public final class KernelRunner {
         if failure != nil || !completed {
             // Keep what the console showed last: a panic or the OOM killer explains a lost guest.
             // The serial console ends lines with \r\n, a single Character in Swift: split on scalars.
-            let lines = consoleText.unicodeScalars.split(separator: "\n").map { String(String.UnicodeScalarView($0)).replacingOccurrences(of: "\r", with: "") }
+            let lines = consoleText.unicodeScalars.split(separator: "\n").map {
+                String(String.UnicodeScalarView($0)).replacingOccurrences(of: "\r", with: "")
+            }
             for l in lines.suffix(40) { out.append("# console: \(l)") }
         }
-        return KernelRunResult(lines: out, completed: completed, failure: failure ?? (completed ? nil : "incomplete"), console: consoleText)
+        return KernelRunResult(
+            lines: out, completed: completed, failure: failure ?? (completed ? nil : "incomplete"), console: consoleText
+        )
     }
 
     func pollConsole(_ work: String) {
@@ -329,7 +358,11 @@ public final class KernelRunner {
             var reply: QMPMessage?
             for l in q.readLines() {
                 guard let m = QMPMessage(l) else { continue }
-                if m.event != nil { pendingEvents.append(m) } else if reply == nil, m.isReturn || m.error != nil { reply = m }
+                if m.event != nil {
+                    pendingEvents.append(m)
+                } else if reply == nil, m.isReturn || m.error != nil {
+                    reply = m
+                }
             }
             if let reply { return reply }
         }
@@ -351,7 +384,8 @@ public final class KernelRunner {
     }
 
     static func ostStatus(_ m: QMPMessage, device: String?) -> Int? {
-        guard m.event == "ACPI_DEVICE_OST", let info = (m.json["data"] as? [String: Any])?["info"] as? [String: Any] else { return nil }
+        guard m.event == "ACPI_DEVICE_OST", let info = (m.json["data"] as? [String: Any])?["info"] as? [String: Any]
+        else { return nil }
         if let device, let d = info["device"] as? String, d != device { return nil }
         return (info["status"] as? NSNumber)?.intValue
     }
@@ -369,19 +403,28 @@ public final class KernelRunner {
             o.add("action", "dimm-add"); o.add("id", id); o.add("size", size); o.add("node", node)
             var ok = false
             var err = ""
-            if let r = qmpCommand("object-add", ["qom-type": "memory-backend-ram", "id": "mem-\(id)", "size": size], timeout: 30), r.error == nil {
+            if let r = qmpCommand(
+                "object-add", ["qom-type": "memory-backend-ram", "id": "mem-\(id)", "size": size], timeout: 30),
+                r.error == nil
+            {
                 var dev: [String: Any] = ["driver": "pc-dimm", "id": id, "memdev": "mem-\(id)"]
                 if numa { dev["node"] = node }
                 if let r2 = qmpCommand("device_add", dev, timeout: 30) {
                     if let e = r2.error { err = e } else { ok = true }
-                } else { err = "no reply" }
-            } else { err = "object-add failed" }
+                } else {
+                    err = "no reply"
+                }
+            } else {
+                err = "object-add failed"
+            }
             if ok {
                 // The guest reports the insertion done with _OST (status 0) after adding (and auto-onlining) the blocks.
                 events = waitEvents(until: min(deadline, t.addingTimeInterval(60))) { evs in
                     evs.contains { Self.ostStatus($0, device: id) != nil }
                 }
-                let addr = (qmpCommand("qom-get", ["path": "/machine/peripheral/\(id)", "property": "addr"], timeout: 10)?.json["return"] as? NSNumber)?.intValue ?? -1
+                let addr =
+                    (qmpCommand("qom-get", ["path": "/machine/peripheral/\(id)", "property": "addr"], timeout: 10)?
+                    .json["return"] as? NSNumber)?.intValue ?? -1
                 let bs = Geometry.minMemoryBlockSize
                 o.add("addr", "0x" + String(addr, radix: 16))
                 if addr >= 0 {
@@ -400,8 +443,11 @@ public final class KernelRunner {
             if let r = qmpCommand("device_del", ["id": id], timeout: 30), r.error == nil {
                 // Done when QEMU deletes the device, or the guest refuses (_OST other than 0x84 "in progress").
                 events = waitEvents(until: min(deadline, t.addingTimeInterval(Double(timeout)))) { evs in
-                    evs.contains { ($0.event == "DEVICE_DELETED" && (($0.json["data"] as? [String: Any])?["device"] as? String) == id)
-                        || (Self.ostStatus($0, device: id).map { $0 != 0x84 && $0 != 0 } ?? false) }
+                    evs.contains {
+                        ($0.event == "DEVICE_DELETED"
+                            && (($0.json["data"] as? [String: Any])?["device"] as? String) == id)
+                            || (Self.ostStatus($0, device: id).map { $0 != 0x84 && $0 != 0 } ?? false)
+                    }
                 }
                 // The final _OST after a removal carries no device name; collect it too.
                 events += waitEvents(until: Date().addingTimeInterval(0.5)) { _ in false }
@@ -421,7 +467,9 @@ public final class KernelRunner {
             let until = min(deadline, t.addingTimeInterval(Double(timeout)))
             var cur = -1
             while Date() < until {
-                cur = (qmpCommand("qom-get", ["path": path, "property": "size"], timeout: 10)?.json["return"] as? NSNumber)?.intValue ?? -1
+                cur =
+                    (qmpCommand("qom-get", ["path": path, "property": "size"], timeout: 10)?.json["return"] as? NSNumber)?
+                    .intValue ?? -1
                 if cur == size { break }
                 usleep(100_000)
             }
@@ -442,8 +490,12 @@ public final class KernelRunner {
 enum GuestSource {
     static func load() throws -> String {
         if let url = Bundle.module.url(forResource: "memhp-guest", withExtension: "c", subdirectory: "Guest"),
-           let s = try? String(contentsOf: url, encoding: .utf8) { return s }
-        let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Guest/memhp-guest.c")
+            let s = try? String(contentsOf: url, encoding: .utf8)
+        {
+            return s
+        }
+        let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "Guest/memhp-guest.c")
         if let s = try? String(contentsOf: here, encoding: .utf8) { return s }
         throw HarnessError("memhp-guest.c not found (neither in the resource bundle nor at \(here.path))")
     }

@@ -78,10 +78,14 @@ public struct KernelInstall {
         var notes: [String] = []
         if let served = Self.servedByDebian() {
             if Self.debVersionLess(debVersion, served.version) {
-                notes.append("Debian now serves \(served.package) \(served.version), newer than the cached \(package) \(debVersion): run scripts/kernel-setup.sh to fetch it")
+                notes.append(
+                    "Debian now serves \(served.package) \(served.version), newer than the cached \(package) \(debVersion): run scripts/kernel-setup.sh to fetch it"
+                )
             }
             for v in fixtureVersions.sorted() where Self.debVersionLess(v, served.version) {
-                notes.append("fixtures were recorded with kernel \(v); Debian now serves \(served.package) \(served.version): re-record them")
+                notes.append(
+                    "fixtures were recorded with kernel \(v); Debian now serves \(served.package) \(served.version): re-record them"
+                )
             }
         }
         return notes
@@ -129,7 +133,9 @@ public struct KernelInstall {
 
     private func locate(_ name: String) throws -> String {
         let fm = FileManager.default
-        let variants = Set([name, name.replacingOccurrences(of: "-", with: "_"), name.replacingOccurrences(of: "_", with: "-")])
+        let variants = Set([
+            name, name.replacingOccurrences(of: "-", with: "_"), name.replacingOccurrences(of: "_", with: "-")
+        ])
         for v in variants where fm.fileExists(atPath: "\(dir)/ko/\(v).ko") { return "\(dir)/ko/\(v).ko" }
         guard let e = fm.enumerator(atPath: dir + "/modules/kernel") else { throw HarnessError("no modules in \(dir)") }
         while let rel = e.nextObject() as? String {

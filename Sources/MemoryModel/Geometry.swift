@@ -6,18 +6,18 @@ public typealias PFN = Int
 
 public enum Geometry {
     public static let pageShift = 12
-    public static let pageSize = 1 << pageShift                  // 4 KiB
-    public static let structPageSize = 64                         // sizeof(struct page)
-    public static let sectionShift = 27                           // SECTION_SIZE_BITS
-    public static let sectionSize = 1 << sectionShift             // 128 MiB
+    public static let pageSize = 1 << pageShift  // 4 KiB
+    public static let structPageSize = 64  // sizeof(struct page)
+    public static let sectionShift = 27  // SECTION_SIZE_BITS
+    public static let sectionSize = 1 << sectionShift  // 128 MiB
     public static let pagesPerSection = sectionSize >> pageShift  // 32768
-    public static let pageblockOrder = 9                          // HUGETLB_PAGE_ORDER
-    public static let pageblockPages = 1 << pageblockOrder        // 512 pages = 2 MiB
+    public static let pageblockOrder = 9  // HUGETLB_PAGE_ORDER
+    public static let pageblockPages = 1 << pageblockOrder  // 512 pages = 2 MiB
     /// 6.1's MAX_ORDER is exclusive: the largest buddy order is 10 (4 MiB).
     public static let maxOrder = 11
-    public static let maxOrderPages = 1 << (maxOrder - 1)         // MAX_ORDER_NR_PAGES = 1024
+    public static let maxOrderPages = 1 << (maxOrder - 1)  // MAX_ORDER_NR_PAGES = 1024
     public static let minMemoryBlockSize = sectionSize
-    public static let maxMemoryBlockSize = 2 << 30                // 2 GiB
+    public static let maxMemoryBlockSize = 2 << 30  // 2 GiB
     /// Boot memory ending at or above this uses larger memory blocks (probe_memory_block_size).
     public static let memSizeForLargeBlock = 64 << 30
 

@@ -22,10 +22,12 @@ public struct MachineConfig: Sendable, Equatable {
     /// Seed for every random choice the model makes.
     public var seed: UInt64
 
-    public init(memBytes: Int = 1 << 30, maxmemBytes: Int = 4 << 30, slots: Int = 4,
-                nodes: [NodeConfig] = [], distances: [[Int]] = [], dimms: [DIMMConfig] = [],
-                virtioMem: [VirtioMemConfig] = [], cmdline: String = "", gbpages: Bool = false,
-                seed: UInt64 = 1) {
+    public init(
+        memBytes: Int = 1 << 30, maxmemBytes: Int = 4 << 30, slots: Int = 4,
+        nodes: [NodeConfig] = [], distances: [[Int]] = [], dimms: [DIMMConfig] = [],
+        virtioMem: [VirtioMemConfig] = [], cmdline: String = "", gbpages: Bool = false,
+        seed: UInt64 = 1
+    ) {
         self.memBytes = memBytes; self.maxmemBytes = maxmemBytes; self.slots = slots
         self.nodes = nodes; self.distances = distances; self.dimms = dimms
         self.virtioMem = virtioMem; self.cmdline = cmdline; self.gbpages = gbpages; self.seed = seed
@@ -42,7 +44,9 @@ public struct DIMMConfig: Sendable, Equatable {
     public var id: String
     public var sizeBytes: Int
     public var node: Int
-    public init(id: String, sizeBytes: Int, node: Int = 0) { self.id = id; self.sizeBytes = sizeBytes; self.node = node }
+    public init(id: String, sizeBytes: Int, node: Int = 0) {
+        self.id = id; self.sizeBytes = sizeBytes; self.node = node
+    }
 }
 
 public struct VirtioMemConfig: Sendable, Equatable {

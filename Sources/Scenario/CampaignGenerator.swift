@@ -9,42 +9,74 @@ public enum CampaignGenerator {
     /// The machine shapes, one per `seed % shapes.count`.
     public static let shapes: [CampaignShape] = [
         // One node, two cold-plugged 512M DIMMs at 4G (blocks 32-39), room for two more.
-        CampaignShape(name: "dimms", header: ["mem: 1G", "maxmem: 4G", "slots: 4", "dimm: dimm1 512M", "dimm: dimm2 512M"],
-                      nodes: 1, bootBlocks: Array(0..<8), dimmBlocks: Array(32..<40), freeSlots: 2, hotAddRoom: 2048, nextDimmBlock: 40),
+        CampaignShape(
+            name: "dimms", header: ["mem: 1G", "maxmem: 4G", "slots: 4", "dimm: dimm1 512M", "dimm: dimm2 512M"],
+            nodes: 1, bootBlocks: Array(0..<8), dimmBlocks: Array(32..<40), freeSlots: 2, hotAddRoom: 2048,
+            nextDimmBlock: 40),
         // Two nodes of 1G, movablecore=256M, one 512M DIMM per node.
-        CampaignShape(name: "two-nodes", header: ["mem: 2G", "maxmem: 4G", "slots: 4", "node: 0 1G", "node: 1 1G",
-                                                  "dimm: dimm1 512M node=0", "dimm: dimm2 512M node=1", "append: movablecore=256M"],
-                      nodes: 2, bootBlocks: Array(0..<16), dimmBlocks: Array(32..<40), freeSlots: 2, hotAddRoom: 1024, nextDimmBlock: 40),
+        CampaignShape(
+            name: "two-nodes",
+            header: [
+                "mem: 2G", "maxmem: 4G", "slots: 4", "node: 0 1G", "node: 1 1G",
+                "dimm: dimm1 512M node=0", "dimm: dimm2 512M node=1", "append: movablecore=256M"
+            ],
+            nodes: 2, bootBlocks: Array(0..<16), dimmBlocks: Array(32..<40), freeSlots: 2, hotAddRoom: 1024,
+            nextDimmBlock: 40),
         // 2G with kernelcore=512M (ZONE_MOVABLE at boot) and one DIMM.
-        CampaignShape(name: "kernelcore", header: ["mem: 2G", "maxmem: 4G", "slots: 2", "dimm: dimm1 512M", "append: kernelcore=512M"],
-                      nodes: 1, bootBlocks: Array(0..<16), dimmBlocks: Array(32..<36), freeSlots: 1, hotAddRoom: 1536, nextDimmBlock: 36),
+        CampaignShape(
+            name: "kernelcore",
+            header: ["mem: 2G", "maxmem: 4G", "slots: 2", "dimm: dimm1 512M", "append: kernelcore=512M"],
+            nodes: 1, bootBlocks: Array(0..<16), dimmBlocks: Array(32..<36), freeSlots: 1, hotAddRoom: 1536,
+            nextDimmBlock: 36),
         // 2G with movablecore=25%.
-        CampaignShape(name: "movablecore", header: ["mem: 2G", "maxmem: 4G", "slots: 2", "append: movablecore=25%"],
-                      nodes: 1, bootBlocks: Array(0..<16), dimmBlocks: [], freeSlots: 2, hotAddRoom: 2048, nextDimmBlock: 32),
+        CampaignShape(
+            name: "movablecore", header: ["mem: 2G", "maxmem: 4G", "slots: 2", "append: movablecore=25%"],
+            nodes: 1, bootBlocks: Array(0..<16), dimmBlocks: [], freeSlots: 2, hotAddRoom: 2048, nextDimmBlock: 32),
         // movable_node: node 1's DIMM goes to Movable, onlined at boot.
-        CampaignShape(name: "movable-node", header: ["mem: 1G", "maxmem: 4G", "slots: 4", "node: 0 768M", "node: 1 256M",
-                                                     "dimm: dimm1 512M node=1", "append: movable_node memhp_default_state=online"],
-                      nodes: 2, bootBlocks: Array(0..<8), dimmBlocks: Array(32..<36), freeSlots: 3, hotAddRoom: 2560, nextDimmBlock: 36),
+        CampaignShape(
+            name: "movable-node",
+            header: [
+                "mem: 1G", "maxmem: 4G", "slots: 4", "node: 0 768M", "node: 1 256M",
+                "dimm: dimm1 512M node=1", "append: movable_node memhp_default_state=online"
+            ],
+            nodes: 2, bootBlocks: Array(0..<8), dimmBlocks: Array(32..<36), freeSlots: 3, hotAddRoom: 2560,
+            nextDimmBlock: 36),
         // memmap_on_memory=1: DIMMs added at run time carry their own memmap.
-        CampaignShape(name: "memmap-on-memory", header: ["mem: 1G", "maxmem: 4G", "slots: 4", "append: memory_hotplug.memmap_on_memory=1"],
-                      nodes: 1, bootBlocks: Array(0..<8), dimmBlocks: [], freeSlots: 4, hotAddRoom: 3072, nextDimmBlock: 32),
+        CampaignShape(
+            name: "memmap-on-memory",
+            header: ["mem: 1G", "maxmem: 4G", "slots: 4", "append: memory_hotplug.memmap_on_memory=1"],
+            nodes: 1, bootBlocks: Array(0..<8), dimmBlocks: [], freeSlots: 4, hotAddRoom: 3072, nextDimmBlock: 32),
         // virtio-mem: a 2G device, online_movable by default.
-        CampaignShape(name: "virtio-mem", header: ["mem: 1G", "maxmem: 4G", "slots: 4", "virtio-mem: vm0 size=2G requested=0",
-                                                   "append: memhp_default_state=online_movable"],
-                      nodes: 1, bootBlocks: Array(0..<8), dimmBlocks: [], freeSlots: 0, hotAddRoom: 0, nextDimmBlock: 32, virtioMem: 2048),
+        CampaignShape(
+            name: "virtio-mem",
+            header: [
+                "mem: 1G", "maxmem: 4G", "slots: 4", "virtio-mem: vm0 size=2G requested=0",
+                "append: memhp_default_state=online_movable"
+            ],
+            nodes: 1, bootBlocks: Array(0..<8), dimmBlocks: [], freeSlots: 0, hotAddRoom: 0, nextDimmBlock: 32,
+            virtioMem: 2048),
         // 3G with 1 GiB pages (gbpages): 1G pools and demote.
-        CampaignShape(name: "gbpages", header: ["mem: 3G", "maxmem: 6G", "slots: 2", "cpu: gbpages"],
-                      nodes: 1, bootBlocks: Array(0..<24), dimmBlocks: [], freeSlots: 2, hotAddRoom: 3072, nextDimmBlock: 32, gbpages: true),
+        CampaignShape(
+            name: "gbpages", header: ["mem: 3G", "maxmem: 6G", "slots: 2", "cpu: gbpages"],
+            nodes: 1, bootBlocks: Array(0..<24), dimmBlocks: [], freeSlots: 2, hotAddRoom: 3072, nextDimmBlock: 32,
+            gbpages: true),
         // 4G (1G above 4G), two 1G DIMMs onlined at boot by auto-movable, memmap_on_memory, gbpages.
-        CampaignShape(name: "big-auto-movable", header: ["mem: 4G", "maxmem: 8G", "slots: 4", "cpu: gbpages",
-                                                         "dimm: dimm1 1G", "dimm: dimm2 1G",
-                                                         "append: memhp_default_state=online memory_hotplug.online_policy=auto-movable memory_hotplug.memmap_on_memory=1"],
-                      nodes: 1, bootBlocks: Array(0..<24) + Array(32..<40), dimmBlocks: Array(40..<56), freeSlots: 2, hotAddRoom: 2048,
-                      nextDimmBlock: 56, gbpages: true),
+        CampaignShape(
+            name: "big-auto-movable",
+            header: [
+                "mem: 4G", "maxmem: 8G", "slots: 4", "cpu: gbpages",
+                "dimm: dimm1 1G", "dimm: dimm2 1G",
+                "append: memhp_default_state=online memory_hotplug.online_policy=auto-movable memory_hotplug.memmap_on_memory=1"
+            ],
+            nodes: 1, bootBlocks: Array(0..<24) + Array(32..<40), dimmBlocks: Array(40..<56), freeSlots: 2,
+            hotAddRoom: 2048,
+            nextDimmBlock: 56, gbpages: true)
     ]
 
     /// The shape seed `seed` uses.
-    public static func shape(seed: Int) -> CampaignShape { shapes[((seed % shapes.count) + shapes.count) % shapes.count] }
+    public static func shape(seed: Int) -> CampaignShape {
+        shapes[((seed % shapes.count) + shapes.count) % shapes.count]
+    }
 
     /// Seed `seed`'s scenario text.
     public static func scenario(seed: Int) -> String {
@@ -86,7 +118,8 @@ public enum CampaignGenerator {
         /// Hot-pluggable blocks present now: cold DIMMs, run-time DIMMs, virtio-mem's plugged part
         /// (its region starts at 4G, block 32, and plugs upwards).
         var blocks: [Int] {
-            shape.dimmBlocks + dimms.flatMap { Array($0.blocks) } + Array(stride(from: 32, to: 32 + vmemSize / 128, by: 1))
+            shape.dimmBlocks + dimms.flatMap { Array($0.blocks) }
+                + Array(stride(from: 32, to: 32 + vmemSize / 128, by: 1))
         }
 
         mutating func block() -> Int {
@@ -96,8 +129,10 @@ public enum CampaignGenerator {
         }
 
         mutating func build() -> String {
-            var out = ["# campaign seed \(seed): shape \(shape.name) (generated by `memhp campaign generate`; do not edit)",
-                       "description: campaign seed \(seed) on \(shape.name)"]
+            var out = [
+                "# campaign seed \(seed): shape \(shape.name) (generated by `memhp campaign generate`; do not edit)",
+                "description: campaign seed \(seed) on \(shape.name)"
+            ]
             out += shape.header
             out.append("timeout: 300")
             out.append("---")
@@ -116,7 +151,9 @@ public enum CampaignGenerator {
             case 0..<16: blockWrite()
             case 16..<30: poolWrite()
             case 30..<40: read()
-            case 40..<46: lines.append("write $MEM/auto_online_blocks \(pick(["offline", "online", "online_kernel", "online_movable"]))")
+            case 40..<46:
+                lines.append(
+                    "write $MEM/auto_online_blocks \(pick(["offline", "online", "online_kernel", "online_movable"]))")
             case 46..<52: lines.append("write $VM/hugetlb_optimize_vmemmap \(pick(["0", "1"]))")
             case 52..<57: overcommit()
             case 57..<65: hold()
@@ -157,22 +194,36 @@ public enum CampaignGenerator {
 
         mutating func overcommit() {
             let n = pick([0, 4, 32, 100])
-            lines.append(chance(50) ? "write $VM/nr_overcommit_hugepages \(n)" : "write $HUGE/hugepages-2048kB/nr_overcommit_hugepages \(n)")
+            lines.append(
+                chance(50)
+                    ? "write $VM/nr_overcommit_hugepages \(n)"
+                    : "write $HUGE/hugepages-2048kB/nr_overcommit_hugepages \(n)")
         }
 
-        static let hugeFiles = ["nr_hugepages", "free_hugepages", "surplus_hugepages", "resv_hugepages", "nr_overcommit_hugepages"]
+        static let hugeFiles = [
+            "nr_hugepages", "free_hugepages", "surplus_hugepages", "resv_hugepages", "nr_overcommit_hugepages"
+        ]
 
         mutating func read() {
             switch int(8) {
             case 0: lines.append("read $HUGE/hugepages-2048kB/\(pick(Self.hugeFiles))")
-            case 1: lines.append("read $VM/\(pick(["nr_hugepages", "nr_overcommit_hugepages", "hugetlb_optimize_vmemmap", "nr_hugepages_mempolicy"]))")
+            case 1:
+                lines.append(
+                    "read $VM/\(pick(["nr_hugepages", "nr_overcommit_hugepages", "hugetlb_optimize_vmemmap", "nr_hugepages_mempolicy"]))"
+                )
             case 2:
                 let n = int(shape.nodes)
-                lines.append("read $NODE/node\(n)/hugepages/hugepages-2048kB/\(pick(["nr_hugepages", "free_hugepages", "surplus_hugepages"]))")
-            case 3: lines.append("read $NODE/\(pick(["online", "possible", "has_cpu", "has_memory", "has_normal_memory"]))")
+                lines.append(
+                    "read $NODE/node\(n)/hugepages/hugepages-2048kB/\(pick(["nr_hugepages", "free_hugepages", "surplus_hugepages"]))"
+                )
+            case 3:
+                lines.append("read $NODE/\(pick(["online", "possible", "has_cpu", "has_memory", "has_normal_memory"]))")
             case 4: lines.append("read $NODE/node\(int(shape.nodes))/\(pick(["distance", "cpulist", "cpumap"]))")
             case 5: lines.append("read $MEM/auto_online_blocks")
-            case 6: lines.append("read $MEM/memory\(block())/\(pick(["state", "valid_zones", "online", "removable", "phys_device"]))")
+            case 6:
+                lines.append(
+                    "read $MEM/memory\(block())/\(pick(["state", "valid_zones", "online", "removable", "phys_device"]))"
+                )
             default: lines.append("read $MHP/\(pick(["online_policy", "auto_movable_ratio", "memmap_on_memory"]))")
             }
         }

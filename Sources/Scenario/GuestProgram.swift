@@ -89,7 +89,7 @@ public struct GuestProgram: Sendable {
         "file mm/hugetlb_vmemmap.c +p",
         "file mm/migrate.c +p",
         "file drivers/base/memory.c +p",
-        "file drivers/acpi/acpi_memhotplug.c +p",
+        "file drivers/acpi/acpi_memhotplug.c +p"
     ]
 
     /// Lower-case hex of the UTF-8 bytes; `-` for the empty string.
@@ -122,11 +122,15 @@ public struct GuestProgram: Sendable {
             case .read(let path):
                 ins.append(.read(path: path))
             case .online(let block, let type):
-                ins.append(.write(path: ScenarioPaths.blockState(block), value: type.name, nonl: false, offline: false,
-                                  timeoutSeconds: Step.defaultWriteTimeout))
+                ins.append(
+                    .write(
+                        path: ScenarioPaths.blockState(block), value: type.name, nonl: false, offline: false,
+                        timeoutSeconds: Step.defaultWriteTimeout))
             case .offline(let block, let timeout):
-                ins.append(.write(path: ScenarioPaths.blockState(block), value: "offline", nonl: false, offline: true,
-                                  timeoutSeconds: timeout))
+                ins.append(
+                    .write(
+                        path: ScenarioPaths.blockState(block), value: "offline", nonl: false, offline: true,
+                        timeoutSeconds: timeout))
             case .dimmAdd, .dimmDel, .vmemResize:
                 hostSteps.append(step)
                 ins.append(.host(n: hostSteps.count, timeoutSeconds: Self.hostTimeout(step), step: step))

@@ -102,8 +102,10 @@ enum GuestReading {
             if has("count:", at: p), let (v, _) = number(from: p + 6) { zones[z].pcp += v; continue }
             if has("start_pfn:", at: p), let (v, _) = number(from: p + 10) { zones[z].startPFN = v; continue }
             guard inWM else { continue }
-            for (key, path) in [("min", \ZoneInfo.min), ("low", \.low), ("high", \.high), ("spanned", \.spanned),
-                                ("present", \.present), ("managed", \.managed)] as [(StaticString, WritableKeyPath<ZoneInfo, Int>)] {
+            for (key, path) in [
+                ("min", \ZoneInfo.min), ("low", \.low), ("high", \.high), ("spanned", \.spanned),
+                ("present", \.present), ("managed", \.managed)
+            ] as [(StaticString, WritableKeyPath<ZoneInfo, Int>)] {
                 let c = key.utf8CodeUnitCount
                 if has(key, at: p), p + c < e, b[p + c] == 32, let (v, _) = number(from: p + c) {
                     zones[z][keyPath: path] = v

@@ -126,12 +126,16 @@ extension ModelRunner {
             return GuestReading.strtol(String(n.dropFirst(10)), radix: 10)
         }.sorted()
         for kb in sizes {
-            out.append("hstate size_kB=\(kb) nr=\(h(kb, "nr_hugepages")) free=\(h(kb, "free_hugepages")) resv=\(h(kb, "resv_hugepages")) surplus=\(h(kb, "surplus_hugepages")) overcommit=\(h(kb, "nr_overcommit_hugepages"))")
+            out.append(
+                "hstate size_kB=\(kb) nr=\(h(kb, "nr_hugepages")) free=\(h(kb, "free_hugepages")) resv=\(h(kb, "resv_hugepages")) surplus=\(h(kb, "surplus_hugepages")) overcommit=\(h(kb, "nr_overcommit_hugepages"))"
+            )
         }
         for node in 0..<64 where exists("/sys/devices/system/node/node\(node)") {
             for kb in sizes {
                 let p = "/sys/devices/system/node/node\(node)/hugepages/hugepages-\(kb)kB/"
-                out.append("hstate_node node=\(node) size_kB=\(kb) nr=\(readLong(p + "nr_hugepages")) free=\(readLong(p + "free_hugepages")) surplus=\(readLong(p + "surplus_hugepages"))")
+                out.append(
+                    "hstate_node node=\(node) size_kB=\(kb) nr=\(readLong(p + "nr_hugepages")) free=\(readLong(p + "free_hugepages")) surplus=\(readLong(p + "surplus_hugepages"))"
+                )
             }
         }
     }
@@ -141,7 +145,8 @@ extension ModelRunner {
             switch readFile(p) {
             case .success(var t):
                 if t.hasSuffix("\n") { t.removeLast() }
-                out.append(Observation("param", [.init("path", p), .init("value", t.replacingTabs(), quoted: true)]).line)
+                out.append(
+                    Observation("param", [.init("path", p), .init("value", t.replacingTabs(), quoted: true)]).line)
             case .failure(let e):
                 out.append("param path=\(p) errno=\(e.symbol)")
             }

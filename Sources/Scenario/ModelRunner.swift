@@ -51,7 +51,6 @@ public final class ModelRunner {
         self.boot = boot
     }
 
-
     public func run() -> ModelRunResult {
         let sc = scenario
         out = [
@@ -59,18 +58,25 @@ public final class ModelRunner {
             "# scenario: \(sc.name) (\(sc.file))",
             "# description: \(sc.description)",
             "# runner: model",
-            "# model: memhp MemoryModel seed=\(sc.machine.seed)",
+            "# model: memhp MemoryModel seed=\(sc.machine.seed)"
         ]
         do {
             machine = try boot(sc.machine)
         } catch {
             out.append("# boot failed: \(error)")
             out.append("scenario_exit rc=-1")
-            out.append(Observation("end", [.init("completed", "0"), .init("reason", "boot"), .init("scenario_rc", "-"),
-                                           .init("qemu_rc", "0"), .init("boot_s", "-"), .init("total_s", "0.0"),
-                                           .init("build_s", "0.0")]).line)
-            return ModelRunResult(lines: out, explain: ["boot: \(error)"], completed: false, unsupported: [],
-                                  virtualNanoseconds: 0)
+            out.append(
+                Observation(
+                    "end",
+                    [
+                        .init("completed", "0"), .init("reason", "boot"), .init("scenario_rc", "-"),
+                        .init("qemu_rc", "0"), .init("boot_s", "-"), .init("total_s", "0.0"),
+                        .init("build_s", "0.0")
+                    ]
+                ).line)
+            return ModelRunResult(
+                lines: out, explain: ["boot: \(error)"], completed: false, unsupported: [],
+                virtualNanoseconds: 0)
         }
         fs = KernelFS(machine: machine)
         // The kernel runner's guest turns dynamic debug on for mm/memory_hotplug.c first.
@@ -107,8 +113,9 @@ public final class ModelRunner {
         end.add("total_s", Self.seconds(machine.clock, decimals: 1))
         end.add("build_s", "0.0")
         out.append(end.line)
-        return ModelRunResult(lines: out, explain: explainOut, completed: true, unsupported: unsupported,
-                              virtualNanoseconds: machine.clock)
+        return ModelRunResult(
+            lines: out, explain: explainOut, completed: true, unsupported: unsupported,
+            virtualNanoseconds: machine.clock)
     }
 
     /// The kernel runner insmods the scenario's modules before the first step (dependencies
@@ -120,8 +127,14 @@ public final class ModelRunner {
             if m.args.isEmpty, (try? fs.withLock({ try $0.loadModule(m.name) })) != nil { continue }
             let text = "module: " + m.name + (m.args.isEmpty ? "" : " " + m.args)
             unsupported.append(text)
-            out.append(Observation("unsupported", [.init("step", text, quoted: true),
-                                                   .init("reason", "the model does not provide this module's files", quoted: true)]).line)
+            out.append(
+                Observation(
+                    "unsupported",
+                    [
+                        .init("step", text, quoted: true),
+                        .init("reason", "the model does not provide this module's files", quoted: true)
+                    ]
+                ).line)
         }
     }
 
@@ -157,7 +170,8 @@ public final class ModelRunner {
     func markUnsupported(_ step: Step, _ why: String) {
         let text = step.line
         unsupported.append(text)
-        out.append(Observation("unsupported", [.init("step", text, quoted: true), .init("reason", why, quoted: true)]).line)
+        out.append(
+            Observation("unsupported", [.init("step", text, quoted: true), .init("reason", why, quoted: true)]).line)
     }
 
     // MARK: writes and reads
@@ -252,7 +266,8 @@ public final class ModelRunner {
         var err = "0"
         let pages = (bytes + 4095) / 4096
         do {
-            let owner = try machine.createOwner(name: Self.ownerName(id), kind: Self.pageKind(kind), node: node ?? 0, bound: node != nil)
+            let owner = try machine.createOwner(
+                name: Self.ownerName(id), kind: Self.pageKind(kind), node: node ?? 0, bound: node != nil)
             holds[id] = owner
             if machine.allocate(owner: owner, blocks: pages) < pages { err = "ENOMEM" }
         } catch let e as KernelError {
@@ -260,9 +275,15 @@ public final class ModelRunner {
         } catch {
             err = "EIO"
         }
-        out.append(Observation("hold", [.init("id", id), .init("kind", kind.rawValue), .init("size", String(bytes)),
-                                        .init("node", node.map(String.init) ?? "-"), .init("rc", err == "0" ? "0" : "1"),
-                                        .init("errno", err)]).line)
+        out.append(
+            Observation(
+                "hold",
+                [
+                    .init("id", id), .init("kind", kind.rawValue), .init("size", String(bytes)),
+                    .init("node", node.map(String.init) ?? "-"), .init("rc", err == "0" ? "0" : "1"),
+                    .init("errno", err)
+                ]
+            ).line)
     }
 
     /// `release ID`: closing the fd / munmap frees everything, without allocating.
@@ -305,9 +326,15 @@ public final class ModelRunner {
                 hr = headroom(node: node)
             }
         }
-        out.append(Observation("fill", [.init("id", id), .init("node", String(node)), .init("margin", String(margin)),
-                                        .init("pages", String(pages)), .init("headroom", String(hr)),
-                                        .init("rc", err == "0" ? "0" : "1"), .init("errno", err)]).line)
+        out.append(
+            Observation(
+                "fill",
+                [
+                    .init("id", id), .init("node", String(node)), .init("margin", String(margin)),
+                    .init("pages", String(pages)), .init("headroom", String(hr)),
+                    .init("rc", err == "0" ? "0" : "1"), .init("errno", err)
+                ]
+            ).line)
     }
 
     /// Pages of the node's kernel zones above min + lowmem_reserve[ZONE_NORMAL], from /proc/zoneinfo.
@@ -393,7 +420,10 @@ public final class ModelRunner {
             if let last = changes.last, changes.count > 1, last != sent.last { sent.append(last) }
             for sz in sent {
                 let data = "{'size':\(sz),'qom-path':'/machine/peripheral/\(id)','id':'\(id)'}"
-                out.append(Observation("qmp_event", [.init("name", "MEMORY_DEVICE_SIZE_CHANGE"), .init("data", data, quoted: true)]).line)
+                out.append(
+                    Observation(
+                        "qmp_event", [.init("name", "MEMORY_DEVICE_SIZE_CHANGE"), .init("data", data, quoted: true)]
+                    ).line)
             }
             return
         default:
@@ -414,12 +444,16 @@ public final class ModelRunner {
         guard kmsgSeen < lines.count else { kmsgSeen = lines.count; return }
         for var msg in lines[kmsgSeen...] {
             var prio = 6
-            if msg.hasPrefix("<"), let close = msg.firstIndex(of: ">"), let p = Int(msg[msg.index(after: msg.startIndex)..<close]) {
+            if msg.hasPrefix("<"), let close = msg.firstIndex(of: ">"),
+                let p = Int(msg[msg.index(after: msg.startIndex)..<close])
+            {
                 prio = p & 7
                 msg = String(msg[msg.index(after: close)...])
             }
             if boot {
-                if ObservationSchema.bootLogKeys.contains(where: { msg.contains($0) }) { out.append("dmesg [    0.000000] " + msg) }
+                if ObservationSchema.bootLogKeys.contains(where: { msg.contains($0) }) {
+                    out.append("dmesg [    0.000000] " + msg)
+                }
             } else {
                 out.append(Observation("kmsg", [.init("prio", String(prio)), .init("msg", msg, quoted: true)]).line)
             }

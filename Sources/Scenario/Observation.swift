@@ -74,7 +74,9 @@ public struct Observation: Sendable, Equatable, CustomStringConvertible {
     /// A bare value must survive re-parsing unchanged: no space, quote, backslash or control character, not empty.
     public static func needsQuotes(_ v: String) -> Bool {
         if v.isEmpty { return true }
-        return v.unicodeScalars.contains { $0 == " " || $0 == "\"" || $0 == "\\" || $0.value < 0x20 || $0.value == 0x7f }
+        return v.unicodeScalars.contains {
+            $0 == " " || $0 == "\"" || $0 == "\\" || $0.value < 0x20 || $0.value == 0x7f
+        }
     }
 
     /// Backslash escapes inside a quoted value: `\"`, `\\`, `\n`, `\t`, `\r`, other control characters as `\xHH`.

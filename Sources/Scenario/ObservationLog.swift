@@ -1,4 +1,3 @@
-
 /// A parsed observation log that remembers where each observation came from.
 public struct ObservationLog: Sendable {
     public struct Entry: Sendable {
@@ -8,7 +7,9 @@ public struct ObservationLog: Sendable {
     public var entries: [Entry]
     /// `end total_s=` of a kernel log (the real run's wall time), if present.
     public var totalSeconds: Double? {
-        guard let e = entries.last(where: { $0.observation.kind == "end" }), let t = e.observation["total_s"] else { return nil }
+        guard let e = entries.last(where: { $0.observation.kind == "end" }), let t = e.observation["total_s"] else {
+            return nil
+        }
         return Double(t)
     }
     /// `end completed=1`.

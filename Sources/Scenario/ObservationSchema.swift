@@ -31,7 +31,10 @@ public enum ObservationSchema {
         /// Free text after the kind instead of fields (`dmesg [    0.050812] Zone ranges:`).
         public var freeText: Bool
 
-        public init(_ name: String, _ keys: [String], identity: [String] = [], origin: Origin = .guestProgram, freeText: Bool = false) {
+        public init(
+            _ name: String, _ keys: [String], identity: [String] = [], origin: Origin = .guestProgram,
+            freeText: Bool = false
+        ) {
             self.name = name; self.keys = keys; self.identity = identity; self.origin = origin; self.freeText = freeText
         }
     }
@@ -39,16 +42,20 @@ public enum ObservationSchema {
     // MARK: What the guest program reads
 
     /// `dump meminfo`: these /proc/meminfo lines, in this order (-1 when missing).
-    public static let meminfoKeys = ["MemTotal", "MemFree", "MemAvailable", "Buffers", "Cached", "Unevictable", "AnonPages",
-                                     "Shmem", "Slab", "SReclaimable", "SUnreclaim", "KernelStack", "PageTables",
-                                     "HugePages_Total", "HugePages_Free", "HugePages_Rsvd", "HugePages_Surp", "Hugepagesize",
-                                     "Hugetlb"]
+    public static let meminfoKeys = [
+        "MemTotal", "MemFree", "MemAvailable", "Buffers", "Cached", "Unevictable", "AnonPages",
+        "Shmem", "Slab", "SReclaimable", "SUnreclaim", "KernelStack", "PageTables",
+        "HugePages_Total", "HugePages_Free", "HugePages_Rsvd", "HugePages_Surp", "Hugepagesize",
+        "Hugetlb"
+    ]
 
     /// `dump vmstat`: these /proc/vmstat counters, in this order (-1 when missing).
-    public static let vmstatKeys = ["nr_free_pages", "nr_unevictable", "nr_kernel_stack", "nr_page_table_pages",
-                                    "allocstall_normal", "allocstall_movable", "pgsteal_kswapd", "pgsteal_direct", "oom_kill",
-                                    "pgmigrate_success", "pgmigrate_fail", "compact_stall", "compact_fail", "compact_success",
-                                    "htlb_buddy_alloc_success", "htlb_buddy_alloc_fail"]
+    public static let vmstatKeys = [
+        "nr_free_pages", "nr_unevictable", "nr_kernel_stack", "nr_page_table_pages",
+        "allocstall_normal", "allocstall_movable", "pgsteal_kswapd", "pgsteal_direct", "oom_kill",
+        "pgmigrate_success", "pgmigrate_fail", "compact_stall", "compact_fail", "compact_success",
+        "htlb_buddy_alloc_success", "htlb_buddy_alloc_fail"
+    ]
 
     /// `dump params`: the hotplug and HugeTLB tunables, one `param` line each.
     public static let paramPaths = [
@@ -59,15 +66,17 @@ public enum ObservationSchema {
         "/sys/module/memory_hotplug/parameters/online_policy",
         "/proc/sys/vm/hugetlb_optimize_vmemmap", "/proc/sys/vm/nr_hugepages", "/proc/sys/vm/nr_overcommit_hugepages",
         "/proc/sys/vm/min_free_kbytes", "/proc/sys/vm/lowmem_reserve_ratio", "/proc/sys/vm/watermark_scale_factor",
-        "/proc/sys/vm/overcommit_memory",
+        "/proc/sys/vm/overcommit_memory"
     ]
 
     /// Boot log lines kept as `dmesg` (a message containing any of these).
-    public static let bootLogKeys = ["SRAT", "Zone ranges", "  DMA ", "  DMA32 ", "  Normal ", "  Device ", "  Movable ",
-                                     "Movable zone start", "Early memory node ranges", "  node ", "Memory:", "HugeTLB",
-                                     "NUMA:", "Initmem setup node", "kernelcore", "movablecore", "Built 1 zonelists",
-                                     "Built 2 zonelists", "hugetlb", "Memory block size", "nosave memory", "memmap",
-                                     "memory", "Memory"]
+    public static let bootLogKeys = [
+        "SRAT", "Zone ranges", "  DMA ", "  DMA32 ", "  Normal ", "  Device ", "  Movable ",
+        "Movable zone start", "Early memory node ranges", "  node ", "Memory:", "HugeTLB",
+        "NUMA:", "Initmem setup node", "kernelcore", "movablecore", "Built 1 zonelists",
+        "Built 2 zonelists", "hugetlb", "Memory block size", "nosave memory", "memmap",
+        "memory", "Memory"
+    ]
 
     /// `dump pageflags`: each page of a block counted once, in the first class whose test it
     /// passes, in this order (bit numbers of include/uapi/linux/kernel-page-flags.h). `anon`,
@@ -114,35 +123,53 @@ public enum ObservationSchema {
         Kind("unsupported", ["step", "reason"], origin: .modelOnly),
         // The guest program's steps.
         Kind("step", ["n", "label"], identity: ["n"]),
-        Kind("write", ["path", "value", "nonl", "timeout_s", "timed_out", "rc", "errno", "written", "elapsed_cs", "err"],
-             identity: ["path", "value"]),
+        Kind(
+            "write", ["path", "value", "nonl", "timeout_s", "timed_out", "rc", "errno", "written", "elapsed_cs", "err"],
+            identity: ["path", "value"]),
         Kind("read", ["path", "value", "errno"], identity: ["path"]),
-        Kind("hotplug", ["action", "id", "requested", "size", "node", "addr", "blocks", "deleted", "ost", "ok", "error", "elapsed_s"],
-             identity: ["action", "id"]),
+        Kind(
+            "hotplug",
+            [
+                "action", "id", "requested", "size", "node", "addr", "blocks", "deleted", "ost", "ok", "error",
+                "elapsed_s"
+            ],
+            identity: ["action", "id"]),
         Kind("hold", ["id", "kind", "size", "node", "rc", "errno"], identity: ["id"]),
         Kind("release", ["id", "rc"], identity: ["id"]),
         Kind("fill", ["id", "node", "margin", "pages", "headroom", "rc", "errno"], identity: ["id"]),
         Kind("scenario_exit", ["rc"]),
         // Dumps.
         Kind("block_size_bytes", ["value"]),
-        Kind("block", ["idx", "phys_index", "state", "valid_zones", "removable", "node", "phys_device"], identity: ["idx"]),
+        Kind(
+            "block", ["idx", "phys_index", "state", "valid_zones", "removable", "node", "phys_device"],
+            identity: ["idx"]),
         Kind("blocks_total", ["count"]),
         Kind("meminfo", meminfoKeys),
         Kind("vmstat", vmstatKeys),
-        Kind("zone", ["node", "zone", "free", "pcp", "min", "low", "high", "spanned", "present", "managed", "protection", "start_pfn"],
-             identity: ["node", "zone"]),
+        Kind(
+            "zone",
+            [
+                "node", "zone", "free", "pcp", "min", "low", "high", "spanned", "present", "managed", "protection",
+                "start_pfn"
+            ],
+            identity: ["node", "zone"]),
         Kind("buddy", ["node", "zone", "orders"], identity: ["node", "zone"]),
-        Kind("hugepages", ["sysctl_nr_hugepages", "nr_hugepages", "free", "resv", "surplus", "overcommit", "meminfo_total",
-                           "MemFree", "MemTotal"]),
+        Kind(
+            "hugepages",
+            [
+                "sysctl_nr_hugepages", "nr_hugepages", "free", "resv", "surplus", "overcommit", "meminfo_total",
+                "MemFree", "MemTotal"
+            ]),
         Kind("hstate", ["size_kB", "nr", "free", "resv", "surplus", "overcommit"], identity: ["size_kB"]),
         Kind("hstate_node", ["node", "size_kB", "nr", "free", "surplus"], identity: ["node", "size_kB"]),
         Kind("param", ["path", "value", "errno"], identity: ["path"]),
         Kind("iomem", ["line"]),
-        Kind("pageflags", ["block", "state", "errno", "pages"] + PageClass.allCases.map(\.rawValue), identity: ["block"]),
+        Kind(
+            "pageflags", ["block", "state", "errno", "pages"] + PageClass.allCases.map(\.rawValue), identity: ["block"]),
         // `dump kpageflags`: every pfn's masked kpageflags word (bit 63: kpagecount != 0), run-length
         // encoded, for `memhp snapshot --from-log`; the model reads its own pages directly, never compared.
         Kind("kpf", ["start", "runs", "errno"], origin: .runner),
-        Kind("kpf_end", ["pfns"], origin: .runner),
+        Kind("kpf_end", ["pfns"], origin: .runner)
     ]
 
     static let byName: [String: Kind] = Dictionary(uniqueKeysWithValues: kinds.map { ($0.name, $0) })
@@ -160,7 +187,9 @@ public enum ObservationSchema {
         var next = 0
         for f in o.fields {
             guard let i = k.keys.firstIndex(of: f.key) else { return "`\(o.kind)` has no key `\(f.key)`" }
-            guard i >= next else { return "`\(o.kind)`: `\(f.key)` out of order (schema: \(k.keys.joined(separator: " ")))" }
+            guard i >= next else {
+                return "`\(o.kind)`: `\(f.key)` out of order (schema: \(k.keys.joined(separator: " ")))"
+            }
             next = i + 1
         }
         return nil

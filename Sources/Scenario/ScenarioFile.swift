@@ -30,9 +30,11 @@ public struct Scenario: Sendable, Equatable {
         public init(name: String, args: String = "") { self.name = name; self.args = args }
     }
 
-    public init(name: String, file: String, description: String = "", machine: MachineConfig = MachineConfig(),
-                modules: [Module] = [], timeoutSeconds: Int = Scenario.defaultTimeoutSeconds,
-                steps: [Step] = [], stepLines: [Int] = []) {
+    public init(
+        name: String, file: String, description: String = "", machine: MachineConfig = MachineConfig(),
+        modules: [Module] = [], timeoutSeconds: Int = Scenario.defaultTimeoutSeconds,
+        steps: [Step] = [], stepLines: [Int] = []
+    ) {
         self.name = name; self.file = file; self.description = description; self.machine = machine
         self.modules = modules; self.timeoutSeconds = timeoutSeconds; self.steps = steps
         self.stepLines = stepLines.count == steps.count ? stepLines : Array(repeating: 0, count: steps.count)
@@ -152,7 +154,7 @@ public enum ScenarioPaths {
         ("MHP", "/sys/module/memory_hotplug/parameters"),
         ("VM", "/proc/sys/vm"),
         ("HUGE", "/sys/kernel/mm/hugepages"),
-        ("DEBUG", "/sys/kernel/debug"),
+        ("DEBUG", "/sys/kernel/debug")
     ]
     public static let memory = "/sys/devices/system/memory"
     public static func blockState(_ n: Int) -> String { "\(memory)/memory\(n)/state" }
@@ -224,7 +226,7 @@ struct ScenarioParser {
         var appends: [String] = []
         var seen: Set<String> = []
         var inSteps = false
-        var distances: [(Int, Int, Int, Int)] = []   // a, b, d, line
+        var distances: [(Int, Int, Int, Int)] = []  // a, b, d, line
         var nodeLines: [Int] = []
 
         // Names that must be known when steps run: plugged DIMMs, virtio-mem devices, live holds.
@@ -252,7 +254,9 @@ struct ScenarioParser {
                 if trimmed == "---" {
                     inSteps = true
                     // The machine is complete: check it before the steps refer to it.
-                    try finishMachine(&machine, distances: distances, nodeLines: nodeLines, deviceLines: deviceLines, keyLines: keyLines, appends: appends)
+                    try finishMachine(
+                        &machine, distances: distances, nodeLines: nodeLines, deviceLines: deviceLines,
+                        keyLines: keyLines, appends: appends)
                     for d in machine.dimms { plugged.insert(d.id); everPlugged.insert(d.id) }
                     for v in machine.virtioMem { vmem[v.id] = v }
                     continue
@@ -270,12 +274,16 @@ struct ScenarioParser {
                 keyLines[key] = lineNo
                 switch key {
                 case "description": sc.description = value
-                case "mem": machine.memBytes = try size(value, what: "`mem: SIZE` (e.g. 1G; a bare number is MiB, as for -m)", mibDefault: true)
+                case "mem":
+                    machine.memBytes = try size(
+                        value, what: "`mem: SIZE` (e.g. 1G; a bare number is MiB, as for -m)", mibDefault: true)
                 case "maxmem": machine.maxmemBytes = try size(value, what: "`maxmem: SIZE` (e.g. 4G)")
                 case "slots": machine.slots = try int(value, what: "`slots: N`", range: 0...256)
                 case "timeout": sc.timeoutSeconds = try int(value, what: "`timeout: SECONDS`", range: 1...86400)
                 case "seed":
-                    guard let s = UInt64(value) else { throw fail("expected `seed: N` (unsigned integer), got `\(value)`") }
+                    guard let s = UInt64(value) else {
+                        throw fail("expected `seed: N` (unsigned integer), got `\(value)`")
+                    }
                     machine.seed = s
                 case "append":
                     if value.isEmpty { throw fail("expected `append: KERNEL ARGS`, got nothing") }
@@ -288,21 +296,34 @@ struct ScenarioParser {
                     guard t.count == 2 else { throw fail("expected `node: ID SIZE` (e.g. `node: 0 768M`)") }
                     let id = try int(t[0], what: "a node id in `node: ID SIZE`", range: 0...63)
                     guard id == machine.nodes.count else {
-                        throw fail("expected node \(machine.nodes.count) next (nodes are numbered 0, 1, ... in order), got \(id)")
+                        throw fail(
+                            "expected node \(machine.nodes.count) next (nodes are numbered 0, 1, ... in order), got \(id)"
+                        )
                     }
-                    machine.nodes.append(NodeConfig(id: id, memBytes: try size(t[1], what: "a node size in `node: ID SIZE` (a bare number is MiB, as for -numa node,mem=)", mibDefault: true)))
+                    machine.nodes.append(
+                        NodeConfig(
+                            id: id,
+                            memBytes: try size(
+                                t[1],
+                                what: "a node size in `node: ID SIZE` (a bare number is MiB, as for -numa node,mem=)",
+                                mibDefault: true)))
                     nodeLines.append(lineNo)
                 case "distance":
                     let t = try tokens(value)
                     guard t.count == 3 else { throw fail("expected `distance: NODE NODE DISTANCE`") }
-                    distances.append((try int(t[0], what: "a node id", range: 0...63),
-                                      try int(t[1], what: "a node id", range: 0...63),
-                                      try int(t[2], what: "a distance (10-255)", range: 10...255), lineNo))
+                    distances.append(
+                        (
+                            try int(t[0], what: "a node id", range: 0...63),
+                            try int(t[1], what: "a node id", range: 0...63),
+                            try int(t[2], what: "a distance (10-255)", range: 10...255), lineNo
+                        ))
                 case "dimm":
                     let t = try tokens(value)
                     guard t.count == 2 || t.count == 3 else { throw fail("expected `dimm: ID SIZE [node=N]`") }
                     let id = try ident(t[0], what: "a DIMM id")
-                    if machine.dimms.contains(where: { $0.id == id }) || machine.virtioMem.contains(where: { $0.id == id }) {
+                    if machine.dimms.contains(where: { $0.id == id })
+                        || machine.virtioMem.contains(where: { $0.id == id })
+                    {
                         throw fail("device id `\(id)` used twice")
                     }
                     let sz = try blockMultiple(t[1], what: "a DIMM size in `dimm: ID SIZE`")
@@ -312,24 +333,33 @@ struct ScenarioParser {
                     deviceLines[id] = lineNo
                 case "virtio-mem":
                     let t = try tokens(value)
-                    guard t.count >= 2 else { throw fail("expected `virtio-mem: ID size=SIZE [requested=SIZE] [node=N] [block=SIZE]`") }
+                    guard t.count >= 2 else {
+                        throw fail("expected `virtio-mem: ID size=SIZE [requested=SIZE] [node=N] [block=SIZE]`")
+                    }
                     let id = try ident(t[0], what: "a virtio-mem device id")
-                    if machine.dimms.contains(where: { $0.id == id }) || machine.virtioMem.contains(where: { $0.id == id }) {
+                    if machine.dimms.contains(where: { $0.id == id })
+                        || machine.virtioMem.contains(where: { $0.id == id })
+                    {
                         throw fail("device id `\(id)` used twice")
                     }
                     var v = VirtioMemConfig(id: id, regionBytes: 0)
                     var haveSize = false
                     for o in t.dropFirst() {
                         guard let eq = o.firstIndex(of: "=") else {
-                            throw fail("expected `size=`, `requested=`, `node=` or `block=` in `virtio-mem:`, got `\(o)`")
+                            throw fail(
+                                "expected `size=`, `requested=`, `node=` or `block=` in `virtio-mem:`, got `\(o)`")
                         }
                         let k = String(o[..<eq]), val = String(o[o.index(after: eq)...])
                         switch k {
-                        case "size": v.regionBytes = try blockMultiple(val, what: "`size=SIZE` (a multiple of 128M)"); haveSize = true
+                        case "size":
+                            v.regionBytes = try blockMultiple(val, what: "`size=SIZE` (a multiple of 128M)");
+                            haveSize = true
                         case "requested": v.requestedBytes = try size(val, what: "`requested=SIZE`")
                         case "node": v.node = try int(val, what: "`node=N`", range: 0...63)
                         case "block": v.blockBytes = try size(val, what: "`block=SIZE` (e.g. 2M)")
-                        default: throw fail("expected `size=`, `requested=`, `node=` or `block=` in `virtio-mem:`, got `\(k)=`")
+                        default:
+                            throw fail(
+                                "expected `size=`, `requested=`, `node=` or `block=` in `virtio-mem:`, got `\(k)=`")
                         }
                     }
                     guard haveSize else { throw fail("expected `size=SIZE` in `virtio-mem:`") }
@@ -337,18 +367,22 @@ struct ScenarioParser {
                         throw fail("expected `block=` to be a power of two")
                     }
                     guard v.requestedBytes <= v.regionBytes, v.requestedBytes % v.blockBytes == 0 else {
-                        throw fail("expected `requested=` to be a multiple of the device block size and at most `size=`")
+                        throw fail(
+                            "expected `requested=` to be a multiple of the device block size and at most `size=`")
                     }
                     machine.virtioMem.append(v)
                     deviceLines[v.id] = lineNo
                 case "module":
                     let t = try tokens(value)
-                    guard let name = t.first, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
+                    guard let name = t.first, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" })
+                    else {
                         throw fail("expected `module: NAME [ARGS...]`")
                     }
                     sc.modules.append(.init(name: name, args: t.dropFirst().joined(separator: " ")))
                 default:
-                    throw fail("unknown header key `\(key):`; expected one of description, mem, maxmem, slots, node, distance, dimm, virtio-mem, append, cpu, module, timeout, seed")
+                    throw fail(
+                        "unknown header key `\(key):`; expected one of description, mem, maxmem, slots, node, distance, dimm, virtio-mem, append, cpu, module, timeout, seed"
+                    )
                 }
                 continue
             }
@@ -364,22 +398,29 @@ struct ScenarioParser {
                 step = .step(name: args[0])
             case "write", "write-raw":
                 guard args.count == 2 || args.count == 3 else {
-                    throw fail("expected `\(verb) PATH VALUE [timeout=S]` (quote an empty or spaced VALUE: \"\" or \"a b\")")
+                    throw fail(
+                        "expected `\(verb) PATH VALUE [timeout=S]` (quote an empty or spaced VALUE: \"\" or \"a b\")")
                 }
                 let path = try kernelPath(args[0])
                 var timeout = Step.defaultWriteTimeout
-                if args.count == 3 { timeout = try option(args[2], "timeout", what: "`timeout=S` after the value", range: 1...3600) }
+                if args.count == 3 {
+                    timeout = try option(args[2], "timeout", what: "`timeout=S` after the value", range: 1...3600)
+                }
                 step = .write(path: path, value: args[1], newline: verb == "write", timeoutSeconds: timeout)
             case "read":
                 guard args.count == 1 else { throw fail("expected `read PATH`") }
                 step = .read(path: try kernelPath(args[0]))
             case "online":
-                guard args.count == 1 || args.count == 2 else { throw fail("expected `online BLOCK [online|online_kernel|online_movable]`") }
+                guard args.count == 1 || args.count == 2 else {
+                    throw fail("expected `online BLOCK [online|online_kernel|online_movable]`")
+                }
                 let n = try int(args[0], what: "a memory block number", range: 0...1_000_000)
                 var type = OnlineType.online
                 if args.count == 2 {
                     guard let ty = OnlineType(name: args[1]), ty != .offline else {
-                        throw fail("expected online, online_kernel or online_movable, got `\(args[1])` (use `write` to test invalid strings)")
+                        throw fail(
+                            "expected online, online_kernel or online_movable, got `\(args[1])` (use `write` to test invalid strings)"
+                        )
                     }
                     type = ty
                 }
@@ -387,7 +428,9 @@ struct ScenarioParser {
             case "offline":
                 guard args.count == 1 || args.count == 2 else { throw fail("expected `offline BLOCK [TIMEOUT_S]`") }
                 let n = try int(args[0], what: "a memory block number", range: 0...1_000_000)
-                let to = args.count == 2 ? try int(args[1], what: "a timeout in seconds", range: 1...3600) : Step.defaultOfflineTimeout
+                let to =
+                    args.count == 2
+                    ? try int(args[1], what: "a timeout in seconds", range: 1...3600) : Step.defaultOfflineTimeout
                 step = .offline(block: n, timeoutSeconds: to)
             case "dimm-add":
                 guard args.count == 2 || args.count == 3 else { throw fail("expected `dimm-add ID SIZE [node=N]`") }
@@ -405,58 +448,89 @@ struct ScenarioParser {
                 let id = try ident(args[0], what: "a DIMM id")
                 guard plugged.contains(id) else { throw fail("expected the id of a plugged DIMM, got `\(id)`") }
                 // A refused eject leaves the DIMM in place, so later steps may still name it.
-                let to = args.count == 2 ? try int(args[1], what: "a timeout in seconds", range: 1...3600) : Step.defaultDimmDelTimeout
+                let to =
+                    args.count == 2
+                    ? try int(args[1], what: "a timeout in seconds", range: 1...3600) : Step.defaultDimmDelTimeout
                 step = .dimmDel(id: id, timeoutSeconds: to)
             case "vmem-resize":
-                guard args.count == 2 || args.count == 3 else { throw fail("expected `vmem-resize ID SIZE [TIMEOUT_S]`") }
-                guard let dev = vmem[args[0]] else { throw fail("expected the id of a `virtio-mem:` device, got `\(args[0])`") }
+                guard args.count == 2 || args.count == 3 else {
+                    throw fail("expected `vmem-resize ID SIZE [TIMEOUT_S]`")
+                }
+                guard let dev = vmem[args[0]] else {
+                    throw fail("expected the id of a `virtio-mem:` device, got `\(args[0])`")
+                }
                 let sz = try size(args[1], what: "a requested size")
                 guard sz <= dev.regionBytes, sz % dev.blockBytes == 0 else {
-                    throw fail("expected a requested size that is a multiple of \(SizeParser.format(dev.blockBytes)) and at most \(SizeParser.format(dev.regionBytes))")
+                    throw fail(
+                        "expected a requested size that is a multiple of \(SizeParser.format(dev.blockBytes)) and at most \(SizeParser.format(dev.regionBytes))"
+                    )
                 }
-                let to = args.count == 3 ? try int(args[2], what: "a timeout in seconds", range: 1...3600) : Step.defaultResizeTimeout
+                let to =
+                    args.count == 3
+                    ? try int(args[2], what: "a timeout in seconds", range: 1...3600) : Step.defaultResizeTimeout
                 step = .vmemResize(id: dev.id, sizeBytes: sz, timeoutSeconds: to)
             case "hold":
-                guard args.count == 3 || args.count == 4 else { throw fail("expected `hold anon|shmem|ramfs|pinned ID SIZE [node=N]`") }
+                guard args.count == 3 || args.count == 4 else {
+                    throw fail("expected `hold anon|shmem|ramfs|pinned ID SIZE [node=N]`")
+                }
                 guard let kind = HoldKind(rawValue: args[0]) else {
                     throw fail("expected a hold kind (anon, shmem, ramfs or pinned), got `\(args[0])`")
                 }
                 let id = try ident(args[1], what: "a hold id")
                 guard !holds.contains(id) else { throw fail("hold `\(id)` is already held; `release \(id)` first") }
                 let sz = try size(args[2], what: "a size (e.g. 64M)")
-                guard sz > 0, sz % Geometry.pageSize == 0 else { throw fail("expected a size that is a positive multiple of 4K") }
+                guard sz > 0, sz % Geometry.pageSize == 0 else {
+                    throw fail("expected a size that is a positive multiple of 4K")
+                }
                 var node: Int? = nil
-                if args.count == 4 { let n = try option(args[3], "node", what: "`node=N` after the size"); try checkNode(n, machine); node = n }
+                if args.count == 4 {
+                    let n = try option(args[3], "node", what: "`node=N` after the size"); try checkNode(n, machine);
+                    node = n
+                }
                 holds.insert(id)
                 step = .hold(kind: kind, id: id, sizeBytes: sz, node: node)
             case "release":
                 guard args.count == 1 else { throw fail("expected `release ID`") }
-                guard holds.contains(args[0]) else { throw fail("expected the id of a held `hold` or `fill-kernel`, got `\(args[0])`") }
+                guard holds.contains(args[0]) else {
+                    throw fail("expected the id of a held `hold` or `fill-kernel`, got `\(args[0])`")
+                }
                 holds.remove(args[0])
                 step = .release(id: args[0])
             case "fill-kernel":
-                guard args.count == 2 || args.count == 3 else { throw fail("expected `fill-kernel NODE MARGIN_PAGES [id=ID]`") }
+                guard args.count == 2 || args.count == 3 else {
+                    throw fail("expected `fill-kernel NODE MARGIN_PAGES [id=ID]`")
+                }
                 let node = try int(args[0], what: "a node number", range: 0...63)
                 try checkNode(node, machine)
                 let margin = try int(args[1], what: "a margin in pages", range: 0...100_000_000)
                 var id = "fill"
                 if args.count == 3 {
-                    guard args[2].hasPrefix("id=") else { throw fail("expected `id=ID` after the margin, got `\(args[2])`") }
+                    guard args[2].hasPrefix("id=") else {
+                        throw fail("expected `id=ID` after the margin, got `\(args[2])`")
+                    }
                     id = try ident(String(args[2].dropFirst(3)), what: "a hold id")
                 }
                 guard !holds.contains(id) else { throw fail("hold `\(id)` is already held; `release \(id)` first") }
                 holds.insert(id)
                 step = .fillKernel(node: node, marginPages: margin, id: id)
             case "dump":
-                guard !args.isEmpty else { throw fail("expected `dump WHAT...` (blocks, meminfo, zones, zoneinfo, buddyinfo, hugepages, pageflags, params, layout, vmstat, all)") }
+                guard !args.isEmpty else {
+                    throw fail(
+                        "expected `dump WHAT...` (blocks, meminfo, zones, zoneinfo, buddyinfo, hugepages, pageflags, params, layout, vmstat, all)"
+                    )
+                }
                 var items: [DumpItem] = []
                 for a in args { items += try dumpItems(a) }
                 step = .dump(items)
             case "sleep":
-                guard args.count == 1, let s = Double(args[0]), s >= 0, s <= 3600 else { throw fail("expected `sleep SECONDS` (0-3600, decimals allowed)") }
+                guard args.count == 1, let s = Double(args[0]), s >= 0, s <= 3600 else {
+                    throw fail("expected `sleep SECONDS` (0-3600, decimals allowed)")
+                }
                 step = .sleep(seconds: s)
             default:
-                throw fail("unknown step `\(verb)`; expected step, write, write-raw, read, online, offline, dimm-add, dimm-del, vmem-resize, hold, release, fill-kernel, dump or sleep")
+                throw fail(
+                    "unknown step `\(verb)`; expected step, write, write-raw, read, online, offline, dimm-add, dimm-del, vmem-resize, hold, release, fill-kernel, dump or sleep"
+                )
             }
             sc.steps.append(step)
             sc.stepLines.append(lineNo)
@@ -469,8 +543,10 @@ struct ScenarioParser {
     }
 
     // The machine as a whole: node sizes add up, devices fit, references resolve.
-    mutating func finishMachine(_ m: inout MachineConfig, distances: [(Int, Int, Int, Int)], nodeLines: [Int],
-                                deviceLines: [String: Int], keyLines: [String: Int], appends: [String]) throws {
+    mutating func finishMachine(
+        _ m: inout MachineConfig, distances: [(Int, Int, Int, Int)], nodeLines: [Int],
+        deviceLines: [String: Int], keyLines: [String: Int], appends: [String]
+    ) throws {
         m.cmdline = appends.joined(separator: " ")
         guard m.memBytes > 0, m.memBytes % (2 << 20) == 0 else {
             throw fail("expected `mem:` to be a positive multiple of 2M", line: keyLines["mem"] ?? 1)
@@ -479,26 +555,33 @@ struct ScenarioParser {
         if !m.nodes.isEmpty {
             let total = m.nodes.reduce(0) { $0 + $1.memBytes }
             guard total == m.memBytes else {
-                throw fail("the `node:` sizes add up to \(SizeParser.format(total)), expected `mem:` (\(SizeParser.format(m.memBytes)))",
-                            line: nodeLines.first)
+                throw fail(
+                    "the `node:` sizes add up to \(SizeParser.format(total)), expected `mem:` (\(SizeParser.format(m.memBytes)))",
+                    line: nodeLines.first)
             }
         }
         let nodeCount = max(1, m.nodes.count)
         for d in m.dimms where d.node >= nodeCount {
-            throw fail("DIMM `\(d.id)` is on node \(d.node), but the machine has \(nodeCount) node(s)", line: deviceLines[d.id])
+            throw fail(
+                "DIMM `\(d.id)` is on node \(d.node), but the machine has \(nodeCount) node(s)", line: deviceLines[d.id]
+            )
         }
         for v in m.virtioMem where v.node >= nodeCount {
-            throw fail("virtio-mem `\(v.id)` is on node \(v.node), but the machine has \(nodeCount) node(s)", line: deviceLines[v.id])
+            throw fail(
+                "virtio-mem `\(v.id)` is on node \(v.node), but the machine has \(nodeCount) node(s)",
+                line: deviceLines[v.id])
         }
         guard m.dimms.count <= m.slots else {
-            throw fail("\(m.dimms.count) DIMMs need at least \(m.dimms.count) `slots:`, have \(m.slots)",
-                       line: keyLines["slots"] ?? m.dimms.dropFirst(m.slots).first.flatMap { deviceLines[$0.id] })
+            throw fail(
+                "\(m.dimms.count) DIMMs need at least \(m.dimms.count) `slots:`, have \(m.slots)",
+                line: keyLines["slots"] ?? m.dimms.dropFirst(m.slots).first.flatMap { deviceLines[$0.id] })
         }
         let devices = m.dimms.reduce(0) { $0 + $1.sizeBytes } + m.virtioMem.reduce(0) { $0 + $1.regionBytes }
         if devices > 0 || m.maxmemBytes > 0 {
             guard m.maxmemBytes >= m.memBytes + devices else {
-                throw fail("`maxmem:` \(SizeParser.format(m.maxmemBytes)) is smaller than mem + DIMMs + virtio-mem (\(SizeParser.format(m.memBytes + devices)))",
-                           line: keyLines["maxmem"] ?? lastDeviceLine)
+                throw fail(
+                    "`maxmem:` \(SizeParser.format(m.maxmemBytes)) is smaller than mem + DIMMs + virtio-mem (\(SizeParser.format(m.memBytes + devices)))",
+                    line: keyLines["maxmem"] ?? lastDeviceLine)
             }
         }
         if !distances.isEmpty {
@@ -515,7 +598,9 @@ struct ScenarioParser {
 
     func checkNode(_ n: Int, _ m: MachineConfig) throws {
         let count = max(1, m.nodes.count)
-        guard n < count else { throw fail("expected a node below \(count) (the machine has \(count) node(s)), got \(n)") }
+        guard n < count else {
+            throw fail("expected a node below \(count) (the machine has \(count) node(s)), got \(n)")
+        }
     }
 
     /// A size as QEMU reads it; `mibDefault` for `-m` and `-numa node,mem=` (a bare number is MiB).
@@ -528,7 +613,9 @@ struct ScenarioParser {
     }
     func blockMultiple(_ s: String, what: String) throws -> Int {
         let v = try size(s, what: what)
-        guard v > 0, v % Geometry.minMemoryBlockSize == 0 else { throw fail("expected \(what) to be a positive multiple of 128M, got `\(s)`") }
+        guard v > 0, v % Geometry.minMemoryBlockSize == 0 else {
+            throw fail("expected \(what) to be a positive multiple of 128M, got `\(s)`")
+        }
         return v
     }
     func int(_ s: String, what: String, range: ClosedRange<Int>) throws -> Int {
@@ -541,7 +628,8 @@ struct ScenarioParser {
     }
     func ident(_ s: String, what: String) throws -> String {
         guard let f = s.first, f.isASCII, f.isLetter,
-              s.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == ".") }) else {
+            s.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == ".") })
+        else {
             throw fail("expected \(what) (a letter, then letters, digits, `-`, `_` or `.`), got `\(s)`")
         }
         return s
@@ -553,7 +641,9 @@ struct ScenarioParser {
         if p.hasPrefix("$") {
             let name = String(p.dropFirst().prefix(while: { $0 != "/" }))
             guard let dir = ScenarioPaths.variables.first(where: { $0.0 == name })?.1 else {
-                throw fail("unknown path variable `$\(name)`; expected one of " + ScenarioPaths.variables.map { "$" + $0.0 }.joined(separator: ", "))
+                throw fail(
+                    "unknown path variable `$\(name)`; expected one of "
+                        + ScenarioPaths.variables.map { "$" + $0.0 }.joined(separator: ", "))
             }
             p = dir + String(p.dropFirst(1 + name.count))
         }
@@ -571,7 +661,9 @@ struct ScenarioParser {
         let word = parts.first ?? ""
         var sel: [Int]? = nil
         if parts.count == 2 {
-            guard word == "blocks" || word == "pageflags" else { throw fail("only `blocks:` and `pageflags:` take a block selection, got `\(a)`") }
+            guard word == "blocks" || word == "pageflags" else {
+                throw fail("only `blocks:` and `pageflags:` take a block selection, got `\(a)`")
+            }
             sel = try blockList(parts[1])
         }
         switch word {
@@ -587,7 +679,9 @@ struct ScenarioParser {
         case "kpageflags": return [.kpageflags]
         case "all": return DumpItem.all
         default:
-            throw fail("unknown dump `\(a)`; expected blocks[:SEL], meminfo, zones, zoneinfo, buddyinfo, hugepages, pageflags[:SEL], params, layout, vmstat, kpageflags or all")
+            throw fail(
+                "unknown dump `\(a)`; expected blocks[:SEL], meminfo, zones, zoneinfo, buddyinfo, hugepages, pageflags[:SEL], params, layout, vmstat, kpageflags or all"
+            )
         }
     }
 
@@ -597,7 +691,9 @@ struct ScenarioParser {
         for part in s.split(separator: ",", omittingEmptySubsequences: false) {
             let r = part.split(separator: "-", omittingEmptySubsequences: false)
             if r.count == 1, let n = Int(r[0]), n >= 0 { out.append(n); continue }
-            if r.count == 2, let a = Int(r[0]), let b = Int(r[1]), a >= 0, a <= b, b - a < 100_000 { out += Array(a...b); continue }
+            if r.count == 2, let a = Int(r[0]), let b = Int(r[1]), a >= 0, a <= b, b - a < 100_000 {
+                out += Array(a...b); continue
+            }
             throw fail("expected a block selection like `32-35,40`, got `\(s)`")
         }
         return out
@@ -666,7 +762,11 @@ extension Step {
     /// The step in file syntax (parsing it gives the same step back).
     public var line: String {
         func q(_ s: String) -> String {
-            if !s.isEmpty, s.allSatisfy({ !$0.isWhitespace && $0 != "\"" && $0 != "'" && $0 != "\\" && $0 != "#" && $0 != "$" }) { return s }
+            if !s.isEmpty,
+                s.allSatisfy({ !$0.isWhitespace && $0 != "\"" && $0 != "'" && $0 != "\\" && $0 != "#" && $0 != "$" })
+            {
+                return s
+            }
             var o = "\""
             for c in s {
                 switch c {
@@ -691,17 +791,19 @@ extension Step {
         case .dimmAdd(let id, let s, let n): return "dimm-add \(id) \(SizeParser.format(s)) node=\(n)"
         case .dimmDel(let id, let t): return "dimm-del \(id) \(t)"
         case .vmemResize(let id, let s, let t): return "vmem-resize \(id) \(SizeParser.format(s)) \(t)"
-        case .hold(let k, let id, let s, let n): return "hold \(k.rawValue) \(id) \(SizeParser.format(s))" + (n.map { " node=\($0)" } ?? "")
+        case .hold(let k, let id, let s, let n):
+            return "hold \(k.rawValue) \(id) \(SizeParser.format(s))" + (n.map { " node=\($0)" } ?? "")
         case .release(let id): return "release \(id)"
         case .fillKernel(let n, let m, let id): return "fill-kernel \(n) \(m)" + (id == "fill" ? "" : " id=\(id)")
         case .dump(let items):
-            return "dump " + items.map { item -> String in
-                switch item {
-                case .blocks(let s): return "blocks" + sel(s)
-                case .pageflags(let s): return "pageflags" + sel(s)
-                default: return item.keyword
-                }
-            }.joined(separator: " ")
+            return "dump "
+                + items.map { item -> String in
+                    switch item {
+                    case .blocks(let s): return "blocks" + sel(s)
+                    case .pageflags(let s): return "pageflags" + sel(s)
+                    default: return item.keyword
+                    }
+                }.joined(separator: " ")
         case .sleep(let s): return "sleep \(s)"
         }
     }

@@ -53,19 +53,28 @@ public struct Assumptions: Sendable, Equatable {
             }
             pinned.append(a..<b)
         default:
-            throw AssumptionError("unknown assumption '\(text)' (ramfs=stuck|migrates, hvo=on|off|sysctl, flagless=auto|kernel|free, offline-pages=released|held, pinned=START-END)")
+            throw AssumptionError(
+                "unknown assumption '\(text)' (ramfs=stuck|migrates, hvo=on|off|sysctl, flagless=auto|kernel|free, offline-pages=released|held, pinned=START-END)"
+            )
         }
     }
 
     /// One line per assumption, for the output's header.
     public var lines: [String] {
         [
-            "long-term pinned pages: " + (pinned.isEmpty ? "none (kpageflags cannot show a pin)" : pinned.map { "pfn 0x\(String($0.lowerBound, radix: 16))-0x\(String($0.upperBound, radix: 16))" }.joined(separator: ", ")),
+            "long-term pinned pages: "
+                + (pinned.isEmpty
+                    ? "none (kpageflags cannot show a pin)"
+                    : pinned.map { "pfn 0x\(String($0.lowerBound, radix: 16))-0x\(String($0.upperBound, radix: 16))" }
+                        .joined(separator: ", ")),
             "ramfs pages: " + (ramfsNeverMigrates ? "never migrate (6.1)" : "migrate"),
-            "HugeTLB vmemmap optimized: " + (hvo.map { $0 ? "yes (assumed)" : "no (assumed)" } ?? "as vm.hugetlb_optimize_vmemmap says"),
-            "unmapped pages without flags: " + (flaglessIsKernel.map { $0 ? "kernel memory" : "free (per-cpu lists)" } ?? "free where the zone's per-cpu lists can hold them all, else kernel memory"),
+            "HugeTLB vmemmap optimized: "
+                + (hvo.map { $0 ? "yes (assumed)" : "no (assumed)" } ?? "as vm.hugetlb_optimize_vmemmap says"),
+            "unmapped pages without flags: "
+                + (flaglessIsKernel.map { $0 ? "kernel memory" : "free (per-cpu lists)" }
+                    ?? "free where the zone's per-cpu lists can hold them all, else kernel memory"),
             "PageOffline pages: " + (offlinePagesReleased ? "released by their driver" : "held (EBUSY)"),
-            "dirty page cache: migrates like clean",
+            "dirty page cache: migrates like clean"
         ]
     }
 }

@@ -36,42 +36,56 @@ public enum GuestLog {
             defer { lastKind = o.kind }
             if done {
                 if o.kind == "write", o["value"] == "offline", let p = o["path"], p.hasSuffix("/state"),
-                   let b = Int(p.split(separator: "/").dropLast().last?.dropFirst(6) ?? "") {
+                    let b = Int(p.split(separator: "/").dropLast().last?.dropFirst(6) ?? "")
+                {
                     offlines.append((b, o["errno"] ?? "?", o["timed_out"] == "1"))
                 }
                 continue
             }
             switch o.kind {
             case "guest":
-                if let u = o["uname"] { s.kernelRelease = String(u.split(separator: " ").first ?? ""); s.kernelVersion = u }
+                if let u = o["uname"] {
+                    s.kernelRelease = String(u.split(separator: " ").first ?? ""); s.kernelVersion = u
+                }
                 if let c = o["cmdline"] { s.cmdline = c }
             case "block_size_bytes":
                 s.blockSizeBytes = o["value"].flatMap(hexValue).map(Int.init) ?? 0
             case "block":
                 guard let id = o["idx"].flatMap({ Int($0) }), o["state"] != "absent" else { continue }
-                blocks[id] = .init(id: id, state: o["state"] ?? "?", validZones: o["valid_zones"], node: o["node"].flatMap { Int($0) },
-                                   physDevice: o["phys_device"], removable: o["removable"])
+                blocks[id] = .init(
+                    id: id, state: o["state"] ?? "?", validZones: o["valid_zones"], node: o["node"].flatMap { Int($0) },
+                    physDevice: o["phys_device"], removable: o["removable"])
             case "zone":
                 let key = "\(o["node"] ?? "0") \(o["zone"] ?? "?")"
                 if zones[key] == nil { zoneOrder.append(key) }
-                zones[key] = .init(node: int(o, "node"), name: o["zone"] ?? "?", startPFN: int(o, "start_pfn"), spanned: int(o, "spanned"),
-                                   present: int(o, "present"), managed: int(o, "managed"), free: int(o, "free"), min: int(o, "min"),
-                                   low: int(o, "low"), high: int(o, "high"),
-                                   protection: (o["protection"] ?? "").split(separator: ",").compactMap { Int($0) },
-                                   pcp: o["pcp"].flatMap { Int($0) })
+                zones[key] = .init(
+                    node: int(o, "node"), name: o["zone"] ?? "?", startPFN: int(o, "start_pfn"),
+                    spanned: int(o, "spanned"),
+                    present: int(o, "present"), managed: int(o, "managed"), free: int(o, "free"), min: int(o, "min"),
+                    low: int(o, "low"), high: int(o, "high"),
+                    protection: (o["protection"] ?? "").split(separator: ",").compactMap { Int($0) },
+                    pcp: o["pcp"].flatMap { Int($0) })
             case "hstate":
                 let kb = int(o, "size_kB")
-                pools[kb] = .init(sizeKB: kb, nr: int(o, "nr"), free: int(o, "free"), resv: int(o, "resv"), surplus: int(o, "surplus"),
-                                  overcommit: int(o, "overcommit"), perNode: [])
+                pools[kb] = .init(
+                    sizeKB: kb, nr: int(o, "nr"), free: int(o, "free"), resv: int(o, "resv"),
+                    surplus: int(o, "surplus"),
+                    overcommit: int(o, "overcommit"), perNode: [])
             case "hstate_node":
                 let kb = int(o, "size_kB")
                 pools[kb]?.perNode.removeAll { $0.node == int(o, "node") }
-                pools[kb]?.perNode.append(.init(node: int(o, "node"), nr: int(o, "nr"), free: int(o, "free"), surplus: int(o, "surplus")))
+                pools[kb]?.perNode.append(
+                    .init(node: int(o, "node"), nr: int(o, "nr"), free: int(o, "free"), surplus: int(o, "surplus")))
             case "param":
                 guard let p = o["path"], let v = o["value"] else { continue }
                 let name = String(p.split(separator: "/").last ?? "")
-                if p.hasPrefix("/proc/sys/vm/") { s.sysctls[name] = v } else if p.contains("/memory_hotplug/") { s.moduleParameters[name] = v }
-                else if p.hasSuffix("auto_online_blocks") { s.autoOnlineBlocks = v }
+                if p.hasPrefix("/proc/sys/vm/") {
+                    s.sysctls[name] = v
+                } else if p.contains("/memory_hotplug/") {
+                    s.moduleParameters[name] = v
+                } else if p.hasSuffix("auto_online_blocks") {
+                    s.autoOnlineBlocks = v
+                }
             case "iomem":
                 // Each dump prints every System RAM line: a new dump replaces the last one.
                 if lastKind != "iomem" { s.iomem = [] }
@@ -93,7 +107,8 @@ public enum GuestLog {
                 }
             case "kpf_end":
                 guard int(o, "pfns") == census.endPFN else {
-                    throw Failure(description: "\(path): kpf lines cover \(census.endPFN) pfns, kpf_end says \(o["pfns"] ?? "?")")
+                    throw Failure(
+                        description: "\(path): kpf lines cover \(census.endPFN) pfns, kpf_end says \(o["pfns"] ?? "?")")
                 }
                 done = true
             default: break
@@ -105,7 +120,8 @@ public enum GuestLog {
         s.blocks = blocks.values.sorted { $0.id < $1.id }
         s.zones = zoneOrder.compactMap { zones[$0] }
         s.hugepages = pools.values.sorted { $0.sizeKB < $1.sizeKB }
-        s.census = .init(endPFN: census.endPFN, runs: census.runCount, bytes: 0, fnv1a64: "", pageCounts: true, seconds: 0)
+        s.census = .init(
+            endPFN: census.endPFN, runs: census.runCount, bytes: 0, fnv1a64: "", pageCounts: true, seconds: 0)
         return Result(snapshot: s, census: census, offlines: offlines)
     }
 }

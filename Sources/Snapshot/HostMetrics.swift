@@ -3,7 +3,9 @@
 /// Written by hand: a few families of gauges need no client library, and the output is
 /// checked by `promtool check metrics`.
 public enum HostMetrics {
-    public static func render(snapshot s: HostSnapshot, predictions ps: [BlockPrediction], assumptions a: Assumptions) -> String {
+    public static func render(snapshot s: HostSnapshot, predictions ps: [BlockPrediction], assumptions a: Assumptions)
+        -> String
+    {
         var out = ""
         func family(_ name: String, _ help: String, _ samples: [(labels: [(String, String)], value: String)]) {
             out += "# HELP \(name) \(help)\n# TYPE \(name) gauge\n"
@@ -16,19 +18,31 @@ public enum HostMetrics {
             [("block", "\(p.block)"), ("node", p.node.map { "\($0)" } ?? ""), ("zone", p.zone)]
         }
         family("memhp_memory_block_size_bytes", "Memory block size (block_size_bytes).", [([], "\(s.blockSizeBytes)")])
-        family("memhp_memory_block_online", "1 if the memory block is online.",
-               ps.map { (blockLabels($0), $0.state == "online" ? "1" : "0") })
-        family("memhp_memory_block_offlinable", "1 if writing offline to the block's state is predicted to succeed.",
-               ps.map { (blockLabels($0), $0.outcome == .success ? "1" : "0") })
-        family("memhp_memory_block_offline_prediction",
-               "Predicted result of offlining the block (always 1): errno and offline_pages' reason in the kernel's words.",
-               ps.map { p in (blockLabels(p) + [("result", p.outcome == .success ? "ok" : p.outcome.rawValue), ("reason", p.reason), ("kind", p.kind ?? "")], "1") })
-        family("memhp_memory_block_migrate_pages", "Base pages an offline of the block would migrate.",
-               ps.filter { $0.state == "online" }.map { (blockLabels($0), "\($0.migrate)") })
+        family(
+            "memhp_memory_block_online", "1 if the memory block is online.",
+            ps.map { (blockLabels($0), $0.state == "online" ? "1" : "0") })
+        family(
+            "memhp_memory_block_offlinable", "1 if writing offline to the block's state is predicted to succeed.",
+            ps.map { (blockLabels($0), $0.outcome == .success ? "1" : "0") })
+        family(
+            "memhp_memory_block_offline_prediction",
+            "Predicted result of offlining the block (always 1): errno and offline_pages' reason in the kernel's words.",
+            ps.map { p in
+                (
+                    blockLabels(p) + [
+                        ("result", p.outcome == .success ? "ok" : p.outcome.rawValue), ("reason", p.reason),
+                        ("kind", p.kind ?? "")
+                    ], "1"
+                )
+            })
+        family(
+            "memhp_memory_block_migrate_pages", "Base pages an offline of the block would migrate.",
+            ps.filter { $0.state == "online" }.map { (blockLabels($0), "\($0.migrate)") })
         var byOutcome: [String: Int] = [:]
         for p in ps { byOutcome[p.outcome == .success ? "ok" : p.outcome.rawValue, default: 0] += 1 }
-        family("memhp_memory_blocks_predicted", "Memory blocks by predicted offline result.",
-               ["ok", "EBUSY", "EINVAL", "EINTR", "ENOMEM", "unknown"].map { ([("result", $0)], "\(byOutcome[$0] ?? 0)") })
+        family(
+            "memhp_memory_blocks_predicted", "Memory blocks by predicted offline result.",
+            ["ok", "EBUSY", "EINVAL", "EINTR", "ENOMEM", "unknown"].map { ([("result", $0)], "\(byOutcome[$0] ?? 0)") })
 
         var total: [(labels: [(String, String)], value: String)] = [], free = total, resv = total, surplus = total
         for h in s.hugepages {
@@ -36,7 +50,8 @@ public enum HostMetrics {
             total.append(([size, ("node", "all")], "\(h.nr)")); free.append(([size, ("node", "all")], "\(h.free)"))
             resv.append(([size], "\(h.resv)")); surplus.append(([size, ("node", "all")], "\(h.surplus)"))
             for n in h.perNode {
-                total.append(([size, ("node", "\(n.node)")], "\(n.nr)")); free.append(([size, ("node", "\(n.node)")], "\(n.free)"))
+                total.append(([size, ("node", "\(n.node)")], "\(n.nr)"));
+                free.append(([size, ("node", "\(n.node)")], "\(n.free)"))
                 surplus.append(([size, ("node", "\(n.node)")], "\(n.surplus)"))
             }
         }
@@ -54,12 +69,20 @@ public enum HostMetrics {
         }
         if on { saved = potential }
         family("memhp_hvo_enabled", "1 if vm.hugetlb_optimize_vmemmap is on.", [([], on ? "1" : "0")])
-        family("memhp_hvo_vmemmap_saved_bytes", "vmemmap memory HVO frees for the current pools (0 when off).", [([], "\(saved)")])
-        family("memhp_hvo_vmemmap_saving_potential_bytes", "vmemmap memory HVO would free for the current pools.", [([], "\(potential)")])
-        family("memhp_hvo_restore_needed_pages", "vmemmap pages HVO's restore must allocate to offline the block.",
-               ps.filter { $0.vmemmapNeeded > 0 }.map { (blockLabels($0), "\($0.vmemmapNeeded)") })
-        family("memhp_snapshot_timestamp_seconds", "When the host state was read (seconds since the epoch).", [([], "\(s.capturedAt)")])
-        family("memhp_snapshot_missing_files", "Kernel files the snapshot could not read.", [([], "\(s.missing.count)")])
+        family(
+            "memhp_hvo_vmemmap_saved_bytes", "vmemmap memory HVO frees for the current pools (0 when off).",
+            [([], "\(saved)")])
+        family(
+            "memhp_hvo_vmemmap_saving_potential_bytes", "vmemmap memory HVO would free for the current pools.",
+            [([], "\(potential)")])
+        family(
+            "memhp_hvo_restore_needed_pages", "vmemmap pages HVO's restore must allocate to offline the block.",
+            ps.filter { $0.vmemmapNeeded > 0 }.map { (blockLabels($0), "\($0.vmemmapNeeded)") })
+        family(
+            "memhp_snapshot_timestamp_seconds", "When the host state was read (seconds since the epoch).",
+            [([], "\(s.capturedAt)")])
+        family(
+            "memhp_snapshot_missing_files", "Kernel files the snapshot could not read.", [([], "\(s.missing.count)")])
         return out
     }
 

@@ -17,7 +17,9 @@ public final class MetricsServer {
     /// Binds `address` ("HOST:PORT", ":PORT" for every IPv4 address, port 0 for any free one).
     public init(address: String, body: @escaping () -> String) throws {
         let parts = address.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count == 2, let p = UInt16(parts[1]) else { throw Failure(description: "--listen \(address): expected HOST:PORT, e.g. 127.0.0.1:9101") }
+        guard parts.count == 2, let p = UInt16(parts[1]) else {
+            throw Failure(description: "--listen \(address): expected HOST:PORT, e.g. 127.0.0.1:9101")
+        }
         var sin = sockaddr_in()
         sin.sin_family = sa_family_t(AF_INET)
         sin.sin_port = p.bigEndian
@@ -29,13 +31,19 @@ public final class MetricsServer {
         guard s >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
         var one: Int32 = 1
         setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        let bound = withUnsafePointer(to: &sin) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let bound = withUnsafePointer(to: &sin) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
         guard bound == 0, listen(s, 16) == 0 else {
             let m = String(cString: strerror(errno)); close(s)
             throw Failure(description: "--listen \(address): \(m)")
         }
         var got = sockaddr_in(), len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &got) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(s, $0, &len) } }
+        _ = withUnsafeMutablePointer(to: &got) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(s, $0, &len) }
+        }
         fd = s
         port = Int(UInt16(bigEndian: got.sin_port))
         self.body = body
@@ -69,7 +77,9 @@ public final class MetricsServer {
         }
         let line = String(decoding: req.prefix(while: { $0 != 13 && $0 != 10 }), as: UTF8.self).split(separator: " ")
         let status: String, type: String, text: String
-        if line.count >= 2, line[0] == "GET" || line[0] == "HEAD", line[1] == "/metrics" || line[1].hasPrefix("/metrics?") {
+        if line.count >= 2, line[0] == "GET" || line[0] == "HEAD",
+            line[1] == "/metrics" || line[1].hasPrefix("/metrics?")
+        {
             status = "200 OK"; type = "text/plain; version=0.0.4; charset=utf-8"; text = line[0] == "HEAD" ? "" : body()
         } else if line.count >= 2, line[0] != "GET" && line[0] != "HEAD" {
             status = "405 Method Not Allowed"; type = "text/plain"; text = "only GET /metrics\n"
@@ -77,7 +87,8 @@ public final class MetricsServer {
             status = "404 Not Found"; type = "text/plain"; text = "memhp serves /metrics\n"
         }
         let bytes = Array(text.utf8)
-        let head = "HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(bytes.count)\r\nConnection: close\r\n\r\n"
+        let head =
+            "HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(bytes.count)\r\nConnection: close\r\n\r\n"
         sendAll(c, Array(head.utf8) + bytes)
     }
 

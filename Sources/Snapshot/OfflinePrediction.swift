@@ -74,7 +74,9 @@ public struct OfflinePredictor {
     func systemRAM() -> [Range<Int>] {
         let io = snapshot.iomem.filter { $0.depth == 0 && $0.name == "System RAM" }
         if !io.isEmpty { return io.map { Int($0.start >> 12)..<Int(($0.end + 1) >> 12) } }
-        return snapshot.firmwareMap.filter { $0.type == "System RAM" }.map { Int($0.start >> 12)..<Int(($0.end + 1) >> 12) }
+        return snapshot.firmwareMap.filter { $0.type == "System RAM" }.map {
+            Int($0.start >> 12)..<Int(($0.end + 1) >> 12)
+        }
     }
 
     public func predictAll() -> [BlockPrediction] {
@@ -116,7 +118,9 @@ public struct OfflinePredictor {
                 if z.name != "Movable" && z.name != "Device" {
                     // GFP_KERNEL | __GFP_NORETRY | __GFP_THISNODE: the node's kernel zones above min
                     // plus lowmem_reserve[ZONE_NORMAL] (zone_watermark_ok's protection; no reserves).
-                    let reserve = z.protection.count > OfflinePredictor.normalZoneIndex ? z.protection[OfflinePredictor.normalZoneIndex] : 0
+                    let reserve =
+                        z.protection.count > OfflinePredictor.normalZoneIndex
+                        ? z.protection[OfflinePredictor.normalZoneIndex] : 0
                     kernelHeadroom[z.node, default: 0] += Swift.max(0, z.free - z.min - reserve)
                 }
             }
@@ -127,32 +131,46 @@ public struct OfflinePredictor {
         let n = snapshot.blockPages
         let s = b.id * n, e = s + n
         let zoneName = b.validZones.map { $0.split(separator: " ").first.map(String.init) ?? "none" } ?? "?"
-        var p = BlockPrediction(block: b.id, startPFN: s, pages: n, state: b.state, zone: zoneName, node: b.node,
-                                outcome: .success, reason: "", detail: "", pfn: nil, kind: nil,
-                                migrate: 0, hugeMigrate: 0, hugeDissolve: 0, vmemmapNeeded: 0)
-        func fail(_ o: BlockPrediction.Outcome, _ reason: String, _ detail: String, pfn: Int? = nil, kind: CensusKind? = nil) -> BlockPrediction {
+        var p = BlockPrediction(
+            block: b.id, startPFN: s, pages: n, state: b.state, zone: zoneName, node: b.node,
+            outcome: .success, reason: "", detail: "", pfn: nil, kind: nil,
+            migrate: 0, hugeMigrate: 0, hugeDissolve: 0, vmemmapNeeded: 0)
+        func fail(
+            _ o: BlockPrediction.Outcome, _ reason: String, _ detail: String, pfn: Int? = nil, kind: CensusKind? = nil
+        ) -> BlockPrediction {
             p.outcome = o; p.reason = reason; p.detail = detail; p.pfn = pfn; p.kind = kind?.name
             return p
         }
         // state_store: device_offline returns 1 for an offline device, which becomes -EINVAL.
         guard b.state == "online" else {
-            return fail(.einval, "already offline", "state is \(b.state): device_offline() has nothing to do, state_store() turns that into -EINVAL")
+            return fail(
+                .einval, "already offline",
+                "state is \(b.state): device_offline() has nothing to do, state_store() turns that into -EINVAL")
         }
         // memory_block_offline: mem->zone is NULL for a block that spans several zones (valid_zones "none").
         if zoneName == "none" {
-            return fail(.einval, "multizone range", "valid_zones is \"none\": the block spans several zones (memory_block_offline: no mem->zone)")
+            return fail(
+                .einval, "multizone range",
+                "valid_zones is \"none\": the block spans several zones (memory_block_offline: no mem->zone)")
         }
         // offline_pages: walk_system_ram_range must cover the whole block.
         if !ram.isEmpty {
             var covered = 0
-            for r in ram where r.upperBound > s && r.lowerBound < e { covered += Swift.min(e, r.upperBound) - Swift.max(s, r.lowerBound) }
+            for r in ram where r.upperBound > s && r.lowerBound < e {
+                covered += Swift.min(e, r.upperBound) - Swift.max(s, r.lowerBound)
+            }
             if covered != n {
                 let hole = firstHole(s, e, ram)
-                return fail(.einval, "memory holes", "\(n - covered) of \(n) pages are not System RAM (first at pfn \(hex(hole)))", pfn: hole, kind: .noPage)
+                return fail(
+                    .einval, "memory holes",
+                    "\(n - covered) of \(n) pages are not System RAM (first at pfn \(hex(hole)))", pfn: hole,
+                    kind: .noPage)
             }
         }
         guard let census else {
-            return fail(.unknown, "no census", "without /proc/kpageflags (root only) the pages are unknown; holes, zones and state allow the offline")
+            return fail(
+                .unknown, "no census",
+                "without /proc/kpageflags (root only) the pages are unknown; holes, zones and state allow the offline")
         }
         let movableZone = zoneName == "Movable"
 
@@ -163,16 +181,22 @@ public struct OfflinePredictor {
         var q = s + pb
         while q < e - pb { order.append(q); q += pb }
         for (i, start) in order.enumerated() {
-            if let (pfn, k) = firstUnmovable(start, start + pb, movableZone: movableZone,
-                                             flaglessIsKernel: ctx.flaglessKernelZones.contains("\(b.node ?? 0) \(zoneName)")) {
-                return fail(.ebusy, "failure to isolate range", "pfn \(hex(pfn)) is \(describe(k)) (has_unmovable_pages)", pfn: pfn, kind: k)
+            if let (pfn, k) = firstUnmovable(
+                start, start + pb, movableZone: movableZone,
+                flaglessIsKernel: ctx.flaglessKernelZones.contains("\(b.node ?? 0) \(zoneName)"))
+            {
+                return fail(
+                    .ebusy, "failure to isolate range", "pfn \(hex(pfn)) is \(describe(k)) (has_unmovable_pages)",
+                    pfn: pfn, kind: k)
             }
             // isolate_single_pageblock at the range's end: a gigantic page reaching past it is never
             // migrated or replaced (isolate_or_dissolve_huge_page refuses gigantic pages).
             if i == 1 || (order.count == 1 && i == 0) {
                 let last = e - 1, k = census.kind(last)
                 if (k == .hugetlbTail || k == .hugetlbFree || k == .hugetlbUsed), census.kind(e) == .hugetlbTail {
-                    return fail(.ebusy, "failure to isolate range", "a gigantic huge page reaches past the block's end at pfn \(hex(e))", pfn: last, kind: k)
+                    return fail(
+                        .ebusy, "failure to isolate range",
+                        "a gigantic huge page reaches past the block's end at pfn \(hex(e))", pfn: last, kind: k)
                 }
             }
         }
@@ -209,21 +233,28 @@ public struct OfflinePredictor {
         }
         // scan_movable_pages: a PageOffline page still referenced after MEM_GOING_OFFLINE.
         if let h = heldOffline {
-            return fail(.ebusy, "unmovable page", "pfn \(hex(h)) is PageOffline with a reference its driver keeps", pfn: h, kind: .offline)
+            return fail(
+                .ebusy, "unmovable page", "pfn \(hex(h)) is PageOffline with a reference its driver keeps", pfn: h,
+                kind: .offline)
         }
         // Huge pages: heads inside the block (a page that began before it was accounted to the earlier block).
         var perSize: [Int: (free: Int, used: Int)] = [:]
         for h in hugeHeads {
             // Tails may run past the block's end; measure the page from the whole census.
             let pages = hugePageSize(h.pfn)
-            p.vmemmapNeeded += hvo ? pages * OfflinePredictor.structPageBytes / 4096 - OfflinePredictor.vmemmapKeptPages : 0
+            p.vmemmapNeeded +=
+                hvo ? pages * OfflinePredictor.structPageBytes / 4096 - OfflinePredictor.vmemmapKeptPages : 0
             var c = perSize[pages, default: (0, 0)]
             if h.used { c.used += 1; p.hugeMigrate += 1 } else { c.free += 1; p.hugeDissolve += 1 }
             perSize[pages] = c
         }
         if let nv = never {
-            let what = nv.kind == .ramfs ? "ramfs pages (no migrate_folio, no writepage)" : "pages assumed long-term pinned"
-            return fail(.spins, "signal backoff", "\(nv.count) \(what) never migrate, first at pfn \(hex(nv.pfn)): offline_pages retries until a signal", pfn: nv.pfn, kind: nv.kind)
+            let what =
+                nv.kind == .ramfs ? "ramfs pages (no migrate_folio, no writepage)" : "pages assumed long-term pinned"
+            return fail(
+                .spins, "signal backoff",
+                "\(nv.count) \(what) never migrate, first at pfn \(hex(nv.pfn)): offline_pages retries until a signal",
+                pfn: nv.pfn, kind: nv.kind)
         }
         // A gigantic in-use page migrates only into a free pool page (alloc_migrate_huge_page refuses gigantic ones).
         for (pages, c) in perSize.sorted(by: { $0.key < $1.key }) {
@@ -233,13 +264,19 @@ public struct OfflinePredictor {
                 let spare = pool.free - pool.resv - c.free
                 if spare < c.used {
                     let h = hugeHeads.first { $0.used && hugePageSize($0.pfn) == pages }!
-                    return fail(.spins, "signal backoff", "\(c.used) in-use \(sizeKB / 1024) MiB pages need free pool pages elsewhere to migrate to, \(Swift.max(spare, 0)) spare: offline_pages retries until a signal", pfn: h.pfn, kind: .hugetlbUsed)
+                    return fail(
+                        .spins, "signal backoff",
+                        "\(c.used) in-use \(sizeKB / 1024) MiB pages need free pool pages elsewhere to migrate to, \(Swift.max(spare, 0)) spare: offline_pages retries until a signal",
+                        pfn: h.pfn, kind: .hugetlbUsed)
                 }
             }
             // dissolve_free_huge_page refuses while free_huge_pages - resv_huge_pages is 0.
             if c.free > pool.free - pool.resv {
                 let h = hugeHeads.first { !$0.used && hugePageSize($0.pfn) == pages }!
-                return fail(.ebusy, "failure to dissolve huge pages", "\(c.free) free \(sizeKB >= 1024 ? "\(sizeKB / 1024) MiB" : "\(sizeKB) kB") pages here, only \(Swift.max(pool.free - pool.resv, 0)) not reserved (resv_huge_pages \(pool.resv))", pfn: h.pfn, kind: .hugetlbFree)
+                return fail(
+                    .ebusy, "failure to dissolve huge pages",
+                    "\(c.free) free \(sizeKB >= 1024 ? "\(sizeKB / 1024) MiB" : "\(sizeKB) kB") pages here, only \(Swift.max(pool.free - pool.resv, 0)) not reserved (resv_huge_pages \(pool.resv))",
+                    pfn: h.pfn, kind: .hugetlbFree)
             }
         }
         // HVO: hugetlb_vmemmap_restore allocates GFP_KERNEL | __GFP_NORETRY | __GFP_THISNODE.
@@ -251,7 +288,10 @@ public struct OfflinePredictor {
                 // The restore is all-or-nothing per huge page: those that fit are dissolved (their
                 // vmemmap stays allocated) before the first that does not fails the offline.
                 let per = p.vmemmapNeeded / Swift.max(hugeHeads.count, 1)
-                return fail(.enomem, "failure to dissolve huge pages", "HVO: restoring the vmemmap of \(hugeHeads.count) huge pages needs \(p.vmemmapNeeded) pages, node \(node)'s kernel zones have \(room) above min + lowmem_reserve (\(per > 0 ? room / per : 0) pages dissolve first, taking \(per > 0 ? room / per * per : 0) of them)", pfn: h.pfn, kind: h.used ? .hugetlbUsed : .hugetlbFree)
+                return fail(
+                    .enomem, "failure to dissolve huge pages",
+                    "HVO: restoring the vmemmap of \(hugeHeads.count) huge pages needs \(p.vmemmapNeeded) pages, node \(node)'s kernel zones have \(room) above min + lowmem_reserve (\(per > 0 ? room / per : 0) pages dissolve first, taking \(per > 0 ? room / per * per : 0) of them)",
+                    pfn: h.pfn, kind: h.used ? .hugetlbUsed : .hugetlbFree)
             }
         }
         // Migration targets: free memory elsewhere (above the min watermarks).
@@ -259,7 +299,10 @@ public struct OfflinePredictor {
         let targets = Swift.max(0, ctx.totalHeadroom - blockFree)
         let need = p.migrate + hugeHeads.filter(\.used).reduce(0) { $0 + hugePageSize($1.pfn) }
         if need > targets {
-            return fail(.spins, "signal backoff", "\(need) pages to migrate, \(targets) free elsewhere above min: migration targets cannot be allocated", pfn: nil, kind: nil)
+            return fail(
+                .spins, "signal backoff",
+                "\(need) pages to migrate, \(targets) free elsewhere above min: migration targets cannot be allocated",
+                pfn: nil, kind: nil)
         }
         p.reason = "ok"
         var parts: [String] = []

@@ -94,7 +94,9 @@ public struct PageCensus: Sendable, Equatable {
         var i = bytes.startIndex
         while i < bytes.endIndex {
             let at = i - bytes.startIndex
-            guard let k = CensusKind(rawValue: bytes[i]) else { throw DecodeError.unknownKind(offset: at, value: bytes[i]) }
+            guard let k = CensusKind(rawValue: bytes[i]) else {
+                throw DecodeError.unknownKind(offset: at, value: bytes[i])
+            }
             i += 1
             var n: UInt64 = 0, shift: UInt64 = 0
             while true {

@@ -8,9 +8,12 @@ public enum PredictionTable {
         ("OFFLINE", "predicted result of `echo offline > state`: ok, the errno, or unknown (no census)"),
         ("REASON", "offline_pages' reason, in the kernel's words"), ("DETAIL", "the page or figures behind the reason"),
         ("MIGRATE", "base pages to migrate"), ("HUGE", "huge pages to migrate/dissolve"),
-        ("VMEMMAP", "vmemmap pages HVO must restore"), ("PFN", "first page that decided a failure"), ("KIND", "its kind"),
+        ("VMEMMAP", "vmemmap pages HVO must restore"), ("PFN", "first page that decided a failure"),
+        ("KIND", "its kind")
     ]
-    public static let defaultColumns = ["BLOCK", "RANGE", "SIZE", "STATE", "ZONE", "NODE", "OFFLINE", "REASON", "DETAIL"]
+    public static let defaultColumns = [
+        "BLOCK", "RANGE", "SIZE", "STATE", "ZONE", "NODE", "OFFLINE", "REASON", "DETAIL"
+    ]
 
     public static func value(_ p: BlockPrediction, _ col: String) -> String {
         switch col {
@@ -60,13 +63,17 @@ public enum PredictionTable {
     public static func summary(_ ps: [BlockPrediction]) -> String {
         var c: [BlockPrediction.Outcome: Int] = [:]
         for p in ps { c[p.outcome, default: 0] += 1 }
-        return BlockPrediction.Outcome.allCases.compactMap { o in c[o].map { "\(o == .success ? "ok" : o.rawValue) \($0)" } }.joined(separator: ", ")
+        return BlockPrediction.Outcome.allCases.compactMap { o in
+            c[o].map { "\(o == .success ? "ok" : o.rawValue) \($0)" }
+        }.joined(separator: ", ")
     }
 
     public static func json(_ ps: [BlockPrediction], assumptions: Assumptions, kernel: String?) throws -> String {
         struct Doc: Encodable { var kernel: String?; var assumptions: [String]; var blocks: [BlockPrediction] }
         let e = JSONEncoder()
         e.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return String(decoding: try e.encode(Doc(kernel: kernel, assumptions: assumptions.lines, blocks: ps)), as: UTF8.self) + "\n"
+        return String(
+            decoding: try e.encode(Doc(kernel: kernel, assumptions: assumptions.lines, blocks: ps)), as: UTF8.self)
+            + "\n"
     }
 }

@@ -11,8 +11,9 @@ enum ProcParsers {
             if line.hasPrefix("Node ") && line.contains(", zone") {
                 if let c = cur { out.append(c) }
                 let f = line.split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init)
-                cur = HostSnapshot.ZoneSpan(node: Int(f[1]) ?? 0, name: f.last ?? "?", startPFN: 0, spanned: 0, present: 0,
-                                            managed: 0, free: 0, min: 0, low: 0, high: 0, protection: [])
+                cur = HostSnapshot.ZoneSpan(
+                    node: Int(f[1]) ?? 0, name: f.last ?? "?", startPFN: 0, spanned: 0, present: 0,
+                    managed: 0, free: 0, min: 0, low: 0, high: 0, protection: [])
                 inPerNode = false
                 continue
             }

@@ -33,19 +33,25 @@ public struct SnapshotCapture {
         if let entries = root.list("/sys/firmware/memmap") {
             for n in entries.compactMap(Int.init).sorted() {
                 let d = "/sys/firmware/memmap/\(n)"
-                guard let st = root.value(d + "/start").flatMap(hexValue), let en = root.value(d + "/end").flatMap(hexValue),
-                      let ty = root.value(d + "/type") else { continue }
+                guard let st = root.value(d + "/start").flatMap(hexValue),
+                    let en = root.value(d + "/end").flatMap(hexValue),
+                    let ty = root.value(d + "/type")
+                else { continue }
                 s.firmwareMap.append(.init(start: st, end: en, type: ty))
             }
         } else {
-            s.missing.append(.init(path: "/sys/firmware/memmap", why: "not present (CONFIG_FIRMWARE_MEMMAP off)",
-                                   effect: "holes come from /proc/iomem alone"))
+            s.missing.append(
+                .init(
+                    path: "/sys/firmware/memmap", why: "not present (CONFIG_FIRMWARE_MEMMAP off)",
+                    effect: "holes come from /proc/iomem alone"))
         }
         if let t = need("/proc/iomem", "holes come from the firmware map alone") {
             s.iomem = ProcParsers.iomem(t)
             if !s.iomem.isEmpty && s.iomem.allSatisfy({ $0.start == 0 && $0.end == 0 }) {
-                s.missing.append(.init(path: "/proc/iomem", why: "addresses read as 0 (needs CAP_SYS_ADMIN)",
-                                       effect: "holes come from the firmware map alone"))
+                s.missing.append(
+                    .init(
+                        path: "/proc/iomem", why: "addresses read as 0 (needs CAP_SYS_ADMIN)",
+                        effect: "holes come from the firmware map alone"))
                 s.iomem = []
             }
         }
@@ -72,8 +78,10 @@ public struct SnapshotCapture {
             guard let id = Int(name.dropFirst(6)) else { continue }
             let d = mem + "/" + name
             let node = root.list(d)?.first(where: { $0.hasPrefix("node") }).flatMap { Int($0.dropFirst(4)) }
-            s.blocks.append(.init(id: id, state: root.value(d + "/state") ?? "?", validZones: root.value(d + "/valid_zones"),
-                                  node: node, physDevice: root.value(d + "/phys_device"), removable: root.value(d + "/removable")))
+            s.blocks.append(
+                .init(
+                    id: id, state: root.value(d + "/state") ?? "?", validZones: root.value(d + "/valid_zones"),
+                    node: node, physDevice: root.value(d + "/phys_device"), removable: root.value(d + "/removable")))
         }
         s.blocks.sort { $0.id < $1.id }
 
@@ -84,13 +92,17 @@ public struct SnapshotCapture {
             guard let kb = Int(name.dropFirst(10).dropLast(2)) else { continue }
             let d = hp + "/" + name
             func n(_ f: String, _ base: String) -> Int { root.value(base + "/" + f).flatMap { Int($0) } ?? 0 }
-            var pool = HostSnapshot.HugePool(sizeKB: kb, nr: n("nr_hugepages", d), free: n("free_hugepages", d),
-                                             resv: n("resv_hugepages", d), surplus: n("surplus_hugepages", d),
-                                             overcommit: n("nr_overcommit_hugepages", d), perNode: [])
+            var pool = HostSnapshot.HugePool(
+                sizeKB: kb, nr: n("nr_hugepages", d), free: n("free_hugepages", d),
+                resv: n("resv_hugepages", d), surplus: n("surplus_hugepages", d),
+                overcommit: n("nr_overcommit_hugepages", d), perNode: [])
             for node in nodeIDs {
                 let nd = "/sys/devices/system/node/node\(node)/hugepages/" + name
                 guard root.read(nd + "/nr_hugepages") != nil else { continue }
-                pool.perNode.append(.init(node: node, nr: n("nr_hugepages", nd), free: n("free_hugepages", nd), surplus: n("surplus_hugepages", nd)))
+                pool.perNode.append(
+                    .init(
+                        node: node, nr: n("nr_hugepages", nd), free: n("free_hugepages", nd),
+                        surplus: n("surplus_hugepages", nd)))
             }
             s.hugepages.append(pool)
         }
@@ -113,9 +125,13 @@ public struct SnapshotCapture {
             header?.runs = census!.runCount
         }
         if let header { s.census = header }
-        if census != nil && header?.pageCounts == false && !s.missing.contains(where: { $0.path == "/proc/kpagecount" }) {
-            s.missing.append(.init(path: "/proc/kpagecount", why: "not readable",
-                                   effect: "pages without flags cannot be told apart: per-cpu free pages are counted as kernel memory"))
+        if census != nil && header?.pageCounts == false && !s.missing.contains(where: { $0.path == "/proc/kpagecount" })
+        {
+            s.missing.append(
+                .init(
+                    path: "/proc/kpagecount", why: "not readable",
+                    effect: "pages without flags cannot be told apart: per-cpu free pages are counted as kernel memory")
+            )
         }
         return (s, census)
     }
@@ -124,7 +140,7 @@ public struct SnapshotCapture {
     public static let sysctlNames = [
         "hugetlb_optimize_vmemmap", "nr_hugepages", "nr_overcommit_hugepages", "min_free_kbytes",
         "watermark_scale_factor", "watermark_boost_factor", "lowmem_reserve_ratio", "compact_unevictable_allowed",
-        "overcommit_memory", "hugetlb_shm_group", "numa_zonelist_order", "percpu_pagelist_high_fraction",
+        "overcommit_memory", "hugetlb_shm_group", "numa_zonelist_order", "percpu_pagelist_high_fraction"
     ]
 
     /// Pfns per census segment: 1 GiB, the largest compound page's alignment, so no compound
@@ -136,13 +152,19 @@ public struct SnapshotCapture {
     /// once: the kernel's stable_page_flags() costs ~100 ns a page, so a terabyte host is read
     /// in parallel by up to `threads` readers. `endHint` (the end of the last memory block) sizes
     /// the parallel part; the last segment reads on to the end of the file.
-    func readCensus(endHint: Int = 0, threads: Int = 0) -> (PageCensus?, HostSnapshot.CensusHeader?, HostSnapshot.Missing?) {
+    func readCensus(endHint: Int = 0, threads: Int = 0) -> (
+        PageCensus?, HostSnapshot.CensusHeader?, HostSnapshot.Missing?
+    ) {
         let flagsFile: BinaryFile
         switch root.openBinary("/proc/kpageflags") {
         case .success(let f): flagsFile = f
         case .failure(let e):
-            return (nil, nil, .init(path: "/proc/kpageflags", why: e.message,
-                                    effect: "no per-page census: predictions know zones, holes and block states only (run as root)"))
+            return (
+                nil, nil,
+                .init(
+                    path: "/proc/kpageflags", why: e.message,
+                    effect: "no per-page census: predictions know zones, holes and block states only (run as root)")
+            )
         }
         let countFile = try? root.openBinary("/proc/kpagecount").get()
         var t0 = timespec(), t1 = timespec()
@@ -157,7 +179,9 @@ public struct SnapshotCapture {
         let workers = (0..<min(readers, fixed + 1)).map { _ in
             Worker {
                 while true {
-                    let i: Int = lock.locked { defer { next += 1 }; return next }
+                    let i: Int = lock.locked {
+                        defer { next += 1 }; return next
+                    }
                     if i > fixed { return }
                     let r = readSegment(flagsFile, countFile, start: i * seg, limit: i == fixed ? nil : seg)
                     lock.locked { parts[i] = r }
@@ -170,7 +194,10 @@ public struct SnapshotCapture {
         for (i, part) in parts.enumerated() {
             guard let part else { continue }
             if let err = part.error {
-                return (nil, nil, .init(path: "/proc/kpageflags", why: err + " at pfn \(i * seg)", effect: "no per-page census"))
+                return (
+                    nil, nil,
+                    .init(path: "/proc/kpageflags", why: err + " at pfn \(i * seg)", effect: "no per-page census")
+                )
             }
             if !part.countsOK { usedCounts = false }
             // A segment cut short ends the file: later ones are empty.
@@ -179,8 +206,9 @@ public struct SnapshotCapture {
         }
         clock_gettime(CLOCK_MONOTONIC, &t1)
         let secs = Double(t1.tv_sec - t0.tv_sec) + Double(t1.tv_nsec - t0.tv_nsec) / 1e9
-        let h = HostSnapshot.CensusHeader(endPFN: census.endPFN, runs: census.runCount, bytes: 0, fnv1a64: "",
-                                          pageCounts: usedCounts, seconds: (secs * 1000).rounded() / 1000)
+        let h = HostSnapshot.CensusHeader(
+            endPFN: census.endPFN, runs: census.runCount, bytes: 0, fnv1a64: "",
+            pageCounts: usedCounts, seconds: (secs * 1000).rounded() / 1000)
         return (census, h, nil)
     }
 
@@ -203,7 +231,9 @@ public struct SnapshotCapture {
         let hugeHead = (UInt64(1) << UInt64(KPFBit.huge)) | (UInt64(1) << UInt64(KPFBit.compoundHead))
         while limit.map({ pfn < start + $0 }) ?? true {
             let want = limit.map { min(chunk, start + $0 - pfn) } ?? chunk
-            let n = flags.withUnsafeMutableBytes { flagsFile.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<(want * 8)]), at: pfn * 8) }
+            let n = flags.withUnsafeMutableBytes {
+                flagsFile.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<(want * 8)]), at: pfn * 8)
+            }
             if n < 0 { r.error = String(cString: strerror(Int32(-n))); return r }
             let words = n / 8
             if words == 0 { break }
@@ -211,14 +241,18 @@ public struct SnapshotCapture {
             if let countFile, r.countsOK {
                 for i in 0..<words where flags[i] == 0 || flags[i] & hugeHead == hugeHead { needCounts = true; break }
                 if needCounts {
-                    let m = counts.withUnsafeMutableBytes { countFile.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<(words * 8)]), at: pfn * 8) }
+                    let m = counts.withUnsafeMutableBytes {
+                        countFile.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<(words * 8)]), at: pfn * 8)
+                    }
                     if m < words * 8 { r.countsOK = false; needCounts = false }
                 }
             }
             let haveCounts = countFile != nil && r.countsOK
             for i in 0..<words {
                 let k = classifier.classify(flags[i], count: haveCounts ? (needCounts ? counts[i] : 1) : nil)
-                if k == runKind { runLen += 1 } else {
+                if k == runKind {
+                    runLen += 1
+                } else {
                     if let rk = runKind { r.runs.append((rk, runLen)) }
                     runKind = k; runLen = 1
                 }
@@ -251,11 +285,13 @@ final class Worker: @unchecked Sendable {
     init(_ body: @escaping () -> Void) {
         box = Box(body)
         let arg = Unmanaged.passRetained(box).toOpaque()
-        pthread_create(&thread, nil, { p in
-            let b = Unmanaged<Worker.Box>.fromOpaque(p!).takeRetainedValue()
-            b.body()
-            return nil
-        }, arg)
+        pthread_create(
+            &thread, nil,
+            { p in
+                let b = Unmanaged<Worker.Box>.fromOpaque(p!).takeRetainedValue()
+                b.body()
+                return nil
+            }, arg)
     }
     func join() { pthread_join(thread, nil) }
 }

@@ -7,13 +7,22 @@ public enum SnapshotCheck {
 
     public static func check(_ s: HostSnapshot, source: String) throws {
         if let a = s.arch, a != "x86_64" {
-            throw Unusable(description: "\(source): the host is \(a); memhp models x86_64 only (section, pageblock and vmemmap sizes differ elsewhere)")
+            throw Unusable(
+                description:
+                    "\(source): the host is \(a); memhp models x86_64 only (section, pageblock and vmemmap sizes differ elsewhere)"
+            )
         }
         guard s.blockSizeBytes > 0 else {
-            throw Unusable(description: "\(source): no /sys/devices/system/memory/block_size_bytes: the kernel has no memory hotplug (CONFIG_MEMORY_HOTPLUG), nothing to predict")
+            throw Unusable(
+                description:
+                    "\(source): no /sys/devices/system/memory/block_size_bytes: the kernel has no memory hotplug (CONFIG_MEMORY_HOTPLUG), nothing to predict"
+            )
         }
         guard s.blockSizeBytes % (128 << 20) == 0, s.blockSizeBytes & (s.blockSizeBytes - 1) == 0 else {
-            throw Unusable(description: "\(source): block_size_bytes \(s.blockSizeBytes) is not a power-of-two multiple of x86_64's 128 MiB sections")
+            throw Unusable(
+                description:
+                    "\(source): block_size_bytes \(s.blockSizeBytes) is not a power-of-two multiple of x86_64's 128 MiB sections"
+            )
         }
         guard !s.blocks.isEmpty else {
             throw Unusable(description: "\(source): no memoryN directories under /sys/devices/system/memory")

@@ -25,10 +25,11 @@ public enum SnapshotFile {
         var h = header
         let body = census?.encoded() ?? []
         if let census {
-            h.census = HostSnapshot.CensusHeader(endPFN: census.endPFN, runs: census.runCount, bytes: body.count,
-                                                 fnv1a64: fnv1a64(body), pageCounts: header.census?.pageCounts ?? false,
-                                                 seconds: header.census?.seconds ?? 0,
-                                                 buddyTailsInferred: header.census?.buddyTailsInferred)
+            h.census = HostSnapshot.CensusHeader(
+                endPFN: census.endPFN, runs: census.runCount, bytes: body.count,
+                fnv1a64: fnv1a64(body), pageCounts: header.census?.pageCounts ?? false,
+                seconds: header.census?.seconds ?? 0,
+                buddyTailsInferred: header.census?.buddyTailsInferred)
         } else {
             h.census = nil
         }
@@ -44,7 +45,8 @@ public enum SnapshotFile {
     public static func decode(_ bytes: [UInt8], path: String) throws -> (HostSnapshot, PageCensus?) {
         func fail(_ line: Int, _ m: String) -> FormatError { FormatError(path: path, line: line, message: m) }
         guard let nl1 = bytes.prefix(64).firstIndex(of: 0x0a) else {
-            throw fail(1, bytes.isEmpty ? "empty file, not a memhp snapshot" : "not a memhp snapshot (no `\(magic) N` line)")
+            throw fail(
+                1, bytes.isEmpty ? "empty file, not a memhp snapshot" : "not a memhp snapshot (no `\(magic) N` line)")
         }
         let first = String(decoding: bytes[..<nl1], as: UTF8.self)
         let parts = first.split(separator: " ")
@@ -52,7 +54,8 @@ public enum SnapshotFile {
             throw fail(1, "not a memhp snapshot (expected `\(magic) \(formatVersion)`, found `\(first.prefix(40))`)")
         }
         guard version <= formatVersion else {
-            throw fail(1, "snapshot format \(version) is newer than this memhp reads (\(formatVersion)); use a newer memhp")
+            throw fail(
+                1, "snapshot format \(version) is newer than this memhp reads (\(formatVersion)); use a newer memhp")
         }
         guard version >= 1 else { throw fail(1, "snapshot format \(version) does not exist") }
         guard let nl2 = bytes[(nl1 + 1)...].firstIndex(of: 0x0a) else {
@@ -73,16 +76,24 @@ public enum SnapshotFile {
             return (header, nil)
         }
         guard body.count == c.bytes else {
-            throw fail(3, body.count < c.bytes ? "truncated: the census has \(body.count) of \(c.bytes) bytes"
-                                               : "\(body.count - c.bytes) bytes after the census")
+            throw fail(
+                3,
+                body.count < c.bytes
+                    ? "truncated: the census has \(body.count) of \(c.bytes) bytes"
+                    : "\(body.count - c.bytes) bytes after the census")
         }
-        guard fnv1a64(Array(body)) == c.fnv1a64 else { throw fail(3, "the census does not match its hash (altered or corrupt)") }
+        guard fnv1a64(Array(body)) == c.fnv1a64 else {
+            throw fail(3, "the census does not match its hash (altered or corrupt)")
+        }
         let census: PageCensus
         do { census = try PageCensus.decode(Array(body)) } catch {
             throw fail(3, "the census does not decode: \(error)")
         }
         guard census.endPFN == c.endPFN, census.runCount == c.runs else {
-            throw fail(3, "the census covers \(census.endPFN) pfns in \(census.runCount) runs, the header says \(c.endPFN) in \(c.runs)")
+            throw fail(
+                3,
+                "the census covers \(census.endPFN) pfns in \(census.runCount) runs, the header says \(c.endPFN) in \(c.runs)"
+            )
         }
         return (header, census)
     }

@@ -16,15 +16,22 @@ public enum WhatIf: Sendable, Equatable {
     /// Apply to `snapshot`/`census`, adjusting `assumptions` for HVO. Returns a note when
     /// the change was partial (as the kernel's pool grows only as far as memory allows).
     @discardableResult
-    public func apply(_ snapshot: inout HostSnapshot, _ census: inout PageCensus?, _ assumptions: inout Assumptions) throws -> String? {
+    public func apply(_ snapshot: inout HostSnapshot, _ census: inout PageCensus?, _ assumptions: inout Assumptions)
+        throws -> String?
+    {
         switch self {
         case .hvo(let on):
             assumptions.hvo = on
             snapshot.sysctls["hugetlb_optimize_vmemmap"] = on ? "1" : "0"
             return nil
         case .onlineMovable(let id):
-            guard let i = snapshot.blocks.firstIndex(where: { $0.id == id }) else { throw Refused(description: "--online-movable \(id): no memory\(id)") }
-            guard snapshot.blocks[i].state == "offline" else { throw Refused(description: "--online-movable \(id): memory\(id) is \(snapshot.blocks[i].state), not offline") }
+            guard let i = snapshot.blocks.firstIndex(where: { $0.id == id }) else {
+                throw Refused(description: "--online-movable \(id): no memory\(id)")
+            }
+            guard snapshot.blocks[i].state == "offline" else {
+                throw Refused(
+                    description: "--online-movable \(id): memory\(id) is \(snapshot.blocks[i].state), not offline")
+            }
             snapshot.blocks[i].state = "online"
             snapshot.blocks[i].validZones = "Movable"
             let n = snapshot.blockPages, s = id * n
@@ -42,13 +49,17 @@ public enum WhatIf: Sendable, Equatable {
                 zone.free += n; zone.managed += n; zone.present += n
                 snapshot.zones[z] = zone
             } else {
-                snapshot.zones.append(.init(node: node, name: "Movable", startPFN: s, spanned: n, present: n, managed: n,
-                                            free: n, min: 0, low: 0, high: 0, protection: []))
+                snapshot.zones.append(
+                    .init(
+                        node: node, name: "Movable", startPFN: s, spanned: n, present: n, managed: n,
+                        free: n, min: 0, low: 0, high: 0, protection: []))
             }
             return nil
         case .pool(let count):
             guard count > 0 else { return nil }
-            guard let c = census else { throw Refused(description: "--pool: the snapshot has no census to place pages in") }
+            guard let c = census else {
+                throw Refused(description: "--pool: the snapshot has no census to place pages in")
+            }
             let pages = 512
             // alloc_buddy_huge_page with htlb_alloc_mask's GFP_HIGHUSER_MOVABLE (2 MiB pages migrate on
             // x86_64): Movable, then Normal, then DMA32; the lowest free 2 MiB blocks first (boot frees
@@ -76,9 +87,12 @@ public enum WhatIf: Sendable, Equatable {
             if let i = snapshot.hugepages.firstIndex(where: { $0.sizeKB == 2048 }) {
                 snapshot.hugepages[i].nr += got; snapshot.hugepages[i].free += got
             } else {
-                snapshot.hugepages.append(.init(sizeKB: 2048, nr: got, free: got, resv: 0, surplus: 0, overcommit: 0, perNode: []))
+                snapshot.hugepages.append(
+                    .init(sizeKB: 2048, nr: got, free: got, resv: 0, surplus: 0, overcommit: 0, perNode: []))
             }
-            return got < count ? "--pool \(count): only \(got) free 2 MiB blocks above the high watermarks (the pool grows by \(got))" : nil
+            return got < count
+                ? "--pool \(count): only \(got) free 2 MiB blocks above the high watermarks (the pool grows by \(got))"
+                : nil
         }
     }
 }

@@ -61,10 +61,12 @@ public final class Soak {
 
     /// The machines the epochs cycle through.
     static let configs: [MachineConfig] = [
-        MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4, dimms: [DIMMConfig(id: "d0", sizeBytes: 512 << 20)]),
+        MachineConfig(
+            memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4, dimms: [DIMMConfig(id: "d0", sizeBytes: 512 << 20)]),
         MachineConfig(memBytes: 2 << 30, maxmemBytes: 8 << 30, slots: 4, cmdline: "hugetlb_free_vmemmap=on"),
-        MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4, dimms: [DIMMConfig(id: "d0", sizeBytes: 256 << 20)],
-                      cmdline: "memhp_default_state=online_movable"),
+        MachineConfig(
+            memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4, dimms: [DIMMConfig(id: "d0", sizeBytes: 256 << 20)],
+            cmdline: "memhp_default_state=online_movable")
     ]
 
     public init(options: SoakOptions) throws {
@@ -93,7 +95,9 @@ public final class Soak {
                 if (i + 1) % options.verifyEvery == 0 { check() }
                 if (i + 1) % options.reloadEvery == 0 { try reloadAndCompare() }
                 if (i + 1) % 100_000 == 0 {
-                    progress?("soak: \(i + 1) ops, \(report.reloads) reloads, \(report.violations.count) violations, \(Int(Date().timeIntervalSince(start))) s")
+                    progress?(
+                        "soak: \(i + 1) ops, \(report.reloads) reloads, \(report.violations.count) violations, \(Int(Date().timeIntervalSince(start))) s"
+                    )
                 }
                 if report.violations.count >= 20 { break }
             }
@@ -177,7 +181,8 @@ public final class Soak {
         case "min_free_kbytes": return Array(("\(g.below(300_000))" + nl).utf8)
         case "drop_caches": return Array(("\(1 + g.below(4))" + nl).utf8)
         case "probe": return Array(("0x\(String(g.below(64) << 27, radix: 16))" + nl).utf8)
-        case "lowmem_reserve_ratio": return Array(((0..<(1 + g.below(6))).map { _ in "\(g.below(600))" }.joined(separator: " ") + nl).utf8)
+        case "lowmem_reserve_ratio":
+            return Array(((0..<(1 + g.below(6))).map { _ in "\(g.below(600))" }.joined(separator: " ") + nl).utf8)
         default:
             if path.contains("notifier-error-inject") { return Array(("\(-g.below(20))" + nl).utf8) }
             return Array(("\(g.below(g.chance(50) ? 10 : 100_000))" + nl).utf8)
@@ -190,7 +195,7 @@ public final class Soak {
         "4294967295", "4294967296", "9223372036854775807", "9223372036854775808", "18446744073709551615",
         "18446744073709551616", "99999999999999999999999", String(repeating: "9", count: 30),
         String(repeating: " ", count: 5000) + "1", "1" + String(repeating: " ", count: 5000),
-        "0x7fffffffffffffff", "0xffffffffffffffff", "0x10000000000000000", "1e9", "1k", "1G", "-", "--1",
+        "0x7fffffffffffffff", "0xffffffffffffffff", "0x10000000000000000", "1e9", "1k", "1G", "-", "--1"
     ]
 
     /// A driver's operation, journaled as an event so a reload repeats it.
@@ -264,8 +269,11 @@ public final class Soak {
                 var g = SplitMix64(state: s)
                 var r = SoakReport()
                 for _ in 0..<8 {
-                    if g.chance(75) { randomWrite(&g, fs: fs, report: &r, realTime: true) }
-                    else if !readable.isEmpty { _ = try? fs.read(g.pick(readable)); r.reads += 1 }
+                    if g.chance(75) {
+                        randomWrite(&g, fs: fs, report: &r, realTime: true)
+                    } else if !readable.isEmpty {
+                        _ = try? fs.read(g.pick(readable)); r.reads += 1
+                    }
                 }
                 box.add(r)
                 group.leave()
@@ -297,7 +305,8 @@ public final class Soak {
         let ca = contents(fs), cb = contents(b)
         if ca != cb {
             let diff = ca.keys.sorted().filter { ca[$0] != cb[$0] }.prefix(3)
-            report.violations.append("op \(report.ops): the reloaded machine differs in \(diff.joined(separator: ", "))")
+            report.violations.append(
+                "op \(report.ops): the reloaded machine differs in \(diff.joined(separator: ", "))")
         }
         do { try b.withLock { try $0.verify() } } catch {
             report.violations.append("op \(report.ops): verify after reload: \(error)")

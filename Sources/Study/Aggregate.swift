@@ -58,16 +58,17 @@ public enum StudyAggregate {
             var outcomes: [String: Int] = [:]
             for o in BlockOutcome.allCases { outcomes[o.rawValue] = attempts.filter { $0.outcome == o }.count }
             let saved = Double(rs.map(\.savedKB).reduce(0, +)) / n
-            return PointSummary(point: pt.id, poolPercent: pt.poolPercent, pageSize: pt.pageSize.rawValue, hvo: pt.hvo,
-                                pressure: pt.pressure.description, online: pt.online.description, nodes: pt.nodes, runs: rs.count,
-                                poolPages: Double(rs.map(\.poolPages).reduce(0, +)) / n,
-                                savedMiB: saved / 1024, savedPercentOfRAM: saved * 1024 / Double(ramBytes) * 100,
-                                blockOffline: Proportion(outcomes[BlockOutcome.offline.rawValue]!, of: attempts.count),
-                                allOffline: Proportion(rs.filter(\.allOffline).count, of: rs.count),
-                                outcomes: outcomes,
-                                migratedMean: Double(rs.map(\.migrated).reduce(0, +)) / n,
-                                dissolvedMean: Double(rs.map(\.dissolved).reduce(0, +)) / n,
-                                poolAfterMean: Double(rs.map(\.poolAfter).reduce(0, +)) / n)
+            return PointSummary(
+                point: pt.id, poolPercent: pt.poolPercent, pageSize: pt.pageSize.rawValue, hvo: pt.hvo,
+                pressure: pt.pressure.description, online: pt.online.description, nodes: pt.nodes, runs: rs.count,
+                poolPages: Double(rs.map(\.poolPages).reduce(0, +)) / n,
+                savedMiB: saved / 1024, savedPercentOfRAM: saved * 1024 / Double(ramBytes) * 100,
+                blockOffline: Proportion(outcomes[BlockOutcome.offline.rawValue]!, of: attempts.count),
+                allOffline: Proportion(rs.filter(\.allOffline).count, of: rs.count),
+                outcomes: outcomes,
+                migratedMean: Double(rs.map(\.migrated).reduce(0, +)) / n,
+                dissolvedMean: Double(rs.map(\.dissolved).reduce(0, +)) / n,
+                poolAfterMean: Double(rs.map(\.poolAfter).reduce(0, +)) / n)
         }
     }
 }

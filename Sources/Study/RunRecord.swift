@@ -86,9 +86,12 @@ public enum RunLogParser {
         }
         for line in lines {
             // Most of a log is kmsg; parse only the kinds read here.
-            guard line.hasPrefix("zone ") || line.hasPrefix("step ") || line.hasPrefix("hstate ") || line.hasPrefix("vmstat ")
-                || line.hasPrefix("write ") || line.hasPrefix("end ") || line.hasPrefix("scenario_exit "),
-                let o = try? Observation.parse(line) else { continue }
+            guard
+                line.hasPrefix("zone ") || line.hasPrefix("step ") || line.hasPrefix("hstate ")
+                    || line.hasPrefix("vmstat ")
+                    || line.hasPrefix("write ") || line.hasPrefix("end ") || line.hasPrefix("scenario_exit "),
+                let o = try? Observation.parse(line)
+            else { continue }
             if o.kind != "zone" { flushZones() }
             lastKind = o.kind
             switch o.kind {
@@ -102,12 +105,16 @@ public enum RunLogParser {
                 if phase == "offline" { migBefore = v } else if phase == "after" { migAfter = v }
             case "write" where phase == "offline" && o["value"] == "offline":
                 guard let path = o["path"], let r = path.range(of: "/memory/memory"),
-                      let b = Int(path[r.upperBound...].prefix(while: \.isNumber)) else { continue }
+                    let b = Int(path[r.upperBound...].prefix(while: \.isNumber))
+                else { continue }
                 let outcome: BlockOutcome
-                if o["rc"] == "0" { outcome = .offline } else {
+                if o["rc"] == "0" {
+                    outcome = .offline
+                } else {
                     outcome = BlockOutcome(rawValue: o["errno"] ?? "") ?? .other
                 }
-                blocks.append(BlockResult(block: b, outcome: outcome == .offline || o["timed_out"] != "1" ? outcome : .spin))
+                blocks.append(
+                    BlockResult(block: b, outcome: outcome == .offline || o["timed_out"] != "1" ? outcome : .spin))
             case "end", "scenario_exit": finished = true
             default: break
             }
@@ -116,11 +123,12 @@ public enum RunLogParser {
         _ = finished
         let cost = (freeBefore ?? 0) - freeAfter
         let saved = poolPages * pt.pageSize.basePages - cost
-        return RunRecord(index: spec.index, point: pt.id, rep: spec.rep, seed: spec.seed, poolPercent: pt.poolPercent,
-                         pageSize: pt.pageSize.rawValue, hvo: pt.hvo, pressure: pt.pressure.description,
-                         online: pt.online.description, nodes: pt.nodes, poolRequested: poolRequested,
-                         poolPages: poolPages, poolAfter: poolAfter, dissolved: max(0, poolPages - poolAfter),
-                         savedKB: zonesSeen >= 2 ? saved * 4 : 0, migrated: max(0, migAfter - migBefore),
-                         blocks: blocks, completed: completed)
+        return RunRecord(
+            index: spec.index, point: pt.id, rep: spec.rep, seed: spec.seed, poolPercent: pt.poolPercent,
+            pageSize: pt.pageSize.rawValue, hvo: pt.hvo, pressure: pt.pressure.description,
+            online: pt.online.description, nodes: pt.nodes, poolRequested: poolRequested,
+            poolPages: poolPages, poolAfter: poolAfter, dissolved: max(0, poolPages - poolAfter),
+            savedKB: zonesSeen >= 2 ? saved * 4 : 0, migrated: max(0, migAfter - migBefore),
+            blocks: blocks, completed: completed)
     }
 }

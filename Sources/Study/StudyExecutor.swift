@@ -11,7 +11,9 @@ public struct Shard: Sendable, Hashable, Codable, CustomStringConvertible {
         guard parts.count == 2, let k = Int(parts[0]), let n = Int(parts[1]) else {
             throw StudyError("--shard: '\(s)' is not K/N (e.g. 1/4)")
         }
-        guard n >= 1, k >= 1, k <= n else { throw StudyError("--shard \(s): K must be between 1 and N (\(n >= 1 ? "1-\(n)" : "N >= 1"))") }
+        guard n >= 1, k >= 1, k <= n else {
+            throw StudyError("--shard \(s): K must be between 1 and N (\(n >= 1 ? "1-\(n)" : "N >= 1"))")
+        }
         return Shard(k: k, n: n)
     }
     public func owns(_ index: Int) -> Bool { index % n == k - 1 }
@@ -30,7 +32,9 @@ public final class StudyExecutor: @unchecked Sendable {
 
     public init(machine: StudyMachine, grid: StudyGrid, offlineTimeout: Int = 10) throws {
         try grid.validate(machine: machine)
-        guard offlineTimeout >= 1 else { throw StudyError("--offline-timeout: \(offlineTimeout) s; at least 1 is needed") }
+        guard offlineTimeout >= 1 else {
+            throw StudyError("--offline-timeout: \(offlineTimeout) s; at least 1 is needed")
+        }
         self.machine = machine
         self.grid = grid
         self.offlineTimeout = offlineTimeout
@@ -43,34 +47,50 @@ public final class StudyExecutor: @unchecked Sendable {
     /// after boot: the cold-plugged DIMM's (the kernel onlines boot memory, not DIMMs, unless
     /// memhp_default_state says so).
     static func probeDIMMBlocks(machine: StudyMachine, nodes: Int) throws -> [Int] {
-        var probePoint = StudyPoint(poolPercent: 0, pageSize: .m2, hvo: false, pressure: Pressure(kind: .none, bytes: 0),
-                                    online: .autoMovable, nodes: nodes)
+        var probePoint = StudyPoint(
+            poolPercent: 0, pageSize: .m2, hvo: false, pressure: Pressure(kind: .none, bytes: 0),
+            online: .autoMovable, nodes: nodes)
         probePoint.nodes = nodes
-        var text = StudyScenario.text(RunSpec(index: 0, point: probePoint, rep: 0, seed: 1), machine: machine, dimmBlocks: [], offlineTimeout: 1)
+        var text = StudyScenario.text(
+            RunSpec(index: 0, point: probePoint, rep: 0, seed: 1), machine: machine, dimmBlocks: [], offlineTimeout: 1)
         text = String(text[..<text.range(of: "---\n")!.upperBound]) + "dump blocks\n"
         let sc: Scenario
-        do { sc = try Scenario.parse(text, file: "study-probe") } catch { throw StudyError("the study's machine: \(error)") }
+        do { sc = try Scenario.parse(text, file: "study-probe") } catch {
+            throw StudyError("the study's machine: \(error)")
+        }
         let r = ModelRunner(scenario: sc).run()
         guard r.completed else {
-            throw StudyError("the study's machine does not boot: \(r.lines.first { $0.hasPrefix("# boot failed") } ?? "(no reason)")")
+            throw StudyError(
+                "the study's machine does not boot: \(r.lines.first { $0.hasPrefix("# boot failed") } ?? "(no reason)")"
+            )
         }
-        let blocks = r.lines.compactMap { try? Observation.parse($0) }.filter { $0.kind == "block" && $0["state"] == "offline" }
-            .compactMap { Int($0["idx"] ?? "") }.sorted()
-        guard !blocks.isEmpty else { throw StudyError("the study's machine has no offline DIMM blocks after boot to online and offline") }
+        let blocks = r.lines.compactMap { try? Observation.parse($0) }.filter {
+            $0.kind == "block" && $0["state"] == "offline"
+        }
+        .compactMap { Int($0["idx"] ?? "") }.sorted()
+        guard !blocks.isEmpty else {
+            throw StudyError("the study's machine has no offline DIMM blocks after boot to online and offline")
+        }
         return blocks
     }
 
     /// Every run of the grid, in order.
     public var allSpecs: [RunSpec] {
         var out: [RunSpec] = []
-        for pt in grid.points { for rep in 0..<grid.repetitions {
-            out.append(RunSpec(index: out.count, point: pt, rep: rep, seed: StudyScenario.runSeed(gridSeed: grid.seed, point: pt, rep: rep)))
-        } }
+        for pt in grid.points {
+            for rep in 0..<grid.repetitions {
+                out.append(
+                    RunSpec(
+                        index: out.count, point: pt, rep: rep,
+                        seed: StudyScenario.runSeed(gridSeed: grid.seed, point: pt, rep: rep)))
+            }
+        }
         return out
     }
 
     public func scenarioText(_ spec: RunSpec) -> String {
-        StudyScenario.text(spec, machine: machine, dimmBlocks: dimmBlocks[spec.point.nodes]!, offlineTimeout: offlineTimeout)
+        StudyScenario.text(
+            spec, machine: machine, dimmBlocks: dimmBlocks[spec.point.nodes]!, offlineTimeout: offlineTimeout)
     }
 
     /// One model run through the scenario runner (KernelFS files, as the guest program does).
@@ -87,8 +107,10 @@ public final class StudyExecutor: @unchecked Sendable {
     /// Runs `specs` on `workers` threads. `progress(done, total)` is called after each run
     /// (serialized); when `stop()` turns true no new run starts and the finished ones are
     /// returned, in grid order.
-    public func run(_ specs: [RunSpec], workers: Int, progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in },
-                    stop: @escaping @Sendable () -> Bool = { false }) -> [RunRecord] {
+    public func run(
+        _ specs: [RunSpec], workers: Int, progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in },
+        stop: @escaping @Sendable () -> Bool = { false }
+    ) -> [RunRecord] {
         let queue = RunQueue(count: specs.count)
         let group = DispatchGroup()
         for _ in 0..<max(1, min(workers, specs.count)) {

@@ -17,7 +17,8 @@ public enum StudyFindings {
     /// both intervals (on's lower bound above off's upper bound), with both figures.
     public static func riskOnset(_ r: StudyResult) -> (pressure: String, off: Proportion, on: Proportion)? {
         for p in pressures(r) {
-            guard let off = pooledFailure(r, pressure: p, hvo: false), let on = pooledFailure(r, pressure: p, hvo: true) else { continue }
+            guard let off = pooledFailure(r, pressure: p, hvo: false), let on = pooledFailure(r, pressure: p, hvo: true)
+            else { continue }
             if on.low > off.high { return (p, off, on) }
         }
         return nil
@@ -27,22 +28,32 @@ public enum StudyFindings {
         var out: [String] = []
         let f = StudyResult.f
         if let best = r.points.filter({ $0.hvo }).max(by: { $0.savedMiB < $1.savedMiB }) {
-            out.append("HVO saves up to \(f(best.savedMiB, 1)) MiB (\(f(best.savedPercentOfRAM, 2))% of RAM) at \(best.point).")
+            out.append(
+                "HVO saves up to \(f(best.savedMiB, 1)) MiB (\(f(best.savedPercentOfRAM, 2))% of RAM) at \(best.point)."
+            )
         }
         if let onset = riskOnset(r) {
-            out.append("Risk begins at kernel-memory pressure \(onset.pressure): P(a hot-pluggable block fails to offline) is \(f(onset.on.estimate, 2)) [\(f(onset.on.low, 2))-\(f(onset.on.high, 2))] with HVO against \(f(onset.off.estimate, 2)) [\(f(onset.off.low, 2))-\(f(onset.off.high, 2))] without.")
+            out.append(
+                "Risk begins at kernel-memory pressure \(onset.pressure): P(a hot-pluggable block fails to offline) is \(f(onset.on.estimate, 2)) [\(f(onset.on.low, 2))-\(f(onset.on.high, 2))] with HVO against \(f(onset.off.estimate, 2)) [\(f(onset.off.low, 2))-\(f(onset.off.high, 2))] without."
+            )
         } else if r.grid.hvo.count == 2 {
-            out.append("No pressure level in this grid makes HVO fail offline more often than without it (beyond the 95% intervals).")
+            out.append(
+                "No pressure level in this grid makes HVO fail offline more often than without it (beyond the 95% intervals)."
+            )
         }
         let short = r.runs.filter { $0.poolPages < $0.poolRequested }
         if !short.isEmpty {
             let sizes = Set(short.map(\.pageSize)).sorted().joined(separator: ", ")
-            out.append("\(short.count) runs got fewer huge pages than asked for (\(sizes)): at run time 6.1 takes gigantic pages only from the kernel zones (hugepage_movable_supported() is false for them), which rarely hold a free aligned 1 GiB range.")
+            out.append(
+                "\(short.count) runs got fewer huge pages than asked for (\(sizes)): at run time 6.1 takes gigantic pages only from the kernel zones (hugepage_movable_supported() is false for them), which rarely hold a free aligned 1 GiB range."
+            )
         }
         let enomem = r.runs.filter { $0.blocks.contains { $0.outcome == .enomem } }
         if !enomem.isEmpty {
             let hvoShare = Double(enomem.filter(\.hvo).count) / Double(enomem.count) * 100
-            out.append("\(enomem.count) runs saw ENOMEM on offline (vmemmap restore or no migration target); \(f(hvoShare, 0))% of them with HVO on.")
+            out.append(
+                "\(enomem.count) runs saw ENOMEM on offline (vmemmap restore or no migration target); \(f(hvoShare, 0))% of them with HVO on."
+            )
         }
         return out
     }

@@ -39,7 +39,9 @@ public struct Pressure: Sendable, Hashable, Codable, CustomStringConvertible {
         guard parts.count == 2, let kind = Kind(rawValue: parts[0]), kind != .none else {
             throw StudyError("--pressure: '\(s)' is not none, ramfs:SIZE, pinned:SIZE or fill:MARGIN (e.g. fill:16M)")
         }
-        guard let bytes = StudySize.parse(parts[1]) else { throw StudyError("--pressure: '\(s)': '\(parts[1])' is not a size (e.g. 64M)") }
+        guard let bytes = StudySize.parse(parts[1]) else {
+            throw StudyError("--pressure: '\(s)': '\(parts[1])' is not a size (e.g. 64M)")
+        }
         return Pressure(kind: kind, bytes: bytes)
     }
     public var description: String { kind == .none ? "none" : "\(kind.rawValue):\(StudySize.format(bytes))" }
@@ -79,12 +81,16 @@ public enum StudySize {
         guard let last = s.last else { return nil }
         let shifts: [Character: Int] = ["K": 10, "M": 20, "G": 30, "T": 40]
         let (digits, shift) = shifts[last].map { (String(s.dropLast()), $0) } ?? (s, 0)
-        guard !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber), let n = Int(digits), n < 1 << 40 else { return nil }
+        guard !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber), let n = Int(digits),
+            n < 1 << 40
+        else { return nil }
         return n << shift
     }
     public static func format(_ bytes: Int) -> String {
         if bytes == 0 { return "0" }
-        for (suffix, shift) in [("G", 30), ("M", 20), ("K", 10)] where bytes % (1 << shift) == 0 { return "\(bytes >> shift)\(suffix)" }
+        for (suffix, shift) in [("G", 30), ("M", 20), ("K", 10)] where bytes % (1 << shift) == 0 {
+            return "\(bytes >> shift)\(suffix)"
+        }
         return "\(bytes)"
     }
 }
@@ -139,8 +145,10 @@ public struct StudyGrid: Sendable, Hashable, Codable {
     public var repetitions: Int
     public var seed: UInt64
 
-    public init(poolPercents: [Int], pageSizes: [HugePageSize], hvo: [Bool], pressures: [Pressure],
-                online: [OnlinePolicy], nodes: [Int], repetitions: Int, seed: UInt64) {
+    public init(
+        poolPercents: [Int], pageSizes: [HugePageSize], hvo: [Bool], pressures: [Pressure],
+        online: [OnlinePolicy], nodes: [Int], repetitions: Int, seed: UInt64
+    ) {
         self.poolPercents = poolPercents; self.pageSizes = pageSizes; self.hvo = hvo; self.pressures = pressures
         self.online = online; self.nodes = nodes; self.repetitions = repetitions; self.seed = seed
     }
@@ -148,21 +156,40 @@ public struct StudyGrid: Sendable, Hashable, Codable {
     /// Every point, pool outermost and node count innermost (the order of the CSV rows).
     public var points: [StudyPoint] {
         var out: [StudyPoint] = []
-        for pool in poolPercents { for size in pageSizes { for pressure in pressures { for on in online { for n in nodes { for h in hvo {
-            out.append(StudyPoint(poolPercent: pool, pageSize: size, hvo: h, pressure: pressure, online: on, nodes: n))
-        } } } } } }
+        for pool in poolPercents {
+            for size in pageSizes {
+                for pressure in pressures {
+                    for on in online {
+                        for n in nodes {
+                            for h in hvo {
+                                out.append(
+                                    StudyPoint(
+                                        poolPercent: pool, pageSize: size, hvo: h, pressure: pressure, online: on,
+                                        nodes: n))
+                            }
+                        }
+                    }
+                }
+            }
+        }
         return out
     }
     public var runCount: Int { points.count * repetitions }
 
     /// Rejects a grid that is empty, contradictory or that the machine cannot hold.
     public func validate(machine: StudyMachine) throws {
-        let lists: [(String, Int)] = [("--pool", poolPercents.count), ("--page-size", pageSizes.count), ("--hvo", hvo.count),
-                                      ("--pressure", pressures.count), ("--online", online.count), ("--nodes", nodes.count)]
-        for (name, n) in lists where n == 0 { throw StudyError("\(name): the list is empty, so the grid has no points") }
+        let lists: [(String, Int)] = [
+            ("--pool", poolPercents.count), ("--page-size", pageSizes.count), ("--hvo", hvo.count),
+            ("--pressure", pressures.count), ("--online", online.count), ("--nodes", nodes.count)
+        ]
+        for (name, n) in lists where n == 0 {
+            throw StudyError("\(name): the list is empty, so the grid has no points")
+        }
         guard repetitions >= 1 else { throw StudyError("--reps: \(repetitions) repetitions; at least 1 is needed") }
         func unique<T: Hashable>(_ name: String, _ xs: [T]) throws {
-            guard Set(xs).count == xs.count else { throw StudyError("\(name): a value is listed twice (the points would repeat)") }
+            guard Set(xs).count == xs.count else {
+                throw StudyError("\(name): a value is listed twice (the points would repeat)")
+            }
         }
         try unique("--pool", poolPercents); try unique("--page-size", pageSizes); try unique("--hvo", hvo)
         try unique("--pressure", pressures); try unique("--online", online); try unique("--nodes", nodes)
@@ -171,19 +198,32 @@ public struct StudyGrid: Sendable, Hashable, Codable {
         }
         for n in nodes where !(1...2).contains(n) { throw StudyError("--nodes: \(n) nodes; the study models 1 or 2") }
         if nodes.contains(2), machine.memBytes % (2 * (2 << 20)) != 0 {
-            throw StudyError("--nodes 2: boot memory \(StudySize.format(machine.memBytes)) does not split into two multiples of 2M")
+            throw StudyError(
+                "--nodes 2: boot memory \(StudySize.format(machine.memBytes)) does not split into two multiples of 2M")
         }
-        guard machine.dimmBytes > 0 else { throw StudyError("--dimm: the study needs hot-pluggable memory (a DIMM of at least 128M)") }
+        guard machine.dimmBytes > 0 else {
+            throw StudyError("--dimm: the study needs hot-pluggable memory (a DIMM of at least 128M)")
+        }
         let movable = machine.dimmBytes
-        for pool in poolPercents { for size in pageSizes {
-            let pages = StudyPoint(poolPercent: pool, pageSize: size, hvo: false, pressure: .init(kind: .none, bytes: 0),
-                                   online: .autoMovable, nodes: 1).poolPages(machine)
-            if pages * size.bytes > machine.ramBytes - (64 << 20) {
-                throw StudyError("--pool \(pool) with \(size.rawValue) pages: \(pages) pages (\(StudySize.format(pages * size.bytes))) do not fit in \(StudySize.format(machine.ramBytes)) of RAM with the kernel's own 64M")
+        for pool in poolPercents {
+            for size in pageSizes {
+                let pages = StudyPoint(
+                    poolPercent: pool, pageSize: size, hvo: false, pressure: .init(kind: .none, bytes: 0),
+                    online: .autoMovable, nodes: 1
+                ).poolPages(machine)
+                if pages * size.bytes > machine.ramBytes - (64 << 20) {
+                    throw StudyError(
+                        "--pool \(pool) with \(size.rawValue) pages: \(pages) pages (\(StudySize.format(pages * size.bytes))) do not fit in \(StudySize.format(machine.ramBytes)) of RAM with the kernel's own 64M"
+                    )
+                }
             }
-        } }
+        }
         for p in pressures where p.kind == .ramfs || p.kind == .pinned {
-            if p.bytes >= machine.memBytes { throw StudyError("--pressure \(p): more than the boot memory (\(StudySize.format(machine.memBytes))) the kernel zones have") }
+            if p.bytes >= machine.memBytes {
+                throw StudyError(
+                    "--pressure \(p): more than the boot memory (\(StudySize.format(machine.memBytes))) the kernel zones have"
+                )
+            }
         }
         _ = movable
     }

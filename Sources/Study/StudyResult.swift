@@ -15,8 +15,10 @@ public struct StudyResult: Sendable, Codable, Equatable {
     /// Model against the real kernel at the validation points (from committed fixtures).
     public var validation: [ValidationRow]?
 
-    public init(machine: StudyMachine, grid: StudyGrid, offlineTimeout: Int, shard: Shard?, complete: Bool,
-                runs: [RunRecord], validation: [ValidationRow]? = nil) {
+    public init(
+        machine: StudyMachine, grid: StudyGrid, offlineTimeout: Int, shard: Shard?, complete: Bool,
+        runs: [RunRecord], validation: [ValidationRow]? = nil
+    ) {
         self.machine = machine; self.grid = grid; self.offlineTimeout = offlineTimeout; self.shard = shard
         self.complete = complete; self.runs = runs; self.validation = validation
         points = StudyAggregate.summarize(runs, points: grid.points, ramBytes: machine.ramBytes)
@@ -48,18 +50,29 @@ public struct StudyResult: Sendable, Codable, Equatable {
                 throw StudyError("merge: \(path) is a different study (machine, grid or timeout) from \(firstPath)")
             }
             guard p.complete else { throw StudyError("merge: \(path) is an interrupted shard; run it again") }
-            guard let s = p.shard, s.n == first.shard?.n else { throw StudyError("merge: \(path) is not a shard of the same --shard K/\(first.shard?.n ?? 0) split") }
-            guard seenShards.insert(s.k).inserted else { throw StudyError("merge: shard \(s) is given twice (\(path))") }
+            guard let s = p.shard, s.n == first.shard?.n else {
+                throw StudyError("merge: \(path) is not a shard of the same --shard K/\(first.shard?.n ?? 0) split")
+            }
+            guard seenShards.insert(s.k).inserted else {
+                throw StudyError("merge: shard \(s) is given twice (\(path))")
+            }
             for r in p.runs {
-                guard runs.updateValue(r, forKey: r.index) == nil else { throw StudyError("merge: run \(r.index) appears twice (\(path))") }
+                guard runs.updateValue(r, forKey: r.index) == nil else {
+                    throw StudyError("merge: run \(r.index) appears twice (\(path))")
+                }
             }
         }
         let n = first.shard!.n
         let missing = (1...n).filter { !seenShards.contains($0) }
-        guard missing.isEmpty else { throw StudyError("merge: shard(s) \(missing.map { "\($0)/\(n)" }.joined(separator: ", ")) missing") }
-        guard runs.count == first.grid.runCount else { throw StudyError("merge: \(runs.count) runs, the grid has \(first.grid.runCount)") }
-        return StudyResult(machine: first.machine, grid: first.grid, offlineTimeout: first.offlineTimeout, shard: nil, complete: true,
-                           runs: runs.keys.sorted().map { runs[$0]! }, validation: first.validation)
+        guard missing.isEmpty else {
+            throw StudyError("merge: shard(s) \(missing.map { "\($0)/\(n)" }.joined(separator: ", ")) missing")
+        }
+        guard runs.count == first.grid.runCount else {
+            throw StudyError("merge: \(runs.count) runs, the grid has \(first.grid.runCount)")
+        }
+        return StudyResult(
+            machine: first.machine, grid: first.grid, offlineTimeout: first.offlineTimeout, shard: nil, complete: true,
+            runs: runs.keys.sorted().map { runs[$0]! }, validation: first.validation)
     }
 
     // MARK: CSV
@@ -67,19 +80,23 @@ public struct StudyResult: Sendable, Codable, Equatable {
     static func f(_ x: Double, _ digits: Int = 4) -> String { String(format: "%.\(digits)f", x) }
 
     public var runsCSV: String {
-        var out = "index,point,rep,seed,pool_percent,page_size,hvo,pressure,online,nodes,pool_requested,pool_pages,pool_after,dissolved,saved_kb,migrated,blocks_tried,blocks_offline,all_offline,completed,block_outcomes\n"
+        var out =
+            "index,point,rep,seed,pool_percent,page_size,hvo,pressure,online,nodes,pool_requested,pool_pages,pool_after,dissolved,saved_kb,migrated,blocks_tried,blocks_offline,all_offline,completed,block_outcomes\n"
         for r in runs {
             let outcomes = r.blocks.map { "\($0.block):\($0.outcome.rawValue)" }.joined(separator: " ")
-            out += "\(r.index),\(r.point),\(r.rep),\(r.seed),\(r.poolPercent),\(r.pageSize),\(r.hvo ? 1 : 0),\(r.pressure),\(r.online),\(r.nodes),\(r.poolRequested),\(r.poolPages),\(r.poolAfter),\(r.dissolved),\(r.savedKB),\(r.migrated),\(r.blocks.count),\(r.blocksOffline),\(r.allOffline ? 1 : 0),\(r.completed ? 1 : 0),\(outcomes)\n"
+            out +=
+                "\(r.index),\(r.point),\(r.rep),\(r.seed),\(r.poolPercent),\(r.pageSize),\(r.hvo ? 1 : 0),\(r.pressure),\(r.online),\(r.nodes),\(r.poolRequested),\(r.poolPages),\(r.poolAfter),\(r.dissolved),\(r.savedKB),\(r.migrated),\(r.blocks.count),\(r.blocksOffline),\(r.allOffline ? 1 : 0),\(r.completed ? 1 : 0),\(outcomes)\n"
         }
         return out
     }
 
     public var pointsCSV: String {
-        var out = "point,pool_percent,page_size,hvo,pressure,online,nodes,runs,pool_pages,saved_mib,saved_pct_ram,block_offline_p,block_offline_lo,block_offline_hi,all_offline_p,all_offline_lo,all_offline_hi,attempts_offline,attempts_EBUSY,attempts_ENOMEM,attempts_EINTR,attempts_other,migrated_mean,dissolved_mean,pool_after_mean\n"
+        var out =
+            "point,pool_percent,page_size,hvo,pressure,online,nodes,runs,pool_pages,saved_mib,saved_pct_ram,block_offline_p,block_offline_lo,block_offline_hi,all_offline_p,all_offline_lo,all_offline_hi,attempts_offline,attempts_EBUSY,attempts_ENOMEM,attempts_EINTR,attempts_other,migrated_mean,dissolved_mean,pool_after_mean\n"
         for p in points {
             let o = BlockOutcome.allCases.map { String(p.outcomes[$0.rawValue] ?? 0) }.joined(separator: ",")
-            out += "\(p.point),\(p.poolPercent),\(p.pageSize),\(p.hvo ? 1 : 0),\(p.pressure),\(p.online),\(p.nodes),\(p.runs),\(Self.f(p.poolPages, 2)),\(Self.f(p.savedMiB, 3)),\(Self.f(p.savedPercentOfRAM, 3)),\(Self.f(p.blockOffline.estimate)),\(Self.f(p.blockOffline.low)),\(Self.f(p.blockOffline.high)),\(Self.f(p.allOffline.estimate)),\(Self.f(p.allOffline.low)),\(Self.f(p.allOffline.high)),\(o),\(Self.f(p.migratedMean, 1)),\(Self.f(p.dissolvedMean, 2)),\(Self.f(p.poolAfterMean, 2))\n"
+            out +=
+                "\(p.point),\(p.poolPercent),\(p.pageSize),\(p.hvo ? 1 : 0),\(p.pressure),\(p.online),\(p.nodes),\(p.runs),\(Self.f(p.poolPages, 2)),\(Self.f(p.savedMiB, 3)),\(Self.f(p.savedPercentOfRAM, 3)),\(Self.f(p.blockOffline.estimate)),\(Self.f(p.blockOffline.low)),\(Self.f(p.blockOffline.high)),\(Self.f(p.allOffline.estimate)),\(Self.f(p.allOffline.low)),\(Self.f(p.allOffline.high)),\(o),\(Self.f(p.migratedMean, 1)),\(Self.f(p.dissolvedMean, 2)),\(Self.f(p.poolAfterMean, 2))\n"
         }
         return out
     }
@@ -87,13 +104,18 @@ public struct StudyResult: Sendable, Codable, Equatable {
     /// The terminal summary: one line per point.
     public var summary: String {
         var lines: [String] = []
-        lines.append("memhp study hvo: \(StudySize.format(machine.memBytes)) boot + \(StudySize.format(machine.dimmBytes)) DIMM, \(runs.count) runs over \(points.count) points\(complete ? "" : " (INTERRUPTED: finished runs only)")")
+        lines.append(
+            "memhp study hvo: \(StudySize.format(machine.memBytes)) boot + \(StudySize.format(machine.dimmBytes)) DIMM, \(runs.count) runs over \(points.count) points\(complete ? "" : " (INTERRUPTED: finished runs only)")"
+        )
         lines.append(String(repeating: "-", count: 110))
-        lines.append(pad("point", 44) + pad("saved MiB", 10, right: true) + pad("% RAM", 7, right: true)
-                     + pad("P(block offline) [95% CI]", 28, right: true) + pad("P(all offline) [95% CI]", 26, right: true))
+        lines.append(
+            pad("point", 44) + pad("saved MiB", 10, right: true) + pad("% RAM", 7, right: true)
+                + pad("P(block offline) [95% CI]", 28, right: true) + pad("P(all offline) [95% CI]", 26, right: true))
         for p in points {
-            lines.append(pad(p.point, 44) + pad(Self.f(p.savedMiB, 1), 10, right: true) + pad(Self.f(p.savedPercentOfRAM, 2), 7, right: true)
-                         + pad(ci(p.blockOffline), 28, right: true) + pad(ci(p.allOffline), 26, right: true))
+            lines.append(
+                pad(p.point, 44) + pad(Self.f(p.savedMiB, 1), 10, right: true)
+                    + pad(Self.f(p.savedPercentOfRAM, 2), 7, right: true)
+                    + pad(ci(p.blockOffline), 28, right: true) + pad(ci(p.allOffline), 26, right: true))
         }
         lines.append(String(repeating: "-", count: 110))
         lines.append(contentsOf: StudyFindings.headline(self))
@@ -114,10 +136,14 @@ public struct StudyResult: Sendable, Codable, Equatable {
             do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
                 throw StudyError("--output \(dir): cannot create the directory (\(error.localizedDescription))")
             }
-        } else if !isDir.boolValue { throw StudyError("--output \(dir): exists and is not a directory") }
+        } else if !isDir.boolValue {
+            throw StudyError("--output \(dir): exists and is not a directory")
+        }
         guard fm.isWritableFile(atPath: dir) else { throw StudyError("--output \(dir): the directory is not writable") }
-        let files: [(String, Data)] = [("study.json", try json()), ("runs.csv", Data(runsCSV.utf8)), ("points.csv", Data(pointsCSV.utf8)),
-                                       ("report.html", Data(StudyReport.html(self).utf8))]
+        let files: [(String, Data)] = [
+            ("study.json", try json()), ("runs.csv", Data(runsCSV.utf8)), ("points.csv", Data(pointsCSV.utf8)),
+            ("report.html", Data(StudyReport.html(self).utf8))
+        ]
         for (name, data) in files {
             let url = URL(fileURLWithPath: dir).appendingPathComponent(name)
             do { try data.write(to: url, options: .atomic) } catch {

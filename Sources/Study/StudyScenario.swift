@@ -67,7 +67,7 @@ public enum StudyScenario {
             "description: study \(pt.id) rep \(spec.rep + 1) seed \(spec.seed)",
             "mem: \(StudySize.format(machine.memBytes))",
             "maxmem: \(StudySize.format(machine.maxmemBytes))",
-            "slots: \(machine.slots)",
+            "slots: \(machine.slots)"
         ]
         if pt.nodes == 2 {
             let half = machine.memBytes / 2 / (2 << 20) * (2 << 20)
@@ -88,7 +88,9 @@ public enum StudyScenario {
         case .movableShare(let pct):
             let movable = (dimmBlocks.count * pct + 50) / 100
             let kernel = dimmBlocks.count - movable
-            for (i, b) in dimmBlocks.enumerated() { s.append("online \(b) \(i < kernel ? "online_kernel" : "online_movable")") }
+            for (i, b) in dimmBlocks.enumerated() {
+                s.append("online \(b) \(i < kernel ? "online_kernel" : "online_movable")")
+            }
         }
         s.append("write $VM/hugetlb_optimize_vmemmap \(pt.hvo ? 1 : 0)")
         s.append("dump zones")

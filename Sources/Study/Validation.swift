@@ -31,8 +31,9 @@ public enum StudyValidation {
     public static let seed: UInt64 = 1
 
     static func pt(_ pool: Int, _ hvo: Bool, _ pressure: String, _ online: String, _ nodes: Int) -> StudyPoint {
-        StudyPoint(poolPercent: pool, pageSize: .m2, hvo: hvo, pressure: try! Pressure.parse(pressure),
-                   online: try! OnlinePolicy.parse(online), nodes: nodes)
+        StudyPoint(
+            poolPercent: pool, pageSize: .m2, hvo: hvo, pressure: try! Pressure.parse(pressure),
+            online: try! OnlinePolicy.parse(online), nodes: nodes)
     }
 
     /// Five points that cover every outcome: clean offline with HVO, seed case 3 (ENOMEM from
@@ -43,7 +44,7 @@ public enum StudyValidation {
         pt(25, true, "fill:2M", "movable", 2),
         pt(25, false, "fill:2M", "movable", 2),
         pt(0, false, "ramfs:64M", "kernel", 1),
-        pt(25, true, "pinned:64M", "movable:50", 1),
+        pt(25, true, "pinned:64M", "movable:50", 1)
     ]
 
     public static func fileName(_ p: StudyPoint, rep: Int) -> String {
@@ -51,8 +52,9 @@ public enum StudyValidation {
     }
 
     static func executor(_ p: StudyPoint, reps: Int) throws -> StudyExecutor {
-        let grid = StudyGrid(poolPercents: [p.poolPercent], pageSizes: [p.pageSize], hvo: [p.hvo], pressures: [p.pressure],
-                             online: [p.online], nodes: [p.nodes], repetitions: reps, seed: seed)
+        let grid = StudyGrid(
+            poolPercents: [p.poolPercent], pageSizes: [p.pageSize], hvo: [p.hvo], pressures: [p.pressure],
+            online: [p.online], nodes: [p.nodes], repetitions: reps, seed: seed)
         return try StudyExecutor(machine: machine, grid: grid, offlineTimeout: offlineTimeout)
     }
 
@@ -91,18 +93,23 @@ public enum StudyValidation {
                 let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
                 if let k = lines.first(where: { $0.hasPrefix("# kernel: ") }) { kernelName = String(k.dropFirst(10)) }
                 let completed = lines.contains { $0.hasPrefix("end completed=1") }
-                kernelRuns.append(RunLogParser.parse(lines, spec: spec, poolRequested: p.poolPages(machine), completed: completed))
+                kernelRuns.append(
+                    RunLogParser.parse(lines, spec: spec, poolRequested: p.poolPages(machine), completed: completed))
                 kernelReps.append(spec.rep)
             }
             guard !kernelRuns.isEmpty else { continue }
             let model = ex.run(specs, workers: workers)
             let same = model.filter { kernelReps.contains($0.rep) }
-            rows.append(ValidationRow(point: p.id, kernel: kernelName, kernelRuns: kernelRuns.count, kernelOutcomes: count(kernelRuns),
-                                      kernelAllOffline: kernelRuns.filter(\.allOffline).count,
-                                      modelSameRuns: same.count, modelSameOutcomes: count(same), modelSameAllOffline: same.filter(\.allOffline).count,
-                                      modelRuns: model.count, modelOutcomes: count(model), modelAllOffline: model.filter(\.allOffline).count,
-                                      modelAllOfflineCI: Proportion(model.filter(\.allOffline).count, of: model.count),
-                                      kernelAllOfflineCI: Proportion(kernelRuns.filter(\.allOffline).count, of: kernelRuns.count)))
+            rows.append(
+                ValidationRow(
+                    point: p.id, kernel: kernelName, kernelRuns: kernelRuns.count, kernelOutcomes: count(kernelRuns),
+                    kernelAllOffline: kernelRuns.filter(\.allOffline).count,
+                    modelSameRuns: same.count, modelSameOutcomes: count(same),
+                    modelSameAllOffline: same.filter(\.allOffline).count,
+                    modelRuns: model.count, modelOutcomes: count(model),
+                    modelAllOffline: model.filter(\.allOffline).count,
+                    modelAllOfflineCI: Proportion(model.filter(\.allOffline).count, of: model.count),
+                    kernelAllOfflineCI: Proportion(kernelRuns.filter(\.allOffline).count, of: kernelRuns.count)))
         }
         return rows
     }

@@ -13,8 +13,12 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: "Run only these benchmarks (repeatable, or comma-separated).") var only: [String] = []
     @Option(help: "Runs of each benchmark (the median is reported).") var runs = 3
     @Flag(help: "Print the results as JSON (save it as a baseline for --compare).") var json = false
-    @Option(help: "Compare against a saved --json baseline; exit status 1 when something regressed beyond the noise.") var compare: String?
-    @Flag(help: "Also time this host's kernel growing/shrinking its 2 MiB pool by 2048 pages, HVO off and on (root; changes /proc/sys/vm/nr_hugepages and hugetlb_optimize_vmemmap, restores them).") var host = false
+    @Option(help: "Compare against a saved --json baseline; exit status 1 when something regressed beyond the noise.")
+    var compare: String?
+    @Flag(
+        help:
+            "Also time this host's kernel growing/shrinking its 2 MiB pool by 2048 pages, HVO off and on (root; changes /proc/sys/vm/nr_hugepages and hugetlb_optimize_vmemmap, restores them)."
+    ) var host = false
     @Option(help: "Where the conformance scenarios are.") var scenarios = "tests/conformance"
     @Flag(help: "List the benchmarks.") var list = false
     @Option(help: .hidden) var child: String?
@@ -31,17 +35,26 @@ struct BenchCommand: ParsableCommand {
         for n in names where ModelSuite.named(n) == nil {
             throw ValidationError("--only: no benchmark \(n) (memhp bench --list)")
         }
-        if host { for n in ["pool-2048-hvo-off", "pool-2048-hvo-on"] where !names.isEmpty && !names.contains(n) { names.append(n) } }
+        if host {
+            for n in ["pool-2048-hvo-off", "pool-2048-hvo-on"] where !names.isEmpty && !names.contains(n) {
+                names.append(n)
+            }
+        }
         let cases = names.isEmpty ? ModelSuite.cases : ModelSuite.cases.filter { names.contains($0.name) }
         let baseline: BenchReport?
         if let compare {
-            guard let data = FileManager.default.contents(atPath: compare) else { throw ValidationError("--compare: cannot read \(compare)") }
+            guard let data = FileManager.default.contents(atPath: compare) else {
+                throw ValidationError("--compare: cannot read \(compare)")
+            }
             do { baseline = try JSONDecoder().decode(BenchReport.self, from: data) } catch {
                 throw ValidationError("--compare: \(compare) is not a memhp bench --json report: \(error)")
             }
-        } else { baseline = nil }
+        } else {
+            baseline = nil
+        }
 
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let exe =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         let available = ChildRunner.hostAvailableBytes() ?? Int.max
         var results: [BenchResult] = []
         for c in cases {
@@ -50,7 +63,9 @@ struct BenchCommand: ParsableCommand {
                 r.skipped = "needs \(c.needsBytes >> 30) GiB of host memory, \(available >> 30) GiB available"
             } else {
                 for _ in 0..<runs {
-                    switch ChildRunner.runChild(executable: exe, name: c.name, extraArguments: ["--scenarios", scenarios]) {
+                    switch ChildRunner.runChild(
+                        executable: exe, name: c.name, extraArguments: ["--scenarios", scenarios])
+                    {
                     case .sample(let s): r.runs.append(s)
                     case .skipped(let why): r.skipped = why
                     case .failed(let why): r.failed = why
@@ -61,7 +76,8 @@ struct BenchCommand: ParsableCommand {
             if !json { printResult(r) }
             results.append(r)
         }
-        let report = BenchReport(date: ISO8601DateFormatter().string(from: Date()), host: hostDescription(), results: results)
+        let report = BenchReport(
+            date: ISO8601DateFormatter().string(from: Date()), host: hostDescription(), results: results)
         if json {
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -79,17 +95,26 @@ struct BenchCommand: ParsableCommand {
         if let s = r.skipped { print("\(r.name): skipped: \(s)"); return }
         if let f = r.failed { print("\(r.name): FAILED: \(f)"); return }
         let figs = r.figures.sorted { $0.key < $1.key }.map { "\($0.key)=\(fmt($0.value))" }.joined(separator: " ")
-        print("\(r.name): \(ms(r.medianCPU)) ms CPU, \(ms(r.medianWall)) ms wall (median of \(r.runs.count), spread \(fmt(r.cpuSpread * 100))%), peak RSS \(r.peakRSSKiB / 1024) MiB  \(figs)")
+        print(
+            "\(r.name): \(ms(r.medianCPU)) ms CPU, \(ms(r.medianWall)) ms wall (median of \(r.runs.count), spread \(fmt(r.cpuSpread * 100))%), peak RSS \(r.peakRSSKiB / 1024) MiB  \(figs)"
+        )
     }
 
     func printComparison(_ cmp: BenchComparison, baseline: BenchReport) {
-        print("\nCompared with \(compare ?? "") (\(baseline.date)): CPU-time ratio now/baseline (allowed: 1 + max(\(fmt(BenchComparison.minTolerance)), both spreads)), peak RSS ratio")
+        print(
+            "\nCompared with \(compare ?? "") (\(baseline.date)): CPU-time ratio now/baseline (allowed: 1 + max(\(fmt(BenchComparison.minTolerance)), both spreads)), peak RSS ratio"
+        )
         for row in cmp.rows {
             let mark = row.timeRegressed || row.rssRegressed ? "REGRESSION" : "ok"
-            print("  \(row.name): time x\(fmt(row.cpuRatio)) (allowed x\(fmt(row.tolerance)))\(row.timeRegressed ? " slower" : ""), RSS x\(fmt(row.rssRatio))\(row.rssRegressed ? " larger" : "")  \(mark)")
+            print(
+                "  \(row.name): time x\(fmt(row.cpuRatio)) (allowed x\(fmt(row.tolerance)))\(row.timeRegressed ? " slower" : ""), RSS x\(fmt(row.rssRatio))\(row.rssRegressed ? " larger" : "")  \(mark)"
+            )
         }
         for n in cmp.missing { print("  \(n): not in both runs") }
-        print(cmp.regressions.isEmpty ? "no regressions beyond the noise" : "\(cmp.regressions.count) regression(s): \(cmp.regressions.map(\.name).joined(separator: ", "))")
+        print(
+            cmp.regressions.isEmpty
+                ? "no regressions beyond the noise"
+                : "\(cmp.regressions.count) regression(s): \(cmp.regressions.map(\.name).joined(separator: ", "))")
     }
 
     func runHost(_ results: [BenchResult]) throws {
@@ -102,9 +127,11 @@ struct BenchCommand: ParsableCommand {
         for t in timings {
             let model = results.first { $0.name == (t.hvo ? "pool-2048-hvo-on" : "pool-2048-hvo-off") }
             let g = Stats.median(t.growSeconds), s = Stats.median(t.shrinkSeconds)
-            var line = "host kernel, HVO \(t.hvo ? "on " : "off"): \(t.grown)/2048 pages, grow \(ms(g)) ms, shrink \(ms(s)) ms (median)"
+            var line =
+                "host kernel, HVO \(t.hvo ? "on " : "off"): \(t.grown)/2048 pages, grow \(ms(g)) ms, shrink \(ms(s)) ms (median)"
             if let f = model?.figures, let mg = f["grow_wall_ms"], let msh = f["shrink_wall_ms"], mg > 0, msh > 0 {
-                line += "; model grow \(fmt(mg)) ms, shrink \(fmt(msh)) ms; kernel/model x\(fmt(g * 1000 / mg)) grow, x\(fmt(s * 1000 / msh)) shrink"
+                line +=
+                    "; model grow \(fmt(mg)) ms, shrink \(fmt(msh)) ms; kernel/model x\(fmt(g * 1000 / mg)) grow, x\(fmt(s * 1000 / msh)) shrink"
             }
             print(line)
         }
@@ -114,7 +141,8 @@ struct BenchCommand: ParsableCommand {
         var u = utsname()
         uname(&u)
         let release = withUnsafeBytes(of: &u.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        return "\(ProcessInfo.processInfo.activeProcessorCount) CPUs, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB, Linux \(release)"
+        return
+            "\(ProcessInfo.processInfo.activeProcessorCount) CPUs, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB, Linux \(release)"
     }
 
     func ms(_ s: Double) -> String { fmt(s * 1000) }

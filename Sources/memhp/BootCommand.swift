@@ -8,15 +8,17 @@ struct BootCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "boot", abstract: "Boot a machine and print the kernel's memory views.",
         discussion: """
-        --show takes the names \(BootView.names.joined(separator: ", ")) (dmesg: the kernel log's \
-        memory lines; blocks: one line per memory block) or any /sys or /proc path. A path the \
-        model does not have is reported on stderr and the exit status is 1. With --json, one \
-        JSON object on stdout; its keys are described in docs/json.md.
-        """)
+            --show takes the names \(BootView.names.joined(separator: ", ")) (dmesg: the kernel log's \
+            memory lines; blocks: one line per memory block) or any /sys or /proc path. A path the \
+            model does not have is reported on stderr and the exit status is 1. With --json, one \
+            JSON object on stdout; its keys are described in docs/json.md.
+            """)
     @OptionGroup var machine: MachineOptions
-    @Option(name: .customLong("show"), help: ArgumentHelp(
-        "What to print (repeatable): \(BootView.names.joined(separator: ", ")) or a /sys or /proc path; default: all the names.",
-        valueName: "name|path"))
+    @Option(
+        name: .customLong("show"),
+        help: ArgumentHelp(
+            "What to print (repeatable): \(BootView.names.joined(separator: ", ")) or a /sys or /proc path; default: all the names.",
+            valueName: "name|path"))
     var views: [BootView] = []
     @Flag(help: "Print one JSON object (machine, dmesg, files, memory_blocks) instead of text.")
     var json = false
@@ -60,7 +62,9 @@ struct BootCommand: ParsableCommand {
 enum BootView: ExpressibleByArgument, Equatable {
     case dmesg, blocks, file(String)
 
-    static let files = ["iomem": "/proc/iomem", "meminfo": "/proc/meminfo", "zoneinfo": "/proc/zoneinfo", "buddyinfo": "/proc/buddyinfo"]
+    static let files = [
+        "iomem": "/proc/iomem", "meminfo": "/proc/meminfo", "zoneinfo": "/proc/zoneinfo", "buddyinfo": "/proc/buddyinfo"
+    ]
     static let names = ["dmesg", "iomem", "meminfo", "zoneinfo", "buddyinfo", "blocks"]
     static let all: [BootView] = names.compactMap { BootView(argument: $0) }
 
@@ -69,9 +73,13 @@ enum BootView: ExpressibleByArgument, Equatable {
         case "dmesg": self = .dmesg
         case "blocks": self = .blocks
         default:
-            if let p = Self.files[argument] { self = .file(p) }
-            else if argument.hasPrefix("/sys/") || argument.hasPrefix("/proc/") { self = .file(argument) }
-            else { return nil }
+            if let p = Self.files[argument] {
+                self = .file(p)
+            } else if argument.hasPrefix("/sys/") || argument.hasPrefix("/proc/") {
+                self = .file(argument)
+            } else {
+                return nil
+            }
         }
     }
     static var allValueStrings: [String] { names }
@@ -123,11 +131,11 @@ struct ReadCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "read", abstract: "Boot a machine and read kernel files.",
         discussion: """
-        Prints each file's text, as cat(1) would. /proc/kpageflags is binary (one 64-bit word of \
-        KPF_* flags per pfn; root-only, mode 0400, on Linux): it is written only with --raw, e.g. \
-        `memhp read --raw /proc/kpageflags | od -A d -t x8`. Exit status 1 when a file could not \
-        be read.
-        """)
+            Prints each file's text, as cat(1) would. /proc/kpageflags is binary (one 64-bit word of \
+            KPF_* flags per pfn; root-only, mode 0400, on Linux): it is written only with --raw, e.g. \
+            `memhp read --raw /proc/kpageflags | od -A d -t x8`. Exit status 1 when a file could not \
+            be read.
+            """)
     @OptionGroup var machine: MachineOptions
     @Flag(help: "Write binary files (/proc/kpageflags) as raw bytes.")
     var raw = false
@@ -144,11 +152,13 @@ struct ReadCommand: ParsableCommand {
             do {
                 if Self.isBinary(fs, p) {
                     guard raw else {
-                        printError("memhp read: \(p): a binary file (8 bytes per pfn); add --raw to write its bytes, e.g. memhp read --raw \(p) | od -A d -t x8")
+                        printError(
+                            "memhp read: \(p): a binary file (8 bytes per pfn); add --raw to write its bytes, e.g. memhp read --raw \(p) | od -A d -t x8"
+                        )
                         failed = true
                         continue
                     }
-                    fflush(nil)     // text printed before goes first
+                    fflush(nil)  // text printed before goes first
                     var offset = 0
                     while true {
                         let bytes = try fs.readBytes(p, offset: offset, count: 1 << 16)

@@ -1,7 +1,8 @@
 import ArgumentParser
+import Conformance
 import Foundation
 import Scenario
-import Conformance
+
 #if canImport(KernelRunner)
 import KernelRunner
 #endif
@@ -14,13 +15,13 @@ struct ConformanceCommand: ParsableCommand {
         commandName: "conformance",
         abstract: "Diff the model against the real kernel's recorded observation logs.",
         discussion: """
-        Without arguments, every tests/conformance/*.scn that has a .kernel.txt fixture. Prints \
-        the differences per scenario and closes with `N passed, M failed`. Scenarios listed in \
-        tests/conformance/EXPECTED-FAILURES may fail; one that passes while listed is reported, \
-        so the list stays honest. Exit status: 0 when every result is as expected, 1 otherwise, \
-        2 for a malformed scenario or ranges file, or when there is nothing to compare (no \
-        fixture directory: run it from the repository's root or give --dir).
-        """)
+            Without arguments, every tests/conformance/*.scn that has a .kernel.txt fixture. Prints \
+            the differences per scenario and closes with `N passed, M failed`. Scenarios listed in \
+            tests/conformance/EXPECTED-FAILURES may fail; one that passes while listed is reported, \
+            so the list stays honest. Exit status: 0 when every result is as expected, 1 otherwise, \
+            2 for a malformed scenario or ranges file, or when there is nothing to compare (no \
+            fixture directory: run it from the repository's root or give --dir).
+            """)
 
     @Argument(help: "Scenario files (.scn) or names in the fixture directory (default: all with a fixture).")
     var scenarios: [String] = []
@@ -31,10 +32,14 @@ struct ConformanceCommand: ParsableCommand {
     @Flag(help: "Print a Markdown table (scenario, observations compared, structural and counter agreement, status).")
     var table = false
 
-    @Flag(help: "Also run each scenario on the real kernel (memhp kernel-run) and diff the model against that fresh log.")
+    @Flag(
+        help: "Also run each scenario on the real kernel (memhp kernel-run) and diff the model against that fresh log.")
     var live = false
 
-    @Flag(help: "Check the harness, not the model: run each scenario on the real kernel and diff that fresh log against the committed fixture.")
+    @Flag(
+        help:
+            "Check the harness, not the model: run each scenario on the real kernel and diff that fresh log against the committed fixture."
+    )
     var harnessCheck = false
 
     @Option(help: "Differences shown per scenario.")
@@ -50,7 +55,9 @@ struct ConformanceCommand: ParsableCommand {
         if scenarios.isEmpty {
             let files: [String]
             do { files = try fm.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".scn") }.sorted() } catch {
-                printError("memhp conformance: cannot read the fixture directory \(dir) (\(absolute(dir))): \(describe(error, path: dir))")
+                printError(
+                    "memhp conformance: cannot read the fixture directory \(dir) (\(absolute(dir))): \(describe(error, path: dir))"
+                )
                 printError("Run it from the repository's root, or give --dir DIR.")
                 throw ExitCode(2)
             }
@@ -59,13 +66,16 @@ struct ConformanceCommand: ParsableCommand {
                 if fm.fileExists(atPath: "\(dir)/\(base).kernel.txt") || live { paths.append("\(dir)/\(f)") }
             }
             if paths.isEmpty {
-                printError("memhp conformance: no scenario with a fixture in \(dir) (\(absolute(dir))): looked for NAME.scn next to NAME.kernel.txt")
+                printError(
+                    "memhp conformance: no scenario with a fixture in \(dir) (\(absolute(dir))): looked for NAME.scn next to NAME.kernel.txt"
+                )
                 throw ExitCode(2)
             }
         } else {
             for s in scenarios { paths.append(s.hasSuffix(".scn") || s.contains("/") ? s : "\(dir)/\(s).scn") }
         }
-        let expected = ExpectedFailures.parse((try? String(contentsOfFile: "\(dir)/EXPECTED-FAILURES", encoding: .utf8)) ?? "")
+        let expected = ExpectedFailures.parse(
+            (try? String(contentsOfFile: "\(dir)/EXPECTED-FAILURES", encoding: .utf8)) ?? "")
 
         var rows: [(report: DiffReport, status: ConformanceStatus)] = []
         var passed = 0, failed = 0, expectedFails = 0, unexpectedPasses = 0
@@ -110,8 +120,9 @@ struct ConformanceCommand: ParsableCommand {
                 FileHandle.standardError.write(Data("\(fixture):\(e.line): \(e.message)\n".utf8))
                 throw ExitCode(2)
             }
-            let report = ObservationDiff.diff(scenario: sc.name, kernel: ObservationLog.parse(kernelText).log,
-                                              model: ObservationLog.parse(model.text).log, ranges: ranges)
+            let report = ObservationDiff.diff(
+                scenario: sc.name, kernel: ObservationLog.parse(kernelText).log,
+                model: ObservationLog.parse(model.text).log, ranges: ranges)
             let status = ConformanceStatus(passed: report.passed, expected: expected.reason(sc.name) != nil)
             rows.append((report, status))
             switch status {
@@ -123,10 +134,13 @@ struct ConformanceCommand: ParsableCommand {
             if !table {
                 print(report.render(limit: limit, status: status), terminator: "")
                 if status == .expectedFailure { print("  expected failure: \(expected.reason(sc.name) ?? "")") }
-                if status == .unexpectedPass { print("  UNEXPECTED PASS: \(sc.name) is listed in \(dir)/EXPECTED-FAILURES; take it off the list") }
+                if status == .unexpectedPass {
+                    print("  UNEXPECTED PASS: \(sc.name) is listed in \(dir)/EXPECTED-FAILURES; take it off the list")
+                }
                 var timing = "  time: model \(String(format: "%.3f", modelSeconds)) s"
                 if let k = report.kernelSeconds {
-                    timing += ", kernel \(String(format: "%.1f", k)) s (\(String(format: "%.0f", k / max(modelSeconds, 1e-6)))× faster)"
+                    timing +=
+                        ", kernel \(String(format: "%.1f", k)) s (\(String(format: "%.0f", k / max(modelSeconds, 1e-6)))× faster)"
                     kernelTotal += k
                 }
                 print(timing)
@@ -140,7 +154,8 @@ struct ConformanceCommand: ParsableCommand {
         if expectedFails > 0 { closing += " (\(expectedFails) expected, listed in EXPECTED-FAILURES)" }
         if unexpectedPasses > 0 { closing += "; \(unexpectedPasses) listed as expected failures now pass" }
         if kernelTotal > 0 {
-            closing += "; model \(String(format: "%.2f", modelTotal)) s vs kernel \(String(format: "%.1f", kernelTotal)) s"
+            closing +=
+                "; model \(String(format: "%.2f", modelTotal)) s vs kernel \(String(format: "%.1f", kernelTotal)) s"
         }
         if missingFixtures > 0 { closing += "; \(missingFixtures) without a fixture" }
         print(closing)
@@ -166,10 +181,12 @@ struct ConformanceCommand: ParsableCommand {
                 print("harness-check \(sc.name): no fixture \(fixture)"); bad += 1; continue
             }
             guard let live = try liveKernelLog(sc) else { bad += 1; continue }
-            let report = ObservationDiff.diff(scenario: sc.name, kernel: ObservationLog.parse(recorded).log,
-                                              model: ObservationLog.parse(live).log, ranges: try RangeRule.parseEmbedded(recorded))
-            let verdict = HarnessCheck.verdict(scenario: sc.name, fixture: KernelIdentity(log: recorded),
-                                               live: KernelIdentity(log: live), report: report)
+            let report = ObservationDiff.diff(
+                scenario: sc.name, kernel: ObservationLog.parse(recorded).log,
+                model: ObservationLog.parse(live).log, ranges: try RangeRule.parseEmbedded(recorded))
+            let verdict = HarnessCheck.verdict(
+                scenario: sc.name, fixture: KernelIdentity(log: recorded),
+                live: KernelIdentity(log: live), report: report)
             print(verdict.message)
             if !verdict.ok { bad += 1 }
             if !report.passed { print(report.render(limit: limit), terminator: "") }
@@ -181,14 +198,16 @@ struct ConformanceCommand: ParsableCommand {
     func liveKernelLog(_ sc: Scenario) throws -> String? {
         #if canImport(KernelRunner)
         guard let kernel = KernelInstall.newestCached() else {
-            FileHandle.standardError.write(Data("memhp: --live: no kernel in \(KernelInstall.defaultCache); run scripts/kernel-setup.sh\n".utf8))
+            FileHandle.standardError.write(
+                Data("memhp: --live: no kernel in \(KernelInstall.defaultCache); run scripts/kernel-setup.sh\n".utf8))
             throw ExitCode(1)
         }
         var opt = KernelRunOptions(kernel: kernel)
         opt.log = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
         return try KernelRunner(scenario: sc, options: opt).run().text
         #else
-        FileHandle.standardError.write(Data("memhp: --live: this build has no kernel runner (the KernelRunner target is not linked)\n".utf8))
+        FileHandle.standardError.write(
+            Data("memhp: --live: this build has no kernel runner (the KernelRunner target is not linked)\n".utf8))
         throw ExitCode(1)
         #endif
     }

@@ -10,7 +10,10 @@ struct DemoCommand: ParsableCommand {
         commandName: "demo", abstract: "Show what memhp models: HVO's saving and its offline risk.",
         discussion: "With --json, one JSON object on stdout; its keys are described in docs/json.md.")
     @Option(parsing: .unconditional, help: "Seed for every random choice the model makes.") var seed: UInt64 = 1
-    @Flag(help: "Print the results as one JSON object (machine, boot, memory_blocks, hvo_saving, offline_risk) instead of text.")
+    @Flag(
+        help:
+            "Print the results as one JSON object (machine, boot, memory_blocks, hvo_saving, offline_risk) instead of text."
+    )
     var json = false
 
     /// The movable blocks of the DIMM, and the one the risk case offlines.
@@ -28,12 +31,18 @@ struct DemoCommand: ParsableCommand {
 
         print("\n## HVO's saving: pages it costs to create \(Self.hugePages) x 2 MiB huge pages")
         for s in r.hvoSaving {
-            print("hugetlb_optimize_vmemmap=\(s.hugetlbOptimizeVmemmap): \(s.pagesUsed) pages (\(s.pagesSaved) saved, \(s.savedPerHugePage) per huge page)")
+            print(
+                "hugetlb_optimize_vmemmap=\(s.hugetlbOptimizeVmemmap): \(s.pagesUsed) pages (\(s.pagesSaved) saved, \(s.savedPerHugePage) per huge page)"
+            )
         }
-        print("\n## The risk (seed case 3): offline a movable block holding free huge pages while the kernel zones are full")
+        print(
+            "\n## The risk (seed case 3): offline a movable block holding free huge pages while the kernel zones are full"
+        )
         for o in r.offlineRisk {
             let result = o.offlineErrno.map { "write error: \(o.offlineError ?? "") (\($0))" } ?? "ok"
-            print("HVO \(o.hugetlbOptimizeVmemmap == 1 ? "on " : "off"): filled the kernel zones with \(o.ramfsPages) ramfs pages; echo offline > memory\(o.block)/state: \(result); memory\(o.block) \(o.stateAfter); nr_hugepages \(o.nrHugepagesBefore) -> \(o.nrHugepagesAfter)")
+            print(
+                "HVO \(o.hugetlbOptimizeVmemmap == 1 ? "on " : "off"): filled the kernel zones with \(o.ramfsPages) ramfs pages; echo offline > memory\(o.block)/state: \(result); memory\(o.block) \(o.stateAfter); nr_hugepages \(o.nrHugepagesBefore) -> \(o.nrHugepagesAfter)"
+            )
             for w in o.why { print("  why: \(w)") }
         }
         print("\nSee `memhp --help` for boot, run, conformance, kernel-run, export, mount and sandbox.")
@@ -80,7 +89,8 @@ struct DemoResult: Encodable {
     var hvoSaving: [Saving]
     var offlineRisk: [Offline]
     enum CodingKeys: String, CodingKey {
-        case format, machine, boot, memoryBlocks = "memory_blocks", hvoSaving = "hvo_saving", offlineRisk = "offline_risk"
+        case format, machine, boot, memoryBlocks = "memory_blocks", hvoSaving = "hvo_saving", offlineRisk =
+            "offline_risk"
     }
 
     static func machine(seed: UInt64) throws -> KernelFS {
@@ -91,10 +101,15 @@ struct DemoResult: Encodable {
 
     static func measure(seed: UInt64) throws -> DemoResult {
         let fs = try machine(seed: seed)
-        let boot = fs.withLock { m in m.kmsg.filter { $0.hasPrefix("  ") || $0.hasPrefix("Memory:") || $0.hasPrefix("HugeTLB") } }
-        for b in DemoCommand.dimmBlocks { try fs.write("/sys/devices/system/memory/memory\(b)/state", "online_movable\n") }
-        var result = DemoResult(machine: fs.withLock { MachineSummary($0) }, boot: boot, memoryBlocks: readMemoryBlocks(fs),
-                                hvoSaving: [], offlineRisk: [])
+        let boot = fs.withLock { m in
+            m.kmsg.filter { $0.hasPrefix("  ") || $0.hasPrefix("Memory:") || $0.hasPrefix("HugeTLB") }
+        }
+        for b in DemoCommand.dimmBlocks {
+            try fs.write("/sys/devices/system/memory/memory\(b)/state", "online_movable\n")
+        }
+        var result = DemoResult(
+            machine: fs.withLock { MachineSummary($0) }, boot: boot, memoryBlocks: readMemoryBlocks(fs),
+            hvoSaving: [], offlineRisk: [])
 
         let n = DemoCommand.hugePages
         for hvo in [0, 1] {
@@ -103,13 +118,17 @@ struct DemoResult: Encodable {
             try fs.write("/proc/sys/vm/nr_hugepages", "\(n)\n")
             let cost = before - fs.withLock { $0.totalFreePages + $0.totalPCPPages }
             try fs.write("/proc/sys/vm/nr_hugepages", "0\n")
-            result.hvoSaving.append(Saving(hugetlbOptimizeVmemmap: hvo, hugePages: n, pagesUsed: cost,
-                                           pagesSaved: n * 512 - cost, savedPerHugePage: Double(n * 512 - cost) / Double(n)))
+            result.hvoSaving.append(
+                Saving(
+                    hugetlbOptimizeVmemmap: hvo, hugePages: n, pagesUsed: cost,
+                    pagesSaved: n * 512 - cost, savedPerHugePage: Double(n * 512 - cost) / Double(n)))
         }
 
         for hvo in [1, 0] {
             let fs = try machine(seed: seed)
-            for b in DemoCommand.dimmBlocks { try fs.write("/sys/devices/system/memory/memory\(b)/state", "online_movable\n") }
+            for b in DemoCommand.dimmBlocks {
+                try fs.write("/sys/devices/system/memory/memory\(b)/state", "online_movable\n")
+            }
             try fs.write("/proc/sys/vm/hugetlb_optimize_vmemmap", "\(hvo)\n")
             try fs.write("/proc/sys/vm/nr_hugepages", "\(DemoCommand.poolForRisk)\n")
             let filled = try fs.withLock { m -> Int in
@@ -120,7 +139,9 @@ struct DemoResult: Encodable {
             }
             let block = DemoCommand.offlined
             var errnoSymbol: String?, errnoText: String?
-            do { try fs.write("/sys/devices/system/memory/memory\(block)/state", "offline\n") } catch let e as KernelError {
+            do { try fs.write("/sys/devices/system/memory/memory\(block)/state", "offline\n") } catch let e
+                as KernelError
+            {
                 errnoSymbol = e.errno.symbol; errnoText = e.errno.message
             }
             let pool = Int(try fs.read("/proc/sys/vm/nr_hugepages").dropLast()) ?? -1
@@ -132,9 +153,11 @@ struct DemoResult: Encodable {
                     for e in m.explain.entries.suffix(4) where seen.insert(e.message).inserted { why.append(e.message) }
                 }
             }
-            result.offlineRisk.append(Offline(hugetlbOptimizeVmemmap: hvo, ramfsPages: filled, block: block, offlineErrno: errnoSymbol,
-                                              offlineError: errnoText, stateAfter: state, nrHugepagesBefore: DemoCommand.poolForRisk,
-                                              nrHugepagesAfter: pool, why: why))
+            result.offlineRisk.append(
+                Offline(
+                    hugetlbOptimizeVmemmap: hvo, ramfsPages: filled, block: block, offlineErrno: errnoSymbol,
+                    offlineError: errnoText, stateAfter: state, nrHugepagesBefore: DemoCommand.poolForRisk,
+                    nrHugepagesAfter: pool, why: why))
         }
         return result
     }

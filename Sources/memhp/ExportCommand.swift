@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KernelFS
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,12 +13,12 @@ struct ExportCommand: ParsableCommand {
         commandName: "export",
         abstract: "Write the model's sysfs/procfs tree to a directory (for lsmem --sysroot).",
         discussion: """
-        Writes DIR/sys/devices/system/{memory,node}, DIR/sys/kernel/mm/hugepages, \
-        DIR/sys/module/memory_hotplug/parameters and DIR/proc with the text each file reads now, \
-        the kernel's file modes, and sysfs' symlinks. A snapshot: writes to it do not reach the model \
-        (use `memhp mount` for that). The tree is written beside DIR first and moved into place \
-        (DIR/sys and DIR/proc replaced whole), so a failed export leaves DIR as it was.
-        """)
+            Writes DIR/sys/devices/system/{memory,node}, DIR/sys/kernel/mm/hugepages, \
+            DIR/sys/module/memory_hotplug/parameters and DIR/proc with the text each file reads now, \
+            the kernel's file modes, and sysfs' symlinks. A snapshot: writes to it do not reach the model \
+            (use `memhp mount` for that). The tree is written beside DIR first and moved into place \
+            (DIR/sys and DIR/proc replaced whole), so a failed export leaves DIR as it was.
+            """)
 
     @Argument(help: "The directory to write (created if missing; existing entries are replaced).")
     var directory: String
@@ -32,7 +33,9 @@ struct ExportCommand: ParsableCommand {
         let trimmed = directory.hasSuffix("/") && directory.count > 1 ? String(directory.dropLast()) : directory
         var template = Array((trimmed + ".memhp-export.XXXXXX").utf8CString)
         guard let tmpPtr = mkdtemp(&template) else {
-            printError("memhp: export: cannot create a temporary directory beside \(directory): \(String(cString: strerror(errno)))")
+            printError(
+                "memhp: export: cannot create a temporary directory beside \(directory): \(String(cString: strerror(errno)))"
+            )
             throw ExitCode(1)
         }
         let tmp = String(cString: tmpPtr)
@@ -40,7 +43,9 @@ struct ExportCommand: ParsableCommand {
         do {
             let s = try fs.export(to: tmp)
             try moveExport(from: tmp, to: trimmed)
-            printError("memhp: exported \(s.files) files, \(s.symlinks) symlinks, \(s.directories) directories to \(directory)")
+            printError(
+                "memhp: exported \(s.files) files, \(s.symlinks) symlinks, \(s.directories) directories to \(directory)"
+            )
         } catch let e as ExportError {
             printError("memhp: export: \(e)")
             throw ExitCode(1)
@@ -56,7 +61,7 @@ struct ExportCommand: ParsableCommand {
 func moveExport(from tmp: String, to dir: String) throws {
     if rmdir(dir) == 0 || errno == ENOENT {
         guard rename(tmp, dir) == 0 else { throw ExportMoveError(path: dir) }
-        _ = mkdir(tmp, 0o700)     // for the caller's cleanup
+        _ = mkdir(tmp, 0o700)  // for the caller's cleanup
         return
     }
     let entries = (try? FileManager.default.contentsOfDirectory(atPath: tmp)) ?? []

@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -55,8 +56,9 @@ func describe(_ error: Error, path: String? = nil) -> String {
     if let e = error as? CocoaError {
         let file = e.filePath ?? e.url?.path ?? path
         var why = "cannot access it"
-        if let posix = e.underlying as? POSIXError { why = String(cString: strerror(posix.code.rawValue)) }
-        else if let ns = e.userInfo[NSUnderlyingErrorKey] as? NSError, ns.domain == NSPOSIXErrorDomain {
+        if let posix = e.underlying as? POSIXError {
+            why = String(cString: strerror(posix.code.rawValue))
+        } else if let ns = e.userInfo[NSUnderlyingErrorKey] as? NSError, ns.domain == NSPOSIXErrorDomain {
             why = String(cString: strerror(Int32(ns.code)))
         } else {
             switch e.code {

@@ -6,13 +6,14 @@ import Soak
 struct FuzzCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fuzz",
-        abstract: "Random writes, reads, allocations, OOM, hot-plug and concurrent bursts on the model, with verify() and exact save/reload checks.",
+        abstract:
+            "Random writes, reads, allocations, OOM, hot-plug and concurrent bursts on the model, with verify() and exact save/reload checks.",
         discussion: """
-        Every random choice comes from --seed. verify() runs every --verify-every operations; every \
-        --reload-every operations the session is saved in the --state text form, reloaded into a freshly \
-        booted machine and compared file by file, and the reloaded machine carries on. The machine is \
-        rebooted every --epoch operations so a run can last hours. Exits 1 on any violation.
-        """)
+            Every random choice comes from --seed. verify() runs every --verify-every operations; every \
+            --reload-every operations the session is saved in the --state text form, reloaded into a freshly \
+            booted machine and compared file by file, and the reloaded machine carries on. The machine is \
+            rebooted every --epoch operations so a run can last hours. Exits 1 on any violation.
+            """)
 
     @Option(help: "Operations to run.") var ops = 10_000
     @Option(help: "The seed of every random choice.") var seed: UInt64 = 1
@@ -34,7 +35,8 @@ struct FuzzCommand: ParsableCommand {
         let soak = try Soak(options: o)
         soak.progress = { printError($0) }
         let r = soak.run()
-        print("""
+        print(
+            """
             fuzz: seed \(seed): \(r.ops) ops (\(r.writes) writes, \(r.refusedWrites) refused; \(r.reads) reads; \
             \(r.events) events; \(r.bursts) concurrent bursts) on \(r.boots) boots; \(r.verifies) verify(), \
             \(r.reloads) save/reloads (\(r.journalEntriesReplayed) journal entries replayed) in \

@@ -37,7 +37,8 @@ struct MachineSummary: Encodable {
     var dimms: [DIMM]
     var memoryBlockBytes: Int
     enum CodingKeys: String, CodingKey {
-        case memBytes = "mem_bytes", maxmemBytes = "maxmem_bytes", slots, nodeBytes = "node_bytes", cmdline, gbpages, seed, dimms
+        case memBytes = "mem_bytes", maxmemBytes = "maxmem_bytes", slots, nodeBytes = "node_bytes", cmdline, gbpages,
+            seed, dimms
         case memoryBlockBytes = "memory_block_bytes"
     }
 
@@ -46,8 +47,9 @@ struct MachineSummary: Encodable {
         memBytes = c.memBytes; maxmemBytes = c.maxmemBytes; slots = c.slots
         nodeBytes = c.nodes.map(\.memBytes); cmdline = c.cmdline; gbpages = c.gbpages; seed = c.seed
         dimms = (m.layout?.dimms ?? []).map {
-            DIMM(id: $0.id, sizeBytes: $0.sizeBytes, node: $0.node, start: "0x" + String($0.start, radix: 16),
-                 added: $0.accepted, refused: $0.refusedReason)
+            DIMM(
+                id: $0.id, sizeBytes: $0.sizeBytes, node: $0.node, start: "0x" + String($0.start, radix: 16),
+                added: $0.accepted, refused: $0.refusedReason)
         }
         memoryBlockBytes = m.blockPages << Geometry.pageShift
     }

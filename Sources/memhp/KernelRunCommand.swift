@@ -1,6 +1,6 @@
 import ArgumentParser
-import KernelRunner
 import Foundation
+import KernelRunner
 import Scenario
 
 /// `memhp kernel-run SCENARIO`: runs a scenario on the real Linux 6.1 kernel under QEMU TCG and
@@ -10,11 +10,11 @@ struct KernelRunCommand: ParsableCommand {
         commandName: "kernel-run",
         abstract: "Run a scenario on the real kernel (Debian's 6.1 under QEMU TCG) and write its observation log.",
         discussion: """
-        Needs scripts/kernel-setup.sh to have run (QEMU, busybox-static, cpio, gcc, and the kernel \
-        unpacked into /var/cache/memhp/kernel-<abi>). Exit status: 0 when the guest ran every step, \
-        1 when the run timed out, panicked or lost the guest (the log keeps what was captured), \
-        2 for a malformed scenario.
-        """)
+            Needs scripts/kernel-setup.sh to have run (QEMU, busybox-static, cpio, gcc, and the kernel \
+            unpacked into /var/cache/memhp/kernel-<abi>). Exit status: 0 when the guest ran every step, \
+            1 when the run timed out, panicked or lost the guest (the log keeps what was captured), \
+            2 for a malformed scenario.
+            """)
 
     @Argument(help: "The scenario file (.scn).")
     var scenario: String
@@ -42,9 +42,12 @@ struct KernelRunCommand: ParsableCommand {
         if let timeout { sc.timeoutSeconds = timeout }
 
         let kernel: KernelInstall
-        if let kernelDir { kernel = try KernelInstall(dir: kernelDir) } else {
+        if let kernelDir {
+            kernel = try KernelInstall(dir: kernelDir)
+        } else {
             guard let k = KernelInstall.newestCached() else {
-                FileHandle.standardError.write(Data("memhp: no kernel in \(KernelInstall.defaultCache); run scripts/kernel-setup.sh\n".utf8))
+                FileHandle.standardError.write(
+                    Data("memhp: no kernel in \(KernelInstall.defaultCache); run scripts/kernel-setup.sh\n".utf8))
                 throw ExitCode(1)
             }
             kernel = k
@@ -64,7 +67,8 @@ struct KernelRunCommand: ParsableCommand {
         }
         if let console { try writeTextFile(result.console, to: console) }
         if !result.completed {
-            FileHandle.standardError.write(Data("memhp: kernel run of \(sc.name) did not complete: \(result.failure ?? "?")\n".utf8))
+            FileHandle.standardError.write(
+                Data("memhp: kernel run of \(sc.name) did not complete: \(result.failure ?? "?")\n".utf8))
             throw ExitCode(1)
         }
     }

@@ -13,22 +13,30 @@ import Scenario
 struct MachineOptions: ParsableArguments {
     static let defaultMaxmem = "4G"
 
-    @Option(parsing: .unconditional, help: ArgumentHelp(
-        "Boot memory, as QEMU's -m: 1G, 1.5G, 512M; a bare number is MiB.", valueName: "size"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Boot memory, as QEMU's -m: 1G, 1.5G, 512M; a bare number is MiB.", valueName: "size"))
     var mem: String = "1G"
-    @Option(parsing: .unconditional, help: ArgumentHelp(
-        "maxmem=: boot memory plus every DIMM that may ever be plugged (default: \(MachineOptions.defaultMaxmem)); a bare number is bytes, as in QEMU.",
-        valueName: "size"))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "maxmem=: boot memory plus every DIMM that may ever be plugged (default: \(MachineOptions.defaultMaxmem)); a bare number is bytes, as in QEMU.",
+            valueName: "size"))
     var maxmem: String?
     @Option(parsing: .unconditional, help: "slots=: DIMM slots (0-256).")
     var slots: Int = 4
-    @Option(name: .customLong("dimm"), parsing: .unconditionalSingleValue, help: ArgumentHelp(
-        "A cold-plugged pc-dimm: SIZE[@NODE] (repeatable), e.g. 512M or 512M@1; a bare number is bytes, as in QEMU's size=. The guest adds only DIMMs that are a multiple of the 128 MiB memory block.",
-        valueName: "size[@node]"))
+    @Option(
+        name: .customLong("dimm"), parsing: .unconditionalSingleValue,
+        help: ArgumentHelp(
+            "A cold-plugged pc-dimm: SIZE[@NODE] (repeatable), e.g. 512M or 512M@1; a bare number is bytes, as in QEMU's size=. The guest adds only DIMMs that are a multiple of the 128 MiB memory block.",
+            valueName: "size[@node]"))
     var dimms: [String] = []
-    @Option(parsing: .unconditional, help: ArgumentHelp(
-        "NUMA nodes' boot memory, comma separated (node 0, node 1, ...), adding up to --mem, e.g. 768M,256M; a bare number is MiB, as in -numa node,mem=.",
-        valueName: "size,..."))
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "NUMA nodes' boot memory, comma separated (node 0, node 1, ...), adding up to --mem, e.g. 768M,256M; a bare number is MiB, as in -numa node,mem=.",
+            valueName: "size,..."))
     var nodes: String?
     @Option(help: "Kernel command line (-append), e.g. 'movablecore=256M hugetlb_free_vmemmap=on'.")
     var cmdline: String = ""
@@ -44,23 +52,32 @@ struct MachineOptions: ParsableArguments {
     }
 
     func config() throws -> MachineConfig {
-        guard (0...256).contains(slots) else { throw ValidationError("--slots \(slots): not between 0 and 256 (QEMU's limit, ACPI_MAX_RAM_SLOTS)") }
+        guard (0...256).contains(slots) else {
+            throw ValidationError("--slots \(slots): not between 0 and 256 (QEMU's limit, ACPI_MAX_RAM_SLOTS)")
+        }
         // machine_set_mem: QEMU rounds -m up to 8 KiB.
         let memBytes = roundUp(try parseSize(mem, option: "--mem"), 8192)
         guard memBytes > 0 else {
-            throw ValidationError("--mem \(mem): the machine needs memory (QEMU would silently use its 128 MiB default for -m 0)")
+            throw ValidationError(
+                "--mem \(mem): the machine needs memory (QEMU would silently use its 128 MiB default for -m 0)")
         }
-        var c = MachineConfig(memBytes: memBytes,
-                              maxmemBytes: try parseSize(maxmem ?? Self.defaultMaxmem, option: "--maxmem", bareIsMiB: false),
-                              slots: slots, cmdline: cmdline, gbpages: gbpages, seed: seed)
+        var c = MachineConfig(
+            memBytes: memBytes,
+            maxmemBytes: try parseSize(maxmem ?? Self.defaultMaxmem, option: "--maxmem", bareIsMiB: false),
+            slots: slots, cmdline: cmdline, gbpages: gbpages, seed: seed)
         for (i, d) in dimms.enumerated() {
             let parts = d.split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
             var node = 0
             if parts.count > 1 {
-                guard let n = Int(parts[1]), n >= 0 else { throw ValidationError("--dimm \(d): the node after @ must be a number >= 0") }
+                guard let n = Int(parts[1]), n >= 0 else {
+                    throw ValidationError("--dimm \(d): the node after @ must be a number >= 0")
+                }
                 node = n
             }
-            c.dimms.append(DIMMConfig(id: "dimm\(i + 1)", sizeBytes: try parseSize(parts[0], option: "--dimm", bareIsMiB: false), node: node))
+            c.dimms.append(
+                DIMMConfig(
+                    id: "dimm\(i + 1)", sizeBytes: try parseSize(parts[0], option: "--dimm", bareIsMiB: false),
+                    node: node))
         }
         if let nodes {
             c.nodes = try nodes.split(separator: ",", omittingEmptySubsequences: false).enumerated().map { i, s in
@@ -79,10 +96,14 @@ struct MachineOptions: ParsableArguments {
             if maxmem == nil, message.contains("maxmem") || message.contains("memory devices") {
                 let devices = c.dimms.reduce(0) { $0 + $1.sizeBytes }
                 let suggest = roundUp(max(2 * c.memBytes, c.memBytes + devices + (1 << 30)), 1 << 30)
-                message += "\n(--maxmem defaults to \(Self.defaultMaxmem): give a larger one, e.g. --maxmem \(SizeParser.format(suggest)), or --slots 0 for a machine without memory hotplug)"
+                message +=
+                    "\n(--maxmem defaults to \(Self.defaultMaxmem): give a larger one, e.g. --maxmem \(SizeParser.format(suggest)), or --slots 0 for a machine without memory hotplug)"
             }
-            if message.contains("DIMM"), let bare = dimms.first(where: { $0.split(separator: "@").first?.last?.isNumber == true }) {
-                message += "\n(a bare --dimm size is bytes, as in QEMU's size=: \(bare) is \(bare.split(separator: "@")[0]) bytes; a unit says more, e.g. 512M)"
+            if message.contains("DIMM"),
+                let bare = dimms.first(where: { $0.split(separator: "@").first?.last?.isNumber == true })
+            {
+                message +=
+                    "\n(a bare --dimm size is bytes, as in QEMU's size=: \(bare) is \(bare.split(separator: "@")[0]) bytes; a unit says more, e.g. 512M)"
             }
             throw ValidationError(message)
         }
@@ -99,14 +120,19 @@ func parseSize(_ text: String, option: String, bareIsMiB: Bool = true) throws ->
     } catch {
         throw ValidationError("\(option) '\(text)': \(error)")
     }
-    guard value <= 1 << 52 else { throw ValidationError("\(option) '\(text)': larger than 4 PiB, beyond what the model boots") }
+    guard value <= 1 << 52 else {
+        throw ValidationError("\(option) '\(text)': larger than 4 PiB, beyond what the model boots")
+    }
     return value
 }
 
 extension MachineOptions {
     /// The options as command-line arguments, so a saved state can boot the same machine.
     var arguments: [String] {
-        var a = ["--mem", mem, "--maxmem", maxmem ?? Self.defaultMaxmem, "--slots", "\(slots)", "--cmdline", cmdline, "--seed", "\(seed)"]
+        var a = [
+            "--mem", mem, "--maxmem", maxmem ?? Self.defaultMaxmem, "--slots", "\(slots)", "--cmdline", cmdline,
+            "--seed", "\(seed)"
+        ]
         for d in dimms { a += ["--dimm", d] }
         if let nodes { a += ["--nodes", nodes] }
         if gbpages { a.append("--gbpages") }
@@ -133,7 +159,9 @@ func warnAboutRefusedDIMMs(_ m: Machine) {
     guard let layout = m.layout else { return }
     for d in layout.dimms {
         guard let why = d.refusedReason else { continue }
-        printError("memhp: warning: DIMM \(d.id) (\(SizeParser.format(d.sizeBytes)) at \(hex(d.start))) is not in the guest: \(why)")
+        printError(
+            "memhp: warning: DIMM \(d.id) (\(SizeParser.format(d.sizeBytes)) at \(hex(d.start))) is not in the guest: \(why)"
+        )
     }
 }
 

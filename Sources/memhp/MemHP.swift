@@ -9,15 +9,20 @@ struct MemHP: ParsableCommand {
         commandName: "memhp",
         abstract: "Linux 6.1 memory hotplug and HugeTLB Vmemmap Optimization, as a deterministic model.",
         discussion: """
-        Without a command, memhp runs `demo`. Sizes are read as QEMU 7.2 reads the option each \
-        stands for: --mem and --nodes as -m (a bare number is MiB), --maxmem and --dimm as \
-        maxmem= and size= (a bare number is bytes); suffixes B, K, M, G, T, P, E are powers of \
-        1024 and a fraction needs one (1.5G). Exit status: 0 on success, 1 when the model or a \
-        kernel file refused an operation, 2 for a usage error (a bad option, a machine QEMU \
-        would refuse, a malformed file, reported as FILE:LINE).
-        """,
+            Without a command, memhp runs `demo`. Sizes are read as QEMU 7.2 reads the option each \
+            stands for: --mem and --nodes as -m (a bare number is MiB), --maxmem and --dimm as \
+            maxmem= and size= (a bare number is bytes); suffixes B, K, M, G, T, P, E are powers of \
+            1024 and a fraction needs one (1.5G). Exit status: 0 on success, 1 when the model or a \
+            kernel file refused an operation, 2 for a usage error (a bad option, a machine QEMU \
+            would refuse, a malformed file, reported as FILE:LINE).
+            """,
         version: "memhp \(version) (a model of Linux 6.1 memory hotplug on QEMU 7.2's pc machine)",
-        subcommands: [DemoCommand.self, BootCommand.self, ReadCommand.self, BenchCommand.self, KernelRunCommand.self, RunCommand.self, ConformanceCommand.self, ExportCommand.self, MountCommand.self, SandboxCommand.self, CampaignCommand.self, FuzzCommand.self, SnapshotCommand.self, PredictCommand.self, HostCommand.self, StudyCommand.self]
+        subcommands: [
+            DemoCommand.self, BootCommand.self, ReadCommand.self, BenchCommand.self, KernelRunCommand.self,
+            RunCommand.self, ConformanceCommand.self, ExportCommand.self, MountCommand.self, SandboxCommand.self,
+            CampaignCommand.self, FuzzCommand.self, SnapshotCommand.self, PredictCommand.self, HostCommand.self,
+            StudyCommand.self
+        ]
     )
 }
 
@@ -34,7 +39,8 @@ enum Main {
     /// The whole command line's life, minus the process exit (tests call this).
     static func run(_ arguments: [String]) -> Int32 {
         if let first = arguments.first, !first.hasPrefix("-"), first != "help",
-           !MemHP.configuration.subcommands.contains(where: { $0.configuration.commandName == first }) {
+            !MemHP.configuration.subcommands.contains(where: { $0.configuration.commandName == first })
+        {
             let names = MemHP.configuration.subcommands.compactMap { $0.configuration.commandName }
             printError("memhp: unknown command '\(first)'; the commands are \(names.joined(separator: ", "))")
             printError("See 'memhp --help' for more information.")

@@ -7,23 +7,36 @@ import Scenario
 /// How `export`, `mount` and `sandbox` prepare the machine they serve: boot it from the
 /// machine options (or a scenario's header), run a scenario's steps, then apply writes.
 struct ModelSetupOptions: ParsableArguments {
-    @Option(help: "Run this scenario's steps first; its header (mem:, dimm:, ...) then describes the machine and the machine options are ignored.")
+    @Option(
+        help:
+            "Run this scenario's steps first; its header (mem:, dimm:, ...) then describes the machine and the machine options are ignored."
+    )
     var scenario: String?
 
-    @Option(name: .customLong("write"), help: ArgumentHelp(
-        "PATH=VALUE: write VALUE plus a newline to a kernel file before serving (repeatable, in order), e.g. /sys/devices/system/memory/memory32/state=online_movable. A refused write is an error.",
-        valueName: "path=value"))
+    @Option(
+        name: .customLong("write"),
+        help: ArgumentHelp(
+            "PATH=VALUE: write VALUE plus a newline to a kernel file before serving (repeatable, in order), e.g. /sys/devices/system/memory/memory32/state=online_movable. A refused write is an error.",
+            valueName: "path=value"))
     var writes: [String] = []
 
-    @Option(help: "A saved machine state: start from it when the file exists (its machine, not the options given), and save the state back to it at the end, atomically.")
+    @Option(
+        help:
+            "A saved machine state: start from it when the file exists (its machine, not the options given), and save the state back to it at the end, atomically."
+    )
     var state: String?
 
-    @Option(name: .customLong("module"), help: ArgumentHelp(
-        "Load a kernel module the model provides before serving (repeatable): memory-notifier-error-inject, whose debugfs files under /sys/kernel/debug/notifier-error-inject then exist.",
-        valueName: "name"))
+    @Option(
+        name: .customLong("module"),
+        help: ArgumentHelp(
+            "Load a kernel module the model provides before serving (repeatable): memory-notifier-error-inject, whose debugfs files under /sys/kernel/debug/notifier-error-inject then exist.",
+            valueName: "name"))
     var modules: [String] = []
 
-    @Flag(help: "Print every write to stderr with the kernel's answer and, when the model explains it, why (what dynamic debug would show on Linux).")
+    @Flag(
+        help:
+            "Print every write to stderr with the kernel's answer and, when the model explains it, why (what dynamic debug would show on Linux)."
+    )
     var trace = false
 
     /// The prepared tree. Failed writes exit with status 1 and the kernel's error text.
@@ -40,9 +53,13 @@ struct ModelSetupOptions: ParsableArguments {
             if FileManager.default.fileExists(atPath: state) {
                 let (fs, session) = try SavedState.load(state)
                 if !writes.isEmpty && writes != session.setupWrites {
-                    throw ValidationError("--state \(state) was created with "
-                        + (session.setupWrites.isEmpty ? "no --write options" : "--write " + session.setupWrites.joined(separator: " --write "))
-                        + "; its machine holds their effects already. Restart with the same --write options or none (write through the mount to change it).")
+                    throw ValidationError(
+                        "--state \(state) was created with "
+                            + (session.setupWrites.isEmpty
+                                ? "no --write options"
+                                : "--write " + session.setupWrites.joined(separator: " --write "))
+                            + "; its machine holds their effects already. Restart with the same --write options or none (write through the mount to change it)."
+                    )
                 }
                 try prepare(fs)
                 fs.journaling = true
@@ -53,11 +70,14 @@ struct ModelSetupOptions: ParsableArguments {
         if let scenario {
             let sc = try loadScenario(scenario)
             var booted: Machine?
-            let result = ModelRunner(scenario: sc, boot: { cfg in
-                let m = try bootWithColdPlug(cfg)
-                booted = m
-                return m
-            }).run()
+            let result = ModelRunner(
+                scenario: sc,
+                boot: { cfg in
+                    let m = try bootWithColdPlug(cfg)
+                    booted = m
+                    return m
+                }
+            ).run()
             guard let b = booted, result.completed else {
                 printError("memhp: \(scenario): the scenario did not complete")
                 throw ExitCode(1)
@@ -105,8 +125,9 @@ struct ModelSetupOptions: ParsableArguments {
     func save(_ fs: KernelFS, machine: MachineOptions) throws {
         guard let state else { return }
         let (journal, saved) = fs.withLock { _ in (fs.journal, fs.savedSession) }
-        let session = SavedSession(options: saved?.options ?? machine.arguments,
-                                   setupWrites: saved?.setupWrites ?? writes, entries: journal)
+        let session = SavedSession(
+            options: saved?.options ?? machine.arguments,
+            setupWrites: saved?.setupWrites ?? writes, entries: journal)
         try SavedState.write(state, session)
     }
 }
@@ -128,16 +149,21 @@ enum SavedState {
         }
         let machine: MachineOptions
         do { machine = try MachineOptions.parse(session.options) } catch {
-            throw ValidationError("\(path):\(session.optionsLine): the saved machine options: \(MachineOptions.message(for: error))")
+            throw ValidationError(
+                "\(path):\(session.optionsLine): the saved machine options: \(MachineOptions.message(for: error))")
         }
         let fs = KernelFS(machine: try bootWithColdPlug(try machine.config()))
         fs.journaling = true
         do {
-            try fs.replay(session.entries, events: { text, m in
-                let parts = text.split(separator: " ")
-                guard parts.count == 2, parts[0] == "module" else { throw ReplayError(index: 0, message: "unknown event `\(text)`") }
-                try loadModuleOnce(m, String(parts[1]))
-            })
+            try fs.replay(
+                session.entries,
+                events: { text, m in
+                    let parts = text.split(separator: " ")
+                    guard parts.count == 2, parts[0] == "module" else {
+                        throw ReplayError(index: 0, message: "unknown event `\(text)`")
+                    }
+                    try loadModuleOnce(m, String(parts[1]))
+                })
         } catch let e as ReplayError {
             let line = e.index < session.entryLines.count ? session.entryLines[e.index] : 1
             throw ValidationError("\(path):\(line): \(e.message)")
@@ -164,7 +190,8 @@ func bootWithColdPlug(_ config: MachineConfig) throws -> Machine {
     do { m = try Machine.boot(config) } catch let e as MachineConfigError { throw ValidationError(e.message) }
     warnAboutRefusedDIMMs(m)
     if let d = m.layout?.dimms.first(where: { $0.accepted }), m.blockPages > 0,
-       m.blocks[d.start / (m.blockPages << 12)] == nil {
+        m.blocks[d.start / (m.blockPages << 12)] == nil
+    {
         try m.acpiColdPlugDIMMs()
     }
     return m

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FUSEServer
 import KernelFS
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,10 +13,10 @@ struct MountCommand: ParsableCommand {
         commandName: "mount",
         abstract: "Serve the model's sysfs/procfs tree on DIR over FUSE (foreground).",
         discussion: """
-        Reads return the model's current text; writes go to the model and fail with the kernel's \
-        errno. Modes are enforced as sysfs does, for root too. Runs in the foreground until DIR is \
-        unmounted or memhp gets SIGINT/SIGTERM, then detaches the mount. Needs root and /dev/fuse.
-        """)
+            Reads return the model's current text; writes go to the model and fail with the kernel's \
+            errno. Modes are enforced as sysfs does, for root too. Runs in the foreground until DIR is \
+            unmounted or memhp gets SIGINT/SIGTERM, then detaches the mount. Needs root and /dev/fuse.
+            """)
 
     @Argument(help: "The mount point (created if missing).")
     var directory: String
@@ -75,7 +76,9 @@ func requireFUSE(command: String) throws {
         throw ExitCode(1)
     }
     guard access("/dev/fuse", R_OK | W_OK) == 0 else {
-        printError("memhp \(command): /dev/fuse is missing or not accessible (modprobe fuse, or run the container with --device /dev/fuse)")
+        printError(
+            "memhp \(command): /dev/fuse is missing or not accessible (modprobe fuse, or run the container with --device /dev/fuse)"
+        )
         throw ExitCode(1)
     }
 }

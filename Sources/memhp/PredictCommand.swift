@@ -8,11 +8,14 @@ struct PredictCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "predict",
         abstract: "Predict, per memory block, whether offlining succeeds and why (read-only).",
-        discussion: "Columns (-o): " + PredictionTable.columns.map { "\($0.name) (\($0.help))" }.joined(separator: ", "))
+        discussion: "Columns (-o): " + PredictionTable.columns.map { "\($0.name) (\($0.help))" }.joined(separator: ", ")
+    )
 
     @OptionGroup var source: HostSourceOptions
 
-    @Option(name: .shortAndLong, help: "Comma-separated columns (default: BLOCK,RANGE,SIZE,STATE,ZONE,NODE,OFFLINE,REASON,DETAIL).")
+    @Option(
+        name: .shortAndLong,
+        help: "Comma-separated columns (default: BLOCK,RANGE,SIZE,STATE,ZONE,NODE,OFFLINE,REASON,DETAIL).")
     var output: String?
 
     @Flag(help: "JSON instead of a table.")
@@ -21,7 +24,11 @@ struct PredictCommand: ParsableCommand {
     @Flag(help: "Only the online blocks.")
     var online = false
 
-    @Option(name: .customLong("assume"), help: ArgumentHelp("Change an assumption (repeatable): pinned=START-END (pfns), ramfs=stuck|migrates, hvo=on|off|sysctl, flagless=kernel|free, offline-pages=released|held.", valueName: "key=value"))
+    @Option(
+        name: .customLong("assume"),
+        help: ArgumentHelp(
+            "Change an assumption (repeatable): pinned=START-END (pfns), ramfs=stuck|migrates, hvo=on|off|sysctl, flagless=kernel|free, offline-pages=released|held.",
+            valueName: "key=value"))
     var assume: [String] = []
 
     @Option(help: "What if vm.hugetlb_optimize_vmemmap were on|off (every huge page optimized or not).")
@@ -54,10 +61,13 @@ struct PredictCommand: ParsableCommand {
                 if let note = try w.apply(&s, &census, &a) { printError("memhp: " + note) }
             } catch let e as WhatIf.Refused { throw ValidationError(e.description) }
         }
-        let cols = (output ?? PredictionTable.defaultColumns.joined(separator: ",")).split(separator: ",").map { $0.uppercased() }
+        let cols = (output ?? PredictionTable.defaultColumns.joined(separator: ",")).split(separator: ",").map {
+            $0.uppercased()
+        }
         let known = Set(PredictionTable.columns.map(\.name))
         if let bad = cols.first(where: { !known.contains($0) }) {
-            throw ValidationError("-o: unknown column '\(bad)' (known: \(PredictionTable.columns.map(\.name).joined(separator: ",")))")
+            throw ValidationError(
+                "-o: unknown column '\(bad)' (known: \(PredictionTable.columns.map(\.name).joined(separator: ",")))")
         }
         var ps = OfflinePredictor(snapshot: s, census: census, assumptions: a).predictAll()
         if online { ps = ps.filter { $0.state == "online" } }

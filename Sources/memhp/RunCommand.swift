@@ -9,11 +9,11 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Run a scenario on the model and write its observation log.",
         discussion: """
-        The observation log goes to stdout (or -o FILE); the explain log — why the model did what \
-        it did, in the kernel's words — to stderr (or --explain FILE). The same scenario and seed \
-        always give the same log. Exit status: 0 when every step ran, 1 when the machine could not \
-        boot, 2 for a malformed scenario (reported as FILE:LINE: message).
-        """)
+            The observation log goes to stdout (or -o FILE); the explain log — why the model did what \
+            it did, in the kernel's words — to stderr (or --explain FILE). The same scenario and seed \
+            always give the same log. Exit status: 0 when every step ran, 1 when the machine could not \
+            boot, 2 for a malformed scenario (reported as FILE:LINE: message).
+            """)
 
     @Argument(help: "The scenario file (.scn).")
     var scenario: String
@@ -48,7 +48,8 @@ struct RunCommand: ParsableCommand {
             FileHandle.standardError.write(Data(explainText.utf8))
         }
         if time {
-            FileHandle.standardError.write(Data("memhp: \(sc.name): model run took \(String(format: "%.3f", wall)) s\n".utf8))
+            FileHandle.standardError.write(
+                Data("memhp: \(sc.name): model run took \(String(format: "%.3f", wall)) s\n".utf8))
         }
         if !result.completed { throw ExitCode(1) }
     }
@@ -64,9 +65,12 @@ func loadScenario(_ path: String) throws -> Scenario {
     }
     // A file that does not end in a newline was cut short (a copy or download that stopped
     // mid-line): its last statement may parse as a different one ("online 3" of "online 32").
-    if let last = text.split(separator: "\n", omittingEmptySubsequences: false).last, !last.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r" }) {
+    if let last = text.split(separator: "\n", omittingEmptySubsequences: false).last,
+        !last.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r" })
+    {
         let line = text.reduce(1) { $1 == "\n" ? $0 + 1 : $0 }
-        FileHandle.standardError.write(Data("\(path):\(line): the last line has no newline: the file was cut short\n".utf8))
+        FileHandle.standardError.write(
+            Data("\(path):\(line): the last line has no newline: the file was cut short\n".utf8))
         throw ExitCode(2)
     }
     do { return try Scenario.parse(text, file: path) } catch let e as ScenarioError {

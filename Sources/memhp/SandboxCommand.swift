@@ -2,6 +2,7 @@ import ArgumentParser
 import FUSEServer
 import Foundation
 import KernelFS
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,14 +15,14 @@ struct SandboxCommand: ParsableCommand {
         commandName: "sandbox",
         abstract: "Run COMMAND with the model bound over /sys and /proc memory files (private mount namespace).",
         discussion: """
-        Bound over every path the model serves: the directories /sys/devices/system/memory, \
-        /sys/devices/system/node, /sys/kernel/mm/hugepages, /sys/module/memory_hotplug/parameters \
-        and /sys/kernel/debug (a debugfs is mounted there first, so `mount -t debugfs` finds it), \
-        and each file the model serves under /proc (meminfo, zoneinfo, buddyinfo, pagetypeinfo, \
-        vmstat, iomem, kpageflags and every /proc/sys/vm file it has). It fails closed: if a \
-        served path that exists on the host cannot be covered, COMMAND does not run. Everything \
-        else is the host's. Exits with COMMAND's status. Needs root and /dev/fuse.
-        """)
+            Bound over every path the model serves: the directories /sys/devices/system/memory, \
+            /sys/devices/system/node, /sys/kernel/mm/hugepages, /sys/module/memory_hotplug/parameters \
+            and /sys/kernel/debug (a debugfs is mounted there first, so `mount -t debugfs` finds it), \
+            and each file the model serves under /proc (meminfo, zoneinfo, buddyinfo, pagetypeinfo, \
+            vmstat, iomem, kpageflags and every /proc/sys/vm file it has). It fails closed: if a \
+            served path that exists on the host cannot be covered, COMMAND does not run. Everything \
+            else is the host's. Exits with COMMAND's status. Needs root and /dev/fuse.
+            """)
 
     @OptionGroup var machine: MachineOptions
     @OptionGroup var setup: ModelSetupOptions
@@ -68,7 +69,8 @@ struct SandboxCommand: ParsableCommand {
         // model's debugfs files are then bound (the host's stays unseen below them).
         if access(Self.debugfs, F_OK) == 0 && !Self.debugfsMounted(at: Self.debugfs) {
             if Glibc.mount("debugfs", Self.debugfs, "debugfs", 0, nil) != 0 {
-                printError("memhp sandbox: cannot mount debugfs on \(Self.debugfs): \(String(cString: strerror(errno)))")
+                printError(
+                    "memhp sandbox: cannot mount debugfs on \(Self.debugfs): \(String(cString: strerror(errno)))")
             }
         }
         let binds: [String]
@@ -78,7 +80,10 @@ struct SandboxCommand: ParsableCommand {
             // A path the host does not have cannot reach the host either: nothing to cover.
             guard access(path, F_OK) == 0 else { continue }
             guard Glibc.mount(root + path, path, nil, UInt(MS_BIND), nil) == 0 else {
-                failClosed(root: root, "cannot cover \(path) (bind: \(String(cString: strerror(errno)))); not running \(command[0]) with the host's file in its place")
+                failClosed(
+                    root: root,
+                    "cannot cover \(path) (bind: \(String(cString: strerror(errno)))); not running \(command[0]) with the host's file in its place"
+                )
             }
             bound.append(path)
         }

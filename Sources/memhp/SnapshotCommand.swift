@@ -8,11 +8,11 @@ struct SnapshotCommand: ParsableCommand {
         commandName: "snapshot",
         abstract: "Capture the host's memory layout, zones, blocks, pools and per-page census (read-only).",
         discussion: """
-        Reads /sys/firmware/memmap, /proc/iomem, /proc/zoneinfo, /proc/pagetypeinfo, /proc/meminfo, \
-        /sys/devices/system/{memory,node}, /sys/kernel/mm/hugepages, /proc/sys/vm, the memory_hotplug \
-        module parameters, and /proc/kpageflags + /proc/kpagecount (root) into one file (docs/snapshot.md). \
-        Nothing is written to /sys or /proc. Without root it records what it could not read, and why.
-        """)
+            Reads /sys/firmware/memmap, /proc/iomem, /proc/zoneinfo, /proc/pagetypeinfo, /proc/meminfo, \
+            /sys/devices/system/{memory,node}, /sys/kernel/mm/hugepages, /proc/sys/vm, the memory_hotplug \
+            module parameters, and /proc/kpageflags + /proc/kpagecount (root) into one file (docs/snapshot.md). \
+            Nothing is written to /sys or /proc. Without root it records what it could not read, and why.
+            """)
 
     @Option(name: .shortAndLong, help: "Write the snapshot here (default: snapshot.memhp).")
     var output = "snapshot.memhp"
@@ -23,16 +23,25 @@ struct SnapshotCommand: ParsableCommand {
     @Flag(help: "Skip the per-page census (/proc/kpageflags).")
     var noCensus = false
 
-    @Option(help: "Build the snapshot from a `memhp kernel-run` log whose scenario ran `dump blocks zones hugepages params layout kpageflags` (a real guest's state).")
+    @Option(
+        help:
+            "Build the snapshot from a `memhp kernel-run` log whose scenario ran `dump blocks zones hugepages params layout kpageflags` (a real guest's state)."
+    )
     var fromLog: String?
 
     func run() throws {
         if let fromLog {
-            guard let text = try? String(contentsOfFile: fromLog, encoding: .utf8) else { throw ValidationError("--from-log \(fromLog): cannot read it") }
+            guard let text = try? String(contentsOfFile: fromLog, encoding: .utf8) else {
+                throw ValidationError("--from-log \(fromLog): cannot read it")
+            }
             let r: GuestLog.Result
-            do { r = try GuestLog.parse(text, path: fromLog) } catch let e as GuestLog.Failure { throw ValidationError(e.description) }
+            do { r = try GuestLog.parse(text, path: fromLog) } catch let e as GuestLog.Failure {
+                throw ValidationError(e.description)
+            }
             let bytes = try SnapshotFile.write(output, r.snapshot, census: r.census)
-            printError("memhp: \(output): \(bytes) bytes from \(fromLog) (kernel \(r.snapshot.kernelRelease ?? "?"), \(r.snapshot.blocks.count) blocks, census of \(r.census.endPFN) pfns in \(r.census.runCount) runs)")
+            printError(
+                "memhp: \(output): \(bytes) bytes from \(fromLog) (kernel \(r.snapshot.kernelRelease ?? "?"), \(r.snapshot.blocks.count) blocks, census of \(r.census.endPFN) pfns in \(r.census.runCount) runs)"
+            )
             return
         }
         let t0 = Date()
@@ -44,7 +53,8 @@ struct SnapshotCommand: ParsableCommand {
         }
         let secs = Date().timeIntervalSince(t0)
         let ram = s.blocks.filter { $0.state == "online" }.count * s.blockSizeBytes
-        var line = "memhp: \(output): \(bytes) bytes, \(s.blocks.count) blocks of \(s.blockSizeBytes >> 20) MiB, \(s.zones.count) zones"
+        var line =
+            "memhp: \(output): \(bytes) bytes, \(s.blocks.count) blocks of \(s.blockSizeBytes >> 20) MiB, \(s.zones.count) zones"
         if let c = census { line += ", census of \(c.endPFN) pfns in \(c.runCount) runs" }
         line += String(format: ", %.2f s", secs)
         if ram > 0 { line += String(format: " (%.5f%% of online memory)", Double(bytes) * 100 / Double(ram)) }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Study
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,19 +17,23 @@ struct StudyCommand: ParsableCommand {
 nonisolated(unsafe) var studyInterrupted: Int32 = 0
 
 struct StudyHVOCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "hvo", abstract: "Run the HVO saving/offline-risk sweep and write CSV, JSON and an HTML report.")
+    static let configuration = CommandConfiguration(
+        commandName: "hvo", abstract: "Run the HVO saving/offline-risk sweep and write CSV, JSON and an HTML report.")
 
     @Option(help: "Boot memory (-m).") var mem: String = "2G"
     @Option(help: "maxmem=.") var maxmem: String = "8G"
     @Option(help: "slots=.") var slots: Int = 4
-    @Option(help: "The hot-pluggable DIMM (cold-plugged on node 0); its blocks are onlined, then offlined.") var dimm: String = "2G"
+    @Option(help: "The hot-pluggable DIMM (cold-plugged on node 0); its blocks are onlined, then offlined.") var dimm:
+        String = "2G"
     @Option(help: "Kernel command line (-append).") var cmdline: String = ""
 
     @Option(help: "Pool sizes, % of RAM (comma separated).") var pool: String = "10,25,50"
     @Option(help: "Huge page sizes: 2M, 1G.") var pageSize: String = "2M,1G"
     @Option(help: "HVO settings: off, on.") var hvo: String = "off,on"
-    @Option(help: "Kernel-memory pressure levels: none, ramfs:SIZE, pinned:SIZE, fill:MARGIN.") var pressure: String = "none,pinned:128M,fill:64M,fill:16M,fill:2M"
-    @Option(help: "How the DIMM is onlined: movable, kernel, movable:PERCENT, auto-movable.") var online: String = "movable,movable:50"
+    @Option(help: "Kernel-memory pressure levels: none, ramfs:SIZE, pinned:SIZE, fill:MARGIN.") var pressure: String =
+        "none,pinned:128M,fill:64M,fill:16M,fill:2M"
+    @Option(help: "How the DIMM is onlined: movable, kernel, movable:PERCENT, auto-movable.") var online: String =
+        "movable,movable:50"
     @Option(help: "NUMA node counts (1 or 2; boot memory split evenly).") var nodes: String = "1"
     @Option(help: "Seeded repetitions per point.") var reps: Int = 3
     @Option(help: "Seed of every randomized workload.") var seed: UInt64 = 1
@@ -39,30 +44,52 @@ struct StudyHVOCommand: ParsableCommand {
     @Option(help: "Kernel validation fixtures (NAME-repK.kernel.txt) shown beside the model; 'none' to skip.")
     var validation: String = "tests/study/validation"
     @Flag(help: "Plain progress lines even on a terminal.") var plain = false
-    @Option(help: "Write every run's scenario file (memhp run / kernel-run take them) into this directory instead of running.")
+    @Option(
+        help:
+            "Write every run's scenario file (memhp run / kernel-run take them) into this directory instead of running."
+    )
     var emitScenarios: String?
 
-    func list(_ s: String) -> [String] { s.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+    func list(_ s: String) -> [String] {
+        s.split(separator: ",", omittingEmptySubsequences: false).map {
+            String($0).trimmingCharacters(in: .whitespaces)
+        }.filter { !$0.isEmpty }
+    }
 
     func grid() throws -> StudyGrid {
-        let pools = try list(pool).map { s -> Int in guard let v = Int(s) else { throw StudyError("--pool: '\(s)' is not a whole percentage") }; return v }
-        let sizes = try list(pageSize).map { s -> HugePageSize in guard let v = HugePageSize(rawValue: s) else { throw StudyError("--page-size: '\(s)' is not 2M or 1G") }; return v }
-        let hvos = try list(hvo).map { s -> Bool in
-            switch s { case "on", "1": return true; case "off", "0": return false; default: throw StudyError("--hvo: '\(s)' is not on or off") }
+        let pools = try list(pool).map { s -> Int in
+            guard let v = Int(s) else { throw StudyError("--pool: '\(s)' is not a whole percentage") }; return v
         }
-        let ns = try list(nodes).map { s -> Int in guard let v = Int(s) else { throw StudyError("--nodes: '\(s)' is not a number") }; return v }
-        return StudyGrid(poolPercents: pools, pageSizes: sizes, hvo: hvos, pressures: try list(pressure).map(Pressure.parse),
-                         online: try list(online).map(OnlinePolicy.parse), nodes: ns, repetitions: reps, seed: seed)
+        let sizes = try list(pageSize).map { s -> HugePageSize in
+            guard let v = HugePageSize(rawValue: s) else { throw StudyError("--page-size: '\(s)' is not 2M or 1G") };
+            return v
+        }
+        let hvos = try list(hvo).map { s -> Bool in
+            switch s {
+            case "on", "1": return true;
+            case "off", "0": return false;
+            default: throw StudyError("--hvo: '\(s)' is not on or off")
+            }
+        }
+        let ns = try list(nodes).map { s -> Int in
+            guard let v = Int(s) else { throw StudyError("--nodes: '\(s)' is not a number") }; return v
+        }
+        return StudyGrid(
+            poolPercents: pools, pageSizes: sizes, hvo: hvos, pressures: try list(pressure).map(Pressure.parse),
+            online: try list(online).map(OnlinePolicy.parse), nodes: ns, repetitions: reps, seed: seed)
     }
 
     /// Where the study's machine is built: the seam for a saved machine (`--snapshot FILE`).
     func machine() throws -> StudyMachine {
-        let m = StudyMachine(memBytes: try parseSize(mem, option: "--mem"), maxmemBytes: try parseSize(maxmem, option: "--maxmem"),
-                             slots: slots, dimmBytes: try parseSize(dimm, option: "--dimm"), cmdline: cmdline)
+        let m = StudyMachine(
+            memBytes: try parseSize(mem, option: "--mem"), maxmemBytes: try parseSize(maxmem, option: "--maxmem"),
+            slots: slots, dimmBytes: try parseSize(dimm, option: "--dimm"), cmdline: cmdline)
         guard m.memBytes + m.dimmBytes <= m.maxmemBytes else {
             throw StudyError("--dimm \(dimm): boot memory plus the DIMM exceed maxmem \(maxmem)")
         }
-        guard m.dimmBytes % (128 << 20) == 0, m.dimmBytes > 0 else { throw StudyError("--dimm \(dimm): must be a positive multiple of 128M (a memory block)") }
+        guard m.dimmBytes % (128 << 20) == 0, m.dimmBytes > 0 else {
+            throw StudyError("--dimm \(dimm): must be a positive multiple of 128M (a memory block)")
+        }
         guard slots >= 1 else { throw StudyError("--slots: the DIMM needs a slot") }
         return m
     }
@@ -93,7 +120,9 @@ struct StudyHVOCommand: ParsableCommand {
         let progress = StudyProgress(total: specs.count, terminal: !plain && isatty(STDERR_FILENO) == 1)
         signal(SIGINT) { _ in studyInterrupted = 1 }
         progress.start(workers: workers)
-        let runs = executor.run(specs, workers: workers, progress: { done, total in progress.update(done) }, stop: { studyInterrupted != 0 })
+        let runs = executor.run(
+            specs, workers: workers, progress: { done, total in progress.update(done) }, stop: { studyInterrupted != 0 }
+        )
         let interrupted = runs.count < specs.count
         progress.finish(interrupted: interrupted)
         signal(SIGINT, SIG_DFL)
@@ -101,8 +130,9 @@ struct StudyHVOCommand: ParsableCommand {
         if sh == nil, !interrupted, validation != "none", FileManager.default.fileExists(atPath: validation) {
             validationRows = try StudyValidation.rows(fixtures: validation, workers: workers)
         }
-        let result = StudyResult(machine: m, grid: g, offlineTimeout: offlineTimeout, shard: sh, complete: !interrupted,
-                                 runs: runs, validation: validationRows)
+        let result = StudyResult(
+            machine: m, grid: g, offlineTimeout: offlineTimeout, shard: sh, complete: !interrupted,
+            runs: runs, validation: validationRows)
         try result.write(to: output)
         print(result.summary, terminator: "")
         print("wrote \(output)/study.json, runs.csv, points.csv, report.html")
@@ -111,7 +141,9 @@ struct StudyHVOCommand: ParsableCommand {
 }
 
 struct StudyMergeCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "merge", abstract: "Join `--shard K/N` results (their study.json files or directories) into one study.")
+    static let configuration = CommandConfiguration(
+        commandName: "merge",
+        abstract: "Join `--shard K/N` results (their study.json files or directories) into one study.")
     @Argument(help: "Shard outputs: directories or study.json files.") var shards: [String] = []
     @Option(name: .shortAndLong, help: "Output directory.") var output: String = "study-out"
     @Option(help: "Kernel validation fixtures shown beside the model, as `study hvo` does; 'none' to skip.")
@@ -123,12 +155,15 @@ struct StudyMergeCommand: ParsableCommand {
             try StudyResult.checkOutputDirectory(output)
             let parts = try shards.map { p -> (String, StudyResult) in
                 var isDir: ObjCBool = false
-                let path = FileManager.default.fileExists(atPath: p, isDirectory: &isDir) && isDir.boolValue ? p + "/study.json" : p
+                let path =
+                    FileManager.default.fileExists(atPath: p, isDirectory: &isDir) && isDir.boolValue
+                    ? p + "/study.json" : p
                 return (path, try StudyResult.load(path))
             }
             var merged = try StudyResult.merge(parts)
             if validation != "none", FileManager.default.fileExists(atPath: validation) {
-                merged.validation = try StudyValidation.rows(fixtures: validation, workers: ProcessInfo.processInfo.activeProcessorCount)
+                merged.validation = try StudyValidation.rows(
+                    fixtures: validation, workers: ProcessInfo.processInfo.activeProcessorCount)
             }
             try merged.write(to: output)
             print(merged.summary, terminator: "")
@@ -138,7 +173,9 @@ struct StudyMergeCommand: ParsableCommand {
 }
 
 struct StudyValidationScenariosCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "validation-scenarios", abstract: "Write the kernel-validation points as scenario files (for memhp kernel-run).")
+    static let configuration = CommandConfiguration(
+        commandName: "validation-scenarios",
+        abstract: "Write the kernel-validation points as scenario files (for memhp kernel-run).")
     @Argument(help: "Directory.") var dir: String = "tests/study/validation"
     func run() throws {
         for p in try StudyValidation.writeScenarios(to: dir) { print(p) }
@@ -169,7 +206,9 @@ final class StudyProgress: @unchecked Sendable {
             guard done == total || now.timeIntervalSince(lastDraw) > 0.1 else { return }
             lastDraw = now
             let width = 30, filled = total > 0 ? done * width / total : width
-            writeStderr("\r[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] " + line(done) + "   ")
+            writeStderr(
+                "\r[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] "
+                    + line(done) + "   ")
         } else {
             let decile = total > 0 ? done * 10 / total : 10
             guard decile != lastDecile else { return }

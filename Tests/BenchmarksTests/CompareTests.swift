@@ -1,10 +1,15 @@
 import XCTest
+
 @testable import Benchmarks
 
 /// `memhp bench --compare`: ratios against the baseline, with the noise allowance.
 final class CompareTests: XCTestCase {
     func result(_ name: String, _ cpus: [Double], rss: Int = 100_000) -> BenchResult {
-        BenchResult(name: name, summary: "", runs: cpus.map { var s = BenchSample(cpu: $0, wall: $0); s.peakRSSKiB = rss; return s })
+        BenchResult(
+            name: name, summary: "",
+            runs: cpus.map {
+                var s = BenchSample(cpu: $0, wall: $0); s.peakRSSKiB = rss; return s
+            })
     }
     func report(_ r: [BenchResult]) -> BenchReport { BenchReport(date: "d", host: "h", results: r) }
 
@@ -16,10 +21,14 @@ final class CompareTests: XCTestCase {
     }
 
     func testRegressionBeyondNoiseIsNamed() {
-        let base = report([result("a", [1.0, 1.0, 1.0]), result("b", [0.1, 0.1, 0.1]), result("c", [1.0, 1.0, 1.0], rss: 100_000)])
-        let now = report([result("a", [1.10, 1.10, 1.10]),          // +10 %: inside the 15 % floor
-                          result("b", [0.13, 0.13, 0.13]),          // +30 %: a regression
-                          result("c", [1.0, 1.0, 1.0], rss: 200_000)]) // RSS doubled
+        let base = report([
+            result("a", [1.0, 1.0, 1.0]), result("b", [0.1, 0.1, 0.1]), result("c", [1.0, 1.0, 1.0], rss: 100_000)
+        ])
+        let now = report([
+            result("a", [1.10, 1.10, 1.10]),  // +10 %: inside the 15 % floor
+            result("b", [0.13, 0.13, 0.13]),  // +30 %: a regression
+            result("c", [1.0, 1.0, 1.0], rss: 200_000)
+        ])  // RSS doubled
         let cmp = BenchComparison(baseline: base, current: now)
         XCTAssertEqual(cmp.regressions.map(\.name), ["b", "c"])
         XCTAssertEqual(cmp.rows.first { $0.name == "b" }!.cpuRatio, 1.3, accuracy: 1e-9)
@@ -39,7 +48,8 @@ final class CompareTests: XCTestCase {
     func testMissingAndSkippedAreListedNotCompared() {
         var skipped = result("s", [])
         skipped.skipped = "too big"
-        let cmp = BenchComparison(baseline: report([result("a", [1]), skipped]), current: report([result("b", [1]), skipped]))
+        let cmp = BenchComparison(
+            baseline: report([result("a", [1]), skipped]), current: report([result("b", [1]), skipped]))
         XCTAssertEqual(cmp.rows.count, 0)
         XCTAssertEqual(Set(cmp.missing), ["a", "b"])
     }

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Benchmarks
 
 /// `memhp bench --host` against a fake root: the host's files behind `HostFiles`, so the
@@ -38,8 +39,14 @@ final class HostBenchTests: XCTestCase {
         let t = try HostHugetlbBench.run(files: HostFiles(root: root), pages: 2048, runs: 2, isRoot: true) { rel, v in
             writes.append("\(rel.split(separator: "/").last!)=\(v)")
         }
-        XCTAssertEqual(writes, ["hugetlb_optimize_vmemmap=0", "nr_hugepages=2051", "nr_hugepages=3", "nr_hugepages=2051", "nr_hugepages=3",
-                                "hugetlb_optimize_vmemmap=1", "nr_hugepages=2051", "nr_hugepages=3", "nr_hugepages=2051", "nr_hugepages=3"])
+        XCTAssertEqual(
+            writes,
+            [
+                "hugetlb_optimize_vmemmap=0", "nr_hugepages=2051", "nr_hugepages=3", "nr_hugepages=2051",
+                "nr_hugepages=3",
+                "hugetlb_optimize_vmemmap=1", "nr_hugepages=2051", "nr_hugepages=3", "nr_hugepages=2051",
+                "nr_hugepages=3"
+            ])
         XCTAssertEqual(t.map(\.hvo), [false, true])
         XCTAssertEqual(t.map(\.grown), [2048, 2048])
         XCTAssertEqual(try contents(HostFiles.nrHugepages), "3\n")
@@ -49,9 +56,10 @@ final class HostBenchTests: XCTestCase {
     /// Interrupted after the pool grew with HVO switched off: both settings come back.
     func testInterruptedRunRestores() throws {
         struct Interrupted: Error {}
-        XCTAssertThrowsError(try HostHugetlbBench.run(files: HostFiles(root: root), isRoot: true) { rel, v in
-            if rel == HostFiles.nrHugepages && v == "2051" { throw Interrupted() }
-        })
+        XCTAssertThrowsError(
+            try HostHugetlbBench.run(files: HostFiles(root: root), isRoot: true) { rel, v in
+                if rel == HostFiles.nrHugepages && v == "2051" { throw Interrupted() }
+            })
         XCTAssertEqual(try contents(HostFiles.nrHugepages), "3\n")
         XCTAssertEqual(try contents(HostFiles.optimizeVmemmap), "1\n")
     }

@@ -1,12 +1,14 @@
 import Foundation
 import XCTest
+
 @testable import Conformance
 @testable import Scenario
 
 /// The diff on synthetic logs, and the model runner's determinism and log format. The committed
 /// scenarios against their fixtures are `ScenarioConformanceTests`, one test each.
 final class ConformanceTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
     static let dir = root.appendingPathComponent("tests/conformance")
 
     static func scenarioFiles() throws -> [URL] {
@@ -15,7 +17,8 @@ final class ConformanceTests: XCTestCase {
     }
 
     static func load(_ url: URL) throws -> Scenario {
-        try Scenario.parse(try String(contentsOf: url, encoding: .utf8), file: "tests/conformance/" + url.lastPathComponent)
+        try Scenario.parse(
+            try String(contentsOf: url, encoding: .utf8), file: "tests/conformance/" + url.lastPathComponent)
     }
 
     /// The kind of a step, for picking scenarios that together use every kind.
@@ -45,19 +48,20 @@ final class ConformanceTests: XCTestCase {
 
     /// Every line the model writes is a well-formed observation, in the kernel runner's key order.
     func testModelLogIsWellFormed() throws {
-        let sc = try Scenario.parse("""
-        mem: 1G
-        ---
-        dump params layout
-        step s
-        write $MEM/memory7/state foo
-        write-raw $MEM/auto_online_blocks offline
-        offline 0 5
-        read $MEM/block_size_bytes
-        read /proc/nonexistent
-        dump all
-        sleep 1.5
-        """, file: "inline.scn")
+        let sc = try Scenario.parse(
+            """
+            mem: 1G
+            ---
+            dump params layout
+            step s
+            write $MEM/memory7/state foo
+            write-raw $MEM/auto_online_blocks offline
+            offline 0 5
+            read $MEM/block_size_bytes
+            read /proc/nonexistent
+            dump all
+            sleep 1.5
+            """, file: "inline.scn")
         let r = ModelRunner(scenario: sc).run()
         let log = ObservationLog.parse(r.text)
         XCTAssertEqual(log.bad, [], "unparsable model lines")
@@ -68,9 +72,15 @@ final class ConformanceTests: XCTestCase {
         if writes.count == 3 {
             XCTAssertEqual(writes[0].fields.map(\.key), ["path", "value", "rc", "errno", "elapsed_cs", "err"])
             XCTAssertEqual(writes[1].fields.map(\.key), ["path", "value", "nonl", "rc", "errno", "elapsed_cs", "err"])
-            XCTAssertEqual(writes[2].fields.map(\.key), ["path", "value", "timeout_s", "timed_out", "rc", "errno", "elapsed_cs", "err"])
+            XCTAssertEqual(
+                writes[2].fields.map(\.key),
+                ["path", "value", "timeout_s", "timed_out", "rc", "errno", "elapsed_cs", "err"])
             for w in writes {
-                if w["errno"] == "0" { XCTAssertEqual(w["err"], "") } else { XCTAssert(w["err"]!.hasPrefix("sh: write error: "), w.line) }
+                if w["errno"] == "0" {
+                    XCTAssertEqual(w["err"], "")
+                } else {
+                    XCTAssert(w["err"]!.hasPrefix("sh: write error: "), w.line)
+                }
             }
         }
         XCTAssertEqual(obs.first(where: { $0.kind == "read" && $0["path"] == "/proc/nonexistent" })?["errno"], "ENOENT")
@@ -83,24 +93,26 @@ final class ConformanceTests: XCTestCase {
     // MARK: - The diff itself (synthetic logs: no model needed)
 
     static let kernelLog = """
-    # memhp observations v1
-    guest uname="6.1.0-56-amd64"
-    dmesg [    0.050756] Zone ranges:
-    stage name=scenario-start
-    param path=/proc/sys/vm/min_free_kbytes value="45056"
-    step n=1 label="x"
-    write path=/sys/devices/system/memory/memory35/state value="foo" rc=1 errno=EINVAL elapsed_cs=1
-    block idx=32 phys_index=0x00000020 state=online valid_zones="Movable" removable=1 node=0 phys_device=0
-    block idx=33 phys_index=0x00000021 state=offline valid_zones="Normal Movable" removable=1 node=0 phys_device=0
-    zone node=0 zone=DMA32 free=212192 pcp=2416 min=11073 low=13841 high=16609 spanned=258016 present=258016 managed=225520 protection=0,0,0,0,0 start_pfn=4096
-    hugepages sysctl_nr_hugepages=118 nr_hugepages=118 free=118 resv=0 surplus=0 overcommit=0 meminfo_total=118 MemFree=864000 MemTotal=917440
-    kmsg prio=4 msg="sh: page allocation failure"
-    scenario_exit rc=0
-    end completed=1 scenario_rc=0 qemu_rc=0 boot_s=7.7 total_s=8.4 build_s=0.1
-    """
+        # memhp observations v1
+        guest uname="6.1.0-56-amd64"
+        dmesg [    0.050756] Zone ranges:
+        stage name=scenario-start
+        param path=/proc/sys/vm/min_free_kbytes value="45056"
+        step n=1 label="x"
+        write path=/sys/devices/system/memory/memory35/state value="foo" rc=1 errno=EINVAL elapsed_cs=1
+        block idx=32 phys_index=0x00000020 state=online valid_zones="Movable" removable=1 node=0 phys_device=0
+        block idx=33 phys_index=0x00000021 state=offline valid_zones="Normal Movable" removable=1 node=0 phys_device=0
+        zone node=0 zone=DMA32 free=212192 pcp=2416 min=11073 low=13841 high=16609 spanned=258016 present=258016 managed=225520 protection=0,0,0,0,0 start_pfn=4096
+        hugepages sysctl_nr_hugepages=118 nr_hugepages=118 free=118 resv=0 surplus=0 overcommit=0 meminfo_total=118 MemFree=864000 MemTotal=917440
+        kmsg prio=4 msg="sh: page allocation failure"
+        scenario_exit rc=0
+        end completed=1 scenario_rc=0 qemu_rc=0 boot_s=7.7 total_s=8.4 build_s=0.1
+        """
 
     func report(_ model: String, ranges: [RangeRule] = []) -> DiffReport {
-        ObservationDiff.diff(scenario: "t", kernel: ObservationLog.parse(Self.kernelLog).log, model: ObservationLog.parse(model).log, ranges: ranges)
+        ObservationDiff.diff(
+            scenario: "t", kernel: ObservationLog.parse(Self.kernelLog).log, model: ObservationLog.parse(model).log,
+            ranges: ranges)
     }
 
     func testAKernelLogAgreesWithItself() {
@@ -114,7 +126,7 @@ final class ConformanceTests: XCTestCase {
         let model = Self.kernelLog
             .replacingOccurrences(of: "elapsed_cs=1", with: "elapsed_cs=0 err=\"sh: write error: Invalid argument\"")
             .replacingOccurrences(of: "pcp=2416", with: "pcp=0")
-            .replacingOccurrences(of: "free=212192", with: "free=211000")      // −0.56%: within 1%
+            .replacingOccurrences(of: "free=212192", with: "free=211000")  // −0.56%: within 1%
             .replacingOccurrences(of: "total_s=8.4", with: "total_s=0.0")
             .replacingOccurrences(of: "kmsg prio=4 msg=\"sh: page allocation failure\"\n", with: "")
             .replacingOccurrences(of: "guest uname=\"6.1.0-56-amd64\"\n", with: "")
@@ -137,8 +149,16 @@ final class ConformanceTests: XCTestCase {
     func testCountersOutsideToleranceAndMissingLines() {
         let model = Self.kernelLog
             .replacingOccurrences(of: "min=11073", with: "min=5557")
-            .replacingOccurrences(of: "block idx=33 phys_index=0x00000021 state=offline valid_zones=\"Normal Movable\" removable=1 node=0 phys_device=0\n", with: "")
-            .replacingOccurrences(of: "scenario_exit", with: "block idx=40 phys_index=0x00000028 state=offline valid_zones=\"Normal Movable\" removable=1 node=0 phys_device=0\nscenario_exit")
+            .replacingOccurrences(
+                of:
+                    "block idx=33 phys_index=0x00000021 state=offline valid_zones=\"Normal Movable\" removable=1 node=0 phys_device=0\n",
+                with: ""
+            )
+            .replacingOccurrences(
+                of: "scenario_exit",
+                with:
+                    "block idx=40 phys_index=0x00000028 state=offline valid_zones=\"Normal Movable\" removable=1 node=0 phys_device=0\nscenario_exit"
+            )
         let r = report(model)
         XCTAssertEqual(r.differences.filter { $0.kind == .counter }.map { $0.key }, ["min"])
         XCTAssertEqual(r.differences.filter { $0.kind == .missing }.map(\.subject), ["block idx=33"])
@@ -146,27 +166,32 @@ final class ConformanceTests: XCTestCase {
     }
 
     func testUnsupportedStepsAreListedAndTheirObservationsMissing() {
-        let k = "step n=1 label=\"h\"\nhotplug action=dimm-add id=d3 size=536870912 node=0 addr=0x140000000 blocks=40-43 ost=0 ok=1 elapsed_s=0.3\n"
+        let k =
+            "step n=1 label=\"h\"\nhotplug action=dimm-add id=d3 size=536870912 node=0 addr=0x140000000 blocks=40-43 ost=0 ok=1 elapsed_s=0.3\n"
         let m = "step n=1 label=\"h\"\nunsupported step=\"dimm-add d3 512M node=0\" reason=\"no API\"\n"
-        let r = ObservationDiff.diff(scenario: "t", kernel: ObservationLog.parse(k).log, model: ObservationLog.parse(m).log)
+        let r = ObservationDiff.diff(
+            scenario: "t", kernel: ObservationLog.parse(k).log, model: ObservationLog.parse(m).log)
         XCTAssertEqual(r.unsupported, ["dimm-add d3 512M node=0"])
         XCTAssertEqual(r.differences.map(\.kind), [.missing])
     }
 
     func testRangesWidenWhatIsAccepted() throws {
-        let model = Self.kernelLog.replacingOccurrences(of: "nr_hugepages=118 free=118", with: "nr_hugepages=110 free=118")
+        let model = Self.kernelLog.replacingOccurrences(
+            of: "nr_hugepages=118 free=118", with: "nr_hugepages=110 free=118")
         XCTAssertFalse(report(model).passed)
-        let rules = try RangeRule.parseFile("""
-        # the dissolve count depends on the filler's margin
-        range hugepages step=1 : nr_hugepages=107..118 MemFree=*   # ±30 pages of margin
-        range block idx=33 : valid_zones="Normal Movable"|"Movable Normal"
-        """)
+        let rules = try RangeRule.parseFile(
+            """
+            # the dissolve count depends on the filler's margin
+            range hugepages step=1 : nr_hugepages=107..118 MemFree=*   # ±30 pages of margin
+            range block idx=33 : valid_zones="Normal Movable"|"Movable Normal"
+            """)
         XCTAssertEqual(rules.count, 2)
         XCTAssertEqual(rules[0].reason, "±30 pages of margin")
         XCTAssertEqual(rules[0].step, 1)
         XCTAssertTrue(report(model, ranges: rules).passed, report(model, ranges: rules).render())
         // Out of range is a difference; a rule for another step does not apply.
-        let far = Self.kernelLog.replacingOccurrences(of: "nr_hugepages=118 free=118", with: "nr_hugepages=100 free=118")
+        let far = Self.kernelLog.replacingOccurrences(
+            of: "nr_hugepages=118 free=118", with: "nr_hugepages=100 free=118")
         XCTAssertEqual(report(far, ranges: rules).differences.map(\.kind), [.range])
         let other = try RangeRule.parseFile("range hugepages step=2 : nr_hugepages=107..118")
         XCTAssertEqual(report(model, ranges: other).differences.map(\.kind), [.structural])
@@ -189,8 +214,11 @@ final class ConformanceTests: XCTestCase {
         XCTAssertEqual(ConformanceFormat.ratio(1, 3), "1/3 (33.3%)")
         // A listed failure is printed as such, never as `FAIL`.
         var failing = DiffReport(scenario: "a")
-        failing.differences = [Difference(kind: .missing, step: 1, kernelLine: 3, modelLine: nil, subject: "block idx=3", key: nil,
-                                          kernelValue: nil, modelValue: nil, note: "")]
+        failing.differences = [
+            Difference(
+                kind: .missing, step: 1, kernelLine: 3, modelLine: nil, subject: "block idx=3", key: nil,
+                kernelValue: nil, modelValue: nil, note: "")
+        ]
         XCTAssertTrue(failing.render().hasPrefix("a: FAIL — "))
         XCTAssertTrue(failing.render(status: .expectedFailure).hasPrefix("a: expected-fail — "))
         XCTAssertFalse(failing.render(status: .expectedFailure).contains("FAIL"))
@@ -199,9 +227,9 @@ final class ConformanceTests: XCTestCase {
     }
 
     func testTolerance() {
-        XCTAssertTrue(Tolerance.pages.accepts(kernel: 11073, model: 11183))   // 110 = 0.99%
+        XCTAssertTrue(Tolerance.pages.accepts(kernel: 11073, model: 11183))  // 110 = 0.99%
         XCTAssertFalse(Tolerance.pages.accepts(kernel: 11073, model: 11200))
-        XCTAssertTrue(Tolerance.pages.accepts(kernel: 190, model: 205))       // absolute slack 16
+        XCTAssertTrue(Tolerance.pages.accepts(kernel: 190, model: 205))  // absolute slack 16
         XCTAssertTrue(ObservationDiff.counterAgrees("0,880,880", "0,879,881", .pages))
         XCTAssertFalse(ObservationDiff.counterAgrees("0,880,880", "0,880", .pages))
     }

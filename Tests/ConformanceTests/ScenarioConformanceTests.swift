@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Conformance
 @testable import Scenario
 
@@ -26,7 +27,9 @@ enum CommittedFixtures {
 @Suite struct ScenarioConformanceTests {
     @Test func fixturesArePresent() throws {
         #expect(FileManager.default.fileExists(atPath: CommittedFixtures.dir.path), "no \(CommittedFixtures.dir.path)")
-        #expect(CommittedFixtures.names.count >= 33, "scenarios missing from tests/conformance: \(CommittedFixtures.names.count)")
+        #expect(
+            CommittedFixtures.names.count >= 33,
+            "scenarios missing from tests/conformance: \(CommittedFixtures.names.count)")
         let expected = try #require(CommittedFixtures.expected, "tests/conformance/EXPECTED-FAILURES is missing")
         for name in expected.reasons.keys.sorted() {
             #expect(CommittedFixtures.names.contains(name), "EXPECTED-FAILURES lists \(name), which has no scenario")
@@ -45,8 +48,9 @@ enum CommittedFixtures {
         for e in modelLog.log.entries {
             if let v = ObservationSchema.violation(e.observation) { Issue.record("model line \(e.line): \(v)") }
         }
-        let report = ObservationDiff.diff(scenario: name, kernel: ObservationLog.parse(kernelText).log, model: modelLog.log,
-                                          ranges: ranges)
+        let report = ObservationDiff.diff(
+            scenario: name, kernel: ObservationLog.parse(kernelText).log, model: modelLog.log,
+            ranges: ranges)
         let reason = CommittedFixtures.expected?.reason(name)
         switch ConformanceStatus(passed: report.passed, expected: reason != nil) {
         case .pass, .expectedFailure:

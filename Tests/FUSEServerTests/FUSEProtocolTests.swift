@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import FUSEServer
 
 /// The FUSE wire structs (include/uapi/linux/fuse.h) against hand-computed bytes.
@@ -7,15 +8,15 @@ final class FUSEProtocolTests: XCTestCase {
     /// total_extlen u16, padding u16 = 40 bytes, little-endian.
     func testReaderDecodesAnInHeader() {
         let bytes: [UInt8] = [
-            0x30, 0, 0, 0,                    // len 48
-            15, 0, 0, 0,                      // FUSE_READ
+            0x30, 0, 0, 0,  // len 48
+            15, 0, 0, 0,  // FUSE_READ
             0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11,  // unique
-            2, 0, 0, 0, 0, 0, 0, 0,           // nodeid 2
-            0xe8, 3, 0, 0,                    // uid 1000
-            0xe9, 3, 0, 0,                    // gid 1001
-            0x39, 0x30, 0, 0,                 // pid 12345
-            0, 0, 0, 0,                       // extlen, padding
-            0x61, 0x62, 0, 0x63,              // "ab\0c"
+            2, 0, 0, 0, 0, 0, 0, 0,  // nodeid 2
+            0xe8, 3, 0, 0,  // uid 1000
+            0xe9, 3, 0, 0,  // gid 1001
+            0x39, 0x30, 0, 0,  // pid 12345
+            0, 0, 0, 0,  // extlen, padding
+            0x61, 0x62, 0, 0x63  // "ab\0c"
         ]
         bytes.withUnsafeBytes { raw in
             var r = FUSEReader(raw)
@@ -79,13 +80,13 @@ final class FUSEProtocolTests: XCTestCase {
         func u32(_ o: Int) -> UInt32 { w.bytes[o..<o + 4].reversed().reduce(0) { $0 << 8 | UInt32($1) } }
         XCTAssertEqual(u64(0), 5)
         XCTAssertEqual(u64(8), 4096)
-        XCTAssertEqual(u64(16), 8)                 // 512-byte blocks
+        XCTAssertEqual(u64(16), 8)  // 512-byte blocks
         XCTAssertEqual(u64(24), 1_700_000_000)
-        XCTAssertEqual(u32(60), 0o100644)          // mode after 3 × u64 times and 3 × u32 nsecs
+        XCTAssertEqual(u32(60), 0o100644)  // mode after 3 × u64 times and 3 × u32 nsecs
         XCTAssertEqual(u32(64), 1)
         XCTAssertEqual(u32(68), 1000)
         XCTAssertEqual(u32(72), 100)
-        XCTAssertEqual(u32(80), 4096)              // blksize
+        XCTAssertEqual(u32(80), 4096)  // blksize
         // fuse_entry_out: nodeid, generation, entry_valid, attr_valid (u64), two nsec u32, attr.
         var e = FUSEWriter()
         a.writeEntry(to: &e, nodeID: 9)

@@ -1,5 +1,6 @@
-import XCTest
 import SystemPackage
+import XCTest
+
 @testable import KernelFS
 @testable import MemoryModel
 
@@ -20,8 +21,11 @@ final class ConcurrencyTests: XCTestCase {
         m.drainPCP(zone: z)
         var taken = 0
         while taken < 8192, let pfn = m.rmqueueBuddy(z, order: 0, mt: .movable) {
-            if pfn / m.blockPages == 32 { m.markAllocated(pfn, order: 0, kind: .anon, z: z); m.attach(pfn, to: anon); taken += 1 }
-            else { m.freeOneBlock(z, pfn, order: 0, mt: .movable); break }
+            if pfn / m.blockPages == 32 {
+                m.markAllocated(pfn, order: 0, kind: .anon, z: z); m.attach(pfn, to: anon); taken += 1
+            } else {
+                m.freeOneBlock(z, pfn, order: 0, mt: .movable); break
+            }
         }
         XCTAssertGreaterThan(taken, 0)
         return (m, fs)
@@ -115,22 +119,26 @@ final class ConcurrencyTests: XCTestCase {
         let rounds = 40
         let group = DispatchGroup()
         let q = DispatchQueue.global()
-        final class Box: @unchecked Sendable { var errors: [String] = []; let lock = NSLock()
-            func add(_ e: String) { lock.lock(); errors.append(e); lock.unlock() } }
+        final class Box: @unchecked Sendable {
+            var errors: [String] = []; let lock = NSLock()
+            func add(_ e: String) { lock.lock(); errors.append(e); lock.unlock() }
+        }
         let box = Box()
         q.async(group: group) {
             for i in 0..<rounds {
                 let id = 32 + i % 2
                 for v in ["offline", "online_movable"] {
-                    do { try fs.write("\(Self.mem)/memory\(id)/state", v + "\n") }
-                    catch { box.add("memory\(id) \(v): \(error)") }
+                    do { try fs.write("\(Self.mem)/memory\(id)/state", v + "\n") } catch {
+                        box.add("memory\(id) \(v): \(error)")
+                    }
                 }
             }
         }
         q.async(group: group) {
             for i in 0..<rounds {
-                do { try fs.write("/proc/sys/vm/nr_hugepages", i % 2 == 0 ? "16\n" : "0\n") }
-                catch { box.add("nr_hugepages: \(error)") }
+                do { try fs.write("/proc/sys/vm/nr_hugepages", i % 2 == 0 ? "16\n" : "0\n") } catch {
+                    box.add("nr_hugepages: \(error)")
+                }
             }
         }
         for _ in 0..<2 {
@@ -138,7 +146,9 @@ final class ConcurrencyTests: XCTestCase {
                 for _ in 0..<(rounds * 4) {
                     for id in [32, 33] {
                         let state = (try? fs.read("\(Self.mem)/memory\(id)/state")) ?? "?"
-                        if !["online\n", "offline\n", "going-offline\n"].contains(state) { box.add("memory\(id) state \(state)") }
+                        if !["online\n", "offline\n", "going-offline\n"].contains(state) {
+                            box.add("memory\(id) state \(state)")
+                        }
                         let zones = (try? fs.read("\(Self.mem)/memory\(id)/valid_zones")) ?? "?"
                         if zones.isEmpty || zones == "?" { box.add("memory\(id) valid_zones \(zones)") }
                     }
@@ -180,16 +190,21 @@ final class ConcurrencyTests: XCTestCase {
     func testRealTimeWriterBlocksUntilItsSignal() throws {
         let (m, fs) = try machine()
         let id = try pinnedBlock(m, fs)
-        final class Flag: @unchecked Sendable { var on = false; let lock = NSLock()
+        final class Flag: @unchecked Sendable {
+            var on = false; let lock = NSLock()
             func set() { lock.lock(); on = true; lock.unlock() }
-            var value: Bool { lock.lock(); defer { lock.unlock() }; return on } }
+            var value: Bool { lock.lock(); defer { lock.unlock() }; return on }
+        }
         let signal = Flag()
         let done = DispatchSemaphore(value: 0)
         final class Result: @unchecked Sendable { var error: Error? }
         let result = Result()
         DispatchQueue.global().async {
-            do { try fs.write("\(Self.mem)/memory\(id)/state", "offline\n", context: WriteContext(signalPending: { signal.value })) }
-            catch { result.error = error }
+            do {
+                try fs.write(
+                    "\(Self.mem)/memory\(id)/state", "offline\n", context: WriteContext(signalPending: { signal.value })
+                )
+            } catch { result.error = error }
             done.signal()
         }
         // The reader sees the offline in progress, for as long as it likes.
@@ -218,13 +233,16 @@ final class ConcurrencyTests: XCTestCase {
         final class Result: @unchecked Sendable { var error: Error?; var finished = false }
         let result = Result()
         DispatchQueue.global().async {
-            do { try fs.write("\(Self.mem)/memory\(id)/state", "offline\n", context: WriteContext(signalPending: { false })) }
-            catch { result.error = error }
+            do {
+                try fs.write(
+                    "\(Self.mem)/memory\(id)/state", "offline\n", context: WriteContext(signalPending: { false }))
+            } catch { result.error = error }
             done.signal()
         }
         let start = DispatchTime.now()
         while read(fs, "\(Self.mem)/memory\(id)/state") != "going-offline\n",
-              DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds < 30_000_000_000 { usleep(1_000) }
+            DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds < 30_000_000_000
+        { usleep(1_000) }
         XCTAssertEqual(done.wait(timeout: .now() + 0.2), .timedOut, "the offline returned while pinned pages remained")
         fs.withLock { m in m.destroyOwner(m.ownerID(named: "test:pinned")!) }
         XCTAssertEqual(done.wait(timeout: .now() + 30), .success)
@@ -243,7 +261,10 @@ final class ConcurrencyTests: XCTestCase {
         m.allocate(owner: o, blocks: 40_000)
         let range = m.blocks[33]!.range
         XCTAssertTrue(m.owners[o]!.blocks.contains { range.contains(Int($0)) })
-        XCTAssertFalse((range.start..<range.end).contains { m.memmap.kind($0) == .slabUnreclaimable || m.memmap.kind($0) == .slabReclaimable })
+        XCTAssertFalse(
+            (range.start..<range.end).contains {
+                m.memmap.kind($0) == .slabUnreclaimable || m.memmap.kind($0) == .slabReclaimable
+            })
         return 33
     }
 }

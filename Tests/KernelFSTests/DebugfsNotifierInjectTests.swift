@@ -1,5 +1,6 @@
-import XCTest
 import SystemPackage
+import XCTest
+
 @testable import KernelFS
 @testable import MemoryModel
 
@@ -10,8 +11,11 @@ final class DebugfsNotifierInjectTests: XCTestCase {
     let dir = "/sys/kernel/debug/notifier-error-inject/memory/actions"
 
     func boot() throws -> KernelFS {
-        KernelFS(machine: try Machine.boot(MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4,
-                                                         dimms: [DIMMConfig(id: "d1", sizeBytes: 256 << 20)])))
+        KernelFS(
+            machine: try Machine.boot(
+                MachineConfig(
+                    memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4,
+                    dimms: [DIMMConfig(id: "d1", sizeBytes: 256 << 20)])))
     }
 
     func errno(_ body: () throws -> Any) -> Errno? {
@@ -31,7 +35,7 @@ final class DebugfsNotifierInjectTests: XCTestCase {
         XCTAssertEqual(try fs.list(dir + "/MEM_GOING_OFFLINE"), ["error"])
         XCTAssertEqual(errno { try fs.read(self.dir + "/MEM_ONLINE/error") }, .noSuchFileOrDirectory)
         guard case .file(let f) = try fs.lookup(dir + "/MEM_GOING_ONLINE/error") else { return XCTFail("no file") }
-        XCTAssertEqual(f.mode, 0o600)                      // S_IFREG | S_IRUSR | S_IWUSR
+        XCTAssertEqual(f.mode, 0o600)  // S_IFREG | S_IRUSR | S_IWUSR
         XCTAssertEqual(try fs.read(dir + "/MEM_GOING_ONLINE/error"), "0\n")
         try fs.write(dir + "/MEM_GOING_ONLINE/error", "-12\n")
         // rmmod: the files go, and a new load starts from 0.
@@ -46,20 +50,24 @@ final class DebugfsNotifierInjectTests: XCTestCase {
         let fs = try boot()
         try fs.withLock { try $0.loadMemoryNotifierErrorInject() }
         let p = dir + "/MEM_GOING_OFFLINE/error"
-        func put(_ s: String) throws -> String { XCTAssertEqual(try fs.write(p, s), s.utf8.count); return try fs.read(p) }
-        XCTAssertEqual(try put("-5000\n"), "-4095\n")      // the capture
-        XCTAssertEqual(try put("7\n"), "0\n")              // the capture
+        func put(_ s: String) throws -> String {
+            XCTAssertEqual(try fs.write(p, s), s.utf8.count); return try fs.read(p)
+        }
+        XCTAssertEqual(try put("-5000\n"), "-4095\n")  // the capture
+        XCTAssertEqual(try put("7\n"), "0\n")  // the capture
         XCTAssertEqual(try put("-16"), "-16\n")
-        XCTAssertEqual(try put("-0x1c\n"), "-28\n")        // base 0: hex
-        XCTAssertEqual(try put("-014\n"), "-12\n")         // base 0: octal
-        XCTAssertEqual(try put("4294967284\n"), "-12\n")   // 0xfffffff4 cut to an int first
+        XCTAssertEqual(try put("-0x1c\n"), "-28\n")  // base 0: hex
+        XCTAssertEqual(try put("-014\n"), "-12\n")  // base 0: octal
+        XCTAssertEqual(try put("4294967284\n"), "-12\n")  // 0xfffffff4 cut to an int first
         // Only 23 bytes reach kstrtoll: the 24th (junk) is never seen; leading 0 makes it octal 12.
         let long = "-" + String(repeating: "0", count: 20) + "12x"
         XCTAssertEqual(long.utf8.count, 24)
         XCTAssertEqual(try put(long), "-10\n")
         // Rejected writes leave the value alone.
-        for (bad, e) in [("abc\n", Errno.invalidArgument), ("", .invalidArgument), (" -5\n", .invalidArgument),
-                         ("-5\n\n", .invalidArgument), ("-+5", .invalidArgument), ("99999999999999999999", .outOfRange)] {
+        for (bad, e) in [
+            ("abc\n", Errno.invalidArgument), ("", .invalidArgument), (" -5\n", .invalidArgument),
+            ("-5\n\n", .invalidArgument), ("-+5", .invalidArgument), ("99999999999999999999", .outOfRange)
+        ] {
             XCTAssertEqual(errno { try fs.write(p, bad) }, e, bad)
             XCTAssertEqual(try fs.read(p), "-10\n", bad)
         }
@@ -105,11 +113,15 @@ final class DebugfsNotifierInjectTests: XCTestCase {
         guard case .file(let f) = try fs.lookup("/sys/kernel/debug/memhp/explain") else { return XCTFail("no file") }
         XCTAssertEqual(f.mode, 0o400)
         XCTAssertEqual(errno { try fs.write("/sys/kernel/debug/memhp/explain", "x\n") }, .permissionDenied)
-        XCTAssertEqual(errno { try fs.write("/sys/devices/system/memory/memory0/state", "offline\n") }, .invalidArgument)
+        XCTAssertEqual(
+            errno { try fs.write("/sys/devices/system/memory/memory0/state", "offline\n") }, .invalidArgument)
         let text = try fs.read("/sys/kernel/debug/memhp/explain")
         let last = text.split(separator: "\n").last.map(String.init) ?? ""
         XCTAssertTrue(last.hasPrefix("["), last)
-        XCTAssertTrue(last.hasSuffix("] memory0: memory0 spans several zones or nodes (valid_zones: none): mem->zone is NULL, offline is EINVAL"), last)
+        XCTAssertTrue(
+            last.hasSuffix(
+                "] memory0: memory0 spans several zones or nodes (valid_zones: none): mem->zone is NULL, offline is EINVAL"
+            ), last)
         XCTAssertEqual(errno { try fs.read("/sys/kernel/debug/memhp/nothing") }, .noSuchFileOrDirectory)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import KernelFS
 @testable import MemoryModel
 
@@ -13,9 +14,13 @@ final class ExportTests: XCTestCase {
     static let mem = "/sys/devices/system/memory"
 
     func capturedB() throws -> KernelFS {
-        let m = try Machine.boot(MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4,
-                                               dimms: [DIMMConfig(id: "dimm1", sizeBytes: 512 << 20),
-                                                       DIMMConfig(id: "dimm2", sizeBytes: 512 << 20)]))
+        let m = try Machine.boot(
+            MachineConfig(
+                memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4,
+                dimms: [
+                    DIMMConfig(id: "dimm1", sizeBytes: 512 << 20),
+                    DIMMConfig(id: "dimm2", sizeBytes: 512 << 20)
+                ]))
         if let d = m.layout?.dimms.first, m.blocks[d.start / (m.blockPages << 12)] == nil { try m.acpiColdPlugDIMMs() }
         let fs = KernelFS(machine: m)
         try fs.write("\(Self.mem)/memory32/state", "online_movable\n")
@@ -34,11 +39,17 @@ final class ExportTests: XCTestCase {
     func testTreeShape() throws {
         let dir = try exportDirectory()
         let fm = FileManager.default
-        func mode(_ p: String) throws -> Int { (try fm.attributesOfItem(atPath: dir + p)[.posixPermissions] as! NSNumber).intValue }
+        func mode(_ p: String) throws -> Int {
+            (try fm.attributesOfItem(atPath: dir + p)[.posixPermissions] as! NSNumber).intValue
+        }
         XCTAssertEqual(try String(contentsOfFile: dir + "\(Self.mem)/block_size_bytes", encoding: .utf8), "8000000\n")
-        XCTAssertEqual(try String(contentsOfFile: dir + "\(Self.mem)/memory32/valid_zones", encoding: .utf8), "Movable\n")
-        XCTAssertEqual(try String(contentsOfFile: dir + "\(Self.mem)/memory35/valid_zones", encoding: .utf8), "Normal Movable\n")
-        XCTAssertEqual(try String(contentsOfFile: dir + "/sys/module/memory_hotplug/parameters/memmap_on_memory", encoding: .utf8), "N\n")
+        XCTAssertEqual(
+            try String(contentsOfFile: dir + "\(Self.mem)/memory32/valid_zones", encoding: .utf8), "Movable\n")
+        XCTAssertEqual(
+            try String(contentsOfFile: dir + "\(Self.mem)/memory35/valid_zones", encoding: .utf8), "Normal Movable\n")
+        XCTAssertEqual(
+            try String(contentsOfFile: dir + "/sys/module/memory_hotplug/parameters/memmap_on_memory", encoding: .utf8),
+            "N\n")
         XCTAssertEqual(try mode("\(Self.mem)/memory32/state"), 0o644)
         XCTAssertEqual(try mode("\(Self.mem)/memory32/valid_zones"), 0o444)
         XCTAssertEqual(try mode("/proc/pagetypeinfo"), 0o400)
@@ -54,7 +65,11 @@ final class ExportTests: XCTestCase {
     /// lsmem from util-linux (2.38 on Debian 12). Skipped when absent, unless the test script
     /// installed it and set MEMHP_REQUIRE_TOOLS=1.
     func lsmem(_ args: [String]) throws -> String {
-        guard let tool = ["/usr/bin/lsmem", "/bin/lsmem"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+        guard
+            let tool = ["/usr/bin/lsmem", "/bin/lsmem"].first(where: {
+                FileManager.default.isExecutableFile(atPath: $0)
+            })
+        else {
             if ProcessInfo.processInfo.environment["MEMHP_REQUIRE_TOOLS"] == "1" { XCTFail("lsmem is not installed") }
             throw XCTSkip("lsmem (util-linux) is not installed")
         }
@@ -73,7 +88,9 @@ final class ExportTests: XCTestCase {
 
     func testLsmemDefault() throws {
         let dir = try exportDirectory()
-        XCTAssertEqual(try lsmem(["--sysroot", dir]), """
+        XCTAssertEqual(
+            try lsmem(["--sysroot", dir]),
+            """
             RANGE                                  SIZE   STATE REMOVABLE BLOCK
             0x0000000000000000-0x000000003fffffff    1G  online       yes   0-7
             0x0000000100000000-0x0000000117ffffff  384M  online       yes 32-34
@@ -89,7 +106,9 @@ final class ExportTests: XCTestCase {
     func testLsmemAllWithZonesAndNode() throws {
         let dir = try exportDirectory()
         // memory0 spans DMA and DMA32: valid_zones "none", which lsmem shows as None.
-        XCTAssertEqual(try lsmem(["--sysroot", dir, "-a", "-o", "+ZONES,NODE"]), """
+        XCTAssertEqual(
+            try lsmem(["--sysroot", dir, "-a", "-o", "+ZONES,NODE"]),
+            """
             RANGE                                  SIZE   STATE REMOVABLE BLOCK          ZONES NODE
             0x0000000000000000-0x0000000007ffffff  128M  online       yes     0           None    0
             0x0000000008000000-0x000000000fffffff  128M  online       yes     1          DMA32    0
@@ -114,7 +133,9 @@ final class ExportTests: XCTestCase {
 
             """)
         // Without -a, ZONES splits the ranges: 0 | 1-7 | 32 | 33-34 | 35-39.
-        XCTAssertEqual(try lsmem(["--sysroot", dir, "-o", "RANGE,BLOCK,STATE,ZONES,NODE", "--summary=never"]), """
+        XCTAssertEqual(
+            try lsmem(["--sysroot", dir, "-o", "RANGE,BLOCK,STATE,ZONES,NODE", "--summary=never"]),
+            """
             RANGE                                 BLOCK   STATE          ZONES NODE
             0x0000000000000000-0x0000000007ffffff     0  online           None    0
             0x0000000008000000-0x000000003fffffff   1-7  online          DMA32    0
@@ -128,7 +149,9 @@ final class ExportTests: XCTestCase {
     func testLsmemJSON() throws {
         let dir = try exportDirectory()
         // REMOVABLE is only filled in for online blocks, so JSON says false for offline ones.
-        XCTAssertEqual(try lsmem(["--sysroot", dir, "--json"]), """
+        XCTAssertEqual(
+            try lsmem(["--sysroot", dir, "--json"]),
+            """
             {
                "memory": [
                   {

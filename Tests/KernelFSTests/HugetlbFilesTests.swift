@@ -1,5 +1,6 @@
-import XCTest
 import SystemPackage
+import XCTest
+
 @testable import KernelFS
 @testable import MemoryModel
 
@@ -19,7 +20,10 @@ private func errno(_ body: () throws -> Any) -> Errno? {
 /// Every counter of every hstate and node, to prove a refused write changed nothing.
 private func snapshot(_ m: Machine) -> [Int] {
     m.hugetlb.hstates.flatMap { h in
-        [h.maxHugePages, h.nrHugePages, h.freeHugePages, h.resvHugePages, h.surplusHugePages, h.nrOvercommitHugePages, h.demoteOrder]
+        [
+            h.maxHugePages, h.nrHugePages, h.freeHugePages, h.resvHugePages, h.surplusHugePages,
+            h.nrOvercommitHugePages, h.demoteOrder
+        ]
             + h.nrHugePagesNode + h.freeHugePagesNode + h.surplusHugePagesNode
     } + [m.hugetlb.optimizeVmemmap ? 1 : 0, m.totalFreePages + m.totalPCPPages]
 }
@@ -30,10 +34,15 @@ final class HugetlbFilesTests: XCTestCase {
     func testTreeAsSixOneHasIt() throws {
         let fs = try bootFS()
         XCTAssertEqual(try fs.list("/sys/kernel/mm/hugepages"), ["hugepages-2048kB"])
-        XCTAssertEqual(try fs.list(sys2M), ["free_hugepages", "nr_hugepages", "nr_hugepages_mempolicy",
-                                            "nr_overcommit_hugepages", "resv_hugepages", "surplus_hugepages"])
-        XCTAssertEqual(try fs.list("/sys/devices/system/node/node0/hugepages/hugepages-2048kB"),
-                       ["free_hugepages", "nr_hugepages", "surplus_hugepages"])
+        XCTAssertEqual(
+            try fs.list(sys2M),
+            [
+                "free_hugepages", "nr_hugepages", "nr_hugepages_mempolicy",
+                "nr_overcommit_hugepages", "resv_hugepages", "surplus_hugepages"
+            ])
+        XCTAssertEqual(
+            try fs.list("/sys/devices/system/node/node0/hugepages/hugepages-2048kB"),
+            ["free_hugepages", "nr_hugepages", "surplus_hugepages"])
         XCTAssertTrue(try fs.list("/sys/devices/system/node/node0").contains("hugepages"))
         let vm = try fs.list("/proc/sys/vm")
         for f in ["nr_hugepages", "nr_hugepages_mempolicy", "nr_overcommit_hugepages", "hugetlb_optimize_vmemmap"] {
@@ -51,7 +60,8 @@ final class HugetlbFilesTests: XCTestCase {
         XCTAssertTrue(try fs.list(g).contains("demote"))
         XCTAssertEqual(try fs.read(g + "demote_size"), "2048kB\n")
         XCTAssertFalse(try fs.list(sys2M).contains("demote"))
-        XCTAssertTrue(try fs.list("/sys/devices/system/node/node0/hugepages/hugepages-1048576kB").contains("demote_size"))
+        XCTAssertTrue(
+            try fs.list("/sys/devices/system/node/node0/hugepages/hugepages-1048576kB").contains("demote_size"))
         XCTAssertEqual(errno { try fs.write(g + "nr_overcommit_hugepages", "1") }, .invalidArgument)
         XCTAssertEqual(errno { try fs.write(g + "demote_size", "foo") }, .invalidArgument)
         XCTAssertEqual(errno { try fs.write(g + "demote_size", "1G") }, .invalidArgument)
@@ -71,7 +81,7 @@ final class HugetlbFilesTests: XCTestCase {
         let head = try XCTUnwrap(m.hugetlb.hstates[gi].freeLists[0].first.map { Int($0) })
         // GFP_HIGHUSER: never ZONE_MOVABLE; the capture's cost 258049 = 262144 - 4095.
         XCTAssertNotEqual(m.zones[m.zoneIndex(ofPFN: head)!].type, .movable)
-        XCTAssertEqual(before - (m.totalFreePages + m.totalPCPPages), 262144 - 4095 + 8)   // + 8 PMD splits
+        XCTAssertEqual(before - (m.totalFreePages + m.totalPCPPages), 262144 - 4095 + 8)  // + 8 PMD splits
         try m.verify()
         try fs.write(g + "demote", "1")
         XCTAssertEqual(try fs.read(g + "nr_hugepages"), "0\n")
@@ -98,7 +108,7 @@ final class HugetlbFilesTests: XCTestCase {
         // Shrinking below what is in use turns in-use pages into surplus: the two reads differ.
         try fs.write("/proc/sys/vm/nr_hugepages", "0")
         XCTAssertEqual(try fs.read("/proc/sys/vm/nr_hugepages"), "0\n")
-        XCTAssertEqual(try fs.read(sys2M + "nr_hugepages"), "4\n")     // 2 in use + 2 reserved
+        XCTAssertEqual(try fs.read(sys2M + "nr_hugepages"), "4\n")  // 2 in use + 2 reserved
         XCTAssertEqual(try fs.read(sys2M + "surplus_hugepages"), "4\n")
         XCTAssertEqual(m.hugetlbMeminfo().lines[0], "HugePages_Total:       4")
         XCTAssertEqual(m.hugetlbMeminfo().lines[4], "Hugepagesize:       2048 kB")
@@ -125,21 +135,31 @@ final class HugetlbFilesTests: XCTestCase {
         let overflow = "18446744073709551616"
         let node0 = "/sys/devices/system/node/node0/hugepages/hugepages-2048kB/nr_hugepages"
         // (path, input, expected errno; nil = accepted with 0 bytes and no effect)
-        let sysfsCounters = [sys2M + "nr_hugepages", sys2M + "nr_hugepages_mempolicy", sys2M + "nr_overcommit_hugepages", node0]
-        let sysctlCounters = ["/proc/sys/vm/nr_hugepages", "/proc/sys/vm/nr_hugepages_mempolicy", "/proc/sys/vm/nr_overcommit_hugepages"]
+        let sysfsCounters = [
+            sys2M + "nr_hugepages", sys2M + "nr_hugepages_mempolicy", sys2M + "nr_overcommit_hugepages", node0
+        ]
+        let sysctlCounters = [
+            "/proc/sys/vm/nr_hugepages", "/proc/sys/vm/nr_hugepages_mempolicy", "/proc/sys/vm/nr_overcommit_hugepages"
+        ]
         var cases: [(String, String, Errno?)] = []
         for p in sysfsCounters {
-            cases += [(p, "-1", .invalidArgument), (p, "foo", .invalidArgument), (p, overflow, .outOfRange),
-                      (p, " ", .invalidArgument), (p, "\n", .invalidArgument), (p, " 3", .invalidArgument),
-                      (p, "3 ", .invalidArgument), (p, "", nil)]
+            cases += [
+                (p, "-1", .invalidArgument), (p, "foo", .invalidArgument), (p, overflow, .outOfRange),
+                (p, " ", .invalidArgument), (p, "\n", .invalidArgument), (p, " 3", .invalidArgument),
+                (p, "3 ", .invalidArgument), (p, "", nil)
+            ]
         }
         for p in sysctlCounters {
-            cases += [(p, "-1", .invalidArgument), (p, "foo", .invalidArgument), (p, overflow, .invalidArgument),
-                      (p, " ", .invalidArgument), (p, "\n", .invalidArgument), (p, "-0", .invalidArgument), (p, "", nil)]
+            cases += [
+                (p, "-1", .invalidArgument), (p, "foo", .invalidArgument), (p, overflow, .invalidArgument),
+                (p, " ", .invalidArgument), (p, "\n", .invalidArgument), (p, "-0", .invalidArgument), (p, "", nil)
+            ]
         }
         let opt = "/proc/sys/vm/hugetlb_optimize_vmemmap"
-        cases += [(opt, "foo", .invalidArgument), (opt, overflow, .invalidArgument), (opt, " ", .invalidArgument),
-                  (opt, "y", .invalidArgument), (opt, "", nil)]
+        cases += [
+            (opt, "foo", .invalidArgument), (opt, overflow, .invalidArgument), (opt, " ", .invalidArgument),
+            (opt, "y", .invalidArgument), (opt, "", nil)
+        ]
         for (path, input, expected) in cases {
             let before = snapshot(m)
             if let expected {
@@ -160,7 +180,10 @@ final class HugetlbFilesTests: XCTestCase {
         try fs.write("/proc/sys/vm/nr_hugepages", "128")
         XCTAssertEqual(try fs.read(sys2M + "nr_hugepages"), "128\n")
         // Kernel memory of the only node exhausted but for 11 restores (pcp off: exact margin).
-        for t in [ZoneType.dma, .dma32, .normal] { let z = m.zoneIndex(node: 0, type: t); m.drainPCP(zone: z); m.zones[z].pcp.high = 0; m.zones[z].pcp.batch = 1 }
+        for t in [ZoneType.dma, .dma32, .normal] {
+            let z = m.zoneIndex(node: 0, type: t); m.drainPCP(zone: z); m.zones[z].pcp.high = 0;
+            m.zones[z].pcp.batch = 1
+        }
         let id = try m.createOwner(name: "filler", kind: .ramfs, node: 0, bound: true, gfp: [.highuser, .nowarn])
         m.allocate(owner: id, blocks: 1 << 30)
         m.release(owner: id, blocks: 77)

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import KernelFS
 @testable import MemoryModel
 
@@ -7,8 +8,11 @@ import XCTest
 /// the same tree.
 final class JournalTests: XCTestCase {
     func boot() throws -> KernelFS {
-        let fs = KernelFS(machine: try Machine.boot(MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4,
-                                                                  dimms: [DIMMConfig(id: "d1", sizeBytes: 512 << 20)])))
+        let fs = KernelFS(
+            machine: try Machine.boot(
+                MachineConfig(
+                    memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4,
+                    dimms: [DIMMConfig(id: "d1", sizeBytes: 512 << 20)])))
         fs.journaling = true
         return fs
     }
@@ -16,16 +20,24 @@ final class JournalTests: XCTestCase {
     func testEveryStoreIsJournaledWithItsResultAndReplayReproducesTheState() throws {
         let a = try boot()
         try a.write("/sys/devices/system/memory/memory33/state", "online_movable\n")
-        XCTAssertThrowsError(try a.write("/sys/devices/system/memory/memory33/state", "online_movable\n"))  // EINVAL: already online
-        XCTAssertThrowsError(try a.write("/sys/devices/system/memory/memory0/state", "offline\n"))         // EINVAL: spans zones
+        // EINVAL: already online.
+        XCTAssertThrowsError(try a.write("/sys/devices/system/memory/memory33/state", "online_movable\n"))
+        // EINVAL: spans zones.
+        XCTAssertThrowsError(try a.write("/sys/devices/system/memory/memory0/state", "offline\n"))
         try a.write("/proc/sys/vm/nr_hugepages", "3\n")
-        XCTAssertEqual(a.journal.map(\.path), ["/sys/devices/system/memory/memory33/state", "/sys/devices/system/memory/memory33/state",
-                                                "/sys/devices/system/memory/memory0/state", "/proc/sys/vm/nr_hugepages"])
+        XCTAssertEqual(
+            a.journal.map(\.path),
+            [
+                "/sys/devices/system/memory/memory33/state", "/sys/devices/system/memory/memory33/state",
+                "/sys/devices/system/memory/memory0/state", "/proc/sys/vm/nr_hugepages"
+            ])
         XCTAssertEqual(a.journal.map(\.result), [15, -22, -22, 2])
 
         let b = try boot()
         try b.replay(a.journal)
-        for p in ["/sys/devices/system/memory/memory33/valid_zones", "/proc/meminfo", "/proc/zoneinfo", "/proc/buddyinfo"] {
+        for p in [
+            "/sys/devices/system/memory/memory33/valid_zones", "/proc/meminfo", "/proc/zoneinfo", "/proc/buddyinfo"
+        ] {
             XCTAssertEqual(try a.read(p), try b.read(p), p)
         }
     }

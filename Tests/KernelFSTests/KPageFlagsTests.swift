@@ -1,5 +1,6 @@
-import XCTest
 import SystemPackage
+import XCTest
+
 @testable import KernelFS
 @testable import MemoryModel
 
@@ -10,9 +11,13 @@ final class KPageFlagsTests: XCTestCase {
 
     /// The a-baseline machine (1 GiB, maxmem 4 GiB), with a 512 MiB DIMM when `dimm`.
     func boot(dimm: Bool) throws -> KernelFS {
-        let m = try Machine.boot(MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4,
-                                               dimms: dimm ? [DIMMConfig(id: "d1", sizeBytes: 512 << 20)] : []))
-        if dimm, let d = m.layout?.dimms.first, m.blocks[d.start / (m.blockPages << 12)] == nil { try m.acpiColdPlugDIMMs() }
+        let m = try Machine.boot(
+            MachineConfig(
+                memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4,
+                dimms: dimm ? [DIMMConfig(id: "d1", sizeBytes: 512 << 20)] : []))
+        if dimm, let d = m.layout?.dimms.first, m.blocks[d.start / (m.blockPages << 12)] == nil {
+            try m.acpiColdPlugDIMMs()
+        }
         return KernelFS(machine: m)
     }
 
@@ -29,7 +34,7 @@ final class KPageFlagsTests: XCTestCase {
     func testFileModeAndWrongReads() throws {
         let fs = try boot(dimm: false)
         guard case .file(let f) = try fs.lookup(path) else { return XCTFail("no file") }
-        XCTAssertEqual(f.mode, 0o400)                      // proc_create(..., S_IRUSR, ...)
+        XCTAssertEqual(f.mode, 0o400)  // proc_create(..., S_IRUSR, ...)
         // Offsets and counts not a multiple of 8: EINVAL (src & KPMMASK || count & KPMMASK).
         XCTAssertEqual(errno { try fs.readBytes(self.path, offset: 4, count: 8) }, .invalidArgument)
         XCTAssertEqual(errno { try fs.readBytes(self.path, offset: 8, count: 12) }, .invalidArgument)
@@ -50,25 +55,25 @@ final class KPageFlagsTests: XCTestCase {
 
     func testEndIsMaxPFNRoundedToASectionAndRaisedByHotAdd() throws {
         let small = try boot(dimm: false)
-        let end = 0x40000                                  // 1 GiB of boot RAM: max_pfn 0x40000, section aligned
+        let end = 0x40000  // 1 GiB of boot RAM: max_pfn 0x40000, section aligned
         XCTAssertEqual(small.machine.kpageflagsEndPFN, end)
         XCTAssertEqual(try small.readBytes(path, offset: end * 8, count: 64), [])
         XCTAssertEqual(try small.readBytes(path, offset: end * 8 + 4096, count: 64), [])
-        XCTAssertEqual(try small.readBytes(path, offset: (end - 2) * 8, count: 64).count, 16)   // cut at the end
+        XCTAssertEqual(try small.readBytes(path, offset: (end - 2) * 8, count: 64).count, 16)  // cut at the end
         // The DIMM sits at 4 GiB: max_pfn becomes its end (0x120000).
         let big = try boot(dimm: true)
         XCTAssertEqual(big.machine.kpageflagsEndPFN, 0x120000)
         // Between boot RAM and the DIMM nothing has a memmap.
         let hole = words(try big.readBytes(path, offset: 0x80000 * 8, count: 4096))
         XCTAssertEqual(hole.count, 512)
-        XCTAssertTrue(hole.allSatisfy { $0 == 1 << 20 })   // KPF_NOPAGE
+        XCTAssertTrue(hole.allSatisfy { $0 == 1 << 20 })  // KPF_NOPAGE
     }
 
     func testOfflineBlockIsNoPageAndOnlinedBlockIsFreeBuddy() throws {
         let fs = try boot(dimm: true)
         let block = 33, bs = 32768
         func blockWords() throws -> [UInt64] { words(try fs.readBytes(path, offset: block * bs * 8, count: bs * 8)) }
-        XCTAssertEqual(try blockWords().filter { $0 == 1 << 20 }.count, bs)   // offline: pfn_to_online_page is NULL
+        XCTAssertEqual(try blockWords().filter { $0 == 1 << 20 }.count, bs)  // offline: pfn_to_online_page is NULL
         try fs.write("/sys/devices/system/memory/memory33/state", "online_movable\n")
         // A freshly onlined block is free: every page of its buddy blocks shows KPF_BUDDY.
         XCTAssertEqual(try blockWords().filter { $0 == 1 << 10 }.count, bs)
@@ -89,7 +94,8 @@ final class KPageFlagsTests: XCTestCase {
         XCTAssertEqual(all.filter { $0 & (1 << 17) != 0 && $0 & (1 << 15) != 0 }.count, 10)
         XCTAssertEqual(all.filter { $0 & (1 << 17) != 0 && $0 & (1 << 16) != 0 }.count, 10 * 511)
         // Text files read through the same call are sliced.
-        XCTAssertEqual(String(decoding: try fs.readBytes("/proc/meminfo", offset: 0, count: 9), as: UTF8.self), "MemTotal:")
+        XCTAssertEqual(
+            String(decoding: try fs.readBytes("/proc/meminfo", offset: 0, count: 9), as: UTF8.self), "MemTotal:")
         XCTAssertEqual(try fs.readBytes("/proc/meminfo", offset: 1 << 20, count: 9), [])
     }
 }

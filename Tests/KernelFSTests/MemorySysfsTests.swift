@@ -1,5 +1,6 @@
-import XCTest
 import SystemPackage
+import XCTest
+
 @testable import KernelFS
 @testable import MemoryModel
 
@@ -50,8 +51,10 @@ final class MemorySysfsTests: XCTestCase {
     // MARK: b-hotadd-dimms
 
     func testCaptureB_HotAddDIMMs() throws {
-        let (m, fs) = try boot(MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4,
-                                             dimms: [DIMMConfig(id: "dimm1", sizeBytes: 512 << 20), DIMMConfig(id: "dimm2", sizeBytes: 512 << 20)]))
+        let (m, fs) = try boot(
+            MachineConfig(
+                memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4,
+                dimms: [DIMMConfig(id: "dimm1", sizeBytes: 512 << 20), DIMMConfig(id: "dimm2", sizeBytes: 512 << 20)]))
         let mem = Self.mem
         XCTAssertEqual(try fs.read("\(mem)/block_size_bytes"), "8000000\n")
         XCTAssertEqual(try fs.read("\(mem)/auto_online_blocks"), "offline\n")
@@ -72,24 +75,38 @@ final class MemorySysfsTests: XCTestCase {
 
         // online-each-way
         XCTAssertNil(w(fs, "\(mem)/memory32/state", "online_movable"))
-        assertBlocks(fs, [32: "online Movable", 33: "offline Normal Movable", 34: "offline Normal Movable", 35: "offline Normal Movable"])
+        assertBlocks(
+            fs,
+            [
+                32: "online Movable", 33: "offline Normal Movable", 34: "offline Normal Movable",
+                35: "offline Normal Movable"
+            ])
         XCTAssertNil(w(fs, "\(mem)/memory33/state", "online_kernel"))
         assertBlocks(fs, [32: "online Movable", 33: "online Normal", 34: "offline Normal Movable"])
         XCTAssertNil(w(fs, "\(mem)/memory34/state", "online"))
-        assertBlocks(fs, [32: "online Movable", 33: "online Normal", 34: "online Normal", 35: "offline Normal Movable", 36: "offline Normal Movable"])
+        assertBlocks(
+            fs,
+            [
+                32: "online Movable", 33: "online Normal", 34: "online Normal", 35: "offline Normal Movable",
+                36: "offline Normal Movable"
+            ])
         XCTAssertEqual(span(m, .normal), [1081344, 65536, 65536, 65536])
         XCTAssertEqual(span(m, .movable), [1048576, 32768, 32768, 32768])
         try m.verify()
 
         // invalid-strings
-        for bad in ["foo", "", "ONLINE", "online_movable "] { XCTAssertEqual(w(fs, "\(mem)/memory35/state", bad), .invalidArgument, bad) }
+        for bad in ["foo", "", "ONLINE", "online_movable "] {
+            XCTAssertEqual(w(fs, "\(mem)/memory35/state", bad), .invalidArgument, bad)
+        }
         XCTAssertNil(w(fs, "\(mem)/memory35/state", "online_movable", newline: false))
         assertBlocks(fs, [35: "online Movable"])
         XCTAssertNil(w(fs, "\(mem)/memory35/state", "offline"))
         XCTAssertEqual(w(fs, "\(mem)/memory35/state", "offline"), .invalidArgument)
 
         // re-online-an-online-block
-        for (b, v) in [(32, "online"), (32, "online_movable"), (32, "online_kernel"), (33, "online_movable"), (0, "online")] {
+        for (b, v) in [
+            (32, "online"), (32, "online_movable"), (32, "online_kernel"), (33, "online_movable"), (0, "online")
+        ] {
             XCTAssertEqual(w(fs, "\(mem)/memory\(b)/state", v), .invalidArgument)
         }
         assertBlocks(fs, [32: "online Movable", 33: "online Normal", 34: "online Normal", 35: "offline Normal Movable"])
@@ -112,8 +129,12 @@ final class MemorySysfsTests: XCTestCase {
         assertBlocks(fs, [32: "offline Normal Movable", 33: "online Normal", 34: "offline Normal Movable"])
         XCTAssertNil(w(fs, "\(mem)/memory32/state", "online_kernel"))
         XCTAssertNil(w(fs, "\(mem)/memory34/state", "online_movable"))
-        assertBlocks(fs, [32: "online Normal", 33: "online Normal", 34: "online Movable", 35: "offline Normal Movable",
-                          36: "online Normal", 37: "offline Normal Movable"])
+        assertBlocks(
+            fs,
+            [
+                32: "online Normal", 33: "online Normal", 34: "online Movable", 35: "offline Normal Movable",
+                36: "online Normal", 37: "offline Normal Movable"
+            ])
         XCTAssertEqual(span(m, .normal), [1048576, 163840, 98304, 98304])
         XCTAssertEqual(span(m, .movable), [1114112, 32768, 32768, 32768])
         try m.verify()
@@ -128,12 +149,18 @@ final class MemorySysfsTests: XCTestCase {
         // runtime-hot-add-dimm3
         let uevents = m.hotplug.uevents.count
         XCTAssertEqual(try m.hotAddDIMM(id: "dimm3", sizeBytes: 512 << 20), [40, 41, 42, 43])
-        XCTAssertEqual(m.hotplug.uevents[uevents...].map { "\($0.action.rawValue) \($0.devpath.split(separator: "/").last!)" },
-                       ["add memory40", "add memory41", "add memory42", "add memory43",
-                        "online memory40", "online memory41", "online memory42", "online memory43"])
+        XCTAssertEqual(
+            m.hotplug.uevents[uevents...].map { "\($0.action.rawValue) \($0.devpath.split(separator: "/").last!)" },
+            [
+                "add memory40", "add memory41", "add memory42", "add memory43",
+                "online memory40", "online memory41", "online memory42", "online memory43"
+            ])
         XCTAssertEqual(m.drivers.ostEvents.last?.status, 0)
-        var after: [Int: String] = [32: "online Normal", 33: "online Normal", 34: "online Movable", 35: "offline Normal Movable",
-                                    36: "online Normal", 37: "offline Movable Normal", 38: "offline Movable Normal", 39: "offline Movable Normal"]
+        var after: [Int: String] = [
+            32: "online Normal", 33: "online Normal", 34: "online Movable", 35: "offline Normal Movable",
+            36: "online Normal", 37: "offline Movable Normal", 38: "offline Movable Normal",
+            39: "offline Movable Normal"
+        ]
         for i in 40...43 { after[i] = "online Movable" }
         assertBlocks(fs, after)
         XCTAssertEqual(try fs.list(mem).filter { $0.hasPrefix("memory") }.count, 20)
@@ -154,10 +181,15 @@ final class MemorySysfsTests: XCTestCase {
 
         // hot-remove-dimm1-with-kernel-blocks: memory33 holds kernel memory; the eject is
         // refused and memory34, offlined by the first pass, comes back in the default zone.
-        XCTAssertThrowsError(try m.acpiEjectDIMM(id: "dimm1")) { XCTAssertEqual(($0 as? KernelError)?.errno, .resourceBusy) }
+        XCTAssertThrowsError(try m.acpiEjectDIMM(id: "dimm1")) {
+            XCTAssertEqual(($0 as? KernelError)?.errno, .resourceBusy)
+        }
         XCTAssertEqual(m.drivers.ostEvents.suffix(2).map(\.status), [0x84, 0x82])
         XCTAssertTrue(m.kmsg.contains("memory memory33: Offline failed."))
-        XCTAssertTrue(m.explain.entries.contains { $0.message == "memory offlining [mem 0x108000000-0x10fffffff] failed due to failure to isolate range" })
+        XCTAssertTrue(
+            m.explain.entries.contains {
+                $0.message == "memory offlining [mem 0x108000000-0x10fffffff] failed due to failure to isolate range"
+            })
         after[34] = "online Normal"
         assertBlocks(fs, after)
         XCTAssertEqual(span(m, .normal), [1048576, 163840, 131072, 131072])
@@ -168,7 +200,8 @@ final class MemorySysfsTests: XCTestCase {
     // MARK: c-movablecore
 
     func testCaptureC_Movablecore() throws {
-        let (m, fs) = try boot(MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4, cmdline: "movablecore=256M"))
+        let (m, fs) = try boot(
+            MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4, cmdline: "movablecore=256M"))
         let mem = Self.mem
         let t30: UInt64 = 30_000_000_000
         var expect: [Int: String] = [0: "online none", 6: "online Movable", 7: "online Movable"]
@@ -179,8 +212,9 @@ final class MemorySysfsTests: XCTestCase {
 
         // offline-movable-blocks
         XCTAssertEqual(w(fs, "\(mem)/memory7/state", "offline", deadline: m.clock + t30), .invalidArgument)
-        XCTAssertEqual(m.explain.entries.last { $0.message.hasPrefix("memory offlining") }?.message,
-                       "memory offlining [mem 0x38000000-0x3fffffff] failed due to memory holes")
+        XCTAssertEqual(
+            m.explain.entries.last { $0.message.hasPrefix("memory offlining") }?.message,
+            "memory offlining [mem 0x38000000-0x3fffffff] failed due to memory holes")
         XCTAssertNil(w(fs, "\(mem)/memory6/state", "offline", deadline: m.clock + t30))
         assertBlocks(fs, [5: "online DMA32", 6: "offline Normal Movable", 7: "online Movable"])
         XCTAssertEqual(span(m, .movable), [229376, 32736, 32736, 11558])
@@ -191,7 +225,9 @@ final class MemorySysfsTests: XCTestCase {
         assertBlocks(fs, [5: "online DMA32", 6: "online Normal", 7: "online Movable"])
         XCTAssertEqual(span(m, .normal), [196608, 32768, 32768, 32768])
         XCTAssertEqual(w(fs, "\(mem)/memory6/state", "offline", deadline: m.clock + t30), .resourceBusy)
-        XCTAssertTrue(m.kmsg.contains("page:(____ptrval____) refcount:1 mapcount:0 mapping:0000000000000000 index:0x0 pfn:0x30000"))
+        XCTAssertTrue(
+            m.kmsg.contains(
+                "page:(____ptrval____) refcount:1 mapcount:0 mapping:0000000000000000 index:0x0 pfn:0x30000"))
         XCTAssertEqual(w(fs, "\(mem)/memory6/state", "online_movable"), .invalidArgument)
         assertBlocks(fs, [5: "online DMA32", 6: "online Normal", 7: "online Movable"])
         try m.verify()
@@ -200,7 +236,9 @@ final class MemorySysfsTests: XCTestCase {
         // allocations sit in block 0, right above the image at 16 MiB (deferred struct page
         // init + FPI_TO_TAIL), so every other DMA32 block offlines and DMA32 shrinks to block 0.
         XCTAssertEqual(w(fs, "\(mem)/memory0/state", "offline", deadline: m.clock + t30), .invalidArgument)
-        for i in 1...5 { XCTAssertNil(w(fs, "\(mem)/memory\(i)/state", "offline", deadline: m.clock + t30), "memory\(i)") }
+        for i in 1...5 {
+            XCTAssertNil(w(fs, "\(mem)/memory\(i)/state", "offline", deadline: m.clock + t30), "memory\(i)")
+        }
         expect = [0: "online none", 6: "online Normal", 7: "online Movable"]
         for i in 1...5 { expect[i] = "offline Normal Movable" }
         assertBlocks(fs, expect)
@@ -235,37 +273,53 @@ final class MemorySysfsTests: XCTestCase {
     // MARK: Malformed writes
 
     func testEveryFileRefusesMalformedValuesWithoutStateChange() throws {
-        let (m, fs) = try boot(MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4,
-                                             dimms: [DIMMConfig(id: "dimm1", sizeBytes: 256 << 20)]))
+        let (m, fs) = try boot(
+            MachineConfig(
+                memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4,
+                dimms: [DIMMConfig(id: "dimm1", sizeBytes: 256 << 20)]))
         let mem = Self.mem
         try fs.write("\(mem)/memory33/state", "online_movable\n")
         func snapshot() -> String {
-            m.blocks.keys.sorted().map { "\($0):\(m.blocks[$0]!.state.name):\(m.validZones(block: $0)!)" }.joined(separator: ",")
+            m.blocks.keys.sorted().map { "\($0):\(m.blocks[$0]!.state.name):\(m.validZones(block: $0)!)" }.joined(
+                separator: ",")
                 + "|\(m.params.autoOnline)|\(m.params.onlinePolicy)|\(m.params.autoMovableRatio)|\(m.params.autoMovableNumaAware)"
         }
         func expectErr(_ path: String, _ bytes: [UInt8], _ errno: Errno, line: UInt = #line) {
             let before = snapshot()
             XCTAssertThrowsError(try fs.write(path, bytes), "\(path) \(bytes.prefix(20))", line: line) {
-                XCTAssertEqual(($0 as? KernelError)?.errno, errno, "\(path) \(String(decoding: bytes.prefix(20), as: UTF8.self))", line: line)
+                XCTAssertEqual(
+                    ($0 as? KernelError)?.errno, errno, "\(path) \(String(decoding: bytes.prefix(20), as: UTF8.self))",
+                    line: line)
             }
             XCTAssertEqual(snapshot(), before, path, line: line)
         }
-        let junk: [[UInt8]] = [Array("\n".utf8), Array(" ".utf8), Array(" online\n".utf8), Array("Online\n".utf8),
-                               Array("online \n".utf8), Array("online\n\n".utf8), Array("-1\n".utf8),
-                               Array("99999999999999999999999\n".utf8), [0xff, 0xfe, 0x00, 0x01], Array("\0online".utf8),
-                               Array(repeating: UInt8(ascii: "a"), count: 5000)]
-        for path in ["\(mem)/memory32/state", "\(mem)/memory33/state", "\(mem)/auto_online_blocks",
-                     "/sys/module/memory_hotplug/parameters/online_policy"] {
+        let junk: [[UInt8]] = [
+            Array("\n".utf8), Array(" ".utf8), Array(" online\n".utf8), Array("Online\n".utf8),
+            Array("online \n".utf8), Array("online\n\n".utf8), Array("-1\n".utf8),
+            Array("99999999999999999999999\n".utf8), [0xff, 0xfe, 0x00, 0x01], Array("\0online".utf8),
+            Array(repeating: UInt8(ascii: "a"), count: 5000)
+        ]
+        for path in [
+            "\(mem)/memory32/state", "\(mem)/memory33/state", "\(mem)/auto_online_blocks",
+            "/sys/module/memory_hotplug/parameters/online_policy"
+        ] {
             for j in junk { expectErr(path, j, .invalidArgument) }
         }
         // kstrtobool: only the first character counts.
-        for j in [Array("2\n".utf8), Array("x".utf8), Array("o\n".utf8), Array("oz".utf8), Array(" 1".utf8), [0xff], Array("\0 1".utf8)] {
+        for j in [
+            Array("2\n".utf8), Array("x".utf8), Array("o\n".utf8), Array("oz".utf8), Array(" 1".utf8), [0xff],
+            Array("\0 1".utf8)
+        ] {
             expectErr("\(mem)/memory32/online", j, .invalidArgument)
             expectErr("/sys/module/memory_hotplug/parameters/auto_movable_numa_aware", j, .invalidArgument)
         }
         // kstrtouint base 0.
-        for (j, e) in [("-1", Errno.invalidArgument), ("abc", .invalidArgument), (" 5", .invalidArgument), ("5 ", .invalidArgument),
-                       ("4294967296", .outOfRange), ("99999999999999999999", .outOfRange), ("0x", .invalidArgument), ("", .invalidArgument)] {
+        for (j, e) in [
+            ("-1", Errno.invalidArgument), ("abc", .invalidArgument), (" 5", .invalidArgument),
+            ("5 ", .invalidArgument),
+            ("4294967296", .outOfRange), ("99999999999999999999", .outOfRange), ("0x", .invalidArgument),
+            ("", .invalidArgument)
+        ] {
             expectErr("/sys/module/memory_hotplug/parameters/auto_movable_ratio", Array((j + "\n").utf8), e)
         }
         XCTAssertEqual(try fs.write("/sys/module/memory_hotplug/parameters/auto_movable_ratio", "0x10\n"), 5)
@@ -273,15 +327,18 @@ final class MemorySysfsTests: XCTestCase {
         XCTAssertEqual(try fs.write("/sys/module/memory_hotplug/parameters/auto_movable_ratio", "010"), 3)
         XCTAssertEqual(m.params.autoMovableRatio, 8)
         // Read-only files: EACCES on open for writing, whatever the value.
-        for path in ["\(mem)/block_size_bytes", "\(mem)/memory32/phys_index", "\(mem)/memory32/valid_zones", "\(mem)/memory32/removable",
-                     "\(mem)/memory32/phys_device", "/sys/module/memory_hotplug/parameters/memmap_on_memory"] {
+        for path in [
+            "\(mem)/block_size_bytes", "\(mem)/memory32/phys_index", "\(mem)/memory32/valid_zones",
+            "\(mem)/memory32/removable",
+            "\(mem)/memory32/phys_device", "/sys/module/memory_hotplug/parameters/memmap_on_memory"
+        ] {
             expectErr(path, Array("1\n".utf8), .permissionDenied)
         }
         // Nonexistent blocks.
         expectErr("\(mem)/memory31/state", Array("online\n".utf8), .noSuchFileOrDirectory)
         expectErr("\(mem)/memory032/state", Array("online\n".utf8), .noSuchFileOrDirectory)
         XCTAssertThrowsError(try fs.read("\(mem)/memory99/valid_zones"))
-        XCTAssertThrowsError(try fs.read("\(mem)/probe"))   // no CONFIG_ARCH_MEMORY_PROBE
+        XCTAssertThrowsError(try fs.read("\(mem)/probe"))  // no CONFIG_ARCH_MEMORY_PROBE
         // A zero-length write reaches no store.
         XCTAssertEqual(try fs.write("\(mem)/memory32/state", []), 0)
         // A NUL ends the string: "online_movable\0junk" is "online_movable" (Movable: a kernel
@@ -309,12 +366,16 @@ final class MemorySysfsTests: XCTestCase {
     }
 
     func testNodeDirectory() throws {
-        let (_, fs) = try boot(MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4,
-                                             dimms: [DIMMConfig(id: "dimm1", sizeBytes: 256 << 20)]))
+        let (_, fs) = try boot(
+            MachineConfig(
+                memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4,
+                dimms: [DIMMConfig(id: "dimm1", sizeBytes: 256 << 20)]))
         XCTAssertEqual(try fs.read("/sys/devices/system/node/has_memory"), "0\n")
         XCTAssertEqual(try fs.read("/sys/devices/system/node/possible"), "0\n")
         XCTAssertTrue(try fs.list("/sys/devices/system/node/node0").contains("memory33"))
-        XCTAssertEqual(try fs.resolve("/sys/devices/system/node/node0/memory33/state"), "/sys/devices/system/memory/memory33/state")
+        XCTAssertEqual(
+            try fs.resolve("/sys/devices/system/node/node0/memory33/state"), "/sys/devices/system/memory/memory33/state"
+        )
         XCTAssertEqual(NodeSysfsArea.nodeList([0, 1, 2, 4, 6, 7]), "0-2,4,6-7\n")
     }
 }

@@ -41,19 +41,19 @@ private func checkCases<T>(_ cases: [Case<T>], file: StaticString = #filePath, _
 
 private func debug(_ b: [UInt8]) -> String {
     if b.count > 40 { return "\(b.count) bytes starting \(debug(Array(b.prefix(12))))" }
-    return "\"" + b.map { c -> String in
-        switch c {
-        case 0x0A: return "\\n"
-        case 0x09: return "\\t"
-        case 0x20...0x7E: return String(UnicodeScalar(c))
-        default: return "\\x" + String(c, radix: 16)
-        }
-    }.joined() + "\""
+    return "\""
+        + b.map { c -> String in
+            switch c {
+            case 0x0A: return "\\n"
+            case 0x09: return "\\t"
+            case 0x20...0x7E: return String(UnicodeScalar(c))
+            default: return "\\x" + String(c, radix: 16)
+            }
+        }.joined() + "\""
 }
 
 private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
 private func repeated(_ s: String, _ n: Int) -> String { String(repeating: s, count: n) }
-
 
 final class ParsersTests: XCTestCase {
 
@@ -74,11 +74,11 @@ final class ParsersTests: XCTestCase {
             Case("online_movable", .ok(false)),
             Case("", .ok(false)),
             Case("\n", .ok(false)),
-            Case(bytes: bytes("online") + [0] + bytes("junk"), .ok(true)),   // C string ends at NUL
+            Case(bytes: bytes("online") + [0] + bytes("junk"), .ok(true)),  // C string ends at NUL
             Case(bytes: bytes("online\n") + [0] + bytes("x"), .ok(true)),
             Case(bytes: [0] + bytes("online"), .ok(false)),
             Case(bytes: bytes("online") + [0xFF], .ok(false)),
-            Case(repeated("online", 1000), .ok(false)),
+            Case(repeated("online", 1000), .ok(false))
         ]
         checkCases(cases) { sysfsStreq($0, "online") }
         XCTAssertTrue(sysfsStreq([], ""))
@@ -99,7 +99,7 @@ final class ParsersTests: XCTestCase {
             Case("", .fail(.invalidArgument)),
             Case(bytes: [0], .fail(.invalidArgument)),
             Case(bytes: [0xFF], .fail(.invalidArgument)),
-            Case("going-offline", .fail(.invalidArgument)),
+            Case("going-offline", .fail(.invalidArgument))
         ]
         checkCases(cases) { try mhpOnlineType($0) }
     }
@@ -114,7 +114,7 @@ final class ParsersTests: XCTestCase {
             Case("Auto-movable", .fail(.invalidArgument)),
             Case("auto-movable ", .fail(.invalidArgument)),
             Case("", .fail(.invalidArgument)),
-            Case("\n", .fail(.invalidArgument)),
+            Case("\n", .fail(.invalidArgument))
         ]
         checkCases(cases) { try sysfsMatchString($0, onlinePolicyNames) }
     }
@@ -132,19 +132,22 @@ final class ParsersTests: XCTestCase {
             // Only the first one or two characters count.
             Case("10", .ok(true)), Case("1x", .ok(true)), Case("1 2", .ok(true)), Case("0x10", .ok(false)),
             Case("yellow", .ok(true)), Case("nonsense", .ok(false)), Case("foo", .ok(false)),
-            Case("online", .ok(true)), Case("offline", .ok(false)),   // 'o' then 'n' / 'f'
+            Case("online", .ok(true)), Case("offline", .ok(false)),  // 'o' then 'n' / 'f'
             Case("1\n\n", .ok(true)), Case("y ", .ok(true)),
             Case("", .fail(.invalidArgument)), Case("\n", .fail(.invalidArgument)),
-            Case("o", .fail(.invalidArgument)), Case("o\n", .fail(.invalidArgument)), Case("ox", .fail(.invalidArgument)),
-            Case("2", .fail(.invalidArgument)), Case("-1", .fail(.invalidArgument)), Case("+1", .fail(.invalidArgument)),
+            Case("o", .fail(.invalidArgument)), Case("o\n", .fail(.invalidArgument)),
+            Case("ox", .fail(.invalidArgument)),
+            Case("2", .fail(.invalidArgument)), Case("-1", .fail(.invalidArgument)),
+            Case("+1", .fail(.invalidArgument)),
             Case(" 1", .fail(.invalidArgument)), Case("\t1", .fail(.invalidArgument)),
             // 7.2 accepts e/E/d/D (enable/disable); 6.1 does not.
-            Case("e", .fail(.invalidArgument)), Case("E", .fail(.invalidArgument)), Case("d", .fail(.invalidArgument)), Case("D", .fail(.invalidArgument)),
+            Case("e", .fail(.invalidArgument)), Case("E", .fail(.invalidArgument)), Case("d", .fail(.invalidArgument)),
+            Case("D", .fail(.invalidArgument)),
             Case("enable", .fail(.invalidArgument)), Case("disable", .fail(.invalidArgument)),
             Case(bytes: [0], .fail(.invalidArgument)), Case(bytes: [0, 0x31], .fail(.invalidArgument)),
             Case(bytes: [0xFF], .fail(.invalidArgument)), Case(bytes: [0x6F, 0], .fail(.invalidArgument)),
-            Case(bytes: [0x6F, 0, 0x6E], .fail(.invalidArgument)),       // "o\0n": the string ends after 'o'
-            Case("y" + repeated("x", 5000), .ok(true)),
+            Case(bytes: [0x6F, 0, 0x6E], .fail(.invalidArgument)),  // "o\0n": the string ends after 'o'
+            Case("y" + repeated("x", 5000), .ok(true))
         ]
         checkCases(cases) { try kstrtobool($0) }
     }
@@ -160,18 +163,24 @@ final class ParsersTests: XCTestCase {
             Case("18446744073709551615", .ok(UInt64.max)),
             Case("0xffffffffffffffff", .ok(UInt64.max)),
             Case("01777777777777777777777", .ok(UInt64.max)),
-            Case(repeated("0", 5000), .ok(0)),                 // zeros never overflow
+            Case(repeated("0", 5000), .ok(0)),  // zeros never overflow
             Case(bytes: bytes("7") + [0] + bytes("junk"), .ok(7)),  // stops at NUL
             Case(bytes: bytes("7\n") + [0, 0x31], .ok(7)),
-            Case("", .fail(.invalidArgument)), Case("\n", .fail(.invalidArgument)), Case("\n\n", .fail(.invalidArgument)),
-            Case("5\n\n", .fail(.invalidArgument)), Case(" 5", .fail(.invalidArgument)), Case("5 ", .fail(.invalidArgument)),
-            Case("\t5", .fail(.invalidArgument)), Case("5\r", .fail(.invalidArgument)), Case("5\r\n", .fail(.invalidArgument)),
-            Case("++5", .fail(.invalidArgument)), Case("+", .fail(.invalidArgument)), Case("+\n", .fail(.invalidArgument)),
-            Case("-5", .fail(.invalidArgument)), Case("-0", .fail(.invalidArgument)), Case("+-5", .fail(.invalidArgument)),
-            Case("0x", .fail(.invalidArgument)),          // "0x" + non-hex: octal 0, then 'x' is junk
+            Case("", .fail(.invalidArgument)), Case("\n", .fail(.invalidArgument)),
+            Case("\n\n", .fail(.invalidArgument)),
+            Case("5\n\n", .fail(.invalidArgument)), Case(" 5", .fail(.invalidArgument)),
+            Case("5 ", .fail(.invalidArgument)),
+            Case("\t5", .fail(.invalidArgument)), Case("5\r", .fail(.invalidArgument)),
+            Case("5\r\n", .fail(.invalidArgument)),
+            Case("++5", .fail(.invalidArgument)), Case("+", .fail(.invalidArgument)),
+            Case("+\n", .fail(.invalidArgument)),
+            Case("-5", .fail(.invalidArgument)), Case("-0", .fail(.invalidArgument)),
+            Case("+-5", .fail(.invalidArgument)),
+            Case("0x", .fail(.invalidArgument)),  // "0x" + non-hex: octal 0, then 'x' is junk
             Case("0xg", .fail(.invalidArgument)), Case("0x\n", .fail(.invalidArgument)),
             Case("08", .fail(.invalidArgument)), Case("09", .fail(.invalidArgument)),
-            Case("abc", .fail(.invalidArgument)), Case("1e3", .fail(.invalidArgument)), Case("1.0", .fail(.invalidArgument)),
+            Case("abc", .fail(.invalidArgument)), Case("1e3", .fail(.invalidArgument)),
+            Case("1.0", .fail(.invalidArgument)),
             Case("1_000", .fail(.invalidArgument)), Case("5x", .fail(.invalidArgument)),
             Case(bytes: [0], .fail(.invalidArgument)), Case(bytes: [0xFF], .fail(.invalidArgument)),
             Case(bytes: [0x35, 0xFF], .fail(.invalidArgument)), Case(bytes: [0xA0, 0x35], .fail(.invalidArgument)),
@@ -182,7 +191,7 @@ final class ParsersTests: XCTestCase {
             // Overflow is reported before the trailing junk is looked at.
             Case("99999999999999999999x", .fail(.outOfRange)),
             Case("99999999999999999999 ", .fail(.outOfRange)),
-            Case(repeated("1", 5000), .fail(.outOfRange)),
+            Case(repeated("1", 5000), .fail(.outOfRange))
         ]
         checkCases(cases) { try kstrtoull($0, base: 0) }
     }
@@ -190,8 +199,9 @@ final class ParsersTests: XCTestCase {
     func testKstrtoullBase10() {
         let cases: [Case<UInt64>] = [
             Case("010", .ok(10)), Case("08", .ok(8)), Case("0", .ok(0)), Case("+7\n", .ok(7)),
-            Case("0x10", .fail(.invalidArgument)), Case("0x", .fail(.invalidArgument)), Case("a", .fail(.invalidArgument)),
-            Case("18446744073709551616", .fail(.outOfRange)),
+            Case("0x10", .fail(.invalidArgument)), Case("0x", .fail(.invalidArgument)),
+            Case("a", .fail(.invalidArgument)),
+            Case("18446744073709551616", .fail(.outOfRange))
         ]
         checkCases(cases) { try kstrtoull($0, base: 10) }
     }
@@ -200,9 +210,10 @@ final class ParsersTests: XCTestCase {
         let cases: [Case<UInt64>] = [
             Case("10", .ok(16)), Case("0x10", .ok(16)), Case("0X10", .ok(16)), Case("+0x10", .ok(16)),
             Case("ff", .ok(255)), Case("FF\n", .ok(255)), Case("0", .ok(0)), Case("8000000", .ok(0x800_0000)),
-            Case("0x", .fail(.invalidArgument)),          // prefix stripped, then no digits
-            Case("0xg", .fail(.invalidArgument)), Case("0x0x1", .fail(.invalidArgument)), Case("g", .fail(.invalidArgument)),
-            Case("10000000000000000", .fail(.outOfRange)),
+            Case("0x", .fail(.invalidArgument)),  // prefix stripped, then no digits
+            Case("0xg", .fail(.invalidArgument)), Case("0x0x1", .fail(.invalidArgument)),
+            Case("g", .fail(.invalidArgument)),
+            Case("10000000000000000", .fail(.outOfRange))
         ]
         checkCases(cases) { try kstrtoull($0, base: 16) }
     }
@@ -210,16 +221,18 @@ final class ParsersTests: XCTestCase {
     func testKstrtoullBase8() {
         let cases: [Case<UInt64>] = [
             Case("010", .ok(8)), Case("777", .ok(511)), Case("7\n", .ok(7)),
-            Case("8", .fail(.invalidArgument)), Case("0x10", .fail(.invalidArgument)), Case("", .fail(.invalidArgument)),
-            Case("2000000000000000000000", .fail(.outOfRange)),
+            Case("8", .fail(.invalidArgument)), Case("0x10", .fail(.invalidArgument)),
+            Case("", .fail(.invalidArgument)),
+            Case("2000000000000000000000", .fail(.outOfRange))
         ]
         checkCases(cases) { try kstrtoull($0, base: 8) }
     }
 
     func testKstrtoulIsKstrtoull() {
         for s in ["0", "010", "0x10", "18446744073709551615", "18446744073709551616", "-1", "", "5 "] {
-            XCTAssertEqual(outcome { try kstrtoul(bytes(s), base: 10) },
-                           outcome { try kstrtoull(bytes(s), base: 10) }, s)
+            XCTAssertEqual(
+                outcome { try kstrtoul(bytes(s), base: 10) },
+                outcome { try kstrtoull(bytes(s), base: 10) }, s)
         }
     }
 
@@ -229,8 +242,9 @@ final class ParsersTests: XCTestCase {
             Case("0xffffffff", .ok(UInt32.max)), Case("+1", .ok(1)), Case("010", .ok(8)),
             Case("4294967296", .fail(.outOfRange)), Case("0x100000000", .fail(.outOfRange)),
             Case("18446744073709551616", .fail(.outOfRange)),
-            Case("-1", .fail(.invalidArgument)), Case("abc", .fail(.invalidArgument)), Case("", .fail(.invalidArgument)),
-            Case("1 ", .fail(.invalidArgument)), Case("08", .fail(.invalidArgument)),
+            Case("-1", .fail(.invalidArgument)), Case("abc", .fail(.invalidArgument)),
+            Case("", .fail(.invalidArgument)),
+            Case("1 ", .fail(.invalidArgument)), Case("08", .fail(.invalidArgument))
         ]
         checkCases(cases) { try kstrtouint($0, base: 0) }
     }
@@ -242,10 +256,13 @@ final class ParsersTests: XCTestCase {
             Case("-0x10", .ok(-16)), Case("-010", .ok(-8)), Case("0x7fffffff", .ok(Int32.max)),
             Case("2147483648", .fail(.outOfRange)), Case("-2147483649", .fail(.outOfRange)),
             Case("4294967296", .fail(.outOfRange)), Case("0x80000000", .fail(.outOfRange)),
-            Case("-", .fail(.invalidArgument)), Case("-\n", .fail(.invalidArgument)), Case("--1", .fail(.invalidArgument)),
-            Case("-+5", .fail(.invalidArgument)), Case("+-5", .fail(.invalidArgument)), Case("- 5", .fail(.invalidArgument)),
-            Case(" -5", .fail(.invalidArgument)), Case("", .fail(.invalidArgument)), Case("-08", .fail(.invalidArgument)),
-            Case("-0x", .fail(.invalidArgument)),
+            Case("-", .fail(.invalidArgument)), Case("-\n", .fail(.invalidArgument)),
+            Case("--1", .fail(.invalidArgument)),
+            Case("-+5", .fail(.invalidArgument)), Case("+-5", .fail(.invalidArgument)),
+            Case("- 5", .fail(.invalidArgument)),
+            Case(" -5", .fail(.invalidArgument)), Case("", .fail(.invalidArgument)),
+            Case("-08", .fail(.invalidArgument)),
+            Case("-0x", .fail(.invalidArgument))
         ]
         checkCases(cases) { try kstrtoint($0, base: 0) }
     }
@@ -261,7 +278,7 @@ final class ParsersTests: XCTestCase {
             Case("-18446744073709551616", .fail(.outOfRange)),
             Case("18446744073709551616", .fail(.outOfRange)),
             Case("-99999999999999999999x", .fail(.outOfRange)),
-            Case("-x", .fail(.invalidArgument)), Case("", .fail(.invalidArgument)),
+            Case("-x", .fail(.invalidArgument)), Case("", .fail(.invalidArgument))
         ]
         checkCases(cases) { try kstrtol($0, base: 0) }
         checkCases(cases) { try kstrtoll($0, base: 0) }
@@ -270,12 +287,13 @@ final class ParsersTests: XCTestCase {
     // MARK: module parameters
 
     func testParamSetBool() {
-        XCTAssertEqual(outcome { try paramSetBool(nil) }, .ok(true))       // bare `param` on the command line
+        XCTAssertEqual(outcome { try paramSetBool(nil) }, .ok(true))  // bare `param` on the command line
         let cases: [Case<Bool>] = [
             Case("Y", .ok(true)), Case("N\n", .ok(false)), Case("1", .ok(true)), Case("off", .ok(false)),
-            Case("", .fail(.invalidArgument)), Case("\n", .fail(.invalidArgument)), Case("bar", .fail(.invalidArgument)),
+            Case("", .fail(.invalidArgument)), Case("\n", .fail(.invalidArgument)),
+            Case("bar", .fail(.invalidArgument)),
             Case("2", .fail(.invalidArgument)),
-            Case("foo", .ok(false)),                  // 'f' is false: "foo" switches a bool param off
+            Case("foo", .ok(false))  // 'f' is false: "foo" switches a bool param off
         ]
         checkCases(cases) { try paramSetBool($0) }
     }
@@ -285,10 +303,12 @@ final class ParsersTests: XCTestCase {
             Case("50", .ok(50)), Case("50\n", .ok(50)), Case("301", .ok(301)), Case("0", .ok(0)),
             Case("0x10", .ok(16)), Case("010", .ok(8)), Case("+50", .ok(50)),
             Case("4294967295", .ok(UInt32.max)),
-            Case("-1", .fail(.invalidArgument)), Case("abc", .fail(.invalidArgument)), Case("", .fail(.invalidArgument)),
-            Case("\n", .fail(.invalidArgument)), Case(" 50", .fail(.invalidArgument)), Case("50 ", .fail(.invalidArgument)),
+            Case("-1", .fail(.invalidArgument)), Case("abc", .fail(.invalidArgument)),
+            Case("", .fail(.invalidArgument)),
+            Case("\n", .fail(.invalidArgument)), Case(" 50", .fail(.invalidArgument)),
+            Case("50 ", .fail(.invalidArgument)),
             Case("08", .fail(.invalidArgument)), Case("50%", .fail(.invalidArgument)),
-            Case("4294967296", .fail(.outOfRange)), Case("18446744073709551616", .fail(.outOfRange)),
+            Case("4294967296", .fail(.outOfRange)), Case("18446744073709551616", .fail(.outOfRange))
         ]
         checkCases(cases) { try paramSetUint($0) }
     }
@@ -301,17 +321,17 @@ final class ParsersTests: XCTestCase {
             ("512M", 512 * M, 4, #line), ("512m", 512 * M, 4, #line), ("1G", G, 2, #line),
             ("1g", G, 2, #line), ("2k", 2 * K, 2, #line), ("2K", 2 * K, 2, #line),
             ("1T", 1 << 40, 2, #line), ("1P", 1 << 50, 2, #line), ("1E", 1 << 60, 2, #line),
-            ("16E", 0, 3, #line),                       // shifted out: wraps silently
+            ("16E", 0, 3, #line),  // shifted out: wraps silently
             ("4096", 4096, 4, #line), ("0", 0, 1, #line),
-            ("0x10M", 16 * M, 5, #line), ("0x1E", 30, 4, #line),   // E is a hex digit here
+            ("0x10M", 16 * M, 5, #line), ("0x1E", 30, 4, #line),  // E is a hex digit here
             ("010K", 8 * K, 4, #line), ("08", 0, 1, #line), ("0x", 0, 1, #line),
             ("50%", 50, 2, #line), ("1M\n", M, 2, #line), ("1Mjunk", M, 2, #line),
             ("1B", 1, 1, #line), ("1Z", 1, 1, #line), ("1MM", M, 2, #line),
             ("", 0, 0, #line), ("abc", 0, 0, #line), ("+5M", 0, 0, #line), ("-5M", 0, 0, #line),
             (" 5", 0, 0, #line),
-            ("K", 0, 1, #line),                         // a lone suffix is consumed
-            ("18446744073709551616", 0, 20, #line),     // 2^64 wraps to 0, no error
-            ("18446744073709551615", UInt64.max, 20, #line),
+            ("K", 0, 1, #line),  // a lone suffix is consumed
+            ("18446744073709551616", 0, 20, #line),  // 2^64 wraps to 0, no error
+            ("18446744073709551615", UInt64.max, 20, #line)
         ]
         for (s, v, n, line) in cases {
             XCTAssertEqual(memparse(bytes(s)), MemparseResult(value: v, consumed: n), "\"\(s)\"", line: line)
@@ -336,46 +356,54 @@ final class ParsersTests: XCTestCase {
             Case("1\t2", .ok(W(values: [1], consumed: 2))),
             Case("1\n2", .ok(W(values: [1], consumed: 2))),
             Case("  5  ", .ok(W(values: [5], consumed: 5))),
-            Case("\r\u{0B}\u{0C}5\n", .ok(W(values: [5], consumed: 5))),   // isspace() before the number
-            Case(bytes: [0xA0, 0x35], .ok(W(values: [5], consumed: 2))),     // Latin-1 NBSP is a space
+            Case("\r\u{0B}\u{0C}5\n", .ok(W(values: [5], consumed: 5))),  // isspace() before the number
+            Case(bytes: [0xA0, 0x35], .ok(W(values: [5], consumed: 2))),  // Latin-1 NBSP is a space
             Case("5 \r", .ok(W(values: [5], consumed: 3))),
             Case("5\n\n", .ok(W(values: [5], consumed: 3))),
             Case("18446744073709551615", .ok(W(values: [UInt64.max], consumed: 20))),
             Case("00000000000000000005", .ok(W(values: [5], consumed: 20))),  // 20 bytes fit the window
-            Case("", .ok(W(values: [], consumed: 0))),                     // zero-length write
+            Case("", .ok(W(values: [], consumed: 0))),  // zero-length write
             Case("\n", .fail(.invalidArgument)), Case("   ", .fail(.invalidArgument)),
-            Case("-1", .fail(.invalidArgument)), Case("-0", .fail(.invalidArgument)), Case("-", .fail(.invalidArgument)),
-            Case("+5", .fail(.invalidArgument)),                                      // a digit must come first
-            Case("foo", .fail(.invalidArgument)), Case("5x", .fail(.invalidArgument)), Case("5,6", .fail(.invalidArgument)),
-            Case("5\r", .fail(.invalidArgument)), Case("5\r\n", .fail(.invalidArgument)),       // only space/tab/LF may follow
+            Case("-1", .fail(.invalidArgument)), Case("-0", .fail(.invalidArgument)),
+            Case("-", .fail(.invalidArgument)),
+            Case("+5", .fail(.invalidArgument)),  // a digit must come first
+            Case("foo", .fail(.invalidArgument)), Case("5x", .fail(.invalidArgument)),
+            Case("5,6", .fail(.invalidArgument)),
+            // Only space/tab/LF may follow.
+            Case("5\r", .fail(.invalidArgument)), Case("5\r\n", .fail(.invalidArgument)),
             Case(bytes: [0x35, 0], .fail(.invalidArgument)), Case(bytes: [0x35, 0xFF], .fail(.invalidArgument)),
             Case(bytes: [0], .fail(.invalidArgument)), Case(bytes: [0xFF], .fail(.invalidArgument)),
-            Case("08", .fail(.invalidArgument)), Case("0x", .fail(.invalidArgument)), Case("0xg", .fail(.invalidArgument)),
-            Case("18446744073709551616", .fail(.invalidArgument)),                    // overflow is .invalidArgument here
-            Case("000000000000000000005", .fail(.invalidArgument)),                   // 21 bytes: "too long"
+            Case("08", .fail(.invalidArgument)), Case("0x", .fail(.invalidArgument)),
+            Case("0xg", .fail(.invalidArgument)),
+            Case("18446744073709551616", .fail(.invalidArgument)),  // overflow is .invalidArgument here
+            Case("000000000000000000005", .fail(.invalidArgument)),  // 21 bytes: "too long"
             Case(repeated("1", 5000), .fail(.invalidArgument)),
-            Case(repeated(" ", 4095) + "5", .fail(.invalidArgument)),                 // beyond the 4095-byte window
+            Case(repeated(" ", 4095) + "5", .fail(.invalidArgument)),  // beyond the 4095-byte window
             Case(repeated(" ", 4094) + "5", .ok(W(values: [5], consumed: 4095))),
             Case("5" + repeated(" ", 5000), .ok(W(values: [5], consumed: 5001))),
             // consumed = count - left, where left counts only inside the 4095-byte window.
-            Case("1 2" + repeated(" ", 5000), .ok(W(values: [1], consumed: 5003 - 4093))),
+            Case("1 2" + repeated(" ", 5000), .ok(W(values: [1], consumed: 5003 - 4093)))
         ]
         checkCases(cases) { try procDoulongvecMinmax($0) }
 
         XCTAssertEqual(outcome { try procDoulongvecMinmax(bytes("101"), max: 100) }, .fail(.invalidArgument))
-        XCTAssertEqual(outcome { try procDoulongvecMinmax(bytes("100"), max: 100) },
-                       .ok(W(values: [100], consumed: 3)))
+        XCTAssertEqual(
+            outcome { try procDoulongvecMinmax(bytes("100"), max: 100) },
+            .ok(W(values: [100], consumed: 3)))
         XCTAssertEqual(outcome { try procDoulongvecMinmax(bytes("1"), min: 2) }, .fail(.invalidArgument))
-        XCTAssertEqual(outcome { try procDoulongvecMinmax(bytes("1 2 3"), slots: 2) },
-                       .ok(W(values: [1, 2], consumed: 4)))
+        XCTAssertEqual(
+            outcome { try procDoulongvecMinmax(bytes("1 2 3"), slots: 2) },
+            .ok(W(values: [1, 2], consumed: 4)))
     }
 
     func testSysctlFilePositionAndSize() {
         // sysctl_writes_strict=1: a write at a non-zero offset is accepted and ignored.
-        XCTAssertEqual(outcome { try procDoulongvecMinmax(bytes("2"), position: 2) },
-                       .ok(W(values: [], consumed: 1)))
-        XCTAssertEqual(outcome { try procDobool(bytes("foo"), position: 1) },
-                       .ok(W(values: [], consumed: 3)))
+        XCTAssertEqual(
+            outcome { try procDoulongvecMinmax(bytes("2"), position: 2) },
+            .ok(W(values: [], consumed: 1)))
+        XCTAssertEqual(
+            outcome { try procDobool(bytes("foo"), position: 1) },
+            .ok(W(values: [], consumed: 3)))
         // 4 MiB or more is refused before parsing.
         let big = [UInt8](repeating: 0x20, count: sysctlMaxWriteBytes)
         XCTAssertEqual(outcome { try procDoulongvecMinmax(big) }, .fail(.noMemory))
@@ -392,13 +420,15 @@ final class ParsersTests: XCTestCase {
             Case("-0", .ok(W(values: [false], consumed: 2))),
             Case("0x10", .ok(W(values: [true], consumed: 4))),
             Case("00", .ok(W(values: [false], consumed: 2))),
-            Case("4294967296", .ok(W(values: [true], consumed: 10))),   // no int range check
+            Case("4294967296", .ok(W(values: [true], consumed: 10))),  // no int range check
             Case("1 0", .ok(W(values: [true], consumed: 2))),
             Case(" 1 ", .ok(W(values: [true], consumed: 3))),
             Case("", .ok(W(values: [], consumed: 0))),
-            Case("foo", .fail(.invalidArgument)), Case("y", .fail(.invalidArgument)), Case("on", .fail(.invalidArgument)),
-            Case("true", .fail(.invalidArgument)), Case("\n", .fail(.invalidArgument)), Case("+1", .fail(.invalidArgument)),
-            Case("1x", .fail(.invalidArgument)), Case("18446744073709551616", .fail(.invalidArgument)),
+            Case("foo", .fail(.invalidArgument)), Case("y", .fail(.invalidArgument)),
+            Case("on", .fail(.invalidArgument)),
+            Case("true", .fail(.invalidArgument)), Case("\n", .fail(.invalidArgument)),
+            Case("+1", .fail(.invalidArgument)),
+            Case("1x", .fail(.invalidArgument)), Case("18446744073709551616", .fail(.invalidArgument))
         ]
         checkCases(cases) { try procDobool($0) }
     }
@@ -413,28 +443,34 @@ final class ParsersTests: XCTestCase {
             Case("0x7fffffff", .ok(W(values: [Int32.max], consumed: 10))),
             Case("-0x10", .ok(W(values: [-16], consumed: 5))),
             Case("2147483648", .fail(.invalidArgument)), Case("-2147483649", .fail(.invalidArgument)),
-            Case("4294967296", .fail(.invalidArgument)), Case("-", .fail(.invalidArgument)), Case("--1", .fail(.invalidArgument)),
-            Case("- 1", .fail(.invalidArgument)), Case("-\n", .fail(.invalidArgument)), Case("", .ok(W(values: [], consumed: 0))),
+            Case("4294967296", .fail(.invalidArgument)), Case("-", .fail(.invalidArgument)),
+            Case("--1", .fail(.invalidArgument)),
+            Case("- 1", .fail(.invalidArgument)), Case("-\n", .fail(.invalidArgument)),
+            Case("", .ok(W(values: [], consumed: 0)))
         ]
         checkCases(cases) { try procDointvecMinmax($0) }
         XCTAssertEqual(outcome { try procDointvecMinmax(bytes("-5"), min: 0) }, .fail(.invalidArgument))
         XCTAssertEqual(outcome { try procDointvecMinmax(bytes("11"), min: 0, max: 10) }, .fail(.invalidArgument))
-        XCTAssertEqual(outcome { try procDointvecMinmax(bytes("10"), min: 0, max: 10) },
-                       .ok(W(values: [10], consumed: 2)))
-        XCTAssertEqual(outcome { try procDointvecMinmax(bytes("1 2"), slots: 2) },
-                       .ok(W(values: [1, 2], consumed: 3)))
-        XCTAssertEqual(outcome { try procDointvecMinmax(bytes("1 2 3\n"), slots: 2) },
-                       .ok(W(values: [1, 2], consumed: 4)))
+        XCTAssertEqual(
+            outcome { try procDointvecMinmax(bytes("10"), min: 0, max: 10) },
+            .ok(W(values: [10], consumed: 2)))
+        XCTAssertEqual(
+            outcome { try procDointvecMinmax(bytes("1 2"), slots: 2) },
+            .ok(W(values: [1, 2], consumed: 3)))
+        XCTAssertEqual(
+            outcome { try procDointvecMinmax(bytes("1 2 3\n"), slots: 2) },
+            .ok(W(values: [1, 2], consumed: 4)))
         XCTAssertEqual(outcome { try procDointvecMinmax(bytes("1,2"), slots: 2) }, .fail(.invalidArgument))
         XCTAssertEqual(outcome { try procDointvecMinmax(bytes("1 x"), slots: 2) }, .fail(.invalidArgument))
-        XCTAssertEqual(outcome { try procDointvecMinmax(bytes("1 "), slots: 2) },
-                       .ok(W(values: [1], consumed: 2)))
+        XCTAssertEqual(
+            outcome { try procDointvecMinmax(bytes("1 "), slots: 2) },
+            .ok(W(values: [1], consumed: 2)))
     }
 
     // MARK: sysfs write size
 
     func testSysfsStoreBuffer() {
-        XCTAssertNil(sysfsStoreBuffer([]))                               // store never called
+        XCTAssertNil(sysfsStoreBuffer([]))  // store never called
         XCTAssertEqual(sysfsStoreBuffer(bytes("online\n")), bytes("online\n"))
         XCTAssertEqual(sysfsStoreBuffer(Array(repeating: 0x31, count: 4096))?.count, 4096)
         XCTAssertEqual(sysfsStoreBuffer(Array(repeating: 0x31, count: 4097))?.count, 4096)
@@ -471,7 +507,7 @@ final class ParsersTests: XCTestCase {
             (.notSupportedOnSocket, "EOPNOTSUPP", "Operation not supported", 95),
             (.deadlock, "EDEADLK", "Resource deadlock avoided", 35),
             (.readOnlyFileSystem, "EROFS", "Read-only file system", 30),
-            (.overflow, "EOVERFLOW", "Value too large for defined data type", 75),
+            (.overflow, "EOVERFLOW", "Value too large for defined data type", 75)
         ]
         for (e, symbol, message, linux) in expected {
             XCTAssertEqual(e.symbol, symbol)
@@ -563,8 +599,9 @@ final class ParsersTests: XCTestCase {
         XCTAssertEqual(outcome { try procDoulongvecMinmax(bytes("010")) }, .ok(W(values: [8], consumed: 3)))
         XCTAssertEqual(outcome { try procDoulongvecMinmax(bytes("1 2")) }, .ok(W(values: [1], consumed: 2)))
         // What the retry of the remaining "2" (now at offset 2) does: nothing.
-        XCTAssertEqual(outcome { try procDoulongvecMinmax(bytes("2"), position: 2) },
-                       .ok(W(values: [], consumed: 1)))
+        XCTAssertEqual(
+            outcome { try procDoulongvecMinmax(bytes("2"), position: 2) },
+            .ok(W(values: [], consumed: 1)))
     }
 
     /// README "Reproducibility and parsers": sysfs hugetlb counters are base 10: `010` is 10,

@@ -1,6 +1,7 @@
 import XCTest
-@testable import MemoryModel
+
 @testable import KernelFS
+@testable import MemoryModel
 
 /// A small machine without the QEMU layout (see `Machine.synthetic`).
 private func procSyntheticMachine(_ layout: [[(ZoneType, Int)]], reserved: [PFNRange] = []) -> Machine {
@@ -8,7 +9,9 @@ private func procSyntheticMachine(_ layout: [[(ZoneType, Int)]], reserved: [PFNR
 }
 
 /// The captured a-baseline machine: 1 GiB, 4 slots, maxmem 4 GiB.
-private func baseline() throws -> Machine { try Machine.boot(MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4)) }
+private func baseline() throws -> Machine {
+    try Machine.boot(MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4))
+}
 
 private func lines(_ s: String) -> [String] {
     var l = s.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
@@ -22,14 +25,20 @@ private func skeleton(_ line: String) -> String {
     var out = ""
     var inDigits = false
     for ch in line {
-        if ch.isASCII && ch.isNumber { if !inDigits { out += "N" }; inDigits = true } else { out.append(ch); inDigits = false }
+        if ch.isASCII && ch.isNumber {
+            if !inDigits { out += "N" }; inDigits = true
+        } else {
+            out.append(ch); inDigits = false
+        }
     }
     return out
 }
 
 /// Skeletons equal once padding before numbers is collapsed, and right-aligned columns end
 /// at the same place (equal line lengths) when `fixedWidth`.
-private func assertSameLayout(_ ours: String, _ real: String, fixedWidth: Bool, file: StaticString = #filePath, line: UInt = #line) {
+private func assertSameLayout(
+    _ ours: String, _ real: String, fixedWidth: Bool, file: StaticString = #filePath, line: UInt = #line
+) {
     let a = lines(ours), b = lines(real)
     XCTAssertEqual(a.count, b.count, "line count", file: file, line: line)
     func collapse(_ s: String) -> String {
@@ -55,15 +64,19 @@ final class ProcViewsTests: XCTestCase {
         let m = try baseline()
         let ours = ProcViews.meminfo(m)
         assertSameLayout(ours, RealProc61.meminfo, fixedWidth: true)
-        XCTAssertEqual(lines(ours).map { String($0.prefix { $0 != ":" }) },
-                       lines(RealProc61.meminfo).map { String($0.prefix { $0 != ":" }) })
+        XCTAssertEqual(
+            lines(ours).map { String($0.prefix { $0 != ":" }) },
+            lines(RealProc61.meminfo).map { String($0.prefix { $0 != ":" }) })
         XCTAssertTrue(ours.hasSuffix(" kB\n"))
     }
 
     func testMeminfoLiteralLines() throws {
         let m = try baseline()
         let l = lines(ProcViews.meminfo(m))
-        XCTAssertEqual(l[1], "MemFree:        " + String(repeating: " ", count: 8 - String(m.totalFreePages * 4).count) + "\(m.totalFreePages * 4) kB")
+        XCTAssertEqual(
+            l[1],
+            "MemFree:        " + String(repeating: " ", count: 8 - String(m.totalFreePages * 4).count)
+                + "\(m.totalFreePages * 4) kB")
         XCTAssertTrue(l.contains("Buffers:               0 kB"))
         XCTAssertTrue(l.contains("VmallocTotal:   34359738367 kB"))
         XCTAssertTrue(l.contains("HardwareCorrupted:     0 kB"))
@@ -113,27 +126,30 @@ final class ProcViewsTests: XCTestCase {
     func testBuddyinfoLiteral() {
         let m = procSyntheticMachine([[(.dma32, 65536)]])
         // 64 order-10 blocks after boot (pfn 1024 start is aligned).
-        XCTAssertEqual(ProcViews.buddyinfo(m),
-                       "Node 0, zone    DMA32      0      0      0      0      0      0      0      0      0      0     64 \n")
+        XCTAssertEqual(
+            ProcViews.buddyinfo(m),
+            "Node 0, zone    DMA32      0      0      0      0      0      0      0      0      0      0     64 \n")
     }
 
     func testZoneinfoEmptyZonesStopAtProtection() {
         let m = procSyntheticMachine([[(.dma32, 65536)]])
         let l = lines(ProcViews.zoneinfo(m))
         let i = l.firstIndex(of: "Node 0, zone   Normal")!
-        XCTAssertEqual(Array(l[i...(i + 10)]), [
-            "Node 0, zone   Normal",
-            "  pages free     0",
-            "        boost    0",
-            "        min      0",
-            "        low      0",
-            "        high     0",
-            "        spanned  0",
-            "        present  0",
-            "        managed  0",
-            "        cma      0",
-            "        protection: (0, 0, 0, 0, 0)",
-        ])
+        XCTAssertEqual(
+            Array(l[i...(i + 10)]),
+            [
+                "Node 0, zone   Normal",
+                "  pages free     0",
+                "        boost    0",
+                "        min      0",
+                "        low      0",
+                "        high     0",
+                "        spanned  0",
+                "        present  0",
+                "        managed  0",
+                "        cma      0",
+                "        protection: (0, 0, 0, 0, 0)"
+            ])
         // The per-node stats come with the first populated zone (DMA32 here, not DMA).
         XCTAssertEqual(l[0], "Node 0, zone      DMA")
         XCTAssertEqual(l[1], "  pages free     0")
@@ -141,24 +157,30 @@ final class ProcViewsTests: XCTestCase {
         XCTAssertEqual(l[d + 1], "  per-node stats")
         XCTAssertEqual(l[d + 2], "      nr_inactive_anon 0")
         XCTAssertTrue(l.contains("      nr_mapped    0"))
-        XCTAssertTrue(l.contains("  vm stats threshold: 6"))     // 65536 pages: 2 * 1 * (1 + fls(2))
+        XCTAssertTrue(l.contains("  vm stats threshold: 6"))  // 65536 pages: 2 * 1 * (1 + fls(2))
         XCTAssertTrue(l.contains("  start_pfn:           1024"))
-        XCTAssertEqual(l.last, "        protection: (0, 0, 0, 0, 0)")   // Device
+        XCTAssertEqual(l.last, "        protection: (0, 0, 0, 0, 0)")  // Device
     }
 
     func testPagetypeinfoLiteralHeader() {
         let m = procSyntheticMachine([[(.dma32, 65536)]])
         let l = lines(ProcViews.pagetypeinfo(m))
-        XCTAssertEqual(Array(l[0...3]), [
-            "Page block order: 9",
-            "Pages per block:  512",
-            "",
-            "Free pages count per migrate type at order       0      1      2      3      4      5      6      7      8      9     10 ",
-        ])
-        XCTAssertEqual(l[5], "Node    0, zone    DMA32, type      Movable      0      0      0      0      0      0      0      0      0      0     64 ")
+        XCTAssertEqual(
+            Array(l[0...3]),
+            [
+                "Page block order: 9",
+                "Pages per block:  512",
+                "",
+                "Free pages count per migrate type at order       0      1      2      3      4      5      6      7      8      9     10 "
+            ])
+        XCTAssertEqual(
+            l[5],
+            "Node    0, zone    DMA32, type      Movable      0      0      0      0      0      0      0      0      0      0     64 "
+        )
         XCTAssertEqual(l.count, 12)
         XCTAssertEqual(l[9], "")
-        XCTAssertEqual(l[10], "Number of blocks type     Unmovable      Movable  Reclaimable   HighAtomic      Isolate ")
+        XCTAssertEqual(
+            l[10], "Number of blocks type     Unmovable      Movable  Reclaimable   HighAtomic      Isolate ")
         XCTAssertEqual(l[11], "Node 0, zone    DMA32            0          128            0            0            0 ")
     }
 
@@ -167,13 +189,26 @@ final class ProcViewsTests: XCTestCase {
     func testBaselineZonesMatchCapture() throws {
         let m = try baseline()
         // zone node=0 zone=DMA ... / DMA32 from a-baseline.txt
-        struct Z { var type: ZoneType; var min, low, high, spanned, present, managed: Int; var protection: [Int]; var start: Int? }
+        struct Z {
+            var type: ZoneType; var min, low, high, spanned, present, managed: Int; var protection: [Int];
+            var start: Int?
+        }
         let captured = [
-            Z(type: .dma, min: 190, low: 237, high: 284, spanned: 4095, present: 3998, managed: 3840, protection: [0, 880, 880, 880, 880], start: 1),
-            Z(type: .dma32, min: 11073, low: 13841, high: 16609, spanned: 258016, present: 258016, managed: 225520, protection: [0, 0, 0, 0, 0], start: 4096),
-            Z(type: .normal, min: 0, low: 0, high: 0, spanned: 0, present: 0, managed: 0, protection: [0, 0, 0, 0, 0], start: nil),
-            Z(type: .movable, min: 0, low: 0, high: 0, spanned: 0, present: 0, managed: 0, protection: [0, 0, 0, 0, 0], start: nil),
-            Z(type: .device, min: 0, low: 0, high: 0, spanned: 0, present: 0, managed: 0, protection: [0, 0, 0, 0, 0], start: nil),
+            Z(
+                type: .dma, min: 190, low: 237, high: 284, spanned: 4095, present: 3998, managed: 3840,
+                protection: [0, 880, 880, 880, 880], start: 1),
+            Z(
+                type: .dma32, min: 11073, low: 13841, high: 16609, spanned: 258016, present: 258016, managed: 225520,
+                protection: [0, 0, 0, 0, 0], start: 4096),
+            Z(
+                type: .normal, min: 0, low: 0, high: 0, spanned: 0, present: 0, managed: 0, protection: [0, 0, 0, 0, 0],
+                start: nil),
+            Z(
+                type: .movable, min: 0, low: 0, high: 0, spanned: 0, present: 0, managed: 0,
+                protection: [0, 0, 0, 0, 0], start: nil),
+            Z(
+                type: .device, min: 0, low: 0, high: 0, spanned: 0, present: 0, managed: 0, protection: [0, 0, 0, 0, 0],
+                start: nil)
         ]
         // The capture's `params` step read /proc/sys/vm/lowmem_reserve_ratio before the dump;
         // 6.1's handler recomputes the reserves even on a read, after boot's late frees.
@@ -194,7 +229,8 @@ final class ProcViewsTests: XCTestCase {
         }
         let memTotal = meminfoValue(ProcViews.meminfo(m), "MemTotal")
         XCTAssertLessThanOrEqual(abs(memTotal - 917440), 9174, "MemTotal \(memTotal)")
-        XCTAssertEqual(ProcViews.iomemSystemRAMLines(m), ["00001000-0009fbff : System RAM", "00100000-3ffdffff : System RAM"])
+        XCTAssertEqual(
+            ProcViews.iomemSystemRAMLines(m), ["00001000-0009fbff : System RAM", "00100000-3ffdffff : System RAM"])
     }
 
     func testMemAvailableFollowsSiMemAvailable() throws {
@@ -254,10 +290,14 @@ final class ProcViewsTests: XCTestCase {
     func testModesAndEACCES() throws {
         let k = try fs()
         for f in ["drop_caches", "compact_memory"] {
-            XCTAssertThrowsError(try k.read("/proc/sys/vm/\(f)")) { XCTAssertEqual(($0 as? KernelError)?.errno, .permissionDenied) }
+            XCTAssertThrowsError(try k.read("/proc/sys/vm/\(f)")) {
+                XCTAssertEqual(($0 as? KernelError)?.errno, .permissionDenied)
+            }
         }
         for f in ["meminfo", "zoneinfo", "buddyinfo", "pagetypeinfo", "vmstat", "iomem"] {
-            XCTAssertThrowsError(try k.write("/proc/\(f)", "1")) { XCTAssertEqual(($0 as? KernelError)?.errno, .permissionDenied) }
+            XCTAssertThrowsError(try k.write("/proc/\(f)", "1")) {
+                XCTAssertEqual(($0 as? KernelError)?.errno, .permissionDenied)
+            }
         }
         guard case .file(let pti) = try k.lookup("/proc/pagetypeinfo") else { return XCTFail() }
         XCTAssertEqual(pti.mode, 0o400)
@@ -265,7 +305,7 @@ final class ProcViewsTests: XCTestCase {
         XCTAssertEqual(dc.mode, 0o200)
         guard case .file(let sr) = try k.lookup("/proc/sys/vm/stat_refresh") else { return XCTFail() }
         XCTAssertEqual(sr.mode, 0o600)
-        XCTAssertNoThrow(try k.read("/proc/pagetypeinfo"))    // root reads 0400
+        XCTAssertNoThrow(try k.read("/proc/pagetypeinfo"))  // root reads 0400
     }
 
     /// Bad writes give EINVAL and change nothing (observed on 6.1 for each of these).
@@ -279,7 +319,7 @@ final class ProcViewsTests: XCTestCase {
             ("overcommit_ratio", [" ", "foo", "2147483648", "99999999999999999999999"]),
             ("overcommit_kbytes", [" ", "-1", "foo", "99999999999999999999999"]),
             ("percpu_pagelist_high_fraction", [" ", "-1", "foo", "1", "7", "2147483648"]),
-            ("drop_caches", [" ", "-1", "foo", "0", "5", "99999999999999999999999"]),
+            ("drop_caches", [" ", "-1", "foo", "0", "5", "99999999999999999999999"])
         ]
         for (file, inputs) in cases {
             let path = "/proc/sys/vm/\(file)"
@@ -287,7 +327,8 @@ final class ProcViewsTests: XCTestCase {
             let zonesBefore = ProcViews.zoneinfo(k.machine)
             for input in inputs {
                 XCTAssertThrowsError(try k.write(path, input), "\(file) <- \(input.debugDescription)") {
-                    XCTAssertEqual(($0 as? KernelError)?.errno, .invalidArgument, "\(file) <- \(input.debugDescription)")
+                    XCTAssertEqual(
+                        ($0 as? KernelError)?.errno, .invalidArgument, "\(file) <- \(input.debugDescription)")
                 }
                 if file != "drop_caches" { XCTAssertEqual(try k.read(path), before, file) }
                 XCTAssertEqual(ProcViews.zoneinfo(k.machine), zonesBefore, file)
@@ -309,8 +350,9 @@ final class ProcViewsTests: XCTestCase {
         // "45056 junk": the number and the space are consumed, the rest is a short write.
         XCTAssertEqual(try k.write(vm + "min_free_kbytes", "50000 junk"), 6)
         XCTAssertEqual(try k.read(vm + "min_free_kbytes"), "50000\n")
-        XCTAssertEqual(k.machine.zone(node: 0, type: .dma32).watermark.min,
-                       50000 / 4 * k.machine.zone(node: 0, type: .dma32).managedPages / k.machine.totalManagedPages)
+        XCTAssertEqual(
+            k.machine.zone(node: 0, type: .dma32).watermark.min,
+            50000 / 4 * k.machine.zone(node: 0, type: .dma32).managedPages / k.machine.totalManagedPages)
         XCTAssertEqual(try k.write(vm + "min_free_kbytes", "0x10"), 4)
         XCTAssertEqual(try k.read(vm + "min_free_kbytes"), "16\n")
         XCTAssertEqual(try k.write(vm + "overcommit_ratio", "-1"), 2)
@@ -345,7 +387,8 @@ final class ProcViewsTests: XCTestCase {
         XCTAssertEqual(try k.read(p), "256\t256\t32\t0\t0\n")
         XCTAssertEqual(try k.write(p, "1 2"), 3)
         XCTAssertEqual(try k.read(p), "1\t2\t32\t0\t0\n")
-        XCTAssertEqual(k.machine.zone(node: 0, type: .dma).lowmemReserve[1], k.machine.zone(node: 0, type: .dma32).managedPages)
+        XCTAssertEqual(
+            k.machine.zone(node: 0, type: .dma).lowmemReserve[1], k.machine.zone(node: 0, type: .dma32).managedPages)
         XCTAssertEqual(try k.write(p, "-1"), 2)
         XCTAssertEqual(try k.read(p), "0\t2\t32\t0\t0\n")
         XCTAssertEqual(k.machine.zone(node: 0, type: .dma).lowmemReserve, [0, 0, 0, 0, 0])
@@ -378,7 +421,9 @@ final class ProcViewsTests: XCTestCase {
         let v = Dictionary(uniqueKeysWithValues: ProcViews.vmstatItems(m))
         XCTAssertEqual(v["drop_pagecache"], 2)
         XCTAssertEqual(v["drop_slab"], 2)
-        XCTAssertEqual(m.kmsg.filter { $0.contains("drop_caches:") }, ["sh (1): drop_caches: 1", "sh (1): drop_caches: 2", "sh (1): drop_caches: 4"])
+        XCTAssertEqual(
+            m.kmsg.filter { $0.contains("drop_caches:") },
+            ["sh (1): drop_caches: 1", "sh (1): drop_caches: 2", "sh (1): drop_caches: 4"])
         try m.verify()
     }
 }
@@ -423,412 +468,412 @@ private func parseZoneinfo(_ text: String) -> [String: [String: Int]] {
 /// layouts must not.
 enum RealProc61 {
     static let meminfo = #"""
-MemTotal:         917440 kB
-MemFree:          880700 kB
-MemAvailable:     814020 kB
-Buffers:               0 kB
-Cached:             1940 kB
-SwapCached:            0 kB
-Active:             1644 kB
-Inactive:            352 kB
-Active(anon):       1644 kB
-Inactive(anon):      352 kB
-Active(file):          0 kB
-Inactive(file):        0 kB
-Unevictable:           0 kB
-Mlocked:               0 kB
-SwapTotal:             0 kB
-SwapFree:              0 kB
-Zswap:                 0 kB
-Zswapped:              0 kB
-Dirty:                 0 kB
-Writeback:             0 kB
-AnonPages:            92 kB
-Mapped:             1600 kB
-Shmem:              1940 kB
-KReclaimable:       8756 kB
-Slab:              14844 kB
-SReclaimable:       8756 kB
-SUnreclaim:         6088 kB
-KernelStack:         748 kB
-PageTables:           36 kB
-SecPageTables:         0 kB
-NFS_Unstable:          0 kB
-Bounce:                0 kB
-WritebackTmp:          0 kB
-CommitLimit:      458720 kB
-Committed_AS:       2612 kB
-VmallocTotal:   34359738367 kB
-VmallocUsed:        7356 kB
-VmallocChunk:          0 kB
-Percpu:              260 kB
-HardwareCorrupted:     0 kB
-AnonHugePages:         0 kB
-ShmemHugePages:        0 kB
-ShmemPmdMapped:        0 kB
-FileHugePages:         0 kB
-FilePmdMapped:         0 kB
-HugePages_Total:       0
-HugePages_Free:        0
-HugePages_Rsvd:        0
-HugePages_Surp:        0
-Hugepagesize:       2048 kB
-Hugetlb:               0 kB
-DirectMap4k:       26496 kB
-DirectMap2M:     1021952 kB
-"""#
+        MemTotal:         917440 kB
+        MemFree:          880700 kB
+        MemAvailable:     814020 kB
+        Buffers:               0 kB
+        Cached:             1940 kB
+        SwapCached:            0 kB
+        Active:             1644 kB
+        Inactive:            352 kB
+        Active(anon):       1644 kB
+        Inactive(anon):      352 kB
+        Active(file):          0 kB
+        Inactive(file):        0 kB
+        Unevictable:           0 kB
+        Mlocked:               0 kB
+        SwapTotal:             0 kB
+        SwapFree:              0 kB
+        Zswap:                 0 kB
+        Zswapped:              0 kB
+        Dirty:                 0 kB
+        Writeback:             0 kB
+        AnonPages:            92 kB
+        Mapped:             1600 kB
+        Shmem:              1940 kB
+        KReclaimable:       8756 kB
+        Slab:              14844 kB
+        SReclaimable:       8756 kB
+        SUnreclaim:         6088 kB
+        KernelStack:         748 kB
+        PageTables:           36 kB
+        SecPageTables:         0 kB
+        NFS_Unstable:          0 kB
+        Bounce:                0 kB
+        WritebackTmp:          0 kB
+        CommitLimit:      458720 kB
+        Committed_AS:       2612 kB
+        VmallocTotal:   34359738367 kB
+        VmallocUsed:        7356 kB
+        VmallocChunk:          0 kB
+        Percpu:              260 kB
+        HardwareCorrupted:     0 kB
+        AnonHugePages:         0 kB
+        ShmemHugePages:        0 kB
+        ShmemPmdMapped:        0 kB
+        FileHugePages:         0 kB
+        FilePmdMapped:         0 kB
+        HugePages_Total:       0
+        HugePages_Free:        0
+        HugePages_Rsvd:        0
+        HugePages_Surp:        0
+        Hugepagesize:       2048 kB
+        Hugetlb:               0 kB
+        DirectMap4k:       26496 kB
+        DirectMap2M:     1021952 kB
+        """#
 
     static let zoneinfo = #"""
-Node 0, zone      DMA
-  per-node stats
-      nr_inactive_anon 79
-      nr_active_anon 420
-      nr_inactive_file 0
-      nr_active_file 0
-      nr_unevictable 0
-      nr_slab_reclaimable 2189
-      nr_slab_unreclaimable 1522
-      nr_isolated_anon 0
-      nr_isolated_file 0
-      workingset_nodes 0
-      workingset_refault_anon 0
-      workingset_refault_file 0
-      workingset_activate_anon 0
-      workingset_activate_file 0
-      workingset_restore_anon 0
-      workingset_restore_file 0
-      workingset_nodereclaim 0
-      nr_anon_pages 23
-      nr_mapped    400
-      nr_file_pages 485
-      nr_dirty     0
-      nr_writeback 0
-      nr_writeback_temp 0
-      nr_shmem     485
-      nr_shmem_hugepages 0
-      nr_shmem_pmdmapped 0
-      nr_file_hugepages 0
-      nr_file_pmdmapped 0
-      nr_anon_transparent_hugepages 0
-      nr_vmscan_write 0
-      nr_vmscan_immediate_reclaim 0
-      nr_dirtied   0
-      nr_written   0
-      nr_throttled_written 0
-      nr_kernel_misc_reclaimable 0
-      nr_foll_pin_acquired 0
-      nr_foll_pin_released 0
-      nr_kernel_stack 748
-      nr_page_table_pages 9
-      nr_sec_page_table_pages 0
-      nr_swapcached 0
-      pgpromote_success 0
-      pgpromote_candidate 0
-  pages free     3808
-        boost    0
-        min      190
-        low      237
-        high     284
-        spanned  4095
-        present  3998
-        managed  3840
-        cma      0
-        protection: (0, 872, 872, 872, 872)
-      nr_free_pages 3808
-      nr_zone_inactive_anon 0
-      nr_zone_active_anon 0
-      nr_zone_inactive_file 0
-      nr_zone_active_file 0
-      nr_zone_unevictable 0
-      nr_zone_write_pending 0
-      nr_mlock     0
-      nr_bounce    0
-      nr_zspages   0
-      nr_free_cma  0
-      numa_hit     1
-      numa_miss    0
-      numa_foreign 0
-      numa_interleave 1
-      numa_local   1
-      numa_other   0
-  pagesets
-    cpu: 0
-              count: 0
-              high:  237
-              batch: 1
-  vm stats threshold: 2
-  node_unreclaimable:  0
-  start_pfn:           1
-Node 0, zone    DMA32
-  pages free     216367
-        boost    0
-        min      11073
-        low      13841
-        high     16609
-        spanned  258016
-        present  258016
-        managed  225520
-        cma      0
-        protection: (0, 0, 0, 0, 0)
-      nr_free_pages 216367
-      nr_zone_inactive_anon 79
-      nr_zone_active_anon 420
-      nr_zone_inactive_file 0
-      nr_zone_active_file 0
-      nr_zone_unevictable 0
-      nr_zone_write_pending 0
-      nr_mlock     0
-      nr_bounce    0
-      nr_zspages   0
-      nr_free_cma  0
-      numa_hit     5686
-      numa_miss    0
-      numa_foreign 0
-      numa_interleave 636
-      numa_local   5686
-      numa_other   0
-  pagesets
-    cpu: 0
-              count: 2465
-              high:  13841
-              batch: 63
-  vm stats threshold: 8
-  node_unreclaimable:  0
-  start_pfn:           4096
-Node 0, zone   Normal
-  pages free     0
-        boost    0
-        min      0
-        low      0
-        high     0
-        spanned  0
-        present  0
-        managed  0
-        cma      0
-        protection: (0, 0, 0, 0, 0)
-Node 0, zone  Movable
-  pages free     0
-        boost    0
-        min      0
-        low      0
-        high     0
-        spanned  0
-        present  0
-        managed  0
-        cma      0
-        protection: (0, 0, 0, 0, 0)
-Node 0, zone   Device
-  pages free     0
-        boost    0
-        min      0
-        low      0
-        high     0
-        spanned  0
-        present  0
-        managed  0
-        cma      0
-        protection: (0, 0, 0, 0, 0)
-"""#
+        Node 0, zone      DMA
+          per-node stats
+              nr_inactive_anon 79
+              nr_active_anon 420
+              nr_inactive_file 0
+              nr_active_file 0
+              nr_unevictable 0
+              nr_slab_reclaimable 2189
+              nr_slab_unreclaimable 1522
+              nr_isolated_anon 0
+              nr_isolated_file 0
+              workingset_nodes 0
+              workingset_refault_anon 0
+              workingset_refault_file 0
+              workingset_activate_anon 0
+              workingset_activate_file 0
+              workingset_restore_anon 0
+              workingset_restore_file 0
+              workingset_nodereclaim 0
+              nr_anon_pages 23
+              nr_mapped    400
+              nr_file_pages 485
+              nr_dirty     0
+              nr_writeback 0
+              nr_writeback_temp 0
+              nr_shmem     485
+              nr_shmem_hugepages 0
+              nr_shmem_pmdmapped 0
+              nr_file_hugepages 0
+              nr_file_pmdmapped 0
+              nr_anon_transparent_hugepages 0
+              nr_vmscan_write 0
+              nr_vmscan_immediate_reclaim 0
+              nr_dirtied   0
+              nr_written   0
+              nr_throttled_written 0
+              nr_kernel_misc_reclaimable 0
+              nr_foll_pin_acquired 0
+              nr_foll_pin_released 0
+              nr_kernel_stack 748
+              nr_page_table_pages 9
+              nr_sec_page_table_pages 0
+              nr_swapcached 0
+              pgpromote_success 0
+              pgpromote_candidate 0
+          pages free     3808
+                boost    0
+                min      190
+                low      237
+                high     284
+                spanned  4095
+                present  3998
+                managed  3840
+                cma      0
+                protection: (0, 872, 872, 872, 872)
+              nr_free_pages 3808
+              nr_zone_inactive_anon 0
+              nr_zone_active_anon 0
+              nr_zone_inactive_file 0
+              nr_zone_active_file 0
+              nr_zone_unevictable 0
+              nr_zone_write_pending 0
+              nr_mlock     0
+              nr_bounce    0
+              nr_zspages   0
+              nr_free_cma  0
+              numa_hit     1
+              numa_miss    0
+              numa_foreign 0
+              numa_interleave 1
+              numa_local   1
+              numa_other   0
+          pagesets
+            cpu: 0
+                      count: 0
+                      high:  237
+                      batch: 1
+          vm stats threshold: 2
+          node_unreclaimable:  0
+          start_pfn:           1
+        Node 0, zone    DMA32
+          pages free     216367
+                boost    0
+                min      11073
+                low      13841
+                high     16609
+                spanned  258016
+                present  258016
+                managed  225520
+                cma      0
+                protection: (0, 0, 0, 0, 0)
+              nr_free_pages 216367
+              nr_zone_inactive_anon 79
+              nr_zone_active_anon 420
+              nr_zone_inactive_file 0
+              nr_zone_active_file 0
+              nr_zone_unevictable 0
+              nr_zone_write_pending 0
+              nr_mlock     0
+              nr_bounce    0
+              nr_zspages   0
+              nr_free_cma  0
+              numa_hit     5686
+              numa_miss    0
+              numa_foreign 0
+              numa_interleave 636
+              numa_local   5686
+              numa_other   0
+          pagesets
+            cpu: 0
+                      count: 2465
+                      high:  13841
+                      batch: 63
+          vm stats threshold: 8
+          node_unreclaimable:  0
+          start_pfn:           4096
+        Node 0, zone   Normal
+          pages free     0
+                boost    0
+                min      0
+                low      0
+                high     0
+                spanned  0
+                present  0
+                managed  0
+                cma      0
+                protection: (0, 0, 0, 0, 0)
+        Node 0, zone  Movable
+          pages free     0
+                boost    0
+                min      0
+                low      0
+                high     0
+                spanned  0
+                present  0
+                managed  0
+                cma      0
+                protection: (0, 0, 0, 0, 0)
+        Node 0, zone   Device
+          pages free     0
+                boost    0
+                min      0
+                low      0
+                high     0
+                spanned  0
+                present  0
+                managed  0
+                cma      0
+                protection: (0, 0, 0, 0, 0)
+        """#
 
     static let buddyinfo = #"""
-Node 0, zone      DMA      0      0      0      0      0      1      1      1      0      1      3 
-Node 0, zone    DMA32      3      2      2      2      1      2      1      1      2      1    210 
-"""#
+        Node 0, zone      DMA      0      0      0      0      0      1      1      1      0      1      3 
+        Node 0, zone    DMA32      3      2      2      2      1      2      1      1      2      1    210 
+        """#
 
     static let pagetypeinfo = #"""
-Page block order: 9
-Pages per block:  512
+        Page block order: 9
+        Pages per block:  512
 
-Free pages count per migrate type at order       0      1      2      3      4      5      6      7      8      9     10 
-Node    0, zone      DMA, type    Unmovable      0      0      0      0      0      1      1      1      0      0      0 
-Node    0, zone      DMA, type      Movable      0      0      0      0      0      0      0      0      0      1      3 
-Node    0, zone      DMA, type  Reclaimable      0      0      0      0      0      0      0      0      0      0      0 
-Node    0, zone      DMA, type   HighAtomic      0      0      0      0      0      0      0      0      0      0      0 
-Node    0, zone      DMA, type      Isolate      0      0      0      0      0      0      0      0      0      0      0 
-Node    0, zone    DMA32, type    Unmovable      1      0      1      1      0      1      0      1      1      0      0 
-Node    0, zone    DMA32, type      Movable      1      1      1      1      0      1      0      0      0      0    210 
-Node    0, zone    DMA32, type  Reclaimable      1      1      0      0      1      0      1      0      1      1      0 
-Node    0, zone    DMA32, type   HighAtomic      0      0      0      0      0      0      0      0      0      0      0 
-Node    0, zone    DMA32, type      Isolate      0      0      0      0      0      0      0      0      0      0      0 
+        Free pages count per migrate type at order       0      1      2      3      4      5      6      7      8      9     10 
+        Node    0, zone      DMA, type    Unmovable      0      0      0      0      0      1      1      1      0      0      0 
+        Node    0, zone      DMA, type      Movable      0      0      0      0      0      0      0      0      0      1      3 
+        Node    0, zone      DMA, type  Reclaimable      0      0      0      0      0      0      0      0      0      0      0 
+        Node    0, zone      DMA, type   HighAtomic      0      0      0      0      0      0      0      0      0      0      0 
+        Node    0, zone      DMA, type      Isolate      0      0      0      0      0      0      0      0      0      0      0 
+        Node    0, zone    DMA32, type    Unmovable      1      0      1      1      0      1      0      1      1      0      0 
+        Node    0, zone    DMA32, type      Movable      1      1      1      1      0      1      0      0      0      0    210 
+        Node    0, zone    DMA32, type  Reclaimable      1      1      0      0      1      0      1      0      1      1      0 
+        Node    0, zone    DMA32, type   HighAtomic      0      0      0      0      0      0      0      0      0      0      0 
+        Node    0, zone    DMA32, type      Isolate      0      0      0      0      0      0      0      0      0      0      0 
 
-Number of blocks type     Unmovable      Movable  Reclaimable   HighAtomic      Isolate 
-Node 0, zone      DMA            1            7            0            0            0 
-Node 0, zone    DMA32           76          422            6            0            0 
-"""#
+        Number of blocks type     Unmovable      Movable  Reclaimable   HighAtomic      Isolate 
+        Node 0, zone      DMA            1            7            0            0            0 
+        Node 0, zone    DMA32           76          422            6            0            0 
+        """#
 
     static let vmstat = #"""
-nr_free_pages 220175
-nr_zone_inactive_anon 79
-nr_zone_active_anon 420
-nr_zone_inactive_file 0
-nr_zone_active_file 0
-nr_zone_unevictable 0
-nr_zone_write_pending 0
-nr_mlock 0
-nr_bounce 0
-nr_zspages 0
-nr_free_cma 0
-numa_hit 5810
-numa_miss 0
-numa_foreign 0
-numa_interleave 637
-numa_local 5810
-numa_other 0
-nr_inactive_anon 79
-nr_active_anon 420
-nr_inactive_file 0
-nr_active_file 0
-nr_unevictable 0
-nr_slab_reclaimable 2189
-nr_slab_unreclaimable 1522
-nr_isolated_anon 0
-nr_isolated_file 0
-workingset_nodes 0
-workingset_refault_anon 0
-workingset_refault_file 0
-workingset_activate_anon 0
-workingset_activate_file 0
-workingset_restore_anon 0
-workingset_restore_file 0
-workingset_nodereclaim 0
-nr_anon_pages 23
-nr_mapped 400
-nr_file_pages 485
-nr_dirty 0
-nr_writeback 0
-nr_writeback_temp 0
-nr_shmem 485
-nr_shmem_hugepages 0
-nr_shmem_pmdmapped 0
-nr_file_hugepages 0
-nr_file_pmdmapped 0
-nr_anon_transparent_hugepages 0
-nr_vmscan_write 0
-nr_vmscan_immediate_reclaim 0
-nr_dirtied 0
-nr_written 0
-nr_throttled_written 0
-nr_kernel_misc_reclaimable 0
-nr_foll_pin_acquired 0
-nr_foll_pin_released 0
-nr_kernel_stack 748
-nr_page_table_pages 9
-nr_sec_page_table_pages 0
-nr_swapcached 0
-pgpromote_success 0
-pgpromote_candidate 0
-nr_dirty_threshold 40472
-nr_dirty_background_threshold 20211
-pgpgin 0
-pgpgout 0
-pswpin 0
-pswpout 0
-pgalloc_dma 32
-pgalloc_dma32 9490
-pgalloc_normal 0
-pgalloc_movable 0
-pgalloc_device 0
-allocstall_dma 0
-allocstall_dma32 0
-allocstall_normal 0
-allocstall_movable 0
-allocstall_device 0
-pgskip_dma 0
-pgskip_dma32 0
-pgskip_normal 0
-pgskip_movable 0
-pgskip_device 0
-pgfree 232161
-pgactivate 369
-pgdeactivate 0
-pglazyfree 0
-pgfault 665
-pgmajfault 0
-pglazyfreed 0
-pgrefill 0
-pgreuse 61
-pgsteal_kswapd 0
-pgsteal_direct 0
-pgdemote_kswapd 0
-pgdemote_direct 0
-pgscan_kswapd 0
-pgscan_direct 0
-pgscan_direct_throttle 0
-pgscan_anon 0
-pgscan_file 0
-pgsteal_anon 0
-pgsteal_file 0
-zone_reclaim_failed 0
-pginodesteal 0
-slabs_scanned 0
-kswapd_inodesteal 0
-kswapd_low_wmark_hit_quickly 0
-kswapd_high_wmark_hit_quickly 0
-pageoutrun 0
-pgrotated 0
-drop_pagecache 0
-drop_slab 0
-oom_kill 0
-numa_pte_updates 0
-numa_huge_pte_updates 0
-numa_hint_faults 0
-numa_hint_faults_local 0
-numa_pages_migrated 0
-pgmigrate_success 0
-pgmigrate_fail 0
-thp_migration_success 0
-thp_migration_fail 0
-thp_migration_split 0
-compact_migrate_scanned 0
-compact_free_scanned 0
-compact_isolated 0
-compact_stall 0
-compact_fail 0
-compact_success 0
-compact_daemon_wake 0
-compact_daemon_migrate_scanned 0
-compact_daemon_free_scanned 0
-htlb_buddy_alloc_success 0
-htlb_buddy_alloc_fail 0
-unevictable_pgs_culled 0
-unevictable_pgs_scanned 0
-unevictable_pgs_rescued 0
-unevictable_pgs_mlocked 0
-unevictable_pgs_munlocked 0
-unevictable_pgs_cleared 0
-unevictable_pgs_stranded 0
-thp_fault_alloc 0
-thp_fault_fallback 0
-thp_fault_fallback_charge 0
-thp_collapse_alloc 0
-thp_collapse_alloc_failed 0
-thp_file_alloc 0
-thp_file_fallback 0
-thp_file_fallback_charge 0
-thp_file_mapped 0
-thp_split_page 0
-thp_split_page_failed 0
-thp_deferred_split_page 0
-thp_split_pmd 0
-thp_scan_exceed_none_pte 0
-thp_scan_exceed_swap_pte 0
-thp_scan_exceed_share_pte 0
-thp_split_pud 0
-thp_zero_page_alloc 0
-thp_zero_page_alloc_failed 0
-thp_swpout 0
-thp_swpout_fallback 0
-balloon_inflate 0
-balloon_deflate 0
-balloon_migrate 0
-swap_ra 0
-swap_ra_hit 0
-ksm_swpin_copy 0
-cow_ksm 0
-zswpin 0
-zswpout 0
-direct_map_level2_splits 0
-direct_map_level3_splits 0
-nr_unstable 0
-"""#
+        nr_free_pages 220175
+        nr_zone_inactive_anon 79
+        nr_zone_active_anon 420
+        nr_zone_inactive_file 0
+        nr_zone_active_file 0
+        nr_zone_unevictable 0
+        nr_zone_write_pending 0
+        nr_mlock 0
+        nr_bounce 0
+        nr_zspages 0
+        nr_free_cma 0
+        numa_hit 5810
+        numa_miss 0
+        numa_foreign 0
+        numa_interleave 637
+        numa_local 5810
+        numa_other 0
+        nr_inactive_anon 79
+        nr_active_anon 420
+        nr_inactive_file 0
+        nr_active_file 0
+        nr_unevictable 0
+        nr_slab_reclaimable 2189
+        nr_slab_unreclaimable 1522
+        nr_isolated_anon 0
+        nr_isolated_file 0
+        workingset_nodes 0
+        workingset_refault_anon 0
+        workingset_refault_file 0
+        workingset_activate_anon 0
+        workingset_activate_file 0
+        workingset_restore_anon 0
+        workingset_restore_file 0
+        workingset_nodereclaim 0
+        nr_anon_pages 23
+        nr_mapped 400
+        nr_file_pages 485
+        nr_dirty 0
+        nr_writeback 0
+        nr_writeback_temp 0
+        nr_shmem 485
+        nr_shmem_hugepages 0
+        nr_shmem_pmdmapped 0
+        nr_file_hugepages 0
+        nr_file_pmdmapped 0
+        nr_anon_transparent_hugepages 0
+        nr_vmscan_write 0
+        nr_vmscan_immediate_reclaim 0
+        nr_dirtied 0
+        nr_written 0
+        nr_throttled_written 0
+        nr_kernel_misc_reclaimable 0
+        nr_foll_pin_acquired 0
+        nr_foll_pin_released 0
+        nr_kernel_stack 748
+        nr_page_table_pages 9
+        nr_sec_page_table_pages 0
+        nr_swapcached 0
+        pgpromote_success 0
+        pgpromote_candidate 0
+        nr_dirty_threshold 40472
+        nr_dirty_background_threshold 20211
+        pgpgin 0
+        pgpgout 0
+        pswpin 0
+        pswpout 0
+        pgalloc_dma 32
+        pgalloc_dma32 9490
+        pgalloc_normal 0
+        pgalloc_movable 0
+        pgalloc_device 0
+        allocstall_dma 0
+        allocstall_dma32 0
+        allocstall_normal 0
+        allocstall_movable 0
+        allocstall_device 0
+        pgskip_dma 0
+        pgskip_dma32 0
+        pgskip_normal 0
+        pgskip_movable 0
+        pgskip_device 0
+        pgfree 232161
+        pgactivate 369
+        pgdeactivate 0
+        pglazyfree 0
+        pgfault 665
+        pgmajfault 0
+        pglazyfreed 0
+        pgrefill 0
+        pgreuse 61
+        pgsteal_kswapd 0
+        pgsteal_direct 0
+        pgdemote_kswapd 0
+        pgdemote_direct 0
+        pgscan_kswapd 0
+        pgscan_direct 0
+        pgscan_direct_throttle 0
+        pgscan_anon 0
+        pgscan_file 0
+        pgsteal_anon 0
+        pgsteal_file 0
+        zone_reclaim_failed 0
+        pginodesteal 0
+        slabs_scanned 0
+        kswapd_inodesteal 0
+        kswapd_low_wmark_hit_quickly 0
+        kswapd_high_wmark_hit_quickly 0
+        pageoutrun 0
+        pgrotated 0
+        drop_pagecache 0
+        drop_slab 0
+        oom_kill 0
+        numa_pte_updates 0
+        numa_huge_pte_updates 0
+        numa_hint_faults 0
+        numa_hint_faults_local 0
+        numa_pages_migrated 0
+        pgmigrate_success 0
+        pgmigrate_fail 0
+        thp_migration_success 0
+        thp_migration_fail 0
+        thp_migration_split 0
+        compact_migrate_scanned 0
+        compact_free_scanned 0
+        compact_isolated 0
+        compact_stall 0
+        compact_fail 0
+        compact_success 0
+        compact_daemon_wake 0
+        compact_daemon_migrate_scanned 0
+        compact_daemon_free_scanned 0
+        htlb_buddy_alloc_success 0
+        htlb_buddy_alloc_fail 0
+        unevictable_pgs_culled 0
+        unevictable_pgs_scanned 0
+        unevictable_pgs_rescued 0
+        unevictable_pgs_mlocked 0
+        unevictable_pgs_munlocked 0
+        unevictable_pgs_cleared 0
+        unevictable_pgs_stranded 0
+        thp_fault_alloc 0
+        thp_fault_fallback 0
+        thp_fault_fallback_charge 0
+        thp_collapse_alloc 0
+        thp_collapse_alloc_failed 0
+        thp_file_alloc 0
+        thp_file_fallback 0
+        thp_file_fallback_charge 0
+        thp_file_mapped 0
+        thp_split_page 0
+        thp_split_page_failed 0
+        thp_deferred_split_page 0
+        thp_split_pmd 0
+        thp_scan_exceed_none_pte 0
+        thp_scan_exceed_swap_pte 0
+        thp_scan_exceed_share_pte 0
+        thp_split_pud 0
+        thp_zero_page_alloc 0
+        thp_zero_page_alloc_failed 0
+        thp_swpout 0
+        thp_swpout_fallback 0
+        balloon_inflate 0
+        balloon_deflate 0
+        balloon_migrate 0
+        swap_ra 0
+        swap_ra_hit 0
+        ksm_swpin_copy 0
+        cow_ksm 0
+        zswpin 0
+        zswpout 0
+        direct_map_level2_splits 0
+        direct_map_level3_splits 0
+        nr_unstable 0
+        """#
 }

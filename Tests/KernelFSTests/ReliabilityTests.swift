@@ -1,6 +1,7 @@
 import Foundation
-import XCTest
 import SystemPackage
+import XCTest
+
 @testable import KernelFS
 @testable import MemoryModel
 
@@ -10,8 +11,11 @@ final class ReliabilityTests: XCTestCase {
     static let mem = "/sys/devices/system/memory"
 
     func boot() throws -> KernelFS {
-        let fs = KernelFS(machine: try Machine.boot(MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4,
-                                                                  dimms: [DIMMConfig(id: "d1", sizeBytes: 512 << 20)])))
+        let fs = KernelFS(
+            machine: try Machine.boot(
+                MachineConfig(
+                    memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4,
+                    dimms: [DIMMConfig(id: "d1", sizeBytes: 512 << 20)])))
         fs.journaling = true
         return fs
     }
@@ -43,7 +47,8 @@ final class ReliabilityTests: XCTestCase {
     func testOvercommitKbytesAtTheTopOfU64ShowsTheKernelsWrappedCommitLimit() throws {
         let fs = try boot()
         func commitLimit() throws -> String {
-            try fs.read("/proc/meminfo").split(separator: "\n").first { $0.hasPrefix("CommitLimit:") }.map(String.init) ?? ""
+            try fs.read("/proc/meminfo").split(separator: "\n").first { $0.hasPrefix("CommitLimit:") }.map(String.init)
+                ?? ""
         }
         try fs.write("/proc/sys/vm/overcommit_kbytes", "9223372036854775808\n")
         XCTAssertEqual(try fs.read("/proc/sys/vm/overcommit_kbytes"), "9223372036854775808\n")
@@ -66,9 +71,11 @@ final class ReliabilityTests: XCTestCase {
     func testSysctlWriteAtAnOffsetIsIgnored() throws {
         let fs = try boot()
         let before = try fs.read("/proc/sys/vm/min_free_kbytes")
-        XCTAssertEqual(try fs.write("/proc/sys/vm/min_free_kbytes", Array("50000\n".utf8), context: WriteContext(position: 5)), 6)
+        XCTAssertEqual(
+            try fs.write("/proc/sys/vm/min_free_kbytes", Array("50000\n".utf8), context: WriteContext(position: 5)), 6)
         XCTAssertEqual(try fs.read("/proc/sys/vm/min_free_kbytes"), before)
-        XCTAssertEqual(try fs.write("/proc/sys/vm/nr_hugepages", Array("7\n".utf8), context: WriteContext(position: 1)), 2)
+        XCTAssertEqual(
+            try fs.write("/proc/sys/vm/nr_hugepages", Array("7\n".utf8), context: WriteContext(position: 1)), 2)
         XCTAssertEqual(try fs.read("/proc/sys/vm/nr_hugepages"), "0\n")
         // At offset 0 it applies.
         XCTAssertEqual(try fs.write("/proc/sys/vm/min_free_kbytes", "50000\n"), 6)
@@ -101,9 +108,11 @@ final class ReliabilityTests: XCTestCase {
         XCTAssertEqual(try fs.readBytes("/proc/sys/vm/min_free_kbytes", offset: 0, count: 2), Array("50".utf8))
         XCTAssertEqual(try fs.readBytes("/proc/sys/vm/min_free_kbytes", offset: 2, count: 100), [])
         let bs = try fs.read("\(Self.mem)/block_size_bytes")
-        XCTAssertEqual(try fs.readBytes("\(Self.mem)/block_size_bytes", offset: 2, count: 100), Array(bs.utf8.dropFirst(2)))
+        XCTAssertEqual(
+            try fs.readBytes("\(Self.mem)/block_size_bytes", offset: 2, count: 100), Array(bs.utf8.dropFirst(2)))
         let meminfo = try fs.read("/proc/meminfo")
-        XCTAssertEqual(try fs.readBytes("/proc/meminfo", offset: 10, count: 5), Array(meminfo.utf8.dropFirst(10).prefix(5)))
+        XCTAssertEqual(
+            try fs.readBytes("/proc/meminfo", offset: 10, count: 5), Array(meminfo.utf8.dropFirst(10).prefix(5)))
     }
 
     /// kernfs passes the position to no sysfs store: a write at an offset applies.
@@ -128,23 +137,30 @@ final class ReliabilityTests: XCTestCase {
         m.allocate(owner: o, blocks: 40_000)
         let target = 33
         XCTAssertTrue(m.owners[o]!.blocks.contains { m.blocks[33]!.range.contains(Int($0)) })
-        final class Flag: @unchecked Sendable { private var on = false; private let l = NSLock()
+        final class Flag: @unchecked Sendable {
+            private var on = false; private let l = NSLock()
             func set() { l.lock(); on = true; l.unlock() }
-            var value: Bool { l.lock(); defer { l.unlock() }; return on } }
+            var value: Bool { l.lock(); defer { l.unlock() }; return on }
+        }
         let signal = Flag()
         let group = DispatchGroup()
         let blocked = Thread {
-            _ = try? fs.write("\(Self.mem)/memory\(target)/state", "offline\n", context: WriteContext(signalPending: { signal.value }))
+            _ = try? fs.write(
+                "\(Self.mem)/memory\(target)/state", "offline\n", context: WriteContext(signalPending: { signal.value })
+            )
             group.leave()
         }
         group.enter(); blocked.start()
         let start = Date()
-        while (try? fs.read("\(Self.mem)/memory\(target)/state")) != "going-offline\n", Date().timeIntervalSince(start) < 30 { usleep(1000) }
+        while (try? fs.read("\(Self.mem)/memory\(target)/state")) != "going-offline\n",
+            Date().timeIntervalSince(start) < 30
+        { usleep(1000) }
         XCTAssertEqual(try fs.read("\(Self.mem)/memory\(target)/state"), "going-offline\n")
         for _ in 0..<40 {
             group.enter()
             Thread {
-                _ = try? fs.write("\(Self.mem)/memory\(target)/state", "offline\n", context: WriteContext(signalPending: { true }))
+                _ = try? fs.write(
+                    "\(Self.mem)/memory\(target)/state", "offline\n", context: WriteContext(signalPending: { true }))
                 group.leave()
             }.start()
         }
@@ -153,7 +169,8 @@ final class ReliabilityTests: XCTestCase {
         XCTAssertEqual(try fs.write("/proc/sys/vm/watermark_scale_factor", "11\n"), 3)
         XCTAssertLessThan(Date().timeIntervalSince(t0), 10)
         XCTAssertEqual(try fs.read("/proc/sys/vm/watermark_scale_factor"), "11\n")
-        XCTAssertEqual(try fs.read("\(Self.mem)/memory\(target)/state"), "going-offline\n", "the offline ended by itself")
+        XCTAssertEqual(
+            try fs.read("\(Self.mem)/memory\(target)/state"), "going-offline\n", "the offline ended by itself")
         signal.set()
         XCTAssertEqual(group.wait(timeout: .now() + 120), .success)
         try fs.withLock { try $0.verify() }
@@ -210,10 +227,13 @@ final class ReliabilityTests: XCTestCase {
     /// A file cut mid-line, bad hex, an unknown line: errors with FILE:LINE.
     func testSessionFileErrorsNameFileAndLine() throws {
         func error(_ text: String) -> String {
-            do { _ = try SavedSession(parsing: Array(text.utf8), file: "f.state"); return "no error" } catch { return "\(error)" }
+            do { _ = try SavedSession(parsing: Array(text.utf8), file: "f.state"); return "no error" } catch {
+                return "\(error)"
+            }
         }
-        XCTAssertEqual(error("memhp-state 2\noption --mem\nwrite /proc/sys/vm/nr_hugepages 310a ret=2\nwrite /pro"),
-                       "f.state:4: the last line has no newline: the file was cut short")
+        XCTAssertEqual(
+            error("memhp-state 2\noption --mem\nwrite /proc/sys/vm/nr_hugepages 310a ret=2\nwrite /pro"),
+            "f.state:4: the last line has no newline: the file was cut short")
         XCTAssertTrue(error("memhp-state 2\nwrite /p 3g ret=1\n").hasPrefix("f.state:2:"))
         XCTAssertTrue(error("memhp-state 2\nfrobnicate\n").hasPrefix("f.state:2:"))
         XCTAssertTrue(error("memhp-state 1\n").hasPrefix("f.state:1:"))
@@ -224,7 +244,8 @@ final class ReliabilityTests: XCTestCase {
     /// hotplug serials, waits, interleavings, events with spaces.
     func testJournalLinesRoundTrip() throws {
         var w = JournalEntry(kind: .write, path: "/proc/sys/vm/nr_hugepages", bytes: [], position: 7, result: 0)
-        var h = JournalEntry(kind: .write, path: "/sys/devices/system/memory/memory32/state", bytes: [0, 0xff, 10], result: -4)
+        var h = JournalEntry(
+            kind: .write, path: "/sys/devices/system/memory/memory32/state", bytes: [0, 0xff, 10], result: -4)
         h.hotplugSerial = 3; h.waits = 12; h.interrupted = true
         w.during = (3, 5)
         let e = JournalEntry(kind: .event, path: "hold anon o1 20")

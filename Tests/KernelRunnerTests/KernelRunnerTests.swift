@@ -1,5 +1,6 @@
-import XCTest
 import Foundation
+import XCTest
+
 @testable import KernelRunner
 @testable import Scenario
 
@@ -7,7 +8,9 @@ final class KernelRunnerTests: XCTestCase {
     /// memhp-guest.c compiles (warnings are errors) with the header rendered from
     /// ObservationSchema, as `guestBinary` builds it.
     func testGuestCompilesWithTheSchemaHeader() throws {
-        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/gcc"), "no gcc (scripts/kernel-setup.sh installs it)")
+        try XCTSkipUnless(
+            FileManager.default.isExecutableFile(atPath: "/usr/bin/gcc"), "no gcc (scripts/kernel-setup.sh installs it)"
+        )
         let dir = NSTemporaryDirectory() + "memhp-guest-\(getpid())"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -28,7 +31,9 @@ final class KernelRunnerTests: XCTestCase {
     /// writes vm.stat_refresh) and every line it prints fits ObservationSchema: the params in
     /// the schema's order, the pageflags classes by the schema's names.
     func testGuestLinesFitTheSchema() throws {
-        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/gcc"), "no gcc (scripts/kernel-setup.sh installs it)")
+        try XCTSkipUnless(
+            FileManager.default.isExecutableFile(atPath: "/usr/bin/gcc"), "no gcc (scripts/kernel-setup.sh installs it)"
+        )
         let dir = NSTemporaryDirectory() + "memhp-guest-run-\(getpid())"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -37,10 +42,11 @@ final class KernelRunnerTests: XCTestCase {
         XCTAssertEqual(try run("/usr/bin/gcc", ["-O0", "-w", "-o", dir + "/guest", dir + "/memhp-guest.c"]).status, 0)
         let program: [GuestInstruction] = [
             .step(n: 1, label: "read-only"), .read(path: "/sys/devices/system/memory/block_size_bytes"),
-            .dump(.params), .dump(.blocks([0, 1])), .dump(.pageflags([0])), .dump(.layout), .dump(.buddyinfo),
+            .dump(.params), .dump(.blocks([0, 1])), .dump(.pageflags([0])), .dump(.layout), .dump(.buddyinfo)
         ]
-        try (program.map(\.encoded).joined(separator: "\n") + "\n").write(toFile: dir + "/steps", atomically: true, encoding: .utf8)
-        FileManager.default.createFile(atPath: dir + "/out", contents: nil)   // the "control port": a plain file here
+        try (program.map(\.encoded).joined(separator: "\n") + "\n").write(
+            toFile: dir + "/steps", atomically: true, encoding: .utf8)
+        FileManager.default.createFile(atPath: dir + "/out", contents: nil)  // the "control port": a plain file here
         XCTAssertEqual(try run(dir + "/guest", [dir + "/steps", dir + "/out"]).status, 0)
         let lines = try String(contentsOfFile: dir + "/out", encoding: .utf8).split(separator: "\n").map(String.init)
         var observations: [Observation] = []
@@ -49,10 +55,12 @@ final class KernelRunnerTests: XCTestCase {
             if let v = ObservationSchema.violation(o) { XCTFail("\(v): \(l)") }
             observations.append(o)
         }
-        XCTAssertEqual(observations.filter { $0.kind == "param" }.compactMap { $0["path"] }, ObservationSchema.paramPaths)
+        XCTAssertEqual(
+            observations.filter { $0.kind == "param" }.compactMap { $0["path"] }, ObservationSchema.paramPaths)
         let pf = try XCTUnwrap(observations.first { $0.kind == "pageflags" })
         if pf["errno"] == nil && pf["state"] == nil {
-            XCTAssertEqual(pf.fields.map(\.key), ["block", "pages"] + ObservationSchema.PageClass.allCases.map(\.rawValue))
+            XCTAssertEqual(
+                pf.fields.map(\.key), ["block", "pages"] + ObservationSchema.PageClass.allCases.map(\.rawValue))
         }
         XCTAssertEqual(observations.last?.line, "scenario_exit rc=0")
     }
@@ -75,8 +83,10 @@ final class KernelRunnerTests: XCTestCase {
     func testGuestSourceHasNoListOfItsOwn() throws {
         let src = try GuestSource.load()
         // A list restated in C would show two of its items as neighbouring literals.
-        let lists = [ObservationSchema.meminfoKeys, ObservationSchema.vmstatKeys, ObservationSchema.paramPaths,
-                     ObservationSchema.bootLogKeys, ObservationSchema.PageClass.allCases.map(\.rawValue)]
+        let lists = [
+            ObservationSchema.meminfoKeys, ObservationSchema.vmstatKeys, ObservationSchema.paramPaths,
+            ObservationSchema.bootLogKeys, ObservationSchema.PageClass.allCases.map(\.rawValue)
+        ]
         for list in lists {
             for (a, b) in zip(list, list.dropFirst()) {
                 XCTAssertFalse(src.contains("\"\(a)\", \"\(b)\""), "memhp-guest.c lists \(a), \(b) itself")
@@ -90,7 +100,10 @@ final class KernelRunnerTests: XCTestCase {
     }
 
     func testQMPEventData() throws {
-        let m = try XCTUnwrap(QMPMessage(#"{"timestamp": {"seconds": 1, "microseconds": 2}, "event": "ACPI_DEVICE_OST", "data": {"info": {"device": "dimm3", "source": 1, "status": 0, "slot": "2", "slot-type": "DIMM"}}}"#))
+        let m = try XCTUnwrap(
+            QMPMessage(
+                #"{"timestamp": {"seconds": 1, "microseconds": 2}, "event": "ACPI_DEVICE_OST", "data": {"info": {"device": "dimm3", "source": 1, "status": 0, "slot": "2", "slot-type": "DIMM"}}}"#
+            ))
         XCTAssertEqual(m.event, "ACPI_DEVICE_OST")
         XCTAssertEqual(m.compactData, "{'info':{'device':'dimm3','source':1,'status':0,'slot':'2','slot-type':'DIMM'}}")
         XCTAssertEqual(KernelRunner.ostStatus(m, device: "dimm3"), 0)
@@ -110,7 +123,8 @@ final class KernelSetupTests: XCTestCase {
         let dir = NSTemporaryDirectory() + "/memhp-fixtures-\(getpid())"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try "# memhp observations v1\n# kernel: 6.1.0-56-amd64 linux-image-6.1.0-56-amd64 6.1.192-2\n".write(toFile: dir + "/a.kernel.txt", atomically: true, encoding: .utf8)
+        try "# memhp observations v1\n# kernel: 6.1.0-56-amd64 linux-image-6.1.0-56-amd64 6.1.192-2\n".write(
+            toFile: dir + "/a.kernel.txt", atomically: true, encoding: .utf8)
         try "# kernel: x y 6.1.176-1\n".write(toFile: dir + "/b.kernel.txt", atomically: true, encoding: .utf8)
         try "# kernel: x y 9\n".write(toFile: dir + "/c.scn", atomically: true, encoding: .utf8)
         XCTAssertEqual(KernelInstall.fixtureVersions(in: dir), ["6.1.192-2", "6.1.176-1"])

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import memhp
 
 /// Each thing a new user met (issue 10, item 4), run through the built binary: the status,
@@ -9,7 +10,9 @@ final class CLIBehaviourTests: XCTestCase {
 
     /// Errors say which subcommand they belong to and show its usage, never the top level's
     /// or demo's; nothing goes to stdout.
-    func assertUsageError(_ args: [String], _ needles: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+    func assertUsageError(_ args: [String], _ needles: [String], file: StaticString = #filePath, line: UInt = #line)
+        throws
+    {
         let r = try run(args, nil)
         XCTAssertEqual(r.status, 2, "\(args): \(r.err)", file: file, line: line)
         XCTAssertEqual(r.out, "", "\(args)", file: file, line: line)
@@ -37,19 +40,27 @@ final class CLIBehaviourTests: XCTestCase {
     /// Sizes as QEMU reads them: `--mem 1.5G` boots 1.5 GiB (12 memory blocks of 128 MiB);
     /// `--mem 1024` is MiB as `-m` reads it; `--maxmem 4294967296` is bytes as `maxmem=` reads it.
     func testSizesAsQEMUReadsThem() throws {
-        let r = try run(["read", "--mem", "1.5G", "/sys/devices/system/memory/memory11/state", "/sys/devices/system/memory/memory12/state"], nil)
+        let r = try run(
+            [
+                "read", "--mem", "1.5G", "/sys/devices/system/memory/memory11/state",
+                "/sys/devices/system/memory/memory12/state"
+            ], nil)
         XCTAssertEqual(r.status, 1)
         XCTAssertEqual(r.out, "online\n")
         XCTAssertTrue(r.err.contains("memory12/state: No such file or directory"), r.err)
-        let bare = try run(["read", "--mem", "1024", "--maxmem", "4294967296", "/sys/devices/system/memory/memory7/state"], nil)
+        let bare = try run(
+            ["read", "--mem", "1024", "--maxmem", "4294967296", "/sys/devices/system/memory/memory7/state"], nil)
         XCTAssertEqual(bare.status, 0, bare.err)
         XCTAssertEqual(bare.out, "online\n")
-        try assertUsageError(["boot", "--mem", "-1"], ["memhp boot: --mem '-1': a size cannot be negative", "Usage: memhp boot ["])
+        try assertUsageError(
+            ["boot", "--mem", "-1"], ["memhp boot: --mem '-1': a size cannot be negative", "Usage: memhp boot ["])
         try assertUsageError(["boot", "--mem", "1.5"], ["--mem '1.5': a fraction needs a unit"])
         try assertUsageError(["boot", "--mem", "1e3"], ["--mem '1e3': not a size"])
         try assertUsageError(["boot", "--maxmem", "99999999999T"], ["--maxmem '99999999999T': too large"])
-        try assertUsageError(["boot", "--dimm", "512"], ["backend memory size must be multiple of 0x200000", "512 is 512 bytes"])
-        try assertUsageError(["read", "--slots", "-3", "/proc/meminfo"], ["--slots -3: not between 0 and 256", "Usage: memhp read ["])
+        try assertUsageError(
+            ["boot", "--dimm", "512"], ["backend memory size must be multiple of 0x200000", "512 is 512 bytes"])
+        try assertUsageError(
+            ["read", "--slots", "-3", "/proc/meminfo"], ["--slots -3: not between 0 and 256", "Usage: memhp read ["])
     }
 
     /// QEMU plugs a 100 MiB DIMM (a multiple of its 2 MiB backend alignment), but the
@@ -57,7 +68,10 @@ final class CLIBehaviourTests: XCTestCase {
     func testMisalignedDIMMIsReported() throws {
         let r = try run(["boot", "--dimm", "100M", "--show", "blocks"], nil)
         XCTAssertEqual(r.status, 0, r.err)
-        XCTAssertTrue(r.err.hasPrefix("memhp: warning: DIMM dimm1 (100M at 0x100000000) is not in the guest: not aligned to the memory block size (128 MiB)"), r.err)
+        XCTAssertTrue(
+            r.err.hasPrefix(
+                "memhp: warning: DIMM dimm1 (100M at 0x100000000) is not in the guest: not aligned to the memory block size (128 MiB)"
+            ), r.err)
         // 1 GiB of boot memory: memory0-7 and nothing else.
         XCTAssertEqual(r.out.split(separator: "\n").filter { $0.hasPrefix("memory") }.count, 8, r.out)
         let json = try run(["boot", "--dimm", "100M", "--show", "blocks", "--json"], nil)
@@ -69,11 +83,14 @@ final class CLIBehaviourTests: XCTestCase {
 
     /// `--mem 4G --nodes 2G,2G` with the default maxmem: QEMU's own text, then the hint.
     func testMaxmemHint() throws {
-        try assertUsageError(["boot", "--mem", "4G", "--nodes", "2G,2G"], [
-            "memhp boot: invalid value of maxmem: memory slots were specified but maximum memory size equals initial memory size (0x100000000)",
-            "--maxmem defaults to 4G", "--maxmem 8G", "--slots 0", "Usage: memhp boot [",
-        ])
-        let ok = try run(["read", "--mem", "4G", "--nodes", "2G,2G", "--maxmem", "8G", "/sys/devices/system/node/online"], nil)
+        try assertUsageError(
+            ["boot", "--mem", "4G", "--nodes", "2G,2G"],
+            [
+                "memhp boot: invalid value of maxmem: memory slots were specified but maximum memory size equals initial memory size (0x100000000)",
+                "--maxmem defaults to 4G", "--maxmem 8G", "--slots 0", "Usage: memhp boot ["
+            ])
+        let ok = try run(
+            ["read", "--mem", "4G", "--nodes", "2G,2G", "--maxmem", "8G", "/sys/devices/system/node/online"], nil)
         XCTAssertEqual(ok.status, 0, ok.err)
         XCTAssertEqual(ok.out, "0-1\n")
     }
@@ -89,7 +106,8 @@ final class CLIBehaviourTests: XCTestCase {
         XCTAssertEqual(v.out, "memhp \(MemHP.version) (a model of Linux 6.1 memory hotplug on QEMU 7.2's pc machine)\n")
         let option = try run(["--frobnicate"], nil)
         XCTAssertEqual(option.status, 2)
-        XCTAssertTrue(option.err.hasPrefix("memhp: Unknown option '--frobnicate'\nUsage: memhp <subcommand>"), option.err)
+        XCTAssertTrue(
+            option.err.hasPrefix("memhp: Unknown option '--frobnicate'\nUsage: memhp <subcommand>"), option.err)
         try assertUsageError(["boot", "--frob"], ["memhp boot: Unknown option '--frob'", "Usage: memhp boot ["])
     }
 
@@ -131,7 +149,9 @@ final class CLIBehaviourTests: XCTestCase {
         let raw = try run(["read", "--raw", "/proc/kpageflags"], nil)
         XCTAssertEqual(raw.status, 0, raw.err)
         XCTAssertEqual(raw.outBytes.count, 262144 * 8)
-        let word0 = raw.outBytes.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        let word0 = raw.outBytes.prefix(8).enumerated().reduce(UInt64(0)) {
+            $0 | UInt64($1.element) << (8 * UInt64($1.offset))
+        }
         XCTAssertEqual(word0, 1 << 32)
     }
 

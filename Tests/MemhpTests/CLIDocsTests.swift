@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import XCTest
+
 @testable import memhp
 
 /// `--json` keys as docs/json.md documents them, the committed man page against the command
@@ -18,7 +19,12 @@ final class CLIDocsTests: XCTestCase {
         XCTAssertEqual(Set(o.keys), ["format", "machine", "dmesg", "files", "memory_blocks", "errors"])
         XCTAssertEqual(o["format"] as? Int, 1)
         let machine = try XCTUnwrap(o["machine"] as? [String: Any])
-        XCTAssertEqual(Set(machine.keys), ["mem_bytes", "maxmem_bytes", "slots", "node_bytes", "cmdline", "gbpages", "seed", "dimms", "memory_block_bytes"])
+        XCTAssertEqual(
+            Set(machine.keys),
+            [
+                "mem_bytes", "maxmem_bytes", "slots", "node_bytes", "cmdline", "gbpages", "seed", "dimms",
+                "memory_block_bytes"
+            ])
         XCTAssertEqual(machine["mem_bytes"] as? Int, 1 << 30)
         XCTAssertEqual(machine["maxmem_bytes"] as? Int, 4 << 30)
         XCTAssertEqual(machine["memory_block_bytes"] as? Int, 128 << 20)
@@ -29,7 +35,9 @@ final class CLIDocsTests: XCTestCase {
         XCTAssertEqual(blocks.count, 8)
         XCTAssertEqual(blocks.first?["valid_zones"] as? String, "none")
         let text = try MemhpBinary.run(["boot", "--show", "dmesg"])
-        XCTAssertEqual((o["dmesg"] as? [String])?.joined(separator: "\n"), String(text.out.dropFirst("# dmesg (memory)\n".count).dropLast()))
+        XCTAssertEqual(
+            (o["dmesg"] as? [String])?.joined(separator: "\n"),
+            String(text.out.dropFirst("# dmesg (memory)\n".count).dropLast()))
         try assertDocumented(o, in: "boot")
     }
 
@@ -41,7 +49,9 @@ final class CLIDocsTests: XCTestCase {
         XCTAssertEqual(Set(o.keys), ["format", "machine", "boot", "memory_blocks", "hvo_saving", "offline_risk"])
         let saving = try XCTUnwrap(o["hvo_saving"] as? [[String: Any]])
         XCTAssertEqual(saving.map { $0["hugetlb_optimize_vmemmap"] as? Int }, [0, 1])
-        for s in saving { XCTAssertEqual((s["pages_saved"] as? Int).map { $0 + (s["pages_used"] as? Int ?? 0) }, 100 * 512) }
+        for s in saving {
+            XCTAssertEqual((s["pages_saved"] as? Int).map { $0 + (s["pages_used"] as? Int ?? 0) }, 100 * 512)
+        }
         XCTAssertEqual(saving[0]["pages_saved"] as? Int, 0)
         // HVO frees 7 of the 8 vmemmap pages of each 2 MiB page (6.1): at most 700.
         let saved = try XCTUnwrap(saving[1]["pages_saved"] as? Int)
@@ -57,9 +67,14 @@ final class CLIDocsTests: XCTestCase {
     }
 
     /// Every key the JSON has appears as `key` in docs/json.md's section for the command.
-    func assertDocumented(_ o: [String: Any], in command: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        let doc = try String(contentsOf: MemhpBinary.packageRoot.appendingPathComponent("docs/json.md"), encoding: .utf8)
-        let section = try XCTUnwrap(doc.components(separatedBy: "\n## ").first { $0.hasPrefix("memhp \(command)") }, "no `## memhp \(command)` in docs/json.md")
+    func assertDocumented(_ o: [String: Any], in command: String, file: StaticString = #filePath, line: UInt = #line)
+        throws
+    {
+        let doc = try String(
+            contentsOf: MemhpBinary.packageRoot.appendingPathComponent("docs/json.md"), encoding: .utf8)
+        let section = try XCTUnwrap(
+            doc.components(separatedBy: "\n## ").first { $0.hasPrefix("memhp \(command)") },
+            "no `## memhp \(command)` in docs/json.md")
         func keys(_ v: Any) -> Set<String> {
             if let d = v as? [String: Any] { return d.reduce(into: Set(d.keys)) { $0.formUnion(keys($1.value)) } }
             if let a = v as? [Any] { return a.reduce(into: Set()) { $0.formUnion(keys($1)) } }
@@ -70,7 +85,9 @@ final class CLIDocsTests: XCTestCase {
         all.formUnion(["files", "errors"].filter { o[$0] != nil })
         let common = doc.components(separatedBy: "\n## ").first { $0.hasPrefix("Common") } ?? ""
         for k in all.sorted() {
-            XCTAssertTrue(section.contains("`\(k)`") || common.contains("`\(k)`"), "`\(k)` of memhp \(command) --json is not in docs/json.md", file: file, line: line)
+            XCTAssertTrue(
+                section.contains("`\(k)`") || common.contains("`\(k)`"),
+                "`\(k)` of memhp \(command) --json is not in docs/json.md", file: file, line: line)
         }
     }
 
@@ -78,7 +95,8 @@ final class CLIDocsTests: XCTestCase {
     /// every command, option and help text the binary describes (`--experimental-dump-help`)
     /// is in it. Regenerate with scripts/generate-manpage.
     func testManPageIsUpToDate() throws {
-        let man = try String(contentsOf: MemhpBinary.packageRoot.appendingPathComponent("docs/memhp.1"), encoding: .utf8)
+        let man = try String(
+            contentsOf: MemhpBinary.packageRoot.appendingPathComponent("docs/memhp.1"), encoding: .utf8)
         let dump = try MemhpBinary.run(["--experimental-dump-help"])
         XCTAssertEqual(dump.status, 0, dump.err)
         let info = try XCTUnwrap(JSONSerialization.jsonObject(with: dump.outBytes) as? [String: Any])
@@ -99,7 +117,9 @@ final class CLIDocsTests: XCTestCase {
                     XCTAssertTrue(man.contains(abstract), "\(name): option help missing from docs/memhp.1: \(abstract)")
                     checked += 1
                 }
-                if let long = (arg["names"] as? [[String: Any]])?.first(where: { $0["kind"] as? String == "long" })?["name"] as? String {
+                if let long = (arg["names"] as? [[String: Any]])?.first(where: { $0["kind"] as? String == "long" })?[
+                    "name"] as? String
+                {
                     XCTAssertTrue(man.contains(" -\(long)"), "\(name): --\(long) missing from docs/memhp.1")
                 }
             }
@@ -111,14 +131,17 @@ final class CLIDocsTests: XCTestCase {
 
     /// `memhp --generate-completion-script SHELL` (README documents it) for the three shells.
     func testCompletionScripts() throws {
-        let expectations = ["bash": "\ncomplete -o filenames -F _memhp memhp\n", "zsh": "#compdef memhp", "fish": "complete -c 'memhp'"]
+        let expectations = [
+            "bash": "\ncomplete -o filenames -F _memhp memhp\n", "zsh": "#compdef memhp", "fish": "complete -c 'memhp'"
+        ]
         for (shell, marker) in expectations {
             let r = try MemhpBinary.run(["--generate-completion-script", shell])
             XCTAssertEqual(r.status, 0, r.err)
             XCTAssertTrue(r.out.contains(marker), "\(shell): no \(marker) in\n\(r.out.prefix(400))")
             for sub in ["boot", "conformance", "sandbox"] { XCTAssertTrue(r.out.contains(sub), "\(shell): no \(sub)") }
         }
-        let readme = try String(contentsOf: MemhpBinary.packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let readme = try String(
+            contentsOf: MemhpBinary.packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
         XCTAssertTrue(readme.contains("memhp --generate-completion-script bash"))
     }
 

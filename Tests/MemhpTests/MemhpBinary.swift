@@ -5,7 +5,8 @@ import XCTest
 /// build it: this test target depends on it). A missing binary fails the test: nothing here
 /// passes without running the real thing.
 enum MemhpBinary {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     static func path() throws -> URL {
         var candidates: [URL] = []
@@ -49,12 +50,14 @@ enum MemhpBinary {
         let o = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         done.wait()
-        return Result(status: p.terminationStatus, out: String(decoding: o, as: UTF8.self),
-                      err: String(decoding: errData, as: UTF8.self), outBytes: o)
+        return Result(
+            status: p.terminationStatus, out: String(decoding: o, as: UTF8.self),
+            err: String(decoding: errData, as: UTF8.self), outBytes: o)
     }
 
     static func temporaryDirectory(_ name: String) throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("memhp-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "memhp-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         return dir
     }

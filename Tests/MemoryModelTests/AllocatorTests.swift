@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import MemoryModel
 
 /// A small machine without the QEMU layout (see `Machine.synthetic`).
@@ -43,7 +44,8 @@ final class AllocatorTests: XCTestCase {
         // It stops at the min watermark of ZONE_NORMAL, well before taking every page.
         let normal = m.zone(node: 0, type: .normal)
         XCTAssertLessThan(got, 4096)
-        XCTAssertLessThanOrEqual(normal.freePages, normal.watermark.min + normal.lowmemReserve[ZoneType.normal.rawValue] + 1)
+        XCTAssertLessThanOrEqual(
+            normal.freePages, normal.watermark.min + normal.lowmemReserve[ZoneType.normal.rawValue] + 1)
         try m.verify()
         // Movable allocations go to ZONE_MOVABLE first.
         let p = m.allocPages(order: 0, gfp: .highuserMovable, node: 0, kind: .anon)!
@@ -95,14 +97,21 @@ final class AllocatorTests: XCTestCase {
     }
 
     func testRandomAllocFreeKeepsInvariants() throws {
-        let m = syntheticMachine([[(.dma, 3072), (.dma32, 20480), (.normal, 30720), (.movable, 20480)],
-                                  [(.normal, 16384), (.movable, 8192)]], seed: 42)
+        let m = syntheticMachine(
+            [
+                [(.dma, 3072), (.dma32, 20480), (.normal, 30720), (.movable, 20480)],
+                [(.normal, 16384), (.movable, 8192)]
+            ], seed: 42)
         var rng = SplitMix64(seed: 7)
-        let kinds: [PageKind] = [.anon, .pageCache, .shmem, .ramfs, .slabReclaimable, .slabUnreclaimable, .pageTable, .kernelStack, .pinned]
+        let kinds: [PageKind] = [
+            .anon, .pageCache, .shmem, .ramfs, .slabReclaimable, .slabUnreclaimable, .pageTable, .kernelStack, .pinned
+        ]
         var ids: [Int] = []
         for (i, k) in kinds.enumerated() {
             for node in 0..<2 {
-                ids.append(try m.createOwner(name: "\(k)-\(node)-\(i)", kind: k, node: node, bound: node == 1 && i % 2 == 0, order: i % 4))
+                ids.append(
+                    try m.createOwner(
+                        name: "\(k)-\(node)-\(i)", kind: k, node: node, bound: node == 1 && i % 2 == 0, order: i % 4))
             }
         }
         for _ in 0..<250 {

@@ -1,5 +1,6 @@
-import XCTest
 import Foundation
+import XCTest
+
 @testable import MemoryModel
 
 /// Boot layout and command line against the real Linux 6.1 captures in
@@ -12,8 +13,9 @@ final class BootLayoutTests: XCTestCase {
     func z(_ l: BootLayout, _ n: Int, _ t: ZoneType) -> ZoneLayout { l.zone(node: n, t)! }
     func assertManaged(_ zone: ZoneLayout, _ captured: Int, file: StaticString = #filePath, line: UInt = #line) {
         let diff = abs(zone.managedPages - captured)
-        XCTAssertLessThanOrEqual(Double(diff), Double(captured) * 0.01,
-                                 "\(zone.type.name) managed \(zone.managedPages) vs captured \(captured)", file: file, line: line)
+        XCTAssertLessThanOrEqual(
+            Double(diff), Double(captured) * 0.01,
+            "\(zone.type.name) managed \(zone.managedPages) vs captured \(captured)", file: file, line: line)
     }
 
     // MARK: a-baseline: -m 1G,slots=4,maxmem=4G
@@ -21,23 +23,27 @@ final class BootLayoutTests: XCTestCase {
     func testBaselineE820SRATAndZones() throws {
         let l = try layout(MachineConfig())
         // a-baseline.dmesg.txt lines 4-10
-        XCTAssertEqual(l.e820.map { $0.line("BIOS-e820") }, [
-            "BIOS-e820: [mem 0x0000000000000000-0x000000000009fbff] usable",
-            "BIOS-e820: [mem 0x000000000009fc00-0x000000000009ffff] reserved",
-            "BIOS-e820: [mem 0x00000000000f0000-0x00000000000fffff] reserved",
-            "BIOS-e820: [mem 0x0000000000100000-0x000000003ffdffff] usable",
-            "BIOS-e820: [mem 0x000000003ffe0000-0x000000003fffffff] reserved",
-            "BIOS-e820: [mem 0x00000000fffc0000-0x00000000ffffffff] reserved",
-            "BIOS-e820: [mem 0x000000fd00000000-0x000000ffffffffff] reserved",
-        ])
+        XCTAssertEqual(
+            l.e820.map { $0.line("BIOS-e820") },
+            [
+                "BIOS-e820: [mem 0x0000000000000000-0x000000000009fbff] usable",
+                "BIOS-e820: [mem 0x000000000009fc00-0x000000000009ffff] reserved",
+                "BIOS-e820: [mem 0x00000000000f0000-0x00000000000fffff] reserved",
+                "BIOS-e820: [mem 0x0000000000100000-0x000000003ffdffff] usable",
+                "BIOS-e820: [mem 0x000000003ffe0000-0x000000003fffffff] reserved",
+                "BIOS-e820: [mem 0x00000000fffc0000-0x00000000ffffffff] reserved",
+                "BIOS-e820: [mem 0x000000fd00000000-0x000000ffffffffff] reserved"
+            ])
         // a-baseline.txt iomem lines
         XCTAssertEqual(l.iomemSystemRAM, ["00001000-0009fbff : System RAM", "00100000-3ffdffff : System RAM"])
         // a-baseline.txt dmesg SRAT lines
-        XCTAssertEqual(l.srat.map(\.line), [
-            "ACPI: SRAT: Node 0 PXM 0 [mem 0x00000000-0x0009ffff]",
-            "ACPI: SRAT: Node 0 PXM 0 [mem 0x00100000-0x3fffffff]",
-            "ACPI: SRAT: Node 0 PXM 0 [mem 0x100000000-0x2bfffffff] hotplug",
-        ])
+        XCTAssertEqual(
+            l.srat.map(\.line),
+            [
+                "ACPI: SRAT: Node 0 PXM 0 [mem 0x00000000-0x0009ffff]",
+                "ACPI: SRAT: Node 0 PXM 0 [mem 0x00100000-0x3fffffff]",
+                "ACPI: SRAT: Node 0 PXM 0 [mem 0x100000000-0x2bfffffff] hotplug"
+            ])
         XCTAssertEqual(l.memoryBlockSize, 128 * M)
         // a-baseline.txt: zone node=0 zone=DMA ... spanned=4095 present=3998 managed=3840 start_pfn=1
         let dma = z(l, 0, .dma), dma32 = z(l, 0, .dma32)
@@ -86,12 +92,15 @@ final class BootLayoutTests: XCTestCase {
             "On node 0, zone DMA: 1 pages in unavailable ranges",
             "On node 0, zone DMA: 97 pages in unavailable ranges",
             "On node 0, zone DMA32: 32 pages in unavailable ranges",
-            "Kernel command line: console=ttyS0 quiet panic=-1",
+            "Kernel command line: console=ttyS0 quiet panic=-1"
         ]
         XCTAssertEqual(Array(l.bootLog.prefix(expected.count)), expected)
         // Memory: 244476K/1048056K available (14343K kernel code, ..., 139740K reserved, 0K cma-reserved)
         let mem = try XCTUnwrap(l.bootLog.first { $0.hasPrefix("Memory: ") })
-        XCTAssertTrue(mem.hasSuffix("K/1048056K available (14343K kernel code, 2338K rwdata, 9132K rodata, 2824K init, 17344K bss, 139740K reserved, 0K cma-reserved)"), mem)
+        XCTAssertTrue(
+            mem.hasSuffix(
+                "K/1048056K available (14343K kernel code, 2338K rwdata, 9132K rodata, 2824K init, 17344K bss, 139740K reserved, 0K cma-reserved)"
+            ), mem)
         let tail = [
             "Freeing SMP alternatives memory: 36K",
             "x86/mm: Memory block size: 128MB",
@@ -102,7 +111,7 @@ final class BootLayoutTests: XCTestCase {
             "Freeing unused decrypted memory: 2036K",
             "Freeing unused kernel image (initmem) memory: 2824K",
             "Freeing unused kernel image (text/rodata gap) memory: 2040K",
-            "Freeing unused kernel image (rodata/data gap) memory: 1108K",
+            "Freeing unused kernel image (rodata/data gap) memory: 1108K"
         ]
         XCTAssertEqual(Array(l.bootLog.suffix(tail.count)), tail)
     }
@@ -131,14 +140,21 @@ final class BootLayoutTests: XCTestCase {
     // MARK: b-hotadd-dimms: two 512M DIMMs cold-plugged
 
     func testDIMMPlacementAndIomem() throws {
-        let l = try layout(MachineConfig(dimms: [DIMMConfig(id: "dimm1", sizeBytes: 512 * M), DIMMConfig(id: "dimm2", sizeBytes: 512 * M)]))
+        let l = try layout(
+            MachineConfig(dimms: [
+                DIMMConfig(id: "dimm1", sizeBytes: 512 * M), DIMMConfig(id: "dimm2", sizeBytes: 512 * M)
+            ]))
         XCTAssertEqual(l.dimms.map(\.start), [0x1_0000_0000, 0x1_2000_0000])
         XCTAssertEqual(l.dimms[0].blocks(blockSize: l.memoryBlockSize), 32..<36)
         XCTAssertEqual(l.dimms[1].blocks(blockSize: l.memoryBlockSize), 36..<40)
         XCTAssertTrue(l.dimms.allSatisfy(\.accepted))
         // b-hotadd-dimms.txt lines 46-49
-        XCTAssertEqual(l.iomemSystemRAM, ["00001000-0009fbff : System RAM", "00100000-3ffdffff : System RAM",
-                                          "100000000-11fffffff : System RAM", "120000000-13fffffff : System RAM"])
+        XCTAssertEqual(
+            l.iomemSystemRAM,
+            [
+                "00001000-0009fbff : System RAM", "00100000-3ffdffff : System RAM",
+                "100000000-11fffffff : System RAM", "120000000-13fffffff : System RAM"
+            ])
         // b-hotadd-dimms.txt line 73: DMA32 free=212192 pcp=2416 (the DIMMs' memmap came from DMA32)
         let dma32 = try XCTUnwrap(l.bootFreePages().first { $0.zone == .dma32 })
         XCTAssertEqual(Double(dma32.free), 212192, accuracy: 212192 * 0.01)
@@ -173,19 +189,29 @@ final class BootLayoutTests: XCTestCase {
     /// dmesg (timestamps removed). The `Memory:` line's "available" figure depends on where
     /// KASLR put the image, so it is compared only for c and v (whose image sat where nokaslr puts it).
     func testBootLogAgainstCapturedDmesg() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         // Copied into the repository with their provenance (tests/fixtures/linux-6.1-captures/PROVENANCE.md).
         let dir = root.appendingPathComponent("tests/fixtures/linux-6.1-captures")
         let base = "console=ttyS0 quiet panic=-1"
-        var v = BootProfile.captures; v.initrdBytes = 1168 << 10   // v-virtio-mem.dmesg.txt: Freeing initrd memory: 1168K
+        // v-virtio-mem.dmesg.txt: Freeing initrd memory: 1168K
+        var v = BootProfile.captures; v.initrdBytes = 1168 << 10
         let d512 = DIMMConfig(id: "dimm1", sizeBytes: 512 * M)
         let cases: [(String, MachineConfig, BootProfile, Bool)] = [
             ("a-baseline", MachineConfig(cmdline: base), .captures, false),
-            ("b-hotadd-dimms", MachineConfig(dimms: [d512, DIMMConfig(id: "dimm2", sizeBytes: 512 * M)], cmdline: base), .captures, false),
+            (
+                "b-hotadd-dimms",
+                MachineConfig(dimms: [d512, DIMMConfig(id: "dimm2", sizeBytes: 512 * M)], cmdline: base), .captures,
+                false
+            ),
             ("c-movablecore", MachineConfig(cmdline: base + " movablecore=256M"), .captures, true),
             ("d-hvo-savings", MachineConfig(dimms: [d512], cmdline: base), .captures, false),
-            ("v-virtio-mem", MachineConfig(virtioMem: [VirtioMemConfig(id: "vm0", regionBytes: 2 * G)],
-                                           cmdline: base + " memhp_default_state=online_movable"), v, true),
+            (
+                "v-virtio-mem",
+                MachineConfig(
+                    virtioMem: [VirtioMemConfig(id: "vm0", regionBytes: 2 * G)],
+                    cmdline: base + " memhp_default_state=online_movable"), v, true
+            )
         ]
         for (name, config, profile, exactAvailable) in cases {
             let text = try String(contentsOf: dir.appendingPathComponent("\(name).dmesg.txt"), encoding: .utf8)
@@ -224,8 +250,9 @@ final class BootLayoutTests: XCTestCase {
         // README: kernelcore=50% vs movablecore=50% on 2 × 2 GiB nodes: only node 1 gets
         // Movable, start_pfn 1048576; node 0 none.
         for cmd in ["kernelcore=50%", "movablecore=50%"] {
-            let c = MachineConfig(memBytes: 4 * G, maxmemBytes: 8 * G,
-                                  nodes: [NodeConfig(id: 0, memBytes: 2 * G), NodeConfig(id: 1, memBytes: 2 * G)], cmdline: cmd)
+            let c = MachineConfig(
+                memBytes: 4 * G, maxmemBytes: 8 * G,
+                nodes: [NodeConfig(id: 0, memBytes: 2 * G), NodeConfig(id: 1, memBytes: 2 * G)], cmdline: cmd)
             let l = try layout(c)
             XCTAssertNil(l.node(0)!.movableStartPFN, cmd)
             XCTAssertEqual(l.node(1)!.movableStartPFN, 1048576, cmd)
@@ -234,13 +261,15 @@ final class BootLayoutTests: XCTestCase {
             XCTAssertEqual(z(l, 1, .normal).spannedPages, 0)
             XCTAssertEqual(z(l, 0, .movable).spannedPages, 0)
             // QEMU's split at 3 GiB for -m >= 3.5G, the rest at 4 GiB.
-            XCTAssertEqual(l.srat.map(\.line), [
-                "ACPI: SRAT: Node 0 PXM 0 [mem 0x00000000-0x0009ffff]",
-                "ACPI: SRAT: Node 0 PXM 0 [mem 0x00100000-0x7fffffff]",
-                "ACPI: SRAT: Node 1 PXM 1 [mem 0x80000000-0xbfffffff]",
-                "ACPI: SRAT: Node 1 PXM 1 [mem 0x100000000-0x13fffffff]",
-                "ACPI: SRAT: Node 1 PXM 1 [mem 0x140000000-0x33fffffff] hotplug",  // maxmem − mem + 4 × 1 GiB
-            ])
+            XCTAssertEqual(
+                l.srat.map(\.line),
+                [
+                    "ACPI: SRAT: Node 0 PXM 0 [mem 0x00000000-0x0009ffff]",
+                    "ACPI: SRAT: Node 0 PXM 0 [mem 0x00100000-0x7fffffff]",
+                    "ACPI: SRAT: Node 1 PXM 1 [mem 0x80000000-0xbfffffff]",
+                    "ACPI: SRAT: Node 1 PXM 1 [mem 0x100000000-0x13fffffff]",
+                    "ACPI: SRAT: Node 1 PXM 1 [mem 0x140000000-0x33fffffff] hotplug"  // maxmem − mem + 4 × 1 GiB
+                ])
             XCTAssertTrue(l.bootLog.contains("  Node 1: 0x0000000100000000"))
         }
     }
@@ -274,8 +303,9 @@ final class BootLayoutTests: XCTestCase {
     func testLargeMachineIsCheap() throws {
         // 8 TiB over 4 nodes: computed from ranges; above-4G RAM moves to 1 TiB (AMD HT hole).
         let T = 1 << 40
-        let c = MachineConfig(memBytes: 8 * T, maxmemBytes: 8 * T + 64 * G, slots: 2,
-                              nodes: (0..<4).map { NodeConfig(id: $0, memBytes: 2 * T) })
+        let c = MachineConfig(
+            memBytes: 8 * T, maxmemBytes: 8 * T + 64 * G, slots: 2,
+            nodes: (0..<4).map { NodeConfig(id: $0, memBytes: 2 * T) })
         let l = try layout(c)
         XCTAssertEqual(l.aboveFourGStart, T)
         // Boot RAM ends at 1 TiB + 8 TiB − 3 GiB: 1 GiB aligned, not 2 GiB.
@@ -299,17 +329,36 @@ final class BootLayoutTests: XCTestCase {
         expectError(MachineConfig(memBytes: G + 100), "multiple")
         expectError(MachineConfig(memBytes: 2 * G, maxmemBytes: G), "at least the initial memory size")
         expectError(MachineConfig(memBytes: G, maxmemBytes: G, slots: 2), "slots were specified")
-        expectError(MachineConfig(slots: 1, dimms: [DIMMConfig(id: "a", sizeBytes: 128 * M), DIMMConfig(id: "b", sizeBytes: 128 * M)]), "slots")
-        expectError(MachineConfig(maxmemBytes: 2 * G, dimms: [DIMMConfig(id: "a", sizeBytes: 512 * M), DIMMConfig(id: "b", sizeBytes: 768 * M)]), "not enough space")
+        expectError(
+            MachineConfig(
+                slots: 1, dimms: [DIMMConfig(id: "a", sizeBytes: 128 * M), DIMMConfig(id: "b", sizeBytes: 128 * M)]),
+            "slots")
+        expectError(
+            MachineConfig(
+                maxmemBytes: 2 * G,
+                dimms: [DIMMConfig(id: "a", sizeBytes: 512 * M), DIMMConfig(id: "b", sizeBytes: 768 * M)]),
+            "not enough space")
         expectError(MachineConfig(dimms: [DIMMConfig(id: "a", sizeBytes: 3 * M)]), "multiple of")
         expectError(MachineConfig(dimms: [DIMMConfig(id: "a", sizeBytes: 0)]), "positive")
         expectError(MachineConfig(dimms: [DIMMConfig(id: "a", sizeBytes: 128 * M, node: 3)]), "node")
-        expectError(MachineConfig(memBytes: 2 * G, nodes: [NodeConfig(id: 0, memBytes: G), NodeConfig(id: 0, memBytes: G)]), "twice")
-        expectError(MachineConfig(memBytes: 2 * G, nodes: [NodeConfig(id: 0, memBytes: G), NodeConfig(id: 2, memBytes: G)]), "missing")
-        expectError(MachineConfig(memBytes: 2 * G, nodes: [NodeConfig(id: 0, memBytes: G), NodeConfig(id: 1, memBytes: 512 * M)]), "should equal RAM size")
-        expectError(MachineConfig(memBytes: 2 * G, nodes: [NodeConfig(id: 0, memBytes: 3 * G), NodeConfig(id: 1, memBytes: -G)]), "negative")
+        expectError(
+            MachineConfig(memBytes: 2 * G, nodes: [NodeConfig(id: 0, memBytes: G), NodeConfig(id: 0, memBytes: G)]),
+            "twice")
+        expectError(
+            MachineConfig(memBytes: 2 * G, nodes: [NodeConfig(id: 0, memBytes: G), NodeConfig(id: 2, memBytes: G)]),
+            "missing")
+        expectError(
+            MachineConfig(
+                memBytes: 2 * G, nodes: [NodeConfig(id: 0, memBytes: G), NodeConfig(id: 1, memBytes: 512 * M)]),
+            "should equal RAM size")
+        expectError(
+            MachineConfig(
+                memBytes: 2 * G, nodes: [NodeConfig(id: 0, memBytes: 3 * G), NodeConfig(id: 1, memBytes: -G)]),
+            "negative")
         expectError(MachineConfig(memBytes: 64 * M), "too small")
-        expectError(MachineConfig(memBytes: G, maxmemBytes: 0, slots: 0, dimms: [DIMMConfig(id: "a", sizeBytes: 128 * M)]), "maxmem")
+        expectError(
+            MachineConfig(memBytes: G, maxmemBytes: 0, slots: 0, dimms: [DIMMConfig(id: "a", sizeBytes: 128 * M)]),
+            "maxmem")
         expectError(MachineConfig(slots: 300), "slots")
     }
 
@@ -326,11 +375,18 @@ final class BootLayoutTests: XCTestCase {
         XCTAssertNil(p.memLimitBytes)
         XCTAssertEqual(p.messages, [])
         XCTAssertEqual(p.unknown, [])
-        XCTAssertEqual(p, { var q = KernelParameters(); q.cmdline = p.cmdline; return q }())
+        XCTAssertEqual(
+            p,
+            {
+                var q = KernelParameters(); q.cmdline = p.cmdline; return q
+            }())
     }
 
     func testCmdlineValid() {
-        let p = KernelParameters(parsing: "mem=0x40000000 kernelcore=512M movablecore=25% movable_node memhp_default_state=online_movable memory_hotplug.online_policy=auto-movable memory-hotplug.auto_movable_ratio=0x10 memory_hotplug.auto_movable_numa_aware=n memory_hotplug.memmap_on_memory hugetlb_free_vmemmap=on nokaslr", gbpages: true)
+        let p = KernelParameters(
+            parsing:
+                "mem=0x40000000 kernelcore=512M movablecore=25% movable_node memhp_default_state=online_movable memory_hotplug.online_policy=auto-movable memory-hotplug.auto_movable_ratio=0x10 memory_hotplug.auto_movable_numa_aware=n memory_hotplug.memmap_on_memory hugetlb_free_vmemmap=on nokaslr",
+            gbpages: true)
         XCTAssertEqual(p.memLimitBytes, G)
         XCTAssertEqual(p.kernelcore, .pages(131072))
         XCTAssertEqual(p.movablecore, .percent(25))
@@ -343,7 +399,8 @@ final class BootLayoutTests: XCTestCase {
         XCTAssertTrue(p.hugetlbFreeVmemmap)
         XCTAssertTrue(p.nokaslr)
         XCTAssertEqual(KernelParameters(parsing: "kernelcore=mirror").kernelcoreMirror, true)
-        for (s, v) in [("1", true), ("Y", true), ("off", false), ("oN", true), ("t", true), ("0", false), ("no", false)] {
+        for (s, v) in [("1", true), ("Y", true), ("off", false), ("oN", true), ("t", true), ("0", false), ("no", false)]
+        {
             XCTAssertEqual(KernelParameters(parsing: "hugetlb_free_vmemmap=\(s)").hugetlbFreeVmemmap, v, s)
         }
         XCTAssertEqual(KernelParameters.memparse("2e").value, 2 << 60)
@@ -366,8 +423,12 @@ final class BootLayoutTests: XCTestCase {
         XCTAssertEqual(p.hugepages.first { $0.sizeBytes == G }?.count, 4)
         // 1G without gbpages is unsupported; the following hugepages= is ignored.
         p = KernelParameters(parsing: "hugepagesz=1G hugepages=2")
-        XCTAssertEqual(p.messages, ["HugeTLB: unsupported hugepagesz=1G",
-                                    "HugeTLB: hugepages=2 does not follow a valid hugepagesz, ignoring"])
+        XCTAssertEqual(
+            p.messages,
+            [
+                "HugeTLB: unsupported hugepagesz=1G",
+                "HugeTLB: hugepages=2 does not follow a valid hugepagesz, ignoring"
+            ])
         XCTAssertEqual(p.defaultHugePages, 0)
         p = KernelParameters(parsing: "hugepages=0:3,1:5", nodeCount: 2)
         XCTAssertEqual(p.defaultHugePages, 8)
@@ -380,20 +441,25 @@ final class BootLayoutTests: XCTestCase {
     }
 
     func testCmdlineMalformedAndUnknown() {
-        let p = KernelParameters(parsing: "mem=foo memhp_default_state=bogus memory_hotplug.online_policy=foo memory_hotplug.auto_movable_ratio=-1 hugetlb_free_vmemmap=maybe kernelcore=abc foo=bar baz some.module=1 \"quoted=a b\" -- initarg")
+        let p = KernelParameters(
+            parsing:
+                "mem=foo memhp_default_state=bogus memory_hotplug.online_policy=foo memory_hotplug.auto_movable_ratio=-1 hugetlb_free_vmemmap=maybe kernelcore=abc foo=bar baz some.module=1 \"quoted=a b\" -- initarg"
+        )
         XCTAssertNil(p.memLimitBytes)
         XCTAssertEqual(p.autoOnline, .offline)
         XCTAssertEqual(p.onlinePolicy, .contigZones)
         XCTAssertEqual(p.autoMovableRatio, 301)
         XCTAssertFalse(p.hugetlbFreeVmemmap)
         XCTAssertNil(p.kernelcore)
-        XCTAssertEqual(p.messages, [
-            "Malformed early option 'mem'",
-            "Booting kernel: `foo' invalid for parameter `memory_hotplug.online_policy'",
-            "Booting kernel: `-1' invalid for parameter `memory_hotplug.auto_movable_ratio'",
-            "Booting kernel: `maybe' invalid for parameter `hugetlb_free_vmemmap'",
-            "Unknown kernel command line parameters \"baz foo=bar quoted=a b\", will be passed to user space.",
-        ])
+        XCTAssertEqual(
+            p.messages,
+            [
+                "Malformed early option 'mem'",
+                "Booting kernel: `foo' invalid for parameter `memory_hotplug.online_policy'",
+                "Booting kernel: `-1' invalid for parameter `memory_hotplug.auto_movable_ratio'",
+                "Booting kernel: `maybe' invalid for parameter `hugetlb_free_vmemmap'",
+                "Unknown kernel command line parameters \"baz foo=bar quoted=a b\", will be passed to user space."
+            ])
         XCTAssertEqual(p.unknown, ["baz", "foo=bar", "quoted=a b"])
     }
 }

@@ -1,5 +1,6 @@
-import XCTest
 import SystemPackage
+import XCTest
+
 @testable import MemoryModel
 
 /// The booted machine against the real 6.1 captures (../shared/reference/linux-6.1-captures).
@@ -36,7 +37,8 @@ final class BootTests: XCTestCase {
 
     /// c-movablecore.txt: `movablecore=256M` carves ZONE_MOVABLE out of DMA32.
     func testMovablecoreZonesMatchCapture() throws {
-        let m = try Machine.boot(MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4, cmdline: "movablecore=256M"))
+        let m = try Machine.boot(
+            MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4, cmdline: "movablecore=256M"))
         try m.verify()
         let dma32 = m.zone(node: 0, type: .dma32), movable = m.zone(node: 0, type: .movable)
         XCTAssertEqual([dma32.startPFN, dma32.spannedPages, dma32.presentPages], [4096, 192512, 192512])
@@ -51,7 +53,8 @@ final class BootTests: XCTestCase {
     // MARK: Where the kernel's boot allocations land (nokaslr fixtures)
 
     func offlineErrno(_ m: Machine, _ block: Int) -> Errno? {
-        do { try m.storeState(block: block, .offline); return nil } catch let e as KernelError { return e.errno } catch { return nil }
+        do { try m.storeState(block: block, .offline); return nil } catch let e as KernelError { return e.errno } catch
+        { return nil }
     }
 
     /// c-movablecore.kernel.txt, step offline-kernel-blocks: blocks 1–5 of DMA32 offline
@@ -60,12 +63,17 @@ final class BootTests: XCTestCase {
     /// free lists run from the lowest pfn, so the boot allocations sit in block 0 above the
     /// kernel image at 16 MiB.
     func testMovablecoreBootAllocationsSitInBlock0() throws {
-        let m = try Machine.boot(MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4, cmdline: "movablecore=256M"))
+        let m = try Machine.boot(
+            MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4, cmdline: "movablecore=256M"))
         let unmovable: Set<PageKind> = [.slabReclaimable, .slabUnreclaimable, .pageTable, .kernelStack, .kernel]
-        for pfn in 32768..<196608 { XCTAssertFalse(unmovable.contains(m.memmap.kind(pfn)), "pfn \(hex(pfn))"); if unmovable.contains(m.memmap.kind(pfn)) { break } }
+        for pfn in 32768..<196608 {
+            XCTAssertFalse(unmovable.contains(m.memmap.kind(pfn)), "pfn \(hex(pfn))");
+            if unmovable.contains(m.memmap.kind(pfn)) { break }
+        }
         for b in 1...5 { XCTAssertNil(offlineErrno(m, b), "memory\(b)") }
         let dma32 = m.zone(node: 0, type: .dma32)
-        XCTAssertEqual([dma32.startPFN, dma32.spannedPages, dma32.presentPages, dma32.managedPages], [4096, 28672, 28672, 17354])
+        XCTAssertEqual(
+            [dma32.startPFN, dma32.spannedPages, dma32.presentPages, dma32.managedPages], [4096, 28672, 28672, 17354])
         try m.verify()
     }
 
@@ -104,7 +112,8 @@ final class BootTests: XCTestCase {
     /// 1 Unmovable + 7 Movable and ZONE_MOVABLE 41 Unmovable (the memblock reservations at the
     /// top of block 7) + 87 Movable. The free lists start with the lowest block.
     func testBootPageblockTypesAndFreeListOrder() throws {
-        let m = try Machine.boot(MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4, cmdline: "movablecore=256M"))
+        let m = try Machine.boot(
+            MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4, cmdline: "movablecore=256M"))
         func types(_ t: ZoneType) -> [Int] {
             let z = m.zone(node: 0, type: t)
             var c = [0, 0]
@@ -138,8 +147,11 @@ final class BootTests: XCTestCase {
     }
 
     func testRefusedConfigurationsThrowWithAMessage() {
-        for bad in [MachineConfig(memBytes: 0), MachineConfig(memBytes: 1 << 30, maxmemBytes: 512 << 20, slots: 2),
-                    MachineConfig(memBytes: 1 << 30, maxmemBytes: 2 << 30, slots: 1, dimms: [DIMMConfig(id: "d", sizeBytes: 2 << 30)])] {
+        for bad in [
+            MachineConfig(memBytes: 0), MachineConfig(memBytes: 1 << 30, maxmemBytes: 512 << 20, slots: 2),
+            MachineConfig(
+                memBytes: 1 << 30, maxmemBytes: 2 << 30, slots: 1, dimms: [DIMMConfig(id: "d", sizeBytes: 2 << 30)])
+        ] {
             XCTAssertThrowsError(try Machine.boot(bad)) { error in
                 XCTAssertFalse((error as? MachineConfigError)?.message.isEmpty ?? true, "\(error)")
             }
@@ -155,8 +167,10 @@ final class BootTests: XCTestCase {
     /// free 110562 − pcp 424 = 1373 pages allocated) holds half of each interleaved part.
     func testBootAllocationsInterleaveOverNodes() throws {
         let M = 1 << 20
-        let m = try Machine.boot(MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4,
-                                               nodes: [NodeConfig(id: 0, memBytes: 512 * M), NodeConfig(id: 1, memBytes: 512 * M)]))
+        let m = try Machine.boot(
+            MachineConfig(
+                memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4,
+                nodes: [NodeConfig(id: 0, memBytes: 512 * M), NodeConfig(id: 1, memBytes: 512 * M)]))
         try m.verify()
         let a = m.layout!.bootAllocations
         XCTAssertEqual(a.interleaveNodes, [0, 1])
@@ -169,7 +183,7 @@ final class BootTests: XCTestCase {
         XCTAssertEqual(onNode1("kernel:slab_reclaimable"), 176 / 4)
         XCTAssertEqual(onNode1("kernel:stacks"), 8 / 4)
         XCTAssertEqual(onNode1("kernel:other"), 1373 - (1776 + 176 + 8) / 4)
-        XCTAssertEqual(onNode1("rootfs:initramfs"), 0)   // unpacked by an async worker: its own node
+        XCTAssertEqual(onNode1("rootfs:initramfs"), 0)  // unpacked by an async worker: its own node
         // node 0 keeps the rest of each kind.
         let id0 = try XCTUnwrap(m.ownerID(named: "kernel:slab_unreclaimable"))
         XCTAssertEqual(m.owners[id0]!.blocks.count, a.slabUnreclaimable - 444)
@@ -192,10 +206,12 @@ final class BootTests: XCTestCase {
     /// initcalls): with those ~2380 pages managed the cap would be 45728.
     func testColdPluggedDIMMOnlineSetsMinFreeBeforeLateFrees() throws {
         let M = 1 << 20
-        let m = try Machine.boot(MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4,
-                                               nodes: [NodeConfig(id: 0, memBytes: 768 * M), NodeConfig(id: 1, memBytes: 256 * M)],
-                                               dimms: [DIMMConfig(id: "dimm1", sizeBytes: 512 * M, node: 1)],
-                                               cmdline: "movable_node memhp_default_state=online"))
+        let m = try Machine.boot(
+            MachineConfig(
+                memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4,
+                nodes: [NodeConfig(id: 0, memBytes: 768 * M), NodeConfig(id: 1, memBytes: 256 * M)],
+                dimms: [DIMMConfig(id: "dimm1", sizeBytes: 512 * M, node: 1)],
+                cmdline: "movable_node memhp_default_state=online"))
         try m.verify()
         XCTAssertEqual(m.minFreeKbytes, 45256)
     }

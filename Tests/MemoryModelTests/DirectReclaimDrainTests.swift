@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import MemoryModel
 
 /// `__alloc_pages_direct_reclaim`: when reclaim made progress but the freelists still fail

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import MemoryModel
 
 /// Where the memmap of hot-added memory comes from (sparse-vmemmap): each 128 MiB section's
@@ -8,7 +9,7 @@ import XCTest
 /// through the pcp THP list (refilled two blocks at a time); and what removal gives back.
 final class HotplugMemmapTests: XCTestCase {
     let blockBytes = 128 << 20
-    let base = 4 << 30            // the captures' QEMU puts DIMMs above 4 GiB
+    let base = 4 << 30  // the captures' QEMU puts DIMMs above 4 GiB
     let order9 = Geometry.pageblockOrder
 
     func machine() throws -> Machine {

@@ -1,13 +1,18 @@
-import XCTest
 import SystemPackage
+import XCTest
+
 @testable import MemoryModel
 
 /// Memory hotplug on the model: add, online, offline (every way it can end), remove, ACPI
 /// eject, policies, notifiers, and invariants over long random sequences.
 final class HotplugTests: XCTestCase {
     /// 1 GiB boot memory, room for 3 GiB of DIMMs above 4 GiB, as the captures' QEMU.
-    func machine(_ cmdline: String = "", dimms: [DIMMConfig] = [], nodes: [NodeConfig] = [], mem: Int = 1 << 30) throws -> Machine {
-        let m = try Machine.boot(MachineConfig(memBytes: mem, maxmemBytes: mem + (3 << 30), slots: 4, nodes: nodes, dimms: dimms, cmdline: cmdline))
+    func machine(_ cmdline: String = "", dimms: [DIMMConfig] = [], nodes: [NodeConfig] = [], mem: Int = 1 << 30) throws
+        -> Machine
+    {
+        let m = try Machine.boot(
+            MachineConfig(
+                memBytes: mem, maxmemBytes: mem + (3 << 30), slots: 4, nodes: nodes, dimms: dimms, cmdline: cmdline))
         if let d = m.layout?.dimms.first, m.blocks[d.start / (m.blockPages << 12)] == nil { try m.acpiColdPlugDIMMs() }
         return m
     }
@@ -16,7 +21,9 @@ final class HotplugTests: XCTestCase {
         do { try body(); return nil } catch let e as KernelError { return e.errno } catch { return nil }
     }
 
-    func lastReason(_ m: Machine) -> String? { m.explain.entries.last { $0.message.hasPrefix("memory offlining") }?.message }
+    func lastReason(_ m: Machine) -> String? {
+        m.explain.entries.last { $0.message.hasPrefix("memory offlining") }?.message
+    }
     func lastWhy(_ m: Machine) -> String? { m.explain.entries.last?.message }
 
     /// A hot-added 128 MiB block onlined to `type`, the only memory of its zone. A kernel
@@ -102,7 +109,8 @@ final class HotplugTests: XCTestCase {
             let free = m.zone(node: 0, type: .normal).freePages + m.zone(node: 0, type: .normal).pcp.count
             XCTAssertEqual(errno { try m.storeState(block: id, .offline) }, .resourceBusy, "\(kind)")
             XCTAssertEqual(m.blocks[id]!.state, .online)
-            XCTAssertEqual(lastReason(m), "memory offlining [mem 0x100000000-0x107ffffff] failed due to failure to isolate range")
+            XCTAssertEqual(
+                lastReason(m), "memory offlining [mem 0x100000000-0x107ffffff] failed due to failure to isolate range")
             XCTAssertTrue(lastWhy(m)!.hasPrefix("pfn \(hex(pfn)) is "), lastWhy(m)!)
             XCTAssertTrue(lastWhy(m)!.hasSuffix("in block 32 (zone Normal)"))
             XCTAssertTrue(m.kmsg.contains("page dumped because: unmovable page"))
@@ -126,14 +134,19 @@ final class HotplugTests: XCTestCase {
         XCTAssertEqual(normal.kindPages[Int(PageKind.slabUnreclaimable.rawValue)], Machine.slabPagesAfterOnline)
         XCTAssertEqual(m.memmap.kind(ids[0] * 32768), .slabUnreclaimable)
         XCTAssertEqual(errno { try m.storeState(block: ids[0], .offline) }, .resourceBusy)
-        XCTAssertTrue(m.kmsg.contains("page:(____ptrval____) refcount:1 mapcount:0 mapping:0000000000000000 index:0x0 pfn:0x100000"))
+        XCTAssertTrue(
+            m.kmsg.contains(
+                "page:(____ptrval____) refcount:1 mapcount:0 mapping:0000000000000000 index:0x0 pfn:0x100000"))
         try m.storeState(block: ids[1], .onlineKernel)
-        XCTAssertEqual(m.zone(node: 0, type: .normal).kindPages[Int(PageKind.slabUnreclaimable.rawValue)], Machine.slabPagesAfterOnline)
+        XCTAssertEqual(
+            m.zone(node: 0, type: .normal).kindPages[Int(PageKind.slabUnreclaimable.rawValue)],
+            Machine.slabPagesAfterOnline)
         XCTAssertNil(errno { try m.storeState(block: ids[1], .offline) })
         try m.verify()
 
-        let two = try machine(dimms: [DIMMConfig(id: "dimm1", sizeBytes: 256 << 20, node: 1)],
-                              nodes: [NodeConfig(id: 0, memBytes: 512 << 20), NodeConfig(id: 1, memBytes: 512 << 20)])
+        let two = try machine(
+            dimms: [DIMMConfig(id: "dimm1", sizeBytes: 256 << 20, node: 1)],
+            nodes: [NodeConfig(id: 0, memBytes: 512 << 20), NodeConfig(id: 1, memBytes: 512 << 20)])
         try two.storeState(block: 32, .online)
         XCTAssertEqual(two.zone(node: 1, type: .normal).freePages, 32768)
         XCTAssertNil(errno { try two.storeState(block: 32, .offline) })
@@ -176,8 +189,10 @@ final class HotplugTests: XCTestCase {
     // MARK: EINTR (spinning)
 
     func testPinnedAndRamfsPagesSpinUntilTheDeadline() throws {
-        for (kind, type, gfp) in [(PageKind.pinned, OnlineType.onlineKernel, GFP?.none), (.ramfs, .onlineKernel, nil),
-                                  (.ramfs, .onlineMovable, GFP.highuserMovable), (.slabUnreclaimable, .onlineMovable, .highuserMovable)] {
+        for (kind, type, gfp) in [
+            (PageKind.pinned, OnlineType.onlineKernel, GFP?.none), (.ramfs, .onlineKernel, nil),
+            (.ramfs, .onlineMovable, GFP.highuserMovable), (.slabUnreclaimable, .onlineMovable, .highuserMovable)
+        ] {
             let m = try machine()
             let id = try block(m, type)
             let anon = try m.createOwner(name: "t:anon", kind: .anon)
@@ -186,7 +201,8 @@ final class HotplugTests: XCTestCase {
             m.allocate(owner: o, blocks: 10)
             XCTAssertTrue(m.owners[o]!.blocks.contains { m.blocks[id]!.range.contains(Int($0)) }, "\(kind)")
             let deadline = m.clock + 5_000_000_000
-            XCTAssertEqual(errno { try m.storeState(block: id, .offline, deadline: deadline) }, .interrupted, "\(kind) \(type)")
+            XCTAssertEqual(
+                errno { try m.storeState(block: id, .offline, deadline: deadline) }, .interrupted, "\(kind) \(type)")
             XCTAssertGreaterThanOrEqual(m.clock, deadline)
             XCTAssertEqual(m.blocks[id]!.state, .online)
             XCTAssertEqual(lastReason(m)?.hasSuffix("failed due to signal backoff"), true)
@@ -263,8 +279,12 @@ final class HotplugTests: XCTestCase {
     func testAddAndRemoveErrors() throws {
         let m = try machine(dimms: [DIMMConfig(id: "dimm1", sizeBytes: 256 << 20)])
         // 128 MiB alignment.
-        XCTAssertEqual(errno { try m.addMemory(node: 0, startBytes: (5 << 30) + (64 << 20), sizeBytes: 128 << 20) }, .invalidArgument)
-        XCTAssertEqual(errno { try m.acpiMemoryDeviceAdd(id: "odd", startBytes: 5 << 30, sizeBytes: 192 << 20, node: 0) }, .invalidArgument)
+        XCTAssertEqual(
+            errno { try m.addMemory(node: 0, startBytes: (5 << 30) + (64 << 20), sizeBytes: 128 << 20) },
+            .invalidArgument)
+        XCTAssertEqual(
+            errno { try m.acpiMemoryDeviceAdd(id: "odd", startBytes: 5 << 30, sizeBytes: 192 << 20, node: 0) },
+            .invalidArgument)
         XCTAssertNil(m.drivers.acpiDevices["odd"])
         // Overlap and out of range.
         XCTAssertEqual(errno { try m.addMemory(node: 0, startBytes: 4 << 30, sizeBytes: 128 << 20) }, .fileExists)
@@ -273,7 +293,9 @@ final class HotplugTests: XCTestCase {
         try m.storeState(block: 33, .online)
         freeSlabAfterOnline(m)
         XCTAssertEqual(errno { try m.removeMemory(startBytes: 4 << 30, sizeBytes: 256 << 20) }, .resourceBusy)
-        XCTAssertTrue(m.kmsg.last!.hasPrefix("removing memory fails, because memory [0x0000000108000000-0x000000010fffffff] is onlined"))
+        XCTAssertTrue(
+            m.kmsg.last!.hasPrefix(
+                "removing memory fails, because memory [0x0000000108000000-0x000000010fffffff] is onlined"))
         try m.storeState(block: 33, .offline)
         try m.removeMemory(startBytes: 4 << 30, sizeBytes: 256 << 20)
         XCTAssertNil(m.blocks[32])

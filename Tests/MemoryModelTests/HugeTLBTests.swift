@@ -1,12 +1,15 @@
-import XCTest
 import SystemPackage
+import XCTest
+
 @testable import MemoryModel
 
 /// Two nodes as the captures of seed cases 1, 3 and 4 built them: node 0 has a small kernel
 /// zone (DMA32) and a large ZONE_MOVABLE, node 1 a Normal zone. Each node's boot memmap
 /// (512 pages per present section) is memblock-reserved at the top of its kernel zone.
-func hvoMachine(dma32: Int = 65536 - 1024, movable: Int = 4 * 32768, node1: Int = 65536,
-                hvo: Bool = true) -> Machine {
+func hvoMachine(
+    dma32: Int = 65536 - 1024, movable: Int = 4 * 32768, node1: Int = 65536,
+    hvo: Bool = true
+) -> Machine {
     let n0Sections = (1024 + dma32 + movable + 32767) / 32768
     let n1Start = 1024 + dma32 + movable
     let n1Sections = (n1Start + node1 - 1) / 32768 - n1Start / 32768 + 1
@@ -37,8 +40,9 @@ extension Machine {
             zones[z].pcp.high = 0
             zones[z].pcp.batch = 1
         }
-        let id = try! createOwner(name: "filler\(nid)-\(owners.slots.count)", kind: .ramfs, node: nid, bound: true,
-                                  gfp: [.highuser, .nowarn])
+        let id = try! createOwner(
+            name: "filler\(nid)-\(owners.slots.count)", kind: .ramfs, node: nid, bound: true,
+            gfp: [.highuser, .nowarn])
         allocate(owner: id, blocks: 1 << 30)
         release(owner: id, blocks: 7 * restores)
         return id
@@ -109,7 +113,6 @@ final class HVOSavingsTests: XCTestCase {
     }
 }
 
-
 /// The seed commit's four failure cases, built as the captures built them: 128 free huge
 /// pages in node 0's ZONE_MOVABLE, node 0's kernel zones filled by a node-bound ramfs
 /// filler until only `margin` pages remain above min + lowmem_reserve.
@@ -129,18 +132,21 @@ final class HVOFailureCaseTests: XCTestCase {
         let m = poolOf128()
         let filler = m.pressure(node: 0, restores: 11)
         m.setMaxHugePages(hstate: 0, count: 64)
-        XCTAssertEqual(m.h2.maxHugePages, 64)          // the sysctl reads back the request
-        XCTAssertEqual(m.h2.nrHugePages, 117)          // sysfs nr_hugepages, HugePages_Total
-        XCTAssertEqual(m.h2.surplusHugePages, 53)      // though nr_overcommit_hugepages is 0
+        XCTAssertEqual(m.h2.maxHugePages, 64)  // the sysctl reads back the request
+        XCTAssertEqual(m.h2.nrHugePages, 117)  // sysfs nr_hugepages, HugePages_Total
+        XCTAssertEqual(m.h2.surplusHugePages, 53)  // though nr_overcommit_hugepages is 0
         XCTAssertEqual(m.h2.freeHugePages, 117)
         XCTAssertEqual(m.hugetlbMeminfo().surp, 53)
-        XCTAssertTrue(m.kmsg.last!.contains("page allocation failure: order:0, mode:0x210cc0(GFP_KERNEL|__GFP_NORETRY|__GFP_THISNODE)"))
-        XCTAssertTrue(m.explain.entries.contains { $0.message.contains("needs 7 pages on node 0; node 0 kernel zones have") })
+        XCTAssertTrue(
+            m.kmsg.last!.contains(
+                "page allocation failure: order:0, mode:0x210cc0(GFP_KERNEL|__GFP_NORETRY|__GFP_THISNODE)"))
+        XCTAssertTrue(
+            m.explain.entries.contains { $0.message.contains("needs 7 pages on node 0; node 0 kernel zones have") })
         try m.verify()
         m.release(owner: filler, blocks: 14 * 7)
         m.setMaxHugePages(hstate: 0, count: 0)
         XCTAssertEqual([m.h2.maxHugePages, m.h2.nrHugePages, m.h2.surplusHugePages], [0, 103, 103])
-        m.destroyOwner(filler)                          // pressure gone: "try again later"
+        m.destroyOwner(filler)  // pressure gone: "try again later"
         m.setMaxHugePages(hstate: 0, count: 0)
         XCTAssertEqual([m.h2.maxHugePages, m.h2.nrHugePages, m.h2.surplusHugePages], [0, 103, 103])
         m.setMaxHugePages(hstate: 0, count: 1)
@@ -238,7 +244,7 @@ final class HVOFailureCaseTests: XCTestCase {
         m.setMaxHugePages(hstate: 0, count: 60, node: 0)
         let block = poolBlock(m)
         let inBlock = m.h2.freeLists[0].filter { block.contains(Int($0)) }.count
-        try m.setHugetlbOptimizeVmemmap(false)   // replacements give nothing back
+        try m.setHugetlbOptimizeVmemmap(false)  // replacements give nothing back
         _ = m.pressure(node: 0, restores: 0)
         XCTAssertThrowsError(try m.allocContigRange(block)) { e in
             XCTAssertEqual((e as? KernelError)?.errno, .resourceBusy)
@@ -283,16 +289,21 @@ final class HugeTLBRandomTests: XCTestCase {
             case 2:
                 try m.setHugetlbOptimizeVmemmap(rng.next() % 2 == 0)
             case 3:
-                if let id = try? m.mmapHugePages(name: "app\(step)", count: 1 + Int(rng.next() % 12), shared: rng.next() % 2 == 0,
-                                                 noreserve: rng.next() % 4 == 0, node: Int(rng.next() % 2)) {
+                if let id = try? m.mmapHugePages(
+                    name: "app\(step)", count: 1 + Int(rng.next() % 12), shared: rng.next() % 2 == 0,
+                    noreserve: rng.next() % 4 == 0, node: Int(rng.next() % 2))
+                {
                     maps.append(id)
                     _ = try? m.faultHugePages(mapping: id)
                 }
             case 4:
                 if !maps.isEmpty { m.munmapHugePages(mapping: maps.remove(at: Int(rng.next() % UInt64(maps.count)))) }
             case 5:
-                if rng.next() % 2 == 0 { m.allocate(owner: kernel, blocks: Int(rng.next() % 20000)) }
-                else { m.release(owner: kernel, blocks: Int(rng.next() % 20000)) }
+                if rng.next() % 2 == 0 {
+                    m.allocate(owner: kernel, blocks: Int(rng.next() % 20000))
+                } else {
+                    m.release(owner: kernel, blocks: Int(rng.next() % 20000))
+                }
             case 6:
                 m.allocate(owner: anon, blocks: Int(rng.next() % 5000))
                 m.release(owner: anon, blocks: Int(rng.next() % 5000))
@@ -309,7 +320,9 @@ final class HugeTLBRandomTests: XCTestCase {
                 }
             default:
                 // An in-use page moves away, as offlining would ask.
-                if let head = m.hugetlb.mapped.keys.sorted().first { _ = m.migrateHugePage(at: head, avoidingNode: m.nodeOf(head)) }
+                if let head = m.hugetlb.mapped.keys.sorted().first {
+                    _ = m.migrateHugePage(at: head, avoidingNode: m.nodeOf(head))
+                }
             }
             do { try m.verify() } catch { XCTFail("step \(step) op \(op): \(error)"); return }
         }
@@ -329,7 +342,8 @@ final class HVOHotplugTests: XCTestCase {
         m.hugetlbInit()
         m.params.memmapOnMemory = memmapOnMemory
         for b in 0..<blocks {
-            try m.addMemory(node: 0, startBytes: (4 << 30) + b * (128 << 20), sizeBytes: 128 << 20, memmapOnMemory: memmapOnMemory)
+            try m.addMemory(
+                node: 0, startBytes: (4 << 30) + b * (128 << 20), sizeBytes: 128 << 20, memmapOnMemory: memmapOnMemory)
             try m.storeState(block: 32 + b, .onlineMovable)
         }
         return m
@@ -415,7 +429,7 @@ final class HVOProfileTests: XCTestCase {
         XCTAssertEqual(m.h2.nrHugePages, 64)
         XCTAssertEqual(m.h2.maxHugePages, 64)
         XCTAssertTrue(m.hugetlb.optimizeVmemmap)
-        XCTAssertEqual(m.hugetlb.stats.vmemmapPagesFreed, 448)   // capture h: 448 = 7 × 64
+        XCTAssertEqual(m.hugetlb.stats.vmemmapPagesFreed, 448)  // capture h: 448 = 7 × 64
         XCTAssertTrue(m.kmsg.contains("HugeTLB: registered 2.00 MiB page size, pre-allocated 64 pages"))
         try m.verify()
     }
@@ -432,10 +446,14 @@ final class GiganticPageTests: XCTestCase {
         m.hugetlbInit()
         XCTAssertEqual(m.hugetlb.hstates.map(\.order), [18, 9])
         let lines = m.kmsg.filter { $0.hasPrefix("HugeTLB:") }
-        XCTAssertEqual(lines, ["HugeTLB: registered 1.00 GiB page size, pre-allocated 0 pages",
-                               "HugeTLB: 16380 KiB vmemmap can be freed for a 1.00 GiB page",
-                               "HugeTLB: registered 2.00 MiB page size, pre-allocated 0 pages",
-                               "HugeTLB: 28 KiB vmemmap can be freed for a 2.00 MiB page"])
+        XCTAssertEqual(
+            lines,
+            [
+                "HugeTLB: registered 1.00 GiB page size, pre-allocated 0 pages",
+                "HugeTLB: 16380 KiB vmemmap can be freed for a 1.00 GiB page",
+                "HugeTLB: registered 2.00 MiB page size, pre-allocated 0 pages",
+                "HugeTLB: 28 KiB vmemmap can be freed for a 2.00 MiB page"
+            ])
         // Without gbpages there is no 1 GiB hstate.
         let plain = try Machine.boot(MachineConfig(memBytes: 3 << 30, maxmemBytes: 6 << 30, slots: 2))
         plain.hugetlbInit()

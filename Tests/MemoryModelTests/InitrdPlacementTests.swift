@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import MemoryModel
 
 /// QEMU 7.2's x86_load_linux puts the initrd at the top of RAM below 4 GiB (the kernel sets
@@ -10,14 +11,18 @@ final class InitrdPlacementTests: XCTestCase {
 
     func testTopOfLowRAMOn1GAnd3G() throws {
         let one = try Machine.boot(MachineConfig(memBytes: 1 << 30))
-        XCTAssertEqual(ramdiskLine(one), "RAMDISK: [mem 0x3fe6c000-0x3ffdffff]")   // 1488K initrd
+        XCTAssertEqual(ramdiskLine(one), "RAMDISK: [mem 0x3fe6c000-0x3ffdffff]")  // 1488K initrd
         let three = try Machine.boot(MachineConfig(memBytes: 3 << 30, maxmemBytes: 6 << 30, slots: 2, gbpages: true))
         XCTAssertEqual(ramdiskLine(three), "RAMDISK: [mem 0xbfe6c000-0xbffdffff]")
     }
 
     func testBootGigantic1GPageIsAllocatedOn3G() throws {
-        let m = try Machine.boot(MachineConfig(memBytes: 3 << 30, maxmemBytes: 6 << 30, slots: 2,
-                                               cmdline: "hugepagesz=1G hugepages=1", gbpages: true))
-        XCTAssertTrue(m.kmsg.contains("HugeTLB: registered 1.00 GiB page size, pre-allocated 1 pages"), "\(m.kmsg.filter { $0.hasPrefix("HugeTLB") })")
+        let m = try Machine.boot(
+            MachineConfig(
+                memBytes: 3 << 30, maxmemBytes: 6 << 30, slots: 2,
+                cmdline: "hugepagesz=1G hugepages=1", gbpages: true))
+        XCTAssertTrue(
+            m.kmsg.contains("HugeTLB: registered 1.00 GiB page size, pre-allocated 1 pages"),
+            "\(m.kmsg.filter { $0.hasPrefix("HugeTLB") })")
     }
 }

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import MemoryModel
 
 /// The sparse memmap against a plain array of entries: every read the model makes must see
@@ -39,7 +40,10 @@ final class MemMapTests: XCTestCase {
                     ref[p].kind = k.rawValue; ref[p].order = 0; ref[p].owner = 0
                     // fill leaves links; a fold drops those of non-first pages (only heads' links mean anything)
                     if p & (MemMap.chunkPages - 1) != 0 && range.start <= (p & ~(MemMap.chunkPages - 1)) + 1
-                        && range.end >= (p & ~(MemMap.chunkPages - 1)) + MemMap.chunkPages { ref[p].link = 0 }
+                        && range.end >= (p & ~(MemMap.chunkPages - 1)) + MemMap.chunkPages
+                    {
+                        ref[p].link = 0
+                    }
                 }
             default:
                 // A free order-10 block rebuilt: head `.buddy`, tails `.buddyTail`, then the fold.
@@ -53,9 +57,13 @@ final class MemMapTests: XCTestCase {
             }
             if step % 500 == 0 || step == 19_999 {
                 for p in 0..<pfns {
-                    guard m.kind(p).rawValue == ref[p].kind, m.order(p) == Int(ref[p].order), m.owner(p) == Int(ref[p].owner),
-                          m.link(p) == Int(ref[p].link) else {
-                        return XCTFail("step \(step): pfn \(p) reads (\(m.kind(p)), \(m.order(p)), \(m.owner(p)), \(m.link(p))), expected \(ref[p])")
+                    guard m.kind(p).rawValue == ref[p].kind, m.order(p) == Int(ref[p].order),
+                        m.owner(p) == Int(ref[p].owner),
+                        m.link(p) == Int(ref[p].link)
+                    else {
+                        return XCTFail(
+                            "step \(step): pfn \(p) reads (\(m.kind(p)), \(m.order(p)), \(m.owner(p)), \(m.link(p))), expected \(ref[p])"
+                        )
                     }
                 }
             }
@@ -67,7 +75,8 @@ final class MemMapTests: XCTestCase {
     /// the kernel's boot allocations hold per-page entries.
     func testBootLeavesFreeMemorySummarized() throws {
         let m = try Machine.boot(MachineConfig(memBytes: 64 << 30, maxmemBytes: 64 << 30, slots: 0))
-        XCTAssertLessThan(m.memmap.denseChunks * 20, m.memmap.totalChunks, "dense \(m.memmap.denseChunks) of \(m.memmap.totalChunks)")
+        XCTAssertLessThan(
+            m.memmap.denseChunks * 20, m.memmap.totalChunks, "dense \(m.memmap.denseChunks) of \(m.memmap.totalChunks)")
         try m.verify()
     }
 

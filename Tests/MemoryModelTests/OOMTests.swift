@@ -1,5 +1,6 @@
-import XCTest
 import SystemPackage
+import XCTest
+
 @testable import MemoryModel
 
 /// The OOM killer (mm/oom_kill.c): who it may select, and what happens to the allocating

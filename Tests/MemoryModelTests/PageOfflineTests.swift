@@ -1,5 +1,6 @@
-import XCTest
 import SystemPackage
+import XCTest
+
 @testable import MemoryModel
 
 /// The PageOffline seam: generic mm code (isolation, test_pages_isolated, kpageflags) sees a
@@ -49,8 +50,9 @@ final class PageOfflineTests: XCTestCase {
         m.memmap.pageOffline.set(range)
         XCTAssertEqual(m.kpageflags(range.start), KPF.bit(KPF.offline))
         XCTAssertNil(m.firstUnmovablePage(block.startPFN, block.range.end, zone: z, memoryOffline: true))
-        XCTAssertEqual(m.firstUnmovablePage(block.startPFN, block.range.end, zone: z, memoryOffline: false), range.start,
-                       "only MEMORY_OFFLINE isolation lets PageOffline pages pass")
+        XCTAssertEqual(
+            m.firstUnmovablePage(block.startPFN, block.range.end, zone: z, memoryOffline: false), range.start,
+            "only MEMORY_OFFLINE isolation lets PageOffline pages pass")
 
         m.registerMemoryNotifier(name: "test_balloon") { m, n in
             guard n.startPFN <= range.start && range.end <= n.startPFN + n.nrPages else { return 0 }

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import MemoryModel
 
 /// lib/ratelimit.c's `___ratelimit` with warn_alloc's state (10 s, burst 1).

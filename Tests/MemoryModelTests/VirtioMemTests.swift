@@ -1,5 +1,6 @@
-import XCTest
 import SystemPackage
+import XCTest
+
 @testable import MemoryModel
 
 /// virtio-mem in subblock mode: plugging adds and onlines whole blocks, unplugging goes through
@@ -10,9 +11,11 @@ final class VirtioMemTests: XCTestCase {
     static let mib = 1 << 20
 
     func machine(cmdline: String = "memhp_default_state=online_movable", requested: Int = 0) throws -> Machine {
-        let m = try Machine.boot(MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4,
-                                               virtioMem: [VirtioMemConfig(id: "vm0", regionBytes: 2 << 30, requestedBytes: requested)],
-                                               cmdline: cmdline))
+        let m = try Machine.boot(
+            MachineConfig(
+                memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4,
+                virtioMem: [VirtioMemConfig(id: "vm0", regionBytes: 2 << 30, requestedBytes: requested)],
+                cmdline: cmdline))
         try m.verify()
         return m
     }
@@ -58,7 +61,8 @@ final class VirtioMemTests: XCTestCase {
         XCTAssertEqual(blockIDs(m), Array(0...7) + [32, 33])
         XCTAssertEqual(memTotalKB(m), 1179584)
         XCTAssertEqual(m.zones[movable].spannedPages, 65536)
-        XCTAssertTrue(m.kmsg.contains("<7>virtio_mem virtio0: offlining and removing memory: 0x110000000 - 0x117ffffff"))
+        XCTAssertTrue(
+            m.kmsg.contains("<7>virtio_mem virtio0: offlining and removing memory: 0x110000000 - 0x117ffffff"))
 
         XCTAssertTrue(try resize(m, 0))
         XCTAssertEqual(blockIDs(m), Array(0...7))
@@ -174,12 +178,12 @@ final class VirtioMemTests: XCTestCase {
     func testManualOfflineOfAPartlyPluggedBlock() throws {
         let m = try machine()
         let movable = m.zoneIndex(node: 0, type: .movable)
-        XCTAssertTrue(try resize(m, 132 * Self.mib))          // block 32 full, block 33: 2 of 64 subblocks
+        XCTAssertTrue(try resize(m, 132 * Self.mib))  // block 32 full, block 33: 2 of 64 subblocks
         XCTAssertEqual(m.virtioMemBlockState("vm0", block: 33), .movablePartial)
         XCTAssertEqual(m.zones[movable].managedPages, 32768 + 1024)
         XCTAssertEqual(m.zones[movable].presentPages, 65536)
         let b33 = m.blocks[33]!.range
-        XCTAssertEqual(m.kpageflags(b33.start + 1024), 1 << 23)   // KPF_OFFLINE: fake-offline subblock
+        XCTAssertEqual(m.kpageflags(b33.start + 1024), 1 << 23)  // KPF_OFFLINE: fake-offline subblock
 
         try m.storeState(block: 33, .offline)
         try m.verify()
@@ -188,7 +192,7 @@ final class VirtioMemTests: XCTestCase {
         XCTAssertEqual(m.zones[movable].managedPages, 32768)
         XCTAssertEqual(m.zones[movable].presentPages, 32768)
         XCTAssertEqual(memTotalKB(m), 917440 + 128 * 1024)
-        XCTAssertEqual(device(m).pluggedBytes, 132 * Self.mib)   // nothing was unplugged
+        XCTAssertEqual(device(m).pluggedBytes, 132 * Self.mib)  // nothing was unplugged
         XCTAssertTrue(m.drivers.virtioMemGoingOffline.isEmpty)
 
         // Online again: only the two plugged subblocks reach the buddy.

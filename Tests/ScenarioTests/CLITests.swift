@@ -6,7 +6,8 @@ import XCTest
 /// (or `swift build --build-tests`) left in the package's build directory.
 final class CLITests: XCTestCase {
     func memhp(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         let bin = root.appendingPathComponent(".build/debug/memhp")
         // A missing binary fails: these tests must not pass without running memhp.
         guard FileManager.default.isExecutableFile(atPath: bin.path) else {
@@ -35,7 +36,7 @@ final class CLITests: XCTestCase {
             (["boot", "--slots", "-3"], "slots"),
             (["boot", "--nodes", "512M,256M"], "NUMA"),
             (["read", "--mem", "99999999999T", "/proc/meminfo"], "too large"),
-            (["frobnicate"], "frobnicate"),
+            (["frobnicate"], "frobnicate")
         ]
         for (args, needle) in cases {
             let r = try memhp(args)
@@ -56,7 +57,9 @@ final class CLITests: XCTestCase {
     }
 
     func testReadPrintsTheKernelText() throws {
-        let r = try memhp(["read", "/sys/devices/system/memory/block_size_bytes", "/sys/devices/system/memory/memory0/valid_zones"])
+        let r = try memhp([
+            "read", "/sys/devices/system/memory/block_size_bytes", "/sys/devices/system/memory/memory0/valid_zones"
+        ])
         XCTAssertEqual(r.status, 0, r.err)
         XCTAssertEqual(r.out, "8000000\nnone\n")
         let missing = try memhp(["read", "/sys/devices/system/memory/memory99/state"])
@@ -70,18 +73,27 @@ final class CLITests: XCTestCase {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("memhp-trace-\(getpid())")
         defer { try? FileManager.default.removeItem(at: dir) }
         let mem = "/sys/devices/system/memory"
-        let ok = try memhp(["export", dir.path, "--mem", "1G", "--maxmem", "4G", "--slots", "4", "--dimm", "512M", "--trace",
-                            "--write", "\(mem)/memory32/state=online_movable"])
+        let ok = try memhp([
+            "export", dir.path, "--mem", "1G", "--maxmem", "4G", "--slots", "4", "--dimm", "512M", "--trace",
+            "--write", "\(mem)/memory32/state=online_movable"
+        ])
         XCTAssertEqual(ok.status, 0, ok.err)
         XCTAssertTrue(ok.err.contains("memhp: \(mem)/memory32/state <- \"online_movable\\n\": OK\n"), ok.err)
-        let refused = try memhp(["export", dir.path, "--mem", "1G", "--maxmem", "4G", "--slots", "4", "--trace",
-                                 "--write", "\(mem)/memory0/state=offline"])
+        let refused = try memhp([
+            "export", dir.path, "--mem", "1G", "--maxmem", "4G", "--slots", "4", "--trace",
+            "--write", "\(mem)/memory0/state=offline"
+        ])
         XCTAssertEqual(refused.status, 1)
-        XCTAssertTrue(refused.err.contains("memhp: \(mem)/memory0/state <- \"offline\\n\": EINVAL (Invalid argument)\n    why: memory0: "), refused.err)
+        XCTAssertTrue(
+            refused.err.contains(
+                "memhp: \(mem)/memory0/state <- \"offline\\n\": EINVAL (Invalid argument)\n    why: memory0: "),
+            refused.err)
         XCTAssertTrue(refused.err.contains("spans several zones"), refused.err)
         // Without --trace, nothing but the error itself.
-        let quiet = try memhp(["export", dir.path, "--mem", "1G", "--maxmem", "4G", "--slots", "4",
-                               "--write", "\(mem)/memory0/state=offline"])
+        let quiet = try memhp([
+            "export", dir.path, "--mem", "1G", "--maxmem", "4G", "--slots", "4",
+            "--write", "\(mem)/memory0/state=offline"
+        ])
         XCTAssertFalse(quiet.err.contains("why:"), quiet.err)
         let bad = try memhp(["export", dir.path, "--trace=yes"])
         XCTAssertEqual(bad.status, 2, bad.err)

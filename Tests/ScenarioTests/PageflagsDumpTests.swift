@@ -1,7 +1,8 @@
 import Foundation
 import XCTest
-@testable import Scenario
+
 @testable import MemoryModel
+@testable import Scenario
 
 /// The `pageflags` dump: the model's /proc/kpageflags classified as memhp-guest does.
 final class PageflagsDumpTests: XCTestCase {
@@ -9,14 +10,18 @@ final class PageflagsDumpTests: XCTestCase {
     /// buddy, huge, thp, slab, pgtable, lru with its subcounts, other).
     func testClassificationOrder() {
         func w(_ bits: Int...) -> UInt64 { bits.reduce(0) { $0 | 1 << UInt64($1) } }
-        let words: [UInt64] = [w(KPF.nopage, KPF.reserved), w(KPF.reserved, KPF.buddy), w(KPF.offline),
-                               w(KPF.buddy), w(KPF.huge, KPF.compoundHead), w(KPF.huge, KPF.compoundTail),
-                               w(KPF.thp, KPF.lru, KPF.anon), w(KPF.slab), w(KPF.pgtable),
-                               w(KPF.lru, KPF.anon), w(KPF.lru, KPF.unevictable, KPF.mlocked), w(KPF.unevictable), 0]
+        let words: [UInt64] = [
+            w(KPF.nopage, KPF.reserved), w(KPF.reserved, KPF.buddy), w(KPF.offline),
+            w(KPF.buddy), w(KPF.huge, KPF.compoundHead), w(KPF.huge, KPF.compoundTail),
+            w(KPF.thp, KPF.lru, KPF.anon), w(KPF.slab), w(KPF.pgtable),
+            w(KPF.lru, KPF.anon), w(KPF.lru, KPF.unevictable, KPF.mlocked), w(KPF.unevictable), 0
+        ]
         var bytes: [UInt8] = []
         for v in words { for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: v >> (8 * UInt64(i)))) } }
-        XCTAssertEqual(ModelRunner.pageflagsLine(block: 5, bytes + [1, 2, 3]),   // a partial word is not a page
-                       "pageflags block=5 pages=13 nopage=1 reserved=1 offline=1 buddy=1 lru=3 anon=1 file=2 unevictable=2 mlocked=1 slab=1 pgtable=1 huge=2 huge_heads=1 thp=1 other=1")
+        XCTAssertEqual(
+            ModelRunner.pageflagsLine(block: 5, bytes + [1, 2, 3]),  // a partial word is not a page
+            "pageflags block=5 pages=13 nopage=1 reserved=1 offline=1 buddy=1 lru=3 anon=1 file=2 unevictable=2 mlocked=1 slab=1 pgtable=1 huge=2 huge_heads=1 thp=1 other=1"
+        )
     }
 
     /// memmap-on-memory, the capture: each hot-added block's first 512 pages hold its own
@@ -32,7 +37,9 @@ final class PageflagsDumpTests: XCTestCase {
         // Blocks 33-37 agree exactly.
         XCTAssertEqual(Array(model.dropFirst()), Array(kernel.dropFirst()))
         // Block 32: the same reserved memmap pages; the kernel has ~20 of its own pages there.
-        XCTAssertTrue(model[0].hasPrefix("pageflags block=32 pages=32768 nopage=0 reserved=512 offline=0 buddy=32256 "), model[0])
-        XCTAssertTrue(kernel[0].hasPrefix("pageflags block=32 pages=32768 nopage=0 reserved=512 offline=0 buddy=32234 "))
+        XCTAssertTrue(
+            model[0].hasPrefix("pageflags block=32 pages=32768 nopage=0 reserved=512 offline=0 buddy=32256 "), model[0])
+        XCTAssertTrue(
+            kernel[0].hasPrefix("pageflags block=32 pages=32768 nopage=0 reserved=512 offline=0 buddy=32234 "))
     }
 }

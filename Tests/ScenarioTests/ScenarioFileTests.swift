@@ -1,55 +1,56 @@
-import XCTest
 import MemoryModel
+import XCTest
+
 @testable import Scenario
 
 final class ScenarioFileTests: XCTestCase {
     let full = """
-    # b. hot-add, two nodes
-    description: 1G boot on two nodes; a DIMM; virtio-mem
-    mem: 1G
-    maxmem: 8G
-    slots: 4
-    node: 0 768M
-    node: 1 256M
-    distance: 0 1 21
-    dimm: dimm1 512M
-    dimm: dimm2 512M node=1
-    virtio-mem: vm0 size=2G requested=0 node=0
-    append: movablecore=256M
-    append: memhp_default_state=online
-    cpu: gbpages
-    module: memory-notifier-error-inject
-    timeout: 240
-    seed: 7
-    ---
-    step online-each-way        # a comment
-    online 32 online_movable
-    online 33
-    offline 32 60
-    offline 33
-    write $MEM/memory35/state ""
-    write $MEM/memory35/state "online_movable "
-    write-raw $MEM/memory35/state online_movable
-    write $VM/nr_hugepages 64 timeout=120
-    write /sys/kernel/debug/notifier-error-inject/memory/actions/MEM_GOING_OFFLINE/error '-16'
-    read $MEM/block_size_bytes
-    dimm-add dimm3 512M node=1
-    dimm-del dimm3 30
-    dimm-del dimm1
-    vmem-resize vm0 512M
-    vmem-resize vm0 0 60
-    hold anon a1 64M node=0
-    hold shmem s1 8M
-    hold ramfs r1 16M node=1
-    hold pinned p1 4M
-    release a1
-    fill-kernel 0 50
-    release fill
-    fill-kernel 1 0 id=f1
-    dump blocks:32-35,40 meminfo zoneinfo buddyinfo hugepages pageflags:32 params layout vmstat
-    dump all
-    sleep 0.5
-    """
+        # b. hot-add, two nodes
+        description: 1G boot on two nodes; a DIMM; virtio-mem
+        mem: 1G
+        maxmem: 8G
+        slots: 4
+        node: 0 768M
+        node: 1 256M
+        distance: 0 1 21
+        dimm: dimm1 512M
+        dimm: dimm2 512M node=1
+        virtio-mem: vm0 size=2G requested=0 node=0
+        append: movablecore=256M
+        append: memhp_default_state=online
+        cpu: gbpages
+        module: memory-notifier-error-inject
+        timeout: 240
+        seed: 7
+        ---
+        step online-each-way        # a comment
+        online 32 online_movable
+        online 33
+        offline 32 60
+        offline 33
+        write $MEM/memory35/state ""
+        write $MEM/memory35/state "online_movable "
+        write-raw $MEM/memory35/state online_movable
+        write $VM/nr_hugepages 64 timeout=120
+        write /sys/kernel/debug/notifier-error-inject/memory/actions/MEM_GOING_OFFLINE/error '-16'
+        read $MEM/block_size_bytes
+        dimm-add dimm3 512M node=1
+        dimm-del dimm3 30
+        dimm-del dimm1
+        vmem-resize vm0 512M
+        vmem-resize vm0 0 60
+        hold anon a1 64M node=0
+        hold shmem s1 8M
+        hold ramfs r1 16M node=1
+        hold pinned p1 4M
+        release a1
+        fill-kernel 0 50
+        release fill
+        fill-kernel 1 0 id=f1
+        dump blocks:32-35,40 meminfo zoneinfo buddyinfo hugepages pageflags:32 params layout vmstat
+        dump all
+        sleep 0.5
+        """
 
     func testFullFile() throws {
         let s = try Scenario.parse(full, file: "tests/conformance/x-full.scn")
@@ -57,9 +58,12 @@ final class ScenarioFileTests: XCTestCase {
         XCTAssertEqual(s.description, "1G boot on two nodes; a DIMM; virtio-mem")
         XCTAssertEqual(s.machine.memBytes, 1 << 30)
         XCTAssertEqual(s.machine.maxmemBytes, 8 << 30)
-        XCTAssertEqual(s.machine.nodes, [NodeConfig(id: 0, memBytes: 768 << 20), NodeConfig(id: 1, memBytes: 256 << 20)])
+        XCTAssertEqual(
+            s.machine.nodes, [NodeConfig(id: 0, memBytes: 768 << 20), NodeConfig(id: 1, memBytes: 256 << 20)])
         XCTAssertEqual(s.machine.distances, [[10, 21], [21, 10]])
-        XCTAssertEqual(s.machine.dimms, [DIMMConfig(id: "dimm1", sizeBytes: 512 << 20), DIMMConfig(id: "dimm2", sizeBytes: 512 << 20, node: 1)])
+        XCTAssertEqual(
+            s.machine.dimms,
+            [DIMMConfig(id: "dimm1", sizeBytes: 512 << 20), DIMMConfig(id: "dimm2", sizeBytes: 512 << 20, node: 1)])
         XCTAssertEqual(s.machine.virtioMem, [VirtioMemConfig(id: "vm0", regionBytes: 2 << 30)])
         XCTAssertEqual(s.machine.cmdline, "movablecore=256M memhp_default_state=online")
         XCTAssertTrue(s.machine.gbpages)
@@ -73,11 +77,26 @@ final class ScenarioFileTests: XCTestCase {
         XCTAssertEqual(s.steps[2], .online(block: 33, type: .online))
         XCTAssertEqual(s.steps[3], .offline(block: 32, timeoutSeconds: 60))
         XCTAssertEqual(s.steps[4], .offline(block: 33, timeoutSeconds: 30))
-        XCTAssertEqual(s.steps[5], .write(path: "/sys/devices/system/memory/memory35/state", value: "", newline: true, timeoutSeconds: 60))
-        XCTAssertEqual(s.steps[6], .write(path: "/sys/devices/system/memory/memory35/state", value: "online_movable ", newline: true, timeoutSeconds: 60))
-        XCTAssertEqual(s.steps[7], .write(path: "/sys/devices/system/memory/memory35/state", value: "online_movable", newline: false, timeoutSeconds: 60))
-        XCTAssertEqual(s.steps[8], .write(path: "/proc/sys/vm/nr_hugepages", value: "64", newline: true, timeoutSeconds: 120))
-        XCTAssertEqual(s.steps[9], .write(path: "/sys/kernel/debug/notifier-error-inject/memory/actions/MEM_GOING_OFFLINE/error", value: "-16", newline: true, timeoutSeconds: 60))
+        XCTAssertEqual(
+            s.steps[5],
+            .write(path: "/sys/devices/system/memory/memory35/state", value: "", newline: true, timeoutSeconds: 60))
+        XCTAssertEqual(
+            s.steps[6],
+            .write(
+                path: "/sys/devices/system/memory/memory35/state", value: "online_movable ", newline: true,
+                timeoutSeconds: 60))
+        XCTAssertEqual(
+            s.steps[7],
+            .write(
+                path: "/sys/devices/system/memory/memory35/state", value: "online_movable", newline: false,
+                timeoutSeconds: 60))
+        XCTAssertEqual(
+            s.steps[8], .write(path: "/proc/sys/vm/nr_hugepages", value: "64", newline: true, timeoutSeconds: 120))
+        XCTAssertEqual(
+            s.steps[9],
+            .write(
+                path: "/sys/kernel/debug/notifier-error-inject/memory/actions/MEM_GOING_OFFLINE/error", value: "-16",
+                newline: true, timeoutSeconds: 60))
         XCTAssertEqual(s.steps[10], .read(path: "/sys/devices/system/memory/block_size_bytes"))
         XCTAssertEqual(s.steps[11], .dimmAdd(id: "dimm3", sizeBytes: 512 << 20, node: 1))
         XCTAssertEqual(s.steps[12], .dimmDel(id: "dimm3", timeoutSeconds: 30))
@@ -92,7 +111,12 @@ final class ScenarioFileTests: XCTestCase {
         XCTAssertEqual(s.steps[21], .fillKernel(node: 0, marginPages: 50, id: "fill"))
         XCTAssertEqual(s.steps[22], .release(id: "fill"))
         XCTAssertEqual(s.steps[23], .fillKernel(node: 1, marginPages: 0, id: "f1"))
-        XCTAssertEqual(s.steps[24], .dump([.blocks([32, 33, 34, 35, 40]), .meminfo, .zones, .buddyinfo, .hugepages, .pageflags([32]), .params, .layout, .vmstat]))
+        XCTAssertEqual(
+            s.steps[24],
+            .dump([
+                .blocks([32, 33, 34, 35, 40]), .meminfo, .zones, .buddyinfo, .hugepages, .pageflags([32]), .params,
+                .layout, .vmstat
+            ]))
         XCTAssertEqual(s.steps[25], .dump(DumpItem.all))
         XCTAssertEqual(s.steps[26], .sleep(seconds: 0.5))
     }
@@ -118,17 +142,29 @@ final class ScenarioFileTests: XCTestCase {
     }
 
     func testQuoting() throws {
-        let s = try Scenario.parse("""
-        ---
-        write $MEM/memory1/state 'a "b" c'
-        write $MEM/memory1/state "tab\\there\\nnl \\$x \\\\ \\q"
-        write-raw $VM/nr_hugepages "1 2"
-        write $MEM/memory1/state x#y
-        """, file: "q.scn")
-        XCTAssertEqual(s.steps[0], .write(path: "/sys/devices/system/memory/memory1/state", value: "a \"b\" c", newline: true, timeoutSeconds: 60))
-        XCTAssertEqual(s.steps[1], .write(path: "/sys/devices/system/memory/memory1/state", value: "tab\there\nnl $x \\ \\q", newline: true, timeoutSeconds: 60))
-        XCTAssertEqual(s.steps[2], .write(path: "/proc/sys/vm/nr_hugepages", value: "1 2", newline: false, timeoutSeconds: 60))
-        XCTAssertEqual(s.steps[3], .write(path: "/sys/devices/system/memory/memory1/state", value: "x#y", newline: true, timeoutSeconds: 60))
+        let s = try Scenario.parse(
+            """
+            ---
+            write $MEM/memory1/state 'a "b" c'
+            write $MEM/memory1/state "tab\\there\\nnl \\$x \\\\ \\q"
+            write-raw $VM/nr_hugepages "1 2"
+            write $MEM/memory1/state x#y
+            """, file: "q.scn")
+        XCTAssertEqual(
+            s.steps[0],
+            .write(
+                path: "/sys/devices/system/memory/memory1/state", value: "a \"b\" c", newline: true, timeoutSeconds: 60)
+        )
+        XCTAssertEqual(
+            s.steps[1],
+            .write(
+                path: "/sys/devices/system/memory/memory1/state", value: "tab\there\nnl $x \\ \\q", newline: true,
+                timeoutSeconds: 60))
+        XCTAssertEqual(
+            s.steps[2], .write(path: "/proc/sys/vm/nr_hugepages", value: "1 2", newline: false, timeoutSeconds: 60))
+        XCTAssertEqual(
+            s.steps[3],
+            .write(path: "/sys/devices/system/memory/memory1/state", value: "x#y", newline: true, timeoutSeconds: 60))
     }
 
     func testSizes() {
@@ -150,15 +186,16 @@ final class ScenarioFileTests: XCTestCase {
     /// Each header size follows the QEMU option it stands for: `mem:` (-m) and `node:`
     /// (-numa node,mem=) read a bare number as MiB, `maxmem:` and device sizes as bytes.
     func testBareSizesFollowTheirQEMUOption() throws {
-        let s = try Scenario.parse("""
-        mem: 1536
-        maxmem: 6442450944
-        node: 0 1024
-        node: 1 0.5G
-        dimm: d1 536870912
-        ---
-        hold anon a1 1.5M
-        """, file: "sizes.scn")
+        let s = try Scenario.parse(
+            """
+            mem: 1536
+            maxmem: 6442450944
+            node: 0 1024
+            node: 1 0.5G
+            dimm: d1 536870912
+            ---
+            hold anon a1 1.5M
+            """, file: "sizes.scn")
         XCTAssertEqual(s.machine.memBytes, 1536 << 20)
         XCTAssertEqual(s.machine.maxmemBytes, 6 << 30)
         XCTAssertEqual(s.machine.nodes.map(\.memBytes), [1 << 30, 512 << 20])
@@ -248,7 +285,7 @@ final class ScenarioFileTests: XCTestCase {
             ("---\ndump meminfo:3\n", 2, "only `blocks:` and `pageflags:`"),
             ("---\ndump blocks:5-3\n", 2, "expected a block selection"),
             ("---\nsleep soon\n", 2, "expected `sleep SECONDS`"),
-            ("---\nsleep -1\n", 2, "expected `sleep SECONDS`"),
+            ("---\nsleep -1\n", 2, "expected `sleep SECONDS`")
         ]
         for (text, line, expect) in cases {
             do {
@@ -257,7 +294,8 @@ final class ScenarioFileTests: XCTestCase {
             } catch let e as ScenarioError {
                 XCTAssertEqual(e.file, "bad.scn", text.debugDescription)
                 XCTAssertEqual(e.line, line, "\(text.debugDescription): \(e)")
-                XCTAssertTrue(e.message.contains(expect), "\(text.debugDescription): got `\(e.message)`, want `\(expect)`")
+                XCTAssertTrue(
+                    e.message.contains(expect), "\(text.debugDescription): got `\(e.message)`, want `\(expect)`")
                 XCTAssertTrue(e.description.hasPrefix("bad.scn:\(line): "))
             } catch {
                 XCTFail("unexpected error \(error)")
@@ -278,7 +316,7 @@ final class ObservationTests: XCTestCase {
             #"qmp_event name=SHUTDOWN data="{'guest':true,'reason':'guest-shutdown'}""#,
             #"end completed=1 scenario_rc=0 qemu_rc=0 boot_s=7.7 total_s=8.4 build_s=0.1"#,
             #"dmesg [    0.050812]   DMA      [mem 0x0000000000001000-0x0000000000ffffff]"#,
-            #"guest uname="6.1.0-56-amd64 #1 SMP PREEMPT_DYNAMIC Debian 6.1.192-2 (2026-11-16)""#,
+            #"guest uname="6.1.0-56-amd64 #1 SMP PREEMPT_DYNAMIC Debian 6.1.192-2 (2026-11-16)""#
         ]
         for l in lines {
             let o = try XCTUnwrap(try Observation.parse(l))

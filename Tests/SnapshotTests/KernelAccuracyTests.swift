@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import Snapshot
 
 /// Predictions against the real kernel: each `tests/snapshot/NAME.kernel.txt` is a
@@ -12,7 +13,9 @@ final class KernelAccuracyTests: XCTestCase {
         .deletingLastPathComponent().appendingPathComponent("tests/snapshot")
 
     func testPredictionsMatchTheRealKernel() throws {
-        let logs = try FileManager.default.contentsOfDirectory(atPath: Self.dir.path).filter { $0.hasSuffix(".kernel.txt") }.sorted()
+        let logs = try FileManager.default.contentsOfDirectory(atPath: Self.dir.path).filter {
+            $0.hasSuffix(".kernel.txt")
+        }.sorted()
         XCTAssertGreaterThanOrEqual(logs.count, 2, "the committed real-kernel fixtures are missing")
         var right = 0, total = 0
         var misses: [String] = []
@@ -23,14 +26,21 @@ final class KernelAccuracyTests: XCTestCase {
             let r = try GuestLog.parse(text, path: log)
             kernels.insert(r.snapshot.kernelRelease ?? "?")
             try SnapshotCheck.check(r.snapshot, source: log)
-            let ps = Dictionary(uniqueKeysWithValues: OfflinePredictor(snapshot: r.snapshot, census: r.census).predictAll().map { ($0.block, $0) })
+            let ps = Dictionary(
+                uniqueKeysWithValues: OfflinePredictor(snapshot: r.snapshot, census: r.census).predictAll().map {
+                    ($0.block, $0)
+                })
             XCTAssertFalse(r.offlines.isEmpty, "\(log): no offline writes after the snapshot")
             for o in r.offlines {
                 guard let p = ps[o.block] else { XCTFail("\(log): memory\(o.block) not in the snapshot"); continue }
                 total += 1
-                if p.errno == o.errno { right += 1 } else {
+                if p.errno == o.errno {
+                    right += 1
+                } else {
                     misses.append("\(name) memory\(o.block) predicted \(p.errno) kernel \(o.errno)")
-                    print("miss: \(name) memory\(o.block) (\(p.zone)): predicted \(p.errno) [\(p.reason): \(p.detail)], kernel \(o.errno)")
+                    print(
+                        "miss: \(name) memory\(o.block) (\(p.zone)): predicted \(p.errno) [\(p.reason): \(p.detail)], kernel \(o.errno)"
+                    )
                 }
             }
         }
@@ -38,7 +48,10 @@ final class KernelAccuracyTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(Double(right) / Double(max(total, 1)), 0.95)
         let listed = (try? String(contentsOf: Self.dir.appendingPathComponent("MISSES"), encoding: .utf8)) ?? ""
         let expected = listed.split(separator: "\n").filter { !$0.hasPrefix("#") }
-            .map { String($0.split(separator: "#", omittingEmptySubsequences: false)[0]).trimmingSpaces }.filter { !$0.isEmpty }
-        XCTAssertEqual(misses.sorted(), expected.sorted(), "tests/snapshot/MISSES must list exactly the misses, each explained")
+            .map { String($0.split(separator: "#", omittingEmptySubsequences: false)[0]).trimmingSpaces }.filter {
+                !$0.isEmpty
+            }
+        XCTAssertEqual(
+            misses.sorted(), expected.sorted(), "tests/snapshot/MISSES must list exactly the misses, each explained")
     }
 }

@@ -1,6 +1,7 @@
-import XCTest
-import SystemPackage
 import KernelFS
+import SystemPackage
+import XCTest
+
 @testable import MemoryModel
 @testable import Snapshot
 
@@ -17,7 +18,9 @@ final class ModelAgreementTests: XCTestCase {
 
     func boot(_ shape: Shape) throws -> KernelFS {
         let m = try Machine.boot(shape.config)
-        if let d = m.layout?.dimms.first(where: { $0.accepted }), m.blocks[d.start / (m.blockPages << 12)] == nil { try m.acpiColdPlugDIMMs() }
+        if let d = m.layout?.dimms.first(where: { $0.accepted }), m.blocks[d.start / (m.blockPages << 12)] == nil {
+            try m.acpiColdPlugDIMMs()
+        }
         if !m.hugetlb.initialized { m.hugetlbInit() }
         let fs = KernelFS(machine: m)
         try shape.prepare(fs)
@@ -50,10 +53,16 @@ final class ModelAgreementTests: XCTestCase {
         for p in predictions {
             let fresh = try boot(shape)
             var err: Errno?
-            do { try fresh.write("/sys/devices/system/memory/memory\(p.block)/state", "offline\n") } catch let e as KernelError { err = e.errno }
+            do { try fresh.write("/sys/devices/system/memory/memory\(p.block)/state", "offline\n") } catch let e
+                as KernelError
+            { err = e.errno }
             let actual = Self.outcome(err)
-            if actual == p.outcome { right += 1 } else {
-                misses.append("\(shape.name) memory\(p.block) (\(p.zone)): predicted \(p.outcome.rawValue) [\(p.reason): \(p.detail)], model \(actual?.rawValue ?? "\(String(describing: err))")")
+            if actual == p.outcome {
+                right += 1
+            } else {
+                misses.append(
+                    "\(shape.name) memory\(p.block) (\(p.zone)): predicted \(p.outcome.rawValue) [\(p.reason): \(p.detail)], model \(actual?.rawValue ?? "\(String(describing: err))")"
+                )
             }
         }
         return (right, predictions.count, misses, predictions.map(\.outcome))
@@ -64,11 +73,13 @@ final class ModelAgreementTests: XCTestCase {
     static func onlineDIMM(_ fs: KernelFS, kernel: Int) throws {
         let offline = try fs.withLock { m in m.blocks.filter { $0.value.state == .offline }.map(\.key).sorted() }
         for (i, b) in offline.enumerated() {
-            try fs.write("/sys/devices/system/memory/memory\(b)/state", i < kernel ? "online_kernel\n" : "online_movable\n")
+            try fs.write(
+                "/sys/devices/system/memory/memory\(b)/state", i < kernel ? "online_kernel\n" : "online_movable\n")
         }
     }
 
-    static let dimm = MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4, dimms: [DIMMConfig(id: "d1", sizeBytes: 512 << 20)])
+    static let dimm = MachineConfig(
+        memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4, dimms: [DIMMConfig(id: "d1", sizeBytes: 512 << 20)])
 
     static let shapes: [Shape] = [
         // The a-baseline machine with a 512 MiB DIMM (one block online_kernel, three movable),
@@ -85,7 +96,12 @@ final class ModelAgreementTests: XCTestCase {
         },
         // HVO on, the pool in the movable DIMM, then the kernel zones filled with slab: dissolving
         // a free huge page needs vmemmap pages the kernel zones no longer have (seed case 3).
-        Shape(name: "hvo-pressure", config: { var c = dimm; c.cmdline = "hugetlb_free_vmemmap=on"; return c }()) { fs in
+        Shape(
+            name: "hvo-pressure",
+            config: {
+                var c = dimm; c.cmdline = "hugetlb_free_vmemmap=on"; return c
+            }()
+        ) { fs in
             try onlineDIMM(fs, kernel: 0)
             try fs.write("/proc/sys/vm/nr_hugepages", "100\n")
             try fs.withLock { m in
@@ -101,7 +117,7 @@ final class ModelAgreementTests: XCTestCase {
                 let slab = try m.createOwner(name: "t:slab", kind: .slabUnreclaimable, gfp: [.kernel, .nowarn])
                 m.allocate(owner: slab, blocks: 1 << 30)
             }
-        },
+        }
     ]
 
     func testPredictionsAgreeWithTheModel() throws {
@@ -116,7 +132,9 @@ final class ModelAgreementTests: XCTestCase {
         print("outcomes: \(seen.map { "\($0.key.rawValue) \($0.value)" }.sorted())")
         // The shapes exercise success, isolation failures, holes/zones and HVO's ENOMEM (the
         // never-migrating ramfs block is the expected miss below; the real-kernel fixtures cover EINTR).
-        for o in [BlockPrediction.Outcome.success, .ebusy, .einval, .enomem] { XCTAssertNotNil(seen[o], "no \(o) block") }
+        for o in [BlockPrediction.Outcome.success, .ebusy, .einval, .enomem] {
+            XCTAssertNotNil(seen[o], "no \(o) block")
+        }
         // dimm-ramfs memory1: its first pageblock's only "unmovable" page is a page on a per-cpu
         // list, which kpageflags shows without flags, like kernel stacks and vmalloc pages; DMA32
         // has more such pages than its per-cpu lists hold, so they count as kernel memory there
@@ -138,7 +156,9 @@ final class ModelAgreementTests: XCTestCase {
         try fs.withLock { m in
             XCTAssertEqual(s.blockSizeBytes, m.blockPages << 12)
             XCTAssertEqual(s.blocks.map(\.id), m.blocks.keys.sorted())
-            XCTAssertEqual(s.zones.filter { $0.present > 0 }.map(\.managed), m.zones.filter { $0.presentPages > 0 }.map(\.managedPages))
+            XCTAssertEqual(
+                s.zones.filter { $0.present > 0 }.map(\.managed),
+                m.zones.filter { $0.presentPages > 0 }.map(\.managedPages))
             XCTAssertEqual(census?.endPFN, m.kpageflagsEndPFN)
             // Every free page the zones count is a free page in the census (buddy, not pcp).
             let free = census!.counts(0, census!.endPFN)[.free] ?? 0

@@ -1,7 +1,8 @@
 import Foundation
 import KernelFS
-@testable import MemoryModel
 import Snapshot
+
+@testable import MemoryModel
 
 /// A fake host root from the model: `memhp export`'s tree plus the two binary files export
 /// leaves out (/proc/kpageflags from the model's stable_page_flags, /proc/kpagecount as the

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Snapshot
 
 final class PageCensusTests: XCTestCase {
@@ -7,8 +8,8 @@ final class PageCensusTests: XCTestCase {
         var c = PageCensus()
         c.append(.reserved, count: 1)
         c.append(.free, count: 300)
-        c.append(.free, count: 212)        // merged: 512 free
-        c.append(.slab, count: 1 << 20)    // a multi-byte LEB128 length
+        c.append(.free, count: 212)  // merged: 512 free
+        c.append(.slab, count: 1 << 20)  // a multi-byte LEB128 length
         c.append(.anon, count: 7)
         XCTAssertEqual(c.runCount, 4)
         XCTAssertEqual(c.endPFN, 1 + 512 + (1 << 20) + 7)
@@ -69,9 +70,9 @@ final class BuddyTailTests: XCTestCase {
     func testTailsInferredFromHeadsAlignment() {
         var c = PageCensus()
         c.append(.kernel, count: 8)
-        c.append(.free, count: 1); c.append(.flagless, count: 7)   // 8..15: order 3
-        c.append(.slab, count: 1)                                  // 16
-        c.append(.free, count: 1); c.append(.flagless, count: 2)   // 17 (odd: order 0), 18-19 flagless
+        c.append(.free, count: 1); c.append(.flagless, count: 7)  // 8..15: order 3
+        c.append(.slab, count: 1)  // 16
+        c.append(.free, count: 1); c.append(.flagless, count: 2)  // 17 (odd: order 0), 18-19 flagless
         let d = c.inferringBuddyTails()
         XCTAssertEqual(d.counts(8, 16)[.free], 8)
         XCTAssertEqual(d.kind(18), .flagless)

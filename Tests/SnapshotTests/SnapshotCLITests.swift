@@ -1,17 +1,21 @@
 import Foundation
-import XCTest
 import KernelFS
+import XCTest
+
 @testable import MemoryModel
 @testable import Snapshot
 
 /// `memhp snapshot`, `predict` and `host metrics` as a user meets them: bad snapshots and
 /// unusable hosts exit with status 2 and say why; the live host is only read.
 final class SnapshotCLITests: XCTestCase {
-    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     func memhp(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
         let bin = Self.repo.appendingPathComponent(".build/debug/memhp")
-        guard FileManager.default.isExecutableFile(atPath: bin.path) else { throw XCTSkip("no \(bin.path); run swift build first") }
+        guard FileManager.default.isExecutableFile(atPath: bin.path) else {
+            throw XCTSkip("no \(bin.path); run swift build first")
+        }
         let p = Process()
         p.executableURL = bin
         p.arguments = args
@@ -47,7 +51,9 @@ final class SnapshotCLITests: XCTestCase {
         func message(_ b: [UInt8]) -> String {
             do { _ = try SnapshotFile.decode(b, path: "f"); return "decoded" } catch { return "\(error)" }
         }
-        XCTAssertTrue(message(Array(bytes.dropLast(5))).hasPrefix("f:3: truncated: the census has"), message(Array(bytes.dropLast(5))))
+        XCTAssertTrue(
+            message(Array(bytes.dropLast(5))).hasPrefix("f:3: truncated: the census has"),
+            message(Array(bytes.dropLast(5))))
         XCTAssertTrue(message(Array(bytes.prefix(100))).hasPrefix("f:2: truncated"))
         XCTAssertTrue(message(Array("hello\n".utf8)).hasPrefix("f:1: not a memhp snapshot"))
         XCTAssertTrue(message([]).contains("empty file"))
@@ -71,7 +77,7 @@ final class SnapshotCLITests: XCTestCase {
             (bytes.dropLast(7), "truncated"),
             (Data("#!/bin/sh\necho hi\n".utf8), "not a memhp snapshot"),
             (Data("memhp-snapshot 2\n{}\n".utf8), "newer"),
-            (Data("memhp-snapshot 1\n{\"format\":1}\n".utf8), "is missing"),
+            (Data("memhp-snapshot 1\n{\"format\":1}\n".utf8), "is missing")
         ]
         for (data, needle) in cases {
             let f = tmp("bad.memhp")
@@ -99,7 +105,10 @@ final class SnapshotCLITests: XCTestCase {
         XCTAssertEqual(r2.status, 2)
         XCTAssertTrue(r2.err.contains("aarch64") && r2.err.contains("x86_64 only"), r2.err)
         // Unknown column, bad assumption, a what-if on an online block.
-        for (args, needle) in [(["-o", "BLOCK,NOPE"], "NOPE"), (["--assume", "pinned=9-3"], "pinned"), (["--online-movable", "1"], "not offline")] {
+        for (args, needle) in [
+            (["-o", "BLOCK,NOPE"], "NOPE"), (["--assume", "pinned=9-3"], "pinned"),
+            (["--online-movable", "1"], "not offline")
+        ] {
             let r = try memhp(["predict", "--root", root] + args)
             XCTAssertEqual(r.status, 2, r.err)
             XCTAssertTrue(r.err.contains(needle), r.err)
@@ -111,12 +120,16 @@ final class SnapshotCLITests: XCTestCase {
     func testTheLiveHostIsOnlyRead() throws {
         let host = HostRoot("/")
         var paths = ["/sys/devices/system/memory/auto_online_blocks"]
-        paths += (host.list("/sys/devices/system/memory") ?? []).filter { $0.hasPrefix("memory") }.map { "/sys/devices/system/memory/\($0)/state" }
+        paths += (host.list("/sys/devices/system/memory") ?? []).filter { $0.hasPrefix("memory") }.map {
+            "/sys/devices/system/memory/\($0)/state"
+        }
         paths += SnapshotCapture.sysctlNames.map { "/proc/sys/vm/" + $0 }
         for h in host.list("/sys/kernel/mm/hugepages") ?? [] {
             paths += ["nr_hugepages", "nr_overcommit_hugepages"].map { "/sys/kernel/mm/hugepages/\(h)/\($0)" }
         }
-        paths += (host.list("/sys/module/memory_hotplug/parameters") ?? []).map { "/sys/module/memory_hotplug/parameters/" + $0 }
+        paths += (host.list("/sys/module/memory_hotplug/parameters") ?? []).map {
+            "/sys/module/memory_hotplug/parameters/" + $0
+        }
         let before = paths.map { host.read($0) }
         XCTAssertGreaterThan(before.compactMap { $0 }.count, 3, "this host exposes too little to test against")
         let out = tmp("live.memhp")
@@ -135,11 +148,14 @@ final class SnapshotCLITests: XCTestCase {
         let root = try modelRoot()
         defer { ModelFakeRoot.remove(root) }
         let (s, c) = SnapshotCapture(root: HostRoot(root)).capture()
-        let text = HostMetrics.render(snapshot: s, predictions: OfflinePredictor(snapshot: s, census: c).predictAll(), assumptions: Assumptions())
+        let text = HostMetrics.render(
+            snapshot: s, predictions: OfflinePredictor(snapshot: s, census: c).predictAll(), assumptions: Assumptions())
         XCTAssertTrue(text.contains("memhp_memory_block_offlinable{block=\"0\",node=\"0\",zone=\"none\"} 0"), text)
         XCTAssertTrue(text.contains("memhp_hugepages_pool_pages{size_bytes=\"2097152\",node=\"all\"} 16"), text)
 
-        let promtool = ["/usr/bin/promtool", "/usr/local/bin/promtool"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        let promtool = ["/usr/bin/promtool", "/usr/local/bin/promtool"].first {
+            FileManager.default.isExecutableFile(atPath: $0)
+        }
         if let promtool {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: promtool)
@@ -194,7 +210,7 @@ final class SnapshotWithoutCensusTests: XCTestCase {
         XCTAssertEqual(miss.why, String(cString: strerror(ENOENT)))
         XCTAssertTrue(miss.effect.contains("no per-page census"))
         let ps = OfflinePredictor(snapshot: s, census: c).predictAll()
-        XCTAssertEqual(ps.first { $0.block == 0 }?.outcome, .einval)     // several zones: known from valid_zones
+        XCTAssertEqual(ps.first { $0.block == 0 }?.outcome, .einval)  // several zones: known from valid_zones
         XCTAssertEqual(ps.first { $0.block == 1 }?.outcome, .unknown)
         XCTAssertEqual(ps.first { $0.block == 1 }?.reason, "no census")
     }

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import MemoryModel
 
 /// Release-mode tests: the long hotplug soak and the hotplug benchmark. In a debug build they
@@ -16,10 +17,16 @@ final class HotplugSoakTests: XCTestCase {
         try requireRelease()
         let m = try machine(nodes: [NodeConfig(id: 0, memBytes: 768 << 20), NodeConfig(id: 1, memBytes: 256 << 20)])
         var rng = SplitMix64(seed: 99)
-        let kinds: [PageKind] = [.anon, .pageCache, .shmem, .slabUnreclaimable, .slabReclaimable, .pageTable, .pinned, .ramfs]
+        let kinds: [PageKind] = [
+            .anon, .pageCache, .shmem, .slabUnreclaimable, .slabReclaimable, .pageTable, .pinned, .ramfs
+        ]
         var owners: [Int] = []
         for (i, k) in kinds.enumerated() {
-            for node in 0..<2 { owners.append(try m.createOwner(name: "r\(i)-\(node)", kind: k, node: node, order: k == .anon ? Int(rng.next() % 2) * 9 : 0)) }
+            for node in 0..<2 {
+                owners.append(
+                    try m.createOwner(
+                        name: "r\(i)-\(node)", kind: k, node: node, order: k == .anon ? Int(rng.next() % 2) * 9 : 0))
+            }
         }
         var dimms: [String] = []
         var n = 0
@@ -30,7 +37,9 @@ final class HotplugSoakTests: XCTestCase {
             case 0 where dimms.count < 4:
                 n += 1
                 let size = [128, 256, 512][Int(rng.next() % 3)] << 20
-                if (try? m.hotAddDIMM(id: "r\(n)", sizeBytes: size, node: Int(rng.next() % 2))) != nil { dimms.append("r\(n)") }
+                if (try? m.hotAddDIMM(id: "r\(n)", sizeBytes: size, node: Int(rng.next() % 2))) != nil {
+                    dimms.append("r\(n)")
+                }
             case 1 where !dimms.isEmpty:
                 let i = Int(rng.next() % UInt64(dimms.count))
                 if (try? m.acpiEjectDIMM(id: dimms[i], deadline: deadline)) != nil { dimms.remove(at: i) }

@@ -6,9 +6,12 @@ import XCTest
 final class StudyTests: XCTestCase {
     static let machine = StudyMachine(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4, dimmBytes: 1 << 30)
 
-    func grid(_ pressures: [String] = ["none"], hvo: [Bool] = [false, true], pool: [Int] = [25], reps: Int = 2) throws -> StudyGrid {
-        StudyGrid(poolPercents: pool, pageSizes: [.m2], hvo: hvo, pressures: try pressures.map(Pressure.parse),
-                  online: [.movableShare(100)], nodes: [1], repetitions: reps, seed: 7)
+    func grid(_ pressures: [String] = ["none"], hvo: [Bool] = [false, true], pool: [Int] = [25], reps: Int = 2) throws
+        -> StudyGrid
+    {
+        StudyGrid(
+            poolPercents: pool, pageSizes: [.m2], hvo: hvo, pressures: try pressures.map(Pressure.parse),
+            online: [.movableShare(100)], nodes: [1], repetitions: reps, seed: 7)
     }
 
     /// Wilson 95% intervals against the textbook figures (Newcombe 1998, table I).
@@ -27,9 +30,13 @@ final class StudyTests: XCTestCase {
     func testBadGridsAreRejected() throws {
         var g = try grid()
         g.hvo = []
-        XCTAssertThrowsError(try g.validate(machine: Self.machine)) { XCTAssertTrue("\($0)".contains("--hvo: the list is empty")) }
+        XCTAssertThrowsError(try g.validate(machine: Self.machine)) {
+            XCTAssertTrue("\($0)".contains("--hvo: the list is empty"))
+        }
         g = try grid(pool: [150])
-        XCTAssertThrowsError(try g.validate(machine: Self.machine)) { XCTAssertTrue("\($0)".contains("larger than memory")) }
+        XCTAssertThrowsError(try g.validate(machine: Self.machine)) {
+            XCTAssertTrue("\($0)".contains("larger than memory"))
+        }
         g = try grid(pool: [99])
         XCTAssertThrowsError(try g.validate(machine: Self.machine)) { XCTAssertTrue("\($0)".contains("do not fit")) }
         g = try grid(hvo: [true, true])
@@ -53,8 +60,12 @@ final class StudyTests: XCTestCase {
         let a = ex.scenarioText(off), b = ex.scenarioText(on)
         XCTAssertNoThrow(try Scenario.parse(a, file: "a"))
         let diff = zip(a.split(separator: "\n"), b.split(separator: "\n")).filter { $0 != $1 }.map { "\($0.1)" }
-        XCTAssertEqual(diff.filter { !$0.hasPrefix("#") && !$0.hasPrefix("description") }, ["write $VM/hugetlb_optimize_vmemmap 1"])
-        XCTAssertEqual(ex.scenarioText(off), try StudyExecutor(machine: Self.machine, grid: try grid(["fill:4M"])).scenarioText(off))
+        XCTAssertEqual(
+            diff.filter { !$0.hasPrefix("#") && !$0.hasPrefix("description") }, ["write $VM/hugetlb_optimize_vmemmap 1"]
+        )
+        XCTAssertEqual(
+            ex.scenarioText(off),
+            try StudyExecutor(machine: Self.machine, grid: try grid(["fill:4M"])).scenarioText(off))
     }
 
     /// HVO frees 7 of the 8 vmemmap pages of each 2 MiB page (a 4 KiB page of struct pages stays
@@ -69,7 +80,11 @@ final class StudyTests: XCTestCase {
             XCTAssertEqual(r.poolPages, 256)  // 25% of 2 GiB in 2 MiB pages
             XCTAssertEqual(r.blocks.count, 8)
             let perPage = Double(r.savedKB / 4) / Double(r.poolPages)
-            if r.hvo { XCTAssertEqual(perPage, 7, accuracy: 0.1, "\(r.point)") } else { XCTAssertEqual(perPage, 0, accuracy: 0.1, "\(r.point)") }
+            if r.hvo {
+                XCTAssertEqual(perPage, 7, accuracy: 0.1, "\(r.point)")
+            } else {
+                XCTAssertEqual(perPage, 0, accuracy: 0.1, "\(r.point)")
+            }
         }
         let quiet = runs.filter { $0.pressure == "none" }
         XCTAssertTrue(quiet.allSatisfy(\.allOffline))
@@ -85,14 +100,20 @@ final class StudyTests: XCTestCase {
         let ex = try StudyExecutor(machine: Self.machine, grid: g)
         let one = ex.run(ex.allSpecs, workers: 1)
         XCTAssertEqual(one, ex.run(ex.allSpecs, workers: 3))
-        let full = StudyResult(machine: Self.machine, grid: g, offlineTimeout: 10, shard: nil, complete: true, runs: one)
+        let full = StudyResult(
+            machine: Self.machine, grid: g, offlineTimeout: 10, shard: nil, complete: true, runs: one)
         let parts = try (1...3).map { k -> (String, StudyResult) in
             let s = try Shard.parse("\(k)/3")
             let rs = ex.run(ex.allSpecs.filter { s.owns($0.index) }, workers: 2)
-            return ("s\(k)", StudyResult(machine: Self.machine, grid: g, offlineTimeout: 10, shard: s, complete: true, runs: rs))
+            return (
+                "s\(k)",
+                StudyResult(machine: Self.machine, grid: g, offlineTimeout: 10, shard: s, complete: true, runs: rs)
+            )
         }
         XCTAssertEqual(try StudyResult.merge(parts.reversed()).json(), try full.json())
-        XCTAssertThrowsError(try StudyResult.merge(Array(parts.prefix(2)))) { XCTAssertTrue("\($0)".contains("3/3 missing")) }
+        XCTAssertThrowsError(try StudyResult.merge(Array(parts.prefix(2)))) {
+            XCTAssertTrue("\($0)".contains("3/3 missing"))
+        }
     }
 
     /// A stop request leaves only finished runs, each complete.

@@ -13,7 +13,9 @@ extension Machine {
         func drop(_ kind: PageKind) {
             for id in owners.slots.indices {
                 // The order only: an Owner copy kept alive would make release() copy its list.
-                guard let order = owners[id].flatMap({ $0.kind == kind && $0.reclaimable ? $0.order : nil }) else { continue }
+                guard let order = owners[id].flatMap({ $0.kind == kind && $0.reclaimable ? $0.order : nil }) else {
+                    continue
+                }
                 freed += release(owner: id) << order
             }
         }

@@ -52,17 +52,21 @@ public struct GFP: OptionSet, Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         var names: [String] = []
         var rest = self
-        for (mask, name) in [(GFP.highuserMovable, "GFP_HIGHUSER_MOVABLE"), (.highuser, "GFP_HIGHUSER"),
-                             (.user, "GFP_USER"), (.kernel, "GFP_KERNEL")] where rest.isSuperset(of: mask) {
+        for (mask, name) in [
+            (GFP.highuserMovable, "GFP_HIGHUSER_MOVABLE"), (.highuser, "GFP_HIGHUSER"),
+            (.user, "GFP_USER"), (.kernel, "GFP_KERNEL")
+        ] where rest.isSuperset(of: mask) {
             names.append(name); rest.subtract(mask); break
         }
-        let singles: [(GFP, String)] = [(.dma, "__GFP_DMA"), (.highmem, "__GFP_HIGHMEM"), (.dma32, "__GFP_DMA32"),
+        let singles: [(GFP, String)] = [
+            (.dma, "__GFP_DMA"), (.highmem, "__GFP_HIGHMEM"), (.dma32, "__GFP_DMA32"),
             (.movable, "__GFP_MOVABLE"), (.reclaimable, "__GFP_RECLAIMABLE"), (.high, "__GFP_HIGH"),
             (.io, "__GFP_IO"), (.fs, "__GFP_FS"), (.zero, "__GFP_ZERO"), (.directReclaim, "__GFP_DIRECT_RECLAIM"),
             (.kswapdReclaim, "__GFP_KSWAPD_RECLAIM"), (.write, "__GFP_WRITE"), (.nowarn, "__GFP_NOWARN"),
             (.retryMayfail, "__GFP_RETRY_MAYFAIL"), (.nofail, "__GFP_NOFAIL"), (.noretry, "__GFP_NORETRY"),
             (.comp, "__GFP_COMP"), (.nomemalloc, "__GFP_NOMEMALLOC"), (.hardwall, "__GFP_HARDWALL"),
-            (.thisnode, "__GFP_THISNODE"), (.account, "__GFP_ACCOUNT")]
+            (.thisnode, "__GFP_THISNODE"), (.account, "__GFP_ACCOUNT")
+        ]
         for (flag, name) in singles where rest.contains(flag) { names.append(name) }
         return "0x\(String(rawValue, radix: 16))(\(names.joined(separator: "|")))"
     }

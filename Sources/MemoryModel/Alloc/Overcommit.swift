@@ -21,7 +21,9 @@ extension Machine {
 
     /// `vm_commit_limit` (CommitLimit, pages): no swap in the model.
     public func commitLimitPages() -> Int {
-        if vmSysctl.overcommitKbytes != 0 { return Int(truncatingIfNeeded: vmSysctl.overcommitKbytes >> UInt64(Geometry.pageShift - 10)) }
+        if vmSysctl.overcommitKbytes != 0 {
+            return Int(truncatingIfNeeded: vmSysctl.overcommitKbytes >> UInt64(Geometry.pageShift - 10))
+        }
         let pages = UInt64(Swift.max(totalManagedPages - hugetlbTotalPages, 0))
         // `sysctl_overcommit_ratio` is an int promoted to unsigned long, as in C.
         let ratio = UInt64(bitPattern: Int64(vmSysctl.overcommitRatio))

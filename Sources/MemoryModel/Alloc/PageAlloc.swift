@@ -41,7 +41,8 @@ extension Machine {
         while order < Geometry.maxOrder - 1 {
             let buddy = pfn ^ (1 << order)
             guard buddy < memmap.pfnCount, memmap.kind(buddy) == .buddy, memmap.order(buddy) == order,
-                  zoneIndex(ofPFN: buddy) == z else { break }
+                zoneIndex(ofPFN: buddy) == z
+            else { break }
             if order >= Geometry.pageblockOrder {
                 let buddyMT = pageblockMigrateType(buddy)
                 if buddyMT != mt && (!buddyMT.isMergeable || !mt.isMergeable) { break }
@@ -88,9 +89,9 @@ extension Machine {
     }
 
     static let fallbacks: [[MigrateType]] = [
-        [.reclaimable, .movable],   // unmovable
-        [.reclaimable, .unmovable], // movable
-        [.unmovable, .movable],     // reclaimable
+        [.reclaimable, .movable],  // unmovable
+        [.reclaimable, .unmovable],  // movable
+        [.unmovable, .movable]  // reclaimable
     ]
 
     /// `find_suitable_fallback` + `can_steal_fallback`.
@@ -112,7 +113,9 @@ extension Machine {
                 if !canSteal && start == .movable && o > order {
                     // find_smallest: take the smallest block that fits instead.
                     for so in order..<Geometry.maxOrder {
-                        if let (fb2, steal2) = findFallback(z, order: so, start: start) { found = (so, fb2, steal2); break }
+                        if let (fb2, steal2) = findFallback(z, order: so, start: start) {
+                            found = (so, fb2, steal2); break
+                        }
                     }
                 } else {
                     found = (o, fb, canSteal)
@@ -138,9 +141,13 @@ extension Machine {
         guard wholeBlock else { moveToFreeList(z, pfn, mt: start); return }
         let (freePages, movablePages) = moveFreePagesBlock(z, pfn, to: start)
         let alike: Int
-        if start == .movable { alike = movablePages }
-        else if old == .movable { alike = Geometry.pageblockPages - (freePages + movablePages) }
-        else { alike = 0 }
+        if start == .movable {
+            alike = movablePages
+        } else if old == .movable {
+            alike = Geometry.pageblockPages - (freePages + movablePages)
+        } else {
+            alike = 0
+        }
         if freePages == 0 { moveToFreeList(z, pfn, mt: start); return }
         if freePages + alike >= Geometry.pageblockPages / 2 { setPageblockMigrateType(pfn, start) }
     }
@@ -275,7 +282,8 @@ extension Machine {
     }
 
     /// `__zone_watermark_ok`.
-    public func zoneWatermarkOK(_ z: Int, order: Int, mark: Int, highestZone: ZoneType, allocHigh: Bool = false) -> Bool {
+    public func zoneWatermarkOK(_ z: Int, order: Int, mark: Int, highestZone: ZoneType, allocHigh: Bool = false) -> Bool
+    {
         var minMark = mark
         if allocHigh { minMark -= minMark / 2 }
         let free = zones[z].freePages - ((1 << order) - 1)
@@ -328,7 +336,8 @@ extension Machine {
     /// Allocate a block (`__alloc_pages`), without an owner. The fast path uses the low
     /// watermark; the slow path the min watermark, then reclaim, then OOM as the flags allow.
     /// Returns the head pfn, or nil when the kernel's allocation would fail.
-    public func allocPages(order: Int, gfp: GFP, node preferred: Int, kind: PageKind, nodemask: Set<Int>? = nil) -> PFN? {
+    public func allocPages(order: Int, gfp: GFP, node preferred: Int, kind: PageKind, nodemask: Set<Int>? = nil) -> PFN?
+    {
         precondition(order >= 0 && order < Geometry.maxOrder)
         let node = nodes.indices.contains(preferred) ? preferred : 0
         var list = zonelist(gfp: gfp, node: node)

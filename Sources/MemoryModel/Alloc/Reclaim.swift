@@ -69,7 +69,8 @@ extension Machine {
         for id in owners.slots.indices where freed < target {
             // Scalars only: an Owner copy held across detach() would copy its block list.
             guard let (order, held, reclaimable) = owners[id].map({ ($0.order, $0.blocks.count, $0.reclaimable) }),
-                  reclaimable else { continue }
+                reclaimable
+            else { continue }
             var i = held - 1
             while i >= 0 && freed < target {
                 let pfn = Int(owners.slots[id]!.blocks[i])
@@ -91,8 +92,12 @@ extension Machine {
     /// panics, "Out of memory and no killable processes..."; the model fails the allocation).
     func oomKill(zonelist: [Int]) -> Bool {
         let eligible = Set(zonelist.map { zones[$0].node })
-        guard let victim = owners.all.filter({ $0.kind == .anon && !$0.oomUnkillable && eligible.contains($0.node) && $0.pages > 0 })
-            .max(by: { $0.pages < $1.pages }) else { return false }
+        guard
+            let victim = owners.all.filter({
+                $0.kind == .anon && !$0.oomUnkillable && eligible.contains($0.node) && $0.pages > 0
+            })
+            .max(by: { $0.pages < $1.pages })
+        else { return false }
         vmstat.oomKill += 1
         log("Out of memory: Killed process (\(victim.name)) total-vm:\(victim.pages * 4)kB")
         explain.add(time: clock, "oom", "killed \(victim.name) holding \(victim.pages) pages")

@@ -67,7 +67,9 @@ import Darwin
     func setFreeList(_ li: Int, _ pfns: [UInt32]) {
         let s = free + li
         if pfns.count > s.pointee.cap { growFree(s, to: pfns.count) }
-        pfns.withUnsafeBufferPointer { b in if b.count > 0 { s.pointee.buf!.update(from: b.baseAddress!, count: b.count) } }
+        pfns.withUnsafeBufferPointer { b in
+            if b.count > 0 { s.pointee.buf!.update(from: b.baseAddress!, count: b.count) }
+        }
         s.pointee.count = pfns.count
     }
 
@@ -241,5 +243,7 @@ public struct Zone: Sendable {
     public func freeBlocks(order: Int) -> Int {
         (0..<MigrateType.allCases.count).reduce(0) { $0 + freeArea[order * 5 + $1].count }
     }
-    public func freeBlocks(order: Int, migrateType: MigrateType) -> Int { freeArea[Zone.listIndex(order, migrateType)].count }
+    public func freeBlocks(order: Int, migrateType: MigrateType) -> Int {
+        freeArea[Zone.listIndex(order, migrateType)].count
+    }
 }

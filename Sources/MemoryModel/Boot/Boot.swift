@@ -6,8 +6,9 @@ extension Machine {
     public static func boot(_ config: MachineConfig) throws -> Machine {
         let layout = try BootLayout.compute(config)
         let pfnCount = Swift.max(layout.maxPossiblePFN, layout.maxPFN) + 1
-        let m = Machine(config: config, params: layout.params, pfnCount: roundUp(pfnCount, Geometry.pagesPerSection),
-                        nodeIDs: layout.nodes.map(\.id))
+        let m = Machine(
+            config: config, params: layout.params, pfnCount: roundUp(pfnCount, Geometry.pagesPerSection),
+            nodeIDs: layout.nodes.map(\.id))
         m.layout = layout
         m.blockPages = layout.memoryBlockSize >> Geometry.pageShift
         var spans: [BootZoneSpan] = []
@@ -58,31 +59,45 @@ extension Machine {
         if beforeLateFrees {
             // dma_atomic_pool_init (postcore): one block each from GFP_KERNEL, GFP_DMA, GFP_DMA32.
             if a.atomicPoolOrder >= 0 {
-                for (name, gfp) in [("kernel:atomic_pool", GFP.kernel), ("kernel:atomic_pool_dma", [.kernel, .dma]),
-                                    ("kernel:atomic_pool_dma32", [.kernel, .dma32])] as [(String, GFP)] {
-                    guard let id = try? createOwner(name: name, kind: .kernel, node: 0, order: a.atomicPoolOrder, gfp: gfp) else { continue }
+                for (name, gfp) in [
+                    ("kernel:atomic_pool", GFP.kernel), ("kernel:atomic_pool_dma", [.kernel, .dma]),
+                    ("kernel:atomic_pool_dma32", [.kernel, .dma32])
+                ] as [(String, GFP)] {
+                    guard
+                        let id = try? createOwner(
+                            name: name, kind: .kernel, node: 0, order: a.atomicPoolOrder, gfp: gfp)
+                    else { continue }
                     allocate(owner: id, blocks: 1)
                 }
             }
         }
         // (name, kind, pages, of which allocated under the boot interleave policy, gfp)
-        let parts: [(String, PageKind, Int, Int, GFP?)] = beforeLateFrees ? [
-            ("kernel:slab_unreclaimable", .slabUnreclaimable, a.slabUnreclaimable, a.slabUnreclaimableInterleaved, nil),
-            ("kernel:page_tables", .pageTable, a.pageTables, 0, nil),
-            ("kernel:stacks", .kernelStack, a.kernelStack, a.kernelStackInterleaved, nil),
-            ("kernel:other", .kernel, a.kernel, a.kernelInterleaved, nil),
-            ("kernel:dma", .kernel, a.dma, 0, [.kernel, .dma]),
-            ("kernel:slab_reclaimable", .slabReclaimable, a.slabReclaimable, a.slabReclaimableInterleaved, nil),
-            ("rootfs:initramfs", .shmem, a.shmem, 0, nil),
-        ] : [
-            ("init:anon", .anon, a.anon, 0, nil),
-        ]
+        let parts: [(String, PageKind, Int, Int, GFP?)] =
+            beforeLateFrees
+            ? [
+                (
+                    "kernel:slab_unreclaimable", .slabUnreclaimable, a.slabUnreclaimable,
+                    a.slabUnreclaimableInterleaved, nil
+                ),
+                ("kernel:page_tables", .pageTable, a.pageTables, 0, nil),
+                ("kernel:stacks", .kernelStack, a.kernelStack, a.kernelStackInterleaved, nil),
+                ("kernel:other", .kernel, a.kernel, a.kernelInterleaved, nil),
+                ("kernel:dma", .kernel, a.dma, 0, [.kernel, .dma]),
+                ("kernel:slab_reclaimable", .slabReclaimable, a.slabReclaimable, a.slabReclaimableInterleaved, nil),
+                ("rootfs:initramfs", .shmem, a.shmem, 0, nil)
+            ]
+            : [
+                ("init:anon", .anon, a.anon, 0, nil)
+            ]
         for (name, kind, pages, interleaved, gfp) in parts where pages > 0 {
             for (node, n) in a.split(pages, interleaved: interleaved) where n > 0 {
                 // A node without kernel zones (movable_node, kernelcore=) falls back through
                 // its zonelist, as alloc_page_interleave's __alloc_pages(nid) does.
                 let nid = nodes.indices.contains(node) && nodes[node].exists ? node : 0
-                guard let id = try? createOwner(name: node == 0 ? name : "\(name)@node\(node)", kind: kind, node: nid, gfp: gfp) else { continue }
+                guard
+                    let id = try? createOwner(
+                        name: node == 0 ? name : "\(name)@node\(node)", kind: kind, node: nid, gfp: gfp)
+                else { continue }
                 // init (pid 1) is never an OOM victim.
                 if name.hasPrefix("init:") { owners.slots[id]?.oomUnkillable = true }
                 allocate(owner: id, blocks: n)

@@ -82,9 +82,18 @@ public struct BootLayout: Sendable {
     /// `/proc/iomem` top-level "System RAM" lines for boot memory and accepted DIMMs.
     public var iomemSystemRAM: [String] {
         // The kernel's e820 RAM entries, not the page-trimmed memblock ranges, are the resources.
-        var lines: [(Int, String)] = e820ForIomem.map { e in (e.start, "\(hex(e.start, width: 8, prefix: false))-\(hex(e.end - 1, width: 8, prefix: false)) : System RAM") }
+        var lines: [(Int, String)] = e820ForIomem.map { e in
+            (
+                e.start,
+                "\(hex(e.start, width: 8, prefix: false))-\(hex(e.end - 1, width: 8, prefix: false)) : System RAM"
+            )
+        }
         for d in dimms where d.accepted {
-            lines.append((d.start, "\(hex(d.start, width: 8, prefix: false))-\(hex(d.start + d.sizeBytes - 1, width: 8, prefix: false)) : System RAM"))
+            lines.append(
+                (
+                    d.start,
+                    "\(hex(d.start, width: 8, prefix: false))-\(hex(d.start + d.sizeBytes - 1, width: 8, prefix: false)) : System RAM"
+                ))
         }
         return lines.sorted { $0.0 < $1.0 }.map(\.1)
     }
@@ -140,7 +149,9 @@ public struct E820Entry: Sendable, Equatable {
     public var kind: Kind
     public init(start: Int, end: Int, kind: Kind) { self.start = start; self.end = end; self.kind = kind }
     /// `e820__print_table()`: `<who>: [mem %#018Lx-%#018Lx] <type>`.
-    public func line(_ who: String) -> String { "\(who): [mem \(hex(start, width: 18))-\(hex(end - 1, width: 18))] \(kind.rawValue)" }
+    public func line(_ who: String) -> String {
+        "\(who): [mem \(hex(start, width: 18))-\(hex(end - 1, width: 18))] \(kind.rawValue)"
+    }
 }
 
 /// An SRAT memory affinity entry, bytes [start, end).
@@ -168,9 +179,13 @@ public struct DIMMPlacement: Sendable, Equatable {
     /// nil when the kernel added it; else why not (e.g. `mem=`).
     public var refusedReason: String?
     public var accepted: Bool { refusedReason == nil }
-    public var pfnRange: PFNRange { PFNRange(start: start >> Geometry.pageShift, count: sizeBytes >> Geometry.pageShift) }
+    public var pfnRange: PFNRange {
+        PFNRange(start: start >> Geometry.pageShift, count: sizeBytes >> Geometry.pageShift)
+    }
     /// Memory block ids the DIMM covers for a given block size.
-    public func blocks(blockSize: Int) -> Range<Int> { (start / blockSize)..<((start + sizeBytes + blockSize - 1) / blockSize) }
+    public func blocks(blockSize: Int) -> Range<Int> {
+        (start / blockSize)..<((start + sizeBytes + blockSize - 1) / blockSize)
+    }
 }
 
 /// Where QEMU put a virtio-mem device's region.
@@ -273,13 +288,13 @@ extension BootLayout {
     /// loads the initrd right below that (acpi_data_size).
     static let biosHighTable = 0x20000
     static let amdHTStart = 0xfd_0000_0000, amdHTEnd = 0x100_0000_0000, amdAbove1T = 0x100_0000_0000
-    static let pciHole64Size = 2 * GiB      // i440fx default, `root bus resource [mem 0x2c0000000-0x33fffffff window]`
-    static let dimmAlign = 2 * MiB          // memory-backend-ram alignment on an x86_64 Linux host (THP)
-    static let maxSlots = 256               // ACPI_MAX_RAM_SLOTS
+    static let pciHole64Size = 2 * GiB  // i440fx default, `root bus resource [mem 0x2c0000000-0x33fffffff window]`
+    static let dimmAlign = 2 * MiB  // memory-backend-ram alignment on an x86_64 Linux host (THP)
+    static let maxSlots = 256  // ACPI_MAX_RAM_SLOTS
     static let minBootBytes = 128 * MiB
-    static let dmaPFN = 4096                // MAX_DMA_PFN: 16 MiB
-    static let dma32PFN = 1 << 20           // MAX_DMA32_PFN: 4 GiB
-    static let maxArchPFN = 0x4_0000_0000   // 1 << (46 - 12)
+    static let dmaPFN = 4096  // MAX_DMA_PFN: 16 MiB
+    static let dma32PFN = 1 << 20  // MAX_DMA32_PFN: 4 GiB
+    static let maxArchPFN = 0x4_0000_0000  // 1 << (46 - 12)
 
     public static func compute(_ config: MachineConfig, profile: BootProfile = .debian12QEMU) throws -> BootLayout {
         let page = Geometry.pageSize
@@ -287,18 +302,29 @@ extension BootLayout {
 
         // ---- Validate what QEMU would refuse (and what this model cannot boot).
         guard config.memBytes > 0 else { throw fail("-m: memory size must be positive (got \(config.memBytes))") }
-        guard config.memBytes % page == 0 else { throw fail("-m: memory size \(config.memBytes) is not a multiple of the 4 KiB page size") }
-        guard config.memBytes >= minBootBytes else { throw fail("-m: \(config.memBytes >> 20) MiB is too small to boot the Debian 6.1 kernel (model minimum 128 MiB)") }
+        guard config.memBytes % page == 0 else {
+            throw fail("-m: memory size \(config.memBytes) is not a multiple of the 4 KiB page size")
+        }
+        guard config.memBytes >= minBootBytes else {
+            throw fail(
+                "-m: \(config.memBytes >> 20) MiB is too small to boot the Debian 6.1 kernel (model minimum 128 MiB)")
+        }
         guard config.slots >= 0 else { throw fail("slots=\(config.slots) must not be negative") }
-        guard config.slots <= maxSlots else { throw fail("slots=\(config.slots): unsupported amount of memory slots (at most \(maxSlots))") }
+        guard config.slots <= maxSlots else {
+            throw fail("slots=\(config.slots): unsupported amount of memory slots (at most \(maxSlots))")
+        }
         guard config.maxmemBytes >= 0 else { throw fail("maxmem=\(config.maxmemBytes) must not be negative") }
         let maxmem = config.maxmemBytes == 0 ? config.memBytes : config.maxmemBytes
         guard maxmem % page == 0 else { throw fail("maxmem=\(maxmem) is not a multiple of the 4 KiB page size") }
         guard maxmem >= config.memBytes else {
-            throw fail("invalid value of maxmem: maximum memory size (\(hex(maxmem))) must be at least the initial memory size (\(hex(config.memBytes)))")
+            throw fail(
+                "invalid value of maxmem: maximum memory size (\(hex(maxmem))) must be at least the initial memory size (\(hex(config.memBytes)))"
+            )
         }
         if config.slots > 0 && config.maxmemBytes != 0 && maxmem == config.memBytes {
-            throw fail("invalid value of maxmem: memory slots were specified but maximum memory size equals initial memory size (\(hex(maxmem)))")
+            throw fail(
+                "invalid value of maxmem: memory slots were specified but maximum memory size equals initial memory size (\(hex(maxmem)))"
+            )
         }
         let hotplugSpace = maxmem - config.memBytes
         // QEMU turns NUMA on by itself when memory can be hot-plugged (auto_enable_numa_with_memhp/_memdev).
@@ -308,13 +334,17 @@ extension BootLayout {
             if numaOn { nodeMem = [config.memBytes] }
         } else {
             let ids = config.nodes.map(\.id)
-            guard Set(ids).count == ids.count else { throw fail("-numa: node id \(ids.first { id in ids.filter { $0 == id }.count > 1 }!) is given twice") }
+            guard Set(ids).count == ids.count else {
+                throw fail("-numa: node id \(ids.first { id in ids.filter { $0 == id }.count > 1 }!) is given twice")
+            }
             for i in 0..<ids.count where !ids.contains(i) {
                 throw fail("-numa: node ID missing: \(i) (node ids must be 0..\(ids.count - 1))")
             }
             for n in config.nodes.sorted(by: { $0.id < $1.id }) {
                 guard n.memBytes >= 0 else { throw fail("-numa node \(n.id): negative memory size \(n.memBytes)") }
-                guard n.memBytes % page == 0 else { throw fail("-numa node \(n.id): memory size \(n.memBytes) is not a multiple of the 4 KiB page size") }
+                guard n.memBytes % page == 0 else {
+                    throw fail("-numa node \(n.id): memory size \(n.memBytes) is not a multiple of the 4 KiB page size")
+                }
                 nodeMem.append(n.memBytes)
             }
             let sum = nodeMem.reduce(0, +)
@@ -333,9 +363,13 @@ extension BootLayout {
         for d in config.dimms {
             guard seenIDs.insert(d.id).inserted else { throw fail("device id '\(d.id)' is used twice") }
             guard d.sizeBytes > 0 else { throw fail("DIMM \(d.id): size must be positive (got \(d.sizeBytes))") }
-            guard d.sizeBytes % dimmAlign == 0 else { throw fail("DIMM \(d.id): backend memory size must be multiple of 0x\(String(dimmAlign, radix: 16))") }
+            guard d.sizeBytes % dimmAlign == 0 else {
+                throw fail("DIMM \(d.id): backend memory size must be multiple of 0x\(String(dimmAlign, radix: 16))")
+            }
             guard d.node >= 0 && d.node < max(qemuNodes, 1) else {
-                throw fail("DIMM \(d.id): property node has value \(d.node) but the machine has \(max(qemuNodes, 1)) NUMA node(s)")
+                throw fail(
+                    "DIMM \(d.id): property node has value \(d.node) but the machine has \(max(qemuNodes, 1)) NUMA node(s)"
+                )
             }
         }
         for v in config.virtioMem {
@@ -344,16 +378,25 @@ extension BootLayout {
                 throw fail("virtio-mem \(v.id): block-size \(v.blockBytes) must be a power of two of at least 2 MiB")
             }
             guard v.regionBytes > 0, v.regionBytes % v.blockBytes == 0 else {
-                throw fail("virtio-mem \(v.id): region size \(v.regionBytes) must be a positive multiple of the block size \(v.blockBytes)")
+                throw fail(
+                    "virtio-mem \(v.id): region size \(v.regionBytes) must be a positive multiple of the block size \(v.blockBytes)"
+                )
             }
             guard v.requestedBytes >= 0, v.requestedBytes <= v.regionBytes, v.requestedBytes % v.blockBytes == 0 else {
-                throw fail("virtio-mem \(v.id): requested-size \(v.requestedBytes) must be a multiple of the block size and at most the region size")
+                throw fail(
+                    "virtio-mem \(v.id): requested-size \(v.requestedBytes) must be a multiple of the block size and at most the region size"
+                )
             }
-            guard v.node >= 0 && v.node < max(qemuNodes, 1) else { throw fail("virtio-mem \(v.id): node \(v.node) does not exist") }
+            guard v.node >= 0 && v.node < max(qemuNodes, 1) else {
+                throw fail("virtio-mem \(v.id): node \(v.node) does not exist")
+            }
         }
-        let deviceTotal = config.dimms.reduce(0) { $0 + $1.sizeBytes } + config.virtioMem.reduce(0) { $0 + $1.regionBytes }
+        let deviceTotal =
+            config.dimms.reduce(0) { $0 + $1.sizeBytes } + config.virtioMem.reduce(0) { $0 + $1.regionBytes }
         guard deviceTotal <= hotplugSpace else {
-            throw fail("not enough space for memory devices: \(hex(deviceTotal)) requested, maxmem − mem leaves \(hex(hotplugSpace))")
+            throw fail(
+                "not enough space for memory devices: \(hex(deviceTotal)) requested, maxmem − mem leaves \(hex(hotplugSpace))"
+            )
         }
 
         // ---- QEMU's RAM split and device memory region (hw/i386/pc.c, pc_piix.c).
@@ -376,7 +419,9 @@ extension BootLayout {
             var out: [Range<Int>] = []
             let end = off + len
             if off < below { out.append(off..<min(end, below)) }
-            if end > below { let s = max(off, below); out.append((aboveStart + s - below)..<(aboveStart + end - below)) }
+            if end > below {
+                let s = max(off, below); out.append((aboveStart + s - below)..<(aboveStart + end - below))
+            }
             return out.filter { !$0.isEmpty }
         }
 
@@ -405,7 +450,9 @@ extension BootLayout {
         var pxmToNode: [Int: Int] = [:]
         if qemuNodes > 0 { pxmToNode[0] = 0 }
         for e in sratRaw where pxmToNode[e.pxm] == nil { pxmToNode[e.pxm] = pxmToNode.count }
-        let srat = sratRaw.map { SRATMemory(pxm: $0.pxm, node: pxmToNode[$0.pxm]!, start: $0.start, end: $0.end, hotpluggable: $0.hotplug) }
+        let srat = sratRaw.map {
+            SRATMemory(pxm: $0.pxm, node: pxmToNode[$0.pxm]!, start: $0.start, end: $0.end, hotpluggable: $0.hotplug)
+        }
 
         // ---- e820 as SeaBIOS reports it, then mem=, then the kernel's own trims.
         var e820: [E820Entry] = [
@@ -415,11 +462,12 @@ extension BootLayout {
             .init(start: 0x100000, end: below - biosHighTable, kind: .usable),
             .init(start: below - biosHighTable, end: below, kind: .reserved),
             .init(start: 0xfffc0000, end: 4 * GiB, kind: .reserved),
-            .init(start: amdHTStart, end: amdHTEnd, kind: .reserved),
+            .init(start: amdHTStart, end: amdHTEnd, kind: .reserved)
         ]
         if above > 0 { e820.append(.init(start: aboveStart, end: aboveStart + above, kind: .usable)) }
         e820.sort { $0.start < $1.start }
-        let params = KernelParameters(parsing: config.cmdline, gbpages: config.gbpages, nodeCount: max(pxmToNode.count, 1))
+        let params = KernelParameters(
+            parsing: config.cmdline, gbpages: config.gbpages, nodeCount: max(pxmToNode.count, 1))
         var log: [String] = ["Command line: \(config.cmdline)", "BIOS-provided physical RAM map:"]
         log += e820.map { $0.line("BIOS-e820") }
         var table = e820
@@ -488,7 +536,9 @@ extension BootLayout {
         }
 
         // ---- Zone limits (zone_sizes_init + free_area_init).
-        let maxZone: [ZoneType: Int] = [.dma: min(dmaPFN, maxPFN), .dma32: min(dma32PFN, maxPFN), .normal: maxPFN, .device: 0]
+        let maxZone: [ZoneType: Int] = [
+            .dma: min(dmaPFN, maxPFN), .dma32: min(dma32PFN, maxPFN), .normal: maxPFN, .device: 0
+        ]
         var arch: [ZoneType: PFNRange] = [:]
         var running = memoryRanges.first?.range.start ?? 0
         for t in ZoneType.allCases where t != .movable {
@@ -497,8 +547,9 @@ extension BootLayout {
             running = end
         }
         let movableZone = [ZoneType.device, .normal, .dma32, .dma].first { arch[$0]!.end > arch[$0]!.start } ?? .dma
-        let zmp = findZoneMovablePFNs(params: params, nodes: nodeIDs, ranges: nodeRanges, span: nodeSpan,
-                                      totalPages: totalPages, usableStart: arch[movableZone]!.start, log: &log)
+        let zmp = findZoneMovablePFNs(
+            params: params, nodes: nodeIDs, ranges: nodeRanges, span: nodeSpan,
+            totalPages: totalPages, usableStart: arch[movableZone]!.start, log: &log)
 
         // ---- Zones per node (zone_spanned_pages_in_node, zone_absent_pages_in_node).
         var nodes: [NodeLayout] = []
@@ -507,15 +558,20 @@ extension BootLayout {
             let rs = nodeRanges(n)
             var zones: [ZoneLayout] = []
             for t in ZoneType.allCases {
-                var z = ZoneLayout(node: n, type: t, startPFN: 0, spannedPages: 0, presentPages: 0,
-                                   reservedPages: 0, lateFreedPages: 0, giganticPages: 0)
+                var z = ZoneLayout(
+                    node: n, type: t, startPFN: 0, spannedPages: 0, presentPages: 0,
+                    reservedPages: 0, lateFreedPages: 0, giganticPages: 0)
                 if !rs.isEmpty {
                     let lo = t == .movable ? 0 : arch[t]!.start, hi = t == .movable ? 0 : arch[t]!.end
                     var zs = min(max(span.start, lo), hi), ze = min(max(span.end, lo), hi)
                     if let m = zmp[n] {
-                        if t == .movable { zs = m; ze = min(span.end, arch[movableZone]!.end) }
-                        else if !params.kernelcoreMirror && zs < m && ze > m { ze = m }
-                        else if zs >= m { zs = ze }
+                        if t == .movable {
+                            zs = m; ze = min(span.end, arch[movableZone]!.end)
+                        } else if !params.kernelcoreMirror && zs < m && ze > m {
+                            ze = m
+                        } else if zs >= m {
+                            zs = ze
+                        }
                     }
                     if !(ze < span.start || zs > span.end) {
                         ze = min(ze, span.end); zs = max(zs, span.start)
@@ -523,15 +579,18 @@ extension BootLayout {
                         if spanned > 0 {
                             let zr = PFNRange(start: zs, end: ze)
                             var present = rs.reduce(0) { $0 + $1.clamped(to: zr).count }
-                            if params.kernelcoreMirror && zmp[n] != nil && t == .normal { present = 0 }  // nothing is mirrored
+                            // Nothing is mirrored.
+                            if params.kernelcoreMirror && zmp[n] != nil && t == .normal { present = 0 }
                             z.startPFN = zs; z.spannedPages = spanned; z.presentPages = present
                         }
                     }
                 }
                 zones.append(z)
             }
-            nodes.append(NodeLayout(id: n, memory: rs, span: span, presentPages: rs.reduce(0) { $0 + $1.count },
-                                    movableStartPFN: zmp[n], zones: zones))
+            nodes.append(
+                NodeLayout(
+                    id: n, memory: rs, span: span, presentPages: rs.reduce(0) { $0 + $1.count },
+                    movableStartPFN: zmp[n], zones: zones))
         }
 
         // ---- memblock reservations.
@@ -546,7 +605,7 @@ extension BootLayout {
         reserve(PFNRange(start: 0, end: 256), "low 1 MiB (real mode, BIOS, EBDA)")
         // The kernel image at its link address, 16 MiB (nokaslr; with KASLR it moves, see doc).
         var pfn = 16 * MiB >> Geometry.pageShift
-        let textPages = 16 * MiB / page - pagesK(profile.textRodataGapK) // text padded to 2 MiB
+        let textPages = 16 * MiB / page - pagesK(profile.textRodataGapK)  // text padded to 2 MiB
         let imageParts: [(Int, String, ReservedRange.Fate)] = [
             (textPages, "kernel text", .kept),
             (pagesK(profile.textRodataGapK), "kernel image text/rodata gap", .freedLate),
@@ -556,16 +615,23 @@ extension BootLayout {
             (pagesK(profile.initK), "kernel initmem", .freedLate),
             (pagesK(profile.smpAlternativesK), "SMP alternatives", .freedLate),
             (pagesK(profile.bssK) - pagesK(profile.decryptedUnusedK), "kernel bss", .kept),
-            (pagesK(profile.decryptedUnusedK), "unused decrypted bss", .freedLate),
+            (pagesK(profile.decryptedUnusedK), "unused decrypted bss", .freedLate)
         ]
         let imageStart = pfn
-        for (count, label, fate) in imageParts { reserve(PFNRange(start: pfn, count: count), label, fate: fate); pfn += count }
+        for (count, label, fate) in imageParts {
+            reserve(PFNRange(start: pfn, count: count), label, fate: fate); pfn += count
+        }
         let kernelImage = PFNRange(start: imageStart, end: pfn)
         guard ram.contains(where: { $0.start <= kernelImage.start && $0.end >= kernelImage.end }) else {
-            throw fail("boot memory below \(hex(kernelImage.end << 12)) is needed for the kernel image; mem= or -m is too small")
+            throw fail(
+                "boot memory below \(hex(kernelImage.end << 12)) is needed for the kernel image; mem= or -m is too small"
+            )
         }
         if initrdPagesN > 0 { reserve(initrd, "initrd", fate: .freedLate) }
-        func topDown(_ pages: Int, align: Int = 1, node: Int? = nil, limit: PFN? = nil, _ label: String, fate: ReservedRange.Fate = .kept) throws -> PFNRange {
+        func topDown(
+            _ pages: Int, align: Int = 1, node: Int? = nil, limit: PFN? = nil, _ label: String,
+            fate: ReservedRange.Fate = .kept
+        ) throws -> PFNRange {
             guard pages > 0 else { return PFNRange(start: 0, end: 0) }
             guard let r = alloc.allocate(pages: pages, align: align, node: node, limit: limit) else {
                 throw fail("boot memory is too small for \(label) (\(pages) pages)")
@@ -576,66 +642,86 @@ extension BootLayout {
         let memNodes = nodeIDs.filter { !nodeRanges($0).isEmpty }
         for n in memNodes {
             let r = try topDown(profile.nodeDataPages, node: n, "NODE_DATA(\(n))")
-            log.append("NODE_DATA(\(n)) allocated [mem \(hex(r.start << 12, width: 10))-\(hex((r.end << 12) - 1, width: 10))]")
+            log.append(
+                "NODE_DATA(\(n)) allocated [mem \(hex(r.start << 12, width: 10))-\(hex((r.end << 12) - 1, width: 10))]")
         }
         // Direct-map page tables: a PMD page per GiB with 2 MiB mappings, none with 1 GiB pages.
         // init_mem_mapping's alloc_low_pages takes page tables from the 12-page brk pgt_buf
         // first (CONFIG_RANDOMIZE_MEMORY: 4 × 3), which covers RAM below 4 GiB; memblock pages
         // at the top of memory only with RAM above 4 GiB. See `BootProfile.directMap*`.
         let ramAbove4G = maxPFN > dma32PFN
-        let ptPages = profile.directMapBasePages
+        let ptPages =
+            profile.directMapBasePages
             + (ramAbove4G ? (config.gbpages ? profile.directMapAbove4GPagesGB : profile.directMapAbove4GPages) : 0)
             + (memNodes.count > 1 ? profile.numaTopPages : 0)
         _ = try topDown(ptPages, "direct map page tables")
         // Sparse memmap: 2 MiB (one PMD) per present section, allocated on the node.
         for n in memNodes {
             let sections = presentSections(nodeRanges(n))
-            _ = try topDown(sections * (Geometry.pagesPerSection * Geometry.structPageSize / page),
-                            align: Geometry.pageblockPages, node: n, "memmap (sparse vmemmap) node \(n)")
+            _ = try topDown(
+                sections * (Geometry.pagesPerSection * Geometry.structPageSize / page),
+                align: Geometry.pageblockPages, node: n, "memmap (sparse vmemmap) node \(n)")
         }
         // percpu first chunk: a 2 MiB unit per CPU, the unused tail given back at once.
         // (the whole unit must fit first, so it never lands in a small gap).
         for _ in 0..<profile.cpus {
-            guard let unit = alloc.allocate(pages: Geometry.pageblockPages, align: Geometry.pageblockPages, node: memNodes.first, limit: nil) else {
+            guard
+                let unit = alloc.allocate(
+                    pages: Geometry.pageblockPages, align: Geometry.pageblockPages, node: memNodes.first, limit: nil)
+            else {
                 throw fail("boot memory is too small for the percpu first chunk")
             }
             alloc.release(unit)
-            reserve(PFNRange(start: unit.start, count: profile.percpuPagesPerCPU), "percpu first chunk", node: memNodes.first ?? 0)
+            reserve(
+                PFNRange(start: unit.start, count: profile.percpuPagesPerCPU), "percpu first chunk",
+                node: memNodes.first ?? 0)
         }
         // Boot-time gigantic pages (hugepages= after hugepagesz=1G): memblock, 1 GiB aligned.
         for h in params.hugepages where h.isGigantic && h.count > 0 {
             let hp = h.sizeBytes >> Geometry.pageShift
             var done = 0
-            let plan: [(Int?, Int)] = h.perNode.isEmpty ? [(nil, h.count)] : h.perNode.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+            let plan: [(Int?, Int)] =
+                h.perNode.isEmpty ? [(nil, h.count)] : h.perNode.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
             var rr = 0
             for i in plan.indices {
                 for _ in 0..<plan[i].1 {
                     var node = plan[i].0
                     if node == nil && !memNodes.isEmpty { node = memNodes[rr % memNodes.count]; rr += 1 }
-                    guard let r = alloc.allocate(pages: hp, align: hp, node: node, limit: nil)
-                            ?? (plan[i].0 == nil ? alloc.allocate(pages: hp, align: hp, node: nil, limit: nil) : nil) else { break }
-                    reserve(r, "HugeTLB gigantic page", node: memoryRanges.first { $0.range.contains(r.start) }?.node ?? 0, fate: .gigantic)
+                    guard
+                        let r = alloc.allocate(pages: hp, align: hp, node: node, limit: nil)
+                            ?? (plan[i].0 == nil ? alloc.allocate(pages: hp, align: hp, node: nil, limit: nil) : nil)
+                    else { break }
+                    reserve(
+                        r, "HugeTLB gigantic page", node: memoryRanges.first { $0.range.contains(r.start) }?.node ?? 0,
+                        fate: .gigantic)
                     done += 1
                 }
             }
             if done < h.count {
-                log.append("HugeTLB: allocating \(h.count) of page size \(hugeSizeName(h.sizeBytes)) failed.  Only allocated \(done) hugepages.")
+                log.append(
+                    "HugeTLB: allocating \(h.count) of page size \(hugeSizeName(h.sizeBytes)) failed.  Only allocated \(done) hugepages."
+                )
             }
         }
         // Dentry and inode hash tables: memblock on a single node, vmalloc'ed later on NUMA (hashdist).
         let kernelPagesEstimate = nodes.flatMap(\.zones).reduce(0) { acc, z in
             acc + max(0, z.presentPages - (z.spannedPages * Geometry.structPageSize + page - 1) / page)
         }
-        let dentryHash = largeSystemHashBytes(entriesFromPages: kernelPagesEstimate, scale: 13, bucket: 8, allPages: totalPages)
-        let inodeHash = largeSystemHashBytes(entriesFromPages: kernelPagesEstimate, scale: 14, bucket: 8, allPages: totalPages)
+        let dentryHash = largeSystemHashBytes(
+            entriesFromPages: kernelPagesEstimate, scale: 13, bucket: 8, allPages: totalPages)
+        let inodeHash = largeSystemHashBytes(
+            entriesFromPages: kernelPagesEstimate, scale: 14, bucket: 8, allPages: totalPages)
         let hashPages = (dentryHash.bytes + inodeHash.bytes) / page
         if memNodes.count <= 1 {
             _ = try topDown(dentryHash.bytes / page, "dentry cache hash table")
             _ = try topDown(inodeHash.bytes / page, "inode cache hash table")
         }
         let firstNodeMisc = memNodes.count > 1 ? profile.memblockFirstNodeMiscPages : 0
-        _ = try topDown(firstNodeMisc, node: memNodes.first, "memblock misc on the first node (its usemap, vmemmap page tables)")
-        _ = try topDown(profile.memblockMiscPages - firstNodeMisc, "memblock misc (mem_section, usemap, vmemmap page tables, e820, ACPI)")
+        _ = try topDown(
+            firstNodeMisc, node: memNodes.first, "memblock misc on the first node (its usemap, vmemmap page tables)")
+        _ = try topDown(
+            profile.memblockMiscPages - firstNodeMisc,
+            "memblock misc (mem_section, usemap, vmemmap page tables, e820, ACPI)")
         // SWIOTLB: only when some memory (also SRAT hotplug) may sit above 4 GiB.
         var swiotlb: PFNRange? = nil
         if maxPossiblePFN > dma32PFN {
@@ -663,23 +749,32 @@ extension BootLayout {
         for t in ZoneType.allCases where t != .movable {
             let a = arch[t]!
             let name = t.name + String(repeating: " ", count: max(0, 8 - t.name.count))
-            log.append(a.isEmpty ? "  \(name) empty" : "  \(name) [mem \(hex(a.start << 12, width: 18))-\(hex((a.end << 12) - 1, width: 18))]")
+            log.append(
+                a.isEmpty
+                    ? "  \(name) empty"
+                    : "  \(name) [mem \(hex(a.start << 12, width: 18))-\(hex((a.end << 12) - 1, width: 18))]")
         }
         log.append("Movable zone start for each node")
         for n in nodeIDs { if let m = zmp[n] { log.append("  Node \(n): \(hex(m << 12, width: 18))") } }
         log.append("Early memory node ranges")
         for (r, n) in memoryRanges {
-            log.append("  node \(String(n).leftPadded(3)): [mem \(hex(r.start << 12, width: 18))-\(hex((r.end << 12) - 1, width: 18))]")
+            log.append(
+                "  node \(String(n).leftPadded(3)): [mem \(hex(r.start << 12, width: 18))-\(hex((r.end << 12) - 1, width: 18))]"
+            )
         }
         for n in nodes where !n.memory.isEmpty {
-            log.append("Initmem setup node \(n.id) [mem \(hex(n.span.start << 12, width: 18))-\(hex((n.span.end << 12) - 1, width: 18))]")
+            log.append(
+                "Initmem setup node \(n.id) [mem \(hex(n.span.start << 12, width: 18))-\(hex((n.span.end << 12) - 1, width: 18))]"
+            )
         }
         log += unavailableRangeLines(nodes: nodes, ranges: memoryRanges)
 
         // ---- `Memory:` line: deferred struct page init leaves only the first section's worth of
         // each node's last zone initialised, and only those pages are free at mem_init().
         let physPages = nodes.reduce(0) { $0 + $1.presentPages }
-        let reservedAtInit = nodes.flatMap(\.zones).reduce(0) { $0 + $1.reservedPages + $1.lateFreedPages + $1.giganticPages }
+        let reservedAtInit = nodes.flatMap(\.zones).reduce(0) {
+            $0 + $1.reservedPages + $1.lateFreedPages + $1.giganticPages
+        }
         var available = 0
         for n in nodes where !n.memory.isEmpty {
             let deferFrom = firstDeferredPFN(node: n)
@@ -693,7 +788,9 @@ extension BootLayout {
         available = max(0, available - profile.vmallocPreallocPages)
         log.append("Kernel command line: \(config.cmdline)")
         log += params.messages
-        log.append("Memory: \(available * 4)K/\(physPages * 4)K available (\(profile.codeK)K kernel code, \(profile.rwdataK)K rwdata, \(profile.rodataK)K rodata, \(profile.initK)K init, \(profile.bssK)K bss, \((reservedAtInit) * 4)K reserved, 0K cma-reserved)")
+        log.append(
+            "Memory: \(available * 4)K/\(physPages * 4)K available (\(profile.codeK)K kernel code, \(profile.rwdataK)K rwdata, \(profile.rodataK)K rodata, \(profile.initK)K init, \(profile.bssK)K bss, \((reservedAtInit) * 4)K reserved, 0K cma-reserved)"
+        )
         log.append("Freeing SMP alternatives memory: \(profile.smpAlternativesK)K")
         let blockSize = Geometry.memoryBlockSize(bootMemEnd: maxPFN << Geometry.pageShift)
         log.append("x86/mm: Memory block size: \(blockSize >> 20)MB")
@@ -705,7 +802,8 @@ extension BootLayout {
             var used: [Range<Int>] = []
             func place(_ size: Int, align: Int) -> Int? {
                 var addr = roundUp(dm.lowerBound, align)
-                for u in used.sorted(by: { $0.lowerBound < $1.lowerBound }) where addr + size > u.lowerBound && addr < u.upperBound {
+                for u in used.sorted(by: { $0.lowerBound < $1.lowerBound })
+                where addr + size > u.lowerBound && addr < u.upperBound {
                     addr = roundUp(u.upperBound, align)
                 }
                 return addr + size <= dm.upperBound ? addr : nil
@@ -713,7 +811,9 @@ extension BootLayout {
             let lastNode = pxmToNode[qemuNodes - 1] ?? 0
             for d in config.dimms {
                 guard let a = place(d.sizeBytes, align: dimmAlign) else {
-                    throw fail("DIMM \(d.id): no free range of \(hex(d.sizeBytes)) in the device memory region \(hex(dm.lowerBound))-\(hex(dm.upperBound - 1))")
+                    throw fail(
+                        "DIMM \(d.id): no free range of \(hex(d.sizeBytes)) in the device memory region \(hex(dm.lowerBound))-\(hex(dm.upperBound - 1))"
+                    )
                 }
                 used.append(a..<(a + d.sizeBytes))
                 var why: String? = nil
@@ -722,8 +822,10 @@ extension BootLayout {
                 } else if a % Geometry.sectionSize != 0 || d.sizeBytes % blockSize != 0 {
                     why = "not aligned to the memory block size (\(blockSize >> 20) MiB): add_memory() -EINVAL"
                 }
-                dimms.append(DIMMPlacement(id: d.id, pxm: d.node, node: pxmToNode[d.node] ?? lastNode, start: a,
-                                           sizeBytes: d.sizeBytes, refusedReason: why))
+                dimms.append(
+                    DIMMPlacement(
+                        id: d.id, pxm: d.node, node: pxmToNode[d.node] ?? lastNode, start: a,
+                        sizeBytes: d.sizeBytes, refusedReason: why))
             }
             for v in config.virtioMem {
                 let align = max(v.blockBytes, dimmAlign)
@@ -731,8 +833,10 @@ extension BootLayout {
                     throw fail("virtio-mem \(v.id): no free range of \(hex(v.regionBytes)) in the device memory region")
                 }
                 used.append(a..<(a + v.regionBytes))
-                virtio.append(VirtioMemPlacement(id: v.id, pxm: v.node, node: pxmToNode[v.node] ?? lastNode, start: a,
-                                                 regionBytes: v.regionBytes, blockBytes: v.blockBytes))
+                virtio.append(
+                    VirtioMemPlacement(
+                        id: v.id, pxm: v.node, node: pxmToNode[v.node] ?? lastNode, start: a,
+                        regionBytes: v.regionBytes, blockBytes: v.blockBytes))
             }
         }
         for (i, d) in dimms.enumerated() where !d.accepted && d.refusedReason!.hasPrefix("mem=") {
@@ -741,13 +845,17 @@ extension BootLayout {
 
         // ---- HugeTLB registration lines and the late frees.
         for h in params.hugepages {
-            let allocated = h.isGigantic ? reserved.filter { $0.fate == .gigantic && $0.range.count == h.sizeBytes >> 12 }.count : h.count
+            let allocated =
+                h.isGigantic
+                ? reserved.filter { $0.fate == .gigantic && $0.range.count == h.sizeBytes >> 12 }.count : h.count
             log.append("HugeTLB: registered \(hugeSizeName(h.sizeBytes)) page size, pre-allocated \(allocated) pages")
             let freeable = (h.sizeBytes / page * Geometry.structPageSize / page - 1) * page / KiB
             log.append("HugeTLB: \(freeable) KiB vmemmap can be freed for a \(hugeSizeName(h.sizeBytes)) page")
         }
         if let s = swiotlb {
-            log.append("software IO TLB: mapped [mem \(hex(s.start << 12, width: 18))-\(hex(s.end << 12, width: 18))] (\(profile.swiotlbBytes >> 20)MB)")
+            log.append(
+                "software IO TLB: mapped [mem \(hex(s.start << 12, width: 18))-\(hex(s.end << 12, width: 18))] (\(profile.swiotlbBytes >> 20)MB)"
+            )
         }
         if initrdPagesN > 0 { log.append("Freeing initrd memory: \(initrdPagesN * 4)K") }
         log.append("Freeing unused decrypted memory: \(profile.decryptedUnusedK)K")
@@ -757,17 +865,21 @@ extension BootLayout {
 
         // ---- What the kernel allocates from the buddy before user space looks.
         var ba = BootAllocations()
-        let blocks = nodes.reduce(0) { $0 + presentBlocks($1.memory, blockSize: blockSize) }
+        let blocks =
+            nodes.reduce(0) { $0 + presentBlocks($1.memory, blockSize: blockSize) }
             + dimms.filter(\.accepted).reduce(0) { $0 + $1.sizeBytes / blockSize }
         let extraNodes = max(0, memNodes.count - 1)
         let gib = (totalPages << Geometry.pageShift) / GiB
         ba.slabReclaimable = profile.slabReclaimablePages
-        ba.slabUnreclaimable = profile.slabUnreclaimablePages + blocks * profile.slabPagesPerTwoBlocks / 2 + extraNodes * profile.slabPagesPerNode
+        ba.slabUnreclaimable =
+            profile.slabUnreclaimablePages + blocks * profile.slabPagesPerTwoBlocks / 2 + extraNodes
+            * profile.slabPagesPerNode
         ba.kernelStack = profile.kernelStackPages + extraNodes * profile.stackPagesPerNode
         ba.pageTables = profile.pageTablePages
         ba.anon = profile.anonPages
         ba.shmem = Int((Double(initrdPagesN) * profile.shmemPerInitrdPage).rounded())
-        ba.kernel = profile.otherKernelPages + min(profile.hashPagesCap, max(0, gib - 1) * profile.hashPagesPerGiB)
+        ba.kernel =
+            profile.otherKernelPages + min(profile.hashPagesCap, max(0, gib - 1) * profile.hashPagesPerGiB)
             + (memNodes.count > 1 ? hashPages + profile.multiNodeOtherKernelPages : 0)
         // numa_policy_init(): interleave over N_MEMORY nodes of at least 16 MiB (else the largest).
         if memNodes.count > 1 {
@@ -784,29 +896,38 @@ extension BootLayout {
         // totalram_pages() when dma_atomic_pool_init runs: what memblock_free_all and the
         // deferred init gave the buddy allocator (the init sections, the initrd and boot
         // gigantic pages come later).
-        let totalramAtPostcore = nodes.flatMap(\.zones).reduce(0) { $0 + $1.presentPages - $1.reservedPages - $1.lateFreedPages - $1.giganticPages }
-        let poolBytes = max(min(totalramAtPostcore / (GiB / (128 * KiB)), Geometry.maxOrderPages) << Geometry.pageShift, 128 * KiB)
+        let totalramAtPostcore = nodes.flatMap(\.zones).reduce(0) {
+            $0 + $1.presentPages - $1.reservedPages - $1.lateFreedPages - $1.giganticPages
+        }
+        let poolBytes = max(
+            min(totalramAtPostcore / (GiB / (128 * KiB)), Geometry.maxOrderPages) << Geometry.pageShift, 128 * KiB)
         var poolOrder = 0
         while (page << poolOrder) < poolBytes { poolOrder += 1 }
         ba.atomicPoolOrder = min(poolOrder, Geometry.maxOrder - 1)
         ba.pcp = profile.pcpPages
         for d in dimms where d.accepted {
             let selfHosted = params.memmapOnMemory && d.sizeBytes == blockSize
-            if !selfHosted { ba.coldPlugMemmap += d.sizeBytes / Geometry.sectionSize * (Geometry.pagesPerSection * Geometry.structPageSize / page) }
+            if !selfHosted {
+                ba.coldPlugMemmap +=
+                    d.sizeBytes / Geometry.sectionSize * (Geometry.pagesPerSection * Geometry.structPageSize / page)
+            }
         }
 
-        return BootLayout(config: config, params: params, belowFourGBytes: below, aboveFourGBytes: above,
-                          aboveFourGStart: aboveStart, deviceMemory: deviceMemory, dimms: dimms, virtioMem: virtio,
-                          e820: e820, e820User: e820User, srat: srat, memoryRanges: memoryRanges, maxPFN: maxPFN,
-                          maxPossiblePFN: maxPossiblePFN, maxMemSizeBytes: params.memLimitBytes, memoryBlockSize: blockSize,
-                          archZoneRanges: arch, movableZone: movableZone, nodes: nodes, reserved: reserved,
-                          swiotlb: swiotlb, kernelImage: kernelImage, bootAllocations: ba,
-                          memInitAvailablePages: available, bootLog: log)
+        return BootLayout(
+            config: config, params: params, belowFourGBytes: below, aboveFourGBytes: above,
+            aboveFourGStart: aboveStart, deviceMemory: deviceMemory, dimms: dimms, virtioMem: virtio,
+            e820: e820, e820User: e820User, srat: srat, memoryRanges: memoryRanges, maxPFN: maxPFN,
+            maxPossiblePFN: maxPossiblePFN, maxMemSizeBytes: params.memLimitBytes, memoryBlockSize: blockSize,
+            archZoneRanges: arch, movableZone: movableZone, nodes: nodes, reserved: reserved,
+            swiotlb: swiotlb, kernelImage: kernelImage, bootAllocations: ba,
+            memInitAvailablePages: available, bootLog: log)
     }
 
     /// find_zone_movable_pfns_for_nodes(): where ZONE_MOVABLE starts on each node.
-    static func findZoneMovablePFNs(params: KernelParameters, nodes: [Int], ranges: (Int) -> [PFNRange], span: (Int) -> PFNRange,
-                                    totalPages: Int, usableStart: PFN, log: inout [String]) -> [Int: PFN] {
+    static func findZoneMovablePFNs(
+        params: KernelParameters, nodes: [Int], ranges: (Int) -> [PFNRange], span: (Int) -> PFNRange,
+        totalPages: Int, usableStart: PFN, log: inout [String]
+    ) -> [Int: PFN] {
         var zmp: [Int: PFN] = [:]
         let memNodes = nodes.filter { !ranges($0).isEmpty }
         func finish() -> [Int: PFN] {
@@ -833,8 +954,16 @@ extension BootLayout {
             return finish()
         }
         var required = 0, requiredMovable = 0
-        switch params.kernelcore { case .pages(let p): required = p; case .percent(let p): required = totalPages * 100 * p / 10000; case nil: break }
-        switch params.movablecore { case .pages(let p): requiredMovable = p; case .percent(let p): requiredMovable = totalPages * 100 * p / 10000; case nil: break }
+        switch params.kernelcore {
+        case .pages(let p): required = p;
+        case .percent(let p): required = totalPages * 100 * p / 10000;
+        case nil: break
+        }
+        switch params.movablecore {
+        case .pages(let p): requiredMovable = p;
+        case .percent(let p): requiredMovable = totalPages * 100 * p / 10000;
+        case nil: break
+        }
         if requiredMovable > 0 {
             requiredMovable = min(totalPages, roundUp(requiredMovable, Geometry.maxOrderPages))
             required = max(required, totalPages - requiredMovable)
@@ -893,7 +1022,9 @@ extension BootLayout {
     }
 
     /// alloc_large_system_hash() without an explicit entry count.
-    static func largeSystemHashBytes(entriesFromPages pages: Int, scale: Int, bucket: Int, allPages: Int) -> (entries: Int, bytes: Int) {
+    static func largeSystemHashBytes(entriesFromPages pages: Int, scale: Int, bucket: Int, allPages: Int) -> (
+        entries: Int, bytes: Int
+    ) {
         var n = roundUp(max(pages, 1), MiB / Geometry.pageSize)
         n = scale > Geometry.pageShift ? n >> (scale - Geometry.pageShift) : n << (Geometry.pageShift - scale)
         if n * bucket < Geometry.pageSize { n = Geometry.pageSize / bucket }
@@ -907,12 +1038,15 @@ extension BootLayout {
     /// defer_init(): in a node's last zone only the pages up to the first section boundary
     /// past one section's worth are initialised early.
     static func firstDeferredPFN(node: NodeLayout) -> PFN {
-        guard let last = node.zones.last(where: { $0.spannedPages > 0 && $0.span.end >= node.span.end }) else { return node.span.end }
+        guard let last = node.zones.last(where: { $0.spannedPages > 0 && $0.span.end >= node.span.end }) else {
+            return node.span.end
+        }
         var counted = 0
         for r in node.memory {
             let piece = r.clamped(to: last.span)
             if piece.isEmpty { continue }
-            let p = roundUp(max(piece.start, piece.start + Geometry.pagesPerSection - counted), Geometry.pagesPerSection)
+            let p = roundUp(
+                max(piece.start, piece.start + Geometry.pagesPerSection - counted), Geometry.pagesPerSection)
             if p < piece.end { return p }
             counted += piece.count
         }
@@ -925,8 +1059,13 @@ extension BootLayout {
         var lines: [String] = []
         var sections: [PFNRange] = []
         for (r, _) in ranges {
-            let s = PFNRange(start: roundDown(r.start, Geometry.pagesPerSection), end: roundUp(r.end, Geometry.pagesPerSection))
-            if let l = sections.last, l.end >= s.start { sections[sections.count - 1].end = max(l.end, s.end) } else { sections.append(s) }
+            let s = PFNRange(
+                start: roundDown(r.start, Geometry.pagesPerSection), end: roundUp(r.end, Geometry.pagesPerSection))
+            if let l = sections.last, l.end >= s.start {
+                sections[sections.count - 1].end = max(l.end, s.end)
+            } else {
+                sections.append(s)
+            }
         }
         func validPages(_ h: PFNRange) -> Int { sections.reduce(0) { $0 + $1.clamped(to: h).count } }
         var hole = 0
@@ -948,7 +1087,9 @@ extension BootLayout {
             let end = roundUp(last.range.end, Geometry.pagesPerSection)
             if hole < end {
                 let c = validPages(PFNRange(start: hole, end: end))
-                if c > 0 { lines.append("On node \(lastNode), zone \(lastZone.name): \(c) pages in unavailable ranges") }
+                if c > 0 {
+                    lines.append("On node \(lastNode), zone \(lastZone.name): \(c) pages in unavailable ranges")
+                }
             }
         }
         return lines
@@ -998,7 +1139,9 @@ extension BootLayout {
             take(owner, from: highestKernelZone(owner), d.sizeBytes / Geometry.sectionSize * 512)
         }
         take(n0, from: highestKernelZone(n0), a.pcp, toPCP: true)
-        return nodes.flatMap { n in ZoneType.allCases.map { t in (n.id, t, free[n.id]![t.rawValue], pcp[n.id]![t.rawValue]) } }
+        return nodes.flatMap { n in
+            ZoneType.allCases.map { t in (n.id, t, free[n.id]![t.rawValue], pcp[n.id]![t.rawValue]) }
+        }
     }
 }
 

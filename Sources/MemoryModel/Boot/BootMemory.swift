@@ -112,15 +112,19 @@ extension Machine {
     /// initialised for the first present pages up to the first section boundary reached after
     /// more than a section's worth of them; everything from there on is deferred. Int.max:
     /// nothing deferred.
-    static func firstDeferredPFN(node n: Int, zoneSpans: [BootZoneSpan], present: [(range: PFNRange, node: Int)]) -> PFN {
+    static func firstDeferredPFN(node n: Int, zoneSpans: [BootZoneSpan], present: [(range: PFNRange, node: Int)]) -> PFN
+    {
         let ranges = present.filter { $0.node == n }.map(\.range).sorted { $0.start < $1.start }
         guard let nodeEnd = ranges.map(\.end).max() else { return Int.max }
-        for s in zoneSpans.filter({ $0.node == n && !$0.span.isEmpty && $0.span.end >= nodeEnd }).sorted(by: { $0.type < $1.type }) {
+        for s in zoneSpans.filter({ $0.node == n && !$0.span.isEmpty && $0.span.end >= nodeEnd }).sorted(by: {
+            $0.type < $1.type
+        }) {
             var counted = 0
             for r in ranges {
                 let piece = r.clamped(to: s.span)
                 if piece.isEmpty { continue }
-                let p = roundUp(Swift.max(piece.start, piece.start + Geometry.pagesPerSection - counted), Geometry.pagesPerSection)
+                let p = roundUp(
+                    Swift.max(piece.start, piece.start + Geometry.pagesPerSection - counted), Geometry.pagesPerSection)
                 if p < piece.end { return p }
                 counted += piece.count
             }
@@ -175,7 +179,9 @@ extension Machine {
     }
 
     public func distance(_ a: Int, _ b: Int) -> Int {
-        if config.distances.indices.contains(a), config.distances[a].indices.contains(b) { return config.distances[a][b] }
+        if config.distances.indices.contains(a), config.distances[a].indices.contains(b) {
+            return config.distances[a][b]
+        }
         return a == b ? 10 : 20
     }
 }

@@ -107,7 +107,7 @@ public struct KernelParameters: Sendable, Equatable {
             }
             if KernelParameters.earlyNames.contains(key) || KernelParameters.knownElsewhere.contains(key) { continue }
             if key == "boot_image" || key.hasPrefix("kexec") { continue }
-            if name.contains(".") { continue }   // an unused module parameter
+            if name.contains(".") { continue }  // an unused module parameter
             if value != nil { envp.append(line) } else { argv.append(line) }
         }
         hugetlb.finish()
@@ -116,7 +116,9 @@ public struct KernelParameters: Sendable, Equatable {
         messages += hugetlb.messages
         unknown = argv + envp
         if !unknown.isEmpty {
-            messages.append("Unknown kernel command line parameters \"\(unknown.joined(separator: " "))\", will be passed to user space.")
+            messages.append(
+                "Unknown kernel command line parameters \"\(unknown.joined(separator: " "))\", will be passed to user space."
+            )
         }
     }
 
@@ -125,12 +127,16 @@ public struct KernelParameters: Sendable, Equatable {
 
     // MARK: Early parameters (early_param)
 
-    static let earlyNames: Set<String> = ["mem", "kernelcore", "movablecore", "movable_node", "quiet", "debug",
-                                          "loglevel", "earlyprintk", "earlycon"]
+    static let earlyNames: Set<String> = [
+        "mem", "kernelcore", "movablecore", "movable_node", "quiet", "debug",
+        "loglevel", "earlyprintk", "earlycon"
+    ]
     /// Parameters the real kernel knows that this model does not use (so they are not "unknown").
-    static let knownElsewhere: Set<String> = ["console", "panic", "root", "init", "rdinit", "ignore_loglevel",
-                                              "nosmp", "maxcpus", "nr_cpus", "numa", "nopti", "mitigations",
-                                              "printk.time", "no_hash_pointers", "initcall_debug", "rw", "ro"]
+    static let knownElsewhere: Set<String> = [
+        "console", "panic", "root", "init", "rdinit", "ignore_loglevel",
+        "nosmp", "maxcpus", "nr_cpus", "numa", "nopti", "mitigations",
+        "printk.time", "no_hash_pointers", "initcall_debug", "rw", "ro"
+    ]
 
     private mutating func parseEarly(name: String, value: String?) {
         let key = KernelParameters.normalize(name)
@@ -183,10 +189,18 @@ public struct KernelParameters: Sendable, Equatable {
         switch key {
         case "memory_hotplug.online_policy":
             // online_policy_set(): sysfs_match_string.
-            if let v = value, let p = OnlinePolicy(rawValue: KernelParameters.stripNewline(v)) { onlinePolicy = p } else { invalid() }
+            if let v = value, let p = OnlinePolicy(rawValue: KernelParameters.stripNewline(v)) {
+                onlinePolicy = p
+            } else {
+                invalid()
+            }
         case "memory_hotplug.auto_movable_ratio":
             // param_set_uint(): kstrtouint base 0.
-            if let v = value, let n = KernelParameters.kstrtoull(v), n <= UInt64(UInt32.max) { autoMovableRatio = Int(n) } else { invalid() }
+            if let v = value, let n = KernelParameters.kstrtoull(v), n <= UInt64(UInt32.max) {
+                autoMovableRatio = Int(n)
+            } else {
+                invalid()
+            }
         case "memory_hotplug.auto_movable_numa_aware":
             if let b = KernelParameters.paramBool(value) { autoMovableNumaAware = b } else { invalid() }
         case "memory_hotplug.memmap_on_memory":
@@ -349,7 +363,8 @@ struct HugeTLBParser {
         let target: Int? = hstates.isEmpty ? nil : (parsedHstate ?? defaultIdx)
         let key: Int = target ?? -1
         if case .some(let last) = lastTarget, (last ?? -1) == key {
-            messages.append("HugeTLB: hugepages= specified twice without interleaving hugepagesz=, ignoring hugepages=\(s)")
+            messages.append(
+                "HugeTLB: hugepages= specified twice without interleaving hugepagesz=, ignoring hugepages=\(s)")
             return
         }
         let b = Array(s.utf8)
@@ -361,7 +376,9 @@ struct HugeTLBParser {
             var i = from
             while i < b.count && (b[i] == 0x20 || b[i] == 0x09) { i += 1 }
             var neg = false
-            if i < b.count && (b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-")) { neg = b[i] == UInt8(ascii: "-"); i += 1 }
+            if i < b.count && (b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-")) {
+                neg = b[i] == UInt8(ascii: "-"); i += 1
+            }
             let ds = i
             var v: UInt64 = 0
             while i < b.count, b[i] >= 0x30, b[i] <= 0x39 { v = v &* 10 &+ UInt64(b[i] - 0x30); i += 1 }
@@ -393,7 +410,11 @@ struct HugeTLBParser {
             for i in hstates.indices { hstates[i].perNode = [:] }
             return
         }
-        if let t = target { hstates[t].count = total; hstates[t].perNode = perNode } else { defaultMax = total; defaultPerNode = perNode }
+        if let t = target {
+            hstates[t].count = total; hstates[t].perNode = perNode
+        } else {
+            defaultMax = total; defaultPerNode = perNode
+        }
         lastTarget = .some(target)
     }
 
@@ -426,7 +447,8 @@ struct HugeTLBParser {
             defaultIdx = two
             if defaultMax != 0 {
                 if hstates[two].count != 0 {
-                    messages.append("HugeTLB: Ignoring hugepages=\(hstates[two].count) associated with 2.00 MiB page size")
+                    messages.append(
+                        "HugeTLB: Ignoring hugepages=\(hstates[two].count) associated with 2.00 MiB page size")
                     messages.append("HugeTLB: Using hugepages=\(defaultMax) for number of default huge pages")
                 }
                 hstates[two].count = defaultMax

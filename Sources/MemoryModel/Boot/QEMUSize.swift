@@ -23,7 +23,8 @@ public enum QEMUSize {
 
         public var description: String {
             switch self {
-            case .invalid: "not a size: QEMU takes a number with an optional B, K, M, G, T, P or E suffix (powers of 1024), e.g. 512M, 1.5G, 0x40000000"
+            case .invalid:
+                "not a size: QEMU takes a number with an optional B, K, M, G, T, P or E suffix (powers of 1024), e.g. 512M, 1.5G, 0x40000000"
             case .negative: "a size cannot be negative"
             case .fractionOfByte: "a fraction needs a unit (K, M, G, ...): QEMU does not split bytes"
             case .outOfRange: "too large: QEMU takes sizes below 2^64 bytes"
@@ -62,12 +63,14 @@ public enum QEMUSize {
         guard !overflow else { throw .outOfRange }
         guard !negative else { throw .negative }
 
-        var valf: UInt64 = 0      // the fraction, 64-bit fixed point
+        var valf: UInt64 = 0  // the fraction, 64-bit fixed point
         if val == 0 && (at(i) | 0x20) == UInt8(ascii: "x") {
             // Looks like hex: reparse from the first digit (strtoull base 16 skips `0x` when a
             // hex digit follows), and insist on no fraction.
             i = digits
-            if at(i) == UInt8(ascii: "0"), (at(i + 1) | 0x20) == UInt8(ascii: "x"), hexValue(at(i + 2)) != nil { i += 2 }
+            if at(i) == UInt8(ascii: "0"), (at(i + 1) | 0x20) == UInt8(ascii: "x"), hexValue(at(i + 2)) != nil {
+                i += 2
+            }
             val = 0
             while let d = hexValue(at(i)) {
                 let (m, o) = val.multipliedReportingOverflow(by: 16)
@@ -85,10 +88,12 @@ public enum QEMUSize {
                 i += 1
             } else {
                 let e = at(j) | 0x20, e1 = at(j + 1)
-                if e == UInt8(ascii: "e") && (isDigit(e1) || ((e1 == UInt8(ascii: "+") || e1 == UInt8(ascii: "-")) && isDigit(at(j + 2)))) {
+                if e == UInt8(ascii: "e")
+                    && (isDigit(e1) || ((e1 == UInt8(ascii: "+") || e1 == UInt8(ascii: "-")) && isDigit(at(j + 2))))
+                {
                     throw .invalid
                 }
-                let fraction = Double(String(decoding: s[i..<j], as: UTF8.self)) ?? 0    // ".5"
+                let fraction = Double(String(decoding: s[i..<j], as: UTF8.self)) ?? 0  // ".5"
                 let scaled = fraction * 0x1p64
                 valf = scaled >= 0x1p64 ? UInt64.max : UInt64(scaled)
                 i = j
@@ -105,7 +110,7 @@ public enum QEMUSize {
         case UInt8(ascii: "e"): shift = 60; i += 1
         default: break
         }
-        guard i == s.count else { throw .invalid }       // trailing garbage
+        guard i == s.count else { throw .invalid }  // trailing garbage
         if shift == 0 {
             guard valf == 0 else { throw .fractionOfByte }
             return val

@@ -49,11 +49,11 @@ public struct BootProfile: Sendable, Equatable {
     /// (b and d: 260860K available = 65280 initialised free pages − 65).
     public var vmallocPreallocPages = 65
     /// Buddy allocations up to the first observation, a-baseline (1 GiB, 8 blocks, 1 node).
-    public var slabReclaimablePages = 2204      // SReclaimable 8816 kB
-    public var slabUnreclaimablePages = 1526    // SUnreclaim 6152 kB minus 8 blocks' sysfs
-    public var kernelStackPages = 188           // KernelStack 752 kB
-    public var pageTablePages = 20              // PageTables 80 kB
-    public var anonPages = 66                   // AnonPages 264 kB
+    public var slabReclaimablePages = 2204  // SReclaimable 8816 kB
+    public var slabUnreclaimablePages = 1526  // SUnreclaim 6152 kB minus 8 blocks' sysfs
+    public var kernelStackPages = 188  // KernelStack 752 kB
+    public var pageTablePages = 20  // PageTables 80 kB
+    public var anonPages = 66  // AnonPages 264 kB
     /// The unpacked rootfs (meminfo Shmem) per initrd page: the fixtures' Shmem is 2844 kB.
     public var shmemPerInitrdPage = 2844.0 / 1488.0
     /// The rest (vmalloc, ftrace's 159 pages, network hash tables, percpu chunks, ...):

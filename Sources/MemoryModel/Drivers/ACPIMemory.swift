@@ -8,18 +8,22 @@ extension Machine {
     /// `acpi_memory_device_add` → `acpi_memory_enable_device`: register the static group and
     /// `__add_memory()` the range (EEXIST tolerated). Returns the blocks added.
     @discardableResult
-    public func acpiMemoryDeviceAdd(id: String, startBytes: Int, sizeBytes: Int, node: Int, booting: Bool = false) throws -> [Int] {
+    public func acpiMemoryDeviceAdd(id: String, startBytes: Int, sizeBytes: Int, node: Int, booting: Bool = false)
+        throws -> [Int]
+    {
         guard drivers.acpiDevices[id] == nil else { throw KernelError(.fileExists, "ACPI memory device \(id) exists") }
         guard sizeBytes > 0 else {
             log("acpi PNP0C80:\(String(format2: drivers.acpiDevices.count)): device is empty")
             throw KernelError(.invalidArgument, "device is empty")
         }
-        let gid = try registerStaticMemoryGroup(node: node, maxPages: (sizeBytes + Geometry.pageSize - 1) >> Geometry.pageShift)
+        let gid = try registerStaticMemoryGroup(
+            node: node, maxPages: (sizeBytes + Geometry.pageSize - 1) >> Geometry.pageShift)
         let memmapOnMemory = supportsMemmapOnMemory(sizeBytes: sizeBytes)
         let ids: [Int]
         do {
-            ids = try addMemory(node: node, startBytes: startBytes, sizeBytes: sizeBytes, group: gid,
-                                memmapOnMemory: memmapOnMemory, device: id, booting: booting)
+            ids = try addMemory(
+                node: node, startBytes: startBytes, sizeBytes: sizeBytes, group: gid,
+                memmapOnMemory: memmapOnMemory, device: id, booting: booting)
         } catch let e as KernelError where e.errno != .fileExists {
             hotplug.groups[gid] = nil
             log("acpi PNP0C80:\(String(format2: drivers.acpiDevices.count)): add_memory failed")
@@ -27,8 +31,9 @@ extension Machine {
             throw KernelError(.invalidArgument, "add_memory failed: \(e.reason)")
         }
         let instance = drivers.acpiDevices.count
-        drivers.acpiDevices[id] = ACPIMemoryDevice(id: id, range: PFNRange(start: startBytes >> Geometry.pageShift, count: sizeBytes >> Geometry.pageShift),
-                                                   node: node, group: gid, instance: instance)
+        drivers.acpiDevices[id] = ACPIMemoryDevice(
+            id: id, range: PFNRange(start: startBytes >> Geometry.pageShift, count: sizeBytes >> Geometry.pageShift),
+            node: node, group: gid, instance: instance)
         prDebug(id, "acpi PNP0C80:\(String(format2: instance)): Memory device configured by ACPI")
         return ids
     }
@@ -53,7 +58,7 @@ extension Machine {
             drivers.ostEvents.append((id, 0))
             return ids
         } catch {
-            drivers.ostEvents.append((id, 0x80 | 0x0f))   // insertion failure
+            drivers.ostEvents.append((id, 0x80 | 0x0f))  // insertion failure
             throw error
         }
     }
@@ -61,14 +66,19 @@ extension Machine {
     /// First fit in the hotplug region for a DIMM of this size (QEMU's memory_device_get_free_addr).
     func freeDeviceMemoryAddress(sizeBytes: Int) throws -> Int {
         let region = layout?.deviceMemory ?? (1 << 32)..<(memmap.pfnCount << Geometry.pageShift)
-        let used = drivers.acpiDevices.values.map { ($0.range.start << Geometry.pageShift, $0.range.end << Geometry.pageShift) }
+        let used =
+            drivers.acpiDevices.values.map {
+                ($0.range.start << Geometry.pageShift, $0.range.end << Geometry.pageShift)
+            }
             + (layout?.dimms.map { ($0.start, $0.start + $0.sizeBytes) } ?? [])
         var addr = region.lowerBound
         for (s, e) in used.sorted(by: { $0.0 < $1.0 }) where e > addr {
             if s >= addr + sizeBytes { break }
             addr = Swift.max(addr, e)
         }
-        guard addr + sizeBytes <= region.upperBound else { throw KernelError(.noSpace, "no room for a \(sizeBytes)-byte DIMM") }
+        guard addr + sizeBytes <= region.upperBound else {
+            throw KernelError(.noSpace, "no room for a \(sizeBytes)-byte DIMM")
+        }
         return addr
     }
 
@@ -80,7 +90,9 @@ extension Machine {
     /// and `_OST` 0 reported. The ACPI hotplug worker gets no signals, so a spinning offline
     /// is bounded by `deadline` or the default timeout and counts as a failure.
     public func acpiEjectDIMM(id: String, deadline: UInt64? = nil) throws {
-        guard let dev = drivers.acpiDevices[id] else { throw KernelError(.operationNotSupportedByDevice, "no ACPI memory device \(id)") }
+        guard let dev = drivers.acpiDevices[id] else {
+            throw KernelError(.operationNotSupportedByDevice, "no ACPI memory device \(id)")
+        }
         drivers.ostEvents.append((id, 0x84))
         let ids = blocks.keys.filter { blocks[$0]!.range.intersects(dev.range) }.sorted()
         var putOnline = Set<Int>()
@@ -95,14 +107,18 @@ extension Machine {
             }
             if let bad = errdev {
                 log("memory memory\(bad): Offline failed.")
-                explain.add(time: clock, id, "eject refused: memory\(bad) could not be offlined; re-onlined \(putOnline.sorted().map { "memory\($0)" }.joined(separator: ", ")) with the default zone")
+                explain.add(
+                    time: clock, id,
+                    "eject refused: memory\(bad) could not be offlined; re-onlined \(putOnline.sorted().map { "memory\($0)" }.joined(separator: ", ")) with the default zone"
+                )
                 for bid in putOnline.sorted() { _ = try? deviceOnline(bid) }
                 drivers.ostEvents.append((id, 0x82))
                 throw KernelError(.resourceBusy, "memory\(bad): Offline failed.")
             }
         }
         // acpi_bus_trim → acpi_memory_device_remove → __remove_memory, then _EJ0.
-        try removeMemory(startBytes: dev.range.start << Geometry.pageShift, sizeBytes: dev.range.count << Geometry.pageShift)
+        try removeMemory(
+            startBytes: dev.range.start << Geometry.pageShift, sizeBytes: dev.range.count << Geometry.pageShift)
         hotplug.groups[dev.group] = nil
         drivers.acpiDevices[id] = nil
         drivers.ostEvents.append((id, 0))

@@ -56,7 +56,8 @@ public struct VirtioMemDevice: Sendable, Equatable {
     public var name: String { "virtio_mem virtio\(index)" }
 
     public static func == (a: VirtioMemDevice, b: VirtioMemDevice) -> Bool {
-        a.id == b.id && a.requestedBytes == b.requestedBytes && a.pluggedBytes == b.pluggedBytes && a.plugged == b.plugged
+        a.id == b.id && a.requestedBytes == b.requestedBytes && a.pluggedBytes == b.pluggedBytes
+            && a.plugged == b.plugged
             && a.nextBlock == b.nextBlock && a.retryAt == b.retryAt
     }
 }
@@ -82,12 +83,15 @@ extension Machine {
     func virtioMemProbe(_ p: VirtioMemPlacement, index: Int, requestedBytes: Int) throws {
         let blockBytes = blockPages << Geometry.pageShift
         let sb = Swift.max(Geometry.pageblockPages << Geometry.pageShift, p.blockBytes)
-        guard sb <= blockBytes else { throw KernelError(.invalidArgument, "virtio-mem \(p.id): big block mode is not modelled") }
+        guard sb <= blockBytes else {
+            throw KernelError(.invalidArgument, "virtio-mem \(p.id): big block mode is not modelled")
+        }
         let gid = try registerDynamicMemoryGroup(node: p.node, unitPages: blockPages)
         let startMB = (p.start + blockBytes - 1) / blockBytes
-        var dev = VirtioMemDevice(id: p.id, index: index, node: p.node, startBytes: p.start, regionBytes: p.regionBytes,
-                                  deviceBlockBytes: p.blockBytes, subblockBytes: sb, group: gid,
-                                  requestedBytes: requestedBytes, nextBlock: startMB)
+        var dev = VirtioMemDevice(
+            id: p.id, index: index, node: p.node, startBytes: p.start, regionBytes: p.regionBytes,
+            deviceBlockBytes: p.blockBytes, subblockBytes: sb, group: gid,
+            requestedBytes: requestedBytes, nextBlock: startMB)
         dev.sizeChanges = []
         drivers.virtioMem[p.id] = dev
         if !hotplug.notifiers.contains(where: { $0.name == "virtio_mem" }) {
@@ -108,9 +112,12 @@ extension Machine {
     /// QMP `qom-set <id> requested-size`: the device updates its config and notifies the
     /// guest, whose worker runs at once (cancelling an armed retry timer).
     public func virtioMemSetRequestedSize(id: String, bytes: Int) throws {
-        guard var dev = drivers.virtioMem[id] else { throw KernelError(.noSuchFileOrDirectory, "no virtio-mem device \(id)") }
+        guard var dev = drivers.virtioMem[id] else {
+            throw KernelError(.noSuchFileOrDirectory, "no virtio-mem device \(id)")
+        }
         guard bytes >= 0, bytes <= dev.regionBytes, bytes % dev.deviceBlockBytes == 0 else {
-            throw KernelError(.invalidArgument, "requested-size \(bytes) is not a multiple of the block size within the region")
+            throw KernelError(
+                .invalidArgument, "requested-size \(bytes) is not a multiple of the block size within the region")
         }
         dev.requestedBytes = bytes
         drivers.virtioMem[id] = dev
@@ -123,7 +130,8 @@ extension Machine {
     public func virtioMemWait(id: String, until deadline: UInt64) -> Bool {
         while let dev = drivers.virtioMem[id], dev.pluggedBytes != dev.requestedBytes {
             let kicked = drivers.virtioMem.values.contains { $0.kicked }
-            guard let next = kicked ? clock : drivers.virtioMem.values.compactMap(\.retryAt).min(), next <= deadline else {
+            guard let next = kicked ? clock : drivers.virtioMem.values.compactMap(\.retryAt).min(), next <= deadline
+            else {
                 if clock < deadline { clock = deadline }
                 return false
             }
@@ -182,7 +190,9 @@ extension Machine {
             break
         default:
             dev.retryAt = clock &+ UInt64(dev.retryTimerMs) * 1_000_000
-            explain.add(time: clock, dev.name, "request not completed (\(Errno(rawValue: Int32(-rc)))): retry in \(dev.retryTimerMs / 1000) s")
+            explain.add(
+                time: clock, dev.name,
+                "request not completed (\(Errno(rawValue: Int32(-rc)))): retry in \(dev.retryTimerMs / 1000) s")
         }
         drivers.virtioMem[id] = dev
     }
@@ -283,9 +293,13 @@ extension Machine {
     func virtioMemUnplugRequest(_ id: String, _ count: Int) -> Int {
         var nb = count
         guard nb > 0 else { return 0 }
-        let order: [VirtioMemBlockState] = [.offlinePartial, .offline, .movablePartial, .kernelPartial, .movable, .kernel]
+        let order: [VirtioMemBlockState] = [
+            .offlinePartial, .offline, .movablePartial, .kernelPartial, .movable, .kernel
+        ]
         for cls in order {
-            let mbs = drivers.virtioMem[id]!.plugged.keys.sorted(by: >).filter { virtioMemBlockState(id, block: $0) == cls }
+            let mbs = drivers.virtioMem[id]!.plugged.keys.sorted(by: >).filter {
+                virtioMemBlockState(id, block: $0) == cls
+            }
             for mb in mbs {
                 let rc: Int
                 switch cls {
@@ -318,7 +332,9 @@ extension Machine {
         vmemUnplugRaw(id, mb, &nb)
         if !drivers.virtioMem[id]!.plugged[mb]!.contains(true) {
             let blockBytes = blockPages << Geometry.pageShift
-            log("<7>\(drivers.virtioMem[id]!.name): removing memory: \(hex(mb * blockBytes)) - \(hex((mb + 1) * blockBytes - 1))")
+            log(
+                "<7>\(drivers.virtioMem[id]!.name): removing memory: \(hex(mb * blockBytes)) - \(hex((mb + 1) * blockBytes - 1))"
+            )
             do {
                 try removeMemory(startBytes: mb * blockBytes, sizeBytes: blockBytes)
                 vmemForget(id, mb)
@@ -360,7 +376,9 @@ extension Machine {
         if !drivers.virtioMem[id]!.plugged[mb]!.contains(true) {
             let blockBytes = blockPages << Geometry.pageShift
             let dev = drivers.virtioMem[id]!
-            log("<7>\(dev.name): offlining and removing memory: \(hex(mb * blockBytes)) - \(hex((mb + 1) * blockBytes - 1))")
+            log(
+                "<7>\(dev.name): offlining and removing memory: \(hex(mb * blockBytes)) - \(hex((mb + 1) * blockBytes - 1))"
+            )
             // MEM_GOING_OFFLINE: the driver lets go of its fake-offline pages.
             vmemFakeOnline(id, mb, 0..<sbsPerMB, unplugged: true)
             do {
@@ -442,7 +460,8 @@ extension Machine {
         switch n.event {
         case .goingOffline, .cancelOffline, .offline:
             let mb = n.startPFN / blockPages
-            guard let id = drivers.virtioMem.keys.sorted().first(where: { drivers.virtioMem[$0]!.plugged[mb] != nil }) else { return 0 }
+            guard let id = drivers.virtioMem.keys.sorted().first(where: { drivers.virtioMem[$0]!.plugged[mb] != nil })
+            else { return 0 }
             if n.event == .offline { drivers.virtioMemGoingOffline.remove(mb); return 0 }
             if n.event == .cancelOffline && !drivers.virtioMemGoingOffline.contains(mb) { return 0 }
             let dev = drivers.virtioMem[id]!
@@ -456,8 +475,11 @@ extension Machine {
                 guard memmap.pageOffline.contains(range.start) else { continue }
                 pages += sbPages
                 // page_ref_dec / page_ref_inc: test_pages_isolated sees page_count 0.
-                if n.event == .goingOffline { memmap.pageOffline.dropReferences(range) }
-                else { memmap.pageOffline.takeReferences(range) }
+                if n.event == .goingOffline {
+                    memmap.pageOffline.dropReferences(range)
+                } else {
+                    memmap.pageOffline.takeReferences(range)
+                }
             }
             if n.event == .goingOffline {
                 zones[z].managedPages += pages
@@ -482,7 +504,9 @@ extension Machine {
             let blockBytes = blockPages << Geometry.pageShift
             let offline = dev.plugged.keys.filter { $0 != mb && blocks[$0]?.state == .offline }.count * blockBytes
             let threshold = Swift.max(2 * blockBytes, VirtioMemDevice.offlineThresholdBytes)
-            if !drivers.virtioMemWorkerActive && offline + threshold / 2 <= threshold && dev.requestedBytes != dev.pluggedBytes {
+            if !drivers.virtioMemWorkerActive && offline + threshold / 2 <= threshold
+                && dev.requestedBytes != dev.pluggedBytes
+            {
                 drivers.virtioMem[id]!.kicked = true
             }
         }

@@ -31,8 +31,10 @@ public struct MemoryBlock: Sendable, Equatable {
     /// `mem->online_type` of the last online request.
     public var onlineType: OnlineType
 
-    public init(id: Int, startPFN: PFN, pages: Int, state: State, zone: ZoneType?, node: Int,
-                group: Int? = nil, vmemmapPages: Int = 0, isBoot: Bool, device: String? = nil) {
+    public init(
+        id: Int, startPFN: PFN, pages: Int, state: State, zone: ZoneType?, node: Int,
+        group: Int? = nil, vmemmapPages: Int = 0, isBoot: Bool, device: String? = nil
+    ) {
         self.id = id; self.startPFN = startPFN; self.pages = pages; self.state = state; self.zone = zone
         self.node = node; self.group = group; self.vmemmapPages = vmemmapPages; self.isBoot = isBoot
         self.device = device; self.onlineType = .offline

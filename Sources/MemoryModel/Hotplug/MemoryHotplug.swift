@@ -8,7 +8,7 @@ import SystemPackage
 ///
 /// Costs are O(block) per operation; nothing walks all of memory.
 extension Machine {
-    static let pluggableEndBytes = 1 << 46   // MAX_PHYSMEM_BITS on 4-level paging
+    static let pluggableEndBytes = 1 << 46  // MAX_PHYSMEM_BITS on 4-level paging
 
     func devpath(_ id: Int) -> String { "/devices/system/memory/memory\(id)" }
 
@@ -29,7 +29,9 @@ extension Machine {
         if hotplug.dynamicDebug { log("<7>" + line) }
     }
 
-    func kernelError(_ errno: Int) -> KernelError { KernelError(Errno(rawValue: Int32(-errno)), "notifier returned \(errno)") }
+    func kernelError(_ errno: Int) -> KernelError {
+        KernelError(Errno(rawValue: Int32(-errno)), "notifier returned \(errno)")
+    }
 
     // MARK: Boot blocks
 
@@ -57,7 +59,8 @@ extension Machine {
                 }
                 zone = matches.count == 1 ? matches[0] : nil
             }
-            var mem = MemoryBlock(id: id, startPFN: id * bp, pages: bp, state: .online, zone: zone, node: node, isBoot: true)
+            var mem = MemoryBlock(
+                id: id, startPFN: id * bp, pages: bp, state: .online, zone: zone, node: node, isBoot: true)
             mem.onlineType = .offline
             blocks[id] = mem
             if range.count < bp || firstHole(in: range) != nil { hotplug.holeBlocks.insert(id) }
@@ -78,7 +81,9 @@ extension Machine {
 
     /// `memory_group_register_static`: one ACPI memory device.
     public func registerStaticMemoryGroup(node: Int, maxPages: Int) throws -> Int {
-        guard maxPages > 0, nodes.indices.contains(node), nodes[node].exists else { throw KernelError(.invalidArgument, "bad static memory group") }
+        guard maxPages > 0, nodes.indices.contains(node), nodes[node].exists else {
+            throw KernelError(.invalidArgument, "bad static memory group")
+        }
         let id = hotplug.nextGroupID
         hotplug.nextGroupID += 1
         hotplug.groups[id] = MemoryGroup(id: id, node: node, isDynamic: false, maxPages: maxPages, unitPages: 0)
@@ -87,7 +92,8 @@ extension Machine {
 
     /// `memory_group_register_dynamic`: one virtio-mem device, added in units of `unitPages`.
     public func registerDynamicMemoryGroup(node: Int, unitPages: Int) throws -> Int {
-        guard unitPages >= blockPages, unitPages.nonzeroBitCount == 1, nodes.indices.contains(node), nodes[node].exists else {
+        guard unitPages >= blockPages, unitPages.nonzeroBitCount == 1, nodes.indices.contains(node), nodes[node].exists
+        else {
             throw KernelError(.invalidArgument, "bad dynamic memory group")
         }
         let id = hotplug.nextGroupID
@@ -120,12 +126,15 @@ extension Machine {
     /// `auto_online_blocks` says, stopping at the first failure (whose error is ignored).
     /// Returns the new block ids.
     @discardableResult
-    public func addMemory(node nid: Int, startBytes: Int, sizeBytes: Int, group: Int? = nil,
-                          memmapOnMemory: Bool = false, device: String? = nil, booting: Bool = false) throws -> [Int] {
+    public func addMemory(
+        node nid: Int, startBytes: Int, sizeBytes: Int, group: Int? = nil,
+        memmapOnMemory: Bool = false, device: String? = nil, booting: Bool = false
+    ) throws -> [Int] {
         let blockBytes = blockPages << Geometry.pageShift
         // register_memory_resource
         guard sizeBytes > 0, startBytes >= 0, startBytes + sizeBytes <= Machine.pluggableEndBytes,
-              (startBytes + sizeBytes) >> Geometry.pageShift <= memmap.pfnCount else {
+            (startBytes + sizeBytes) >> Geometry.pageShift <= memmap.pfnCount
+        else {
             throw KernelError(.argListTooLong, "range outside the pluggable range")
         }
         if booting, let max = layout?.maxMemSizeBytes, startBytes + sizeBytes > max {
@@ -133,12 +142,17 @@ extension Machine {
         }
         let range = PFNRange(start: startBytes >> Geometry.pageShift, count: sizeBytes >> Geometry.pageShift)
         if busyResource(range) {
-            prDebug("hotplug", "Unable to reserve System RAM region: \(hex(startBytes, width: 16, prefix: false))->\(hex(startBytes + sizeBytes, width: 16, prefix: false))")
+            prDebug(
+                "hotplug",
+                "Unable to reserve System RAM region: \(hex(startBytes, width: 16, prefix: false))->\(hex(startBytes + sizeBytes, width: 16, prefix: false))"
+            )
             throw KernelError(.fileExists, "range already in use")
         }
         // check_hotplug_memory_range
         guard startBytes % blockBytes == 0, sizeBytes % blockBytes == 0 else {
-            log("Block size [\(hex(blockBytes))] unaligned hotplug range: start \(hex(startBytes)), size \(hex(sizeBytes))")
+            log(
+                "Block size [\(hex(blockBytes))] unaligned hotplug range: start \(hex(startBytes)), size \(hex(sizeBytes))"
+            )
             throw KernelError(.invalidArgument, "unaligned hotplug range")
         }
         var node = nid
@@ -167,7 +181,8 @@ extension Machine {
                     // (__add_pages stops, add_memory_resource does not depopulate them); the
                     // model gives their memmap back so that a later add can succeed.
                     for s in populated.reversed() { vmemmapFreeSection(s) }
-                    throw KernelError(.noMemory, "cannot allocate the memmap of section \(section) on node \(node) or elsewhere")
+                    throw KernelError(
+                        .noMemory, "cannot allocate the memmap of section \(section) on node \(node) or elsewhere")
                 }
                 populated.append(section)
                 section += 1
@@ -176,14 +191,17 @@ extension Machine {
         memmap.fill(range, kind: .offline)
         // arch_add_memory → add_pages → update_end_of_memory_vars.
         hotplug.addedEndPFN = Swift.max(hotplug.addedEndPFN, range.end)
-        hotplug.resources.append(HotplugResource(range: range, node: node, group: group, memmapOnMemory: memmapOnMemory,
-                                                 device: device))
+        hotplug.resources.append(
+            HotplugResource(
+                range: range, node: node, group: group, memmapOnMemory: memmapOnMemory,
+                device: device))
         var ids: [Int] = []
         var pfn = range.start
         while pfn < range.end {
             let id = pfn / blockPages
-            blocks[id] = MemoryBlock(id: id, startPFN: pfn, pages: blockPages, state: .offline, zone: nil, node: node,
-                                     group: group, vmemmapPages: vmemmapPerBlock, isBoot: false, device: device)
+            blocks[id] = MemoryBlock(
+                id: id, startPFN: pfn, pages: blockPages, state: .offline, zone: nil, node: node,
+                group: group, vmemmapPages: vmemmapPerBlock, isBoot: false, device: device)
             emitUevent(.add, block: id)
             ids.append(id)
             pfn += blockPages
@@ -236,7 +254,9 @@ extension Machine {
         let vm = mem.vmemmapPages
         if vm > 0 { initMemmapOnMemory(PFNRange(start: mem.startPFN, count: vm), zone: z) }
         do {
-            try onlinePages(PFNRange(start: mem.startPFN + vm, end: mem.range.end), zone: z, group: mem.group, early: mem.isBoot, block: id)
+            try onlinePages(
+                PFNRange(start: mem.startPFN + vm, end: mem.range.end), zone: z, group: mem.group, early: mem.isBoot,
+                block: id)
         } catch {
             if vm > 0 { deinitMemmapOnMemory(PFNRange(start: mem.startPFN, count: vm), zone: z) }
             throw error
@@ -267,7 +287,11 @@ extension Machine {
         zones[z].presentPages += n
         if early { zones[z].presentEarlyPages += n }
         if let g = group, hotplug.groups[g] != nil {
-            if zones[z].type == .movable { hotplug.groups[g]!.presentMovablePages += n } else { hotplug.groups[g]!.presentKernelPages += n }
+            if zones[z].type == .movable {
+                hotplug.groups[g]!.presentMovablePages += n
+            } else {
+                hotplug.groups[g]!.presentKernelPages += n
+            }
         }
     }
 
@@ -286,7 +310,7 @@ extension Machine {
     /// `shrink_zone_span`: when the removed range was the zone's first (or last) part, move
     /// the start (end) to the next subsection still online in this zone, or empty the span.
     func shrinkZoneSpan(_ z: Int, removed: PFNRange) {
-        let step = Geometry.pageblockPages   // PAGES_PER_SUBSECTION
+        let step = Geometry.pageblockPages  // PAGES_PER_SUBSECTION
         if zones[z].startPFN == removed.start {
             var pfn = removed.end
             let end = zones[z].endPFN
@@ -336,7 +360,8 @@ extension Machine {
     /// isolated pageblocks and undoing the isolation leaves them, so existing free memory is
     /// used before the new memory.
     func onlinePages(_ range: PFNRange, zone z: Int, group: Int?, early: Bool, block id: Int) throws {
-        guard range.count > 0, range.start % Geometry.pageblockPages == 0, range.end % Geometry.pagesPerSection == 0 else {
+        guard range.count > 0, range.start % Geometry.pageblockPages == 0, range.end % Geometry.pagesPerSection == 0
+        else {
             throw KernelError(.invalidArgument, "misaligned online range")
         }
         let wasPopulated = zones[z].isPopulated
@@ -346,8 +371,9 @@ extension Machine {
         var pb = range.start
         while pb < range.end { setPageblockMigrateType(pb, .isolate); pb += Geometry.pageblockPages }
         let changes = nodeStateChanges(zone: z, pages: range.count, online: true)
-        let arg = MemoryNotify(event: .goingOnline, startPFN: range.start, nrPages: range.count,
-                               statusChangeNid: changes.memory, statusChangeNidNormal: changes.normal)
+        let arg = MemoryNotify(
+            event: .goingOnline, startPFN: range.start, nrPages: range.count,
+            statusChangeNid: changes.memory, statusChangeNidNormal: changes.normal)
         let r = memoryNotify(.goingOnline, arg)
         if r != 0 {
             prDebug("memory\(id)", "online_pages \(range) failed")
@@ -388,11 +414,17 @@ extension Machine {
     /// populated kernel zone (another node's, or below Normal) sees none of them.
     func kernelActivityAfterNewFirstZone(_ z: Int) {
         guard zones[z].type <= .normal, nodes.indices.contains(0), nodes[0].exists,
-              zonelist(gfp: .kernel, node: 0).first(where: { zones[$0].managedPages > 0 }) == z else { return }
+            zonelist(gfp: .kernel, node: 0).first(where: { zones[$0].managedPages > 0 }) == z
+        else { return }
         let name = "kernel:slab_after_online"
-        guard let id = ownerID(named: name) ?? (try? createOwner(name: name, kind: .slabUnreclaimable, node: 0)) else { return }
+        guard let id = ownerID(named: name) ?? (try? createOwner(name: name, kind: .slabUnreclaimable, node: 0)) else {
+            return
+        }
         allocate(owner: id, blocks: Machine.slabPagesAfterOnline)
-        explain.add(time: clock, "zone \(zones[z].type.name)", "node 0's GFP_KERNEL allocations now start in zone \(zones[z].type.name) (node \(zones[z].node)): the kernel's next \(Machine.slabPagesAfterOnline) slab pages come from its lowest pageblock")
+        explain.add(
+            time: clock, "zone \(zones[z].type.name)",
+            "node 0's GFP_KERNEL allocations now start in zone \(zones[z].type.name) (node \(zones[z].node)): the kernel's next \(Machine.slabPagesAfterOnline) slab pages come from its lowest pageblock"
+        )
     }
 
     // MARK: Offlining
@@ -425,15 +457,18 @@ extension Machine {
     func memoryBlockOffline(_ id: Int, deadline: UInt64) throws {
         let mem = blocks[id]!
         guard let zt = mem.zone else {
-            explain.add(time: clock, "memory\(id)", "memory\(id) spans several zones or nodes (valid_zones: none): mem->zone is NULL, offline is EINVAL")
+            explain.add(
+                time: clock, "memory\(id)",
+                "memory\(id) spans several zones or nodes (valid_zones: none): mem->zone is NULL, offline is EINVAL")
             throw KernelError(.invalidArgument, "block spans zones or nodes")
         }
         let z = zoneIndex(node: mem.node, type: zt)
         let vm = mem.vmemmapPages
         if vm > 0 { adjustPresentPages(z, group: mem.group, early: mem.isBoot, by: -vm) }
         do {
-            try offlinePages(PFNRange(start: mem.startPFN + vm, end: mem.range.end), zone: z, group: mem.group,
-                             early: mem.isBoot, block: id, deadline: deadline)
+            try offlinePages(
+                PFNRange(start: mem.startPFN + vm, end: mem.range.end), zone: z, group: mem.group,
+                early: mem.isBoot, block: id, deadline: deadline)
         } catch {
             if vm > 0 { adjustPresentPages(z, group: mem.group, early: mem.isBoot, by: vm) }
             throw error
@@ -443,7 +478,8 @@ extension Machine {
     }
 
     /// `offline_pages`, step by step; see the reasons in the kernel's failure message.
-    func offlinePages(_ range: PFNRange, zone z: Int, group: Int?, early: Bool, block id: Int, deadline: UInt64) throws {
+    func offlinePages(_ range: PFNRange, zone z: Int, group: Int?, early: Bool, block id: Int, deadline: UInt64) throws
+    {
         let subject = "memory\(id)"
         func failure(_ errno: Errno, _ reason: String, _ why: String) -> KernelError {
             let line = "memory offlining \(range) failed due to \(reason)"
@@ -451,15 +487,21 @@ extension Machine {
             explain.add(time: clock, subject, why)
             return KernelError(errno, line)
         }
-        guard range.count > 0, range.start % Geometry.pageblockPages == 0, range.end % Geometry.pagesPerSection == 0 else {
+        guard range.count > 0, range.start % Geometry.pageblockPages == 0, range.end % Geometry.pagesPerSection == 0
+        else {
             throw KernelError(.invalidArgument, "misaligned offline range")
         }
         // walk_system_ram_range: the block must be System RAM throughout.
-        if early || hotplug.holeBlocks.contains(id), let hole = firstHole(in: range) ?? (range.end > memmap.pfnCount ? memmap.pfnCount : nil) {
-            throw failure(.invalidArgument, "memory holes", "pfn \(hex(hole)) in block \(id) is not System RAM (a hole in the firmware memory map)")
+        if early || hotplug.holeBlocks.contains(id),
+            let hole = firstHole(in: range) ?? (range.end > memmap.pfnCount ? memmap.pfnCount : nil)
+        {
+            throw failure(
+                .invalidArgument, "memory holes",
+                "pfn \(hex(hole)) in block \(id) is not System RAM (a hole in the firmware memory map)")
         }
         guard zoneIndex(ofPFN: range.start) == z, zoneIndex(ofPFN: range.end - 1) == z else {
-            throw failure(.invalidArgument, "multizone range", "block \(id) has pages outside zone \(zones[z].type.name)")
+            throw failure(
+                .invalidArgument, "multizone range", "block \(id) has pages outside zone \(zones[z].type.name)")
         }
         zonePCPDisable(z)
         func pcpEnable() { zonePCPEnable(z) }
@@ -467,12 +509,14 @@ extension Machine {
         if let bad = startIsolatePageRange(range, zone: z, memoryOffline: true) {
             pcpEnable()
             dumpPage(bad, zone: z, reason: "unmovable page")
-            throw failure(.resourceBusy, "failure to isolate range",
-                          "pfn \(hex(bad)) is \(unmovableDescription(bad)) in block \(id) (zone \(zones[z].type.name))")
+            throw failure(
+                .resourceBusy, "failure to isolate range",
+                "pfn \(hex(bad)) is \(unmovableDescription(bad)) in block \(id) (zone \(zones[z].type.name))")
         }
         let changes = nodeStateChanges(zone: z, pages: range.count, online: false)
-        let arg = MemoryNotify(event: .goingOffline, startPFN: range.start, nrPages: range.count,
-                               statusChangeNid: changes.memory, statusChangeNidNormal: changes.normal)
+        let arg = MemoryNotify(
+            event: .goingOffline, startPFN: range.start, nrPages: range.count,
+            statusChangeNid: changes.memory, statusChangeNidNormal: changes.normal)
         func undo() {
             undoIsolatePageRange(range, zone: z)
             memoryNotify(.cancelOffline, arg)
@@ -498,17 +542,22 @@ extension Machine {
             while let movable = scanMovablePages(from: pfn, end: range.end) {
                 if clock >= deadline {
                     undo()
-                    throw failure(.interrupted, "signal backoff", "a signal arrived while page \(hex(movable)) was still being migrated")
+                    throw failure(
+                        .interrupted, "signal backoff",
+                        "a signal arrived while page \(hex(movable)) was still being migrated")
                 }
                 let (migrated, failed) = doMigrateRange(PFNRange(start: movable, end: range.end), zone: z)
-                advance(nanoseconds: HotplugCost.offlinePass + UInt64(range.end - movable) * HotplugCost.perPageScanned
+                advance(
+                    nanoseconds: HotplugCost.offlinePass + UInt64(range.end - movable) * HotplugCost.perPageScanned
                         + UInt64(migrated) * HotplugCost.perMigration)
                 if migrated == 0 && failed > 0 {
                     guard spinUntilSignal() else { continue retry }
                     undo()
                     let k = memmap.kind(movable)
-                    throw failure(.interrupted, "signal backoff",
-                                  "pfn \(hex(movable)) is \(k) in block \(id) and never migrates (\(neverMigratesWhy(k))); offline_pages() retried until the signal")
+                    throw failure(
+                        .interrupted, "signal backoff",
+                        "pfn \(hex(movable)) is \(k) in block \(id) and never migrates (\(neverMigratesWhy(k))); offline_pages() retried until the signal"
+                    )
                 }
                 pfn = movable
                 condResched()
@@ -517,15 +566,19 @@ extension Machine {
                 try dissolveFreeHugePages(range)
             } catch let e as KernelError {
                 undo()
-                throw failure(e.errno, "failure to dissolve huge pages", e.reason.isEmpty ? "a free huge page in block \(id) could not be dissolved" : e.reason)
+                throw failure(
+                    e.errno, "failure to dissolve huge pages",
+                    e.reason.isEmpty ? "a free huge page in block \(id) could not be dissolved" : e.reason)
             }
             guard let busy = testPagesIsolated(range, memoryOffline: true) else { break }
             // Nothing movable is left, yet not everything is free: only another thread can
             // change that (a real-time caller), else no later pass can differ.
             guard spinUntilSignal() else { continue retry }
             undo()
-            throw failure(.interrupted, "signal backoff",
-                          "pfn \(hex(busy)) is \(memmap.kind(busy)) in block \(id): not free, not migratable; offline_pages() retried until the signal")
+            throw failure(
+                .interrupted, "signal backoff",
+                "pfn \(hex(busy)) is \(memmap.kind(busy)) in block \(id): not free, not migratable; offline_pages() retried until the signal"
+            )
         }
         // __offline_isolated_pages: take every free page out of the buddy allocator; the
         // PageOffline pages a driver let go of are not in it.
@@ -555,7 +608,8 @@ extension Machine {
     func neverMigratesWhy(_ k: PageKind) -> String {
         switch k {
         case .pinned: "long-term pinned: the extra reference makes migration fail with -EAGAIN"
-        case .ramfs: "ramfs page on the unevictable LRU: dirty, no writeback and no migrate_folio, migration fails with -EINVAL"
+        case .ramfs:
+            "ramfs page on the unevictable LRU: dirty, no writeback and no migrate_folio, migration fails with -EINVAL"
         default: "no migration target could be allocated"
         }
     }
@@ -588,7 +642,9 @@ extension Machine {
             blocks[id]!.onlineType = type
             changed = try deviceOnline(id)
         }
-        if !changed { throw KernelError(.invalidArgument, "block \(id) is already \(type == .offline ? "offline" : "online")") }
+        if !changed {
+            throw KernelError(.invalidArgument, "block \(id) is already \(type == .offline ? "offline" : "online")")
+        }
     }
 
     /// `online_store` after kstrtobool: already in the requested state is success.
@@ -634,8 +690,11 @@ extension Machine {
             let gone = res.range.clamped(to: range).count
             if gone < res.range.count {
                 // Keep the part that stays (removal of a prefix or suffix of the add).
-                if range.start <= res.range.start { res.range = PFNRange(start: range.end, end: res.range.end) }
-                else { res.range = PFNRange(start: res.range.start, end: range.start) }
+                if range.start <= res.range.start {
+                    res.range = PFNRange(start: range.end, end: res.range.end)
+                } else {
+                    res.range = PFNRange(start: res.range.start, end: range.start)
+                }
                 kept.append(res)
             }
         }
@@ -653,7 +712,9 @@ extension Machine {
         for id in ids {
             let wasMovable = blocks[id]!.zone == .movable
             do {
-                if try deviceOffline(id, deadline: deadline) { offlined.append((id, wasMovable ? .onlineMovable : .onlineKernel)) }
+                if try deviceOffline(id, deadline: deadline) {
+                    offlined.append((id, wasMovable ? .onlineMovable : .onlineKernel))
+                }
             } catch { failure = error; break }
         }
         if failure == nil {

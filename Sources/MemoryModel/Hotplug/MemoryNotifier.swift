@@ -44,7 +44,9 @@ extension Machine {
         switch String(name.map { $0 == "_" ? "-" : $0 }) {
         case "memory-notifier-error-inject": try loadMemoryNotifierErrorInject()
         case "notifier-error-inject": return
-        default: throw KernelError(.noSuchFileOrDirectory, "module \(name) not found (the model provides memory-notifier-error-inject)")
+        default:
+            throw KernelError(
+                .noSuchFileOrDirectory, "module \(name) not found (the model provides memory-notifier-error-inject)")
         }
     }
 

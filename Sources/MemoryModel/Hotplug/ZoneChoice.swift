@@ -31,7 +31,11 @@ extension Machine {
         let ratio = params.autoMovableRatio
         var kernelEarly = 0, movable = 0
         for z in zones.indices where zones[z].isPopulated && (node == nil || zones[z].node == node) {
-            if zones[z].type == .movable { movable += zones[z].presentPages } else { kernelEarly += zones[z].presentEarlyPages }
+            if zones[z].type == .movable {
+                movable += zones[z].presentPages
+            } else {
+                kernelEarly += zones[z].presentEarlyPages
+            }
         }
         var reqKernelEarly = 0, groupMovable = 0
         if ratio != 0 {
@@ -76,7 +80,9 @@ extension Machine {
         }
         let nr = maxPages - onlinePages
         if !autoMovableCanOnlineMovable(node: nil, group: gid, nrPages: nr) { return kernel }
-        if params.autoMovableNumaAware && !autoMovableCanOnlineMovable(node: node, group: gid, nrPages: nr) { return kernel }
+        if params.autoMovableNumaAware && !autoMovableCanOnlineMovable(node: node, group: gid, nrPages: nr) {
+            return kernel
+        }
         return .movable
     }
 

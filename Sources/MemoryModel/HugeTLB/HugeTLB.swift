@@ -73,13 +73,16 @@ extension Machine {
             for (n, c) in r.perNode where n < nodeCount { h.maxHugePagesNode[n] = c }
             hugetlb.hstates.append(h)
         }
-        hugetlb.defaultIndex = hugetlb.index(ofSizeBytes: params.defaultHugePageSizeBytes)
+        hugetlb.defaultIndex =
+            hugetlb.index(ofSizeBytes: params.defaultHugePageSizeBytes)
             ?? hugetlb.index(ofSizeBytes: 2 << 20)!
         // demote_order: the largest smaller hstate (gigantic pages are runtime-freeable on x86_64).
         for i in hugetlb.hstates.indices {
             for j in hugetlb.hstates.indices where j != i {
                 let o = hugetlb.hstates[j].order
-                if o < hugetlb.hstates[i].order && o > hugetlb.hstates[i].demoteOrder { hugetlb.hstates[i].demoteOrder = o }
+                if o < hugetlb.hstates[i].order && o > hugetlb.hstates[i].demoteOrder {
+                    hugetlb.hstates[i].demoteOrder = o
+                }
             }
         }
         registerBootMemmapFromLayout()
@@ -109,7 +112,9 @@ extension Machine {
     }
 
     /// vmemmap pages per huge page (`hugetlb_vmemmap_size / PAGE_SIZE`): 8 or 4096.
-    @inline(__always) func vmemmapPages(_ h: HState) -> Int { (h.pages * Geometry.structPageSize) >> Geometry.pageShift }
+    @inline(__always) func vmemmapPages(_ h: HState) -> Int {
+        (h.pages * Geometry.structPageSize) >> Geometry.pageShift
+    }
     /// Pages HVO gives back per huge page: 7 / 4095 (6.1), 6 / 4094 (5.14).
     public func vmemmapFreeablePages(_ h: HState) -> Int { vmemmapPages(h) - hugetlb.profile.keptPages }
 
@@ -123,13 +128,18 @@ extension Machine {
                 let want = hugetlb.hstates[hi].maxHugePagesNode[n]
                 var got = 0
                 while got < want {
-                    guard let page = allocFreshHugePage(hi, gfp: htlbAllocMask(hi).union(.thisnode), node: n,
-                                                        nodemask: memNodes, noretry: nil) else { break }
+                    guard
+                        let page = allocFreshHugePage(
+                            hi, gfp: htlbAllocMask(hi).union(.thisnode), node: n,
+                            nodemask: memNodes, noretry: nil)
+                    else { break }
                     freeHugePage(page)
                     got += 1
                 }
                 if got < want {
-                    log("HugeTLB: allocating \(want) of page size \(h.sizeString) failed node\(n).  Only allocated \(got) hugepages.")
+                    log(
+                        "HugeTLB: allocating \(want) of page size \(h.sizeString) failed node\(n).  Only allocated \(got) hugepages."
+                    )
                     hugetlb.hstates[hi].maxHugePages -= want - got
                     hugetlb.hstates[hi].maxHugePagesNode[n] = got
                 }
@@ -143,7 +153,9 @@ extension Machine {
             i += 1
         }
         if i < h.maxHugePages {
-            log("HugeTLB: allocating \(h.maxHugePages) of page size \(h.sizeString) failed.  Only allocated \(i) hugepages.")
+            log(
+                "HugeTLB: allocating \(h.maxHugePages) of page size \(h.sizeString) failed.  Only allocated \(i) hugepages."
+            )
             hugetlb.hstates[hi].maxHugePages = i
         }
     }
@@ -185,7 +197,9 @@ extension Machine {
             for n in nodes.indices where h.maxHugePagesNode[n] > 0 {
                 var k = 0
                 while k < h.maxHugePagesNode[n],
-                      let p = allocFreshHugePage(gi, gfp: htlbAllocMask(gi).union(.thisnode), node: n, nodemask: memNodes, noretry: nil) {
+                    let p = allocFreshHugePage(
+                        gi, gfp: htlbAllocMask(gi).union(.thisnode), node: n, nodemask: memNodes, noretry: nil)
+                {
                     freeHugePage(p); k += 1; got += 1
                 }
             }
@@ -194,7 +208,9 @@ extension Machine {
             while got < h.maxHugePages, allocPoolHugePage(gi, nodesAllowed: memNodes, noretry: &noretry) { got += 1 }
         }
         if got < h.maxHugePages {
-            log("HugeTLB: allocating \(h.maxHugePages) of page size \(h.sizeString) failed.  Only allocated \(got) hugepages.")
+            log(
+                "HugeTLB: allocating \(h.maxHugePages) of page size \(h.sizeString) failed.  Only allocated \(got) hugepages."
+            )
         }
         hugetlb.hstates[gi].maxHugePages = got
     }
@@ -290,7 +306,9 @@ extension Machine {
     /// `alloc_fresh_huge_page` + `prep_new_huge_page`: a new page from the buddy allocator
     /// (or a contiguous range for gigantic sizes), optimized and counted in `nr_huge_pages`,
     /// not yet on a free list. `noretry` is `node_alloc_noretry` (nil: always try hard).
-    func allocFreshHugePage(_ hi: Int, gfp: GFP, node nid: Int, nodemask: [Int]?, noretry: UnsafeMutablePointer<Set<Int>>?) -> PFN? {
+    func allocFreshHugePage(
+        _ hi: Int, gfp: GFP, node nid: Int, nodemask: [Int]?, noretry: UnsafeMutablePointer<Set<Int>>?
+    ) -> PFN? {
         let page: PFN?
         if hugetlb.hstates[hi].order >= Geometry.maxOrder {
             page = allocGiganticPage(hi, gfp: gfp, node: nid, nodemask: nodemask)
@@ -304,13 +322,16 @@ extension Machine {
 
     /// `alloc_buddy_huge_page`: `__GFP_COMP|__GFP_NOWARN`, and `__GFP_RETRY_MAYFAIL` unless
     /// this node already failed during this resize.
-    func allocBuddyHugePage(_ hi: Int, gfp: GFP, node nid: Int, nodemask: [Int]?, noretry: UnsafeMutablePointer<Set<Int>>?) -> PFN? {
+    func allocBuddyHugePage(
+        _ hi: Int, gfp: GFP, node nid: Int, nodemask: [Int]?, noretry: UnsafeMutablePointer<Set<Int>>?
+    ) -> PFN? {
         let tryHard = !(noretry?.pointee.contains(nid) ?? false)
         var mask = gfp.union([.comp, .nowarn])
         if tryHard { mask.insert(.retryMayfail) }
         advance(nanoseconds: Machine.htlbAllocCostNs)
         // With __GFP_THISNODE a nodemask holding the node changes nothing: skip building it.
-        let mask2: Set<Int>? = (nodemask == nil || (gfp.contains(.thisnode) && nodemask!.contains(nid))) ? nil : Set(nodemask!)
+        let mask2: Set<Int>? =
+            (nodemask == nil || (gfp.contains(.thisnode) && nodemask!.contains(nid))) ? nil : Set(nodemask!)
         let page = allocPages(order: hugetlb.hstates[hi].order, gfp: mask, node: nid, kind: .hugetlb, nodemask: mask2)
         if page != nil { vmstat.htlbBuddyAllocSuccess += 1 } else { vmstat.htlbBuddyAllocFail += 1 }
         if let noretry {
@@ -331,8 +352,10 @@ extension Machine {
             var pfn = roundUp(zones[z].startPFN, nr)
             while pfn + nr <= zones[z].endPFN {
                 if pfnRangeValidContig(z, PFNRange(start: pfn, count: nr)) {
-                    if (try? allocContigRange(PFNRange(start: pfn, count: nr), kind: .hugetlb,
-                                              compoundOrder: hugetlb.hstates[hi].order, gfp: gfp)) != nil {
+                    if (try? allocContigRange(
+                        PFNRange(start: pfn, count: nr), kind: .hugetlb,
+                        compoundOrder: hugetlb.hstates[hi].order, gfp: gfp)) != nil
+                    {
                         return pfn
                     }
                 }
@@ -459,8 +482,10 @@ extension Machine {
     ///   - count: the requested number (`ULONG_MAX`-sized values clamp).
     ///   - node: a node-specific request (`nodeN/hugepages/.../nr_hugepages`).
     ///   - deadline: virtual time at which a pending signal stops the growth.
-    public func setMaxHugePages(hstate hi: Int, count requested: UInt64, node nid: Int? = nil,
-                                nodesAllowed: [Int]? = nil, deadline: UInt64? = nil) {
+    public func setMaxHugePages(
+        hstate hi: Int, count requested: UInt64, node nid: Int? = nil,
+        nodesAllowed: [Int]? = nil, deadline: UInt64? = nil
+    ) {
         guard hugetlb.hstates.indices.contains(hi) else { return }
         var count = requested > UInt64(Int.max) ? Int.max : Int(requested)
         let allowed: [Int] = nid.map { [$0] } ?? (nodesAllowed ?? nodesWithMemory())
@@ -476,11 +501,15 @@ extension Machine {
         var noretry = Set<Int>()
         while count > hugetlb.hstates[hi].persistentHugePages {
             if !allocPoolHugePage(hi, nodesAllowed: allowed, noretry: &noretry) {
-                htlbExplain("growing \(hugetlb.hstates[hi].name) stopped at \(hugetlb.hstates[hi].persistentHugePages) of \(count) pages: no node of \(allowed) could allocate a \(hugetlb.hstates[hi].sizeString) page")
+                htlbExplain(
+                    "growing \(hugetlb.hstates[hi].name) stopped at \(hugetlb.hstates[hi].persistentHugePages) of \(count) pages: no node of \(allowed) could allocate a \(hugetlb.hstates[hi].sizeString) page"
+                )
                 break
             }
             if let deadline, clock >= deadline {
-                htlbExplain("growing \(hugetlb.hstates[hi].name) interrupted by a signal at \(hugetlb.hstates[hi].persistentHugePages) pages")
+                htlbExplain(
+                    "growing \(hugetlb.hstates[hi].name) interrupted by a signal at \(hugetlb.hstates[hi].persistentHugePages) pages"
+                )
                 break
             }
         }
@@ -499,7 +528,9 @@ extension Machine {
         var kept = 0
         for p in removed where !updateAndFreePage(hi, p) { kept += 1 }
         if kept > 0 {
-            htlbExplain("shrinking \(h.name) to \(count): \(kept) of \(removed.count) pages could not get their vmemmap back and stay as surplus pages")
+            htlbExplain(
+                "shrinking \(h.name) to \(count): \(kept) of \(removed.count) pages could not get their vmemmap back and stay as surplus pages"
+            )
         }
         while count < hugetlb.hstates[hi].persistentHugePages {
             if !adjustPoolSurplus(hi, allowed, delta: 1) { break }
@@ -527,7 +558,9 @@ extension Machine {
     func removePoolHugePage(_ hi: Int, _ allowed: [Int], acctSurplus: Bool) -> PFN? {
         for _ in 0..<allowed.count {
             let nid = nextNodeToFree(hi, allowed)
-            if (!acctSurplus || hugetlb.hstates[hi].surplusHugePagesNode[nid] > 0), let last = hugetlb.hstates[hi].freeLists[nid].last {
+            if (!acctSurplus || hugetlb.hstates[hi].surplusHugePagesNode[nid] > 0),
+                let last = hugetlb.hstates[hi].freeLists[nid].last
+            {
                 let p = Int(last)
                 removeHugetlbPage(hi, p, adjustSurplus: acctSurplus)
                 return p
@@ -540,7 +573,8 @@ extension Machine {
     public func setOvercommitHugePages(hstate hi: Int, _ value: UInt64) throws {
         guard hugetlb.hstates.indices.contains(hi) else { throw KernelError(.invalidArgument) }
         guard !hugetlb.hstates[hi].isGigantic else {
-            htlbExplain("\(hugetlb.hstates[hi].name): gigantic pages are never surplus, nr_overcommit_hugepages cannot be set")
+            htlbExplain(
+                "\(hugetlb.hstates[hi].name): gigantic pages are never surplus, nr_overcommit_hugepages cannot be set")
             throw KernelError(.invalidArgument, "gigantic pages cannot be overcommitted")
         }
         hugetlb.hstates[hi].nrOvercommitHugePages = value > UInt64(Int.max) ? Int.max : Int(value)
@@ -627,7 +661,7 @@ extension Machine {
         return [
             "Node \(nid) HugePages_Total: \(pad(d.nrHugePagesNode[nid], 5))",
             "Node \(nid) HugePages_Free:  \(pad(d.freeHugePagesNode[nid], 5))",
-            "Node \(nid) HugePages_Surp:  \(pad(d.surplusHugePagesNode[nid], 5))",
+            "Node \(nid) HugePages_Surp:  \(pad(d.surplusHugePagesNode[nid], 5))"
         ]
     }
 
@@ -651,7 +685,9 @@ extension Machine {
             let k = memmap.kind(pfn)
             if k == .hugetlb {
                 let o = memmap.order(pfn)
-                guard let hi = hstateIndex(ofOrder: o) else { try fail("pfn \(pfn): huge page of order \(o) without hstate") }
+                guard let hi = hstateIndex(ofOrder: o) else {
+                    try fail("pfn \(pfn): huge page of order \(o) without hstate")
+                }
                 let nid = nodeOf(pfn)
                 let f = hpFlags(pfn)
                 guard f.contains(.head) else { try fail("pfn \(pfn): head without flags") }
@@ -660,7 +696,9 @@ extension Machine {
                     free[hi][nid] += 1
                     let pos = memmap.link(pfn)
                     let list = hugetlb.hstates[hi].freeLists[nid]
-                    guard pos < list.count, Int(list[pos]) == pfn else { try fail("pfn \(pfn): not at its free-list position") }
+                    guard pos < list.count, Int(list[pos]) == pfn else {
+                        try fail("pfn \(pfn): not at its free-list position")
+                    }
                 }
                 pfn += 1 << o
                 continue
@@ -668,25 +706,37 @@ extension Machine {
             if pfn & (Geometry.pageblockPages - 1) == 0, hugetlb.flags[pfn >> Geometry.pageblockOrder] != 0 {
                 try fail("pfn \(pfn): flags \(hugetlb.flags[pfn >> Geometry.pageblockOrder]) on a \(k) page")
             }
-            if k == .absent || k == .tail || k == .buddyTail || k == .reserved || k == .offline { pfn += 1 } else { pfn += 1 << memmap.order(pfn) }
+            if k == .absent || k == .tail || k == .buddyTail || k == .reserved || k == .offline {
+                pfn += 1
+            } else {
+                pfn += 1 << memmap.order(pfn)
+            }
         }
         for (hi, h) in hs.enumerated() {
             for n in nodes.indices {
-                guard nr[hi][n] == h.nrHugePagesNode[n] else { try fail("\(h.name) node \(n): nr \(h.nrHugePagesNode[n]) != counted \(nr[hi][n])") }
-                guard free[hi][n] == h.freeHugePagesNode[n] else { try fail("\(h.name) node \(n): free \(h.freeHugePagesNode[n]) != counted \(free[hi][n])") }
-                guard h.freeLists[n].count == h.freeHugePagesNode[n] else { try fail("\(h.name) node \(n): list length") }
+                guard nr[hi][n] == h.nrHugePagesNode[n] else {
+                    try fail("\(h.name) node \(n): nr \(h.nrHugePagesNode[n]) != counted \(nr[hi][n])")
+                }
+                guard free[hi][n] == h.freeHugePagesNode[n] else {
+                    try fail("\(h.name) node \(n): free \(h.freeHugePagesNode[n]) != counted \(free[hi][n])")
+                }
+                guard h.freeLists[n].count == h.freeHugePagesNode[n] else {
+                    try fail("\(h.name) node \(n): list length")
+                }
                 guard h.surplusHugePagesNode[n] >= 0, h.surplusHugePagesNode[n] <= h.nrHugePagesNode[n] else {
                     try fail("\(h.name) node \(n): surplus \(h.surplusHugePagesNode[n]) of \(h.nrHugePagesNode[n])")
                 }
             }
             guard h.nrHugePages == h.nrHugePagesNode.reduce(0, +), h.freeHugePages == h.freeHugePagesNode.reduce(0, +),
-                  h.surplusHugePages == h.surplusHugePagesNode.reduce(0, +) else { try fail("\(h.name): global != sum of nodes") }
+                h.surplusHugePages == h.surplusHugePagesNode.reduce(0, +)
+            else { try fail("\(h.name): global != sum of nodes") }
             guard h.resvHugePages >= 0, h.resvHugePages <= h.freeHugePages else {
                 try fail("\(h.name): resv \(h.resvHugePages) with \(h.freeHugePages) free")
             }
         }
         for (head, ref) in hugetlb.mapped {
-            guard memmap.kind(head) == .hugetlb, let m = hugetlb.mappings[ref.mapping], Int(m.pages[ref.index]) == head else {
+            guard memmap.kind(head) == .hugetlb, let m = hugetlb.mappings[ref.mapping], Int(m.pages[ref.index]) == head
+            else {
                 try fail("mapped page \(head) not where its mapping says")
             }
         }

@@ -26,8 +26,10 @@ extension Machine {
     /// when the reservation cannot be met (not enough free pages, and surplus pages beyond
     /// `nr_overcommit_hugepages` or the buddy allocator refusing), EINVAL for an unknown size.
     @discardableResult
-    public func mmapHugePages(name: String, count: Int, sizeBytes: Int? = nil, shared: Bool = false,
-                              noreserve: Bool = false, node: Int = 0) throws -> Int {
+    public func mmapHugePages(
+        name: String, count: Int, sizeBytes: Int? = nil, shared: Bool = false,
+        noreserve: Bool = false, node: Int = 0
+    ) throws -> Int {
         guard hugetlb.initialized, count > 0 else { throw KernelError(.invalidArgument) }
         let found: Int? = sizeBytes == nil ? hugetlb.defaultIndex : hugetlb.index(ofSizeBytes: sizeBytes!)
         guard let hi = found else {
@@ -35,15 +37,18 @@ extension Machine {
         }
         if !noreserve {
             guard hugetlbAcctMemory(hi, delta: count) else {
-                htlbExplain("mmap of \(count) \(hugetlb.hstates[hi].name) pages by \(name): cannot reserve them (free \(hugetlb.hstates[hi].freeHugePages), reserved \(hugetlb.hstates[hi].resvHugePages), surplus \(hugetlb.hstates[hi].surplusHugePages) of \(hugetlb.hstates[hi].nrOvercommitHugePages) overcommit)")
+                htlbExplain(
+                    "mmap of \(count) \(hugetlb.hstates[hi].name) pages by \(name): cannot reserve them (free \(hugetlb.hstates[hi].freeHugePages), reserved \(hugetlb.hstates[hi].resvHugePages), surplus \(hugetlb.hstates[hi].surplusHugePages) of \(hugetlb.hstates[hi].nrOvercommitHugePages) overcommit)"
+                )
                 throw KernelError(.noMemory, "hugetlb reservation failed")
             }
         }
         let id = hugetlb.nextMappingID
         hugetlb.nextMappingID += 1
-        hugetlb.mappings[id] = HugeTLBMapping(id: id, name: name, hstate: hi, shared: shared, noreserve: noreserve,
-                                              node: nodes.indices.contains(node) ? node : 0,
-                                              pages: [UInt32](repeating: 0, count: count), reserved: noreserve ? 0 : count)
+        hugetlb.mappings[id] = HugeTLBMapping(
+            id: id, name: name, hstate: hi, shared: shared, noreserve: noreserve,
+            node: nodes.indices.contains(node) ? node : 0,
+            pages: [UInt32](repeating: 0, count: count), reserved: noreserve ? 0 : count)
         return id
     }
 
@@ -89,7 +94,9 @@ extension Machine {
         }
         guard let head = page else {
             let h = hugetlb.hstates[hi]
-            htlbExplain("\(m.name) page \(index): SIGBUS, no free \(h.name) page and no surplus page (surplus \(h.surplusHugePages) of \(h.nrOvercommitHugePages) overcommit, or the allocator refused)")
+            htlbExplain(
+                "\(m.name) page \(index): SIGBUS, no free \(h.name) page and no surplus page (surplus \(h.surplusHugePages) of \(h.nrOvercommitHugePages) overcommit, or the allocator refused)"
+            )
             throw KernelError(.badAddress, "SIGBUS")
         }
         hugetlb.mappings[id]!.pages[index] = UInt32(head)
@@ -110,7 +117,9 @@ extension Machine {
     func allocSurplusHugePage(_ hi: Int, gfp: GFP, node nid: Int, nodemask: [Int]?) -> PFN? {
         let h = hugetlb.hstates[hi]
         guard !h.isGigantic, h.surplusHugePages < h.nrOvercommitHugePages else { return nil }
-        guard let page = allocFreshHugePage(hi, gfp: gfp, node: nid, nodemask: nodemask, noretry: nil) else { return nil }
+        guard let page = allocFreshHugePage(hi, gfp: gfp, node: nid, nodemask: nodemask, noretry: nil) else {
+            return nil
+        }
         let n = nodeOf(page)
         hugetlb.hstates[hi].surplusHugePages += 1
         hugetlb.hstates[hi].surplusHugePagesNode[n] += 1

@@ -34,7 +34,9 @@ extension Machine {
     /// `dissolve_free_huge_page`: 0 for a non-huge page, EBUSY for an in-use or reserved one,
     /// ENOMEM when its vmemmap cannot be restored (then `max_huge_pages` is given back too).
     public func dissolveFreeHugePage(_ pfn: PFN) throws {
-        guard let head = hugePageHead(containing: pfn), let hi = hstateIndex(ofOrder: memmap.order(head)) else { return }
+        guard let head = hugePageHead(containing: pfn), let hi = hstateIndex(ofOrder: memmap.order(head)) else {
+            return
+        }
         let h = hugetlb.hstates[hi]
         let what = "the \(h.sizeString) page at pfn \(hex(head)) (node \(nodeOf(head)))"
         guard hpFlags(head).contains(.freed) else {
@@ -80,7 +82,8 @@ extension Machine {
     /// `migrate_pages` of one huge page with `alloc_huge_page_nodemask(h, preferred, nodes)`.
     func migrateHugePage(_ head: PFN, targetNodes: [Int], preferred: Int) -> Bool {
         guard hugePageInUseMigratable(head), let hi = hstateIndex(ofOrder: memmap.order(head)),
-              let ref = hugetlb.mapped[head] else { return false }
+            let ref = hugetlb.mapped[head]
+        else { return false }
         let h = hugetlb.hstates[hi]
         let gfp = htlbAllocMask(hi)
         var target: PFN?
@@ -100,7 +103,8 @@ extension Machine {
             }
         }
         guard let new = target else {
-            htlbExplain("no target for migrating the in-use \(h.sizeString) page at pfn \(hex(head)) to nodes \(targetNodes)")
+            htlbExplain(
+                "no target for migrating the in-use \(h.sizeString) page at pfn \(hex(head)) to nodes \(targetNodes)")
             return false
         }
         // The mapping now points at the copy.
@@ -132,17 +136,26 @@ extension Machine {
     /// Errors: EINVAL (not pageblock aligned, holes, several zones), EBUSY (an unmovable page,
     /// a page that would not migrate, or a huge page still there because its vmemmap restore
     /// failed), ENOMEM (a gigantic page in the range, or no replacement for a free huge page).
-    public func allocContigRange(_ range: PFNRange, kind: PageKind = .kernel, compoundOrder: Int? = nil,
-                                 gfp: GFP = .kernel) throws {
+    public func allocContigRange(
+        _ range: PFNRange, kind: PageKind = .kernel, compoundOrder: Int? = nil,
+        gfp: GFP = .kernel
+    ) throws {
         let subject = "alloc_contig_range"
         func fail(_ e: Errno, _ why: String) -> KernelError {
             explain.add(time: clock, subject, "\(range): \(why)")
             return KernelError(e, why)
         }
         guard !range.isEmpty, range.start % Geometry.pageblockPages == 0, range.end % Geometry.pageblockPages == 0,
-              range.end <= memmap.pfnCount else { throw fail(.invalidArgument, "range is not pageblock aligned") }
-        if let o = compoundOrder { guard range.count == 1 << o, range.start % (1 << o) == 0 else { throw fail(.invalidArgument, "range does not fit order \(o)") } }
-        guard let z = zoneIndex(ofPFN: range.start) else { throw fail(.invalidArgument, "pfn \(hex(range.start)) is not present") }
+            range.end <= memmap.pfnCount
+        else { throw fail(.invalidArgument, "range is not pageblock aligned") }
+        if let o = compoundOrder {
+            guard range.count == 1 << o, range.start % (1 << o) == 0 else {
+                throw fail(.invalidArgument, "range does not fit order \(o)")
+            }
+        }
+        guard let z = zoneIndex(ofPFN: range.start) else {
+            throw fail(.invalidArgument, "pfn \(hex(range.start)) is not present")
+        }
         var pb = range.start
         while pb < range.end {
             guard zoneIndex(ofPFN: pb) == z else { throw fail(.invalidArgument, "range spans zones") }
@@ -171,13 +184,19 @@ extension Machine {
                 pfn += 1 << order
             } else if k == .tail {
                 let h = memmap.head(of: pfn)
-                if memmap.kind(h) == .hugetlb { try isolateOrDissolveHugePage(h, fail: fail) }
-                else if memmap.kind(h).isLRU { _ = migrateLRUPage(h, order: memmap.order(h), kind: memmap.kind(h), gfp: mgfp, zonelist: mlist) }
+                if memmap.kind(h) == .hugetlb {
+                    try isolateOrDissolveHugePage(h, fail: fail)
+                } else if memmap.kind(h).isLRU {
+                    _ = migrateLRUPage(h, order: memmap.order(h), kind: memmap.kind(h), gfp: mgfp, zonelist: mlist)
+                }
                 pfn = Swift.max(pfn + 1, h + (1 << memmap.order(h)))
             } else if k.isLRU {
                 let order = memmap.order(pfn)
-                if migrateLRUPage(pfn, order: order, kind: k, gfp: mgfp, zonelist: mlist) == .failed { vmstat.pgmigrateFail += 1 << order }
-                else { vmstat.pgmigrateSuccess += 1 << order }
+                if migrateLRUPage(pfn, order: order, kind: k, gfp: mgfp, zonelist: mlist) == .failed {
+                    vmstat.pgmigrateFail += 1 << order
+                } else {
+                    vmstat.pgmigrateSuccess += 1 << order
+                }
                 pfn += 1 << order
             } else if k == .buddy || k == .pcp || k.isAllocated {
                 pfn += 1 << memmap.order(pfn)
@@ -187,7 +206,9 @@ extension Machine {
         }
         drainPCP(zone: z)
         if let busy = testPagesIsolated(range) {
-            let what = hugePageHead(containing: busy).map { "a huge page (pfn \(hex($0))) still in the pool" } ?? "\(memmap.kind(busy))"
+            let what =
+                hugePageHead(containing: busy).map { "a huge page (pfn \(hex($0))) still in the pool" }
+                ?? "\(memmap.kind(busy))"
             throw fail(.resourceBusy, "pfn \(hex(busy)) is not free: \(what)")
         }
         // isolate_freepages_range: take the pages out of the buddy allocator.
@@ -232,8 +253,14 @@ extension Machine {
     /// old page's restore fails it stays as a free surplus page and this still succeeds.
     func allocAndDissolveHugePage(_ hi: Int, _ old: PFN, fail: (Errno, String) -> KernelError) throws {
         let nid = nodeOf(old)
-        guard let new = allocBuddyHugePage(hi, gfp: htlbAllocMask(hi).union(.thisnode), node: nid, nodemask: nil, noretry: nil) else {
-            throw fail(.noMemory, "no replacement \(hugetlb.hstates[hi].sizeString) page on node \(nid) for the free page at pfn \(hex(old))")
+        guard
+            let new = allocBuddyHugePage(
+                hi, gfp: htlbAllocMask(hi).union(.thisnode), node: nid, nodemask: nil, noretry: nil)
+        else {
+            throw fail(
+                .noMemory,
+                "no replacement \(hugetlb.hstates[hi].sizeString) page on node \(nid) for the free page at pfn \(hex(old))"
+            )
         }
         setHPFlags(new, .head)
         hugetlbVmemmapOptimize(hi, new)
@@ -242,7 +269,9 @@ extension Machine {
         hugetlb.hstates[hi].nrHugePagesNode[nodeOf(new)] += 1
         enqueueHugePage(hi, new)
         if !updateAndFreePage(hi, old) {
-            htlbExplain("the free \(hugetlb.hstates[hi].sizeString) page at pfn \(hex(old)) was replaced by pfn \(hex(new)) but stays as a surplus page: its vmemmap could not be restored")
+            htlbExplain(
+                "the free \(hugetlb.hstates[hi].sizeString) page at pfn \(hex(old)) was replaced by pfn \(hex(new)) but stays as a surplus page: its vmemmap could not be restored"
+            )
         }
     }
 
@@ -253,7 +282,8 @@ extension Machine {
         for order in stride(from: Geometry.maxOrder - 1, to: Geometry.pageblockOrder, by: -1) {
             let head = boundary & ~((1 << order) - 1)
             guard head != boundary, memmap.kind(head) == .buddy, memmap.order(head) == order,
-                  zoneIndex(ofPFN: head) == z else { continue }
+                zoneIndex(ofPFN: head) == z
+            else { continue }
             removeFromFreeList(z, head)
             var p = head
             while p < head + (1 << order) {

@@ -138,7 +138,7 @@ public struct HugeTLBMeminfo: Sendable, Equatable {
             "HugePages_Rsvd:    \(pad(rsvd, 5))",
             "HugePages_Surp:    \(pad(surp, 5))",
             "Hugepagesize:   \(pad(hugepagesizeKB, 8)) kB",
-            "Hugetlb:        \(pad(hugetlbKB, 8)) kB",
+            "Hugetlb:        \(pad(hugetlbKB, 8)) kB"
         ]
     }
 }

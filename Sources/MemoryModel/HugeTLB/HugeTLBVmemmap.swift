@@ -28,7 +28,6 @@ extension Machine {
         hugetlb.profile = p
     }
 
-
     // MARK: Backing of vmemmap pages
 
     /// Whether the page's vmemmap is self-hosted (memmap_on_memory) — never optimized.
@@ -61,7 +60,9 @@ extension Machine {
         let first = head / Geometry.pagesPerSection, last = (head + (1 << order) - 1) / Geometry.pagesPerSection
         for s in first...last where vmemmap.splitPMD[s] == 0 {
             guard let pt = allocPages(order: 0, gfp: GFP.kernel.union(.zero), node: 0, kind: .pageTable) else {
-                htlbExplain("vmemmap of the \(hugetlb.hstates[hi].sizeString) page at pfn \(hex(head)) stays: no page for the PTE table splitting section \(s)'s vmemmap PMD")
+                htlbExplain(
+                    "vmemmap of the \(hugetlb.hstates[hi].sizeString) page at pfn \(hex(head)) stays: no page for the PTE table splitting section \(s)'s vmemmap PMD"
+                )
                 return
             }
             vmemmap.splitPMD[s] = pt
@@ -141,7 +142,9 @@ extension Machine {
             for p in got { freePages(Int(p), order: 0) }
             hugetlb.stats.restoreFailures += 1
             let size = hugetlb.hstates[hi].sizeBytes >> 20
-            htlbExplain("vmemmap restore for the \(size >= 1024 ? "1 GiB" : "\(size) MiB") page at pfn \(hex(head)) needs \(need) pages on node \(nid); \(kernelZonePressure(node: nid))")
+            htlbExplain(
+                "vmemmap restore for the \(size >= 1024 ? "1 GiB" : "\(size) MiB") page at pfn \(hex(head)) needs \(need) pages on node \(nid); \(kernelZonePressure(node: nid))"
+            )
             return false
         }
         let firstSlot = (head >> Geometry.pageblockOrder) << 3

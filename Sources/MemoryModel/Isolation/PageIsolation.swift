@@ -6,8 +6,11 @@ extension Machine {
     /// Why a page is unmovable, in the words the explanation uses.
     func unmovableDescription(_ pfn: PFN) -> String {
         let k = memmap.kind(pfn) == .tail ? memmap.kind(memmap.head(of: pfn)) : memmap.kind(pfn)
-        if memmap.kind(pfn) == .tail && memmap.head(of: pfn) < pfn && k == .hugetlb && memmap.order(memmap.head(of: pfn)) > Geometry.maxOrder - 1 {
-            return "part of a gigantic huge page (pfn \(hex(memmap.head(of: pfn)))) across the range's edge: gigantic pages are never migrated or replaced to isolate a range"
+        if memmap.kind(pfn) == .tail && memmap.head(of: pfn) < pfn && k == .hugetlb
+            && memmap.order(memmap.head(of: pfn)) > Geometry.maxOrder - 1
+        {
+            return
+                "part of a gigantic huge page (pfn \(hex(memmap.head(of: pfn)))) across the range's edge: gigantic pages are never migrated or replaced to isolate a range"
         }
         switch k {
         case .reserved: return "reserved (PageReserved)"
@@ -80,7 +83,9 @@ extension Machine {
                 pfn += 1
             }
         }
-        if toTail { for o in 0..<Geometry.maxOrder where !tail[o].isEmpty { appendToFreeListTail(z, tail[o], order: o, mt: mt) } }
+        if toTail {
+            for o in 0..<Geometry.maxOrder where !tail[o].isEmpty { appendToFreeListTail(z, tail[o], order: o, mt: mt) }
+        }
         return moved
     }
 
@@ -166,7 +171,9 @@ extension Machine {
     func compoundPageStraddling(_ boundary: PFN, isolateBefore: Bool) -> PFN? {
         let pageblock = isolateBefore ? boundary - Geometry.pageblockPages : boundary
         let windowStart = pageblock & ~(Geometry.maxOrderPages - 1)
-        guard boundary > windowStart, boundary <= memmap.pfnCount, zoneIndex(ofPFN: boundary - 1) != nil else { return nil }
+        guard boundary > windowStart, boundary <= memmap.pfnCount, zoneIndex(ofPFN: boundary - 1) != nil else {
+            return nil
+        }
         let last = boundary - 1
         let head = memmap.head(of: last)
         guard memmap.kind(head) == .hugetlb, head + (1 << memmap.order(head)) > boundary else { return nil }
@@ -190,7 +197,9 @@ extension Machine {
         }
         var pfn = range.start
         while pfn < range.end {
-            if memoryOffline && memmap.kind(pfn) == .reserved && memmap.pageOffline.isUnreferenced(pfn) { pfn += 1; continue }
+            if memoryOffline && memmap.kind(pfn) == .reserved && memmap.pageOffline.isUnreferenced(pfn) {
+                pfn += 1; continue
+            }
             guard memmap.kind(pfn) == .buddy else { return pfn }
             pfn += 1 << memmap.order(pfn)
         }

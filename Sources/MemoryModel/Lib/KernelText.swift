@@ -233,7 +233,7 @@ public func memparse(_ input: [UInt8]) -> MemparseResult {
     default: shifts = 0
     }
     if shifts > 0 {
-        value <<= UInt64(shifts * 10)       // bits shifted out are lost, as in C
+        value <<= UInt64(shifts * 10)  // bits shifted out are lost, as in C
         end += 1
     }
     return MemparseResult(value: value, consumed: end)

@@ -51,7 +51,9 @@ extension Machine {
         let allowed = migrationTargetNodes(source: source)
         // NR_FREE_PAGES does not count free pages in isolated pageblocks, so a zone whose free
         // memory is all isolated (the block being offlined) fails every watermark check.
-        let list = zonelist(gfp: gfp, node: source).filter { allowed.contains(zones[$0].node) && zones[$0].freePages > isolatedFreePages($0) }
+        let list = zonelist(gfp: gfp, node: source).filter {
+            allowed.contains(zones[$0].node) && zones[$0].freePages > isolatedFreePages($0)
+        }
         var migrated = 0, failed = 0
         var pfn = range.start
         while pfn < range.end {
@@ -69,7 +71,11 @@ extension Machine {
             } else if k == .hugetlb {
                 let order = memmap.order(pfn)
                 if hugePageIsMigratable(pfn) {
-                    if migrateInUseHugePage(pfn, targetNodes: allowed) { migrated += 1 << order } else { failed += 1 << order }
+                    if migrateInUseHugePage(pfn, targetNodes: allowed) {
+                        migrated += 1 << order
+                    } else {
+                        failed += 1 << order
+                    }
                 }
                 pfn += 1 << order
             } else if k == .buddy || k == .pcp || k.isAllocated {
@@ -96,7 +102,9 @@ extension Machine {
         // ramfs pages are dirty and ramfs has no writepage or migrate_folio (-EINVAL).
         if kind == .pinned || kind == .ramfs { return .failed }
         let owner = memmap.owner(pfn)
-        guard let target = allocMigrationTarget(order: order, gfp: gfp, zonelist: list, kind: kind) else { return .failed }
+        guard let target = allocMigrationTarget(order: order, gfp: gfp, zonelist: list, kind: kind) else {
+            return .failed
+        }
         // Reclaim while allocating the target may have freed the source (clean page cache).
         guard memmap.kind(pfn) == kind, memmap.owner(pfn) == owner else {
             freePages(target, order: order)

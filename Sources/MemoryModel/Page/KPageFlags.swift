@@ -48,7 +48,10 @@ extension Machine {
             // Beyond the memmap the model keeps, inside the rounded-up last boot section: the
             // kernel initialises those struct pages as reserved (memmap_init's tail hole).
             if pfn >= memmap.pfnCount && pfn < kpageflagsEndPFN,
-               let b = blocks[pfn / blockPages], b.state != .offline { return KPF.bit(KPF.reserved) }
+                let b = blocks[pfn / blockPages], b.state != .offline
+            {
+                return KPF.bit(KPF.reserved)
+            }
             return KPF.bit(KPF.nopage)
         }
         return pageFlags(pfn, kind: memmap.kind(pfn))
@@ -106,7 +109,9 @@ extension Machine {
     /// beyond the last pfn returns nothing; a longer one is cut there.
     public func kpageflagsRead(offset: Int, count: Int) throws -> [UInt8] {
         guard offset >= 0, count >= 0 else { throw KernelError(.invalidArgument, "negative offset or count") }
-        guard offset & 7 == 0, count & 7 == 0 else { throw KernelError(.invalidArgument, "kpageflags reads whole 8-byte words") }
+        guard offset & 7 == 0, count & 7 == 0 else {
+            throw KernelError(.invalidArgument, "kpageflags reads whole 8-byte words")
+        }
         let end = kpageflagsEndPFN
         let first = offset / 8
         guard first < end else { return [] }

@@ -101,8 +101,9 @@ public final class MemMap: @unchecked Sendable {
     public init(pfnCount: Int) {
         precondition(pfnCount >= 0 && pfnCount < Int(UInt32.max), "pfn space too large")
         // `fill` writes kind, order and owner as one little-endian word.
-        precondition(MemoryLayout<PageEntry>.stride == 8 && MemoryLayout<PageEntry>.offset(of: \.order) == 1
-                     && MemoryLayout<PageEntry>.offset(of: \.owner) == 2, "PageEntry layout")
+        precondition(
+            MemoryLayout<PageEntry>.stride == 8 && MemoryLayout<PageEntry>.offset(of: \.order) == 1
+                && MemoryLayout<PageEntry>.offset(of: \.owner) == 2, "PageEntry layout")
         self.pfnCount = pfnCount
         chunkCount = max((pfnCount + MemMap.chunkPages - 1) >> MemMap.chunkShift, 1)
         arenaBytes = chunkCount * MemMap.chunkPages * MemMap.bytesPerPage

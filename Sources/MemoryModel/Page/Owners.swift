@@ -47,20 +47,29 @@ extension PageKind {
 
 extension Machine {
     /// Create an owner. Names are unique; `bound` confines it to `node`.
-    public func createOwner(name: String, kind: PageKind, node: Int = 0, bound: Bool = false,
-                            order: Int = 0, gfp: GFP? = nil, reclaimable: Bool? = nil) throws -> Int {
-        guard kind.isAllocated, kind != .hugetlb else { throw KernelError(.invalidArgument, "cannot own pages of kind \(kind)") }
+    public func createOwner(
+        name: String, kind: PageKind, node: Int = 0, bound: Bool = false,
+        order: Int = 0, gfp: GFP? = nil, reclaimable: Bool? = nil
+    ) throws -> Int {
+        guard kind.isAllocated, kind != .hugetlb else {
+            throw KernelError(.invalidArgument, "cannot own pages of kind \(kind)")
+        }
         guard owners.byName[name] == nil else { throw KernelError(.fileExists, "owner \(name) exists") }
-        guard nodes.indices.contains(node), nodes[node].exists else { throw KernelError(.operationNotSupportedByDevice, "no node \(node)") }
+        guard nodes.indices.contains(node), nodes[node].exists else {
+            throw KernelError(.operationNotSupportedByDevice, "no node \(node)")
+        }
         guard order >= 0 && order < Geometry.maxOrder else { throw KernelError(.invalidArgument, "order \(order)") }
         let id: Int
-        if let slot = owners.freeSlots.popLast() { id = slot } else {
+        if let slot = owners.freeSlots.popLast() {
+            id = slot
+        } else {
             guard owners.slots.count <= Int(UInt16.max) else { throw KernelError(.noSpace, "too many owners") }
             id = owners.slots.count; owners.slots.append(nil)
         }
-        owners.slots[id] = Owner(id: id, name: name, kind: kind, node: node, bound: bound,
-                                 gfp: gfp ?? kind.defaultGFP, order: order,
-                                 reclaimable: reclaimable ?? (kind == .pageCache || kind == .slabReclaimable))
+        owners.slots[id] = Owner(
+            id: id, name: name, kind: kind, node: node, bound: bound,
+            gfp: gfp ?? kind.defaultGFP, order: order,
+            reclaimable: reclaimable ?? (kind == .pageCache || kind == .slabReclaimable))
         owners.byName[name] = id
         return id
     }
@@ -83,8 +92,9 @@ extension Machine {
         let nodemask: Set<Int>? = bound ? [node] : nil
         var done = 0
         while done < count {
-            guard owners[id] != nil,   // an OOM kill may have taken this owner
-                  let pfn = allocPages(order: order, gfp: gfp, node: node, kind: kind, nodemask: nodemask) else { break }
+            guard owners[id] != nil,  // an OOM kill may have taken this owner
+                let pfn = allocPages(order: order, gfp: gfp, node: node, kind: kind, nodemask: nodemask)
+            else { break }
             // The OOM killer may have picked this very owner inside allocPages: the victim
             // exits and its memory, this page included, goes back (no owner to attach to).
             guard owners[id] != nil else { freePages(pfn, order: order); break }

@@ -36,7 +36,9 @@ extension Machine {
             guard pfn & (n - 1) == 0 else { try fail("pfn \(pfn): head of order \(order) not aligned") }
             let tailKind: PageKind = kind.isFree ? .buddyTail : .tail
             for t in (pfn + 1)..<(pfn + n) {
-                guard memmap.kind(t) == tailKind else { try fail("pfn \(t): expected \(tailKind) of head \(pfn), found \(memmap.kind(t))") }
+                guard memmap.kind(t) == tailKind else {
+                    try fail("pfn \(t): expected \(tailKind) of head \(pfn), found \(memmap.kind(t))")
+                }
                 guard zoneIndex(ofPFN: t) == z else { try fail("block at \(pfn) crosses zones") }
             }
             perZonePresent[z] += n
@@ -46,7 +48,9 @@ extension Machine {
                 let mt = MigrateType(rawValue: UInt8(memmap.owner(pfn)))!
                 let list = zones[z].freeArea[Zone.listIndex(order, mt)]
                 let pos = memmap.link(pfn)
-                guard pos < list.count, Int(list[pos]) == pfn else { try fail("pfn \(pfn): not at its free-list position") }
+                guard pos < list.count, Int(list[pos]) == pfn else {
+                    try fail("pfn \(pfn): not at its free-list position")
+                }
             case .pcp:
                 perZonePCP[z] += n
             default:
@@ -55,8 +59,12 @@ extension Machine {
                 if id != 0 {
                     guard let o = owners[id] else { try fail("pfn \(pfn): owner \(id) does not exist") }
                     let pos = memmap.link(pfn)
-                    guard pos < o.blocks.count, Int(o.blocks[pos]) == pfn else { try fail("pfn \(pfn): not in owner \(o.name)'s list") }
-                    guard o.kind == kind, o.order == order else { try fail("pfn \(pfn): kind/order differ from owner \(o.name)") }
+                    guard pos < o.blocks.count, Int(o.blocks[pos]) == pfn else {
+                        try fail("pfn \(pfn): not in owner \(o.name)'s list")
+                    }
+                    guard o.kind == kind, o.order == order else {
+                        try fail("pfn \(pfn): kind/order differ from owner \(o.name)")
+                    }
                 }
             }
             pfn += n
@@ -64,21 +72,35 @@ extension Machine {
         for z in zones.indices {
             let zone = zones[z]
             let name = "node \(zone.node) \(zone.type.name)"
-            guard perZoneFree[z] == zone.freePages else { try fail("\(name): free pages \(zone.freePages) != counted \(perZoneFree[z])") }
-            guard perZonePCP[z] == zone.pcp.count else { try fail("\(name): pcp \(zone.pcp.count) != counted \(perZonePCP[z])") }
+            guard perZoneFree[z] == zone.freePages else {
+                try fail("\(name): free pages \(zone.freePages) != counted \(perZoneFree[z])")
+            }
+            guard perZonePCP[z] == zone.pcp.count else {
+                try fail("\(name): pcp \(zone.pcp.count) != counted \(perZonePCP[z])")
+            }
             guard zone.store.pcpEntries * 1 <= zone.pcp.count else { try fail("\(name): pcp list lengths") }
             for k in PageKind.allCases where k.isAllocated {
                 guard perZoneKinds[z][Int(k.rawValue)] == zone.kindPages[Int(k.rawValue)] else {
-                    try fail("\(name): \(k) pages \(zone.kindPages[Int(k.rawValue)]) != counted \(perZoneKinds[z][Int(k.rawValue)])")
+                    try fail(
+                        "\(name): \(k) pages \(zone.kindPages[Int(k.rawValue)]) != counted \(perZoneKinds[z][Int(k.rawValue)])"
+                    )
                 }
             }
-            guard perZonePresent[z] == zone.presentPages else { try fail("\(name): present \(zone.presentPages) != counted \(perZonePresent[z])") }
+            guard perZonePresent[z] == zone.presentPages else {
+                try fail("\(name): present \(zone.presentPages) != counted \(perZonePresent[z])")
+            }
             guard perZonePresent[z] - perZoneReserved[z] == zone.managedPages else {
-                try fail("\(name): managed \(zone.managedPages) != present - reserved \(perZonePresent[z] - perZoneReserved[z])")
+                try fail(
+                    "\(name): managed \(zone.managedPages) != present - reserved \(perZonePresent[z] - perZoneReserved[z])"
+                )
             }
             var listed = 0
-            for o in 0..<Geometry.maxOrder { for mt in MigrateType.allCases { listed += zone.freeArea[Zone.listIndex(o, mt)].count << o } }
-            guard listed == zone.freePages else { try fail("\(name): free lists hold \(listed) pages, counter \(zone.freePages)") }
+            for o in 0..<Geometry.maxOrder {
+                for mt in MigrateType.allCases { listed += zone.freeArea[Zone.listIndex(o, mt)].count << o }
+            }
+            guard listed == zone.freePages else {
+                try fail("\(name): free lists hold \(listed) pages, counter \(zone.freePages)")
+            }
             if zone.presentPages > 0 {
                 guard zone.startPFN >= 0, zone.endPFN <= memmap.pfnCount else { try fail("\(name): span out of range") }
             }
@@ -100,7 +122,9 @@ extension Machine {
         guard !vmemmap.sectionMemmap.isEmpty else {
             var pfn = 0
             while pfn < memmap.pfnCount {
-                if memmap.kind(pfn) == .memmap && memmap.owner(pfn) == 0 { try fail("pfn \(pfn): memmap page not registered") }
+                if memmap.kind(pfn) == .memmap && memmap.owner(pfn) == 0 {
+                    try fail("pfn \(pfn): memmap page not registered")
+                }
                 pfn += 1
             }
             return
@@ -110,18 +134,26 @@ extension Machine {
         for (s, v) in vmemmap.sectionMemmap.enumerated() {
             if v >= 0 && v & 1 == 0 {
                 let start = v >> 1
-                guard memmap.kind(start) == .memmap, memmap.order(start) == Geometry.pageblockOrder, memmap.owner(start) == 0 else {
-                    try fail("section \(s): memmap block at \(start) is \(memmap.kind(start)) order \(memmap.order(start))")
+                guard memmap.kind(start) == .memmap, memmap.order(start) == Geometry.pageblockOrder,
+                    memmap.owner(start) == 0
+                else {
+                    try fail(
+                        "section \(s): memmap block at \(start) is \(memmap.kind(start)) order \(memmap.order(start))")
                 }
                 guard referenced.insert(start).inserted else { try fail("pfn \(start) holds two sections' memmaps") }
             }
-            if v == SparseVmemmap.basePages && vmemmap.splitPMD[s] == 0 { try fail("section \(s): base pages without a PTE table") }
+            if v == SparseVmemmap.basePages && vmemmap.splitPMD[s] == 0 {
+                try fail("section \(s): base pages without a PTE table")
+            }
             let pt = vmemmap.splitPMD[s]
-            if pt != 0 && memmap.kind(pt) != .pageTable { try fail("section \(s): PTE table \(pt) is \(memmap.kind(pt))") }
+            if pt != 0 && memmap.kind(pt) != .pageTable {
+                try fail("section \(s): PTE table \(pt) is \(memmap.kind(pt))")
+            }
             for i in (s * slots)..<((s + 1) * slots) where vmemmap.replacedVmemmap[i] != UInt32.max {
                 let p = Int(vmemmap.replacedVmemmap[i])
                 guard memmap.kind(p) == .memmap, memmap.order(p) == 0, memmap.owner(p) == 0 else {
-                    try fail("section \(s) slot \(i - s * slots): pfn \(p) is \(memmap.kind(p)) order \(memmap.order(p))")
+                    try fail(
+                        "section \(s) slot \(i - s * slots): pfn \(p) is \(memmap.kind(p)) order \(memmap.order(p))")
                 }
                 guard referenced.insert(p).inserted else { try fail("pfn \(p) backs two vmemmap pages") }
             }
@@ -133,7 +165,8 @@ extension Machine {
                 guard referenced.contains(pfn) else { try fail("pfn \(pfn): memmap page nobody maps (lost)") }
                 heads += 1
             }
-            pfn += (k == .memmap || k == .buddy || k == .pcp || (k.isAllocated && k != .tail)) ? 1 << memmap.order(pfn) : 1
+            pfn +=
+                (k == .memmap || k == .buddy || k == .pcp || (k.isAllocated && k != .tail)) ? 1 << memmap.order(pfn) : 1
         }
         guard heads == referenced.count else { try fail("\(referenced.count) registered, \(heads) found") }
     }

@@ -53,7 +53,9 @@ extension Machine {
         }
         if !vmemmap.allocWarned {
             vmemmap.allocWarned = true
-            log("vmemmap alloc failure: order:\(Geometry.pageblockOrder), mode:\(gfp.subtracting(.nowarn)), nodemask=(null)")
+            log(
+                "vmemmap alloc failure: order:\(Geometry.pageblockOrder), mode:\(gfp.subtracting(.nowarn)), nodemask=(null)"
+            )
         }
         guard let pt = allocPages(order: 0, gfp: gfp.union(.zero), node: node, kind: .pageTable) else { return false }
         let perSection = Geometry.pagesPerSection * Geometry.structPageSize / Geometry.pageSize

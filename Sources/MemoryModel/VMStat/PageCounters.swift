@@ -90,7 +90,7 @@ extension Machine {
         var pagecache = c.lru.activeFile + c.lru.inactiveFile
         pagecache -= Swift.min(pagecache / 2, wmarkLow)
         available += pagecache
-        let reclaimable = c.slabReclaimable     // + NR_KERNEL_MISC_RECLAIMABLE (0 in the model)
+        let reclaimable = c.slabReclaimable  // + NR_KERNEL_MISC_RECLAIMABLE (0 in the model)
         available += reclaimable - Swift.min(reclaimable / 2, wmarkLow)
         return Swift.max(available, 0)
     }
