@@ -71,7 +71,7 @@ final class ModelAgreementTests: XCTestCase {
     /// The DIMM's blocks (offline after the cold plug): the first `kernel` onlined to the
     /// kernel zone, the rest movable.
     static func onlineDIMM(_ fs: KernelFS, kernel: Int) throws {
-        let offline = try fs.withLock { m in m.blocks.filter { $0.value.state == .offline }.map(\.key).sorted() }
+        let offline = fs.withLock { m in m.blocks.filter { $0.value.state == .offline }.map(\.key).sorted() }
         for (i, b) in offline.enumerated() {
             try fs.write(
                 "/sys/devices/system/memory/memory\(b)/state", i < kernel ? "online_kernel\n" : "online_movable\n")
@@ -153,7 +153,7 @@ final class ModelAgreementTests: XCTestCase {
         let root = try ModelFakeRoot.make(fs)
         defer { ModelFakeRoot.remove(root) }
         let (s, census) = SnapshotCapture(root: HostRoot(root)).capture()
-        try fs.withLock { m in
+        fs.withLock { m in
             XCTAssertEqual(s.blockSizeBytes, m.blockPages << 12)
             XCTAssertEqual(s.blocks.map(\.id), m.blocks.keys.sorted())
             XCTAssertEqual(
