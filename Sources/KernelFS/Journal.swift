@@ -25,6 +25,10 @@ public struct JournalEntry: Sendable, Equatable {
     /// the last wait saw it (the offline then ends with EINTR).
     public var waits = 0
     public var interrupted = false
+    /// The writer waited in real time (a process over FUSE, `signalPending` set): its offline
+    /// spun until a signal. Without one the model skipped virtual time to the deadline, and a
+    /// replay must do the same (`rt=1` in the text form; older files imply it from waits/intr).
+    public var realTimeWaiter = false
     /// Ran while hotplug operation `serial` was at its `yield`-th preemption point.
     public var during: (serial: Int, yield: Int)? {
         get { duringSerial.map { ($0, duringYield) } }
@@ -67,6 +71,7 @@ extension JournalEntry {
         if let s = hotplugSerial { kv("op", "\(s)") }
         if waits != 0 { kv("waits", "\(waits)") }
         if interrupted { kv("intr", "1") }
+        if realTimeWaiter { kv("rt", "1") }
         if let s = duringSerial { kv("during", "\(s).\(duringYield)") }
         return out
     }
@@ -100,6 +105,7 @@ extension JournalEntry {
             case "op": guard let n = Int(v) else { return nil }; hotplugSerial = n
             case "waits": guard let n = Int(v), n >= 0 else { return nil }; waits = n
             case "intr": interrupted = v == "1"
+            case "rt": realTimeWaiter = v == "1"
             case "during":
                 let p = v.split(separator: ".")
                 guard p.count == 2, let s = Int(p[0]), let y = Int(p[1]) else { return nil }
@@ -112,6 +118,7 @@ extension JournalEntry {
     public static func == (a: JournalEntry, b: JournalEntry) -> Bool {
         a.kind == b.kind && a.path == b.path && a.bytes == b.bytes && a.position == b.position && a.result == b.result
             && a.hotplugSerial == b.hotplugSerial && a.waits == b.waits && a.interrupted == b.interrupted
+            && a.realTimeWaiter == b.realTimeWaiter
             && a.duringSerial == b.duringSerial && a.duringYield == b.duringYield
     }
 }

@@ -397,6 +397,7 @@ public final class KernelFS: @unchecked Sendable {
                 throw KernelError(.noMemory, "sysctl: write too large")
             }
             var entry = JournalEntry(kind: .write, path: real, bytes: bytes, position: context.position)
+            entry.realTimeWaiter = replay.map(\.entry.realTimeWaiter) ?? (context.signalPending != nil)
             do {
                 let n = try store(m, bytes, context)
                 entry.result = n
@@ -419,7 +420,10 @@ public final class KernelFS: @unchecked Sendable {
         if !hotplug { return try withLock { m in try store(m, nil) } }
         let mode: WaitMode?
         if let r = replay?.entry {
-            mode = .replay(waits: r.waits, interrupted: r.interrupted)
+            // A recorded writer without a real-time wait had its offline skip virtual time to
+            // the deadline: replay it the same way, not as a waiter.
+            let waited = r.realTimeWaiter || r.waits > 0 || r.interrupted
+            mode = waited ? .replay(waits: r.waits, interrupted: r.interrupted) : nil
         } else {
             mode = context.signalPending.map { .realTime($0) }
         }
