@@ -49,8 +49,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "MemoryModelTests", dependencies: ["MemoryModel"]),
-        .testTarget(name: "KernelFSTests", dependencies: ["KernelFS", "MemoryModel"]),
+        .testTarget(name: "MemoryModelTests", dependencies: ["MemoryModel"], swiftSettings: swift6),
+        .testTarget(name: "KernelFSTests", dependencies: ["KernelFS", "MemoryModel"], swiftSettings: swift6),
         .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "KernelFS", "MemoryModel"], swiftSettings: swift6),
         .testTarget(name: "ConformanceTests", dependencies: ["Conformance", "Scenario"], swiftSettings: swift6),
         .testTarget(name: "KernelRunnerTests", dependencies: ["KernelRunner", "Scenario"], swiftSettings: swift6),
