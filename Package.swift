@@ -47,7 +47,8 @@ let package = Package(
             dependencies: [
                 "MemoryModel", "KernelFS", "Scenario", "Conformance", "KernelRunner", "FUSEServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .testTarget(name: "MemoryModelTests", dependencies: ["MemoryModel"], swiftSettings: swift6),
         .testTarget(name: "KernelFSTests", dependencies: ["KernelFS", "MemoryModel"], swiftSettings: swift6),
@@ -56,6 +57,8 @@ let package = Package(
         .testTarget(name: "KernelRunnerTests", dependencies: ["KernelRunner", "Scenario"], swiftSettings: swift6),
         // Soaks and timings: skipped in debug builds, run by scripts/test with `swift test -c release --filter SoakTests`.
         .testTarget(name: "SoakTests", dependencies: ["MemoryModel", "KernelFS"], swiftSettings: swift6),
+        // The CLI as a user meets it: its commands parsed in process, and the built binary run.
+        .testTarget(name: "MemhpTests", dependencies: ["memhp", "MemoryModel", "Scenario"], swiftSettings: swift6),
     ],
     swiftLanguageModes: [.v5]
 )

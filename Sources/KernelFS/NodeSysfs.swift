@@ -31,15 +31,17 @@ public enum NodeSysfsArea: KernelFileArea {
 
     public static func lookup(_ relative: ArraySlice<String>, machine m: Machine) -> KernelNode? {
         guard let first = relative.first else {
-            return .directory((Array(rootFiles.keys) + possible(m).map { "node\($0)" }).sorted())
+            return .directory((Array(rootFiles.keys) + Array(moreRootFiles.keys) + possible(m).map { "node\($0)" }).sorted())
         }
-        if relative.count == 1, let f = rootFiles[first] { return .file(f) }
+        if relative.count == 1, let f = rootFiles[first] ?? moreRootFiles[first] { return .file(f) }
         guard first.hasPrefix("node"), let nid = Int(first.dropFirst(4)), String(nid) == first.dropFirst(4),
               possible(m).contains(nid) else { return nil }
         let blockIDs = m.blocks.values.filter { $0.node == nid }.map(\.id)
-        if relative.count == 1 { return .directory(blockIDs.map { "memory\($0)" }.sorted()) }
+        let files = nodeFiles(nid)
+        if relative.count == 1 { return .directory((blockIDs.map { "memory\($0)" } + Array(files.keys)).sorted()) }
         guard relative.count == 2 else { return nil }
         let name = relative[relative.startIndex + 1]
+        if let f = files[name] { return .file(f) }
         guard name.hasPrefix("memory"), let id = Int(name.dropFirst(6)), String(id) == name.dropFirst(6),
               blockIDs.contains(id) else { return nil }
         return .symlink("../../memory/memory\(id)")

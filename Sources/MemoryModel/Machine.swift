@@ -40,6 +40,8 @@ public final class Machine: @unchecked Sendable {
     public internal(set) var explain = ExplainLog()
     /// The kernel log (dmesg) lines the model prints.
     public internal(set) var kmsg: [String] = []
+    /// warn_alloc's `nopage_rs`: one "page allocation failure" warning per 10 s.
+    var nopageRatelimit = RatelimitState.warnAlloc
     /// Virtual time in nanoseconds since boot.
     public internal(set) var clock: UInt64 = 0
     public internal(set) var random: SplitMix64

@@ -73,6 +73,8 @@ public final class ModelRunner {
                                   virtualNanoseconds: 0)
         }
         fs = KernelFS(machine: machine)
+        // The kernel runner's guest turns dynamic debug on for mm/memory_hotplug.c first.
+        machine.dynamicDebug = true
         let bootClock = machine.clock
 
         out.append(Observation("guest", [.init("cmdline", GuestProgram.kernelCommandLine(sc), quoted: true)]).line)

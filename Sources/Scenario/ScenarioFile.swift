@@ -171,32 +171,36 @@ extension Scenario {
     }
 }
 
-/// Parses sizes the way QEMU and the kernel command line write them: `512M`, `1G`, `2048K`, bytes.
+/// Sizes in scenario files, parsed as QEMU 7.2 parses the option each stands for
+/// (`QEMUSize`): `mem:` and `node:` are `-m` and `-numa node,mem=`, where a bare number is MiB;
+/// every other size (`maxmem:`, `dimm:`, `virtio-mem:`, `dimm-add`, `vmem-resize`, `hold`) is a
+/// `qemu_strtosz` size, where a bare number is bytes. Fractions with a unit work (`1.5G`).
 public enum SizeParser {
-    public static func bytes(_ s: String) -> Int? {
-        guard let last = s.last else { return nil }
-        var digits = s
-        var shift = 0
-        switch last {
-        case "K", "k": shift = 10
-        case "M", "m": shift = 20
-        case "G", "g": shift = 30
-        case "T", "t": shift = 40
-        default: break
-        }
-        if shift > 0 { digits.removeLast() }
-        guard !digits.isEmpty, digits.allSatisfy(\.isASCII), let n = Int(digits), n >= 0 else { return nil }
-        let (v, overflow) = n.multipliedReportingOverflow(by: 1 << shift)
-        return overflow ? nil : v
+    /// `qemu_strtosz`: a bare number is bytes. nil when QEMU would refuse it.
+    public static func bytes(_ s: String) -> Int? { try? checkedBytes(s) }
+
+    /// `qemu_strtosz`, or why not.
+    public static func checkedBytes(_ s: String) throws(QEMUSize.Failure) -> Int {
+        let v = try QEMUSize.strtosz(s)
+        guard v <= UInt64(Int.max) else { throw .outOfRange }
+        return Int(v)
     }
 
-    /// The shortest exact spelling: `512M`, `1G`, `4096`.
+    /// `-m` / `-numa node,mem=`: a bare number is MiB.
+    public static func checkedMiBDefault(_ s: String) throws(QEMUSize.Failure) -> Int {
+        let v = try QEMUSize.legacyMiB(s)
+        guard v <= UInt64(Int.max) else { throw .outOfRange }
+        return Int(v)
+    }
+
+    /// The shortest exact spelling QEMU reads back as the same bytes in any option: `512M`,
+    /// `1G`, `4K`, `1000B` (the `B` keeps `-m` from reading a bare number as MiB).
     public static func format(_ bytes: Int) -> String {
         if bytes == 0 { return "0" }
         for (shift, unit) in [(40, "T"), (30, "G"), (20, "M"), (10, "K")] where bytes % (1 << shift) == 0 {
             return "\(bytes >> shift)\(unit)"
         }
-        return "\(bytes)"
+        return "\(bytes)B"
     }
 }
 
@@ -226,8 +230,12 @@ struct ScenarioParser {
         var holds: Set<String> = []
         var deviceLines: [String: Int] = [:]
         var lastContentLine = 1
+        // The (last) line of each header key: errors about the machine as a whole point there,
+        // not at the `---` that completes it.
+        var keyLines: [String: Int] = [:]
 
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        // "\r\n" is one Character in Swift: split on it too, or a CRLF file is one long line.
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
         for (i, raw) in lines.enumerated() {
             lineNo = i + 1
             var l = String(raw)
@@ -240,7 +248,7 @@ struct ScenarioParser {
                 if trimmed == "---" {
                     inSteps = true
                     // The machine is complete: check it before the steps refer to it.
-                    try finishMachine(&machine, distances: distances, nodeLines: nodeLines, deviceLines: deviceLines, appends: appends)
+                    try finishMachine(&machine, distances: distances, nodeLines: nodeLines, deviceLines: deviceLines, keyLines: keyLines, appends: appends)
                     for d in machine.dimms { plugged.insert(d.id); everPlugged.insert(d.id) }
                     for v in machine.virtioMem { vmem[v.id] = v }
                     continue
@@ -255,9 +263,10 @@ struct ScenarioParser {
                     if seen.contains(key) { throw fail("`\(key):` given twice") }
                     seen.insert(key)
                 }
+                keyLines[key] = lineNo
                 switch key {
                 case "description": sc.description = value
-                case "mem": machine.memBytes = try size(value, what: "`mem: SIZE` (e.g. 1G)")
+                case "mem": machine.memBytes = try size(value, what: "`mem: SIZE` (e.g. 1G; a bare number is MiB, as for -m)", mibDefault: true)
                 case "maxmem": machine.maxmemBytes = try size(value, what: "`maxmem: SIZE` (e.g. 4G)")
                 case "slots": machine.slots = try int(value, what: "`slots: N`", range: 0...256)
                 case "timeout": sc.timeoutSeconds = try int(value, what: "`timeout: SECONDS`", range: 1...86400)
@@ -277,7 +286,7 @@ struct ScenarioParser {
                     guard id == machine.nodes.count else {
                         throw fail("expected node \(machine.nodes.count) next (nodes are numbered 0, 1, ... in order), got \(id)")
                     }
-                    machine.nodes.append(NodeConfig(id: id, memBytes: try size(t[1], what: "a node size in `node: ID SIZE`")))
+                    machine.nodes.append(NodeConfig(id: id, memBytes: try size(t[1], what: "a node size in `node: ID SIZE` (a bare number is MiB, as for -numa node,mem=)", mibDefault: true)))
                     nodeLines.append(lineNo)
                 case "distance":
                     let t = try tokens(value)
@@ -457,9 +466,12 @@ struct ScenarioParser {
 
     // The machine as a whole: node sizes add up, devices fit, references resolve.
     mutating func finishMachine(_ m: inout MachineConfig, distances: [(Int, Int, Int, Int)], nodeLines: [Int],
-                                deviceLines: [String: Int], appends: [String]) throws {
+                                deviceLines: [String: Int], keyLines: [String: Int], appends: [String]) throws {
         m.cmdline = appends.joined(separator: " ")
-        guard m.memBytes > 0, m.memBytes % (2 << 20) == 0 else { throw fail("expected `mem:` to be a positive multiple of 2M") }
+        guard m.memBytes > 0, m.memBytes % (2 << 20) == 0 else {
+            throw fail("expected `mem:` to be a positive multiple of 2M", line: keyLines["mem"] ?? 1)
+        }
+        let lastDeviceLine = deviceLines.values.max()
         if !m.nodes.isEmpty {
             let total = m.nodes.reduce(0) { $0 + $1.memBytes }
             guard total == m.memBytes else {
@@ -474,11 +486,15 @@ struct ScenarioParser {
         for v in m.virtioMem where v.node >= nodeCount {
             throw fail("virtio-mem `\(v.id)` is on node \(v.node), but the machine has \(nodeCount) node(s)", line: deviceLines[v.id])
         }
-        guard m.dimms.count <= m.slots else { throw fail("\(m.dimms.count) DIMMs need at least \(m.dimms.count) `slots:`, have \(m.slots)") }
+        guard m.dimms.count <= m.slots else {
+            throw fail("\(m.dimms.count) DIMMs need at least \(m.dimms.count) `slots:`, have \(m.slots)",
+                       line: keyLines["slots"] ?? m.dimms.dropFirst(m.slots).first.flatMap { deviceLines[$0.id] })
+        }
         let devices = m.dimms.reduce(0) { $0 + $1.sizeBytes } + m.virtioMem.reduce(0) { $0 + $1.regionBytes }
         if devices > 0 || m.maxmemBytes > 0 {
             guard m.maxmemBytes >= m.memBytes + devices else {
-                throw fail("`maxmem:` \(SizeParser.format(m.maxmemBytes)) is smaller than mem + DIMMs + virtio-mem (\(SizeParser.format(m.memBytes + devices)))")
+                throw fail("`maxmem:` \(SizeParser.format(m.maxmemBytes)) is smaller than mem + DIMMs + virtio-mem (\(SizeParser.format(m.memBytes + devices)))",
+                           line: keyLines["maxmem"] ?? lastDeviceLine)
             }
         }
         if !distances.isEmpty {
@@ -498,9 +514,13 @@ struct ScenarioParser {
         guard n < count else { throw fail("expected a node below \(count) (the machine has \(count) node(s)), got \(n)") }
     }
 
-    func size(_ s: String, what: String) throws -> Int {
-        guard let v = SizeParser.bytes(s) else { throw fail("expected \(what), got `\(s)`") }
-        return v
+    /// A size as QEMU reads it; `mibDefault` for `-m` and `-numa node,mem=` (a bare number is MiB).
+    func size(_ s: String, what: String, mibDefault: Bool = false) throws -> Int {
+        do throws(QEMUSize.Failure) {
+            return mibDefault ? try SizeParser.checkedMiBDefault(s) : try SizeParser.checkedBytes(s)
+        } catch {
+            throw fail("expected \(what), got `\(s)`: \(error)")
+        }
     }
     func blockMultiple(_ s: String, what: String) throws -> Int {
         let v = try size(s, what: what)

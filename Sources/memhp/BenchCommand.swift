@@ -57,7 +57,7 @@ struct BenchCommand: ParsableCommand {
 
         // HugeTLB pool resizing (issue 4's figures: the kernel takes 12-106 ms to grow 2048 pages).
         for pages in [2048, 100_000] {
-            for hvo in [false, true] { print("hugetlb: \(try Machine.hugetlbBench(pages: pages, hvo: hvo))") }
+            for hvo in [false, true] { print(try Machine.hugetlbBench(pages: pages, hvo: hvo)) }   // it says "hugetlb bench: ..." itself
         }
 
         // Offline of a 128 MiB movable block full of anonymous memory: 32768 migrations.

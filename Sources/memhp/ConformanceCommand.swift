@@ -18,7 +18,8 @@ struct ConformanceCommand: ParsableCommand {
         the differences per scenario and closes with `N passed, M failed`. Scenarios listed in \
         tests/conformance/EXPECTED-FAILURES may fail; one that passes while listed is reported, \
         so the list stays honest. Exit status: 0 when every result is as expected, 1 otherwise, \
-        2 for a malformed scenario or ranges file.
+        2 for a malformed scenario or ranges file, or when there is nothing to compare (no \
+        fixture directory: run it from the repository's root or give --dir).
         """)
 
     @Argument(help: "Scenario files (.scn) or names in the fixture directory (default: all with a fixture).")
@@ -47,15 +48,19 @@ struct ConformanceCommand: ParsableCommand {
         let fm = FileManager.default
         var paths: [String] = []
         if scenarios.isEmpty {
-            let files = ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".scn") }.sorted()
+            let files: [String]
+            do { files = try fm.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".scn") }.sorted() } catch {
+                printError("memhp conformance: cannot read the fixture directory \(dir) (\(absolute(dir))): \(describe(error, path: dir))")
+                printError("Run it from the repository's root, or give --dir DIR.")
+                throw ExitCode(2)
+            }
             for f in files {
                 let base = String(f.dropLast(4))
                 if fm.fileExists(atPath: "\(dir)/\(base).kernel.txt") || live { paths.append("\(dir)/\(f)") }
             }
             if paths.isEmpty {
-                print("no scenario with a fixture in \(dir)")
-                print("0 passed, 0 failed")
-                return
+                printError("memhp conformance: no scenario with a fixture in \(dir) (\(absolute(dir))): looked for NAME.scn next to NAME.kernel.txt")
+                throw ExitCode(2)
             }
         } else {
             for s in scenarios { paths.append(s.hasSuffix(".scn") || s.contains("/") ? s : "\(dir)/\(s).scn") }
@@ -65,6 +70,7 @@ struct ConformanceCommand: ParsableCommand {
         var rows: [(report: DiffReport, status: ConformanceStatus)] = []
         var passed = 0, failed = 0, expectedFails = 0, unexpectedPasses = 0
         var modelTotal = 0.0, kernelTotal = 0.0
+        var missingFixtures = 0
         for path in paths {
             let sc = try loadScenario(path)
             let fixtureDir = (path as NSString).deletingLastPathComponent
@@ -74,7 +80,7 @@ struct ConformanceCommand: ParsableCommand {
             let modelSeconds = Date().timeIntervalSince(t0)
             if let save = saveModelLogs {
                 try? fm.createDirectory(atPath: save, withIntermediateDirectories: true)
-                try model.text.write(toFile: "\(save)/\(sc.name).model.txt", atomically: true, encoding: .utf8)
+                try writeTextFile(model.text, to: "\(save)/\(sc.name).model.txt")
             }
 
             var kernelText: String?
@@ -84,7 +90,10 @@ struct ConformanceCommand: ParsableCommand {
                 kernelText = try? String(contentsOfFile: fixture, encoding: .utf8)
             }
             guard let kernelText else {
-                print("\(sc.name): no fixture \(fixture); skipped")
+                // A scenario named on the command line without a fixture compares nothing:
+                // that is a failure, not a pass.
+                printError("memhp conformance: \(sc.name): no fixture \(fixture)")
+                missingFixtures += 1
                 continue
             }
             var ranges: [RangeRule] = []
@@ -133,8 +142,14 @@ struct ConformanceCommand: ParsableCommand {
         if kernelTotal > 0 {
             closing += "; model \(String(format: "%.2f", modelTotal)) s vs kernel \(String(format: "%.1f", kernelTotal)) s"
         }
+        if missingFixtures > 0 { closing += "; \(missingFixtures) without a fixture" }
         print(closing)
-        if rows.contains(where: { !$0.status.ok }) { throw ExitCode(1) }
+        if rows.contains(where: { !$0.status.ok }) || missingFixtures > 0 { throw ExitCode(1) }
+    }
+
+    /// The directory as an absolute path, for messages that say where memhp looked.
+    func absolute(_ path: String) -> String {
+        path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
     }
 
     /// `--harness-check`: the real kernel today must still produce the committed fixture

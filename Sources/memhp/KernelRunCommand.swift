@@ -38,16 +38,7 @@ struct KernelRunCommand: ParsableCommand {
     var timeout: Int?
 
     func run() throws {
-        let text: String
-        do { text = try String(contentsOfFile: scenario, encoding: .utf8) } catch {
-            FileHandle.standardError.write(Data("memhp: cannot read \(scenario): \(error.localizedDescription)\n".utf8))
-            throw ExitCode(2)
-        }
-        var sc: Scenario
-        do { sc = try Scenario.parse(text, file: scenario) } catch let e as ScenarioError {
-            FileHandle.standardError.write(Data("\(e)\n".utf8))
-            throw ExitCode(2)
-        }
+        var sc = try loadScenario(scenario)
         if let timeout { sc.timeoutSeconds = timeout }
 
         let kernel: KernelInstall
@@ -67,11 +58,11 @@ struct KernelRunCommand: ParsableCommand {
         opt.log = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
         let result = try KernelRunner(scenario: sc, options: opt).run()
         if let output {
-            try result.text.write(toFile: output, atomically: true, encoding: .utf8)
+            try writeTextFile(result.text, to: output)
         } else {
             FileHandle.standardOutput.write(Data(result.text.utf8))
         }
-        if let console { try result.console.write(toFile: console, atomically: true, encoding: .utf8) }
+        if let console { try writeTextFile(result.console, to: console) }
         if !result.completed {
             FileHandle.standardError.write(Data("memhp: kernel run of \(sc.name) did not complete: \(result.failure ?? "?")\n".utf8))
             throw ExitCode(1)

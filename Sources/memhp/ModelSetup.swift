@@ -99,9 +99,8 @@ enum SavedState {
     static func options(_ path: String) throws -> [String] { try parse(path).options }
 
     static func parse(_ path: String) throws -> (options: [String], writes: [(String, [UInt8])]) {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw ValidationError("--state \(path): cannot read it")
-        }
+        let text: String
+        do { text = try readTextFile(path) } catch { throw ValidationError("--state \(describe(error))") }
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         if lines.last == "" { lines.removeLast() }
         guard lines.first == "memhp-state 1" else { throw ValidationError("\(path):1: expected `memhp-state 1`") }
@@ -137,9 +136,9 @@ enum SavedState {
         for o in options { text += "option \(o)\n" }
         for (p, b) in journal { text += "write \(p) \(b.map { String(format: "%02x", $0) }.joined())\n" }
         do {
-            try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+            try writeTextFile(text, to: path)
         } catch {
-            printError("memhp: cannot save the state to \(path): \(error.localizedDescription)")
+            printError("memhp: cannot save the state to \(describe(error))")
             throw ExitCode(1)
         }
     }
@@ -163,6 +162,7 @@ enum SavedState {
 func bootWithColdPlug(_ config: MachineConfig) throws -> Machine {
     let m: Machine
     do { m = try Machine.boot(config) } catch let e as MachineConfigError { throw ValidationError(e.message) }
+    warnAboutRefusedDIMMs(m)
     if let d = m.layout?.dimms.first(where: { $0.accepted }), m.blockPages > 0,
        m.blocks[d.start / (m.blockPages << 12)] == nil {
         try m.acpiColdPlugDIMMs()

@@ -37,13 +37,13 @@ struct RunCommand: ParsableCommand {
         let result = ModelRunner(scenario: sc).run()
         let wall = Date().timeIntervalSince(t0)
         if let output {
-            try result.text.write(toFile: output, atomically: true, encoding: .utf8)
+            try writeTextFile(result.text, to: output)
         } else {
             FileHandle.standardOutput.write(Data(result.text.utf8))
         }
         let explainText = result.explain.map { $0 + "\n" }.joined()
         if let explain {
-            try explainText.write(toFile: explain, atomically: true, encoding: .utf8)
+            try writeTextFile(explainText, to: explain)
         } else {
             FileHandle.standardError.write(Data(explainText.utf8))
         }
@@ -58,8 +58,8 @@ struct RunCommand: ParsableCommand {
 /// printing `FILE:LINE: message`.
 func loadScenario(_ path: String) throws -> Scenario {
     let text: String
-    do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-        FileHandle.standardError.write(Data("memhp: cannot read \(path): \(error.localizedDescription)\n".utf8))
+    do { text = try readTextFile(path) } catch {
+        printError("memhp: cannot read \(describe(error))")
         throw ExitCode(2)
     }
     do { return try Scenario.parse(text, file: path) } catch let e as ScenarioError {

@@ -28,6 +28,9 @@ struct SandboxCommand: ParsableCommand {
     @Argument(parsing: .postTerminator, help: "The command and its arguments (after --).")
     var command: [String] = []
 
+    static let howToUseTerminator =
+        "give it after `--` (memhp's options before it, the command and its arguments after), e.g. memhp sandbox --mem 2G --dimm 512M -- lsmem -a"
+
     /// What is bound where (the same path in the model's tree and on the host).
     static let binds = [
         "/sys/devices/system/memory", "/sys/devices/system/node", "/sys/kernel/mm/hugepages",
@@ -50,7 +53,7 @@ struct SandboxCommand: ParsableCommand {
     }
 
     func validate() throws {
-        if command.isEmpty { throw ValidationError("missing COMMAND (memhp sandbox [options] -- COMMAND ...)") }
+        if command.isEmpty { throw ValidationError("no COMMAND to run: \(Self.howToUseTerminator)") }
     }
 
     func run() throws {

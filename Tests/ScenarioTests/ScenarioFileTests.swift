@@ -138,12 +138,32 @@ final class ScenarioFileTests: XCTestCase {
         XCTAssertEqual(SizeParser.bytes("4096"), 4096)
         XCTAssertEqual(SizeParser.bytes("0"), 0)
         XCTAssertNil(SizeParser.bytes("G"))
-        XCTAssertNil(SizeParser.bytes("1.5G"))
+        XCTAssertEqual(SizeParser.bytes("1.5G"), 3 << 29)
+        XCTAssertNil(SizeParser.bytes("1.5"))
         XCTAssertNil(SizeParser.bytes("-1M"))
         XCTAssertNil(SizeParser.bytes("99999999999T"))
         XCTAssertEqual(SizeParser.format(512 << 20), "512M")
         XCTAssertEqual(SizeParser.format(3 << 30), "3G")
-        XCTAssertEqual(SizeParser.format(4097), "4097")
+        XCTAssertEqual(SizeParser.format(4097), "4097B")
+    }
+
+    /// Each header size follows the QEMU option it stands for: `mem:` (-m) and `node:`
+    /// (-numa node,mem=) read a bare number as MiB, `maxmem:` and device sizes as bytes.
+    func testBareSizesFollowTheirQEMUOption() throws {
+        let s = try Scenario.parse("""
+        mem: 1536
+        maxmem: 6442450944
+        node: 0 1024
+        node: 1 0.5G
+        dimm: d1 536870912
+        ---
+        hold anon a1 1.5M
+        """, file: "sizes.scn")
+        XCTAssertEqual(s.machine.memBytes, 1536 << 20)
+        XCTAssertEqual(s.machine.maxmemBytes, 6 << 30)
+        XCTAssertEqual(s.machine.nodes.map(\.memBytes), [1 << 30, 512 << 20])
+        XCTAssertEqual(s.machine.dimms.map(\.sizeBytes), [512 << 20])
+        XCTAssertEqual(s.steps, [.hold(kind: .anon, id: "a1", sizeBytes: 3 << 19, node: nil)])
     }
 
     /// Every malformed case reports file:line and what was expected.
@@ -171,8 +191,14 @@ final class ScenarioFileTests: XCTestCase {
             ("dimm: d1 512M nod=1\n---\n", 1, "expected `node=N`"),
             ("dimm: d1 512M node=1\n---\n", 1, "on node 1, but the machine has 1 node(s)"),
             ("dimm: d1 512M\ndimm: d1 512M\n---\n", 2, "used twice"),
-            ("slots: 1\ndimm: d1 512M\ndimm: d2 512M\n---\n", 4, "need at least 2 `slots:`"),
-            ("maxmem: 1G\ndimm: d1 512M\n---\n", 3, "`maxmem:` 1G is smaller"),
+            ("slots: 1\ndimm: d1 512M\ndimm: d2 512M\n---\n", 1, "need at least 2 `slots:`"),
+            ("dimm: d1 512M\ndimm: d2 512M\nslots: 1\n---\n", 3, "need at least 2 `slots:`"),
+            ("maxmem: 1G\ndimm: d1 512M\n---\n", 1, "`maxmem:` 1G is smaller"),
+            ("# the default maxmem, 4G\ndimm: d1 2G\n\ndimm: d2 2G\n\n---\n", 4, "`maxmem:` 4G is smaller"),
+            ("mem: 1025M\nmaxmem: 4G\n---\n", 1, "positive multiple of 2M"),
+            ("mem: 1.5\n---\n", 1, "a fraction needs a unit"),
+            ("mem: -1\n---\n", 1, "cannot be negative"),
+            ("maxmem: 4G\r\nmaxmem: 5G\r\n---\r\n", 2, "given twice"),
             ("virtio-mem: vm0 requested=0\n---\n", 1, "expected `size=SIZE`"),
             ("virtio-mem: vm0 size=2G colour=red\n---\n", 1, "got `colour=`"),
             ("virtio-mem: vm0 size=2G requested=3G\n---\n", 1, "at most `size=`"),

@@ -33,8 +33,12 @@ extension Machine {
 
     func allocFailed(order: Int, gfp: GFP) -> PFN? {
         vmstat.allocFailures += 1
+        // warn_alloc: __GFP_NOWARN, then the ratelimit (its suppressed count is logged when
+        // the next interval starts, whether or not that call prints).
         if !gfp.contains(.nowarn) {
-            log("page allocation failure: order:\(order), mode:\(gfp)")
+            let r = nopageRatelimit.check(now: clock)
+            if r.suppressed > 0 { log("<4>warn_alloc: \(r.suppressed) callbacks suppressed") }
+            if r.pass { log("<4>page allocation failure: order:\(order), mode:\(gfp)") }
         }
         return nil
     }

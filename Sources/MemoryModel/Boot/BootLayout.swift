@@ -238,6 +238,27 @@ public struct BootProfile: Sendable, Equatable {
     /// Small memblock allocations not listed above (mem_section roots, usemaps, vmemmap page
     /// tables, e820 copies, ACPI). Calibrated: c's Movable reserved = 21178.
     public var memblockMiscPages = 16
+    /// Of those, the pages that are node-local to the first memory node on a NUMA machine
+    /// (sparse_init_nid(0) runs first: its usemap and the vmemmap page tables its memmap
+    /// populates, vmemmap_alloc_block(PAGE_SIZE, node)); the rest are NUMA_NO_NODE and go to the
+    /// top of memory. Calibrated: all seven two-node fixtures (512M+512M, 768M+256M,
+    /// 1536M+512M, 2G+2G) and campaign seeds 1 and 4 reserve 4 pages more on node 0 than a
+    /// single top-down lump gives.
+    public var memblockFirstNodeMiscPages = 4
+    /// Top-of-memory boot pages that depend on the machine's shape, calibrated together on
+    /// every zone `managed` the fixtures show (single node 1G/2G/4G/8G, 3G and 4G with gbpages,
+    /// two nodes of 1G/2G/4G in total): one on every machine (a-baseline), three more when RAM
+    /// exists above 4 GiB (boot-4g, boot-8g, kernelcore-50pct-two-nodes: the direct map beyond
+    /// the brk pgt_buf), two with 1 GiB pages (campaign seed 8). The former one page per GiB of
+    /// the direct map left 2G guests one page short and 8G guests five. Every two-node fixture
+    /// also shows one page fewer managed on the top node than the model (`numaTopPages` = 1
+    /// makes all of them exact) but movable-node's min_free_kbytes (45256, set when the
+    /// cold-plugged DIMM is onlined during the initcalls) needs that page still managed then:
+    /// it leaves managed later, by a path the model does not have yet, so it stays 0.
+    public var directMapBasePages = 1
+    public var directMapAbove4GPages = 3
+    public var directMapAbove4GPagesGB = 2
+    public var numaTopPages = 0
     /// preallocate_vmalloc_pages() between memblock_free_all() and the `Memory:` line
     /// (b and d: 260860K available = 65280 initialised free pages − 65).
     public var vmallocPreallocPages = 65
@@ -539,7 +560,11 @@ extension BootLayout {
             let lowEnd = ram.filter { $0.start < dma32PFN }.map { min($0.end, dma32PFN) }.max() ?? 0
             log.append("last_pfn = \(hex(lowEnd)) max_arch_pfn = \(hex(maxArchPFN))")
         }
-        let initrdTop = min(2 * GiB, below - biosHighTable)
+        // x86_load_linux (QEMU 7.2): a kernel with XLF_CAN_BE_LOADED_ABOVE_4G (every x86_64 6.1)
+        // gets initrd_max = UINT32_MAX instead of its header's 2 GiB initrd_addr_max, capped below
+        // the top of low RAM minus acpi_data_size: the initrd sits at the top of RAM below 4 GiB
+        // (issue 15 item 5: a 3 GiB guest's RAMDISK is near 3 GiB, not 2 GiB).
+        let initrdTop = below - biosHighTable
         let initrdPagesN = roundUp(profile.initrdBytes, page) >> Geometry.pageShift
         let initrd = PFNRange(start: (initrdTop >> Geometry.pageShift) - initrdPagesN, count: initrdPagesN)
         if initrdPagesN > 0 {
@@ -664,7 +689,13 @@ extension BootLayout {
             log.append("NODE_DATA(\(n)) allocated [mem \(hex(r.start << 12, width: 10))-\(hex((r.end << 12) - 1, width: 10))]")
         }
         // Direct-map page tables: a PMD page per GiB with 2 MiB mappings, none with 1 GiB pages.
-        let ptPages = config.gbpages ? (maxPFN + (1 << 27) - 1) >> 27 : (maxPFN + (1 << 18) - 1) >> 18
+        // init_mem_mapping's alloc_low_pages takes page tables from the 12-page brk pgt_buf
+        // first (CONFIG_RANDOMIZE_MEMORY: 4 × 3), which covers RAM below 4 GiB; memblock pages
+        // at the top of memory only with RAM above 4 GiB. See `BootProfile.directMap*`.
+        let ramAbove4G = maxPFN > dma32PFN
+        let ptPages = profile.directMapBasePages
+            + (ramAbove4G ? (config.gbpages ? profile.directMapAbove4GPagesGB : profile.directMapAbove4GPages) : 0)
+            + (memNodes.count > 1 ? profile.numaTopPages : 0)
         _ = try topDown(ptPages, "direct map page tables")
         // Sparse memmap: 2 MiB (one PMD) per present section, allocated on the node.
         for n in memNodes {
@@ -712,7 +743,9 @@ extension BootLayout {
             _ = try topDown(dentryHash.bytes / page, "dentry cache hash table")
             _ = try topDown(inodeHash.bytes / page, "inode cache hash table")
         }
-        _ = try topDown(profile.memblockMiscPages, "memblock misc (mem_section, usemap, vmemmap page tables, e820, ACPI)")
+        let firstNodeMisc = memNodes.count > 1 ? profile.memblockFirstNodeMiscPages : 0
+        _ = try topDown(firstNodeMisc, node: memNodes.first, "memblock misc on the first node (its usemap, vmemmap page tables)")
+        _ = try topDown(profile.memblockMiscPages - firstNodeMisc, "memblock misc (mem_section, usemap, vmemmap page tables, e820, ACPI)")
         // SWIOTLB: only when some memory (also SRAT hotplug) may sit above 4 GiB.
         var swiotlb: PFNRange? = nil
         if maxPossiblePFN > dma32PFN {

@@ -28,10 +28,17 @@ extension Machine {
         hotplug.uevents.append(Uevent(action: action, devpath: devpath(id), time: clock))
     }
 
+    /// `echo 'file mm/memory_hotplug.c +p' > /proc/dynamic_debug/control` (what the kernel
+    /// runner's guest does before the first step): pr_debug lines also go to kmsg.
+    public var dynamicDebug: Bool {
+        get { hotplug.dynamicDebug }
+        set { hotplug.dynamicDebug = newValue }
+    }
+
     /// A pr_debug line: in the explanation always, in kmsg only with dynamic debug on.
     func prDebug(_ subject: String, _ line: String) {
         explain.add(time: clock, subject, line)
-        if hotplug.dynamicDebug { log(line) }
+        if hotplug.dynamicDebug { log("<7>" + line) }
     }
 
     func kernelError(_ errno: Int) -> KernelError { KernelError(Errno(rawValue: Int32(-errno)), "notifier returned \(errno)") }

@@ -72,37 +72,31 @@ extension Machine {
     ///
     /// The OOM killer may choose the allocating owner itself (`out_of_memory` picks the
     /// largest task, which can be current): on Linux the task dies with a fatal signal and
-    /// its memory is freed on exit, the page it was faulting in included. Here the owner is
-    /// gone when the allocation returns, so the page goes straight back and the count so
-    /// far is returned.
+    /// its memory is freed on exit, the page it was faulting in included; the count so far
+    /// is returned.
     @discardableResult
     public func allocate(owner id: Int, blocks count: Int) -> Int {
         guard let o = owners[id] else { return 0 }
         var done = 0
-        owners.slots[id]?.blocks.reserveCapacity(o.blocks.count + count)
+        owners.slots[id]!.blocks.reserveCapacity(o.blocks.count + count)
         while done < count {
             guard owners[id] != nil,   // an OOM kill may have taken this owner
                   let pfn = allocPages(order: o.order, gfp: o.gfp, node: o.node, kind: o.kind,
                                        nodemask: o.bound ? [o.node] : nil) else { break }
-            guard attach(pfn, to: id) else {
-                memmap.setOwner(pfn, 0)
-                freePages(pfn, order: o.order)
-                break
-            }
+            // The OOM killer may have picked this very owner inside allocPages: the victim
+            // exits and its memory, this page included, goes back (no owner to attach to).
+            guard owners[id] != nil else { freePages(pfn, order: o.order); break }
+            attach(pfn, to: id)
             done += 1
         }
         return done
     }
 
-    /// Record an allocated head in the owner's list. False when the owner no longer exists
-    /// (killed while the page was being allocated); the caller still holds the page then.
-    @discardableResult
-    func attach(_ pfn: PFN, to id: Int) -> Bool {
-        guard owners[id] != nil else { return false }
+    /// Record an allocated head in the owner's list. The owner must exist (callers check).
+    func attach(_ pfn: PFN, to id: Int) {
         memmap.setOwner(pfn, id)
-        memmap.setLink(pfn, owners.slots[id]?.blocks.count ?? 0)
-        owners.slots[id]?.blocks.append(UInt32(pfn))
-        return true
+        memmap.setLink(pfn, owners.slots[id]!.blocks.count)
+        owners.slots[id]!.blocks.append(UInt32(pfn))
     }
 
     /// Remove an allocated head from its owner's list (swap-remove; O(1)).

@@ -1,0 +1,61 @@
+import Foundation
+import XCTest
+
+/// Runs the `memhp` executable SwiftPM built next to the tests (`swift build` or `swift test`
+/// build it: this test target depends on it). A missing binary fails the test: nothing here
+/// passes without running the real thing.
+enum MemhpBinary {
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static func path() throws -> URL {
+        var candidates: [URL] = []
+        // The test bundle sits in the products directory, next to the executable.
+        for b in Bundle.allBundles where b.bundleURL.pathExtension == "xctest" {
+            candidates.append(b.bundleURL.deletingLastPathComponent().appendingPathComponent("memhp"))
+        }
+        candidates.append(packageRoot.appendingPathComponent(".build/debug/memhp"))
+        guard let bin = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+            XCTFail("no memhp executable in \(candidates.map(\.path)); swift build first")
+            throw CocoaError(.fileNoSuchFile)
+        }
+        return bin
+    }
+
+    struct Result {
+        var status: Int32
+        var out: String
+        var err: String
+        var outBytes: Data
+    }
+
+    /// Runs memhp with `args` in `directory` (default: the package root).
+    static func run(_ args: [String], in directory: URL? = nil) throws -> Result {
+        let p = Process()
+        p.executableURL = try path()
+        p.arguments = args
+        p.currentDirectoryURL = directory ?? packageRoot
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        // Read both pipes at once: a full stderr pipe must not block the child.
+        nonisolated(unsafe) var errData = Data()
+        let done = DispatchSemaphore(value: 0)
+        let errThread = Thread {
+            errData = err.fileHandleForReading.readDataToEndOfFile()
+            done.signal()
+        }
+        errThread.start()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        done.wait()
+        return Result(status: p.terminationStatus, out: String(decoding: o, as: UTF8.self),
+                      err: String(decoding: errData, as: UTF8.self), outBytes: o)
+    }
+
+    static func temporaryDirectory(_ name: String) throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("memhp-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir
+    }
+}
