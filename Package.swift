@@ -63,10 +63,9 @@ let package = Package(
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
-        .testTarget(name: "MemoryModelTests", dependencies: ["MemoryModel"]),
-        .testTarget(name: "KernelFSTests", dependencies: ["KernelFS", "MemoryModel"]),
-        .testTarget(
-            name: "ScenarioTests", dependencies: ["Scenario", "KernelFS", "MemoryModel"], swiftSettings: swift6),
+        .testTarget(name: "MemoryModelTests", dependencies: ["MemoryModel"], swiftSettings: swift6),
+        .testTarget(name: "KernelFSTests", dependencies: ["KernelFS", "MemoryModel"], swiftSettings: swift6),
+        .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "KernelFS", "MemoryModel"], swiftSettings: swift6),
         .testTarget(name: "ConformanceTests", dependencies: ["Conformance", "Scenario"], swiftSettings: swift6),
         .testTarget(name: "KernelRunnerTests", dependencies: ["KernelRunner", "Scenario"], swiftSettings: swift6),
         // Soaks and timings: skipped in debug builds, run by scripts/test with `swift test -c release --filter SoakTests`.
