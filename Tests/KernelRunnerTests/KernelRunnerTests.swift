@@ -44,11 +44,10 @@ final class KernelRunnerTests: XCTestCase {
             .step(n: 1, label: "read-only"), .read(path: "/sys/devices/system/memory/block_size_bytes"),
             .dump(.params), .dump(.blocks([0, 1])), .dump(.pageflags([0])), .dump(.layout), .dump(.buddyinfo)
         ]
-        try (program.map(\.encoded).joined(separator: "
-") + "
-").write(
+        try (program.map(\.encoded).joined(separator: "\n") + "\n").write(
             toFile: dir + "/steps", atomically: true, encoding: .utf8)
-        XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/out", contents: nil))  // the "control port": a plain file here
+        // The "control port": a plain file here.
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/out", contents: nil))
         XCTAssertEqual(try run(dir + "/guest", [dir + "/steps", dir + "/out"]).status, 0)
         let lines = try String(contentsOfFile: dir + "/out", encoding: .utf8).split(separator: "\n").map(String.init)
         var observations: [Observation] = []
