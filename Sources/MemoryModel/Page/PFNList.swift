@@ -39,6 +39,13 @@ public struct PFNList: RandomAccessCollection, MutableCollection, ExpressibleByA
 
     public mutating func reserveCapacity(_ n: Int) { lo.reserveCapacity(n) }
 
+    public static func + (a: PFNList, b: PFNList) -> PFNList {
+        var r = a
+        r.reserveCapacity(a.count + b.count)
+        for p in b { r.append(p) }
+        return r
+    }
+
     /// Store bits 32-39 of `pfn` at `i` (whose low bits are already stored), widening the
     /// list on its first pfn at or above 2^32.
     @usableFromInline mutating func setHigh(_ i: Int, _ pfn: PFN) {
