@@ -6,6 +6,8 @@ import Study
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// `memhp study`: sweeps that answer the seed's question with numbers (Sources/Study).
