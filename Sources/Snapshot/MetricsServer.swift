@@ -5,17 +5,17 @@ import Glibc
 /// A minimal HTTP/1.1 server for `GET /metrics` on Glibc sockets: one connection at a time,
 /// the body computed per scrape. No dependency: FlyingFox or Hummingbird/NIO would add build
 /// time to every CI run for one GET route.
-public final class MetricsServer {
+public final class MetricsServer: Sendable {
     public let fd: Int32
     public let port: Int
-    let body: () -> String
+    let body: @Sendable () -> String
 
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
     }
 
     /// Binds `address` ("HOST:PORT", ":PORT" for every IPv4 address, port 0 for any free one).
-    public init(address: String, body: @escaping () -> String) throws {
+    public init(address: String, body: @escaping @Sendable () -> String) throws {
         let parts = address.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 2, let p = UInt16(parts[1]) else {
             throw Failure(description: "--listen \(address): expected HOST:PORT, e.g. 127.0.0.1:9101")
