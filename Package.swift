@@ -3,6 +3,9 @@ import PackageDescription
 
 let package = Package(
     name: "memhp",
+    // Linux is the platform built and tested. On macOS (13 or later) the targets compile against Darwin:
+    // every Linux-only call (FUSE over /dev/fuse, mount namespaces, umount2) is behind `#if os(Linux)`
+    // and says so at run time.
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "memhp", targets: ["memhp"]),

@@ -3,6 +3,8 @@ import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// A node of the kernel's file tree, produced on demand from the machine's state.

@@ -27,7 +27,7 @@ public enum SnapshotMachine {
         do { try SnapshotCheck.check(s, source: path) } catch let e as SnapshotCheck.Unusable {
             throw Unusable(description: e.description)
         }
-        guard let census = c else {
+        guard let census = c, census.endPFN > 0 else {
             throw Unusable(
                 description:
                     "\(path):2: the snapshot has no page census (taken without root: /proc/kpageflags is 0400), so the model cannot place its pages; take it as root"
