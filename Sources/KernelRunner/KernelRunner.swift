@@ -4,6 +4,8 @@ import Scenario
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// What a kernel run produced.
