@@ -204,8 +204,13 @@ public struct ReservedRange: Sendable, Equatable {
         /// Stays PageReserved for good (not managed).
         case kept
         /// Reserved at mem_init(), given to the buddy allocator before user space runs
-        /// (initmem, initrd, SMP alternatives, image gaps). Managed after boot.
+        /// (initmem, initrd, image gaps). Managed after boot.
         case freedLate
+        /// Reserved at mem_init() (the `Memory:` line counts it) but freed by start_kernel
+        /// itself before the first initcall: the SMP alternatives, which
+        /// alternative_instructions() frees ("Freeing SMP alternatives memory: 36K" precedes
+        /// hugetlb_init's lines). Managed when the initcalls compute the watermarks.
+        case freedBeforeInitcalls
         /// A boot-time gigantic HugeTLB page: managed (adjust_managed_page_count) but in the pool.
         case gigantic
     }
