@@ -582,6 +582,9 @@ extension Machine {
             {
                 let p = Int(last)
                 removeHugetlbPage(hi, p, adjustSurplus: acctSurplus)
+                // A shrink once persistent_huge_pages() has wrapped takes every free page
+                // without adjusting surplus: 6.1's own overcount grows.
+                if !acctSurplus { noteSurplusOvercount(hi, node: nid) }
                 return p
             }
         }
