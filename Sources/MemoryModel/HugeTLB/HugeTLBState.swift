@@ -94,7 +94,7 @@ public struct HState: Sendable {
     /// allows this much and no more.
     var surplusOvercountNode: [Int]
     /// `hugepage_freelists[nid]`: head pfns; the end of the array is the list head.
-    var freeLists: [[UInt32]]
+    var freeLists: [PFNList]
     var nextNidToAlloc = 0
     var nextNidToFree = 0
     /// Order of the hstate `demote` splits into (0: none).
