@@ -209,6 +209,59 @@ final class ReliabilityTests: XCTestCase {
         try b.withLock { try $0.verify() }
     }
 
+    /// Issue 11 item 1: the sandbox's binds come from the served tree, so every file the model
+    /// serves lies under a bind (the eleven /proc/sys/vm files and /proc/iomem that once showed
+    /// the host's, and debugfs with the module loaded), and /proc files are bound one by one
+    /// (the host's other /proc files stay).
+    func testSandboxBindsCoverEveryServedFile() throws {
+        let fs = try boot()
+        try fs.withLock { try $0.loadMemoryNotifierErrorInject() }
+        let binds = try fs.sandboxBinds()
+        var files: [String] = []
+        for (path, node) in try fs.walk() {
+            if case .directory = node { continue }
+            files.append(path)
+            XCTAssertTrue(binds.contains { path == $0 || path.hasPrefix($0 + "/") }, "\(path) is not covered")
+        }
+        for f in [
+            "min_free_kbytes", "watermark_scale_factor", "watermark_boost_factor", "lowmem_reserve_ratio",
+            "overcommit_memory", "overcommit_ratio", "overcommit_kbytes", "percpu_pagelist_high_fraction",
+            "drop_caches", "compact_memory", "stat_refresh"
+        ] {
+            XCTAssertTrue(binds.contains("/proc/sys/vm/" + f), f)
+        }
+        XCTAssertTrue(binds.contains("/proc/iomem"))
+        XCTAssertTrue(binds.contains("/sys/kernel/debug"))
+        XCTAssertTrue(files.contains("/sys/kernel/debug/notifier-error-inject/memory/actions/MEM_GOING_OFFLINE/error"))
+        XCTAssertFalse(binds.contains("/proc"), "all of /proc would hide the host's processes")
+    }
+
+    /// Root's chmod/chown of sysfs files (issue 11 item 6) are part of the saved machine:
+    /// journaled as `attr` lines, merged field by field, restored by the reload; /proc/sys
+    /// refuses them (EPERM, proc_sys_setattr), an unserved path is ENOENT.
+    func testChmodAndChownAreSavedAndRestored() throws {
+        let a = try boot()
+        try a.setAttributes("\(Self.mem)/memory33/online", AttributeOverride(mode: 0o600))
+        try a.setAttributes("\(Self.mem)/memory33/online", AttributeOverride(uid: 1, gid: 2))
+        try a.setAttributes("/proc/meminfo", AttributeOverride(mode: 0o400))
+        XCTAssertThrowsError(try a.setAttributes("/proc/sys/vm/min_free_kbytes", AttributeOverride(mode: 0o600))) {
+            XCTAssertEqual(($0 as? KernelError)?.errno, .notPermitted)
+        }
+        XCTAssertThrowsError(try a.setAttributes("\(Self.mem)/memory99/online", AttributeOverride(mode: 0o600))) {
+            XCTAssertEqual(($0 as? KernelError)?.errno, .noSuchFileOrDirectory)
+        }
+        XCTAssertEqual(
+            String(decoding: a.journal[0].line, as: UTF8.self), "attr \(Self.mem)/memory33/online mode=600")
+        XCTAssertEqual(
+            String(decoding: a.journal[1].line, as: UTF8.self), "attr \(Self.mem)/memory33/online uid=1 gid=2")
+        XCTAssertEqual(a.journal.count, 3)
+        let b = try reload(a)
+        XCTAssertEqual(
+            b.attributeOverride("\(Self.mem)/memory33/online"), AttributeOverride(mode: 0o600, uid: 1, gid: 2))
+        XCTAssertEqual(b.attributeOverride("/proc/meminfo"), AttributeOverride(mode: 0o400))
+        XCTAssertNil(b.attributeOverride("\(Self.mem)/memory32/online"))
+    }
+
     /// A replayed write that answers differently stops the load with its line.
     func testReplayMismatchNamesTheLine() throws {
         var e = JournalEntry(kind: .write, path: "/proc/sys/vm/nr_hugepages", bytes: Array("x\n".utf8), result: 2)

@@ -1,4 +1,5 @@
 import Foundation
+import MemhpTestSupport
 import XCTest
 
 @testable import memhp
@@ -177,5 +178,33 @@ final class CLIBehaviourTests: XCTestCase {
         let state = try run(["export", dir.appendingPathComponent("tree").path, "--state", dir.path], nil)
         XCTAssertEqual(state.status, 2)
         XCTAssertTrue(state.err.contains("--state \(dir.path): Is a directory"), state.err)
+    }
+
+    /// Issue 11 item 6: a scenario cut mid-line (no final newline; "online 3" of "online 32")
+    /// is not run: FILE:LINE and status 2, nothing on stdout.
+    func testScenarioCutMidLineExits2WithFileAndLine() throws {
+        let dir = try MemhpBinary.temporaryDirectory("cut")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cut = dir.appendingPathComponent("cut.scn")
+        try "mem: 1G\n---\nstep one\nread /proc/meminf".write(to: cut, atomically: true, encoding: .utf8)
+        let r = try run(["run", cut.path], nil)
+        XCTAssertEqual(r.status, 2)
+        XCTAssertEqual(r.out, "")
+        XCTAssertEqual(r.err, "\(cut.path):4: the last line has no newline: the file was cut short\n")
+    }
+
+    /// Issue 11 item 6: a failed export leaves DIR as it was and nothing beside it (the tree
+    /// is written to a temporary directory and renamed into place). Here DIR is a regular
+    /// file, so the move fails after the whole tree was written.
+    func testFailedExportLeavesTheTargetAsItWas() throws {
+        let dir = try MemhpBinary.temporaryDirectory("export-fail")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let target = dir.appendingPathComponent("target")
+        try "keep\n".write(to: target, atomically: true, encoding: .utf8)
+        let r = try run(["export", target.path], nil)
+        XCTAssertEqual(r.status, 1, r.err)
+        XCTAssertTrue(r.err.hasPrefix("memhp: export: "), r.err)
+        XCTAssertEqual(try String(contentsOf: target, encoding: .utf8), "keep\n")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["target"])
     }
 }
