@@ -290,6 +290,13 @@ public final class KernelFS: @unchecked Sendable {
         var i = 1
         while i <= comps.count {
             let prefix = Array(comps.prefix(i))
+            // A mount point, or a directory above one, is no symlink: skip its lookup, which
+            // would list and sort the directory (every block under /sys/devices/system/memory,
+            // which made lsmem over a 16 TiB machine quadratic in its blocks).
+            if areas.contains(where: { $0.mountPoint.count >= i && Array($0.mountPoint.prefix(i)) == prefix }) {
+                i += 1
+                continue
+            }
             if case .symlink(let target) = try KernelFS.lookup(prefix, machine: m) {
                 hops += 1
                 guard hops < 40 else { throw KernelError(.tooManySymbolicLinkLevels) }
