@@ -1,11 +1,11 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-/// Targets already in the Swift 6 language mode (the package default is still 5 while the rest moves).
-let swift6: [SwiftSetting] = [.swiftLanguageMode(.v6)]
-
 let package = Package(
     name: "memhp",
+    // Linux is the platform built and tested. On macOS (13 or later) the targets compile against Darwin:
+    // every Linux-only call (FUSE over /dev/fuse, mount namespaces, umount2) is behind `#if os(Linux)`
+    // and says so at run time.
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "memhp", targets: ["memhp"]),
@@ -17,16 +17,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0")
     ],
     targets: [
-        // The machine: pure, deterministic, no I/O.
+        // The machine: pure, deterministic, no I/O. The allocator's hot stored properties are
+        // `@exclusivity(unchecked)` (Machine.swift) instead of an unsafe compiler flag, so the package
+        // can be used as a versioned dependency.
         .target(
             name: "MemoryModel",
             dependencies: [
                 .product(name: "SystemPackage", package: "swift-system")
-            ],
-            // Swift 6 language mode (strict concurrency). The allocator's hot stored properties
-            // are `@exclusivity(unchecked)` (Machine.swift) instead of an unsafe compiler flag,
-            // so the package can be used as a versioned dependency.
-            swiftSettings: [.swiftLanguageMode(.v6)]
+            ]
         ),
         // The kernel's files over a Machine: paths, text formats, parsers, errno.
         .target(name: "KernelFS", dependencies: ["MemoryModel"]),
@@ -37,18 +35,17 @@ let package = Package(
         // verify() and exact save/reload checks.
         .target(name: "Soak", dependencies: ["KernelFS", "MemoryModel"]),
         // Scenario files, the guest program, the observation schema and log, the model runner.
-        .target(name: "Scenario", dependencies: ["MemoryModel", "KernelFS"], swiftSettings: swift6),
+        .target(name: "Scenario", dependencies: ["MemoryModel", "KernelFS"]),
         // `memhp bench`: the benchmark suite (timing, child processes, the host kernel side by
         // side). The model itself never reads a clock.
         .target(name: "Benchmarks", dependencies: ["MemoryModel", "KernelFS", "Scenario", "Study"]),
         // The conformance rules: how a model log is diffed against a kernel log (classification,
         // tolerances, ranges), expected failures, the verdict and the table.
-        .target(name: "Conformance", dependencies: ["Scenario"], swiftSettings: swift6),
+        .target(name: "Conformance", dependencies: ["Scenario"]),
         // `memhp kernel-run`: the same scenarios on the real kernel under QEMU (Foundation, processes,
         // sockets). Guest/memhp-guest.c is compiled for the guest at run time, not by SwiftPM.
         .target(
-            name: "KernelRunner", dependencies: ["Scenario", "Conformance", "MemoryModel"], resources: [.copy("Guest")],
-            swiftSettings: swift6),
+            name: "KernelRunner", dependencies: ["Scenario", "Conformance", "MemoryModel"], resources: [.copy("Guest")]),
         // `memhp snapshot`/`predict`/`host metrics`: a live host's memory state read through its
         // kernel files (read-only), the per-block offline prediction, Prometheus exposition.
         .target(name: "Snapshot", dependencies: ["Scenario"]),
@@ -60,23 +57,22 @@ let package = Package(
                 "MemoryModel", "KernelFS", "Scenario", "Conformance", "KernelRunner", "FUSEServer", "Soak", "Snapshot",
                 "Study", "Benchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser")
-            ],
-            swiftSettings: [.swiftLanguageMode(.v6)]
+            ]
         ),
         .testTarget(name: "MemoryModelTests", dependencies: ["MemoryModel"]),
         .testTarget(name: "KernelFSTests", dependencies: ["KernelFS", "MemoryModel"]),
-        .testTarget(
-            name: "ScenarioTests", dependencies: ["Scenario", "KernelFS", "MemoryModel"], swiftSettings: swift6),
-        .testTarget(name: "ConformanceTests", dependencies: ["Conformance", "Scenario"], swiftSettings: swift6),
-        .testTarget(name: "KernelRunnerTests", dependencies: ["KernelRunner", "Scenario"], swiftSettings: swift6),
+        .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "KernelFS", "MemoryModel"]),
+        .testTarget(name: "ConformanceTests", dependencies: ["Conformance", "Scenario"]),
+        .testTarget(name: "KernelRunnerTests", dependencies: ["KernelRunner", "Scenario"]),
         // Soaks and timings: skipped in debug builds, run by scripts/test with `swift test -c release --filter SoakTests`.
-        .testTarget(name: "SoakTests", dependencies: ["MemoryModel", "KernelFS"], swiftSettings: swift6),
+        .testTarget(name: "SoakTests", dependencies: ["MemoryModel", "KernelFS"]),
         // The CLI as a user meets it: its commands parsed in process, and the built binary run.
-        .testTarget(name: "MemhpTests", dependencies: ["memhp", "MemoryModel", "Scenario"], swiftSettings: swift6),
+        .testTarget(name: "MemhpTests", dependencies: ["memhp", "MemoryModel", "Scenario"]),
         .testTarget(name: "FUSEServerTests", dependencies: ["FUSEServer"]),
         .testTarget(name: "SnapshotTests", dependencies: ["Snapshot", "Scenario", "KernelFS", "MemoryModel"]),
         .testTarget(name: "StudyTests", dependencies: ["Study", "Scenario"]),
         .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks"])
     ],
-    swiftLanguageModes: [.v5]
+    // Every target builds in the Swift 6 language mode (strict concurrency checking).
+    swiftLanguageModes: [.v6]
 )

@@ -59,6 +59,21 @@ if [ ! -f "$dir/VERSION" ]; then
 	mv "$dir.tmp" "$dir"
 fi
 
+# The uncompressed kernel for QEMU's PVH boot (kernel-run uses it when present: no XZ
+# decompression under TCG, the same memory layout; `memhp kernel-run --bzimage` boots vmlinuz).
+# vmlinuz's payload is one XZ stream; its ELF must carry the PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY, 18).
+if [ ! -f "$dir/vmlinux-pvh" ]; then
+	off=$(grep -abo "$(printf '\3757zXZ')" "$dir/vmlinuz" | head -1 | cut -d: -f1)
+	if [ -n "$off" ] && tail -c +$((off + 1)) "$dir/vmlinuz" | xz -dc --single-stream > "$dir/vmlinux-pvh.tmp" 2>/dev/null &&
+		[ "$(head -c 4 "$dir/vmlinux-pvh.tmp" | od -An -c | tr -d ' ')" = "177ELF" ] &&
+		{ ! command -v readelf >/dev/null || readelf -n "$dir/vmlinux-pvh.tmp" | grep -q '(0x00000012)'; }; then
+		mv "$dir/vmlinux-pvh.tmp" "$dir/vmlinux-pvh"
+	else
+		rm -f "$dir/vmlinux-pvh.tmp"
+		echo "kernel-setup: no PVH kernel could be extracted; kernel-run boots the bzImage" >&2
+	fi
+fi
+
 # The modules scenarios use, with their dependencies (the `depends=` of each .ko's .modinfo),
 # as plain .ko files in $dir/ko/ (Debian 12 ships them uncompressed; newer builds use .ko.xz).
 mkdir -p "$dir/ko"

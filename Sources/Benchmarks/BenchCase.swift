@@ -1,5 +1,7 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// One benchmark of `memhp bench`: a workload users run (a boot, a hot-add, a pool resize, a

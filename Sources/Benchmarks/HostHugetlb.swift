@@ -2,6 +2,8 @@ import Foundation
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// The host's kernel files `memhp bench --host` touches, behind one seam: `root` is "/" on the
@@ -28,7 +30,7 @@ public struct HostFiles: Sendable {
         guard fd >= 0 else { throw HostBenchError.cannotWrite(path(rel), errno) }
         defer { close(fd) }
         let bytes = Array((value + "\n").utf8)
-        let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        let n = bytes.withUnsafeBytes { hostWrite(fd, $0.baseAddress, $0.count) }
         guard n == bytes.count else { throw HostBenchError.cannotWrite(path(rel), errno) }
     }
 }
@@ -91,7 +93,7 @@ public final class HostSettingsGuard: @unchecked Sendable {
             let fd = path.withUnsafeBufferPointer { open($0.baseAddress!, O_WRONLY | O_TRUNC) }
             var ok = fd >= 0
             if ok {
-                let n = value.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+                let n = value.withUnsafeBytes { hostWrite(fd, $0.baseAddress, $0.count) }
                 ok = n == value.count
                 close(fd)
             }
@@ -166,3 +168,6 @@ public enum HostHugetlbBench {
         return out
     }
 }
+
+/// write(2), named apart from the enclosing types' own `write`.
+private func hostWrite(_ fd: Int32, _ buf: UnsafeRawPointer?, _ count: Int) -> Int { write(fd, buf, count) }

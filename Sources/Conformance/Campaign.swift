@@ -153,15 +153,7 @@ public enum Campaign {
 
     /// The accepted variants' files of a seed: `seed-N.kernel.txt`, `seed-N.kernel.2.txt`, ...
     public static func variantPaths(dir: String, seed: Int) -> [String] {
-        var out: [String] = []
-        let first = "\(dir)/\(stem(seed)).kernel.txt"
-        guard FileManager.default.fileExists(atPath: first) else { return [] }
-        out.append(first)
-        var k = 2
-        while FileManager.default.fileExists(atPath: "\(dir)/\(stem(seed)).kernel.\(k).txt") {
-            out.append("\(dir)/\(stem(seed)).kernel.\(k).txt"); k += 1
-        }
-        return out
+        KernelVariants.paths(dir: dir, stem: stem(seed))
     }
 
     /// `RUNS`: one line per seed, `seed-N runs=R kernel=ABI`: how many kernel runs the variants

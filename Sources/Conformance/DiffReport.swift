@@ -58,6 +58,9 @@ public struct DiffReport: Sendable {
     public var warnings: [String] = []
     /// The real run's `end total_s=`.
     public var kernelSeconds: Double?
+    /// Which of the scenario's recorded kernel outputs this diff is against (1 = the fixture
+    /// `NAME.kernel.txt`, N = `NAME.kernel.N.txt`), and how many there are (`KernelVariants`).
+    public var variant = 1, variants = 1
 
     public init(scenario: String) { self.scenario = scenario }
 
@@ -73,7 +76,9 @@ public struct DiffReport: Sendable {
             default: passed ? "PASS" : "FAIL"
             }
         var s =
-            "\(scenario): \(verdict) — \(compared) observations compared, structural \(ConformanceFormat.ratio(structuralAgreed, structuralChecked)), counters \(ConformanceFormat.ratio(countersAgreed, countersChecked))\n"
+            "\(scenario): \(verdict) — \(compared) observations compared, structural \(ConformanceFormat.ratio(structuralAgreed, structuralChecked)), counters \(ConformanceFormat.ratio(countersAgreed, countersChecked))"
+        if variants > 1 { s += " (against kernel run \(variant) of \(variants))" }
+        s += "\n"
         for d in differences.prefix(limit) { s += "  \(d)\n" }
         if differences.count > limit { s += "  ... \(differences.count - limit) more differences\n" }
         for u in unsupported { s += "  unsupported in model: \(u)\n" }

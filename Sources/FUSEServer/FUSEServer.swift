@@ -5,6 +5,8 @@ import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Why a mount could not be set up or served.
@@ -12,10 +14,15 @@ public struct FUSEError: Error, CustomStringConvertible {
     public var operation: String
     public var errno: Errno
     public var description: String { "\(operation): \(errno.message)" }
-    init(_ operation: String, _ errno: Errno = Errno(rawValue: Glibc.errno)) {
+    init(_ operation: String, _ errno: Errno = hostErrno()) {
         self.operation = operation; self.errno = errno
     }
 }
+
+/// The calling thread's errno after a failed host call (named apart from `FUSEError.errno`).
+private func hostErrno() -> Errno { Errno(rawValue: errno) }
+
+#if os(Linux)
 
 /// Serves a `KernelFS` as a FUSE file system: reads return the model's current text, writes
 /// go through `KernelFS.write` and fail with the kernel's errno, modes are enforced as
@@ -562,3 +569,34 @@ public func unshareMountNamespace() -> Bool {
     let fn = unsafeBitCast(sym, to: (@convention(c) (Int32) -> Int32).self)
     return fn(cloneNewNS) == 0
 }
+
+#else
+
+/// Elsewhere than Linux there is no /dev/fuse speaking this protocol and no mount(2) of
+/// type "fuse": the server exists so that the CLI builds, and `mount()` says why it cannot.
+public final class FUSEServer: Sendable {
+    public let fs: KernelFS
+    public let mountPoint: String
+    public var stopFD: Int32 { -1 }
+
+    public init(fs: KernelFS, mountPoint: String) {
+        self.fs = fs
+        self.mountPoint = mountPoint
+    }
+
+    public func mount() throws {
+        throw FUSEError("mount \(mountPoint): memhp serves FUSE over Linux's /dev/fuse only", Errno(rawValue: ENOSYS))
+    }
+    public func stop() {}
+    public func unmount() {}
+    public func serve() throws { throw FUSEError("serve: not mounted (Linux only)", Errno(rawValue: ENOSYS)) }
+}
+
+public enum FUSESignals {
+    public static func stopOnSignals(_ server: FUSEServer, signals: [Int32] = [SIGINT, SIGTERM]) {}
+}
+
+/// Mount namespaces are Linux's.
+public func unshareMountNamespace() -> Bool { false }
+
+#endif

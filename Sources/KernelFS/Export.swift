@@ -2,6 +2,8 @@ import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Why an export stopped: the host path and the errno the host gave.
@@ -102,7 +104,7 @@ extension KernelFS {
         defer { close(fd) }
         var done = 0
         while done < bytes.count {
-            let n = bytes[done...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            let n = bytes[done...].withUnsafeBytes { hostWrite(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if Errno.hostCurrent == .interrupted { continue }
                 throw ExportError(path: path, errno: .hostCurrent, operation: "write")
@@ -115,5 +117,11 @@ extension KernelFS {
 
 extension Errno {
     /// The calling thread's `errno` after a failed host call.
-    static var hostCurrent: Errno { Errno(rawValue: Glibc.errno) }
+    static var hostCurrent: Errno { hostErrno() }
 }
+
+/// write(2), named apart from the enclosing types' own `write`.
+private func hostWrite(_ fd: Int32, _ buf: UnsafeRawPointer?, _ count: Int) -> Int { write(fd, buf, count) }
+
+/// The calling thread's errno after a failed host call.
+private func hostErrno() -> Errno { Errno(rawValue: errno) }

@@ -3,6 +3,8 @@ import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// A node of the kernel's file tree, produced on demand from the machine's state.
@@ -13,13 +15,13 @@ public enum KernelNode {
 }
 
 /// One sysfs/procfs attribute: its mode and the kernel's show/store behaviour.
-public struct KernelFile {
+public struct KernelFile: Sendable {
     public var mode: UInt16
     /// The text a read returns (`show`); nil when the attribute cannot be read.
-    public var show: ((Machine) -> String)?
+    public var show: (@Sendable (Machine) -> String)?
     /// Applies a write of these bytes (`store`), returning how many bytes were consumed,
     /// or throwing the kernel's errno. nil when the attribute cannot be written.
-    public var store: ((Machine, [UInt8], WriteContext) throws -> Int)?
+    public var store: (@Sendable (Machine, [UInt8], WriteContext) throws -> Int)?
     /// The store runs under device_hotplug_lock (`lock_device_hotplug_sysfs`): memory block
     /// `state`/`online` and `probe`. Such writes are serialized with each other, and readers
     /// can see their intermediate states (`going-offline`).
@@ -29,19 +31,19 @@ public struct KernelFile {
     public var readChangesState = false
     /// A binary file's read (/proc/kpageflags): the bytes `pread(2)` of (offset, count)
     /// returns, or its errno. nil for text attributes, whose reads slice `show`'s text.
-    public var readBytes: ((Machine, _ offset: Int, _ count: Int) throws -> [UInt8])? = nil
+    public var readBytes: (@Sendable (Machine, _ offset: Int, _ count: Int) throws -> [UInt8])? = nil
 
     public init(
-        mode: UInt16, show: ((Machine) -> String)? = nil,
-        store: ((Machine, [UInt8], WriteContext) throws -> Int)? = nil, takesHotplugLock: Bool = false
+        mode: UInt16, show: (@Sendable (Machine) -> String)? = nil,
+        store: (@Sendable (Machine, [UInt8], WriteContext) throws -> Int)? = nil, takesHotplugLock: Bool = false
     ) {
         self.mode = mode; self.show = show; self.store = store; self.takesHotplugLock = takesHotplugLock
     }
-    public static func readOnly(_ show: @escaping (Machine) -> String) -> KernelFile {
+    public static func readOnly(_ show: @escaping @Sendable (Machine) -> String) -> KernelFile {
         KernelFile(mode: 0o444, show: show)
     }
     /// Readable by root only (debugfs files, /proc/pagetypeinfo).
-    public static func readOnlyRoot(_ show: @escaping (Machine) -> String) -> KernelFile {
+    public static func readOnlyRoot(_ show: @escaping @Sendable (Machine) -> String) -> KernelFile {
         KernelFile(mode: 0o400, show: show)
     }
 }
@@ -99,7 +101,7 @@ extension String {
 }
 
 /// One part of the tree: everything under `mountPoint`.
-public protocol KernelFileArea {
+public protocol KernelFileArea: Sendable {
     /// Path components below `/` that this area serves, e.g. `["sys", "devices", "system", "memory"]`.
     static var mountPoint: [String] { get }
     /// The node at `relative` (components below the mount point; empty = the mount point itself).

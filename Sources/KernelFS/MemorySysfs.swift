@@ -11,9 +11,9 @@ public enum MemorySysfsArea: KernelFileArea {
     public static let mountPoint = ["sys", "devices", "system", "memory"]
 
     /// Wrap a store with kernfs' buffer rules.
-    static func sysfsStore(_ body: @escaping (Machine, [UInt8], WriteContext) throws -> Void) -> (
-        Machine, [UInt8], WriteContext
-    ) throws -> Int {
+    static func sysfsStore(
+        _ body: @escaping @Sendable (Machine, [UInt8], WriteContext) throws -> Void
+    ) -> @Sendable (Machine, [UInt8], WriteContext) throws -> Int {
         { m, written, ctx in
             guard let buf = sysfsStoreBuffer(written) else { return 0 }
             try body(m, buf, ctx)

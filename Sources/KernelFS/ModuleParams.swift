@@ -9,9 +9,9 @@ import MemoryModel
 public enum ModuleParamsArea: KernelFileArea {
     public static let mountPoint = ["sys", "module", "memory_hotplug", "parameters"]
 
-    static func store(_ body: @escaping (Machine, [UInt8]) throws -> Void) -> (Machine, [UInt8], WriteContext) throws ->
-        Int
-    {
+    static func store(
+        _ body: @escaping @Sendable (Machine, [UInt8]) throws -> Void
+    ) -> @Sendable (Machine, [UInt8], WriteContext) throws -> Int {
         { m, written, _ in
             guard let buf = sysfsStoreBuffer(written) else { return 0 }
             try body(m, buf)

@@ -42,6 +42,15 @@ extension ProcViews {
                 let s = Swift.max(e.start, 0x1000)
                 if s < e.end { out.append(Resource(start: s, end: e.end - 1, name: "System RAM")) }
             }
+        } else if let host = m.host {
+            for r in host.ram {
+                let res = Resource(start: r.range.start << 12, end: (r.range.end << 12) - 1, name: "System RAM")
+                if let last = out.last, last.end + 1 == res.start {
+                    out[out.count - 1].end = res.end
+                } else {
+                    out.append(res)
+                }
+            }
         } else {
             for z in m.zones where z.presentPages > 0 {
                 out.append(Resource(start: z.startPFN << 12, end: (z.endPFN << 12) - 1, name: "System RAM"))
@@ -76,6 +85,8 @@ extension ProcViews {
     /// `/proc/iomem` as root sees it (real addresses): RAM, e820 reservations, the PCI
     /// windows of the pc machine, the platform devices, the kernel image's sections.
     public static func iomem(_ m: Machine) -> String {
+        // A machine booted from a snapshot shows the host's own resources.
+        if let host = m.host, !host.iomem.isEmpty { return host.iomem.joined(separator: "\n") + "\n" }
         var top: [Resource] = []
         var ram = systemRAM(m)
         if let layout = m.layout {

@@ -72,8 +72,8 @@ public enum ProcSysVMArea: KernelFileArea {
     /// A one-int sysctl through `proc_dointvec_minmax` (`proc_dointvec` when unbounded).
     /// A rejected value changes nothing; a zero-length write returns 0 and changes nothing.
     static func intFile(
-        min: Int32? = nil, max: Int32? = nil, get: @escaping (Machine) -> Int,
-        set: @escaping (Machine, Int) throws -> Void
+        min: Int32? = nil, max: Int32? = nil, get: @escaping @Sendable (Machine) -> Int,
+        set: @escaping @Sendable (Machine, Int) throws -> Void
     ) -> KernelFile {
         KernelFile(
             mode: 0o644, show: { "\(get($0))\n" },

@@ -2,6 +2,8 @@ import Foundation
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Unix-socket plumbing for talking to QEMU: we listen, QEMU connects (its chardevs are clients),
@@ -12,7 +14,7 @@ struct UnixListener {
 
     init(path: String) throws {
         unlink(path)
-        let s = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        let s = socket(AF_UNIX, sockStream, 0)
         guard s >= 0 else { throw HarnessError("socket: \(String(cString: strerror(errno)))") }
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
@@ -30,7 +32,7 @@ struct UnixListener {
             }
         }
         guard rc == 0, listen(s, 1) == 0 else {
-            _ = Glibc.close(s)
+            _ = hostClose(s)
             throw HarnessError("bind/listen \(path): \(String(cString: strerror(errno)))")
         }
         fd = s; self.path = path
@@ -40,11 +42,11 @@ struct UnixListener {
     func accept(timeout: Double) -> LineChannel? {
         var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         guard poll(&p, 1, Int32(timeout * 1000)) == 1 else { return nil }
-        let c = Glibc.accept(fd, nil, nil)
+        let c = hostAccept(fd)
         return c >= 0 ? LineChannel(fd: c) : nil
     }
 
-    func close() { _ = Glibc.close(fd); unlink(path) }
+    func close() { _ = hostClose(fd); unlink(path) }
 }
 
 /// A byte stream split into lines, read without blocking after poll().
@@ -87,7 +89,7 @@ final class LineChannel {
         }
     }
 
-    func close() { _ = Glibc.close(fd) }
+    func close() { _ = hostClose(fd) }
 }
 
 /// Waits until one of `fds` is readable or `timeout` passes.
@@ -139,3 +141,16 @@ struct QMPMessage {
         return out
     }
 }
+
+/// close(2), named apart from the enclosing types' own `close`.
+private func hostClose(_ fd: Int32) -> Int32 { close(fd) }
+
+/// accept(2) with no peer address.
+private func hostAccept(_ fd: Int32) -> Int32 { accept(fd, nil, nil) }
+
+/// SOCK_STREAM: an enum case in Glibc's module, a plain Int32 in Darwin's.
+#if os(Linux)
+private let sockStream = Int32(SOCK_STREAM.rawValue)
+#else
+private let sockStream = SOCK_STREAM
+#endif

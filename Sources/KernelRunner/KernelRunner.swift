@@ -4,6 +4,8 @@ import Scenario
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// What a kernel run produced.
@@ -24,6 +26,9 @@ public struct KernelRunOptions {
     /// Kept after the run when set (initramfs, console.log, qemu.log); otherwise a temp dir removed at the end.
     public var workDir: String?
     public var cache = KernelInstall.defaultCache
+    /// Boot the uncompressed kernel through its PVH entry when kernel-setup extracted it
+    /// (`KernelInstall.vmlinuxPVH`); false: the bzImage, decompressed in the guest.
+    public var pvh = true
     /// Progress messages (stderr in the CLI).
     public var log: (String) -> Void = { _ in }
     public init(kernel: KernelInstall) { self.kernel = kernel }
@@ -124,7 +129,7 @@ public final class KernelRunner {
         a += ["-m", mem, "-smp", "1"]
         if m.gbpages { a += ["-cpu", "qemu64,+pdpe1gb"] }
         a += [
-            "-kernel", opt.kernel.vmlinuz, "-initrd", work + "/initrd.gz",
+            "-kernel", opt.kernel.bootImage(pvh: opt.pvh), "-initrd", work + "/initrd.gz",
             "-append", GuestProgram.kernelCommandLine(sc)
         ]
         a += ["-chardev", "file,id=con,path=\(work)/console.log", "-serial", "chardev:con"]

@@ -12,6 +12,16 @@ public struct KernelInstall {
     public static let defaultCache = ProcessInfo.processInfo.environment["MEMHP_CACHE"] ?? "/var/cache/memhp"
 
     public var vmlinuz: String { dir + "/vmlinuz" }
+    /// The same kernel uncompressed (the ELF inside vmlinuz, which Debian builds with
+    /// CONFIG_PVH), extracted by scripts/kernel-setup.sh. QEMU's `x86_load_linux` boots it through
+    /// its PVH entry (`load_elfboot`, option ROM pvh.bin): the same SeaBIOS e820, the initrd at
+    /// the same address (`initrd_max` = below-4G RAM − ACPI data, as for the bzImage), the same
+    /// kernel at 16 MiB, but no XZ decompression of 8 MiB under TCG, which was most of a boot.
+    public var vmlinuxPVH: String { dir + "/vmlinux-pvh" }
+    /// The image `-kernel` gets: the PVH ELF when it was extracted and `pvh` is asked for.
+    public func bootImage(pvh: Bool) -> String {
+        pvh && FileManager.default.fileExists(atPath: vmlinuxPVH) ? vmlinuxPVH : vmlinuz
+    }
 
     /// Reads `dir/VERSION`.
     public init(dir: String) throws {

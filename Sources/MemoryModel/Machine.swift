@@ -14,6 +14,8 @@ public final class Machine: @unchecked Sendable {
     public let config: MachineConfig
     /// What the firmware and early boot produced (e820, SRAT, zone ranges, reservations).
     @exclusivity(unchecked) public internal(set) var layout: BootLayout?
+    /// The real machine this one was booted from (`boot(host:pages:)`), instead of a QEMU layout.
+    @exclusivity(unchecked) public internal(set) var host: HostLayout?
     @exclusivity(unchecked) public internal(set) var params: KernelParameters
     public let memmap: MemMap
     /// Zones flattened as node * 5 + zone type.

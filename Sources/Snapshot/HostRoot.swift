@@ -1,5 +1,7 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// The one seam between a snapshot and a kernel: files read (never written) under a root
@@ -48,7 +50,7 @@ public struct HostRoot: Sendable {
         var out: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 65536)
         while true {
-            let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            let n = buf.withUnsafeMutableBytes { hostRead(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
                 return .failure(ReadError(path: path, errno: errno))
@@ -112,3 +114,6 @@ extension StringProtocol {
         return String(s)
     }
 }
+
+/// read(2), named apart from the enclosing types' own `read`.
+private func hostRead(_ fd: Int32, _ buf: UnsafeMutableRawPointer?, _ count: Int) -> Int { read(fd, buf, count) }

@@ -1,21 +1,23 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// A minimal HTTP/1.1 server for `GET /metrics` on Glibc sockets: one connection at a time,
 /// the body computed per scrape. No dependency: FlyingFox or Hummingbird/NIO would add build
 /// time to every CI run for one GET route.
-public final class MetricsServer {
+public final class MetricsServer: Sendable {
     public let fd: Int32
     public let port: Int
-    let body: () -> String
+    let body: @Sendable () -> String
 
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
     }
 
     /// Binds `address` ("HOST:PORT", ":PORT" for every IPv4 address, port 0 for any free one).
-    public init(address: String, body: @escaping () -> String) throws {
+    public init(address: String, body: @escaping @Sendable () -> String) throws {
         let parts = address.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 2, let p = UInt16(parts[1]) else {
             throw Failure(description: "--listen \(address): expected HOST:PORT, e.g. 127.0.0.1:9101")
@@ -27,8 +29,9 @@ public final class MetricsServer {
         guard inet_pton(AF_INET, host == "localhost" ? "127.0.0.1" : host, &sin.sin_addr) == 1 else {
             throw Failure(description: "--listen \(address): '\(host)' is not an IPv4 address")
         }
-        let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let s = socket(AF_INET, sockStream, 0)
         guard s >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
+        _ = fcntl(s, F_SETFD, FD_CLOEXEC)
         var one: Int32 = 1
         setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         let bound = withUnsafePointer(to: &sin) {
@@ -101,3 +104,10 @@ public final class MetricsServer {
         }
     }
 }
+
+/// SOCK_STREAM: an enum case in Glibc's module, a plain Int32 in Darwin's.
+#if os(Linux)
+private let sockStream = Int32(SOCK_STREAM.rawValue)
+#else
+private let sockStream = SOCK_STREAM
+#endif

@@ -1,5 +1,7 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// `memhp snapshot`: read a host's memory state through its kernel files only (HostRoot),

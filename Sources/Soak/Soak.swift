@@ -150,7 +150,13 @@ public final class Soak {
         if r >= 800 || rng.chance(2) { refreshPaths() }
     }
 
-    func randomWrite(_ g: inout SplitMix64, fs: KernelFS, report: inout SoakReport, realTime: Bool = false) {
+    func randomWrite(_ g: inout SplitMix64, fs: KernelFS, report: inout SoakReport) {
+        Soak.randomWrite(&g, fs: fs, writable: writable, report: &report, realTime: false)
+    }
+
+    static func randomWrite(
+        _ g: inout SplitMix64, fs: KernelFS, writable: [String], report: inout SoakReport, realTime: Bool
+    ) {
         guard !writable.isEmpty else { return }
         let path = g.pick(writable)
         let value = Soak.value(for: path, &g)
@@ -263,14 +269,15 @@ public final class Soak {
         }
         let box = Box()
         let group = DispatchGroup()
+        let (fs, writable, readable) = (fs, writable, readable)
         for s in seeds {
             group.enter()
-            let t = Thread { [self] in
+            let t = Thread {
                 var g = SplitMix64(state: s)
                 var r = SoakReport()
                 for _ in 0..<8 {
                     if g.chance(75) {
-                        randomWrite(&g, fs: fs, report: &r, realTime: true)
+                        Soak.randomWrite(&g, fs: fs, writable: writable, report: &r, realTime: true)
                     } else if !readable.isEmpty {
                         _ = try? fs.read(g.pick(readable)); r.reads += 1
                     }

@@ -29,8 +29,14 @@ public final class StudyExecutor: @unchecked Sendable {
     public let offlineTimeout: Int
     /// The DIMM's blocks per node count (the layout does not depend on the other factors).
     public let dimmBlocks: [Int: [Int]]
+    /// How each run's machine boots: the scenario header's QEMU machine, or (`--snapshot`) a
+    /// host's, the header then ignored.
+    public let boot: @Sendable (MachineConfig) throws -> Machine
 
-    public init(machine: StudyMachine, grid: StudyGrid, offlineTimeout: Int = 10) throws {
+    public init(
+        machine: StudyMachine, grid: StudyGrid, offlineTimeout: Int = 10,
+        boot: @escaping @Sendable (MachineConfig) throws -> Machine = { try Machine.boot($0) }
+    ) throws {
         try grid.validate(machine: machine)
         guard offlineTimeout >= 1 else {
             throw StudyError("--offline-timeout: \(offlineTimeout) s; at least 1 is needed")
@@ -38,15 +44,18 @@ public final class StudyExecutor: @unchecked Sendable {
         self.machine = machine
         self.grid = grid
         self.offlineTimeout = offlineTimeout
+        self.boot = boot
         var blocks: [Int: [Int]] = [:]
-        for n in grid.nodes { blocks[n] = try Self.probeDIMMBlocks(machine: machine, nodes: n) }
+        for n in grid.nodes { blocks[n] = try Self.probeDIMMBlocks(machine: machine, nodes: n, boot: boot) }
         dimmBlocks = blocks
     }
 
     /// Boots the machine once through the scenario runner and reads which blocks are offline
     /// after boot: the cold-plugged DIMM's (the kernel onlines boot memory, not DIMMs, unless
     /// memhp_default_state says so).
-    static func probeDIMMBlocks(machine: StudyMachine, nodes: Int) throws -> [Int] {
+    static func probeDIMMBlocks(
+        machine: StudyMachine, nodes: Int, boot: @escaping (MachineConfig) throws -> Machine
+    ) throws -> [Int] {
         var probePoint = StudyPoint(
             poolPercent: 0, pageSize: .m2, hvo: false, pressure: Pressure(kind: .none, bytes: 0),
             online: .autoMovable, nodes: nodes)
@@ -58,7 +67,7 @@ public final class StudyExecutor: @unchecked Sendable {
         do { sc = try Scenario.parse(text, file: "study-probe") } catch {
             throw StudyError("the study's machine: \(error)")
         }
-        let r = ModelRunner(scenario: sc).run()
+        let r = ModelRunner(scenario: sc, boot: boot).run()
         guard r.completed else {
             throw StudyError(
                 "the study's machine does not boot: \(r.lines.first { $0.hasPrefix("# boot failed") } ?? "(no reason)")"
@@ -100,7 +109,7 @@ public final class StudyExecutor: @unchecked Sendable {
         guard let sc = try? Scenario.parse(text, file: "study:\(spec.point.id)#\(spec.rep + 1)") else {
             return RunLogParser.parse([], spec: spec, poolRequested: requested, completed: false)
         }
-        let r = ModelRunner(scenario: sc).run()
+        let r = ModelRunner(scenario: sc, boot: boot).run()
         return RunLogParser.parse(r.lines, spec: spec, poolRequested: requested, completed: r.completed)
     }
 

@@ -45,6 +45,7 @@ struct CampaignCommand: ParsableCommand {
         @Option(help: "Seeds: N, A..B (inclusive) or a comma list.") var seeds = "0..199"
         @Option(help: "Campaign directory.") var dir = "tests/campaign"
         @Option(help: "Kernel runs per seed.") var runs = 2
+        @Flag(help: "Boot the compressed vmlinuz rather than the PVH ELF (same guest, slower).") var bzimage = false
 
         func run() throws {
             guard let kernel = KernelInstall.newestCached() else {
@@ -67,6 +68,7 @@ struct CampaignCommand: ParsableCommand {
                 while (done?.count ?? 0) < runs {
                     let sc = try loadScenario("\(dir)/\(Campaign.stem(s)).scn")
                     var opt = KernelRunOptions(kernel: kernel)
+                    opt.pvh = !bzimage
                     opt.log = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
                     let t0 = Date()
                     let result = try KernelRunner(scenario: sc, options: opt).run()

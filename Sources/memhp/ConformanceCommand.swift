@@ -48,6 +48,14 @@ struct ConformanceCommand: ParsableCommand {
     @Option(help: "Write each model log to this directory as NAME.model.txt.")
     var saveModelLogs: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Diff this observation log (e.g. another `memhp kernel-run` of the scenario) instead of the model's.",
+            discussion:
+                "With one scenario: the kernel's variance check; a run that disagrees with every recorded output is committed as NAME.kernel.N.txt."
+        ))
+    var log: String?
+
     func run() throws {
         if harnessCheck { return try checkHarness() }
         let fm = FileManager.default
@@ -81,49 +89,67 @@ struct ConformanceCommand: ParsableCommand {
         var passed = 0, failed = 0, expectedFails = 0, unexpectedPasses = 0
         var modelTotal = 0.0, kernelTotal = 0.0
         var missingFixtures = 0
+        if log != nil && paths.count != 1 {
+            printError("memhp conformance: --log needs exactly one scenario")
+            throw ExitCode(2)
+        }
         for path in paths {
             let sc = try loadScenario(path)
             let fixtureDir = (path as NSString).deletingLastPathComponent
             let fixture = "\(fixtureDir)/\(sc.name).kernel.txt"
             let t0 = Date()
-            let model = ModelRunner(scenario: sc).run()
+            let modelText: String
+            if let log {
+                do { modelText = try String(contentsOfFile: log, encoding: .utf8) } catch {
+                    printError("memhp conformance: cannot read \(log): \(describe(error, path: log))")
+                    throw ExitCode(2)
+                }
+            } else {
+                modelText = ModelRunner(scenario: sc).run().text
+            }
             let modelSeconds = Date().timeIntervalSince(t0)
             if let save = saveModelLogs {
                 try? fm.createDirectory(atPath: save, withIntermediateDirectories: true)
-                try writeTextFile(model.text, to: "\(save)/\(sc.name).model.txt")
+                try writeTextFile(modelText, to: "\(save)/\(sc.name).model.txt")
             }
 
-            var kernelText: String?
+            // Every output the kernel gave (KernelVariants): the fixture, then NAME.kernel.N.txt.
+            var kernelFiles: [(path: String, text: String)] = []
             if live {
-                kernelText = try liveKernelLog(sc)
+                if let t = try liveKernelLog(sc) { kernelFiles = [("(live kernel run)", t)] }
             } else {
-                kernelText = try? String(contentsOfFile: fixture, encoding: .utf8)
+                kernelFiles = KernelVariants.paths(dir: fixtureDir, stem: sc.name).compactMap { p in
+                    (try? String(contentsOfFile: p, encoding: .utf8)).map { (p, $0) }
+                }
             }
-            guard let kernelText else {
+            guard !kernelFiles.isEmpty else {
                 // A scenario named on the command line without a fixture compares nothing:
                 // that is a failure, not a pass.
                 printError("memhp conformance: \(sc.name): no fixture \(fixture)")
                 missingFixtures += 1
                 continue
             }
-            var ranges: [RangeRule] = []
-            do {
-                ranges += try RangeRule.parseEmbedded(kernelText)
-                let side = "\(fixtureDir)/\(sc.name).ranges"
-                if let t = try? String(contentsOfFile: side, encoding: .utf8) {
-                    do { ranges += try RangeRule.parseFile(t) } catch let e as RangeRule.ParseError {
-                        FileHandle.standardError.write(Data("\(side):\(e.line): \(e.message)\n".utf8))
-                        throw ExitCode(2)
-                    }
+            var sideRanges: [RangeRule] = []
+            let side = "\(fixtureDir)/\(sc.name).ranges"
+            if let t = try? String(contentsOfFile: side, encoding: .utf8) {
+                do { sideRanges = try RangeRule.parseFile(t) } catch let e as RangeRule.ParseError {
+                    FileHandle.standardError.write(Data("\(side):\(e.line): \(e.message)\n".utf8))
+                    throw ExitCode(2)
                 }
-            } catch let e as RangeRule.ParseError {
-                FileHandle.standardError.write(Data("\(fixture):\(e.line): \(e.message)\n".utf8))
-                throw ExitCode(2)
             }
-            let report = ObservationDiff.diff(
-                scenario: sc.name, kernel: ObservationLog.parse(kernelText).log,
-                model: ObservationLog.parse(model.text).log, ranges: ranges)
-            let status = ConformanceStatus(passed: report.passed, expected: expected.reason(sc.name) != nil)
+            let report = try KernelVariants.closest(
+                scenario: sc.name, kernels: kernelFiles.map(\.text), model: ObservationLog.parse(modelText).log
+            ) { i in
+                do { return try RangeRule.parseEmbedded(kernelFiles[i].text) + sideRanges } catch let e
+                    as RangeRule.ParseError
+                {
+                    FileHandle.standardError.write(Data("\(kernelFiles[i].path):\(e.line): \(e.message)\n".utf8))
+                    throw ExitCode(2)
+                }
+            }
+            // A log given with --log is judged on its own: EXPECTED-FAILURES is about the model.
+            let status = ConformanceStatus(
+                passed: report.passed, expected: log == nil && expected.reason(sc.name) != nil)
             rows.append((report, status))
             switch status {
             case .pass: passed += 1
@@ -137,6 +163,7 @@ struct ConformanceCommand: ParsableCommand {
                 if status == .unexpectedPass {
                     print("  UNEXPECTED PASS: \(sc.name) is listed in \(dir)/EXPECTED-FAILURES; take it off the list")
                 }
+                if log != nil { continue }
                 var timing = "  time: model \(String(format: "%.3f", modelSeconds)) s"
                 if let k = report.kernelSeconds {
                     timing +=
@@ -176,14 +203,19 @@ struct ConformanceCommand: ParsableCommand {
         for s in scenarios {
             let path = s.hasSuffix(".scn") || s.contains("/") ? s : "\(dir)/\(s).scn"
             let sc = try loadScenario(path)
-            let fixture = "\((path as NSString).deletingLastPathComponent)/\(sc.name).kernel.txt"
-            guard let recorded = try? String(contentsOfFile: fixture, encoding: .utf8) else {
-                print("harness-check \(sc.name): no fixture \(fixture)"); bad += 1; continue
+            let fixtureDir = (path as NSString).deletingLastPathComponent
+            let recordedRuns = KernelVariants.paths(dir: fixtureDir, stem: sc.name).compactMap {
+                try? String(contentsOfFile: $0, encoding: .utf8)
+            }
+            guard !recordedRuns.isEmpty else {
+                print("harness-check \(sc.name): no fixture \(fixtureDir)/\(sc.name).kernel.txt"); bad += 1; continue
             }
             guard let live = try liveKernelLog(sc) else { bad += 1; continue }
-            let report = ObservationDiff.diff(
-                scenario: sc.name, kernel: ObservationLog.parse(recorded).log,
-                model: ObservationLog.parse(live).log, ranges: try RangeRule.parseEmbedded(recorded))
+            // The fresh run must agree with one of the kernel's recorded outputs (KernelVariants).
+            let report = try KernelVariants.closest(
+                scenario: sc.name, kernels: recordedRuns, model: ObservationLog.parse(live).log
+            ) { try RangeRule.parseEmbedded(recordedRuns[$0]) }
+            let recorded = recordedRuns[report.variant - 1]
             let verdict = HarnessCheck.verdict(
                 scenario: sc.name, fixture: KernelIdentity(log: recorded),
                 live: KernelIdentity(log: live), report: report)

@@ -4,6 +4,8 @@ import KernelFS
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// `memhp export DIR`: the model's /sys and /proc files as a plain directory, for tools

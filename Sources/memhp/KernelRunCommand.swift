@@ -37,6 +37,9 @@ struct KernelRunCommand: ParsableCommand {
     @Option(help: "Override the scenario's `timeout:` (seconds).")
     var timeout: Int?
 
+    @Flag(help: "Boot the compressed vmlinuz rather than the PVH ELF kernel-setup extracted (same guest, slower).")
+    var bzimage = false
+
     func run() throws {
         var sc = try loadScenario(scenario)
         if let timeout { sc.timeoutSeconds = timeout }
@@ -58,6 +61,7 @@ struct KernelRunCommand: ParsableCommand {
 
         var opt = KernelRunOptions(kernel: kernel)
         opt.workDir = workDir
+        opt.pvh = !bzimage
         opt.log = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
         let result = try KernelRunner(scenario: sc, options: opt).run()
         if let output {

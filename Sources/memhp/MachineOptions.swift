@@ -44,10 +44,12 @@ struct MachineOptions: ParsableArguments {
     var gbpages = false
     @Option(parsing: .unconditional, help: "Seed for every random choice the model makes.")
     var seed: UInt64 = 1
+    @OptionGroup var host: SnapshotOptions
 
     /// Checked while parsing, so that a refused machine is a usage error of the subcommand
     /// it was given to (with that subcommand's usage).
     func validate() throws {
+        if host.snapshot != nil { return }  // SnapshotOptions.validate checks the file
         _ = try layout()
     }
 
@@ -136,12 +138,13 @@ extension MachineOptions {
         for d in dimms { a += ["--dimm", d] }
         if let nodes { a += ["--nodes", nodes] }
         if gbpages { a.append("--gbpages") }
-        return a
+        return a + host.arguments
     }
 
     /// Boot the machine, turning a refused configuration into a usage error (exit status 2),
     /// and say which DIMMs the guest did not take.
     func boot() throws -> Machine {
+        if let m = try host.boot(seed: seed) { return m }
         let c = try config()
         let m: Machine
         do { m = try Machine.boot(c) } catch let e as MachineConfigError {

@@ -73,7 +73,7 @@ struct ModelSetupOptions: ParsableArguments {
             let result = ModelRunner(
                 scenario: sc,
                 boot: { cfg in
-                    let m = try bootWithColdPlug(cfg)
+                    let m = try machine.host.boot(seed: cfg.seed) ?? bootWithColdPlug(cfg)
                     booted = m
                     return m
                 }
@@ -84,7 +84,7 @@ struct ModelSetupOptions: ParsableArguments {
             }
             m = b
         } else {
-            m = try bootWithColdPlug(try machine.config())
+            m = try machine.host.boot(seed: machine.seed) ?? bootWithColdPlug(try machine.config())
         }
         let fs = KernelFS(machine: m)
         // Only a session that will be saved keeps a journal.
@@ -152,7 +152,7 @@ enum SavedState {
             throw ValidationError(
                 "\(path):\(session.optionsLine): the saved machine options: \(MachineOptions.message(for: error))")
         }
-        let fs = KernelFS(machine: try bootWithColdPlug(try machine.config()))
+        let fs = KernelFS(machine: try machine.host.boot(seed: machine.seed) ?? bootWithColdPlug(try machine.config()))
         fs.journaling = true
         do {
             try fs.replay(

@@ -4,6 +4,8 @@ import KernelFS
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// `memhp mount DIR`: serve the model over FUSE so unmodified tools read and write it
@@ -49,6 +51,7 @@ struct MountCommand: ParsableCommand {
 /// ENOTCONN); a new mount would stack on it. Such a dead memhp mount is detached first; a
 /// live one (another server) is refused.
 func clearDeadMount(_ directory: String) throws {
+    #if os(Linux)
     guard let resolved = realpath(directory, nil) else { return }
     let path = String(cString: resolved)
     free(resolved)
@@ -67,10 +70,15 @@ func clearDeadMount(_ directory: String) throws {
     guard errno == ENOTCONN else { return }
     for _ in memhpMounts { _ = umount2(path, Int32(MNT_DETACH)) }
     printError("memhp mount: \(directory) had a dead memhp mount (its server was killed); detached it")
+    #endif
 }
 
 /// FUSE mounts need CAP_SYS_ADMIN (memhp calls mount(2) itself, not fusermount) and /dev/fuse.
 func requireFUSE(command: String) throws {
+    #if !os(Linux)
+    printError("memhp \(command): needs Linux (the kernel's FUSE device /dev/fuse and mount(2) of type fuse)")
+    throw ExitCode(1)
+    #endif
     guard geteuid() == 0 else {
         printError("memhp \(command): needs root (it mounts a FUSE file system with mount(2))")
         throw ExitCode(1)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MemoryModel
 import Scenario
 
 /// `memhp run SCENARIO`: runs a scenario on the model and writes the observation log that
@@ -11,7 +12,8 @@ struct RunCommand: ParsableCommand {
         discussion: """
             The observation log goes to stdout (or -o FILE); the explain log — why the model did what \
             it did, in the kernel's words — to stderr (or --explain FILE). The same scenario and seed \
-            always give the same log. Exit status: 0 when every step ran, 1 when the machine could not \
+            always give the same log. With --snapshot the steps run on that host's machine instead of \
+            the one the scenario's header describes. Exit status: 0 when every step ran, 1 when the machine could not \
             boot, 2 for a malformed scenario (reported as FILE:LINE: message).
             """)
 
@@ -30,11 +32,15 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Print the model's wall-clock time to stderr.")
     var time = false
 
+    @OptionGroup var host: SnapshotOptions
+
     func run() throws {
         var sc = try loadScenario(scenario)
         if let seed { sc.machine.seed = seed }
         let t0 = Date()
-        let result = ModelRunner(scenario: sc).run()
+        let host = self.host
+        let result = ModelRunner(scenario: sc, boot: { cfg in try host.boot(seed: cfg.seed) ?? Machine.boot(cfg) })
+            .run()
         let wall = Date().timeIntervalSince(t0)
         if let output {
             try writeTextFile(result.text, to: output)

@@ -5,6 +5,8 @@ import KernelFS
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// `memhp sandbox -- COMMAND...`: run an unmodified program with the model's files in place
@@ -49,6 +51,7 @@ struct SandboxCommand: ParsableCommand {
         if command.isEmpty { throw ValidationError("no COMMAND to run: \(Self.howToUseTerminator)") }
     }
 
+    #if os(Linux)
     func run() throws {
         try requireFUSE(command: "sandbox")
         let fs = try setup.makeKernelFS(machine)
@@ -147,4 +150,8 @@ struct SandboxCommand: ParsableCommand {
         printError("memhp sandbox: \(what): \(String(cString: strerror(errno)))")
         Glibc.exit(1)
     }
+    #else
+    /// Mount namespaces, bind mounts and /dev/fuse are Linux's: requireFUSE says so.
+    func run() throws { try requireFUSE(command: "sandbox") }
+    #endif
 }

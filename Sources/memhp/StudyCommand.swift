@@ -1,9 +1,13 @@
 import ArgumentParser
 import Foundation
+import MemoryModel
+import Snapshot
 import Study
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// `memhp study`: sweeps that answer the seed's question with numbers (Sources/Study).
@@ -49,6 +53,7 @@ struct StudyHVOCommand: ParsableCommand {
             "Write every run's scenario file (memhp run / kernel-run take them) into this directory instead of running."
     )
     var emitScenarios: String?
+    @OptionGroup var host: SnapshotOptions
 
     func list(_ s: String) -> [String] {
         s.split(separator: ",", omittingEmptySubsequences: false).map {
@@ -79,7 +84,42 @@ struct StudyHVOCommand: ParsableCommand {
             online: try list(online).map(OnlinePolicy.parse), nodes: ns, repetitions: reps, seed: seed)
     }
 
-    /// Where the study's machine is built: the seam for a saved machine (`--snapshot FILE`).
+    /// A host's machine for `--snapshot`: decoded once, booted afresh for every run. Its offline
+    /// blocks play the DIMM (onlined as the point says, then offlined); its node count is the
+    /// grid's only one; the pool is a share of its RAM.
+    func snapshotMachine() throws -> (StudyMachine, nodes: Int, boot: @Sendable (MachineConfig) throws -> Machine)? {
+        guard let path = host.snapshot else { return nil }
+        let a = try host.assumptions()
+        let (s, c) = try SnapshotFile.read(path)
+        guard let census = c, census.endPFN > 0 else { throw StudyError("--snapshot \(path):2: no page census") }
+        let probe: Machine
+        do { probe = try SnapshotMachine.boot(s, census: census, assumptions: a, seed: seed, source: path) } catch let e
+            as SnapshotMachine.Unusable
+        {
+            throw StudyError("--snapshot \(e.description)")
+        }
+        let offline = probe.blocks.values.filter { $0.state == .offline }
+        guard !offline.isEmpty else {
+            throw StudyError(
+                "--snapshot \(path): the host has no offline memory block for the study to online and offline (its hot-pluggable memory)"
+            )
+        }
+        let nodes = probe.nodes.filter(\.exists).count
+        guard (1...2).contains(nodes) else {
+            throw StudyError("--snapshot \(path): \(nodes) nodes; the study models 1 or 2")
+        }
+        let blockBytes = probe.blockPages << 12
+        let online = probe.blocks.count - offline.count
+        let m = StudyMachine(
+            memBytes: online * blockBytes, maxmemBytes: probe.blocks.count * blockBytes, slots: 1,
+            dimmBytes: offline.count * blockBytes, cmdline: s.cmdline ?? "")
+        return (
+            m, nodes,
+            { cfg in try SnapshotMachine.boot(s, census: census, assumptions: a, seed: cfg.seed, source: path) }
+        )
+    }
+
+    /// Where the study's machine is built: QEMU's shape from the options (`--snapshot`: see above).
     func machine() throws -> StudyMachine {
         let m = StudyMachine(
             memBytes: try parseSize(mem, option: "--mem"), maxmemBytes: try parseSize(maxmem, option: "--maxmem"),
@@ -99,13 +139,19 @@ struct StudyHVOCommand: ParsableCommand {
     }
 
     func runStudy() throws {
-        let m = try machine()
-        let g = try grid()
+        let fromSnapshot = try snapshotMachine()
+        let m = try fromSnapshot?.0 ?? machine()
+        var g = try grid()
+        if let n = fromSnapshot?.nodes { g.nodes = [n] }
         let sh = try shard.map(Shard.parse)
         if let j = jobs, j < 1 { throw StudyError("--jobs: \(j); at least 1") }
         try g.validate(machine: m)
         try StudyResult.checkOutputDirectory(output)
-        let executor = try StudyExecutor(machine: m, grid: g, offlineTimeout: offlineTimeout)
+        let executor =
+            try fromSnapshot.map {
+                try StudyExecutor(machine: m, grid: g, offlineTimeout: offlineTimeout, boot: $0.boot)
+            }
+            ?? StudyExecutor(machine: m, grid: g, offlineTimeout: offlineTimeout)
         let specs = executor.allSpecs.filter { sh?.owns($0.index) ?? true }
         if let dir = emitScenarios {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

@@ -134,6 +134,37 @@ final class ConformanceTests: XCTestCase {
         XCTAssertTrue(r.passed, r.render())
     }
 
+    /// KernelVariants: the model passes against any one recorded kernel output, and a failing
+    /// model is reported against the closest one (fewest structural differences); the files are
+    /// found as NAME.kernel.txt, NAME.kernel.2.txt, ... and nothing without the fixture.
+    func testKernelVariantsPassAgainstAnyOneAndReportTheClosest() throws {
+        let second = Self.kernelLog.replacingOccurrences(
+            of: "nr_hugepages=118 free=118", with: "nr_hugepages=124 free=124")
+        let kernels = [Self.kernelLog, second]
+        let agreesWithSecond = ObservationLog.parse(second).log
+        var r = KernelVariants.closest(scenario: "t", kernels: kernels, model: agreesWithSecond) { _ in [] }
+        XCTAssertTrue(r.passed, r.render())
+        XCTAssertEqual(r.variant, 2)
+        XCTAssertEqual(r.variants, 2)
+        XCTAssertTrue(r.render().contains("against kernel run 2 of 2"))
+        // Closer to the second (one structural difference, the first has three) but equal to neither.
+        let near = second.replacingOccurrences(of: "spanned=258016", with: "spanned=258015")
+        r = KernelVariants.closest(scenario: "t", kernels: kernels, model: ObservationLog.parse(near).log) { _ in [] }
+        XCTAssertFalse(r.passed)
+        XCTAssertEqual(r.variant, 2)
+        XCTAssertEqual(r.differences.map { $0.key ?? "" }, ["spanned"])
+
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("variants-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        XCTAssertEqual(KernelVariants.paths(dir: dir, stem: "t"), [])
+        try second.write(toFile: dir + "/t.kernel.2.txt", atomically: true, encoding: .utf8)
+        XCTAssertEqual(KernelVariants.paths(dir: dir, stem: "t"), [], "a variant without the fixture is not read")
+        try Self.kernelLog.write(toFile: dir + "/t.kernel.txt", atomically: true, encoding: .utf8)
+        try second.write(toFile: dir + "/t.kernel.4.txt", atomically: true, encoding: .utf8)
+        XCTAssertEqual(KernelVariants.paths(dir: dir, stem: "t"), [dir + "/t.kernel.txt", dir + "/t.kernel.2.txt"])
+    }
+
     func testStructuralDifferencesAreReported() {
         let model = Self.kernelLog
             .replacingOccurrences(of: "valid_zones=\"Normal Movable\"", with: "valid_zones=\"Movable Normal\"")

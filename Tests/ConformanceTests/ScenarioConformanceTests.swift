@@ -36,21 +36,41 @@ enum CommittedFixtures {
         }
     }
 
+    /// A recorded kernel variant is a real second output: it disagrees with the fixture under
+    /// the diff's own rules (else it proves no variance and must not be committed).
+    @Test(arguments: CommittedFixtures.names)
+    func variantsDisagreeWithTheFixture(_ name: String) throws {
+        let paths = KernelVariants.paths(dir: CommittedFixtures.dir.path, stem: name)
+        guard paths.count > 1 else { return }
+        let texts = try paths.map { try String(contentsOfFile: $0, encoding: .utf8) }
+        for i in 1..<texts.count {
+            let log = ObservationLog.parse(texts[i])
+            #expect(log.bad.isEmpty, "\(paths[i]): unparsable lines \(log.bad)")
+            let earlier = try KernelVariants.closest(scenario: name, kernels: Array(texts[..<i]), model: log.log) {
+                try RangeRule.parseEmbedded(texts[$0])
+            }
+            #expect(!earlier.passed, "\(paths[i]) agrees with \(paths[earlier.variant - 1]): not a variant")
+        }
+    }
+
     @Test(arguments: CommittedFixtures.names)
     func agreesWithTheKernel(_ name: String) throws {
         let sc = try Scenario.parse(try CommittedFixtures.text(name + ".scn"), file: "tests/conformance/\(name).scn")
-        let kernelText = try CommittedFixtures.text(name + ".kernel.txt")
-        var ranges = try RangeRule.parseEmbedded(kernelText)
-        if let side = try? CommittedFixtures.text(name + ".ranges") { ranges += try RangeRule.parseFile(side) }
+        let kernelTexts = try KernelVariants.paths(dir: CommittedFixtures.dir.path, stem: name).map {
+            try String(contentsOfFile: $0, encoding: .utf8)
+        }
+        try #require(!kernelTexts.isEmpty, "no fixture \(name).kernel.txt")
+        var sideRanges: [RangeRule] = []
+        if let side = try? CommittedFixtures.text(name + ".ranges") { sideRanges = try RangeRule.parseFile(side) }
         let model = ModelRunner(scenario: sc).run()
         let modelLog = ObservationLog.parse(model.text)
         #expect(modelLog.bad.isEmpty, "unparsable model lines \(modelLog.bad)")
         for e in modelLog.log.entries {
             if let v = ObservationSchema.violation(e.observation) { Issue.record("model line \(e.line): \(v)") }
         }
-        let report = ObservationDiff.diff(
-            scenario: name, kernel: ObservationLog.parse(kernelText).log, model: modelLog.log,
-            ranges: ranges)
+        let report = try KernelVariants.closest(scenario: name, kernels: kernelTexts, model: modelLog.log) {
+            try RangeRule.parseEmbedded(kernelTexts[$0]) + sideRanges
+        }
         let reason = CommittedFixtures.expected?.reason(name)
         switch ConformanceStatus(passed: report.passed, expected: reason != nil) {
         case .pass, .expectedFailure:

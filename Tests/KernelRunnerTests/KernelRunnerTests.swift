@@ -46,7 +46,8 @@ final class KernelRunnerTests: XCTestCase {
         ]
         try (program.map(\.encoded).joined(separator: "\n") + "\n").write(
             toFile: dir + "/steps", atomically: true, encoding: .utf8)
-        FileManager.default.createFile(atPath: dir + "/out", contents: nil)  // the "control port": a plain file here
+        // The "control port": a plain file here.
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/out", contents: nil))
         XCTAssertEqual(try run(dir + "/guest", [dir + "/steps", dir + "/out"]).status, 0)
         let lines = try String(contentsOfFile: dir + "/out", encoding: .utf8).split(separator: "\n").map(String.init)
         var observations: [Observation] = []

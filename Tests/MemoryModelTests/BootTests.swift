@@ -35,6 +35,33 @@ final class BootTests: XCTestCase {
         XCTAssertEqual((1...7).map { m.blocks[$0]!.zone }, Array(repeating: ZoneType.dma32, count: 7))
     }
 
+    /// Two nodes of 1G with `movablecore=256M` (campaign seed 19, and a memblock=debug run of the
+    /// same machine on 6.1.0-57): node 1 Movable managed 12007, node 0 Movable 27539. Node 0's
+    /// usemap sits on a page of its own, so the top node keeps one page more of the
+    /// NUMA_NO_NODE allocations than a single node would.
+    func testTwoNodeUsemapPageOnTheTopNode() throws {
+        let m = try Machine.boot(
+            MachineConfig(
+                memBytes: 2 << 30, maxmemBytes: 4 << 30, slots: 4,
+                nodes: [NodeConfig(id: 0, memBytes: 1 << 30), NodeConfig(id: 1, memBytes: 1 << 30)],
+                cmdline: "movablecore=256M"))
+        XCTAssertEqual(m.zone(node: 1, type: .movable).managedPages, 12007)
+        XCTAssertEqual(m.zone(node: 0, type: .movable).managedPages, 27539)
+    }
+
+    /// movable-node.kernel.txt: min_free_kbytes 45256, set when the cold-plugged DIMM is onlined
+    /// by acpi_init; the SMP alternatives (9 pages) are managed by then (start_kernel frees them
+    /// before the initcalls), the initrd and init sections are not.
+    func testMovableNodeMinFreeKbytesAtTheInitcallOnline() throws {
+        let m = try Machine.boot(
+            MachineConfig(
+                memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4,
+                nodes: [NodeConfig(id: 0, memBytes: 768 << 20), NodeConfig(id: 1, memBytes: 256 << 20)],
+                dimms: [DIMMConfig(id: "dimm1", sizeBytes: 512 << 20, node: 1)],
+                cmdline: "movable_node memhp_default_state=online"))
+        XCTAssertEqual(m.minFreeKbytes, 45256)
+    }
+
     /// c-movablecore.txt: `movablecore=256M` carves ZONE_MOVABLE out of DMA32.
     func testMovablecoreZonesMatchCapture() throws {
         let m = try Machine.boot(

@@ -10,10 +10,10 @@ import XCTest
 /// that block of a fresh boot of the same machine (deterministic).
 final class ModelAgreementTests: XCTestCase {
     /// A shape: the machine and what is done to it before the snapshot.
-    struct Shape {
+    struct Shape: Sendable {
         var name: String
         var config: MachineConfig
-        var prepare: (KernelFS) throws -> Void
+        var prepare: @Sendable (KernelFS) throws -> Void
     }
 
     func boot(_ shape: Shape) throws -> KernelFS {

@@ -19,6 +19,9 @@ extension Machine {
         }
         m.setUpBootMemory(zoneSpans: spans, present: layout.memoryRanges, reserved: layout.reserved.map(\.range))
         m.buildZonelists()
+        // start_kernel frees the SMP alternatives (check_bugs → alternative_instructions) before
+        // any initcall runs.
+        for r in layout.reserved where r.fate == .freedBeforeInitcalls { m.freeReservedRange(r.range) }
         // Watermarks and THP's min_free_kbytes are set by initcalls, before the kernel frees
         // its init sections and the initrd: those pages are not yet managed then.
         m.initPerZoneWmarkMin()

@@ -204,8 +204,13 @@ public struct ReservedRange: Sendable, Equatable {
         /// Stays PageReserved for good (not managed).
         case kept
         /// Reserved at mem_init(), given to the buddy allocator before user space runs
-        /// (initmem, initrd, SMP alternatives, image gaps). Managed after boot.
+        /// (initmem, initrd, image gaps). Managed after boot.
         case freedLate
+        /// Reserved at mem_init() (the `Memory:` line counts it) but freed by start_kernel
+        /// itself before the first initcall: the SMP alternatives, which
+        /// alternative_instructions() frees ("Freeing SMP alternatives memory: 36K" precedes
+        /// hugetlb_init's lines). Managed when the initcalls compute the watermarks.
+        case freedBeforeInitcalls
         /// A boot-time gigantic HugeTLB page: managed (adjust_managed_page_count) but in the pool.
         case gigantic
     }
@@ -613,7 +618,7 @@ extension BootLayout {
             (pagesK(profile.rodataDataGapK), "kernel image rodata/data gap", .freedLate),
             (pagesK(profile.rwdataK) + profile.imageUnlistedPages, "kernel rwdata, ORC tables, brk", .kept),
             (pagesK(profile.initK), "kernel initmem", .freedLate),
-            (pagesK(profile.smpAlternativesK), "SMP alternatives", .freedLate),
+            (pagesK(profile.smpAlternativesK), "SMP alternatives", .freedBeforeInitcalls),
             (pagesK(profile.bssK) - pagesK(profile.decryptedUnusedK), "kernel bss", .kept),
             (pagesK(profile.decryptedUnusedK), "unused decrypted bss", .freedLate)
         ]
@@ -653,7 +658,6 @@ extension BootLayout {
         let ptPages =
             profile.directMapBasePages
             + (ramAbove4G ? (config.gbpages ? profile.directMapAbove4GPagesGB : profile.directMapAbove4GPages) : 0)
-            + (memNodes.count > 1 ? profile.numaTopPages : 0)
         _ = try topDown(ptPages, "direct map page tables")
         // Sparse memmap: 2 MiB (one PMD) per present section, allocated on the node.
         for n in memNodes {
@@ -716,12 +720,21 @@ extension BootLayout {
             _ = try topDown(dentryHash.bytes / page, "dentry cache hash table")
             _ = try topDown(inodeHash.bytes / page, "inode cache hash table")
         }
-        let firstNodeMisc = memNodes.count > 1 ? profile.memblockFirstNodeMiscPages : 0
+        // On a NUMA machine the first node keeps its section root, vmemmap page tables and usemap;
+        // a usemap shares a page with the small NUMA_NO_NODE allocations only on the node at the
+        // top of memory, so every other node's usemap costs a page (`BootProfile.numaUsemapPages`).
+        let numa = memNodes.count > 1
+        let firstNodeMisc = numa ? profile.memblockFirstNodeMiscPages : 0
         _ = try topDown(
-            firstNodeMisc, node: memNodes.first, "memblock misc on the first node (its usemap, vmemmap page tables)")
+            firstNodeMisc, node: memNodes.first,
+            "memblock misc on the first node (section root, vmemmap page tables, its usemap)")
+        let topNode = memoryRanges.max { $0.range.end < $1.range.end }?.node
+        for n in memNodes.dropFirst() where n != topNode {
+            _ = try topDown(profile.numaUsemapPages, node: n, "usemap of node \(n)")
+        }
         _ = try topDown(
-            profile.memblockMiscPages - firstNodeMisc,
-            "memblock misc (mem_section, usemap, vmemmap page tables, e820, ACPI)")
+            profile.memblockMiscPages - firstNodeMisc + (numa ? profile.numaUsemapPages : 0),
+            "memblock misc (mem_section, usemap, e820, ACPI, percpu maps)")
         // SWIOTLB: only when some memory (also SRAT hotplug) may sit above 4 GiB.
         var swiotlb: PFNRange? = nil
         if maxPossiblePFN > dma32PFN {
@@ -737,7 +750,7 @@ extension BootLayout {
                     let c = nodes[ni].memory.reduce(0) { $0 + $1.clamped(to: zr).clamped(to: r.range).count }
                     switch r.fate {
                     case .kept: nodes[ni].zones[zi].reservedPages += c
-                    case .freedLate: nodes[ni].zones[zi].lateFreedPages += c
+                    case .freedLate, .freedBeforeInitcalls: nodes[ni].zones[zi].lateFreedPages += c
                     case .gigantic: nodes[ni].zones[zi].giganticPages += c
                     }
                 }

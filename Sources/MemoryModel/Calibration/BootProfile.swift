@@ -24,27 +24,31 @@ public struct BootProfile: Sendable, Equatable {
     /// Small memblock allocations not listed above (mem_section roots, usemaps, vmemmap page
     /// tables, e820 copies, ACPI). Calibrated: c's Movable reserved = 21178.
     public var memblockMiscPages = 16
-    /// Of those, the pages that are node-local to the first memory node on a NUMA machine
-    /// (sparse_init_nid(0) runs first: its usemap and the vmemmap page tables its memmap
-    /// populates, vmemmap_alloc_block(PAGE_SIZE, node)); the rest are NUMA_NO_NODE and go to the
-    /// top of memory. Calibrated: all seven two-node fixtures (512M+512M, 768M+256M,
-    /// 1536M+512M, 2G+2G) and campaign seeds 1 and 4 reserve 4 pages more on node 0 than a
-    /// single top-down lump gives.
+    /// Of those, the pages that are node-local to the first memory node on a NUMA machine:
+    /// sparse_index_alloc's section root, the two vmemmap page tables its memmap populates
+    /// (vmemmap_alloc_block_zero(PAGE_SIZE, node)) and its usemap (sparse_init_nid →
+    /// memblock_alloc_try_nid(448 bytes, node) inside the section holding its NODE_DATA); the
+    /// rest are NUMA_NO_NODE and go to the top of memory. memblock=debug of a 1G+1G guest
+    /// (6.1.0-57, this session) shows those 4 pages on node 0 and 14 on node 1, where a single
+    /// 2G node has 17 in one place: a single node's usemap shares a page with the small
+    /// NUMA_NO_NODE allocations (hpet, io_apic, firmware_map, percpu maps, cpumasks) packed
+    /// top-down after it, and so does the usemap of the node that holds the top of memory; the
+    /// usemap of every other node sits alone on a page of its own (`numaUsemapPages`).
     public var memblockFirstNodeMiscPages = 4
+    /// The page each node's usemap takes when it is not the node at the top of memory (see
+    /// `memblockFirstNodeMiscPages`): one more page reserved on a NUMA machine than the same
+    /// memory in one node. All seven two-node fixtures and campaign seeds 1, 4, 13, 19, 22
+    /// show that page as one fewer `managed` on the top node (the NUMA_NO_NODE rest moves up).
+    public var numaUsemapPages = 1
     /// Top-of-memory boot pages that depend on the machine's shape, calibrated together on
     /// every zone `managed` the fixtures show (single node 1G/2G/4G/8G, 3G and 4G with gbpages,
     /// two nodes of 1G/2G/4G in total): one on every machine (a-baseline), three more when RAM
     /// exists above 4 GiB (boot-4g, boot-8g, kernelcore-50pct-two-nodes: the direct map beyond
     /// the brk pgt_buf), two with 1 GiB pages (campaign seed 8). The former one page per GiB of
-    /// the direct map left 2G guests one page short and 8G guests five. Every two-node fixture
-    /// also shows one page fewer managed on the top node than the model (`numaTopPages` = 1
-    /// makes all of them exact) but movable-node's min_free_kbytes (45256, set when the
-    /// cold-plugged DIMM is onlined during the initcalls) needs that page still managed then:
-    /// it leaves managed later, by a path the model does not have yet, so it stays 0.
+    /// the direct map left 2G guests one page short and 8G guests five.
     public var directMapBasePages = 1
     public var directMapAbove4GPages = 3
     public var directMapAbove4GPagesGB = 2
-    public var numaTopPages = 0
     /// preallocate_vmalloc_pages() between memblock_free_all() and the `Memory:` line
     /// (b and d: 260860K available = 65280 initialised free pages − 65).
     public var vmallocPreallocPages = 65

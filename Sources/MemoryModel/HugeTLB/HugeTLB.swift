@@ -1,5 +1,7 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// HugeTLB pools as mm/hugetlb.c of 6.1 keeps them: hstates (2 MiB, and 1 GiB with
