@@ -63,6 +63,57 @@ final class SnapshotBootTests: XCTestCase {
         }
     }
 
+    /// What a snapshot cannot know, set by `--assume`, changes the booted model as it changes the
+    /// prediction: memory33 of the two-node guest (ZONE_MOVABLE, anonymous memory) offlines as
+    /// the kernel did; assumed long-term pinned, or holding page cache whose writeback is
+    /// assumed stuck, the model's offline spins until the writer's signal (EINTR), as predicted.
+    func testAssumptionsChangeTheModelAsThePrediction() throws {
+        let (log, g) = try XCTUnwrap(try guests().first { $0.0 == "snap-two-nodes.kernel.txt" })
+        func offline(_ block: Int, _ a: Assumptions) throws -> (model: String, predicted: String) {
+            let m = try SnapshotMachine.boot(g.snapshot, census: g.census, assumptions: a, source: log)
+            let fs = KernelFS(machine: m)
+            var model = "0"
+            do { try fs.write("/sys/devices/system/memory/memory\(block)/state", "offline\n") } catch let e
+                as KernelError
+            {
+                model = e.errno.symbol
+            }
+            XCTAssertNoThrow(try m.verify())
+            let p = OfflinePredictor(snapshot: g.snapshot, census: g.census, assumptions: a).predictAll()
+            return (model, try XCTUnwrap(p.first { $0.block == block }).errno)
+        }
+        let plain = try offline(33, Assumptions())
+        XCTAssertEqual(plain.model, "0")
+        XCTAssertEqual(plain.predicted, "0")
+        var pinned = Assumptions()
+        try pinned.apply("pinned=0x108000-0x110000")  // memory33
+        let p = try offline(33, pinned)
+        XCTAssertEqual(p.model, "EINTR")
+        XCTAssertEqual(p.predicted, "EINTR")
+        // Page cache (the guests hold none but shmem): memory33 filled with file LRU pages, most
+        // of them page cache by the meminfo split; with dirty=stuck they never migrate.
+        let withCache = g.census.overlaid([(0x108000..<0x110000, .file)])
+        func offlineCache(_ a: Assumptions) throws -> (model: String, predicted: String) {
+            let m = try SnapshotMachine.boot(g.snapshot, census: withCache, assumptions: a, source: log)
+            var model = "0"
+            do { try KernelFS(machine: m).write("/sys/devices/system/memory/memory33/state", "offline\n") } catch let e
+                as KernelError
+            {
+                model = e.errno.symbol
+            }
+            let p = OfflinePredictor(snapshot: g.snapshot, census: withCache, assumptions: a).predictAll()
+            return (model, try XCTUnwrap(p.first { $0.block == 33 }).errno)
+        }
+        let clean = try offlineCache(Assumptions())
+        XCTAssertEqual(clean.model, "0")
+        XCTAssertEqual(clean.predicted, "0")
+        var stuck = Assumptions()
+        try stuck.apply("dirty=stuck")
+        let dirty = try offlineCache(stuck)
+        XCTAssertEqual(dirty.model, "EINTR")
+        XCTAssertEqual(dirty.predicted, "EINTR")
+    }
+
     /// The guests that also read their whole /proc/meminfo right after the snapshot: the model's
     /// has the same lines in the same order (Debian 6.1's config: no HIGHMEM, ZSWAP, MEMORY_FAILURE,
     /// THP, no CMA, x86's DirectMap lines), and every line the census decides is within the
