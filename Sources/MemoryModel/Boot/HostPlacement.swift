@@ -55,15 +55,17 @@ extension Machine {
         m.host = host
         m.blockPages = bp
         if let r = host.lowmemReserveRatio {
-            for (i, v) in r.prefix(m.lowmemReserveRatio.count).enumerated() { m.lowmemReserveRatio[i] = v }
+            for (i, v) in r.prefix(m.watermarkTunables.lowmemReserveRatio.count).enumerated() {
+                m.watermarkTunables.lowmemReserveRatio[i] = v
+            }
         }
-        if let w = host.watermarkScaleFactor { m.watermarkScaleFactor = w }
+        if let w = host.watermarkScaleFactor { m.watermarkTunables.watermarkScaleFactor = w }
         let pieces = m.hostPresentPieces(host)
         m.placeHostPages(pieces: pieces, runs: runs)
         m.buildZonelists()
         m.initPerZoneWmarkMin()
-        if let kb = host.minFreeKbytes, kb != m.minFreeKbytes {
-            m.minFreeKbytes = kb
+        if let kb = host.minFreeKbytes, kb != m.watermarkTunables.minFreeKbytes {
+            m.watermarkTunables.minFreeKbytes = kb
             m.setupPerZoneWmarks()
         }
         m.registerHostBlocks(host)
@@ -130,6 +132,18 @@ extension Machine {
         var ownerIDs: [Int: Int] = [:]  // kind raw << 8 | node → owner id
         var pi = 0
         for run in runs {
+            if case .hugetlb = run.kind {
+                // A huge page may span blocks (1 GiB over eight of 128 MiB): placed whole when
+                // one zone holds every pageblock of it.
+                if let z = zoneIndex(ofPFN: run.range.start),
+                    stride(from: run.range.start, to: run.range.end, by: Geometry.pageblockPages).allSatisfy({
+                        zoneIndex(ofPFN: $0) == z
+                    })
+                {
+                    placeHostRun(run.range, run.kind, zone: z, ownerIDs: &ownerIDs)
+                }
+                continue
+            }
             while pi < pieces.count && pieces[pi].range.end <= run.range.start { pi += 1 }
             var j = pi
             while j < pieces.count && pieces[j].range.start < run.range.end {
