@@ -21,7 +21,7 @@ extension Machine {
         m.buildZonelists()
         // start_kernel frees the SMP alternatives (check_bugs → alternative_instructions) before
         // any initcall runs.
-        for r in layout.reserved where r.fate == .freedBeforeInitcalls { m.freeReservedRange(r.range) }
+        for r in layout.reserved where r.fate == .freedBeforeInitcalls { m.freeReservedPages(r.range) }
         // Watermarks and THP's min_free_kbytes are set by initcalls, before the kernel frees
         // its init sections and the initrd: those pages are not yet managed then.
         m.initPerZoneWmarkMin()
@@ -43,7 +43,7 @@ extension Machine {
         // before the initrd (rootfs_initcall's unpack) and the init sections (free_initmem
         // after the initcalls) are freed, so an online of a cold-plugged DIMM recomputes
         // min_free_kbytes and the watermarks without those pages.
-        for r in layout.reserved where r.fate == .freedLate { m.freeReservedRange(r.range) }
+        for r in layout.reserved where r.fate == .freedLate { m.freeReservedPages(r.range) }
         m.allocateBootMemory(layout.bootAllocations, beforeLateFrees: false)
         // virtio_mem (a module the runner loads before the first step) probes its devices
         // and plugs what they request already.
