@@ -262,12 +262,6 @@ public enum ModelSuite {
 
     /// Boot a machine; figures: page frames, memory block size.
     static func boot(_ cfg: MachineConfig) throws -> BenchSample {
-        let top = Swift.max(cfg.memBytes + (1 << 30), cfg.maxmemBytes) >> Geometry.pageShift
-        guard top < Int(UInt32.max) else {
-            throw BenchSkipped(
-                "the model keeps pfns in 32 bits (free lists, owner lists, memmap links): \(top) page frames do not fit"
-            )
-        }
         var m: Machine?
         let s = try BenchTimer.measure { m = try Machine.boot(cfg) }
         return withFigures(

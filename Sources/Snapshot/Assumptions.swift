@@ -22,14 +22,15 @@ public struct Assumptions: Sendable, Equatable {
     /// MEM_GOING_OFFLINE or are balloon-movable; false: they hold a reference (EBUSY).
     public var offlinePagesReleased = true
     /// Dirty page cache is migrated like clean (migration copies dirty pages; only a mapping
-    /// without migrate_folio would write it back first). kpageflags shows KPF_DIRTY, but the
-    /// census does not keep it.
+    /// without migrate_folio writes it back first, and offline_pages retries until that is
+    /// done). kpageflags shows KPF_DIRTY, but the census does not keep it. false (`dirty=stuck`):
+    /// page cache never migrates, as behind a writeback that cannot finish (an NFS server gone).
     public var dirtyPageCacheMigrates = true
 
     public init() {}
 
     /// `--assume KEY=VALUE` (pinned=START-END in pfns, hex with 0x; ramfs=stuck|migrates;
-    /// hvo=on|off|sysctl; flagless=auto|kernel|free; offline-pages=released|held).
+    /// hvo=on|off|sysctl; flagless=auto|kernel|free; offline-pages=released|held; dirty=migrates|stuck).
     public mutating func apply(_ text: String) throws {
         let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
         guard parts.count == 2 else { throw AssumptionError("expected KEY=VALUE, got '\(text)'") }
@@ -43,6 +44,8 @@ public struct Assumptions: Sendable, Equatable {
         case ("flagless", "kernel"): flaglessIsKernel = true
         case ("flagless", "free"): flaglessIsKernel = false
         case ("flagless", "auto"): flaglessIsKernel = nil
+        case ("dirty", "migrates"): dirtyPageCacheMigrates = true
+        case ("dirty", "stuck"): dirtyPageCacheMigrates = false
         case ("offline-pages", "released"): offlinePagesReleased = true
         case ("offline-pages", "held"): offlinePagesReleased = false
         case ("pinned", _):
@@ -54,7 +57,7 @@ public struct Assumptions: Sendable, Equatable {
             pinned.append(a..<b)
         default:
             throw AssumptionError(
-                "unknown assumption '\(text)' (ramfs=stuck|migrates, hvo=on|off|sysctl, flagless=auto|kernel|free, offline-pages=released|held, pinned=START-END)"
+                "unknown assumption '\(text)' (ramfs=stuck|migrates, hvo=on|off|sysctl, flagless=auto|kernel|free, offline-pages=released|held, dirty=migrates|stuck, pinned=START-END)"
             )
         }
     }
@@ -74,7 +77,8 @@ public struct Assumptions: Sendable, Equatable {
                 + (flaglessIsKernel.map { $0 ? "kernel memory" : "free (per-cpu lists)" }
                     ?? "free where the zone's per-cpu lists can hold them all, else kernel memory"),
             "PageOffline pages: " + (offlinePagesReleased ? "released by their driver" : "held (EBUSY)"),
-            "dirty page cache: migrates like clean"
+            "dirty page cache: "
+                + (dirtyPageCacheMigrates ? "migrates like clean" : "never migrates (writeback assumed stuck)")
         ]
     }
 }

@@ -207,6 +207,10 @@ public struct OfflinePredictor {
         var hugeHeads: [(pfn: Int, used: Bool, pages: Int)] = []
         census.forEachRun(s, e) { a, z, k in
             switch k {
+            case .file where !assumptions.dirtyPageCacheMigrates:
+                if never == nil { never = (a, k, 0) }
+                never!.count += z - a
+                p.migrate += z - a
             case .anon, .file, .unevictable, .mlocked:
                 if let pr = assumptions.pinned.first(where: { $0.overlaps(a..<z) }) {
                     let pfn = Swift.max(a, pr.lowerBound)
@@ -250,7 +254,10 @@ public struct OfflinePredictor {
         }
         if let nv = never {
             let what =
-                nv.kind == .ramfs ? "ramfs pages (no migrate_folio, no writepage)" : "pages assumed long-term pinned"
+                nv.kind == .ramfs
+                ? "ramfs pages (no migrate_folio, no writepage)"
+                : nv.kind == .file && !assumptions.dirtyPageCacheMigrates
+                    ? "page cache pages (dirty, writeback assumed stuck)" : "pages assumed long-term pinned"
             return fail(
                 .spins, "signal backoff",
                 "\(nv.count) \(what) never migrate, first at pfn \(hex(nv.pfn)): offline_pages retries until a signal",

@@ -200,7 +200,7 @@ public enum SnapshotMachine {
             case .noPage: continue
             case .free, .freePCP: emit(r, .free)
             case .anon, .unevictable, .mlocked: emitLRU(r, .anon)
-            case .file: split(r, &shmem, .shmem, .pageCache, lru: true)
+            case .file: split(r, &shmem, .shmem, a.dirtyPageCacheMigrates ? .pageCache : .ramfs, lru: true)
             case .ramfs: emitLRU(r, a.ramfsNeverMigrates ? .ramfs : .pageCache)
             case .slab: split(r, &sreclaim, .slabReclaimable, .slabUnreclaimable, lru: false)
             case .pageTable: emit(r, .allocated(.pageTable))

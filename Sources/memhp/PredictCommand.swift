@@ -27,7 +27,7 @@ struct PredictCommand: ParsableCommand {
     @Option(
         name: .customLong("assume"),
         help: ArgumentHelp(
-            "Change an assumption (repeatable): pinned=START-END (pfns), ramfs=stuck|migrates, hvo=on|off|sysctl, flagless=kernel|free, offline-pages=released|held.",
+            "Change an assumption (repeatable): pinned=START-END (pfns), ramfs=stuck|migrates, hvo=on|off|sysctl, flagless=kernel|free, offline-pages=released|held, dirty=migrates|stuck.",
             valueName: "key=value"))
     var assume: [String] = []
 

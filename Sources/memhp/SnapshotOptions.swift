@@ -17,7 +17,7 @@ struct SnapshotOptions: ParsableArguments {
     @Option(
         name: .customLong("assume"),
         help: ArgumentHelp(
-            "With --snapshot, what a snapshot cannot know (repeatable), as for `memhp predict`: pinned=START-END (pfns), ramfs=stuck|migrates, hvo=on|off|sysctl, flagless=auto|kernel|free, offline-pages=released|held.",
+            "With --snapshot, what a snapshot cannot know (repeatable), as for `memhp predict`: pinned=START-END (pfns), ramfs=stuck|migrates, hvo=on|off|sysctl, flagless=auto|kernel|free, offline-pages=released|held, dirty=migrates|stuck.",
             valueName: "key=value"))
     var assume: [String] = []
 

@@ -96,4 +96,24 @@ final class MemMapTests: XCTestCase {
         XCTAssertEqual(m.memmap.kind(r.start + 5), .offline)
         try m.verify()
     }
+
+    /// verify() skips summarized runs (so a terabyte machine's check reads chunks, not pages)
+    /// yet still sees a wrong page in a summary's tails or inside a dense chunk.
+    func testVerifySkipsSummariesButSeesWrongTails() throws {
+        let m = try Machine.boot(MachineConfig(memBytes: 1 << 40, maxmemBytes: 1 << 40, slots: 0))
+        try m.verify()  // 268 M pfns: only feasible (in a debug build) chunk by chunk
+        let z = m.zoneIndex(node: 0, type: .normal)
+        let li = Zone.listIndex(10, .movable)
+        let head = m.zones[z].freeArea[li][0]
+        XCTAssertNotNil(m.memmap.uniformRun(from: head + 1), "a free order-10 block is summarized")
+        // The summary's tails say `tail` instead of `buddyTail`.
+        m.memmap.fill(PFNRange(start: head + 1, count: MemMap.chunkPages - 1), kind: .tail)
+        XCTAssertThrowsError(try m.verify()) { XCTAssertTrue("\($0)".contains("expected buddyTail"), "\($0)") }
+        m.memmap.fill(PFNRange(start: head + 1, count: MemMap.chunkPages - 1), kind: .buddyTail)
+        try m.verify()
+        // One wrong page in a dense chunk.
+        m.memmap.setKind(head + 700, .anon)
+        XCTAssertNil(m.memmap.uniformRun(from: head + 1))
+        XCTAssertThrowsError(try m.verify()) { XCTAssertTrue("\($0)".contains("pfn \(head + 700)"), "\($0)") }
+    }
 }

@@ -20,6 +20,7 @@ final class KernelAccuracyTests: XCTestCase {
         var right = 0, total = 0
         var misses: [String] = []
         var kernels = Set<String>()
+        var perGuest: [(String, Int, Int)] = []
         for log in logs {
             let name = String(log.dropLast(".kernel.txt".count))
             let text = try String(contentsOf: Self.dir.appendingPathComponent(log), encoding: .utf8)
@@ -31,6 +32,8 @@ final class KernelAccuracyTests: XCTestCase {
                     ($0.block, $0)
                 })
             XCTAssertFalse(r.offlines.isEmpty, "\(log): no offline writes after the snapshot")
+            let before = (right, total)
+            defer { perGuest.append((name, right - before.0, total - before.1)) }
             for o in r.offlines {
                 guard let p = ps[o.block] else { XCTFail("\(log): memory\(o.block) not in the snapshot"); continue }
                 total += 1
@@ -46,6 +49,20 @@ final class KernelAccuracyTests: XCTestCase {
         }
         print("snapshot predictions vs Linux \(kernels.sorted().joined(separator: ", ")): \(right)/\(total) blocks")
         XCTAssertGreaterThanOrEqual(Double(right) / Double(max(total, 1)), 0.95)
+        // README's accuracy table shows these figures.
+        let readme = try String(
+            contentsOf: Self.dir.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
+                "README.md"),
+            encoding: .utf8)
+        let pct = String(format: "%.1f", 100 * Double(right) / Double(max(total, 1)))
+        XCTAssertTrue(
+            readme.contains("**\(right)/\(total) (\(pct)%)**"),
+            "README: the accuracy figure is \(right)/\(total) (\(pct)%)")
+        for (name, r, t) in perGuest {
+            XCTAssertTrue(
+                readme.split(separator: "\n").contains { $0.hasPrefix("| \(name) |") && $0.hasSuffix("| \(r)/\(t) |") },
+                "README: the accuracy table's row for \(name) should read \(r)/\(t)")
+        }
         let listed = (try? String(contentsOf: Self.dir.appendingPathComponent("MISSES"), encoding: .utf8)) ?? ""
         let expected = listed.split(separator: "\n").filter { !$0.hasPrefix("#") }
             .map { String($0.split(separator: "#", omittingEmptySubsequences: false)[0]).trimmingSpaces }.filter {

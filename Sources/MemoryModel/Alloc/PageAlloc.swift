@@ -9,7 +9,7 @@ extension Machine {
         memmap.setKind(pfn, .buddy)
         memmap.setOrder(pfn, order)
         memmap.setOwner(pfn, Int(mt.rawValue))
-        memmap.setLink(pfn, zones[z].fast.freePush(li, UInt32(pfn)))
+        memmap.setLink(pfn, zones[z].fast.freePush(li, pfn))
         zones[z].freePages += 1 << order
     }
 
@@ -200,7 +200,7 @@ extension Machine {
                 memmap.setKind(pfn, .pcp)
                 memmap.setOrder(pfn, order)
                 memmap.setOwner(pfn, Int(mt.rawValue))
-                store.pcpAppend(li, UInt32(pfn))
+                store.pcpAppend(li, pfn)
                 zones[z].pcp.count += 1 << order
             }
             if store.pcpCount(li) == 0 { return nil }
@@ -217,7 +217,7 @@ extension Machine {
         memmap.setKind(pfn, .pcp)
         memmap.setOrder(pfn, order)
         memmap.setOwner(pfn, Int(mt.rawValue))
-        zones[z].fast.pcpPrepend(li, UInt32(pfn))
+        zones[z].fast.pcpPrepend(li, pfn)
         zones[z].pcp.count += 1 << order
         let pcp = zones[z].pcp
         let freeHigh = pcp.freeFactor > 0 && order > 0 && order <= 3

@@ -4,16 +4,20 @@ import Glibc
 import Darwin
 #endif
 
-/// A growable stack of pfns in one malloc'd buffer (a free list; the end is the head).
+/// A growable stack of pfns in one malloc'd buffer (a free list; the end is the head): the
+/// low 32 bits of each pfn, and bits 32-39 in `hi` once a pfn at or above 2^32 (16 TiB) was
+/// stored, so smaller machines keep 4 bytes an entry (see PFNList).
 @usableFromInline struct PFNStack {
     @usableFromInline var buf: UnsafeMutablePointer<UInt32>? = nil
+    @usableFromInline var hi: UnsafeMutablePointer<UInt8>? = nil
     @usableFromInline var count = 0
     @usableFromInline var cap = 0
 }
 
-/// A growable ring buffer of pfns (a pcp list): capacity a power of two.
+/// A growable ring buffer of pfns (a pcp list): capacity a power of two; wide as PFNStack.
 @usableFromInline struct PFNRing {
     @usableFromInline var buf: UnsafeMutablePointer<UInt32>? = nil
+    @usableFromInline var hi: UnsafeMutablePointer<UInt8>? = nil
     @usableFromInline var head = 0
     @usableFromInline var count = 0
     @usableFromInline var cap = 0
@@ -29,88 +33,111 @@ import Darwin
 
     @inline(__always) func freeCount(_ li: Int) -> Int { free[li].count }
     /// The head (last pushed) pfn of a free list, or nil.
-    @inline(__always) func freeTop(_ li: Int) -> UInt32? {
+    @inline(__always) func freeTop(_ li: Int) -> PFN? {
         let s = free + li
-        return s.pointee.count > 0 ? s.pointee.buf![s.pointee.count - 1] : nil
+        return s.pointee.count > 0 ? freeAt(li, s.pointee.count - 1) : nil
     }
     /// Push at the head; returns the position.
-    @inline(__always) func freePush(_ li: Int, _ pfn: UInt32) -> Int {
+    @inline(__always) func freePush(_ li: Int, _ pfn: PFN) -> Int {
         let s = free + li
         if s.pointee.count == s.pointee.cap { growFree(s, to: s.pointee.count + 1) }
         let pos = s.pointee.count
-        s.pointee.buf![pos] = pfn
+        freeSet(li, pos, pfn)
         s.pointee.count = pos + 1
         return pos
     }
-    @inline(__always) func freePopLast(_ li: Int) -> UInt32 {
+    @inline(__always) func freePopLast(_ li: Int) -> PFN {
         let s = free + li
         let n = s.pointee.count - 1
         precondition(n >= 0, "free list underflow")
         s.pointee.count = n
-        return s.pointee.buf![n]
+        return freeAt(li, n)
     }
-    @inline(__always) func freeSet(_ li: Int, _ pos: Int, _ pfn: UInt32) { free[li].buf![pos] = pfn }
-    @inline(__always) func freeAt(_ li: Int, _ pos: Int) -> UInt32 { free[li].buf![pos] }
+    @inline(__always) func freeSet(_ li: Int, _ pos: Int, _ pfn: PFN) {
+        let s = free + li
+        s.pointee.buf![pos] = UInt32(truncatingIfNeeded: pfn)
+        if pfn >> 32 != 0 || s.pointee.hi != nil { setHigh(&s.pointee.hi, s.pointee.cap, pos, pfn) }
+    }
+    @inline(__always) func freeAt(_ li: Int, _ pos: Int) -> PFN {
+        let s = free + li
+        let l = Int(s.pointee.buf![pos])
+        return s.pointee.hi == nil ? l : l | Int(s.pointee.hi![pos]) << 32
+    }
     @inline(never) func growFree(_ s: UnsafeMutablePointer<PFNStack>, to n: Int) {
         var cap = Swift.max(s.pointee.cap * 2, 16)
         while cap < n { cap *= 2 }
         s.pointee.buf = realloc(s.pointee.buf, cap * 4)!.assumingMemoryBound(to: UInt32.self)
+        if let h = s.pointee.hi { s.pointee.hi = realloc(h, cap)!.assumingMemoryBound(to: UInt8.self) }
         s.pointee.cap = cap
     }
-    /// The pfns of a free list, tail first (the array's end is the head).
-    func freePFNs(_ li: Int) -> [UInt32] {
-        let s = free[li]
-        guard s.count > 0 else { return [] }
-        return Array(UnsafeBufferPointer(start: s.buf!, count: s.count))
+    /// The first pfn at or above 2^32 in a list: allocate its high bytes (zero so far).
+    @inline(never) func setHigh(_ hi: inout UnsafeMutablePointer<UInt8>?, _ cap: Int, _ pos: Int, _ pfn: PFN) {
+        precondition(pfn >= 0 && pfn >> 40 == 0, "pfn \(pfn) beyond 40 bits")
+        if hi == nil { hi = calloc(cap, 1)!.assumingMemoryBound(to: UInt8.self) }
+        hi![pos] = UInt8(truncatingIfNeeded: pfn >> 32)
     }
+    /// The pfns of a free list, tail first (the array's end is the head).
+    func freePFNs(_ li: Int) -> [PFN] { (0..<free[li].count).map { freeAt(li, $0) } }
     /// Replace a free list's contents (positions are the caller's to fix in the memmap).
-    func setFreeList(_ li: Int, _ pfns: [UInt32]) {
+    func setFreeList(_ li: Int, _ pfns: [PFN]) {
         let s = free + li
         if pfns.count > s.pointee.cap { growFree(s, to: pfns.count) }
-        pfns.withUnsafeBufferPointer { b in
-            if b.count > 0 { s.pointee.buf!.update(from: b.baseAddress!, count: b.count) }
-        }
+        for (i, p) in pfns.enumerated() { freeSet(li, i, p) }
         s.pointee.count = pfns.count
     }
 
     // MARK: Pcp lists (Deque semantics: prepend/removeFirst at the head, append/removeLast at the tail)
 
     @inline(__always) func pcpCount(_ li: Int) -> Int { pcp[li].count }
-    @inline(__always) func pcpPrepend(_ li: Int, _ pfn: UInt32) {
+    @inline(__always) func pcpStore(_ r: UnsafeMutablePointer<PFNRing>, _ i: Int, _ pfn: PFN) {
+        r.pointee.buf![i] = UInt32(truncatingIfNeeded: pfn)
+        if pfn >> 32 != 0 || r.pointee.hi != nil { setHigh(&r.pointee.hi, r.pointee.cap, i, pfn) }
+    }
+    @inline(__always) func pcpLoad(_ r: UnsafeMutablePointer<PFNRing>, _ i: Int) -> PFN {
+        let l = Int(r.pointee.buf![i])
+        return r.pointee.hi == nil ? l : l | Int(r.pointee.hi![i]) << 32
+    }
+    @inline(__always) func pcpPrepend(_ li: Int, _ pfn: PFN) {
         let r = pcp + li
         if r.pointee.count == r.pointee.cap { growRing(r) }
         let h = (r.pointee.head &- 1) & (r.pointee.cap - 1)
-        r.pointee.buf![h] = pfn
+        pcpStore(r, h, pfn)
         r.pointee.head = h
         r.pointee.count += 1
     }
-    @inline(__always) func pcpAppend(_ li: Int, _ pfn: UInt32) {
+    @inline(__always) func pcpAppend(_ li: Int, _ pfn: PFN) {
         let r = pcp + li
         if r.pointee.count == r.pointee.cap { growRing(r) }
-        r.pointee.buf![(r.pointee.head + r.pointee.count) & (r.pointee.cap - 1)] = pfn
+        pcpStore(r, (r.pointee.head + r.pointee.count) & (r.pointee.cap - 1), pfn)
         r.pointee.count += 1
     }
-    @inline(__always) func pcpRemoveFirst(_ li: Int) -> UInt32 {
+    @inline(__always) func pcpRemoveFirst(_ li: Int) -> PFN {
         let r = pcp + li
         precondition(r.pointee.count > 0, "pcp list underflow")
-        let v = r.pointee.buf![r.pointee.head]
+        let v = pcpLoad(r, r.pointee.head)
         r.pointee.head = (r.pointee.head + 1) & (r.pointee.cap - 1)
         r.pointee.count -= 1
         return v
     }
-    @inline(__always) func pcpRemoveLast(_ li: Int) -> UInt32 {
+    @inline(__always) func pcpRemoveLast(_ li: Int) -> PFN {
         let r = pcp + li
         precondition(r.pointee.count > 0, "pcp list underflow")
         r.pointee.count -= 1
-        return r.pointee.buf![(r.pointee.head + r.pointee.count) & (r.pointee.cap - 1)]
+        return pcpLoad(r, (r.pointee.head + r.pointee.count) & (r.pointee.cap - 1))
     }
     @inline(never) func growRing(_ r: UnsafeMutablePointer<PFNRing>) {
         let old = r.pointee
         let cap = Swift.max(old.cap * 2, 16)
         let nb = malloc(cap * 4)!.assumingMemoryBound(to: UInt32.self)
         for i in 0..<old.count { nb[i] = old.buf![(old.head + i) & (old.cap - 1)] }
+        var nh: UnsafeMutablePointer<UInt8>? = nil
+        if let oh = old.hi {
+            nh = calloc(cap, 1)!.assumingMemoryBound(to: UInt8.self)
+            for i in 0..<old.count { nh![i] = oh[(old.head + i) & (old.cap - 1)] }
+            Glibc_free(oh)
+        }
         Glibc_free(old.buf)
-        r.pointee = PFNRing(buf: nb, head: 0, count: old.count, cap: cap)
+        r.pointee = PFNRing(buf: nb, hi: nh, head: 0, count: old.count, cap: cap)
     }
     var pcpEntries: Int { (0..<PerCPUPages.listCount).reduce(0) { $0 + pcp[$1].count } }
 }
@@ -130,21 +157,21 @@ public final class ZoneLists: @unchecked Sendable {
         ref = ZoneListsRef(free: free, pcp: pcp)
     }
     deinit {
-        for i in 0..<ZoneLists.freeListCount { Glibc_free(ref.free[i].buf) }
-        for i in 0..<PerCPUPages.listCount { Glibc_free(ref.pcp[i].buf) }
+        for i in 0..<ZoneLists.freeListCount { Glibc_free(ref.free[i].buf); Glibc_free(ref.free[i].hi) }
+        for i in 0..<PerCPUPages.listCount { Glibc_free(ref.pcp[i].buf); Glibc_free(ref.pcp[i].hi) }
         ref.free.deallocate(); ref.pcp.deallocate()
     }
     func freeCount(_ li: Int) -> Int { ref.freeCount(li) }
-    func freeAt(_ li: Int, _ pos: Int) -> UInt32 { ref.freeAt(li, pos) }
+    func freeAt(_ li: Int, _ pos: Int) -> PFN { ref.freeAt(li, pos) }
     /// The pfns of a free list, tail first (the array's end is the head).
-    public func freePFNs(_ li: Int) -> [UInt32] { ref.freePFNs(li) }
+    public func freePFNs(_ li: Int) -> [PFN] { ref.freePFNs(li) }
     /// Replace a free list's contents (positions are the caller's to fix in the memmap).
-    public func setFreeList(_ li: Int, _ pfns: [UInt32]) { ref.setFreeList(li, pfns) }
+    public func setFreeList(_ li: Int, _ pfns: [PFN]) { ref.setFreeList(li, pfns) }
     /// Entries on all pcp lists.
     public var pcpEntries: Int { ref.pcpEntries }
 }
 
-@inline(__always) func Glibc_free(_ p: UnsafeMutablePointer<UInt32>?) { free(p) }
+@inline(__always) func Glibc_free(_ p: UnsafeMutableRawPointer?) { free(p) }
 
 /// One free list of one order and migratetype: pfns of free buddy heads. The position of a
 /// pfn in the list is kept in the memmap's `link`, so removal from the middle is O(1). The
@@ -154,8 +181,8 @@ public struct FreeList: Sendable {
     let store: ZoneLists
     let index: Int
     public var count: Int { store.freeCount(index) }
-    public var pfns: [UInt32] { store.freePFNs(index) }
-    public subscript(position: Int) -> UInt32 { store.freeAt(index, position) }
+    public var pfns: [PFN] { store.freePFNs(index) }
+    public subscript(position: Int) -> PFN { store.freeAt(index, position) }
 }
 
 /// free_area[order].free_list[migratetype] of one zone, indexed order * 5 + migratetype.

@@ -83,8 +83,9 @@ public struct HostLayout: Sendable, Equatable {
                 "memory block size \(blockBytes >> 20) MiB: the model takes a power of two from 128 MiB to 2 GiB")
         }
         guard !ram.isEmpty else { throw MachineConfigError("no System RAM") }
-        guard endPFN > 0, endPFN < Int(UInt32.max) - Geometry.pagesPerSection * 16 else {
-            throw MachineConfigError("\(endPFN) page frames: beyond the 16 TiB the model's pfns address")
+        guard endPFN > 0, endPFN + Geometry.pagesPerSection * 16 <= Machine.pluggableEndBytes >> Geometry.pageShift
+        else {
+            throw MachineConfigError("\(endPFN) page frames: beyond the 64 TiB of x86-64's MAX_PHYSMEM_BITS (46)")
         }
         guard let maxNode = nodeIDs.last, maxNode < 64, nodeIDs.first! >= 0 else {
             throw MachineConfigError("node ids \(nodeIDs): the model takes nodes 0 to 63")

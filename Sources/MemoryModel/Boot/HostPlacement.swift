@@ -252,7 +252,7 @@ extension Machine {
         hugetlb.defaultIndex =
             hugetlb.index(ofSizeBytes: params.defaultHugePageSizeBytes) ?? hugetlb.index(ofSizeBytes: 2 << 20)!
         for i in hugetlb.hstates.indices where i > 0 { hugetlb.hstates[i].demoteOrder = hugetlb.hstates[i - 1].order }
-        var inUse: [Int: [UInt32]] = [:]
+        var inUse: [Int: PFNList] = [:]
         for run in runs {
             guard case .hugetlb(let order, let used) = run.kind, let hi = hstateIndex(ofOrder: order) else { continue }
             var head = roundUp(run.range.start, 1 << order)
@@ -267,7 +267,7 @@ extension Machine {
                 }
                 hugetlb.hstates[hi].nrHugePages += 1
                 hugetlb.hstates[hi].nrHugePagesNode[nid] += 1
-                if used { inUse[hi, default: []].append(UInt32(head)) } else { enqueueHugePage(hi, head) }
+                if used { inUse[hi, default: PFNList()].append(head) } else { enqueueHugePage(hi, head) }
             }
         }
         for p in host.pools {
@@ -283,13 +283,13 @@ extension Machine {
         for hi in hugetlb.hstates.indices {
             let h = hugetlb.hstates[hi]
             hugetlb.hstates[hi].maxHugePages = h.nrHugePages - h.surplusHugePages
-            let used = inUse[hi] ?? []
+            let used = inUse[hi] ?? PFNList()
             guard !used.isEmpty || h.resvHugePages > 0 else { continue }
             let id = hugetlb.nextMappingID
             hugetlb.nextMappingID += 1
             hugetlb.mappings[id] = HugeTLBMapping(
                 id: id, name: "host:\(h.name)", hstate: hi, shared: true, noreserve: false, node: 0,
-                pages: used + [UInt32](repeating: 0, count: h.resvHugePages), reserved: h.resvHugePages)
+                pages: used + PFNList(repeating: 0, count: h.resvHugePages), reserved: h.resvHugePages)
             for (i, head) in used.enumerated() { hugetlb.mapped[Int(head)] = .init(mapping: id, index: i) }
         }
     }

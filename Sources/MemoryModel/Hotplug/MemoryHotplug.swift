@@ -46,8 +46,12 @@ extension Machine {
             let range = PFNRange(start: id * bp, end: Swift.min((id + 1) * bp, memmap.pfnCount))
             var nodesSeen = Set<Int>()
             var pb = range.start
+            var lastNode = -1
             while pb < range.end {
-                if let z = zoneIndex(ofPFN: pb) { nodesSeen.insert(zones[z].node) }
+                if let z = zoneIndex(ofPFN: pb), zones[z].node != lastNode {
+                    lastNode = zones[z].node
+                    nodesSeen.insert(lastNode)
+                }
                 pb += Geometry.pageblockPages
             }
             guard let node = nodesSeen.min() else { continue }
@@ -68,14 +72,7 @@ extension Machine {
     }
 
     /// The first pfn of the range that is not System RAM (absent), or nil.
-    func firstHole(in range: PFNRange) -> PFN? {
-        var pfn = range.start
-        while pfn < range.end {
-            if memmap.kind(pfn) == .absent { return pfn }
-            pfn += 1
-        }
-        return nil
-    }
+    func firstHole(in range: PFNRange) -> PFN? { memmap.firstPFN(of: .absent, in: range) }
 
     // MARK: Groups
 

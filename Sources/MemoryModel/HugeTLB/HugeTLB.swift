@@ -243,7 +243,7 @@ extension Machine {
     func enqueueHugePage(_ hi: Int, _ head: PFN) {
         let nid = nodeOf(head)
         memmap.setLink(head, hugetlb.hstates[hi].freeLists[nid].count)
-        hugetlb.hstates[hi].freeLists[nid].append(UInt32(head))
+        hugetlb.hstates[hi].freeLists[nid].append(head)
         hugetlb.hstates[hi].freeHugePages += 1
         hugetlb.hstates[hi].freeHugePagesNode[nid] += 1
         insertHPFlags(head, .freed)
@@ -264,10 +264,10 @@ extension Machine {
 
     /// `dequeue_huge_page_node_exact`: the head of the node's free list, now in use.
     func dequeueHugePageNodeExact(_ hi: Int, node nid: Int, avoidIsolated: Bool = false) -> PFN? {
-        let list = hugetlb.hstates[hi].freeLists[nid]
-        var i = list.count - 1
+        // No copy of the list held across the unlink (it would copy the whole list).
+        var i = hugetlb.hstates[hi].freeLists[nid].count - 1
         while i >= 0 {
-            let p = Int(list[i])
+            let p = hugetlb.hstates[hi].freeLists[nid][i]
             if !avoidIsolated || pageblockMigrateType(p) != .isolate {
                 unlinkFreeHugePage(hi, p, node: nid)
                 return p
@@ -710,6 +710,17 @@ extension Machine {
             }
             if k == .absent || k == .tail || k == .buddyTail || k == .reserved || k == .offline {
                 pfn += 1
+                // The rest of a summarized chunk is no hugetlb head: check its pageblocks' flags.
+                if let run = memmap.uniformRun(from: pfn), run.kind != .hugetlb {
+                    var pb = (pfn + Geometry.pageblockPages - 1) >> Geometry.pageblockOrder
+                    while pb << Geometry.pageblockOrder < run.end {
+                        if hugetlb.flags[pb] != 0 {
+                            try fail("pageblock \(pb): flags \(hugetlb.flags[pb]) on a \(run.kind) page")
+                        }
+                        pb += 1
+                    }
+                    pfn = run.end
+                }
             } else {
                 pfn += 1 << memmap.order(pfn)
             }

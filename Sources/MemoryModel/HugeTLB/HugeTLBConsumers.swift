@@ -15,7 +15,7 @@ public struct HugeTLBMapping: Sendable {
     /// The node faults prefer (the task's CPU node, or an mbind preferred node).
     public let node: Int
     /// Head pfn of the page at each index, 0 while not faulted.
-    public internal(set) var pages: [UInt32]
+    public internal(set) var pages: PFNList
     /// Reservations still held for indices not yet faulted.
     public internal(set) var reserved: Int
     public var faulted: Int { pages.reduce(0) { $0 + ($1 != 0 ? 1 : 0) } }
@@ -48,7 +48,7 @@ extension Machine {
         hugetlb.mappings[id] = HugeTLBMapping(
             id: id, name: name, hstate: hi, shared: shared, noreserve: noreserve,
             node: nodes.indices.contains(node) ? node : 0,
-            pages: [UInt32](repeating: 0, count: count), reserved: noreserve ? 0 : count)
+            pages: PFNList(repeating: 0, count: count), reserved: noreserve ? 0 : count)
         return id
     }
 
@@ -99,7 +99,7 @@ extension Machine {
             )
             throw KernelError(.badAddress, "SIGBUS")
         }
-        hugetlb.mappings[id]!.pages[index] = UInt32(head)
+        hugetlb.mappings[id]!.pages[index] = head
         hugetlb.mapped[head] = .init(mapping: id, index: index)
     }
 

@@ -110,7 +110,7 @@ extension Machine {
         // The mapping now points at the copy.
         hugetlb.mapped[head] = nil
         hugetlb.mapped[new] = ref
-        hugetlb.mappings[ref.mapping]!.pages[ref.index] = UInt32(new)
+        hugetlb.mappings[ref.mapping]!.pages[ref.index] = new
         if temporary {
             // move_hugetlb_state: the temporary status moves to the old page.
             insertHPFlags(head, .temporary)

@@ -85,7 +85,7 @@ public struct HState: Sendable {
     public internal(set) var freeHugePagesNode: [Int]
     public internal(set) var surplusHugePagesNode: [Int]
     /// `hugepage_freelists[nid]`: head pfns; the end of the array is the list head.
-    var freeLists: [[UInt32]]
+    var freeLists: [PFNList]
     var nextNidToAlloc = 0
     var nextNidToFree = 0
     /// Order of the hstate `demote` splits into (0: none).

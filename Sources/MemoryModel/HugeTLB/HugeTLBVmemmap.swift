@@ -75,7 +75,7 @@ extension Machine {
         }
         // The replaced pages are gone; a restore records fresh ones.
         let firstSlot = (head >> Geometry.pageblockOrder) << 3
-        for i in (firstSlot + kept)..<(firstSlot + total) { vmemmap.replacedVmemmap[i] = UInt32.max }
+        for i in (firstSlot + kept)..<(firstSlot + total) { vmemmap.setReplaced(i, nil) }
         insertHPFlags(head, .vmemmapOptimized)
         hugetlb.stats.optimized += 1
         hugetlb.stats.vmemmapPagesFreed += total - kept
@@ -113,7 +113,7 @@ extension Machine {
             memmap.setKind(p, .memmap)
             memmap.setOrder(p, 0)
             memmap.setOwner(p, 0)
-            vmemmap.replacedVmemmap[section * slots + i] = UInt32(p)
+            vmemmap.setReplaced(section * slots + i, p)
         }
         vmemmap.sectionMemmap[section] = SparseVmemmap.basePages
     }
@@ -131,12 +131,12 @@ extension Machine {
         let total = ((1 << order) * Geometry.structPageSize) >> Geometry.pageShift, kept = hugetlb.profile.keptPages
         let need = total - kept
         advance(nanoseconds: Machine.htlbVmemmapCostNs)
-        var got: [UInt32] = []
+        var got: [PFN] = []
         got.reserveCapacity(need)
         let gfp: GFP = [.kernel, .noretry, .thisnode]
         for _ in 0..<need {
             guard let p = allocPages(order: 0, gfp: gfp, node: nid, kind: .memmap) else { break }
-            got.append(UInt32(p))
+            got.append(p)
         }
         if got.count < need {
             for p in got { freePages(Int(p), order: 0) }
@@ -150,7 +150,7 @@ extension Machine {
         let firstSlot = (head >> Geometry.pageblockOrder) << 3
         var i = 0
         for k in kept..<total {
-            vmemmap.replacedVmemmap[firstSlot + k] = got[i]
+            vmemmap.setReplaced(firstSlot + k, got[i])
             i += 1
         }
         removeHPFlags(head, .vmemmapOptimized)

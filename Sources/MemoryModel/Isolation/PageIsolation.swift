@@ -95,9 +95,9 @@ extension Machine {
     func appendToFreeListTail(_ z: Int, _ pfns: [PFN], order: Int, mt: MigrateType) {
         let li = Zone.listIndex(order, mt)
         var list = zones[z].store.freePFNs(li)
-        var merged = [UInt32]()
+        var merged = [PFN]()
         merged.reserveCapacity(list.count + pfns.count)
-        for p in pfns.reversed() { merged.append(UInt32(p)) }
+        merged.append(contentsOf: pfns.reversed())
         merged.append(contentsOf: list)
         list = []
         for (i, p) in merged.enumerated() {

@@ -12,7 +12,7 @@ public struct Owner: Sendable {
     public var bound: Bool
     public var gfp: GFP
     /// Head pfns of the blocks held, each of `order`.
-    public internal(set) var blocks: [UInt32] = []
+    public internal(set) var blocks = PFNList()
     public let order: Int
     /// Pages reclaim may free without swap: clean page cache, reclaimable slab.
     public var reclaimable: Bool
@@ -108,7 +108,7 @@ extension Machine {
     func attach(_ pfn: PFN, to id: Int) {
         memmap.setOwner(pfn, id)
         memmap.setLink(pfn, owners.slots[id]!.blocks.count)
-        owners.slots[id]!.blocks.append(UInt32(pfn))
+        owners.slots[id]!.blocks.append(pfn)
     }
 
     /// Remove an allocated head from its owner's list (swap-remove; O(1)).
@@ -116,9 +116,9 @@ extension Machine {
         let id = memmap.owner(pfn)
         let pos = memmap.link(pfn)
         let last = owners.slots[id]!.blocks.removeLast()
-        if Int(last) != pfn {
+        if last != pfn {
             owners.slots[id]!.blocks[pos] = last
-            memmap.setLink(Int(last), pos)
+            memmap.setLink(last, pos)
         }
     }
 
@@ -129,7 +129,7 @@ extension Machine {
         guard let (order, held) = owners[id].map({ ($0.order, $0.blocks.count) }) else { return 0 }
         let n = Swift.min(count ?? held, held)
         for _ in 0..<n {
-            let pfn = Int(owners.slots[id]!.blocks.removeLast())
+            let pfn = owners.slots[id]!.blocks.removeLast()
             memmap.setOwner(pfn, 0)
             freePages(pfn, order: order)
         }
@@ -150,7 +150,7 @@ extension Machine {
     func transferBlock(from old: PFN, to new: PFN) {
         let id = memmap.owner(old)
         let pos = memmap.link(old)
-        owners.slots[id]!.blocks[pos] = UInt32(new)
+        owners.slots[id]!.blocks[pos] = new
         memmap.setOwner(new, id)
         memmap.setLink(new, pos)
         memmap.setOwner(old, 0)

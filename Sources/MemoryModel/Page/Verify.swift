@@ -21,6 +21,8 @@ extension Machine {
                 if kind == .offline, zoneIndex(ofPFN: pfn) != nil, pageblockMigrateType(pfn) != .isolate {
                     // Offline pages belong to no zone, except transiently during offline.
                 }
+                // The rest of a summarized chunk of the same kind holds nothing to check.
+                if let run = memmap.uniformRun(from: pfn + 1), run.kind == kind { pfn = run.end; continue }
                 pfn += 1; continue
             }
             guard let z = zoneIndex(ofPFN: pfn) else { try fail("pfn \(pfn) is \(kind) but in no zone") }
@@ -35,11 +37,23 @@ extension Machine {
             let n = 1 << order
             guard pfn & (n - 1) == 0 else { try fail("pfn \(pfn): head of order \(order) not aligned") }
             let tailKind: PageKind = kind.isFree ? .buddyTail : .tail
-            for t in (pfn + 1)..<(pfn + n) {
+            var t = pfn + 1
+            while t < pfn + n {
+                if let run = memmap.uniformRun(from: t), run.kind == tailKind {
+                    // Summarized tails: the zone is per pageblock, so check one pfn in each.
+                    let end = Swift.min(run.end, pfn + n)
+                    while t < end {
+                        guard zoneIndex(ofPFN: t) == z else { try fail("block at \(pfn) crosses zones") }
+                        t = (t | (Geometry.pageblockPages - 1)) + 1
+                    }
+                    t = end
+                    continue
+                }
                 guard memmap.kind(t) == tailKind else {
                     try fail("pfn \(t): expected \(tailKind) of head \(pfn), found \(memmap.kind(t))")
                 }
                 guard zoneIndex(ofPFN: t) == z else { try fail("block at \(pfn) crosses zones") }
+                t += 1
             }
             perZonePresent[z] += n
             switch kind {
@@ -125,6 +139,7 @@ extension Machine {
                 if memmap.kind(pfn) == .memmap && memmap.owner(pfn) == 0 {
                     try fail("pfn \(pfn): memmap page not registered")
                 }
+                if let run = memmap.uniformRun(from: pfn + 1), run.kind != .memmap { pfn = run.end; continue }
                 pfn += 1
             }
             return
@@ -149,8 +164,8 @@ extension Machine {
             if pt != 0 && memmap.kind(pt) != .pageTable {
                 try fail("section \(s): PTE table \(pt) is \(memmap.kind(pt))")
             }
-            for i in (s * slots)..<((s + 1) * slots) where vmemmap.replacedVmemmap[i] != UInt32.max {
-                let p = Int(vmemmap.replacedVmemmap[i])
+            for i in (s * slots)..<((s + 1) * slots) {
+                guard let p = vmemmap.replaced(i) else { continue }
                 guard memmap.kind(p) == .memmap, memmap.order(p) == 0, memmap.owner(p) == 0 else {
                     try fail(
                         "section \(s) slot \(i - s * slots): pfn \(p) is \(memmap.kind(p)) order \(memmap.order(p))")
@@ -164,6 +179,11 @@ extension Machine {
             if k == .memmap && memmap.owner(pfn) == 0 {
                 guard referenced.contains(pfn) else { try fail("pfn \(pfn): memmap page nobody maps (lost)") }
                 heads += 1
+            }
+            // Summarized non-head pages (holes, offline memory, tails) hold no memmap heads.
+            if k != .memmap, let run = memmap.uniformRun(from: pfn + 1), run.kind != .memmap {
+                pfn = Swift.max(run.end, pfn + 1)
+                continue
             }
             pfn +=
                 (k == .memmap || k == .buddy || k == .pcp || (k.isAllocated && k != .tail)) ? 1 << memmap.order(pfn) : 1

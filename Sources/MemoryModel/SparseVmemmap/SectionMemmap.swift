@@ -93,9 +93,9 @@ extension Machine {
             }
         }
         let slots = SparseVmemmap.slotsPerSection
-        for i in (section * slots)..<((section + 1) * slots) where vmemmap.replacedVmemmap[i] != UInt32.max {
-            let p = Int(vmemmap.replacedVmemmap[i])
-            vmemmap.replacedVmemmap[i] = UInt32.max
+        for i in (section * slots)..<((section + 1) * slots) {
+            guard let p = vmemmap.replaced(i) else { continue }
+            vmemmap.setReplaced(i, nil)
             if memmap.kind(p) == .memmap { freePages(p, order: 0) }
         }
         let pt = vmemmap.splitPMD[section]

@@ -14,11 +14,13 @@ public struct SparseVmemmap: Sendable {
     public internal(set) var sectionMemmap: [Int] = []
     /// Per section: the page-table page its vmemmap PMD was split into, 0 while unsplit.
     public internal(set) var splitPMD: [Int] = []
-    /// Per 2 MiB chunk, 8 slots: the pfn now backing each of the chunk's 8 vmemmap pages
-    /// when it is not the original page (a restore re-allocated it, or the section is mapped
-    /// with base pages), `UInt32.max` while the original page backs it (or, for a page HVO
-    /// freed, nothing does).
-    var replacedVmemmap: [UInt32] = []
+    /// Per section, 8 slots per 2 MiB chunk (a global slot is `chunk << 3 | j`): the pfn now
+    /// backing each of the chunk's 8 vmemmap pages when it is not the original page (a
+    /// restore re-allocated it, or the section is mapped with base pages), stored as pfn + 1;
+    /// 0 while the original page backs it (or, for a page HVO freed, nothing does). A
+    /// section's list is allocated on its first replacement, so a 16 TiB machine's empty
+    /// slots cost 8 bytes a section.
+    var replacedVmemmap: [PFNList] = []
     /// `vmemmap_populate_hugepages` warned once that an order-9 block was not found.
     var allocWarned = false
 
@@ -33,7 +35,25 @@ public struct SparseVmemmap: Sendable {
         guard sectionMemmap.count != sections else { return }
         sectionMemmap = [Int](repeating: -1, count: sections)
         splitPMD = [Int](repeating: 0, count: sections)
-        replacedVmemmap = [UInt32](repeating: UInt32.max, count: sections * Self.slotsPerSection)
+        replacedVmemmap = [PFNList](repeating: PFNList(), count: sections)
+    }
+
+    /// The pfn backing global vmemmap slot `g` when it is not the original page, or nil.
+    @inline(__always) func replaced(_ g: Int) -> PFN? {
+        let s = g / Self.slotsPerSection
+        guard !replacedVmemmap[s].isEmpty else { return nil }
+        let v = replacedVmemmap[s][g % Self.slotsPerSection]
+        return v == 0 ? nil : v - 1
+    }
+
+    /// Record (or, with nil, forget) the page backing global vmemmap slot `g`.
+    mutating func setReplaced(_ g: Int, _ pfn: PFN?) {
+        let s = g / Self.slotsPerSection
+        if replacedVmemmap[s].isEmpty {
+            guard pfn != nil else { return }
+            replacedVmemmap[s] = PFNList(repeating: 0, count: Self.slotsPerSection)
+        }
+        replacedVmemmap[s][g % Self.slotsPerSection] = pfn.map { $0 + 1 } ?? 0
     }
 
     /// Whether the section's memmap is known: memblock, an order-9 block, or base pages.
@@ -57,7 +77,7 @@ public struct SparseVmemmap: Sendable {
     /// Record a section mapped with base pages: `pages` in vmemmap order under `pteTable`.
     mutating func registerBasePages(section: Int, pages: [Int], pteTable: PFN) {
         precondition(pages.count == Self.slotsPerSection)
-        for (i, p) in pages.enumerated() { replacedVmemmap[section * Self.slotsPerSection + i] = UInt32(p) }
+        for (i, p) in pages.enumerated() { setReplaced(section * Self.slotsPerSection + i, p) }
         splitPMD[section] = pteTable
         sectionMemmap[section] = Self.basePages
     }
@@ -68,8 +88,7 @@ public struct SparseVmemmap: Sendable {
     func backing(_ head: PFN, _ k: Int) -> PFN? {
         let chunk = (head >> Geometry.pageblockOrder) + k >> 3
         let j = k & 7
-        let r = replacedVmemmap[chunk << 3 | j]
-        if r != UInt32.max { return Int(r) }
+        if let r = replaced(chunk << 3 | j) { return r }
         let chunkPFN = chunk << Geometry.pageblockOrder
         guard let s = memmapOf(chunkPFN / Geometry.pagesPerSection) else { return nil }
         return s.start + ((chunkPFN % Geometry.pagesPerSection) >> 6) + j
