@@ -62,7 +62,7 @@ public final class FUSEServer: @unchecked Sendable {
         /// offset (a sysctl's handler runs per read and gives nothing past offset 0).
         var binary = false
         /// A sysctl write of more than one FUSE request (`max_write` bytes each) gathered
-        /// until its last, shorter request: 6.1 runs the handler once on the whole buffer.
+        /// until its last request: 6.1 runs the handler once on the whole buffer.
         var pending: PendingWrite?
     }
 
@@ -71,11 +71,10 @@ public final class FUSEServer: @unchecked Sendable {
         var bytes: [UInt8]
         /// Bytes already acknowledged to the kernel (every request but the last).
         var acknowledged: Int
+        /// The writer's system call size (`WriterSyscall`); nil when unknown, and then the
+        /// last request is the first shorter than `max_write`.
+        var total: Int?
     }
-
-    /// Modes and owners root set with chmod/chown (kernfs and procfs keep them in the inode;
-    /// /proc/sys refuses them), by path.
-    private var attrOverrides: [String: (mode: UInt16?, uid: UInt32?, gid: UInt32?)] = [:]
 
     public init(fs: KernelFS, mountPoint: String) {
         self.fs = fs
@@ -158,7 +157,8 @@ public final class FUSEServer: @unchecked Sendable {
         let opcodeRaw = r.u32()
         let unique = r.u64()
         let nodeID = r.u64()
-        _ = r.u32(); _ = r.u32(); _ = r.u32()  // uid, gid, pid
+        _ = r.u32(); _ = r.u32()  // uid, gid
+        let pid = r.u32()
         let extLen = Int(r.u16()); _ = r.u16()
         _ = extLen
         guard let op = FUSEOpcode(rawValue: opcodeRaw) else { reply(unique, error: .ENOSYS); return }
@@ -198,7 +198,7 @@ public final class FUSEServer: @unchecked Sendable {
             guard case .directory? = try? fs.lookup(path) else { reply(unique, error: .ENOTDIR); return }
             replyOpen(unique, Handle(path: path), flags: 0)
         case .read: read(unique, &r)
-        case .write: write(unique, &r)
+        case .write: write(unique, &r, pid: pid)
         case .readdir, .readdirplus: readdir(unique, &r, plus: op == .readdirplus)
         case .release, .releasedir:
             let fh = r.u64()
@@ -268,12 +268,11 @@ public final class FUSEServer: @unchecked Sendable {
             // Other users are refused by the kernel (default_permissions: not the owner).
             let changes = valid & (FUSEConst.fattrMode | FUSEConst.fattrUID | FUSEConst.fattrGID)
             if changes != 0 {
-                if KernelFS.isSysctl(path) { reply(unique, error: .EPERM); return }
-                var o = attrOverrides[path] ?? (nil, nil, nil)
+                var o = AttributeOverride()
                 if valid & FUSEConst.fattrMode != 0 { o.mode = UInt16(mode & 0o7777) }
                 if valid & FUSEConst.fattrUID != 0 { o.uid = uid }
                 if valid & FUSEConst.fattrGID != 0 { o.gid = gid }
-                attrOverrides[path] = o
+                try fs.setAttributes(path, o)
             }
             var w = FUSEWriter()
             w.u64(0); w.u32(0); w.u32(0)
@@ -292,7 +291,7 @@ public final class FUSEServer: @unchecked Sendable {
             let acc = Int32(flags) & O_ACCMODE
             let wantsRead = acc == O_RDONLY || acc == O_RDWR
             let wantsWrite = acc == O_WRONLY || acc == O_RDWR
-            let mode = attrOverrides[path]?.mode ?? f.mode
+            let mode = fs.attributeOverride(path)?.mode ?? f.mode
             if wantsRead && (mode & 0o444 == 0 || (f.show == nil && f.readBytes == nil)) {
                 reply(unique, error: .EACCES); return
             }
@@ -335,7 +334,7 @@ public final class FUSEServer: @unchecked Sendable {
         reply(unique, Array(text[offset..<min(text.count, offset + size)]))
     }
 
-    private func write(_ unique: UInt64, _ r: inout FUSEReader) {
+    private func write(_ unique: UInt64, _ r: inout FUSEReader, pid: UInt32) {
         let fh = r.u64()
         let offset = Int64(bitPattern: r.u64())
         let size = Int(r.u32())
@@ -345,25 +344,40 @@ public final class FUSEServer: @unchecked Sendable {
         var bytes = data, position = offset, acknowledged = 0
         if KernelFS.isSysctl(h.path) {
             // One write(2) larger than max_write arrives as several requests at growing
-            // offsets; proc_sys_call_handler would run the handler once on all of it (and
-            // refuse 4 MiB or more with ENOMEM, changing nothing). Gather them: acknowledge
-            // each full request, apply at the last (shorter) one.
+            // offsets; proc_sys_call_handler runs the handler once on all of it, and refuses
+            // 4 MiB or more with ENOMEM before copying a byte. The writer's system call says
+            // how large the write is (WriterSyscall): refuse at the first request as 6.1 does
+            // (the writer sees -1/ENOMEM, nothing changed), else acknowledge each request and
+            // apply the whole buffer at its last one, so the value is there when write(2)
+            // returns, also for an exact multiple of max_write. When the size cannot be
+            // known the last request is the first short one (an exact multiple is then
+            // applied at the next flush, close or other write), and 4 MiB is refused at the
+            // 32nd request: the writer sees a short count of 31 x 128 KiB, nothing changed.
+            var total: Int?
             if var p = h.pending, offset == p.position + Int64(p.bytes.count) {
                 p.bytes += data
                 h.pending = p
-                (bytes, position, acknowledged) = (p.bytes, p.position, p.acknowledged)
-            } else if let p = h.pending {
-                h.pending = nil
-                handles[fh] = h
-                applyPending(h.path, p)
-                h = handles[fh] ?? h
+                (bytes, position, acknowledged, total) = (p.bytes, p.position, p.acknowledged, p.total)
+            } else {
+                if let p = h.pending {
+                    h.pending = nil
+                    handles[fh] = h
+                    applyPending(h.path, p)
+                    h = handles[fh] ?? h
+                }
+                total = WriterSyscall.writeSize(pid: pid)
+                if let t = total, t >= sysctlMaxWriteBytes {
+                    reply(unique, error: .ENOMEM); return
+                }
             }
-            if data.count == Int(FUSEConst.maxWrite) {
+            let last = total.map { bytes.count >= $0 } ?? (data.count < Int(FUSEConst.maxWrite))
+            if !last {
                 if bytes.count >= sysctlMaxWriteBytes {
                     h.pending = nil; handles[fh] = h
                     reply(unique, error: .ENOMEM); return
                 }
-                h.pending = PendingWrite(position: position, bytes: bytes, acknowledged: acknowledged + data.count)
+                h.pending = PendingWrite(
+                    position: position, bytes: bytes, acknowledged: acknowledged + data.count, total: total)
                 handles[fh] = h
                 var w = FUSEWriter(); w.u32(UInt32(data.count)); w.u32(0)
                 reply(unique, w.bytes); return
@@ -389,8 +403,9 @@ public final class FUSEServer: @unchecked Sendable {
         }
     }
 
-    /// A gathered sysctl write whose last request never came (the write was a multiple of
-    /// max_write): applied when the file is flushed, closed or written elsewhere.
+    /// A gathered sysctl write whose last request never came (its size unknown and a
+    /// multiple of max_write, or the writer stopped between requests): applied when the file
+    /// is flushed, closed or written elsewhere.
     private func applyPending(_ path: String, _ p: PendingWrite) {
         _ = try? fs.write(path, p.bytes, context: WriteContext(position: p.position))
     }
@@ -452,7 +467,7 @@ public final class FUSEServer: @unchecked Sendable {
     /// sysfs attributes claim 4096 bytes, procfs files 0 (reads are direct, so neither limits them).
     private func attributes(_ node: KernelNode, path: String, id: UInt64) -> FUSEAttr {
         let isProc = path == "/proc" || path.hasPrefix("/proc/")
-        let o = attrOverrides[path]
+        let o = fs.attributeOverride(path)
         var a: FUSEAttr
         switch node {
         case .directory:

@@ -22,12 +22,17 @@ public struct ExportSummary: Sendable, Equatable {
 }
 
 extension KernelFS {
-    /// The directories tools read, in the order `memhp export` writes them. The whole tree
-    /// is the union of these (plus whatever else the areas serve under /proc).
-    public static let exportRoots = [
-        "/sys/devices/system/memory", "/sys/devices/system/node", "/sys/kernel/mm/hugepages",
-        "/sys/module/memory_hotplug/parameters", "/proc"
-    ]
+    /// The directories `memhp export` writes: every area's mount point (the served tree
+    /// itself, debugfs included), nested ones left to their parent, /sys first and /proc last.
+    public static let exportRoots: [String] = {
+        var roots: [String] = []
+        for area in areas {
+            let mp = "/" + area.mountPoint.joined(separator: "/")
+            if !roots.contains(mp) { roots.append(mp) }
+        }
+        roots = roots.filter { r in !roots.contains { $0 != r && r.hasPrefix($0 + "/") } }
+        return roots.filter { !$0.hasPrefix("/proc") } + roots.filter { $0.hasPrefix("/proc") }
+    }()
 
     /// Writes the model's current tree under `directory` as a plain directory tree: every
     /// file with the text a read returns now and the kernel's mode, every symlink as a symlink

@@ -48,12 +48,12 @@ public enum HugetlbSysctlArea: KernelFileArea {
     static let nrHugepages = KernelFile(
         mode: 0o644,
         show: { m in
-            "\(m.hugetlb.defaultHState?.maxHugePages ?? 0)\n"
+            "\(m.hugetlb.defaultHState?.maxHugePagesULong ?? 0)\n"
         },
         store: { m, bytes, ctx in
             guard let d = m.hugetlb.defaultHState else { throw KernelError(.notSupported) }
             let w = try procDoulongvecMinmax(bytes, position: ctx.position)
-            let count = w.values.first ?? UInt64(d.maxHugePages)
+            let count = w.values.first ?? d.maxHugePagesULong
             m.setMaxHugePages(hstate: m.hugetlb.defaultIndex, count: count, deadline: ctx.deadline)
             return w.consumed
         })

@@ -8,9 +8,10 @@ import MemoryModel
 /// performs directly (`KernelFS.perform`). Replaying the entries on the same booted machine
 /// gives the same machine: the model is deterministic, and each entry carries what a
 /// real-time writer contributed (how many offline retry passes it waited, whether its signal
-/// ended them, which writes ran at which preemption point of a hotplug operation).
+/// ended them, which writes ran at which preemption point of a hotplug operation), and
+/// root's chmod/chown of a served file (`attr`).
 public struct JournalEntry: Sendable, Equatable {
-    public enum Kind: String, Sendable { case write, read, event }
+    public enum Kind: String, Sendable { case write, read, event, attr }
     public var kind: Kind
     /// The path, or for an event its text.
     public var path: String
@@ -36,9 +37,17 @@ public struct JournalEntry: Sendable, Equatable {
     }
     var duringSerial: Int?
     var duringYield = 0
+    /// What an `attr` entry set.
+    public var attributes = AttributeOverride()
 
     public init(kind: Kind, path: String, bytes: [UInt8] = [], position: Int64 = 0, result: Int = 0) {
         self.kind = kind; self.path = path; self.bytes = bytes; self.position = position; self.result = result
+    }
+
+    /// root's chmod/chown of `path`.
+    public init(attributes: AttributeOverride, path: String) {
+        self.init(kind: .attr, path: path)
+        self.attributes = attributes
     }
 
     /// The outcome as `write(2)` gave it.
@@ -50,8 +59,9 @@ public struct JournalEntry: Sendable, Equatable {
 // MARK: - Text form (`memhp --state` files)
 
 extension JournalEntry {
-    /// One line: `write PATH HEX k=v...`, `read PATH k=v...` or `event HEX k=v...`; keys
-    /// `pos`, `ret` (count or -errno), `op` (hotplug serial), `waits`, `intr`, `during` (S.Y).
+    /// One line: `write PATH HEX k=v...`, `read PATH k=v...`, `event HEX k=v...` or
+    /// `attr PATH k=v...`; keys `pos`, `ret` (count or -errno), `op` (hotplug serial), `waits`,
+    /// `intr`, `during` (S.Y), and for attr `mode` (octal), `uid`, `gid`.
     /// Paths have no spaces (the tree has none); bytes are lower-case hex (`-` for none).
     public var line: [UInt8] {
         var out: [UInt8] = []
@@ -73,6 +83,9 @@ extension JournalEntry {
         if interrupted { kv("intr", "1") }
         if realTimeWaiter { kv("rt", "1") }
         if let s = duringSerial { kv("during", "\(s).\(duringYield)") }
+        if let m = attributes.mode { kv("mode", String(m, radix: 8)) }
+        if let u = attributes.uid { kv("uid", "\(u)") }
+        if let g = attributes.gid { kv("gid", "\(g)") }
         return out
     }
 
@@ -110,6 +123,11 @@ extension JournalEntry {
                 let p = v.split(separator: ".")
                 guard p.count == 2, let s = Int(p[0]), let y = Int(p[1]) else { return nil }
                 during = (s, y)
+            case "mode" where kind == .attr:
+                guard let n = UInt16(v, radix: 8), n <= 0o7777 else { return nil }
+                attributes.mode = n
+            case "uid" where kind == .attr: guard let n = UInt32(v) else { return nil }; attributes.uid = n
+            case "gid" where kind == .attr: guard let n = UInt32(v) else { return nil }; attributes.gid = n
             default: return nil
             }
         }
@@ -119,7 +137,7 @@ extension JournalEntry {
         a.kind == b.kind && a.path == b.path && a.bytes == b.bytes && a.position == b.position && a.result == b.result
             && a.hotplugSerial == b.hotplugSerial && a.waits == b.waits && a.interrupted == b.interrupted
             && a.realTimeWaiter == b.realTimeWaiter
-            && a.duringSerial == b.duringSerial && a.duringYield == b.duringYield
+            && a.duringSerial == b.duringSerial && a.duringYield == b.duringYield && a.attributes == b.attributes
     }
 }
 

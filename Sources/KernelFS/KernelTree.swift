@@ -130,6 +130,9 @@ public final class KernelFS: @unchecked Sendable {
     public private(set) var journal: [JournalEntry] = []
     /// The saved session this machine was loaded from (its options and setup), if any.
     public var savedSession: SavedSession?
+    /// Modes and owners root set with chmod/chown, by path (`AttributeOverride`; guarded by
+    /// the machine lock).
+    private(set) var attributeOverrides: [String: AttributeOverride] = [:]
     /// The hotplug operation holding device_hotplug_lock and the machine lock's yields it
     /// has made so far (guarded by the machine lock).
     private var activeHotplug: (serial: Int, yields: Int)?
@@ -319,8 +322,13 @@ public final class KernelFS: @unchecked Sendable {
         return text
     }
 
+    /// Keeps what chmod/chown set on `path` (machine lock held).
+    func applyAttributes(_ path: String, _ change: AttributeOverride) {
+        attributeOverrides[path] = (attributeOverrides[path] ?? AttributeOverride()).merged(with: change)
+    }
+
     /// Appends to the journal (machine lock held), noting the hotplug operation it ran inside.
-    private func record(_ entry: JournalEntry) {
+    func record(_ entry: JournalEntry) {
         guard journaling else { return }
         var e = entry
         if e.hotplugSerial == nil, let a = activeHotplug { e.during = (a.serial, a.yields) }
@@ -473,6 +481,8 @@ public final class KernelFS: @unchecked Sendable {
                 }
             case .read:
                 _ = try? read(e.path)
+            case .attr:
+                withLock { _ in applyAttributes(e.path, e.attributes) }
             case .write:
                 var rec = WriteRecord(path: e.path, bytes: e.bytes, result: .success(0))
                 var n = 0

@@ -3,7 +3,8 @@ import KernelFS
 import MemoryModel
 
 /// The fuzz-and-soak harness (issue 11): random file writes (malformed values and file
-/// positions included), reads, allocations up to OOM, DIMM hot-add and eject, and bursts of
+/// positions included), reads, root's chmod/chown, allocations up to OOM, DIMM hot-add and
+/// eject, and bursts of
 /// concurrent writers, on a live model; `verify()` at a fixed period; and at another period
 /// the session is saved through the `--state` text form, reloaded into a freshly booted
 /// machine, and compared with the live one file by file, after which the reloaded machine
@@ -24,11 +25,11 @@ public struct SoakOptions: Sendable {
 /// What a run found. `violations` must be empty.
 public struct SoakReport: Sendable {
     public var ops = 0
-    public var writes = 0, refusedWrites = 0, reads = 0, events = 0, bursts = 0
+    public var writes = 0, refusedWrites = 0, reads = 0, events = 0, bursts = 0, attributeChanges = 0
     public var verifies = 0, reloads = 0, boots = 0
     public var journalEntriesReplayed = 0
     public var violations: [String] = []
-    public var seconds = 0.0
+    public var seconds = 0.0, cpuSeconds = 0.0
 }
 
 /// SplitMix64: small, fast, and the same on every platform.
@@ -85,6 +86,7 @@ public final class Soak {
 
     public func run() -> SoakReport {
         let start = Date()
+        var reported = 0
         do {
             try reboot()
             for i in 0..<options.ops {
@@ -94,9 +96,13 @@ public final class Soak {
                 opsThisEpoch += 1
                 if (i + 1) % options.verifyEvery == 0 { check() }
                 if (i + 1) % options.reloadEvery == 0 { try reloadAndCompare() }
-                if (i + 1) % 100_000 == 0 {
+                if report.violations.count > reported {
+                    for v in report.violations[reported...] { progress?("soak: violation: \(v)") }
+                    reported = report.violations.count
+                }
+                if (i + 1) % 50_000 == 0 {
                     progress?(
-                        "soak: \(i + 1) ops, \(report.reloads) reloads, \(report.violations.count) violations, \(Int(Date().timeIntervalSince(start))) s"
+                        "soak: \(i + 1) ops, \(report.reloads) reloads, \(report.violations.count) violations, \(Int(Date().timeIntervalSince(start))) s, \(Int(Soak.cpuSeconds())) s CPU"
                     )
                 }
                 if report.violations.count >= 20 { break }
@@ -106,7 +112,15 @@ public final class Soak {
             report.violations.append("op \(report.ops): \(error)")
         }
         report.seconds = Date().timeIntervalSince(start)
+        report.cpuSeconds = Soak.cpuSeconds()
         return report
+    }
+
+    /// CPU time of this process so far, all threads (CLOCK_PROCESS_CPUTIME_ID).
+    static func cpuSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
     func reboot() throws {
@@ -140,7 +154,8 @@ public final class Soak {
     func step() throws {
         let r = rng.below(1000)
         switch r {
-        case 0..<600: randomWrite(&rng, fs: fs, report: &report)
+        case 0..<595: randomWrite(&rng, fs: fs, report: &report)
+        case 595..<600: randomAttributes()
         case 600..<800:
             if let p = readable.isEmpty ? nil : rng.pick(readable) { _ = try? fs.read(p); report.reads += 1 }
         case 800..<990: try event()
@@ -171,6 +186,21 @@ public final class Soak {
     }
 
     @Sendable static func signalAlreadyPending() -> Bool { true }
+
+    /// Root's chmod or chown of a served file (a sysctl refuses it: EPERM).
+    func randomAttributes() {
+        let paths = rng.chance(50) ? writable : readable
+        guard !paths.isEmpty else { return }
+        let path = rng.pick(paths)
+        var change = AttributeOverride()
+        switch rng.below(3) {
+        case 0: change.mode = UInt16(rng.below(0o1000))
+        case 1: change.uid = UInt32(rng.below(3))
+        default: (change.uid, change.gid) = (UInt32(rng.below(3)), UInt32(rng.below(3)))
+        }
+        report.attributeChanges += 1
+        try? fs.setAttributes(path, change)
+    }
 
     /// A value for `path`: mostly what its users write, often malformed.
     static func value(for path: String, _ g: inout SplitMix64) -> [UInt8] {
@@ -309,6 +339,9 @@ public final class Soak {
             report.violations.append("op \(report.ops): reload: \(error)"); return
         }
         report.journalEntriesReplayed += session.entries.count
+        if fs.allAttributeOverrides != b.allAttributeOverrides {
+            report.violations.append("op \(report.ops): the reloaded machine's chmod/chown differ")
+        }
         let ca = contents(fs), cb = contents(b)
         if ca != cb {
             let diff = ca.keys.sorted().filter { ca[$0] != cb[$0] }.prefix(3)

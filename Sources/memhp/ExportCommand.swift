@@ -16,7 +16,8 @@ struct ExportCommand: ParsableCommand {
         abstract: "Write the model's sysfs/procfs tree to a directory (for lsmem --sysroot).",
         discussion: """
             Writes DIR/sys/devices/system/{memory,node}, DIR/sys/kernel/mm/hugepages, \
-            DIR/sys/module/memory_hotplug/parameters and DIR/proc with the text each file reads now, \
+            DIR/sys/module/memory_hotplug/parameters, DIR/sys/kernel/debug (memhp's explain log, and \
+            memory-notifier-error-inject's files with --module) and DIR/proc with the text each file reads now, \
             the kernel's file modes, and sysfs' symlinks. A snapshot: writes to it do not reach the model \
             (use `memhp mount` for that). The tree is written beside DIR first and moved into place \
             (DIR/sys and DIR/proc replaced whole), so a failed export leaves DIR as it was.

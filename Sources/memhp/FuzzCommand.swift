@@ -38,9 +38,10 @@ struct FuzzCommand: ParsableCommand {
         print(
             """
             fuzz: seed \(seed): \(r.ops) ops (\(r.writes) writes, \(r.refusedWrites) refused; \(r.reads) reads; \
-            \(r.events) events; \(r.bursts) concurrent bursts) on \(r.boots) boots; \(r.verifies) verify(), \
-            \(r.reloads) save/reloads (\(r.journalEntriesReplayed) journal entries replayed) in \
-            \(String(format: "%.1f", r.seconds)) s; violations: \(r.violations.count)
+            \(r.attributeChanges) chmod/chown; \(r.events) events; \(r.bursts) concurrent bursts) on \(r.boots) boots; \
+            \(r.verifies) verify(), \(r.reloads) save/reloads (\(r.journalEntriesReplayed) journal entries replayed) \
+            in \(String(format: "%.1f", r.seconds)) s (\(String(format: "%.1f", r.cpuSeconds)) s CPU); violations: \
+            \(r.violations.count)
             """)
         for v in r.violations { print("violation: \(v)") }
         if !r.violations.isEmpty { throw ExitCode(1) }

@@ -53,6 +53,25 @@ final class HugetlbFilesTests: XCTestCase {
         XCTAssertEqual(errno { try fs.write(self.sys2M + "free_hugepages", "1") }, .permissionDenied)
     }
 
+    /// /proc/sys/vm/nr_hugepages prints max_huge_pages with %lu: after 6.1's dissolve took it
+    /// below zero (HVOFailureCaseTests builds that state by hand) it reads 2^64 - 117. A write
+    /// at an offset (ignored by sysctl_writes_strict, so no value) stores that value back
+    /// (hugetlb_sysctl_handler_common starts from max_huge_pages) instead of trapping: the
+    /// same as writing 18446744073709551499.
+    func testNrHugepagesSysctlPrintsMaxHugePagesAsUnsignedLong() throws {
+        let fs = try bootFS()
+        fs.machine.hugetlb.hstates[0].maxHugePages = -117
+        XCTAssertEqual(try fs.read("/proc/sys/vm/nr_hugepages"), "18446744073709551499\n")
+        XCTAssertEqual(
+            try fs.write("/proc/sys/vm/nr_hugepages", Array("7\n".utf8), context: WriteContext(position: 1)), 2)
+        let twin = try bootFS()
+        XCTAssertEqual(try twin.write("/proc/sys/vm/nr_hugepages", "18446744073709551499\n"), 21)
+        XCTAssertGreaterThan(fs.machine.hugetlb.hstates[0].nrHugePages, 0)
+        XCTAssertEqual(try fs.read(sys2M + "nr_hugepages"), try twin.read(sys2M + "nr_hugepages"))
+        XCTAssertEqual(try fs.read("/proc/sys/vm/nr_hugepages"), try twin.read("/proc/sys/vm/nr_hugepages"))
+        try fs.machine.verify()
+    }
+
     func testGigantic1GHstateHasDemoteFiles() throws {
         let fs = try bootFS("hugepagesz=1G hugepages=0", gbpages: true)
         let g = "/sys/kernel/mm/hugepages/hugepages-1048576kB/"

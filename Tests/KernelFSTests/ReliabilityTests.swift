@@ -209,6 +209,32 @@ final class ReliabilityTests: XCTestCase {
         try b.withLock { try $0.verify() }
     }
 
+    /// Root's chmod/chown of sysfs files (issue 11 item 6) are part of the saved machine:
+    /// journaled as `attr` lines, merged field by field, restored by the reload; /proc/sys
+    /// refuses them (EPERM, proc_sys_setattr), an unserved path is ENOENT.
+    func testChmodAndChownAreSavedAndRestored() throws {
+        let a = try boot()
+        try a.setAttributes("\(Self.mem)/memory33/online", AttributeOverride(mode: 0o600))
+        try a.setAttributes("\(Self.mem)/memory33/online", AttributeOverride(uid: 1, gid: 2))
+        try a.setAttributes("/proc/meminfo", AttributeOverride(mode: 0o400))
+        XCTAssertThrowsError(try a.setAttributes("/proc/sys/vm/min_free_kbytes", AttributeOverride(mode: 0o600))) {
+            XCTAssertEqual(($0 as? KernelError)?.errno, .notPermitted)
+        }
+        XCTAssertThrowsError(try a.setAttributes("\(Self.mem)/memory99/online", AttributeOverride(mode: 0o600))) {
+            XCTAssertEqual(($0 as? KernelError)?.errno, .noSuchFileOrDirectory)
+        }
+        XCTAssertEqual(
+            String(decoding: a.journal[0].line, as: UTF8.self), "attr \(Self.mem)/memory33/online mode=600")
+        XCTAssertEqual(
+            String(decoding: a.journal[1].line, as: UTF8.self), "attr \(Self.mem)/memory33/online uid=1 gid=2")
+        XCTAssertEqual(a.journal.count, 3)
+        let b = try reload(a)
+        XCTAssertEqual(
+            b.attributeOverride("\(Self.mem)/memory33/online"), AttributeOverride(mode: 0o600, uid: 1, gid: 2))
+        XCTAssertEqual(b.attributeOverride("/proc/meminfo"), AttributeOverride(mode: 0o400))
+        XCTAssertNil(b.attributeOverride("\(Self.mem)/memory32/online"))
+    }
+
     /// A replayed write that answers differently stops the load with its line.
     func testReplayMismatchNamesTheLine() throws {
         var e = JournalEntry(kind: .write, path: "/proc/sys/vm/nr_hugepages", bytes: Array("x\n".utf8), result: 2)

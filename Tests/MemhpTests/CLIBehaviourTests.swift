@@ -178,4 +178,17 @@ final class CLIBehaviourTests: XCTestCase {
         XCTAssertEqual(state.status, 2)
         XCTAssertTrue(state.err.contains("--state \(dir.path): Is a directory"), state.err)
     }
+
+    /// Issue 11 item 6: a scenario cut mid-line (no final newline; "online 3" of "online 32")
+    /// is not run: FILE:LINE and status 2, nothing on stdout.
+    func testScenarioCutMidLineExits2WithFileAndLine() throws {
+        let dir = try MemhpBinary.temporaryDirectory("cut")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cut = dir.appendingPathComponent("cut.scn")
+        try "mem: 1G\n---\nstep one\nread /proc/meminf".write(to: cut, atomically: true, encoding: .utf8)
+        let r = try run(["run", cut.path], nil)
+        XCTAssertEqual(r.status, 2)
+        XCTAssertEqual(r.out, "")
+        XCTAssertEqual(r.err, "\(cut.path):4: the last line has no newline: the file was cut short\n")
+    }
 }

@@ -159,6 +159,63 @@ final class HVOFailureCaseTests: XCTestCase {
         try m.verify()
     }
 
+    /// Issue 11's fuzz finding (seed 1, op 5,225: "surplus 1572 of 1545"), by hand. Shrinking
+    /// under pressure leaves free surplus pages (case 1); once memory is back, offlining a
+    /// block dissolves the ones in it, and 6.1.192's `dissolve_free_huge_page` takes each out
+    /// with `remove_hugetlb_page(h, head, false)`: nr_huge_pages falls, surplus_huge_pages
+    /// does not, and `max_huge_pages` (unsigned long) goes below zero. `persistent_huge_pages()`
+    /// = nr - surplus wraps too, so the next `nr_hugepages` write (any value) finds the pool
+    /// "too large": it frees every free page (again without adjusting surplus) and can turn
+    /// none surplus; from then on no write grows the pool. Hand-checked: 11 of 128 restores
+    /// succeed, so 117 pages stay surplus; dissolving the k in one block leaves 117 - k
+    /// pages, surplus 117, max 0 - k; the write then leaves 0 pages, surplus 117, max 2^64 - 117.
+    func testDissolvingFreeSurplusPagesKeepsTheirSurplusCountAsSixOneDoes() throws {
+        let m = poolOf128()
+        let filler = m.pressure(node: 0, restores: 11)
+        m.setMaxHugePages(hstate: 0, count: 0)
+        XCTAssertEqual(
+            [m.h2.maxHugePages, m.h2.nrHugePages, m.h2.freeHugePages, m.h2.surplusHugePages], [0, 117, 117, 117])
+        m.destroyOwner(filler)
+        let block = PFNRange(start: movableRange.start, count: 32768)
+        let k = m.h2.freeLists[0].filter { block.contains(Int($0)) }.count
+        XCTAssertGreaterThan(k, 0)
+        XCTAssertLessThan(k, 117)
+        try m.dissolveFreeHugePages(block)
+        XCTAssertEqual([m.h2.nrHugePages, m.h2.freeHugePages, m.h2.surplusHugePages], [117 - k, 117 - k, 117])
+        XCTAssertEqual(m.h2.maxHugePagesULong, UInt64.max - UInt64(k - 1))
+        XCTAssertEqual(m.hugetlbMeminfo().total, 117 - k)
+        XCTAssertEqual(m.hugetlbMeminfo().surp, 117)
+        XCTAssertTrue(m.hugetlbNodeMeminfoLines(node: 0).contains("Node 0 HugePages_Surp:    117"))
+        try m.verify()
+        // count 10 < persistent (2^64 - k): every free page is freed, none can turn surplus.
+        m.setMaxHugePages(hstate: 0, count: 10)
+        XCTAssertEqual([m.h2.nrHugePages, m.h2.freeHugePages, m.h2.surplusHugePages], [0, 0, 117])
+        XCTAssertEqual(m.h2.maxHugePagesULong, UInt64.max - 116)
+        XCTAssertEqual(m.h2.persistentHugePages, UInt64.max - 116)
+        try m.verify()
+        // Growing: count 10 > persistent (2^64 - 117) is false, nothing is allocated.
+        m.setMaxHugePages(hstate: 0, count: 10)
+        XCTAssertEqual([m.h2.nrHugePages, m.h2.freeHugePages, m.h2.surplusHugePages], [0, 0, 117])
+        // Overcommit is refused too: surplus 117 >= nr_overcommit_hugepages.
+        try m.setOvercommitHugePages(hstate: 0, 117)
+        XCTAssertThrowsError(try m.mmapHugePages(name: "app", count: 1))
+        try m.verify()
+    }
+
+    /// verify() allows a node only as much surplus beyond its pages as 6.1's own removals
+    /// left there: one more is a model bug and is caught.
+    func testVerifyStillCatchesSurplusBeyondSixOnesOwnOvercount() throws {
+        let m = poolOf128()
+        m.hugetlb.hstates[0].surplusHugePagesNode[0] = 128
+        m.hugetlb.hstates[0].surplusHugePages = 128
+        try m.verify()
+        m.hugetlb.hstates[0].surplusHugePagesNode[0] = 129
+        m.hugetlb.hstates[0].surplusHugePages = 129
+        XCTAssertThrowsError(try m.verify()) { e in
+            XCTAssertTrue("\(e)".contains("surplus 129 of 128"), "\(e)")
+        }
+    }
+
     func testCase1WithHVOOffShrinksFully() throws {
         let m = poolOf128(hvo: false)
         _ = m.pressure(node: 0, restores: 0)

@@ -1,22 +1,26 @@
 #!/usr/bin/env bash
 # `memhp sandbox` covers every path the model serves (issue 11 item 1): inside the sandbox each
 # file of `memhp export`'s tree (the model's /sys and /proc files, /proc/sys/vm and /proc/iomem
-# included) is on the FUSE mount and reads exactly as exported; then every writable one is
-# written inside, and the host's values of every served path that the host has — read before
-# and after, outside the sandbox — are unchanged.
+# included, and with the module loaded the debugfs files of memory-notifier-error-inject) is on
+# the FUSE mount and reads exactly as exported; then every writable one is written inside, and
+# the host's values of every served path that the host has — read before and after, outside
+# the sandbox — are unchanged.
 # Usage: tests/fuse/sandbox-cover.sh MEMHP. Exit 0 = pass, 77 = skipped.
 set -uo pipefail
 MEMHP=${1:?usage: sandbox-cover.sh MEMHP}
 if [ "$(id -u)" != 0 ] || [ ! -c /dev/fuse ]; then echo "SKIP: memhp sandbox needs root and /dev/fuse"; exit 77; fi
 work=$(mktemp -d /tmp/memhp-cover.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-opts=(--mem 1G --maxmem 4G --slots 4 --dimm 512M)
+# The module makes the model serve its debugfs area too, so the list below holds every kind of path.
+opts=(--mem 1G --maxmem 4G --slots 4 --dimm 512M --module memory-notifier-error-inject)
 "$MEMHP" export "$work/tree" "${opts[@]}" 2>/dev/null || { echo "FAIL: export"; exit 1; }
 (cd "$work/tree" && find . -type f | sed 's|^\.||' | LC_ALL=C sort) > "$work/files"
 nfiles=$(wc -l < "$work/files")
 [ "$nfiles" -gt 100 ] || { echo "FAIL: only $nfiles exported files"; exit 1; }
 grep -qx /proc/sys/vm/min_free_kbytes "$work/files" && grep -qx /proc/iomem "$work/files" \
     && grep -qx /proc/sys/vm/drop_caches "$work/files" || { echo "FAIL: the export lacks /proc/sys/vm or /proc/iomem"; exit 1; }
+ndebug=$(grep -c '^/sys/kernel/debug/' "$work/files")
+[ "$ndebug" -gt 0 ] || { echo "FAIL: the export lacks the module's debugfs files"; exit 1; }
 
 # The host's values of every served path it has and can read (before).
 host_values() {
@@ -80,5 +84,5 @@ if ! diff "$work/host-before" "$work/host-after" > "$work/host-diff"; then
 fi
 [ "$(wc -l < /proc/self/mountinfo)" == "$mounts_before" ] || { echo "FAIL: mounts leaked into the host namespace"; fails=1; }
 ls -d /tmp/memhp-sandbox.* 2>/dev/null && { echo "FAIL: a sandbox left its temporary directory"; fails=1; }
-[ $fails == 0 ] && echo "PASS: $nfiles served paths covered in the sandbox, host values of $(wc -l < "$work/host-before") writable ones unchanged"
+[ $fails == 0 ] && echo "PASS: $nfiles served paths ($ndebug of them debugfs) covered in the sandbox, host values of $(wc -l < "$work/host-before") writable ones unchanged"
 exit $fails

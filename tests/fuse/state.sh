@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `--state` sessions reload exactly (issue 11 item 2): a refused write with an effect (EINVAL
-# from `online_kernel` on an online block sets online_type) survives the save, restarting the
+# from `online_kernel` on an online block sets online_type) survives the save, so do root's
+# chmod and chown of sysfs files (kernfs keeps them in the inode), restarting the
 # same command line does not apply its --write options twice, a different --write list is
 # refused (status 2), and a state file cut mid-line is an error with FILE:LINE (status 2).
 # Usage: tests/fuse/state.sh MEMHP. Exit 0 = pass, 77 = skipped.
@@ -17,16 +18,22 @@ fails=0
 
 out=$("$MEMHP" sandbox "${args[@]}" -- sh -c "
     echo online_kernel > $m/state 2>/dev/null && echo accepted || echo refused
-    echo offline > $m/state && echo offlined" 2>&1)
+    echo offline > $m/state && echo offlined
+    chmod 600 $m/online && chown 1:2 $m/valid_zones && stat -c '%a %u:%g' $m/online $m/valid_zones" 2>&1)
 [ "$out" == "refused
-offlined" ] || { echo "FAIL: first session: $out"; fails=1; }
+offlined
+600 0:0
+444 1:2" ] || { echo "FAIL: first session: $out"; fails=1; }
 
 # The same command line again: its --write is in the state already (not applied twice: the
 # block stays offline), and online_type=online_kernel came back with the refused write.
-out=$("$MEMHP" sandbox "${args[@]}" -- sh -c "cat $m/state; echo 1 > $m/online && cat $m/valid_zones" 2>&1)
+out=$("$MEMHP" sandbox "${args[@]}" -- sh -c "cat $m/state; echo 1 > $m/online && cat $m/valid_zones
+    stat -c '%a %u:%g' $m/online $m/valid_zones" 2>&1)
 rc=$?
 [ $rc == 0 ] && [ "$out" == "offline
-Normal" ] || { echo "FAIL: restarted session ($rc): $out"; fails=1; }
+Normal
+600 0:0
+444 1:2" ] || { echo "FAIL: restarted session ($rc): $out"; fails=1; }
 
 # A different --write list with an existing state: status 2.
 "$MEMHP" sandbox --state "$st" --write "$m/state=offline" -- true > "$work/err" 2>&1
@@ -40,5 +47,5 @@ lines=$(wc -l < "$work/cut.state")
 rc=$?
 [ $rc == 2 ] && grep -q "cut.state:$((lines + 1)):" "$work/err" || { echo "FAIL: a cut state gave $rc: $(cat "$work/err")"; fails=1; }
 
-[ $fails == 0 ] && echo "PASS: refused writes' effects reload, no double --write, bad files exit 2 with FILE:LINE"
+[ $fails == 0 ] && echo "PASS: refused writes' effects and chmod/chown reload, no double --write, bad files exit 2 with FILE:LINE"
 exit $fails

@@ -289,6 +289,15 @@ extension Machine {
         hugetlb.hstates[hi].nrHugePagesNode[nid] -= 1
     }
 
+    /// After a removal 6.1 makes without adjusting surplus (dissolve, demote, a temporary
+    /// page, a migration moving the surplus count): how far node `nid`'s surplus count now
+    /// exceeds its pages, kept as the most `verify()` allows (`HState.surplusOvercountNode`).
+    func noteSurplusOvercount(_ hi: Int, node nid: Int) {
+        let h = hugetlb.hstates[hi]
+        let excess = h.surplusHugePagesNode[nid] - h.nrHugePagesNode[nid]
+        if excess > h.surplusOvercountNode[nid] { hugetlb.hstates[hi].surplusOvercountNode[nid] = excess }
+    }
+
     /// `add_hugetlb_page`: a page whose vmemmap could not be restored goes back to the pool
     /// (still optimized), as a free page; counted surplus when `adjustSurplus`.
     func addHugetlbPage(_ hi: Int, _ head: PFN, adjustSurplus: Bool) {
@@ -430,6 +439,7 @@ extension Machine {
         }
         if f.contains(.temporary) {
             removeHugetlbPage(hi, head, adjustSurplus: false)
+            noteSurplusOvercount(hi, node: nid)
             updateAndFreePage(hi, head)
         } else if hugetlb.hstates[hi].surplusHugePagesNode[nid] > 0 {
             removeHugetlbPage(hi, head, adjustSurplus: true)
@@ -481,7 +491,7 @@ extension Machine {
     /// fails because pages could not be allocated or freed.
     ///
     /// - Parameters:
-    ///   - count: the requested number (`ULONG_MAX`-sized values clamp).
+    ///   - count: the requested number, an unsigned long as the kernel's.
     ///   - node: a node-specific request (`nodeN/hugepages/.../nr_hugepages`).
     ///   - deadline: virtual time at which a pending signal stops the growth.
     public func setMaxHugePages(
@@ -489,41 +499,45 @@ extension Machine {
         nodesAllowed: [Int]? = nil, deadline: UInt64? = nil
     ) {
         guard hugetlb.hstates.indices.contains(hi) else { return }
-        var count = requested > UInt64(Int.max) ? Int.max : Int(requested)
+        // unsigned long arithmetic throughout, as the kernel's: `persistent` wraps when 6.1's
+        // dissolve has left more surplus than pages, and then every comparison below sees a
+        // huge pool (nothing grows, no free page is kept back, no page can turn surplus).
+        var count = requested
         let allowed: [Int] = nid.map { [$0] } ?? (nodesAllowed ?? nodesWithMemory())
+        func persistent() -> UInt64 { hugetlb.hstates[hi].persistentHugePages }
         if let nid {
-            let extra = hugetlb.hstates[hi].nrHugePages - hugetlb.hstates[hi].nrHugePagesNode[nid]
+            let extra = UInt64(hugetlb.hstates[hi].nrHugePages - hugetlb.hstates[hi].nrHugePagesNode[nid])
             let (sum, overflow) = count.addingReportingOverflow(extra)
-            count = overflow ? Int.max : sum
+            count = overflow ? UInt64.max : sum
         }
         // Grow: surplus pages become persistent first.
-        while hugetlb.hstates[hi].surplusHugePages > 0 && count > hugetlb.hstates[hi].persistentHugePages {
+        while hugetlb.hstates[hi].surplusHugePages > 0 && count > persistent() {
             if !adjustPoolSurplus(hi, allowed, delta: -1) { break }
         }
         var noretry = Set<Int>()
-        while count > hugetlb.hstates[hi].persistentHugePages {
+        while count > persistent() {
             if !allocPoolHugePage(hi, nodesAllowed: allowed, noretry: &noretry) {
                 htlbExplain(
-                    "growing \(hugetlb.hstates[hi].name) stopped at \(hugetlb.hstates[hi].persistentHugePages) of \(count) pages: no node of \(allowed) could allocate a \(hugetlb.hstates[hi].sizeString) page"
+                    "growing \(hugetlb.hstates[hi].name) stopped at \(persistent()) of \(count) pages: no node of \(allowed) could allocate a \(hugetlb.hstates[hi].sizeString) page"
                 )
                 break
             }
             if let deadline, clock >= deadline {
                 htlbExplain(
-                    "growing \(hugetlb.hstates[hi].name) interrupted by a signal at \(hugetlb.hstates[hi].persistentHugePages) pages"
+                    "growing \(hugetlb.hstates[hi].name) interrupted by a signal at \(persistent()) pages"
                 )
                 break
             }
         }
-        if count >= hugetlb.hstates[hi].persistentHugePages {
-            hugetlb.hstates[hi].maxHugePages = hugetlb.hstates[hi].persistentHugePages
+        if count >= persistent() {
+            hugetlb.hstates[hi].maxHugePages = Int(truncatingIfNeeded: persistent())
             return
         }
         // Shrink: free pages first (never below what is in use or reserved).
         let h = hugetlb.hstates[hi]
-        let minCount = Swift.max(count, h.resvHugePages + h.nrHugePages - h.freeHugePages)
+        let minCount = Swift.max(count, UInt64(h.resvHugePages + h.nrHugePages - h.freeHugePages))
         var removed: [PFN] = []
-        while minCount < hugetlb.hstates[hi].persistentHugePages {
+        while minCount < persistent() {
             guard let p = removePoolHugePage(hi, allowed, acctSurplus: false) else { break }
             removed.append(p)
         }
@@ -534,10 +548,15 @@ extension Machine {
                 "shrinking \(h.name) to \(count): \(kept) of \(removed.count) pages could not get their vmemmap back and stay as surplus pages"
             )
         }
-        while count < hugetlb.hstates[hi].persistentHugePages {
+        while count < persistent() {
             if !adjustPoolSurplus(hi, allowed, delta: 1) { break }
         }
-        hugetlb.hstates[hi].maxHugePages = hugetlb.hstates[hi].persistentHugePages
+        if hugetlb.hstates[hi].surplusHugePages > hugetlb.hstates[hi].nrHugePages {
+            htlbExplain(
+                "\(h.name): \(hugetlb.hstates[hi].surplusHugePages) surplus pages counted of \(hugetlb.hstates[hi].nrHugePages): persistent_huge_pages() wraps, so this write could neither grow nor shrink the pool (6.1's dissolve_free_huge_page left the surplus count behind)"
+            )
+        }
+        hugetlb.hstates[hi].maxHugePages = Int(truncatingIfNeeded: persistent())
     }
 
     /// `adjust_pool_surplus`: move one page between persistent and surplus, round robin.
@@ -565,6 +584,9 @@ extension Machine {
             {
                 let p = Int(last)
                 removeHugetlbPage(hi, p, adjustSurplus: acctSurplus)
+                // A shrink once persistent_huge_pages() has wrapped takes every free page
+                // without adjusting surplus: 6.1's own overcount grows.
+                if !acctSurplus { noteSurplusOvercount(hi, node: nid) }
                 return p
             }
         }
@@ -626,8 +648,9 @@ extension Machine {
                 freeHugePage(p)
                 p += small.pages
             }
-            hugetlb.hstates[hi].maxHugePages -= 1
-            hugetlb.hstates[ti].maxHugePages += h.pages / small.pages
+            noteSurplusOvercount(hi, node: nodeOf(head))
+            hugetlb.hstates[hi].maxHugePages &-= 1
+            hugetlb.hstates[ti].maxHugePages &+= h.pages / small.pages
             left -= 1
         }
     }
@@ -736,8 +759,14 @@ extension Machine {
                 guard h.freeLists[n].count == h.freeHugePagesNode[n] else {
                     try fail("\(h.name) node \(n): list length")
                 }
-                guard h.surplusHugePagesNode[n] >= 0, h.surplusHugePagesNode[n] <= h.nrHugePagesNode[n] else {
-                    try fail("\(h.name) node \(n): surplus \(h.surplusHugePagesNode[n]) of \(h.nrHugePagesNode[n])")
+                // 6.1 can count more surplus pages than a node has (see surplusOvercountNode);
+                // only as far as its own removals took it.
+                guard h.surplusHugePagesNode[n] >= 0,
+                    h.surplusHugePagesNode[n] <= h.nrHugePagesNode[n] + h.surplusOvercountNode[n]
+                else {
+                    try fail(
+                        "\(h.name) node \(n): surplus \(h.surplusHugePagesNode[n]) of \(h.nrHugePagesNode[n]) (6.1's dissolve/demote allow \(h.surplusOvercountNode[n]) more)"
+                    )
                 }
             }
             guard h.nrHugePages == h.nrHugePagesNode.reduce(0, +), h.freeHugePages == h.freeHugePagesNode.reduce(0, +),

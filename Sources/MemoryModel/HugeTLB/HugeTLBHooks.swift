@@ -33,6 +33,11 @@ extension Machine {
 
     /// `dissolve_free_huge_page`: 0 for a non-huge page, EBUSY for an in-use or reserved one,
     /// ENOMEM when its vmemmap cannot be restored (then `max_huge_pages` is given back too).
+    /// As in 6.1 the page leaves the pool without adjusting the surplus count
+    /// (`remove_hugetlb_page(h, head, false)`): dissolving a free surplus page (one whose
+    /// restore failed earlier, or a reserved one while other free pages are available) leaves
+    /// its node counting more surplus pages than it has, and `max_huge_pages` can wrap.
+    /// Later kernels pass `adjust_surplus` when the node has surplus pages; 6.1.192 does not.
     public func dissolveFreeHugePage(_ pfn: PFN) throws {
         guard let head = hugePageHead(containing: pfn), let hi = hstateIndex(ofOrder: memmap.order(head)) else {
             return
@@ -47,15 +52,23 @@ extension Machine {
             htlbExplain("cannot dissolve \(what): all \(h.freeHugePages) free \(h.name) pages back reservations")
             throw KernelError(.resourceBusy, "\(what) backs a reservation")
         }
+        let nid = nodeOf(head)
         removeHugetlbPage(hi, head, adjustSurplus: false)
-        hugetlb.hstates[hi].maxHugePages -= 1
+        hugetlb.hstates[hi].maxHugePages &-= 1
         if !hugetlbVmemmapRestore(hi, head) {
             addHugetlbPage(hi, head, adjustSurplus: false)
-            hugetlb.hstates[hi].maxHugePages += 1
+            hugetlb.hstates[hi].maxHugePages &+= 1
             let why = explain.last?.message ?? "vmemmap restore failed"
             throw KernelError(.noMemory, why)
         }
         releaseHugePageToBuddy(hi, head)
+        noteSurplusOvercount(hi, node: nid)
+        let after = hugetlb.hstates[hi]
+        if after.surplusHugePagesNode[nid] > after.nrHugePagesNode[nid] {
+            htlbExplain(
+                "dissolved \(what); node \(nid) still counts \(after.surplusHugePagesNode[nid]) surplus pages of \(after.nrHugePagesNode[nid]) (6.1's dissolve does not adjust surplus)"
+            )
+        }
     }
 
     // MARK: migration of in-use pages
@@ -118,6 +131,7 @@ extension Machine {
             if oldNid != newNid && hugetlb.hstates[hi].surplusHugePagesNode[oldNid] > 0 {
                 hugetlb.hstates[hi].surplusHugePagesNode[oldNid] -= 1
                 hugetlb.hstates[hi].surplusHugePagesNode[newNid] += 1
+                noteSurplusOvercount(hi, node: newNid)
             }
         }
         vmstat.pgmigrateSuccess += h.pages

@@ -73,6 +73,9 @@ public struct HState: Sendable {
     /// Larger than the buddy allocator's biggest block: allocated as a contiguous range.
     public var isGigantic: Bool { order >= Geometry.maxOrder }
 
+    /// `max_huge_pages`, an `unsigned long` in the kernel: kept as its bit pattern (6.1's
+    /// dissolve and demote decrement it without a floor, so it can wrap; the sysctl prints
+    /// it with `%lu`, see `maxHugePagesULong`).
     public internal(set) var maxHugePages = 0
     /// Boot-time per-node request (`max_huge_pages_node`), used once by hugetlb_init.
     public internal(set) var maxHugePagesNode: [Int]
@@ -84,6 +87,12 @@ public struct HState: Sendable {
     public internal(set) var nrHugePagesNode: [Int]
     public internal(set) var freeHugePagesNode: [Int]
     public internal(set) var surplusHugePagesNode: [Int]
+    /// The most a node's surplus count has exceeded its pages through 6.1's own accounting
+    /// (`dissolve_free_huge_page` and `demote_free_huge_page` remove a free page without
+    /// adjusting surplus, so a node whose pages were all surplus keeps counting them; fixed
+    /// upstream after 6.1 by `adjust_surplus` in `dissolve_free_hugetlb_folio`). `verify()`
+    /// allows this much and no more.
+    var surplusOvercountNode: [Int]
     /// `hugepage_freelists[nid]`: head pfns; the end of the array is the list head.
     var freeLists: [PFNList]
     var nextNidToAlloc = 0
@@ -97,11 +106,16 @@ public struct HState: Sendable {
         nrHugePagesNode = Array(repeating: 0, count: nodeCount)
         freeHugePagesNode = Array(repeating: 0, count: nodeCount)
         surplusHugePagesNode = Array(repeating: 0, count: nodeCount)
+        surplusOvercountNode = Array(repeating: 0, count: nodeCount)
         freeLists = Array(repeating: [], count: nodeCount)
     }
 
-    /// `persistent_huge_pages(h)`.
-    public var persistentHugePages: Int { nrHugePages - surplusHugePages }
+    /// `persistent_huge_pages(h)`: `nr_huge_pages - surplus_huge_pages` in unsigned long,
+    /// which wraps to a huge number once 6.1's dissolve has left more surplus than pages
+    /// (then no `nr_hugepages` write can grow or shrink the pool: `set_max_huge_pages`).
+    public var persistentHugePages: UInt64 { UInt64(bitPattern: Int64(nrHugePages &- surplusHugePages)) }
+    /// `max_huge_pages` as the kernel's unsigned long (what /proc/sys/vm/nr_hugepages shows).
+    public var maxHugePagesULong: UInt64 { UInt64(bitPattern: Int64(maxHugePages)) }
     /// `available_huge_pages(h)`: free pages not backing a reservation.
     public var availableHugePages: Int { freeHugePages - resvHugePages }
     /// `string_get_size(size, 1, STRING_UNITS_2)`: "2.00 MiB", "1.00 GiB".

@@ -1,0 +1,42 @@
+import MemoryModel
+
+/// A mode or owner root gave a served file or directory with chmod/chown. kernfs
+/// (`kernfs_iop_setattr`) and procfs (`proc_notify_change`) keep them in the inode until the
+/// node goes away, and `kernfs_fop_open` checks the new mode; /proc/sys refuses them
+/// (`proc_sys_setattr`: EPERM). They are part of the machine a `--state` file saves: each
+/// change is journaled (`attr PATH mode=... uid=... gid=...`) and replayed.
+public struct AttributeOverride: Sendable, Equatable {
+    /// Permission bits (`& 0o7777`).
+    public var mode: UInt16?
+    public var uid: UInt32?
+    public var gid: UInt32?
+    public init(mode: UInt16? = nil, uid: UInt32? = nil, gid: UInt32? = nil) {
+        self.mode = mode; self.uid = uid; self.gid = gid
+    }
+
+    /// The fields `change` sets replace this one's.
+    func merged(with change: AttributeOverride) -> AttributeOverride {
+        AttributeOverride(mode: change.mode ?? mode, uid: change.uid ?? uid, gid: change.gid ?? gid)
+    }
+}
+
+extension KernelFS {
+    /// chmod/chown by root (the caller checked permission): EPERM under /proc/sys, ENOENT
+    /// for a path the model does not serve; otherwise kept and journaled.
+    public func setAttributes(_ path: String, _ change: AttributeOverride) throws {
+        if KernelFS.isSysctl(path) { throw KernelError(.notPermitted, "/proc/sys refuses chmod and chown") }
+        _ = try lookup(path)
+        withLock { _ in
+            applyAttributes(path, change)
+            record(JournalEntry(attributes: change, path: path))
+        }
+    }
+
+    /// What chmod/chown set on `path`, if anything.
+    public func attributeOverride(_ path: String) -> AttributeOverride? {
+        withLock { _ in attributeOverrides[path] }
+    }
+
+    /// Everything chmod/chown set, by path (a reload must give the same).
+    public var allAttributeOverrides: [String: AttributeOverride] { withLock { _ in attributeOverrides } }
+}
