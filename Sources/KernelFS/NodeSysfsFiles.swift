@@ -70,7 +70,8 @@ extension NodeSysfsArea {
         }
         let c = m.nodePageCounters(node: nid)
         let mapped = nid == 0 ? Swift.min(MeminfoCalibration.mappedPages, c.filePages) : 0
-        func line(_ label: String, _ kb: Int) -> String { "Node \(nid) \(label)\(rjust(kb, 8)) kB\n" }
+        let prefix = "Node \(nid) "
+        func line(_ label: String, _ kb: Int) -> String { ProcViews.kb(label, kb, prefix: prefix) }
         var s = ""
         s += line("MemTotal:       ", total * k)
         s += line("MemFree:        ", free * k)

@@ -2,9 +2,10 @@ import MemoryModel
 
 extension ProcViews {
     /// One `show_val_kb` line: the label (already padded by the kernel's string), the value
-    /// right-aligned in 8 columns, ` kB`.
-    @inline(__always) static func kb(_ label: String, _ value: Int) -> String {
-        label + rjust(value, 8) + " kB\n"
+    /// right-aligned in 8 columns, ` kB`. The node files' lines (`node_read_meminfo`) are the
+    /// same after their `Node N ` prefix.
+    @inline(__always) static func kb(_ label: String, _ value: Int, prefix: String = "") -> String {
+        prefix + label + rjust(value, 8) + " kB\n"
     }
 
     /// `/proc/meminfo` (`meminfo_proc_show`) for Debian's config: no HIGHMEM, MMU, ZSWAP

@@ -12,12 +12,13 @@ public enum ProcSysVMArea: KernelFileArea {
 
     static let files: [String: KernelFile] = [
         // min_free_kbytes_sysctl_handler: proc_dointvec_minmax, min 0, then watermarks.
-        "min_free_kbytes": intFile(min: 0, get: { $0.minFreeKbytes }, set: { try $0.setMinFreeKbytes($1) }),
+        "min_free_kbytes": intFile(
+            min: 0, get: { $0.watermarkTunables.minFreeKbytes }, set: { try $0.setMinFreeKbytes($1) }),
         "watermark_scale_factor": intFile(
-            min: 1, max: 3000, get: { $0.watermarkScaleFactor },
+            min: 1, max: 3000, get: { $0.watermarkTunables.watermarkScaleFactor },
             set: { try $0.setWatermarkScaleFactor($1) }),
         "watermark_boost_factor": intFile(
-            min: 0, get: { $0.watermarkBoostFactor },
+            min: 0, get: { $0.watermarkTunables.watermarkBoostFactor },
             set: { try $0.setWatermarkBoostFactor($1) }),
         "overcommit_memory": intFile(
             min: 0, max: 2, get: { $0.vmSysctl.overcommitMemory },
@@ -42,7 +43,7 @@ public enum ProcSysVMArea: KernelFileArea {
                 mode: 0o644,
                 show: { m in
                     m.setupPerZoneLowmemReserve()
-                    return m.lowmemReserveRatio.map(String.init).joined(separator: "\t") + "\n"
+                    return m.watermarkTunables.lowmemReserveRatio.map(String.init).joined(separator: "\t") + "\n"
                 }, store: storeLowmemReserveRatio)
             f.readChangesState = true
             return f
@@ -103,8 +104,8 @@ public enum ProcSysVMArea: KernelFileArea {
         let r: (values: [Int32], consumed: Int, error: KernelError?) =
             ctx.position != 0
             ? ([], bytes.count, nil)
-            : sysctlIntVector(bytes, slots: m.lowmemReserveRatio.count)
-        var ratios = m.lowmemReserveRatio
+            : sysctlIntVector(bytes, slots: m.watermarkTunables.lowmemReserveRatio.count)
+        var ratios = m.watermarkTunables.lowmemReserveRatio
         for (i, v) in r.values.enumerated() { ratios[i] = Int(v) }
         ratios = ratios.map { $0 < 1 ? 0 : $0 }
         try m.setLowmemReserveRatio(ratios)

@@ -22,8 +22,7 @@ public final class Machine: @unchecked Sendable {
     @exclusivity(unchecked) public internal(set) var zones: [Zone]
     @exclusivity(unchecked) public internal(set) var nodes: [Node]
     /// Per pageblock: migratetype (`pageblock_flags`) and the flattened zone index the pages belong to.
-    @exclusivity(unchecked) @usableFromInline var pageblockType: [UInt8]
-    @exclusivity(unchecked) @usableFromInline var pageblockZone: [UInt16]
+    @exclusivity(unchecked) @usableFromInline var pageblocks: PageblockFlags
     @exclusivity(unchecked) public internal(set) var owners = OwnerTable()
     /// Memory hotplug's own state: policies, groups, devices, notifiers (MemoryHotplug*.swift).
     @exclusivity(unchecked) public internal(set) var hotplug = HotplugState()
@@ -38,12 +37,8 @@ public final class Machine: @unchecked Sendable {
     /// Memory block size in pages (`block_size_bytes` / 4096).
     @exclusivity(unchecked) public internal(set) var blockPages = Geometry.pagesPerSection
     @exclusivity(unchecked) public internal(set) var vmstat = VMEvents()
-    /// Tunables under /proc/sys/vm.
-    @exclusivity(unchecked) public internal(set) var minFreeKbytes = 0
-    @exclusivity(unchecked) public internal(set) var userMinFreeKbytes = -1
-    @exclusivity(unchecked) public internal(set) var watermarkScaleFactor = 10
-    @exclusivity(unchecked) public internal(set) var watermarkBoostFactor = 15000
-    @exclusivity(unchecked) public internal(set) var lowmemReserveRatio = [256, 256, 32, 0, 0]
+    /// The watermark tunables under /proc/sys/vm (min_free_kbytes, watermark_scale_factor, …).
+    @exclusivity(unchecked) public internal(set) var watermarkTunables = WatermarkTunables()
     /// The other /proc/sys/vm tunables (overcommit, pcp fraction, drop_caches; VMSysctl.swift).
     @exclusivity(unchecked) public internal(set) var vmSysctl = VMSysctl()
     /// Why operations failed, in the kernel's words (what only dynamic debug would show).
@@ -82,8 +77,7 @@ public final class Machine: @unchecked Sendable {
         zones = (0..<nodeCount).flatMap { n in ZoneType.allCases.map { Zone(node: n, type: $0) } }
         nodes = (0..<nodeCount).map { Node(id: $0, exists: nodeIDs.contains($0)) }
         let blocks = (pfnCount + Geometry.pageblockPages - 1) / Geometry.pageblockPages
-        pageblockType = [UInt8](repeating: MigrateType.movable.rawValue, count: blocks)
-        pageblockZone = [UInt16](repeating: UInt16.max, count: blocks)
+        pageblocks = PageblockFlags(count: blocks)
         random = SplitMix64(seed: config.seed)
     }
 
@@ -92,19 +86,19 @@ public final class Machine: @unchecked Sendable {
 
     /// The zone a present pfn belongs to (flattened index), or nil for absent memory.
     @inlinable public func zoneIndex(ofPFN pfn: PFN) -> Int? {
-        let z = pageblockZone[pfn >> Geometry.pageblockOrder]
+        let z = pageblocks.zone[pfn >> Geometry.pageblockOrder]
         return z == UInt16.max ? nil : Int(z)
     }
     @inlinable public func pageblockMigrateType(_ pfn: PFN) -> MigrateType {
-        MigrateType(rawValue: pageblockType[pfn >> Geometry.pageblockOrder])!
+        MigrateType(rawValue: pageblocks.migrateType[pfn >> Geometry.pageblockOrder])!
     }
     @inlinable func setPageblockMigrateType(_ pfn: PFN, _ mt: MigrateType) {
-        pageblockType[pfn >> Geometry.pageblockOrder] = mt.rawValue
+        pageblocks.migrateType[pfn >> Geometry.pageblockOrder] = mt.rawValue
     }
     func setPageblockZone(_ range: PFNRange, zone: Int?) {
         var pb = range.start >> Geometry.pageblockOrder
         let end = (range.end + Geometry.pageblockPages - 1) >> Geometry.pageblockOrder
-        while pb < end { pageblockZone[pb] = zone.map { UInt16($0) } ?? UInt16.max; pb += 1 }
+        while pb < end { pageblocks.zone[pb] = zone.map { UInt16($0) } ?? UInt16.max; pb += 1 }
     }
 
     /// `cond_resched()`: see `preemptionPoint`.

@@ -281,7 +281,7 @@ final class ProcViewsTests: XCTestCase {
         XCTAssertEqual(try k.read("/proc/sys/vm/overcommit_kbytes"), "0\n")
         XCTAssertEqual(try k.read("/proc/sys/vm/percpu_pagelist_high_fraction"), "0\n")
         XCTAssertEqual(try k.read("/proc/sys/vm/stat_refresh"), "")
-        XCTAssertEqual(try k.read("/proc/sys/vm/min_free_kbytes"), "\(k.machine.minFreeKbytes)\n")
+        XCTAssertEqual(try k.read("/proc/sys/vm/min_free_kbytes"), "\(k.machine.watermarkTunables.minFreeKbytes)\n")
         XCTAssertTrue(try k.list("/proc").contains("sys"))
         XCTAssertTrue(try k.list("/proc").contains("meminfo"))
         XCTAssertTrue(try k.list("/proc/sys/vm").contains("drop_caches"))

@@ -209,6 +209,33 @@ final class ReliabilityTests: XCTestCase {
         try b.withLock { try $0.verify() }
     }
 
+    /// Issue 11 item 1: the sandbox's binds come from the served tree, so every file the model
+    /// serves lies under a bind (the eleven /proc/sys/vm files and /proc/iomem that once showed
+    /// the host's, and debugfs with the module loaded), and /proc files are bound one by one
+    /// (the host's other /proc files stay).
+    func testSandboxBindsCoverEveryServedFile() throws {
+        let fs = try boot()
+        try fs.withLock { try $0.loadMemoryNotifierErrorInject() }
+        let binds = try fs.sandboxBinds()
+        var files: [String] = []
+        for (path, node) in try fs.walk() {
+            if case .directory = node { continue }
+            files.append(path)
+            XCTAssertTrue(binds.contains { path == $0 || path.hasPrefix($0 + "/") }, "\(path) is not covered")
+        }
+        for f in [
+            "min_free_kbytes", "watermark_scale_factor", "watermark_boost_factor", "lowmem_reserve_ratio",
+            "overcommit_memory", "overcommit_ratio", "overcommit_kbytes", "percpu_pagelist_high_fraction",
+            "drop_caches", "compact_memory", "stat_refresh"
+        ] {
+            XCTAssertTrue(binds.contains("/proc/sys/vm/" + f), f)
+        }
+        XCTAssertTrue(binds.contains("/proc/iomem"))
+        XCTAssertTrue(binds.contains("/sys/kernel/debug"))
+        XCTAssertTrue(files.contains("/sys/kernel/debug/notifier-error-inject/memory/actions/MEM_GOING_OFFLINE/error"))
+        XCTAssertFalse(binds.contains("/proc"), "all of /proc would hide the host's processes")
+    }
+
     /// Root's chmod/chown of sysfs files (issue 11 item 6) are part of the saved machine:
     /// journaled as `attr` lines, merged field by field, restored by the reload; /proc/sys
     /// refuses them (EPERM, proc_sys_setattr), an unserved path is ENOENT.

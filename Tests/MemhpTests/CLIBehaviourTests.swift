@@ -191,4 +191,19 @@ final class CLIBehaviourTests: XCTestCase {
         XCTAssertEqual(r.out, "")
         XCTAssertEqual(r.err, "\(cut.path):4: the last line has no newline: the file was cut short\n")
     }
+
+    /// Issue 11 item 6: a failed export leaves DIR as it was and nothing beside it (the tree
+    /// is written to a temporary directory and renamed into place). Here DIR is a regular
+    /// file, so the move fails after the whole tree was written.
+    func testFailedExportLeavesTheTargetAsItWas() throws {
+        let dir = try MemhpBinary.temporaryDirectory("export-fail")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let target = dir.appendingPathComponent("target")
+        try "keep\n".write(to: target, atomically: true, encoding: .utf8)
+        let r = try run(["export", target.path], nil)
+        XCTAssertEqual(r.status, 1, r.err)
+        XCTAssertTrue(r.err.hasPrefix("memhp: export: "), r.err)
+        XCTAssertEqual(try String(contentsOf: target, encoding: .utf8), "keep\n")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["target"])
+    }
 }

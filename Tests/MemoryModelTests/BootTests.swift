@@ -17,7 +17,7 @@ final class BootTests: XCTestCase {
         XCTAssertEqual(m.zone(node: 0, type: .normal).spannedPages, 0)
         XCTAssertEqual(m.zone(node: 0, type: .movable).spannedPages, 0)
         // min_free_kbytes=45056 (THP's recommendation), DMA32 min 11073, protection 880.
-        XCTAssertEqual(m.minFreeKbytes, 45056)
+        XCTAssertEqual(m.watermarkTunables.minFreeKbytes, 45056)
         XCTAssertEqual(Double(dma32.watermark.min), 11073, accuracy: 111)
         // The protection is computed at boot, before the init sections and the initrd are
         // freed: DMA32 managed 225520 − 2383 late-freed pages (kernel-run's 1488K initrd: 372,
@@ -59,7 +59,7 @@ final class BootTests: XCTestCase {
                 nodes: [NodeConfig(id: 0, memBytes: 768 << 20), NodeConfig(id: 1, memBytes: 256 << 20)],
                 dimms: [DIMMConfig(id: "dimm1", sizeBytes: 512 << 20, node: 1)],
                 cmdline: "movable_node memhp_default_state=online"))
-        XCTAssertEqual(m.minFreeKbytes, 45256)
+        XCTAssertEqual(m.watermarkTunables.minFreeKbytes, 45256)
     }
 
     /// c-movablecore.txt: `movablecore=256M` carves ZONE_MOVABLE out of DMA32.
@@ -72,7 +72,7 @@ final class BootTests: XCTestCase {
         XCTAssertEqual([movable.startPFN, movable.spannedPages, movable.presentPages], [196608, 65504, 65504])
         XCTAssertEqual(Double(dma32.managedPages), 181194, accuracy: 1812)
         XCTAssertEqual(Double(movable.managedPages), 44326, accuracy: 443)
-        XCTAssertEqual(m.minFreeKbytes, 36396, accuracy: 364)
+        XCTAssertEqual(m.watermarkTunables.minFreeKbytes, 36396, accuracy: 364)
         XCTAssertEqual(m.blocks[6]!.zone, .movable)
         XCTAssertEqual(m.blocks[5]!.zone, .dma32)
     }
@@ -240,6 +240,6 @@ final class BootTests: XCTestCase {
                 dimms: [DIMMConfig(id: "dimm1", sizeBytes: 512 * M, node: 1)],
                 cmdline: "movable_node memhp_default_state=online"))
         try m.verify()
-        XCTAssertEqual(m.minFreeKbytes, 45256)
+        XCTAssertEqual(m.watermarkTunables.minFreeKbytes, 45256)
     }
 }

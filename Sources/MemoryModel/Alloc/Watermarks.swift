@@ -16,7 +16,9 @@ extension Machine {
     public func initPerZoneWmarkMin() {
         let lowmemKB = nrFreeBufferPages() * 4
         let newMin = isqrt(lowmemKB * 16)
-        if newMin > userMinFreeKbytes { minFreeKbytes = Swift.min(Swift.max(newMin, 128), 262144) }
+        if newMin > watermarkTunables.userMinFreeKbytes {
+            watermarkTunables.minFreeKbytes = Swift.min(Swift.max(newMin, 128), 262144)
+        }
         setupPerZoneWmarks()
         setupPerZoneLowmemReserve()
         thpMinFreeKbytesUpdate()
@@ -29,8 +31,8 @@ extension Machine {
         recommended += Geometry.pageblockPages * nrZones * 3 * 3
         recommended = Swift.min(recommended, nrFreeBufferPages() / 20)
         recommended <<= 2
-        if recommended > minFreeKbytes {
-            minFreeKbytes = recommended
+        if recommended > watermarkTunables.minFreeKbytes {
+            watermarkTunables.minFreeKbytes = recommended
             setupPerZoneWmarks()
         }
     }
@@ -38,13 +40,13 @@ extension Machine {
     /// `__setup_per_zone_wmarks` + `zone_pcp_update`. 6.1 spreads min_free_kbytes over every
     /// zone's managed pages, ZONE_MOVABLE included.
     public func setupPerZoneWmarks() {
-        let pagesMin = minFreeKbytes >> (Geometry.pageShift - 10)
+        let pagesMin = watermarkTunables.minFreeKbytes >> (Geometry.pageShift - 10)
         let lowmem = zones.reduce(0) { $0 + $1.managedPages }
         for z in zones.indices {
             let managed = zones[z].managedPages
             let tmp = lowmem > 0 ? pagesMin * managed / lowmem : 0
             zones[z].watermark.min = tmp
-            let step = Swift.max(tmp >> 2, managed * watermarkScaleFactor / 10000)
+            let step = Swift.max(tmp >> 2, managed * watermarkTunables.watermarkScaleFactor / 10000)
             zones[z].watermark.boost = 0
             zones[z].watermark.low = tmp + step
             zones[z].watermark.high = tmp + 2 * step
@@ -105,7 +107,7 @@ extension Machine {
         for node in nodes.indices {
             for i in 0..<(Machine.zonesPerNode - 1) {
                 let z = zoneIndex(node: node, type: ZoneType(rawValue: i)!)
-                let ratio = lowmemReserveRatio[i]
+                let ratio = watermarkTunables.lowmemReserveRatio[i]
                 let clear = ratio == 0 || zones[z].managedPages == 0
                 var upper = 0
                 for j in (i + 1)..<Machine.zonesPerNode {
@@ -119,20 +121,22 @@ extension Machine {
     /// Sysctl `vm.min_free_kbytes` write (`min_free_kbytes_sysctl_handler`).
     public func setMinFreeKbytes(_ kb: Int) throws {
         guard kb >= 0 else { throw KernelError(.invalidArgument) }
-        minFreeKbytes = kb
-        userMinFreeKbytes = kb
+        watermarkTunables.minFreeKbytes = kb
+        watermarkTunables.userMinFreeKbytes = kb
         setupPerZoneWmarks()
     }
 
     public func setWatermarkScaleFactor(_ v: Int) throws {
         guard (1...3000).contains(v) else { throw KernelError(.invalidArgument) }
-        watermarkScaleFactor = v
+        watermarkTunables.watermarkScaleFactor = v
         setupPerZoneWmarks()
     }
 
     public func setLowmemReserveRatio(_ ratios: [Int]) throws {
         guard ratios.allSatisfy({ $0 >= 0 }) else { throw KernelError(.invalidArgument) }
-        for (i, r) in ratios.prefix(lowmemReserveRatio.count).enumerated() { lowmemReserveRatio[i] = r }
+        for (i, r) in ratios.prefix(watermarkTunables.lowmemReserveRatio.count).enumerated() {
+            watermarkTunables.lowmemReserveRatio[i] = r
+        }
         setupPerZoneLowmemReserve()
     }
 
@@ -141,7 +145,7 @@ extension Machine {
     /// `watermark_boost_factor` (proc_dointvec_minmax, min 0; no recomputation).
     public func setWatermarkBoostFactor(_ v: Int) throws {
         guard v >= 0 else { throw KernelError(.invalidArgument) }
-        watermarkBoostFactor = v
+        watermarkTunables.watermarkBoostFactor = v
     }
 
     /// `percpu_pagelist_high_fraction_sysctl_handler`: 0 or ≥ 8, then every populated

@@ -55,15 +55,17 @@ extension Machine {
         m.host = host
         m.blockPages = bp
         if let r = host.lowmemReserveRatio {
-            for (i, v) in r.prefix(m.lowmemReserveRatio.count).enumerated() { m.lowmemReserveRatio[i] = v }
+            for (i, v) in r.prefix(m.watermarkTunables.lowmemReserveRatio.count).enumerated() {
+                m.watermarkTunables.lowmemReserveRatio[i] = v
+            }
         }
-        if let w = host.watermarkScaleFactor { m.watermarkScaleFactor = w }
+        if let w = host.watermarkScaleFactor { m.watermarkTunables.watermarkScaleFactor = w }
         let pieces = m.hostPresentPieces(host)
         m.placeHostPages(pieces: pieces, runs: runs)
         m.buildZonelists()
         m.initPerZoneWmarkMin()
-        if let kb = host.minFreeKbytes, kb != m.minFreeKbytes {
-            m.minFreeKbytes = kb
+        if let kb = host.minFreeKbytes, kb != m.watermarkTunables.minFreeKbytes {
+            m.watermarkTunables.minFreeKbytes = kb
             m.setupPerZoneWmarks()
         }
         m.registerHostBlocks(host)

@@ -121,8 +121,8 @@ extension Machine {
         let pbPerSection = Geometry.pagesPerSection >> Geometry.pageblockOrder
         let sections = (memmap.pfnCount + Geometry.pagesPerSection - 1) / Geometry.pagesPerSection
         for s in 0..<sections {
-            for pb in (s * pbPerSection)..<Swift.min((s + 1) * pbPerSection, pageblockZone.count) {
-                let z = pageblockZone[pb]
+            for pb in (s * pbPerSection)..<Swift.min((s + 1) * pbPerSection, pageblocks.zone.count) {
+                let z = pageblocks.zone[pb]
                 if z != UInt16.max && zones[Int(z)].node == node { out.append(s); break }
             }
         }

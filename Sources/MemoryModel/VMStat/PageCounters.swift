@@ -125,10 +125,11 @@ extension Machine {
         let zone = zones[z]
         guard zone.spannedPages > 0 else { return counts }
         var pb = zone.startPFN >> Geometry.pageblockOrder
-        let end = Swift.min((zone.endPFN + Geometry.pageblockPages - 1) >> Geometry.pageblockOrder, pageblockZone.count)
+        let end = Swift.min(
+            (zone.endPFN + Geometry.pageblockPages - 1) >> Geometry.pageblockOrder, pageblocks.zone.count)
         let tag = UInt16(z)
         while pb < end {
-            if pageblockZone[pb] == tag { counts[Int(pageblockType[pb])] += 1 }
+            if pageblocks.zone[pb] == tag { counts[Int(pageblocks.migrateType[pb])] += 1 }
             pb += 1
         }
         return counts
