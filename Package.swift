@@ -61,15 +61,19 @@ let package = Package(
         ),
         .testTarget(name: "MemoryModelTests", dependencies: ["MemoryModel"]),
         .testTarget(name: "KernelFSTests", dependencies: ["KernelFS", "MemoryModel"]),
-        .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "KernelFS", "MemoryModel"]),
+        .testTarget(name: "ScenarioTests", dependencies: ["Scenario", "KernelFS", "MemoryModel", "MemhpTestSupport"]),
         .testTarget(name: "ConformanceTests", dependencies: ["Conformance", "Scenario"]),
         .testTarget(name: "KernelRunnerTests", dependencies: ["KernelRunner", "Scenario"]),
         // Soaks and timings: skipped in debug builds, run by scripts/test with `swift test -c release --filter SoakTests`.
         .testTarget(name: "SoakTests", dependencies: ["MemoryModel", "KernelFS"]),
         // The CLI as a user meets it: its commands parsed in process, and the built binary run.
-        .testTarget(name: "MemhpTests", dependencies: ["memhp", "MemoryModel", "Scenario"]),
+        .testTarget(name: "MemhpTests", dependencies: ["memhp", "MemoryModel", "Scenario", "MemhpTestSupport"]),
+        // Test support: running the built memhp binary, shared by every CLI test.
+        .target(name: "MemhpTestSupport", path: "Tests/MemhpTestSupport"),
         .testTarget(name: "FUSEServerTests", dependencies: ["FUSEServer"]),
-        .testTarget(name: "SnapshotTests", dependencies: ["Snapshot", "Scenario", "KernelFS", "MemoryModel"]),
+        .testTarget(
+            name: "SnapshotTests", dependencies: ["Snapshot", "Scenario", "KernelFS", "MemoryModel", "MemhpTestSupport"]
+        ),
         .testTarget(name: "StudyTests", dependencies: ["Study", "Scenario"]),
         .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks"])
     ],

@@ -1,4 +1,5 @@
 import Foundation
+import MemhpTestSupport
 import XCTest
 
 @testable import memhp

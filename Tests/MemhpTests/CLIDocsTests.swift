@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MemhpTestSupport
 import XCTest
 
 @testable import memhp

@@ -1,30 +1,13 @@
 import Foundation
+import MemhpTestSupport
 import XCTest
 
 /// The `memhp` executable as a user meets it: bad input exits with status 2 and a message
-/// naming the problem; good input prints the kernel's text. Runs the binary `swift build`
-/// (or `swift build --build-tests`) left in the package's build directory.
+/// naming the problem; good input prints the kernel's text. Runs the built binary (MemhpBinary).
 final class CLITests: XCTestCase {
     func memhp(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        let bin = root.appendingPathComponent(".build/debug/memhp")
-        // A missing binary fails: these tests must not pass without running memhp.
-        guard FileManager.default.isExecutableFile(atPath: bin.path) else {
-            XCTFail("no \(bin.path); run swift build first")
-            throw CocoaError(.fileNoSuchFile)
-        }
-        let p = Process()
-        p.executableURL = bin
-        p.arguments = args
-        p.currentDirectoryURL = root
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        let r = try MemhpBinary.run(args)
+        return (r.status, r.out, r.err)
     }
 
     func testBadMachineOptionsExitWithStatus2AndSayWhy() throws {

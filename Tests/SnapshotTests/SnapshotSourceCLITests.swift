@@ -1,5 +1,6 @@
 import Foundation
 import KernelFS
+import MemhpTestSupport
 import XCTest
 
 @testable import MemoryModel
@@ -13,20 +14,8 @@ final class SnapshotSourceCLITests: XCTestCase {
     /// The built binary, as SnapshotCLITests runs it.
     enum cli {
         static func memhp(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
-            let bin = SnapshotCLITests.repo.appendingPathComponent(".build/debug/memhp")
-            guard FileManager.default.isExecutableFile(atPath: bin.path) else {
-                throw XCTSkip("no \(bin.path); run swift build first")
-            }
-            let p = Process()
-            p.executableURL = bin
-            p.arguments = args
-            let out = Pipe(), err = Pipe()
-            p.standardOutput = out
-            p.standardError = err
-            try p.run()
-            let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+            let r = try MemhpBinary.run(args)
+            return (r.status, r.out, r.err)
         }
         static func tmp(_ name: String) -> String { NSTemporaryDirectory() + "memhp-\(UUID().uuidString)-\(name)" }
     }

@@ -273,7 +273,7 @@ public struct BootAllocations: Sendable, Equatable {
             out[n, default: 0] += per + (delta > 0 ? 1 : 0)
             if delta > 0 { delta -= 1 }
         }
-        return out.keys.sorted().map { ($0, out[$0]!) }
+        return out.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
     /// memmap of cold-plugged DIMMs the kernel added at boot (512 pages a section), allocated
     /// from their node's kernel zones by the hot-add path, not included in the kinds above.
@@ -364,6 +364,9 @@ extension BootLayout {
         for n in nodes { free[n.id] = n.zones.map { $0.managedPages - $0.giganticPages } }
         var pcp: [Int: [Int]] = Dictionary(uniqueKeysWithValues: nodes.map { ($0.id, [0, 0, 0, 0, 0]) })
         let n0 = nodes.first { !$0.memory.isEmpty }?.id ?? 0
+        // `free` and `pcp` have every node's id as a key (built just above), and `take` is only
+        // given node ids from `nodes` (n0, which is node 0 at worst, and nodes always include 0;
+        // a DIMM's node or n0): the force unwraps below cannot fail.
         func take(_ node: Int, from top: ZoneType, _ pages: Int, toPCP: Bool = false) {
             var left = pages
             for t in ZoneType.allCases.reversed() where t <= top && left > 0 {

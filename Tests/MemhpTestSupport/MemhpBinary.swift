@@ -1,14 +1,16 @@
 import Foundation
 import XCTest
 
-/// Runs the `memhp` executable SwiftPM built next to the tests (`swift build` or `swift test`
-/// build it: this test target depends on it). A missing binary fails the test: nothing here
-/// passes without running the real thing.
-enum MemhpBinary {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+/// Runs the `memhp` executable SwiftPM built next to the tests (`swift build --build-tests`
+/// builds it): the one way every CLI test (MemhpTests, ScenarioTests' CLITests, SnapshotTests'
+/// CLI tests) runs the binary. A missing binary fails the test: nothing here passes without
+/// running the real thing.
+public enum MemhpBinary {
+    public static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent()
         .deletingLastPathComponent()
 
-    static func path() throws -> URL {
+    public static func path() throws -> URL {
         var candidates: [URL] = []
         // The test bundle sits in the products directory, next to the executable.
         for b in Bundle.allBundles where b.bundleURL.pathExtension == "xctest" {
@@ -22,15 +24,15 @@ enum MemhpBinary {
         return bin
     }
 
-    struct Result {
-        var status: Int32
-        var out: String
-        var err: String
-        var outBytes: Data
+    public struct Result: Sendable {
+        public var status: Int32
+        public var out: String
+        public var err: String
+        public var outBytes: Data
     }
 
     /// Runs memhp with `args` in `directory` (default: the package root).
-    static func run(_ args: [String], in directory: URL? = nil) throws -> Result {
+    public static func run(_ args: [String], in directory: URL? = nil) throws -> Result {
         let p = Process()
         p.executableURL = try path()
         p.arguments = args
@@ -55,7 +57,7 @@ enum MemhpBinary {
             err: String(decoding: errData, as: UTF8.self), outBytes: o)
     }
 
-    static func temporaryDirectory(_ name: String) throws -> URL {
+    public static func temporaryDirectory(_ name: String) throws -> URL {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
             "memhp-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
