@@ -120,6 +120,17 @@ public enum ModelSuite {
             return try offlineFullest(m, ids, figures: ["block_mib": Double(blockBytes >> 20)])
         },
         BenchCase(
+            "offline-2g-block-16t",
+            "the same 2 GiB block offline on a 16 TiB guest (--mem 16385G: max_pfn 16 TiB + 2 GiB, so 6.1's probe_memory_block_size picks 2 GiB blocks; --mem 16T ends at 16 TiB + 1 GiB: 1 GiB blocks)",
+            needsBytes: 4 << 30
+        ) {
+            let m = try Machine.boot(MachineConfig(memBytes: 16385 << 30, maxmemBytes: 17 << 40, slots: 4))
+            let blockBytes = m.blockPages << Geometry.pageShift
+            let ids = try m.hotAddDIMM(id: "bench", sizeBytes: 2 << 30)
+            for id in ids { try m.storeState(block: id, .onlineMovable) }
+            return try offlineFullest(m, ids, figures: ["block_mib": Double(blockBytes >> 20)])
+        },
+        BenchCase(
             "offline-anon-128m",
             "offline of a 128 MiB movable block full of anonymous memory (migrated to the kernel zones)"
         ) {
