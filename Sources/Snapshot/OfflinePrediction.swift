@@ -229,6 +229,12 @@ public struct OfflinePredictor {
             case .hugetlbTail:
                 if let last = hugeHeads.indices.last, hugeHeads[last].pfn + hugeHeads[last].pages == a {
                     hugeHeads[last].pages += z - a
+                } else if a == s, let ri = census.runIndex(a), ri > 0,
+                    census.kinds[ri - 1] == .hugetlbFree || census.kinds[ri - 1] == .hugetlbUsed
+                {
+                    // The tail of a gigantic page whose head lies in an earlier block:
+                    // dissolve_free_huge_pages() walks the block's pfns and takes the whole page.
+                    hugeHeads.append((census.starts[ri - 1], census.kinds[ri - 1] == .hugetlbUsed, 1))
                 }
             case .offline:
                 if !assumptions.offlinePagesReleased && heldOffline == nil { heldOffline = a }

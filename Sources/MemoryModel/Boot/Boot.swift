@@ -25,9 +25,9 @@ extension Machine {
         // Watermarks and THP's min_free_kbytes are set by initcalls, before the kernel frees
         // its init sections and the initrd: those pages are not yet managed then.
         m.initPerZoneWmarkMin()
-        // The initcalls allocate (slab, DMA pools, the unpacked initramfs) before the initrd
-        // and the init sections are freed; init's own pages come after.
-        m.allocateBootMemory(layout.bootAllocations, beforeLateFrees: true)
+        // The initcalls allocate (slab, DMA pools) before the initrd and the init sections
+        // are freed; the unpacked initramfs and init's own pages come after the DIMMs.
+        m.allocateBootMemory(layout.bootAllocations, phase: .initcalls)
         m.registerBootMemoryBlocks()
         // hugetlb_init (a subsys_initcall) prints its lines where the layout's log has them.
         let firstHugeTLB = layout.bootLog.firstIndex { $0.hasPrefix("HugeTLB") } ?? layout.bootLog.count
@@ -42,9 +42,13 @@ extension Machine {
         // Both are subsys_initcalls (hugetlb_init, acpi_init's memory device scan): they run
         // before the initrd (rootfs_initcall's unpack) and the init sections (free_initmem
         // after the initcalls) are freed, so an online of a cold-plugged DIMM recomputes
-        // min_free_kbytes and the watermarks without those pages.
+        // min_free_kbytes and the watermarks without those pages. Then
+        // populate_rootfs (rootfs_initcall, after acpi_init's subsys_initcall) unpacks the
+        // initramfs into tmpfs: shmem pages, GFP_HIGHUSER_MOVABLE, so a DIMM onlined movable at
+        // boot (memhp_default_state=online_movable) receives them at the head of ZONE_MOVABLE.
+        m.allocateBootMemory(layout.bootAllocations, phase: .rootfs)
         for r in layout.reserved where r.fate == .freedLate { m.freeReservedRange(r.range) }
-        m.allocateBootMemory(layout.bootAllocations, beforeLateFrees: false)
+        m.allocateBootMemory(layout.bootAllocations, phase: .userspace)
         // virtio_mem (a module the runner loads before the first step) probes its devices
         // and plugs what they request already.
         do { try m.virtioMemProbeAll() } catch let e as KernelError {
@@ -57,9 +61,10 @@ extension Machine {
     /// allocated through the buddy allocator like the real boot allocations, so they land
     /// where the kernel's do: unmovable pageblocks stolen from the head of the free lists,
     /// i.e. the lowest free memory of the node's highest kernel zone (see setUpBootMemory).
-    /// `beforeLateFrees`: the part allocated before `free_initrd_mem`/`free_initmem`.
-    func allocateBootMemory(_ a: BootAllocations, beforeLateFrees: Bool) {
-        if beforeLateFrees {
+    /// `phase`: which of the kernel's boot stages allocates (initcalls before the cold-plugged
+    /// DIMMs are added, the initramfs unpack after them, init after the late frees).
+    func allocateBootMemory(_ a: BootAllocations, phase: BootAllocationPhase) {
+        if phase == .initcalls {
             // dma_atomic_pool_init (postcore): one block each from GFP_KERNEL, GFP_DMA, GFP_DMA32.
             if a.atomicPoolOrder >= 0 {
                 for (name, gfp) in [
@@ -76,22 +81,22 @@ extension Machine {
         }
         // (name, kind, pages, of which allocated under the boot interleave policy, gfp)
         let parts: [(String, PageKind, Int, Int, GFP?)] =
-            beforeLateFrees
-            ? [
-                (
-                    "kernel:slab_unreclaimable", .slabUnreclaimable, a.slabUnreclaimable,
-                    a.slabUnreclaimableInterleaved, nil
-                ),
-                ("kernel:page_tables", .pageTable, a.pageTables, 0, nil),
-                ("kernel:stacks", .kernelStack, a.kernelStack, a.kernelStackInterleaved, nil),
-                ("kernel:other", .kernel, a.kernel, a.kernelInterleaved, nil),
-                ("kernel:dma", .kernel, a.dma, 0, [.kernel, .dma]),
-                ("kernel:slab_reclaimable", .slabReclaimable, a.slabReclaimable, a.slabReclaimableInterleaved, nil),
-                ("rootfs:initramfs", .shmem, a.shmem, 0, nil)
-            ]
-            : [
-                ("init:anon", .anon, a.anon, 0, nil)
-            ]
+            switch phase {
+            case .initcalls:
+                [
+                    (
+                        "kernel:slab_unreclaimable", .slabUnreclaimable, a.slabUnreclaimable,
+                        a.slabUnreclaimableInterleaved, nil
+                    ),
+                    ("kernel:page_tables", .pageTable, a.pageTables, 0, nil),
+                    ("kernel:stacks", .kernelStack, a.kernelStack, a.kernelStackInterleaved, nil),
+                    ("kernel:other", .kernel, a.kernel, a.kernelInterleaved, nil),
+                    ("kernel:dma", .kernel, a.dma, 0, [.kernel, .dma]),
+                    ("kernel:slab_reclaimable", .slabReclaimable, a.slabReclaimable, a.slabReclaimableInterleaved, nil)
+                ]
+            case .rootfs: [("rootfs:initramfs", .shmem, a.shmem, 0, nil)]
+            case .userspace: [("init:anon", .anon, a.anon, 0, nil)]
+            }
         for (name, kind, pages, interleaved, gfp) in parts where pages > 0 {
             for (node, n) in a.split(pages, interleaved: interleaved) where n > 0 {
                 // A node without kernel zones (movable_node, kernelcore=) falls back through
@@ -107,9 +112,19 @@ extension Machine {
             }
         }
         // Pages freed late in boot sit on the per-cpu lists when user space starts.
-        if !beforeLateFrees, a.pcp > 0, let id = try? createOwner(name: "boot:transient", kind: .kernel) {
+        if phase == .userspace, a.pcp > 0, let id = try? createOwner(name: "boot:transient", kind: .kernel) {
             allocate(owner: id, blocks: a.pcp)
             destroyOwner(id)
         }
     }
+}
+
+/// The boot stages that allocate the kernel's and user space's first pages (`allocateBootMemory`).
+enum BootAllocationPhase {
+    /// The initcalls up to acpi_init (subsys): slab, page tables, stacks, DMA pools.
+    case initcalls
+    /// populate_rootfs (rootfs_initcall): the initramfs unpacked into tmpfs.
+    case rootfs
+    /// init and its children, after free_initrd_mem and free_initmem.
+    case userspace
 }

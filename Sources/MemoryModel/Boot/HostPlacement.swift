@@ -132,6 +132,18 @@ extension Machine {
         var ownerIDs: [Int: Int] = [:]  // kind raw << 8 | node → owner id
         var pi = 0
         for run in runs {
+            if case .hugetlb = run.kind {
+                // A huge page may span blocks (1 GiB over eight of 128 MiB): placed whole when
+                // one zone holds every pageblock of it.
+                if let z = zoneIndex(ofPFN: run.range.start),
+                    stride(from: run.range.start, to: run.range.end, by: Geometry.pageblockPages).allSatisfy({
+                        zoneIndex(ofPFN: $0) == z
+                    })
+                {
+                    placeHostRun(run.range, run.kind, zone: z, ownerIDs: &ownerIDs)
+                }
+                continue
+            }
             while pi < pieces.count && pieces[pi].range.end <= run.range.start { pi += 1 }
             var j = pi
             while j < pieces.count && pieces[j].range.start < run.range.end {
