@@ -117,3 +117,12 @@ final class MemMapTests: XCTestCase {
         XCTAssertThrowsError(try m.verify()) { XCTAssertTrue("\($0)".contains("pfn \(head + 700)"), "\($0)") }
     }
 }
+
+/// MemMap.kind reads a stored raw value as the enum by bit pattern: that needs every case's
+/// tag to equal its raw value.
+final class PageKindLayoutTests: XCTestCase {
+    func testEveryKindsTagIsItsRawValue() {
+        XCTAssertEqual(MemoryLayout<PageKind>.size, 1)
+        for k in PageKind.allCases { XCTAssertEqual(unsafeBitCast(k.rawValue, to: PageKind.self), k) }
+    }
+}

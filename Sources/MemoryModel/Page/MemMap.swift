@@ -136,26 +136,31 @@ public final class MemMap: @unchecked Sendable {
 
     // MARK: Reading
 
-    @inlinable func entry(_ pfn: PFN) -> PageEntry {
+    @inlinable @inline(__always) func entry(_ pfn: PFN) -> PageEntry {
         let c = pfn &>> MemMap.chunkShift
         if dense[c] != 0 { return pages[pfn] }
         return pfn & MemMap.chunkMask == 0 ? heads[c] : PageEntry(kind: tails[c])
     }
-    @inlinable public func kind(_ pfn: PFN) -> PageKind {
+    @inlinable @inline(__always) public func kind(_ pfn: PFN) -> PageKind {
         let c = pfn &>> MemMap.chunkShift
         let raw = dense[c] != 0 ? pages[pfn].kind : (pfn & MemMap.chunkMask == 0 ? heads[c].kind : tails[c])
-        return PageKind(rawValue: raw)!
+        // Only PageKind raw values are ever stored, and a raw-value enum's tag is its raw value
+        // here (declared in order from 0): skip the failable init's switch on the hottest read.
+        assert(PageKind(rawValue: raw) != nil, "memmap holds kind \(raw)")
+        return unsafeBitCast(raw, to: PageKind.self)
     }
-    @inlinable public func order(_ pfn: PFN) -> Int { Int(entry(pfn).order) }
-    @inlinable public func owner(_ pfn: PFN) -> Int { Int(entry(pfn).owner) }
-    @inlinable public func link(_ pfn: PFN) -> Int { Int(entry(pfn).link) }
+    @inlinable @inline(__always) public func order(_ pfn: PFN) -> Int { Int(entry(pfn).order) }
+    @inlinable @inline(__always) public func owner(_ pfn: PFN) -> Int { Int(entry(pfn).owner) }
+    @inlinable @inline(__always) public func link(_ pfn: PFN) -> Int { Int(entry(pfn).link) }
 
     // MARK: Writing
 
     /// The entry `pfn`'s write goes to: the dense one, the summary's head, or (a write the
     /// summary cannot express) the dense one after materializing the chunk. `same` says
     /// whether the new value equals a summarized tail's, so no write is needed at all.
-    @inlinable func slot(_ pfn: PFN, tailUnchanged same: (UInt8) -> Bool) -> UnsafeMutablePointer<PageEntry>? {
+    @inlinable @inline(__always) func slot(_ pfn: PFN, tailUnchanged same: (UInt8) -> Bool) -> UnsafeMutablePointer<
+        PageEntry
+    >? {
         let c = pfn &>> MemMap.chunkShift
         if dense[c] != 0 { return pages + pfn }
         if pfn & MemMap.chunkMask == 0 { return heads + c }
@@ -163,16 +168,16 @@ public final class MemMap: @unchecked Sendable {
         materialize(c)
         return pages + pfn
     }
-    @inlinable public func setKind(_ pfn: PFN, _ kind: PageKind) {
+    @inlinable @inline(__always) public func setKind(_ pfn: PFN, _ kind: PageKind) {
         slot(pfn) { $0 == kind.rawValue }?.pointee.kind = kind.rawValue
     }
-    @inlinable public func setOrder(_ pfn: PFN, _ order: Int) {
+    @inlinable @inline(__always) public func setOrder(_ pfn: PFN, _ order: Int) {
         slot(pfn) { _ in order == 0 }?.pointee.order = UInt8(order)
     }
-    @inlinable public func setOwner(_ pfn: PFN, _ owner: Int) {
+    @inlinable @inline(__always) public func setOwner(_ pfn: PFN, _ owner: Int) {
         slot(pfn) { _ in owner == 0 }?.pointee.owner = UInt16(owner)
     }
-    @inlinable public func setLink(_ pfn: PFN, _ link: Int) {
+    @inlinable @inline(__always) public func setLink(_ pfn: PFN, _ link: Int) {
         slot(pfn) { _ in link == 0 }?.pointee.link = UInt32(truncatingIfNeeded: link)
     }
 
