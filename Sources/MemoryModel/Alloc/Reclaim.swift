@@ -81,6 +81,8 @@ extension Machine {
                 reclaimable
             else { continue }
             var i = held - 1
+            // Invariant: `owners[id]` was checked above; detach and freePages never destroy
+            // an owner (only the OOM killer and Boot do).
             while i >= 0 && freed < target {
                 let pfn = Int(owners.slots[id]!.blocks[i])
                 if let z = zoneIndex(ofPFN: pfn), eligible[z] {

@@ -121,6 +121,7 @@ extension Machine {
 
     /// Record an allocated head in the owner's list. The owner must exist (callers check).
     func attach(_ pfn: PFN, to id: Int) {
+        // Invariant: every caller has just checked (or created) `owners[id]`.
         memmap.setOwner(pfn, id)
         memmap.setLink(pfn, owners.slots[id]!.blocks.count)
         owners.slots[id]!.blocks.append(pfn)
@@ -131,6 +132,8 @@ extension Machine {
     func detach(_ pfn: PFN) {
         let id = memmap.owner(pfn)
         let pos = memmap.link(pfn)
+        // Invariant: a head's memmap owner is a live slot (destroyOwner releases every block,
+        // clearing its memmap owner, before it empties the slot).
         let last = owners.slots[id]!.blocks.removeLast()
         if last != pfn {
             owners.slots[id]!.blocks[pos] = last
@@ -144,6 +147,7 @@ extension Machine {
         // No Owner copy held across the removals (it would make removeLast copy the list).
         guard let (order, held) = owners[id].map({ ($0.order, $0.blocks.count) }) else { return 0 }
         let n = Swift.min(count ?? held, held)
+        // Invariant: `owners[id]` was checked above and freePages never destroys an owner.
         for _ in 0..<n {
             let pfn = owners.slots[id]!.blocks.removeLast()
             memmap.setOwner(pfn, 0)
@@ -166,6 +170,7 @@ extension Machine {
     func transferBlock(from old: PFN, to new: PFN) {
         let id = memmap.owner(old)
         let pos = memmap.link(old)
+        // Invariant: as in detach, an allocated head's memmap owner is a live slot.
         owners.slots[id]!.blocks[pos] = new
         if owners.slots[id]!.reclaimable { owners.reclaimableGeneration &+= 1 }
         memmap.setOwner(new, id)
