@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "Scenario", dependencies: ["MemoryModel", "KernelFS"]),
         // `memhp bench`: the benchmark suite (timing, child processes, the host kernel side by
         // side). The model itself never reads a clock.
-        .target(name: "Benchmarks", dependencies: ["MemoryModel", "KernelFS", "Scenario"]),
+        .target(name: "Benchmarks", dependencies: ["MemoryModel", "KernelFS", "Scenario", "Study"]),
         // The conformance rules: how a model log is diffed against a kernel log (classification,
         // tolerances, ranges), expected failures, the verdict and the table.
         .target(name: "Conformance", dependencies: ["Scenario"]),

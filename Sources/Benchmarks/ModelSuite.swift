@@ -2,6 +2,7 @@ import Foundation
 import KernelFS
 import MemoryModel
 import Scenario
+import Study
 
 /// The model's benchmarks: what users run (the demo's fill, a study-sized batch of scenarios,
 /// offline under pressure, pool resizes up to a million pages, terabyte boots and hot-adds)
@@ -55,6 +56,26 @@ public enum ModelSuite {
             let t = BenchTimer()
             for sc in scenarios { lines += ModelRunner(scenario: sc).run().lines.count }
             return t.sample(figures: ["scenarios": Double(scenarios.count), "observation_lines": Double(lines)])
+        },
+        BenchCase(
+            "study-batch",
+            "memhp study hvo on its default 4 GiB shape (2G + 2G DIMM): the default grid with 1 repetition (120 runs) on one thread; runs_per_min_2cores is the rate both cores would give (goal 1,000)"
+        ) {
+            let machine = StudyMachine(memBytes: 2 << 30, maxmemBytes: 8 << 30, slots: 4, dimmBytes: 2 << 30)
+            let grid = StudyGrid(
+                poolPercents: [10, 25, 50], pageSizes: [.m2, .g1], hvo: [false, true],
+                pressures: try ["none", "pinned:128M", "fill:64M", "fill:16M", "fill:2M"].map(Pressure.parse),
+                online: [.movableShare(100), .movableShare(50)], nodes: [1], repetitions: 1, seed: 1)
+            let executor = try StudyExecutor(machine: machine, grid: grid, offlineTimeout: 1)
+            let specs = executor.allSpecs
+            let t = BenchTimer()
+            let records = executor.run(specs, workers: 1)
+            let s = t.sample()
+            let perRun = s.cpu / Double(max(records.count, 1))
+            return t.sample(figures: [
+                "runs": Double(records.count), "cpu_ms_per_run": perRun * 1000,
+                "runs_per_min_2cores": perRun > 0 ? 2 * 60 / perRun : 0
+            ])
         },
         BenchCase("scenario-seeds", "one scenario (a-baseline) under 20 seeds") {
             let path = "\(scenarioDir)/a-baseline.scn"

@@ -121,7 +121,8 @@ public enum Campaign {
         return r
     }
 
-    /// Campaign figures per shape: identical seeds / total, % of kernel lines the model printed.
+    /// Campaign figures per shape: seeds recorded on the kernel, how many of them the model
+    /// reproduces line for line, % of kernel lines the model printed.
     public static func table(_ results: [SeedResult]) -> String {
         var rows: [String: (n: Int, same: Int, k: Int, matched: Int)] = [:]
         var order: [String] = []
@@ -135,14 +136,14 @@ public enum Campaign {
         func pct(_ a: Int, _ b: Int) -> String {
             b == 0 ? "-" : String(format: "%.1f%%", 100.0 * Double(a) / Double(b))
         }
-        var s = "| shape | identical seeds | lines |\n|---|---:|---:|\n"
+        var s = "| shape | seeds recorded | identical | lines |\n|---|---:|---:|---:|\n"
         var tot = (n: 0, same: 0, k: 0, matched: 0)
         for name in order {
             let v = rows[name]!
-            s += "| \(name) | \(v.same)/\(v.n) | \(pct(v.matched, v.k)) |\n"
+            s += "| \(name) | \(v.n) | \(v.same) (\(pct(v.same, v.n))) | \(pct(v.matched, v.k)) |\n"
             tot.n += v.n; tot.same += v.same; tot.k += v.k; tot.matched += v.matched
         }
-        s += "| all | \(tot.same)/\(tot.n) (\(pct(tot.same, tot.n))) | \(pct(tot.matched, tot.k)) |\n"
+        s += "| all | \(tot.n) | \(tot.same) (\(pct(tot.same, tot.n))) | \(pct(tot.matched, tot.k)) |\n"
         return s
     }
 

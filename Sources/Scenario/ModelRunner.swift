@@ -337,8 +337,24 @@ public final class ModelRunner {
             ).line)
     }
 
-    /// Pages of the node's kernel zones above min + lowmem_reserve[ZONE_NORMAL], from /proc/zoneinfo.
+    /// Pages of the node's kernel zones above min + lowmem_reserve[ZONE_NORMAL], as the guest
+    /// reads them from /proc/zoneinfo (`headroomFromZoneinfo`): the same figures taken from the
+    /// zones /proc/zoneinfo prints (pages free, min, protection), without rendering and parsing
+    /// the file after every chunk of the fill. ModelRunnerTests checks the two agree.
     func headroom(node: Int) -> Int {
+        guard machine.nodes.indices.contains(node), machine.nodes[node].exists else { return 0 }
+        var h = 0
+        for t in [ZoneType.dma, .dma32, .normal] {
+            let z = machine.zone(node: node, type: t)
+            guard z.managedPages != 0 else { continue }
+            let r = z.freePages - z.watermark.min - (z.lowmemReserve.count > 2 ? z.lowmemReserve[2] : 0)
+            if r > 0 { h += r }
+        }
+        return h
+    }
+
+    /// The guest's reading of the headroom: memhp-guest's do_fill parses /proc/zoneinfo.
+    func headroomFromZoneinfo(node: Int) -> Int {
         var h = 0
         for z in zoneinfo() where z.node == node && z.managed != 0 && ["DMA", "DMA32", "Normal"].contains(z.name) {
             let r = z.free - z.min - (z.prot.count > 2 ? z.prot[2] : 0)

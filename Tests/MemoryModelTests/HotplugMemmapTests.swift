@@ -120,8 +120,16 @@ final class HotplugMemmapTests: XCTestCase {
     /// removal frees all 513.
     func testBasePageFallbackWhenNoOrder9BlockIsLeft() throws {
         let m = try machine()
+        // Every order-9 block gone, whatever the watermarks: min_free_kbytes at its floor so the
+        // hog stops for want of blocks, and the per-cpu lists (the boot's late frees, the hog's
+        // own order-9 refills) drained so no block hides there.
+        try m.setMinFreeKbytes(128)
+        m.drainAllPCP()
         let hog = try m.createOwner(name: "hog", kind: .kernel, order: order9, gfp: [.kernel, .noretry, .nowarn])
         _ = m.allocate(owner: hog, blocks: 1 << 20)
+        m.drainAllPCP()
+        _ = m.allocate(owner: hog, blocks: 1 << 20)
+        m.drainAllPCP()
         let z = m.zoneIndex(node: 0, type: .dma32)
         let before = m.zones.map { $0.freePages + $0.pcp.count }.reduce(0, +)
         try m.addMemory(node: 0, startBytes: base, sizeBytes: blockBytes)

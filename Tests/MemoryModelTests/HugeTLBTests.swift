@@ -246,6 +246,21 @@ final class HVOFailureCaseTests: XCTestCase {
         try m.verify()
     }
 
+    // A fault range past the mapping is refused whole with EINVAL (it used to trap on the
+    // page index); nothing is faulted and the reservations stay.
+    func testFaultRangePastMappingIsEINVAL() throws {
+        let m = hvoMachine()
+        try m.setOvercommitHugePages(hstate: 0, 4)
+        let map = try m.mmapHugePages(name: "app", count: 2)
+        XCTAssertThrowsError(try m.faultHugePages(mapping: map, range: 1..<3)) {
+            XCTAssertEqual(($0 as? KernelError)?.errno, .invalidArgument)
+        }
+        XCTAssertEqual([m.h2.freeHugePages, m.h2.resvHugePages], [2, 2])
+        XCTAssertEqual(try m.faultHugePages(mapping: map, range: 0..<2), 2)
+        XCTAssertEqual([m.h2.freeHugePages, m.h2.resvHugePages], [0, 0])
+        try m.verify()
+    }
+
     // Case 3: offline dissolving free huge pages (capture e): ENOMEM after 10 pages.
     func testCase3DissolveFailsWithENOMEMAfterTenPages() throws {
         let m = poolOf128()

@@ -339,14 +339,54 @@ extension Machine {
     public func allocPages(order: Int, gfp: GFP, node preferred: Int, kind: PageKind, nodemask: Set<Int>? = nil) -> PFN?
     {
         precondition(order >= 0 && order < Geometry.maxOrder)
+        return allocPages(
+            order: order, gfp: gfp, zonelist: zonelist(gfp: gfp, node: preferred, nodemask: nodemask), kind: kind)?
+            .pfn
+    }
+
+    /// The zones `__alloc_pages` walks for a preferred node and nodemask
+    /// (`for_each_zone_zonelist_nodemask`). Computed once by callers that allocate many blocks
+    /// (the zonelists change only when a zone gains or loses its first pages: build_all_zonelists).
+    func zonelist(gfp: GFP, node preferred: Int, nodemask: Set<Int>?) -> [Int] {
         let node = nodes.indices.contains(preferred) ? preferred : 0
-        var list = zonelist(gfp: gfp, node: node)
-        if let mask = nodemask { list = list.filter { mask.contains(zones[$0].node) } }
+        let list = zonelist(gfp: gfp, node: node)
+        guard let mask = nodemask else { return list }
+        return list.filter { mask.contains(zones[$0].node) }
+    }
+
+    /// `__alloc_pages` on a prepared zonelist. `zone` is where the fast path (low watermark)
+    /// found the block, nil when it came from the slow path.
+    func allocPages(order: Int, gfp: GFP, zonelist list: [Int], kind: PageKind) -> (pfn: PFN, zone: Int?)? {
         if let (pfn, z) = getPageFromFreelist(order: order, gfp: gfp, zonelist: list, level: .low) {
             markAllocated(pfn, order: order, kind: kind, z: z)
-            return pfn
+            return (pfn, z)
         }
-        return allocPagesSlowpath(order: order, gfp: gfp, zonelist: list, kind: kind)
+        return allocPagesSlowpath(order: order, gfp: gfp, zonelist: list, kind: kind).map { ($0, nil) }
+    }
+
+    /// `rmqueue_pcplist` while its list is not empty, for a run of allocations that the fast
+    /// path just served from zone `z`'s pcp list: `get_page_from_freelist` would pick `z` again
+    /// for each (the zones before it are unchanged, and taking pcp pages does not move
+    /// NR_FREE_PAGES, so one low-watermark check holds for all). Takes up to `max` blocks,
+    /// calling `take` with each head in the order single allocations would return them; stops
+    /// where the list runs dry (the next allocation refills it through the full path).
+    func allocFromPCPRun(_ z: Int, order: Int, gfp: GFP, kind: PageKind, max: Int, take: (PFN) -> Void) -> Int {
+        guard max > 0, Machine.pcpAllowed(order: order), zones[z].pcp.high > 0,
+            let li = PerCPUPages.index(order: order, migrateType: gfp.migrateType)
+        else { return 0 }
+        let store = zones[z].fast
+        let n = Swift.min(max, store.pcpCount(li))
+        guard n > 0, zoneWatermarkOK(z, order: order, mark: mark(z, .low), highestZone: gfp.highestZone) else {
+            return 0
+        }
+        for _ in 0..<n {
+            zones[z].pcp.freeFactor >>= 1
+            let pfn = Int(store.pcpRemoveFirst(li))
+            zones[z].pcp.count -= 1 << order
+            markAllocated(pfn, order: order, kind: kind, z: z)
+            take(pfn)
+        }
+        return n
     }
 
     /// Free a block allocated with `allocPages` (`__free_pages`). Owner bookkeeping is the caller's.

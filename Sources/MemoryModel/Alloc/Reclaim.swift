@@ -64,7 +64,16 @@ extension Machine {
     /// Returns the pages freed.
     @discardableResult
     func reclaim(pages target: Int, zonelist: [Int]) -> Int {
-        let eligible = Set(zonelist)
+        var eligible = [Bool](repeating: false, count: zones.count)
+        for z in zonelist { eligible[z] = true }
+        // Nothing reclaimable has landed anywhere since a full scan of a superset of these
+        // zones freed nothing: this scan would free nothing too.
+        if target > 0, owners.reclaimShortcut, let last = owners.reclaimFoundNothing,
+            last.generation == owners.reclaimableGeneration,
+            zonelist.allSatisfy({ last.zones[$0] })
+        {
+            return 0
+        }
         var freed = 0
         for id in owners.slots.indices where freed < target {
             // Scalars only: an Owner copy held across detach() would copy its block list.
@@ -72,9 +81,11 @@ extension Machine {
                 reclaimable
             else { continue }
             var i = held - 1
+            // Invariant: `owners[id]` was checked above; detach and freePages never destroy
+            // an owner (only the OOM killer and Boot do).
             while i >= 0 && freed < target {
                 let pfn = Int(owners.slots[id]!.blocks[i])
-                if let z = zoneIndex(ofPFN: pfn), eligible.contains(z) {
+                if let z = zoneIndex(ofPFN: pfn), eligible[z] {
                     detach(pfn)
                     memmap.setOwner(pfn, 0)
                     freePages(pfn, order: order)
@@ -82,6 +93,9 @@ extension Machine {
                 }
                 i = Swift.min(i - 1, owners.slots[id]!.blocks.count - 1)
             }
+        }
+        if target > 0 && freed == 0 {
+            owners.reclaimFoundNothing = (owners.reclaimableGeneration, eligible)
         }
         return freed
     }

@@ -21,7 +21,7 @@ extension Machine {
         m.buildZonelists()
         // start_kernel frees the SMP alternatives (check_bugs → alternative_instructions) before
         // any initcall runs.
-        for r in layout.reserved where r.fate == .freedBeforeInitcalls { m.freeReservedRange(r.range) }
+        for r in layout.reserved where r.fate == .freedBeforeInitcalls { m.freeReservedPages(r.range) }
         // Watermarks and THP's min_free_kbytes are set by initcalls, before the kernel frees
         // its init sections and the initrd: those pages are not yet managed then.
         m.initPerZoneWmarkMin()
@@ -47,7 +47,7 @@ extension Machine {
         // initramfs into tmpfs: shmem pages, GFP_HIGHUSER_MOVABLE, so a DIMM onlined movable at
         // boot (memhp_default_state=online_movable) receives them at the head of ZONE_MOVABLE.
         m.allocateBootMemory(layout.bootAllocations, phase: .rootfs)
-        for r in layout.reserved where r.fate == .freedLate { m.freeReservedRange(r.range) }
+        for r in layout.reserved where r.fate == .freedLate { m.freeReservedPages(r.range) }
         m.allocateBootMemory(layout.bootAllocations, phase: .userspace)
         // virtio_mem (a module the runner loads before the first step) probes its devices
         // and plugs what they request already.

@@ -395,6 +395,17 @@ extension BootLayout {
             take(owner, from: highestKernelZone(owner), d.sizeBytes / Geometry.sectionSize * 512)
         }
         take(n0, from: highestKernelZone(n0), a.pcp, toPCP: true)
+        // The late frees (free_reserved_area) sit on their zone's per-cpu list, page by page
+        // (the SMP alternatives, freed before the initcalls, are taken again by their allocations).
+        for r in reserved where r.fate == .freedLate {
+            for n in nodes {
+                for z in n.zones where z.spannedPages > 0 {
+                    let c = n.memory.reduce(0) { $0 + $1.clamped(to: z.span).clamped(to: r.range).count }
+                    pcp[n.id]![z.type.rawValue] += c
+                    free[n.id]![z.type.rawValue] -= c
+                }
+            }
+        }
         return nodes.flatMap { n in
             ZoneType.allCases.map { t in (n.id, t, free[n.id]![t.rawValue], pcp[n.id]![t.rawValue]) }
         }

@@ -145,6 +145,22 @@ extension Machine {
         }
     }
 
+    /// `free_reserved_area` (free_initmem, free_initrd_mem, the SMP alternatives): page by page
+    /// through free_reserved_page → __free_page, i.e. onto the per-cpu list of the page's zone,
+    /// flushed to the buddy lists in batches once the list passes pcp->high. Pages parked there
+    /// are not in NR_FREE_PAGES, so they count against no watermark check until drained.
+    public func freeReservedPages(_ range: PFNRange) {
+        for pfn in range.start..<range.end {
+            guard memmap.kind(pfn) == .reserved, let z = zoneIndex(ofPFN: pfn) else { continue }
+            zones[z].managedPages += 1
+            memmap.setKind(pfn, .kernel)
+            memmap.setOrder(pfn, 0)
+            memmap.setOwner(pfn, 0)
+            zones[z].kindPages[Int(PageKind.kernel.rawValue)] += 1
+            freePages(pfn, order: 0)
+        }
+    }
+
     /// `__free_pages_core` over a range: largest naturally aligned blocks, managed += count.
     func freeBootRange(_ range: PFNRange, zone z: Int) {
         var pfn = range.start

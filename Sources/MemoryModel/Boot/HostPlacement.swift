@@ -176,6 +176,7 @@ extension Machine {
             memmap.fill(r, kind: k)
             zones[z].managedPages += r.count
             zones[z].kindPages[Int(k.rawValue)] += r.count
+            // Invariant: `id` came from createOwner, which filled that slot; placement destroys none.
             owners.slots[id]!.blocks.reserveCapacity(owners.slots[id]!.blocks.count + r.count)
             for pfn in r.start..<r.end { attach(pfn, to: id) }
         case .hugetlb(let order, _):

@@ -94,7 +94,7 @@ extension Machine {
             throw KernelError(.operationNotSupportedByDevice, "no ACPI memory device \(id)")
         }
         drivers.ostEvents.append((id, 0x84))
-        let ids = blocks.keys.filter { blocks[$0]!.range.intersects(dev.range) }.sorted()
+        let ids = blocks.filter { $0.value.range.intersects(dev.range) }.map(\.key).sorted()
         var putOnline = Set<Int>()
         var errdev: Int?
         for bid in ids {

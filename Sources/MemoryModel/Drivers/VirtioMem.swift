@@ -67,6 +67,15 @@ public enum VirtioMemBlockState: Sendable, Equatable {
     case unused, offline, offlinePartial, kernel, kernelPartial, movable, movablePartial
 }
 
+// The force unwraps of this file rest on two invariants of the driver's own state (no
+// sysfs write, scenario step or host request reaches them with a nil):
+// - a device, once probed, stays in `drivers.virtioMem` (the model never unbinds the
+//   driver), and every `drivers.virtioMem[id]!` follows an entry point that checked `id`
+//   (virtioMemRun's guard, virtioMemSetRequestedSize's, or a walk over the table's keys);
+// - a block's `plugged[mb]` is created by the plug path before any use and dropped only by
+//   vmemForget (once the block is removed) or the failed add's rollback, after which that
+//   call no longer touches `mb`; every `plugged[mb]!` uses an `mb` read from `plugged`'s
+//   keys (or just created) in the same worker pass.
 extension Machine {
     // MARK: Probe
 
@@ -144,8 +153,8 @@ extension Machine {
     /// Fire every retry timer that has expired by now (`virtio_mem_timer_expired`), and run
     /// the workers that were kicked.
     public func virtioMemRunTimers() {
-        for id in drivers.virtioMem.keys.sorted() where drivers.virtioMem[id]!.kicked {
-            drivers.virtioMem[id]!.kicked = false
+        for id in drivers.virtioMem.keys.sorted() where drivers.virtioMem[id]?.kicked == true {
+            drivers.virtioMem[id]?.kicked = false
             virtioMemRun(id, configChanged: false)
         }
         for id in drivers.virtioMem.keys.sorted() {
@@ -460,8 +469,7 @@ extension Machine {
         switch n.event {
         case .goingOffline, .cancelOffline, .offline:
             let mb = n.startPFN / blockPages
-            guard let id = drivers.virtioMem.keys.sorted().first(where: { drivers.virtioMem[$0]!.plugged[mb] != nil })
-            else { return 0 }
+            guard let id = drivers.virtioMem.filter({ $0.value.plugged[mb] != nil }).keys.min() else { return 0 }
             if n.event == .offline { drivers.virtioMemGoingOffline.remove(mb); return 0 }
             if n.event == .cancelOffline && !drivers.virtioMemGoingOffline.contains(mb) { return 0 }
             let dev = drivers.virtioMem[id]!
@@ -496,7 +504,7 @@ extension Machine {
         }
         let mb = n.startPFN / blockPages
         for id in drivers.virtioMem.keys.sorted() {
-            guard let bits = drivers.virtioMem[id]!.plugged[mb] else { continue }
+            guard let bits = drivers.virtioMem[id]?.plugged[mb] else { continue }
             for (s, on) in bits.enumerated() where !on { _ = vmemFakeOffline(id, mb, s..<(s + 1)) }
             // Onlining brought the device's offline memory to half the threshold or less:
             // maybe more can be added now (not when the worker's own add onlined it).
@@ -507,7 +515,7 @@ extension Machine {
             if !drivers.virtioMemWorkerActive && offline + threshold / 2 <= threshold
                 && dev.requestedBytes != dev.pluggedBytes
             {
-                drivers.virtioMem[id]!.kicked = true
+                drivers.virtioMem[id]?.kicked = true
             }
         }
         return 0

@@ -206,6 +206,8 @@ extension Machine {
         }
         advance(nanoseconds: HotplugCost.addBlock * UInt64(ids.count))
         // Auto-online: errors are not reported to the caller, and the walk stops at the first.
+        // Invariant for `blocks[id]!`: the blocks were created just above, and only
+        // removeMemory drops one, which no onlining path calls.
         if params.autoOnline != .offline {
             for id in ids {
                 blocks[id]!.onlineType = params.autoOnline
@@ -233,6 +235,9 @@ extension Machine {
     public func deviceOnline(_ id: Int) throws -> Bool {
         guard let mem = blocks[id] else { throw KernelError(.noSuchFileOrDirectory, "no memory block \(id)") }
         if mem.state == .online { return false }
+        // Invariant for the `blocks[id]!` here and in memoryBlockOnline (its only caller is
+        // this): checked by the guard above; only removeMemory drops a block, and it runs
+        // under device_hotplug_lock, which this online holds (no onlining path calls it).
         // memory_subsys_online: no online_type configured means MMOP_ONLINE.
         if mem.onlineType == .offline { blocks[id]!.onlineType = .online }
         defer { blocks[id]?.onlineType = .offline }
@@ -283,11 +288,11 @@ extension Machine {
     func adjustPresentPages(_ z: Int, group: Int?, early: Bool, by n: Int) {
         zones[z].presentPages += n
         if early { zones[z].presentEarlyPages += n }
-        if let g = group, hotplug.groups[g] != nil {
+        if let g = group {
             if zones[z].type == .movable {
-                hotplug.groups[g]!.presentMovablePages += n
+                hotplug.groups[g]?.presentMovablePages += n
             } else {
-                hotplug.groups[g]!.presentKernelPages += n
+                hotplug.groups[g]?.presentKernelPages += n
             }
         }
     }
@@ -435,6 +440,9 @@ extension Machine {
         if mem.state == .offline { return false }
         // memory_block_change_state(MEM_OFFLINE, MEM_ONLINE)
         guard mem.state == .online else { throw KernelError(.invalidArgument, "block \(id) is \(mem.state.name)") }
+        // Invariant for the `blocks[id]!` here and in memoryBlockOffline (called only from
+        // here): checked by the guard above; removeMemory, the only remover, needs
+        // device_hotplug_lock, held through the offline even while it yields the machine lock.
         blocks[id]!.state = .goingOffline
         condResched()
         do {
@@ -636,7 +644,7 @@ extension Machine {
         if type == .offline {
             changed = try deviceOffline(id, deadline: deadline)
         } else {
-            blocks[id]!.onlineType = type
+            blocks[id]!.onlineType = type  // checked by the guard above
             changed = try deviceOnline(id)
         }
         if !changed {
@@ -661,14 +669,14 @@ extension Machine {
             throw KernelError(.invalidArgument, "unaligned remove range")
         }
         let range = PFNRange(start: startBytes >> Geometry.pageShift, count: sizeBytes >> Geometry.pageShift)
-        let ids = blocks.keys.filter { blocks[$0]!.range.intersects(range) }.sorted()
-        for id in ids where blocks[id]!.state != .offline {
-            let b = blocks[id]!
+        let hit = blocks.filter { $0.value.range.intersects(range) }.sorted { $0.key < $1.key }
+        let ids = hit.map(\.key)
+        for (id, b) in hit where b.state != .offline {
             let s = Geometry.address(ofPFN: b.startPFN), e = Geometry.address(ofPFN: b.range.end) - 1
             log("removing memory fails, because memory [\(hex(s, width: 18))-\(hex(e, width: 18))] is onlined")
             throw KernelError(.resourceBusy, "memory block \(id) is online")
         }
-        if ids.contains(where: { blocks[$0]!.vmemmapPages > 0 }) && sizeBytes != blockBytes {
+        if hit.contains(where: { $0.value.vmemmapPages > 0 }) && sizeBytes != blockBytes {
             log("Refuse to remove \(hex(startBytes)) - \(hex(startBytes + sizeBytes - 1)),wrong granularity")
             throw KernelError(.invalidArgument, "memmap_on_memory range removed with the wrong granularity")
         }
@@ -703,11 +711,12 @@ extension Machine {
     /// any failure online again what was offlined, with the zone type it had.
     public func offlineAndRemoveMemory(startBytes: Int, sizeBytes: Int, deadline: UInt64? = nil) throws {
         let range = PFNRange(start: startBytes >> Geometry.pageShift, count: sizeBytes >> Geometry.pageShift)
-        let ids = blocks.keys.filter { blocks[$0]!.range.intersects(range) }.sorted()
+        let ids = blocks.filter { $0.value.range.intersects(range) }.map(\.key).sorted()
         var offlined: [(Int, OnlineType)] = []
         var failure: Error?
         for id in ids {
-            let wasMovable = blocks[id]!.zone == .movable
+            // Offlining a block removes none, so every id is still there.
+            let wasMovable = blocks[id]?.zone == .movable
             do {
                 if try deviceOffline(id, deadline: deadline) {
                     offlined.append((id, wasMovable ? .onlineMovable : .onlineKernel))
@@ -721,7 +730,7 @@ extension Machine {
             blocks[id]?.onlineType = type
             _ = try? deviceOnline(id)
         }
-        throw failure!
+        throw failure!  // set on every path that did not return above
     }
 }
 

@@ -58,8 +58,15 @@ extension Machine {
     @discardableResult
     public func faultHugePages(mapping id: Int, range: Range<Int>? = nil) throws -> Int {
         guard let m = hugetlb.mappings[id] else { throw KernelError(.invalidArgument, "no mapping \(id)") }
+        let range = range ?? 0..<m.pages.count
+        // A caller's range past the mapping would index out of its pages: refused whole, as
+        // faultHugePage refuses one index outside the mapping.
+        guard range.lowerBound >= 0 && range.upperBound <= m.pages.count else {
+            throw KernelError(.invalidArgument, "pages \(range) outside mapping \(id) of \(m.pages.count)")
+        }
         var done = 0
-        for i in range ?? 0..<m.pages.count where hugetlb.mappings[id]!.pages[i] == 0 {
+        // Invariant: only munmapHugePages removes a mapping, and no fault path calls it.
+        for i in range where hugetlb.mappings[id]!.pages[i] == 0 {
             try faultHugePage(mapping: id, index: i)
             done += 1
         }
@@ -70,6 +77,8 @@ extension Machine {
     public func faultHugePage(mapping id: Int, index: Int) throws {
         guard let m = hugetlb.mappings[id], m.pages.indices.contains(index) else { throw KernelError(.invalidArgument) }
         guard m.pages[index] == 0 else { return }
+        // Invariant for the `mappings[id]!` below: checked just above, and only
+        // munmapHugePages removes a mapping (no allocation or reclaim path calls it).
         let hi = m.hstate
         let hasReserve = m.reserved > 0
         var page: PFN?
@@ -185,7 +194,7 @@ extension Machine {
     public func releaseHugePage(mapping id: Int, index: Int) {
         guard let m = hugetlb.mappings[id], m.pages.indices.contains(index), m.pages[index] != 0 else { return }
         let head = Int(m.pages[index])
-        hugetlb.mappings[id]!.pages[index] = 0
+        hugetlb.mappings[id]!.pages[index] = 0  // checked by the guard just above
         freeHugePage(head)
     }
 }

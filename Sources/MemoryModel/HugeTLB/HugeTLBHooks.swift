@@ -123,6 +123,8 @@ extension Machine {
         // The mapping now points at the copy.
         hugetlb.mapped[head] = nil
         hugetlb.mapped[new] = ref
+        // Invariant: a `mapped` entry names a live mapping (munmapHugePages frees every page,
+        // which clears its `mapped` entry, before it drops the mapping).
         hugetlb.mappings[ref.mapping]!.pages[ref.index] = new
         if temporary {
             // move_hugetlb_state: the temporary status moves to the old page.

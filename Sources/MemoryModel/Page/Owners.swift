@@ -27,6 +27,15 @@ public struct OwnerTable: Sendable {
     public internal(set) var slots: [Owner?] = [nil]
     var freeSlots: [Int] = []
     public internal(set) var byName: [String: Int] = [:]
+    /// Bumped whenever a reclaimable owner gains a block in some zone (attach, migration):
+    /// the only events that can give `reclaim` something to free where it found nothing.
+    var reclaimableGeneration: UInt64 = 0
+    /// The zones (by index) where `reclaim` last scanned every reclaimable block and freed
+    /// nothing, at that generation: the allocator's slow path calls reclaim for each page
+    /// under a kernel-memory filler, and the rescan would find nothing again.
+    var reclaimFoundNothing: (generation: UInt64, zones: [Bool])?
+    /// Tests turn the shortcut off to compare against full rescans.
+    var reclaimShortcut = true
     public subscript(id: Int) -> Owner? { slots.indices.contains(id) ? slots[id] : nil }
     public var all: [Owner] { slots.compactMap { $0 } }
 }
@@ -89,32 +98,42 @@ extension Machine {
         // append below would then copy the whole list (quadratic over one-page calls).
         guard let (order, gfp, node, kind, bound) = owners[id].map({ ($0.order, $0.gfp, $0.node, $0.kind, $0.bound) })
         else { return 0 }
-        let nodemask: Set<Int>? = bound ? [node] : nil
+        let list = zonelist(gfp: gfp, node: node, nodemask: bound ? [node] : nil)
         var done = 0
         while done < count {
             guard owners[id] != nil,  // an OOM kill may have taken this owner
-                let pfn = allocPages(order: order, gfp: gfp, node: node, kind: kind, nodemask: nodemask)
+                let (pfn, zone) = allocPages(order: order, gfp: gfp, zonelist: list, kind: kind)
             else { break }
             // The OOM killer may have picked this very owner inside allocPages: the victim
             // exits and its memory, this page included, goes back (no owner to attach to).
             guard owners[id] != nil else { freePages(pfn, order: order); break }
             attach(pfn, to: id)
             done += 1
+            // The same zone's pcp list serves the next ones exactly as single calls would.
+            if let z = zone {
+                done += allocFromPCPRun(z, order: order, gfp: gfp, kind: kind, max: count - done) {
+                    attach($0, to: id)
+                }
+            }
         }
         return done
     }
 
     /// Record an allocated head in the owner's list. The owner must exist (callers check).
     func attach(_ pfn: PFN, to id: Int) {
+        // Invariant: every caller has just checked (or created) `owners[id]`.
         memmap.setOwner(pfn, id)
         memmap.setLink(pfn, owners.slots[id]!.blocks.count)
         owners.slots[id]!.blocks.append(pfn)
+        if owners.slots[id]!.reclaimable { owners.reclaimableGeneration &+= 1 }
     }
 
     /// Remove an allocated head from its owner's list (swap-remove; O(1)).
     func detach(_ pfn: PFN) {
         let id = memmap.owner(pfn)
         let pos = memmap.link(pfn)
+        // Invariant: a head's memmap owner is a live slot (destroyOwner releases every block,
+        // clearing its memmap owner, before it empties the slot).
         let last = owners.slots[id]!.blocks.removeLast()
         if last != pfn {
             owners.slots[id]!.blocks[pos] = last
@@ -128,6 +147,7 @@ extension Machine {
         // No Owner copy held across the removals (it would make removeLast copy the list).
         guard let (order, held) = owners[id].map({ ($0.order, $0.blocks.count) }) else { return 0 }
         let n = Swift.min(count ?? held, held)
+        // Invariant: `owners[id]` was checked above and freePages never destroys an owner.
         for _ in 0..<n {
             let pfn = owners.slots[id]!.blocks.removeLast()
             memmap.setOwner(pfn, 0)
@@ -150,7 +170,9 @@ extension Machine {
     func transferBlock(from old: PFN, to new: PFN) {
         let id = memmap.owner(old)
         let pos = memmap.link(old)
+        // Invariant: as in detach, an allocated head's memmap owner is a live slot.
         owners.slots[id]!.blocks[pos] = new
+        if owners.slots[id]!.reclaimable { owners.reclaimableGeneration &+= 1 }
         memmap.setOwner(new, id)
         memmap.setLink(new, pos)
         memmap.setOwner(old, 0)
