@@ -1,3 +1,4 @@
+#if os(Linux)
 import Glibc
 
 /// The size of the write system call a FUSE write request is part of.
@@ -18,6 +19,10 @@ enum WriterSyscall {
     static let maxIov = 1024
 
     static func writeSize(pid: UInt32) -> Int? {
+        #if !arch(x86_64)
+        // The numbers above are x86_64's; elsewhere the size is unknown and the caller gathers.
+        return nil
+        #else
         guard pid > 0, let text = readSmallFile("/proc/\(pid)/syscall") else { return nil }
         let fields = text.split(whereSeparator: { $0 == " " || $0 == "\n" })
         guard fields.count >= 4, let nr = Int(fields[0]) else { return nil }
@@ -35,6 +40,7 @@ enum WriterSyscall {
         default:
             return nil
         }
+        #endif
     }
 
     /// The sum of `iov_len` over the writer's iovec array (16 bytes each on x86_64).
@@ -65,3 +71,4 @@ enum WriterSyscall {
         return String(decoding: buf[0..<n], as: UTF8.self)
     }
 }
+#endif
