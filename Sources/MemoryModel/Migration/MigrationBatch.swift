@@ -19,33 +19,43 @@ extension Machine {
     /// `end`), as far as the batch can: returns the pages migrated, 0 when the next one needs the
     /// page-by-page path (`migrateLRUPage`).
     func migrateRun(from start: PFN, end: PFN, zone z: Int, gfp: GFP, zonelist list: [Int]) -> Int {
-        guard let limit = migrationBatchLimit(sourceZone: z, gfp: gfp, zonelist: list) else { return 0 }
+        guard let plan = migrationBatchPlan(sourceZone: z, gfp: gfp, zonelist: list) else { return 0 }
+        // Targets in the source zone itself: its sources must go to isolated pageblocks, whose
+        // lists the targets are never taken from.
+        let sameZone = plan.zone == z
         var n = 0
-        let stop = Swift.min(end, start + Swift.min(limit, Machine.migrationBatchPages))
+        let stop = Swift.min(end, start + Swift.min(plan.limit, Machine.migrationBatchPages))
         while start + n < stop {
             let p = start + n
             let k = memmap.kind(p)
-            guard k == .anon || k == .pageCache || k == .shmem, memmap.order(p) == 0, zoneIndex(ofPFN: p) == z else {
-                break
-            }
+            guard k == .anon || k == .pageCache || k == .shmem, memmap.order(p) == 0, zoneIndex(ofPFN: p) == z,
+                !sameZone || pageblockMigrateType(p) == .isolate
+            else { break }
             n += 1
         }
         guard n > 0 else { return 0 }
         var targets: [PFN] = []
         targets.reserveCapacity(n)
-        guard let tz = takeMigrationTargets(n, gfp: gfp, zonelist: list, into: &targets) else { return 0 }
+        if plan.pcp {
+            guard takeMigrationTargets(n, gfp: gfp, zonelist: list, into: &targets) == plan.zone else { return 0 }
+        } else {
+            takeBuddyTargets(n, zone: plan.zone, mt: gfp.migrateType, into: &targets)
+        }
         let m = targets.count
         guard m > 0 else { return 0 }
-        targets.withUnsafeBufferPointer { moveOwnerEntries(from: start, to: $0, targetZone: tz) }
+        targets.withUnsafeBufferPointer { moveOwnerEntries(from: start, to: $0, targetZone: plan.zone) }
         freeMigratedRun(PFNRange(start: start, count: m), zone: z)
         return m
     }
 
-    /// How many allocations in a row `get_page_from_freelist` would serve from one zone's pcp
-    /// list as the batch does, or nil when the next one would not. The zones before that zone
-    /// fail their low watermark and stay failing — except the source zone, which gains a free
-    /// page with every source freed, so its headroom caps the run.
-    func migrationBatchLimit(sourceZone src: Int, gfp: GFP, zonelist list: [Int]) -> Int? {
+    /// Where the next allocations of a batch come from: the zone `get_page_from_freelist` would
+    /// take the next page from, how many allocations in a row it would keep taking them there
+    /// as the batch does, and whether from its pcp list or (a zone without pcp lists: the
+    /// source zone while it is offlined) from the buddy. The zones before it fail their low
+    /// watermark and stay failing, except the source zone, which gains a free page with every
+    /// source freed, so its headroom caps the run. nil: the next page goes page by page.
+    func migrationBatchPlan(sourceZone src: Int, gfp: GFP, zonelist list: [Int]) -> (zone: Int, limit: Int, pcp: Bool)?
+    {
         let mt = gfp.migrateType
         guard let li = PerCPUPages.index(order: 0, migrateType: mt) else { return nil }
         let highest = gfp.highestZone
@@ -54,17 +64,22 @@ extension Machine {
             let threshold = mark(z, .low) + zones[z].lowmemReserve[highest.rawValue]
             if zones[z].freePages <= threshold {
                 // The source zone's frees go to the buddy one page at a time only without pcp
-                // lists or into isolated pageblocks; otherwise leave it to the page-by-page path.
+                // lists; otherwise leave it to the page-by-page path.
                 if z == src {
                     guard zones[z].pcp.high == 0 else { return nil }
                     limit = threshold - zones[z].freePages + 1
                 }
                 continue
             }
-            guard z != src, zones[z].pcp.high > 0 else { return nil }
-            let store = zones[z].fast
-            guard store.pcpCount(li) > 0 || hasFreeBlock(z, mt) else { return nil }
-            return limit
+            if zones[z].pcp.high > 0 {
+                guard z != src, zones[z].fast.pcpCount(li) > 0 || hasFreeBlock(z, mt) else { return nil }
+                return (z, limit, true)
+            }
+            // Every allocation takes a page from the buddy: NR_FREE_PAGES falls by one each,
+            // except in the source zone, where the source freed before the next allocation
+            // gives the page back, so the watermark holds for the whole run.
+            guard hasFreeBlock(z, mt) else { return nil }
+            return (z, Swift.min(limit, z == src ? Int.max : zones[z].freePages - threshold), false)
         }
         return nil
     }
@@ -78,7 +93,7 @@ extension Machine {
 
     /// Up to `count` order-0 targets, exactly as `count` successive fast-path allocations
     /// (`get_page_from_freelist` at the low watermark, `rmqueue_pcplist`) return them, while
-    /// they come from the pcp list of the zone `migrationBatchLimit` found. Stops before an
+    /// they come from the pcp list of the zone `migrationBatchPlan` found. Stops before an
     /// allocation it cannot prove. Returns that zone; the caller marks the targets.
     func takeMigrationTargets(_ count: Int, gfp: GFP, zonelist list: [Int], into out: inout [PFN]) -> Int? {
         let mt = gfp.migrateType
@@ -116,38 +131,45 @@ extension Machine {
         return z
     }
 
+    /// The next pages `__rmqueue_smallest(zone, 0, mt)` returns, up to `max` of them: it takes
+    /// the lowest-order free block of `mt` and splits it, leaving the rest on the (empty) lower
+    /// lists, so the next ones are that block's pages in ascending order. Takes the block, queues
+    /// what is left as the canonical buddy split of the remainder, and returns the block's head
+    /// and the pages taken (its head keeps its `link`; every other page went through a free list
+    /// at position 0). nil when no list of `mt` has a block (`__rmqueue` would steal).
+    func carveFreeBlock(_ z: Int, mt: MigrateType, max: Int) -> (head: PFN, count: Int)? {
+        let store = zones[z].fast
+        var o = 0
+        while o < Geometry.maxOrder && store.freeCount(Zone.listIndex(o, mt)) == 0 { o += 1 }
+        guard o < Geometry.maxOrder else { return nil }
+        let b = store.freeTop(Zone.listIndex(o, mt))!
+        removeFromFreeList(z, b)
+        let size = 1 << o
+        let k = Swift.min(max, size)
+        var p = b + k
+        while p < b + size {
+            let ord = (p - b).trailingZeroBitCount
+            addToFreeList(z, p, order: ord, mt: mt)
+            p += 1 << ord
+        }
+        return (b, k)
+    }
+
     /// `rmqueue_pcplist`'s refill of an empty order-0 list: `batch` pages from `__rmqueue`,
-    /// appended in the order it returns them. While a free block of `mt` exists,
-    /// `__rmqueue_smallest` takes the lowest-order one and splits it, leaving the rest on the
-    /// (empty) lower lists, so the next pages are that block's, in ascending order: a run of
-    /// them is carved at once and only what is left is queued back, as the canonical buddy
-    /// split of the remainder. Each page but the block's head went through a free list at
-    /// position 0 (its `link`). Without such a block, `__rmqueue` (with its fallback steal) is
-    /// called as is.
+    /// appended in the order it returns them, carved a block at a time; without a block of
+    /// `mt`, `__rmqueue` (with its fallback steal) is called as is.
     func refillPCPOrder0(_ z: Int, mt: MigrateType, li: Int) {
         let store = zones[z].fast
         let want = zones[z].pcp.batch
         let owner = Int(mt.rawValue)
         var got = 0
         while got < want {
-            var o = 0
-            while o < Geometry.maxOrder && store.freeCount(Zone.listIndex(o, mt)) == 0 { o += 1 }
-            if o == Geometry.maxOrder {
+            guard let (b, k) = carveFreeBlock(z, mt: mt, max: want - got) else {
                 guard let pfn = rmqueueBuddy(z, order: 0, mt: mt) else { break }
                 memmap.setHead(pfn, kind: .pcp, order: 0, owner: owner)
                 store.pcpAppend(li, pfn)
                 got += 1
                 continue
-            }
-            let b = store.freeTop(Zone.listIndex(o, mt))!
-            removeFromFreeList(z, b)
-            let size = 1 << o
-            let k = Swift.min(want - got, size)
-            var p = b + k
-            while p < b + size {
-                let ord = (p - b).trailingZeroBitCount
-                addToFreeList(z, p, order: ord, mt: mt)
-                p += 1 << ord
             }
             memmap.setHead(b, kind: .pcp, order: 0, owner: owner)
             store.pcpAppend(li, b)
@@ -158,6 +180,20 @@ extension Machine {
             got += k
         }
         zones[z].pcp.count += got
+    }
+
+    /// `count` successive `__rmqueue_smallest` allocations from a zone without pcp lists (the
+    /// caller has checked the watermark for all of them), stopping where `__rmqueue` would
+    /// have to steal.
+    func takeBuddyTargets(_ count: Int, zone z: Int, mt: MigrateType, into out: inout [PFN]) {
+        while out.count < count, let (b, k) = carveFreeBlock(z, mt: mt, max: count - out.count) {
+            memmap.setOrder(b, 0)
+            out.append(b)
+            for i in 1..<k {
+                memmap.setLink(b + i, 0)
+                out.append(b + i)
+            }
+        }
     }
 
     /// `markAllocated` and `transferBlock` for each source `start + i` and its target, the
