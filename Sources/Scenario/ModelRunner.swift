@@ -254,6 +254,19 @@ public final class ModelRunner {
         case .shmem: .shmem
         case .ramfs: .ramfs
         case .pinned: .pinned
+        case .slab: .slabUnreclaimable
+        case .pagetable: .pageTable
+        }
+    }
+
+    /// The blocks a hold of `pages` 4 KiB pages allocates and their order, as the guest's
+    /// workload makes the kernel allocate them: 4048-byte messages fill kmalloc-4k objects,
+    /// eight to an order-3 slab; a PTE page per 2 MiB read plus a PMD page per 1 GiB.
+    static func holdBlocks(_ k: HoldKind, pages: Int) -> (order: Int, count: Int) {
+        switch k {
+        case .slab: (3, (pages + 7) / 8)
+        case .pagetable: (0, pages + (pages + 511) / 512)
+        default: (0, pages)
         }
     }
 
@@ -266,10 +279,11 @@ public final class ModelRunner {
         var err = "0"
         let pages = (bytes + 4095) / 4096
         do {
+            let (order, count) = Self.holdBlocks(kind, pages: pages)
             let owner = try machine.createOwner(
-                name: Self.ownerName(id), kind: Self.pageKind(kind), node: node ?? 0, bound: node != nil)
+                name: Self.ownerName(id), kind: Self.pageKind(kind), node: node ?? 0, bound: node != nil, order: order)
             holds[id] = owner
-            if machine.allocate(owner: owner, blocks: pages) < pages { err = "ENOMEM" }
+            if machine.allocate(owner: owner, blocks: count) < count { err = "ENOMEM" }
         } catch let e as KernelError {
             err = e.errno.symbol
         } catch {
