@@ -37,7 +37,7 @@ struct StudyHVOCommand: ParsableCommand {
     @Option(
         help:
             "Kernel-memory pressure levels: none, slab:SIZE (unreclaimable slab), pagetable:SIZE (user page tables), ramfs:SIZE, pinned:SIZE, fill:MARGIN."
-    ) var pressure: String = "none,slab:64M,pagetable:16M,pinned:128M,fill:64M,fill:16M,fill:2M"
+    ) var pressure: String = "none,slab:256M,pagetable:64M,pinned:128M,fill:64M,fill:16M,fill:2M"
     @Option(help: "How the DIMM is onlined: movable, kernel, movable:PERCENT, auto-movable.") var online: String =
         "movable,movable:50"
     @Option(help: "NUMA node counts (1 or 2; boot memory split evenly).") var nodes: String = "1"

@@ -46,7 +46,10 @@ final class HoldKindsTests: XCTestCase {
         // 1024 PTE pages (one per 2 MiB read) and 2 PMD pages (one per 1 GiB).
         XCTAssertEqual(try meminfo(after, "PageTables") - meminfo(before, "PageTables"), 4096 + 8)
         // Kernel allocations go to the highest kernel zone first: the ZONE_NORMAL block 32.
-        let offline = try XCTUnwrap(r.lines.first { $0.hasPrefix("write path=/sys/devices/system/memory/memory32/state") })
+        let offline = try XCTUnwrap(
+            r.lines.first {
+                $0.hasPrefix("write path=/sys/devices/system/memory/memory32/state value=\"offline\"")
+            })
         XCTAssertTrue(offline.contains("errno=EBUSY"), offline)
     }
 
