@@ -79,6 +79,9 @@ public final class ModelRunner {
                 virtualNanoseconds: 0)
         }
         fs = KernelFS(machine: machine)
+        // All holds live in the guest program's address space; the kernel's OOM killer picks
+        // it over init whether or not the model tracks a hold of its own to kill.
+        machine.untrackedOOMVictim = GuestProgram.processName
         // The kernel runner's guest turns dynamic debug on for mm/memory_hotplug.c first.
         machine.dynamicDebug = true
         let bootClock = machine.clock
@@ -97,9 +100,15 @@ public final class ModelRunner {
                 out.append("stage name=scenario-start")
                 started = true
             }
-            for ins in instructions { perform(ins) }
+            for ins in instructions {
+                let kills = machine.vmstat.oomKill, mark = out.count
+                perform(ins)
+                if machine.vmstat.oomKill != kills { return guestKilled(keeping: mark, bootClock: bootClock) }
+            }
             // Virtual time passed: virtio-mem retry timers that expired meanwhile fire now.
+            let kills = machine.vmstat.oomKill
             machine.virtioMemRunTimers()
+            if machine.vmstat.oomKill != kills { return guestKilled(keeping: out.count, bootClock: bootClock) }
             drainKmsg(boot: false)
             collectExplain()
         }
@@ -115,6 +124,30 @@ public final class ModelRunner {
         out.append(end.line)
         return ModelRunResult(
             lines: out, explain: explainOut, completed: true, unsupported: unsupported,
+            virtualNanoseconds: machine.clock)
+    }
+
+    /// The OOM killer killed the guest program (`oom_kill_process`): every hold was in its
+    /// address space, so whichever hold the model chose, the kernel's victim is the guest. Its
+    /// last instruction never printed a line (the output from `mark` on is dropped) and no
+    /// step runs after it.
+    func guestKilled(keeping mark: Int, bootClock: UInt64) -> ModelRunResult {
+        out.removeSubrange(mark...)
+        drainKmsg(boot: false)
+        collectExplain()
+        out.append(Observation("oom_kill", [.init("process", GuestProgram.processName)]).line)
+        out.append("scenario_exit rc=-1")
+        var end = Observation("end")
+        end.add("completed", 0)
+        end.add("reason", "oom-kill")
+        end.add("scenario_rc", "-")
+        end.add("qemu_rc", 0)
+        end.add("boot_s", Self.seconds(bootClock, decimals: 1))
+        end.add("total_s", Self.seconds(machine.clock, decimals: 1))
+        end.add("build_s", "0.0")
+        out.append(end.line)
+        return ModelRunResult(
+            lines: out, explain: explainOut, completed: false, unsupported: unsupported,
             virtualNanoseconds: machine.clock)
     }
 
