@@ -143,7 +143,8 @@ final class BatchMigrationTests: XCTestCase {
         }
         let vmstat = states.last!.first { $0.hasPrefix("vmstat ") }!
         XCTAssertFalse(vmstat.contains("steal 0 0"), "reclaim ran: \(vmstat)")
-        XCTAssertEqual(states.map { $0[0] }, ["offline 32: ok", "offline 33: ok", "offline 34: Interrupted system call"])
+        XCTAssertEqual(
+            states.map { $0[0] }, ["offline 32: ok", "offline 33: ok", "offline 34: Interrupted system call"])
     }
 
     /// offline-anon-128m's shape: the source zone (Movable) stays in the target zonelist, with

@@ -226,6 +226,10 @@ extension Machine {
                 owners.slots[id]!.blocks.assign(
                     UnsafeBufferPointer(rebasing: targets[i..<j]), at: UnsafeBufferPointer(rebasing: pos[i..<j]))
             }
+            if owners.slots[id]!.zoneSummary != nil {
+                let bit = BlockZoneSummary.bit(tz)
+                for k in i..<j { owners.slots[id]!.zoneSummary!.mark(positions[k], bit) }
+            }
             if owners.slots[id]!.reclaimable { owners.reclaimableGeneration &+= UInt64(j - i) }
             i = j
         }
