@@ -33,6 +33,11 @@ public struct HotplugState: Sendable {
     /// Ratelimit of do_migrate_range's warnings (DEFAULT_RATELIMIT_INTERVAL 5 s, burst 10).
     var migrateWarnWindowStart: UInt64 = 0
     var migrateWarnCount = 0
+    /// `do_migrate_range` moves runs of order-0 LRU pages in batches (MigrationBatch.swift);
+    /// tests turn it off to compare with page-by-page migration.
+    var batchMigration = true
+    /// Pages the batch migrated (tests check that it ran).
+    var batchMigratedPages = 0
 
     public init() {}
 }
@@ -107,4 +112,29 @@ public struct ACPIMemoryDevice: Sendable, Equatable {
     public var group: Int
     /// `acpi PNP0C80:NN` instance number.
     public var instance: Int
+}
+
+/// offline_pages() of a caller no signal reaches (a kernel thread) would retry forever: page
+/// `pfn` (of `kind`) in block `block` neither migrates nor frees. Thrown with the range given
+/// back (isolation undone, MEM_CANCEL_OFFLINE sent); the caller models the wait.
+public struct OfflineSpins: Error, Sendable, Equatable {
+    public var block: Int
+    public var pfn: PFN
+    public var kind: PageKind
+}
+
+/// An eject (`acpi_scan_hot_remove`) whose worker is spinning in offline_pages() on `spinning`
+/// (state going-offline, its range isolated, its zone's pcp lists disabled) until page `pfn`
+/// stops being `kind`; `ids`, `next`, `putOnline`, `failed` and `secondPass` are where the
+/// two-pass walk of `acpi_scan_try_to_offline` stands.
+struct PendingEject: Sendable, Equatable {
+    var device: String
+    var ids: [Int]
+    var next: Int
+    var putOnline: Set<Int>
+    var failed: Bool
+    var secondPass: Bool
+    var spinning: Int
+    var pfn: PFN
+    var kind: PageKind
 }
