@@ -93,10 +93,25 @@ public enum ConformanceRules {
         }
     }
 
+    /// Per-node counter tables (`/sys/devices/system/node/nodeN/FILE`): node_read_meminfo,
+    /// node_read_vmstat and node_read_numastat print the node's share of the same counters
+    /// /proc/meminfo and /proc/vmstat print (two kernel runs of two-nodes-1g read node1/meminfo
+    /// with Slab 1952 and 1492 kB).
+    static let nodeCounterFiles: Set<String> = ["meminfo", "vmstat", "numastat"]
+
     /// Whether a `read`'s value is compared as counters (token by token) rather than exactly.
     static func isCounterRead(_ o: Observation) -> Bool {
         guard o.kind == "read", let p = o["path"] else { return false }
-        return counterReadPaths.contains(p)
+        return counterReadPaths.contains(p) || isNodeCounterTable(p)
+    }
+
+    /// `/sys/devices/system/node/node<N>/<meminfo|vmstat|numastat>`.
+    static func isNodeCounterTable(_ path: String) -> Bool {
+        let prefix = "/sys/devices/system/node/node"
+        guard path.hasPrefix(prefix) else { return false }
+        let rest = path.dropFirst(prefix.count).split(separator: "/", omittingEmptySubsequences: false)
+        guard rest.count == 2, let n = rest.first, !n.isEmpty, n.allSatisfy(\.isNumber) else { return false }
+        return nodeCounterFiles.contains(String(rest[1]))
     }
 
     /// Tunables the kernel recomputes from managed pages on every online/offline

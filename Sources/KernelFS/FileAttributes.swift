@@ -34,9 +34,42 @@ extension KernelFS {
 
     /// What chmod/chown set on `path`, if anything.
     public func attributeOverride(_ path: String) -> AttributeOverride? {
-        withLock { _ in attributeOverrides[path] }
+        withLock { _ in
+            forgetAttributesOfRemovedBlocks()
+            return attributeOverrides[path]
+        }
     }
 
     /// Everything chmod/chown set, by path (a reload must give the same).
-    public var allAttributeOverrides: [String: AttributeOverride] { withLock { _ in attributeOverrides } }
+    public var allAttributeOverrides: [String: AttributeOverride] {
+        withLock { _ in
+            forgetAttributesOfRemovedBlocks()
+            return attributeOverrides
+        }
+    }
+
+    /// Drop what chmod/chown set on a memory block that has been removed since the last look
+    /// (its `remove` uevent): `unregister_memory` → `device_unregister` deletes the kobject
+    /// and its kernfs nodes with their inode attributes, and a block added again at the same
+    /// address is a new kobject with the default mode and owner. Called (machine lock held)
+    /// before every use of the overrides, so each override it sees predates every uevent not
+    /// yet looked at, however many removes and adds one operation made.
+    func forgetAttributesOfRemovedBlocks() {
+        let events = machine.hotplug.uevents
+        guard attributeUeventsSeen < events.count else { return }
+        let removed = events[attributeUeventsSeen...].filter { $0.action == .remove }
+        attributeUeventsSeen = events.count
+        guard !removed.isEmpty, !attributeOverrides.isEmpty else { return }
+        for e in removed {
+            // The block's directory and all under it, and its link in its node's directory
+            // (`/sys/devices/system/node/nodeN/memoryM`, removed with it).
+            let dir = "/sys" + e.devpath
+            let name = e.devpath.split(separator: "/").last.map(String.init) ?? ""
+            for path in attributeOverrides.keys {
+                let c = path.split(separator: "/")
+                let nodeLink = c.count == 6 && c[..<4] == ["sys", "devices", "system", "node"] && c[5] == name
+                if path == dir || path.hasPrefix(dir + "/") || nodeLink { attributeOverrides[path] = nil }
+            }
+        }
+    }
 }

@@ -132,7 +132,9 @@ public final class KernelFS: @unchecked Sendable {
     public var savedSession: SavedSession?
     /// Modes and owners root set with chmod/chown, by path (`AttributeOverride`; guarded by
     /// the machine lock).
-    private(set) var attributeOverrides: [String: AttributeOverride] = [:]
+    var attributeOverrides: [String: AttributeOverride] = [:]
+    /// How many of the machine's uevents `forgetAttributesOfRemovedBlocks` has looked at.
+    var attributeUeventsSeen = 0
     /// The hotplug operation holding device_hotplug_lock and the machine lock's yields it
     /// has made so far (guarded by the machine lock).
     private var activeHotplug: (serial: Int, yields: Int)?
@@ -331,6 +333,7 @@ public final class KernelFS: @unchecked Sendable {
 
     /// Keeps what chmod/chown set on `path` (machine lock held).
     func applyAttributes(_ path: String, _ change: AttributeOverride) {
+        forgetAttributesOfRemovedBlocks()
         attributeOverrides[path] = (attributeOverrides[path] ?? AttributeOverride()).merged(with: change)
     }
 

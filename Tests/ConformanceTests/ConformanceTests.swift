@@ -196,6 +196,31 @@ final class ConformanceTests: XCTestCase {
         XCTAssertEqual(r.differences.filter { $0.kind == .extra }.map(\.subject), ["block idx=40"])
     }
 
+    /// A node's meminfo is a counter table like /proc/meminfo: compared number by number within
+    /// the page tolerance, labels exactly. The figures are two kernel runs of two-nodes-1g
+    /// (node1/meminfo MemFree 409480 and 409696 kB, Slab 1952 and 1492 kB).
+    func testNodeMeminfoIsComparedAsCounters() {
+        func log(_ path: String, _ free: Int, _ slab: Int, label: String = "MemFree") -> ObservationLog {
+            let v =
+                "Node 1 MemTotal:         449436 kB\\nNode 1 \(label):          \(free) kB\\nNode 1 Slab:    \(slab) kB"
+            return ObservationLog.parse("read path=\(path) value=\"\(v)\"\n").log
+        }
+        func agrees(_ k: ObservationLog, _ m: ObservationLog) -> Bool {
+            ObservationDiff.diff(scenario: "t", kernel: k, model: m, ranges: []).passed
+        }
+        let node = "/sys/devices/system/node/node1/meminfo"
+        XCTAssertTrue(ConformanceRules.isNodeCounterTable(node))
+        XCTAssertTrue(ConformanceRules.isNodeCounterTable("/sys/devices/system/node/node12/vmstat"))
+        XCTAssertFalse(ConformanceRules.isNodeCounterTable("/sys/devices/system/node/node1/distance"))
+        XCTAssertFalse(ConformanceRules.isNodeCounterTable("/sys/devices/system/node/nodeX/meminfo"))
+        XCTAssertFalse(ConformanceRules.isNodeCounterTable("/sys/devices/system/node/node1/x/meminfo"))
+        XCTAssertTrue(agrees(log(node, 409480, 1952), log(node, 409696, 1952)), "MemFree within 1%")
+        XCTAssertFalse(agrees(log(node, 409480, 1952), log(node, 409480, 1492)), "Slab 24% off")
+        XCTAssertFalse(agrees(log(node, 409480, 1952), log(node, 409480, 1952, label: "MemUsed")), "labels exact")
+        let other = "/sys/devices/system/node/node1/cpulist"
+        XCTAssertFalse(agrees(log(other, 409480, 1952), log(other, 409696, 1952)), "other files exact")
+    }
+
     func testUnsupportedStepsAreListedAndTheirObservationsMissing() {
         let k =
             "step n=1 label=\"h\"\nhotplug action=dimm-add id=d3 size=536870912 node=0 addr=0x140000000 blocks=40-43 ost=0 ok=1 elapsed_s=0.3\n"

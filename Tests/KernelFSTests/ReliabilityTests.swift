@@ -262,6 +262,61 @@ final class ReliabilityTests: XCTestCase {
         XCTAssertNil(b.attributeOverride("\(Self.mem)/memory32/online"))
     }
 
+    /// A removed memory block takes its chmod/chown with it: `device_unregister` deletes the
+    /// kobject and its kernfs nodes, and the block added again at the same address is a new
+    /// kobject with sysfs's defaults (`online` 0644 root:root). Other files keep theirs, a
+    /// chmod after the re-add is kept, and a reload (the eject and add replayed as events)
+    /// gives the same overrides.
+    func testARemovedBlockLosesItsModeAndOwnerAndTheReaddedOneHasTheDefaults() throws {
+        func event(_ text: String, _ m: Machine) throws {
+            switch text {
+            case "dimm-del d2": try m.acpiEjectDIMM(id: "d2")
+            case "dimm-add d2": try m.hotAddDIMM(id: "d2", sizeBytes: 512 << 20)
+            default: XCTFail("unknown event \(text)")
+            }
+        }
+        let a = try boot()
+        try a.perform(event: "dimm-add d2") { try event("dimm-add d2", $0) }
+        // d1 (boot) is blocks 32-35; d2 is the next 512 MiB of the device memory region.
+        let online = "\(Self.mem)/memory36/online"
+        let state = "\(Self.mem)/memory36/state"
+        let link = "/sys/devices/system/node/node0/memory36"
+        XCTAssertEqual(try a.read(state), "offline\n", "d2's blocks are offline: the eject can remove them")
+        try a.setAttributes(online, AttributeOverride(mode: 0o600, uid: 7, gid: 8))
+        try a.setAttributes(state, AttributeOverride(mode: 0o400))
+        try a.setAttributes(link, AttributeOverride(uid: 9))
+        try a.setAttributes("\(Self.mem)/memory33/online", AttributeOverride(mode: 0o600))
+        try a.setAttributes("/proc/meminfo", AttributeOverride(mode: 0o400))
+        XCTAssertEqual(a.attributeOverride(online), AttributeOverride(mode: 0o600, uid: 7, gid: 8))
+        try a.perform(event: "dimm-del d2") { try event("dimm-del d2", $0) }
+        XCTAssertThrowsError(try a.read(state), "memory36 is gone")
+        XCTAssertNil(a.attributeOverride(online))
+        try a.perform(event: "dimm-add d2") { try event("dimm-add d2", $0) }
+        XCTAssertEqual(try a.read(state), "offline\n", "memory36 is back")
+        XCTAssertNil(a.attributeOverride(online), "a new kobject: default mode and owner")
+        XCTAssertNil(a.attributeOverride(state))
+        XCTAssertNil(a.attributeOverride(link))
+        XCTAssertEqual(
+            a.allAttributeOverrides,
+            [
+                "/proc/meminfo": AttributeOverride(mode: 0o400),
+                "\(Self.mem)/memory33/online": AttributeOverride(mode: 0o600)
+            ])
+        // Removed and added again with no look at the overrides in between: still dropped.
+        try a.setAttributes(online, AttributeOverride(mode: 0o640))
+        try a.perform(event: "dimm-del d2") { try event("dimm-del d2", $0) }
+        try a.perform(event: "dimm-add d2") { try event("dimm-add d2", $0) }
+        XCTAssertNil(a.attributeOverride(online))
+        try a.setAttributes(online, AttributeOverride(uid: 3))
+        XCTAssertEqual(a.attributeOverride(online), AttributeOverride(uid: 3))
+
+        let text = SavedSession(options: [], setupWrites: [], entries: a.journal).encoded()
+        let b = try boot()
+        try b.replay(try SavedSession(parsing: text, file: "test.state").entries, events: event)
+        XCTAssertEqual(b.allAttributeOverrides, a.allAttributeOverrides)
+        XCTAssertEqual(b.allAttributeOverrides.count, 3)
+    }
+
     /// A replayed write that answers differently stops the load with its line.
     func testReplayMismatchNamesTheLine() throws {
         var e = JournalEntry(kind: .write, path: "/proc/sys/vm/nr_hugepages", bytes: Array("x\n".utf8), result: 2)

@@ -60,12 +60,22 @@ extension Machine {
         return nil
     }
 
-    /// Free up to `pages` reclaimable pages in the given zones, oldest owners first.
-    /// Returns the pages freed.
+    /// Free up to `pages` reclaimable pages in the given zones, oldest owners first; each
+    /// owner's blocks from the end of its list, passing over those in other zones. Returns
+    /// the pages freed.
+    ///
+    /// The owner's zone summary lets the scan jump over runs of blocks outside the zones
+    /// without looking at them: the same blocks are freed in the same order (a block passed
+    /// over changes nothing), but a list whose newest blocks are all elsewhere is no longer
+    /// walked again by every allocation that reclaims.
     @discardableResult
     func reclaim(pages target: Int, zonelist: [Int]) -> Int {
         var eligible = [Bool](repeating: false, count: zones.count)
-        for z in zonelist { eligible[z] = true }
+        var zoneBits: UInt64 = 0
+        for z in zonelist {
+            eligible[z] = true
+            zoneBits |= BlockZoneSummary.bit(z)
+        }
         // Nothing reclaimable has landed anywhere since a full scan of a superset of these
         // zones freed nothing: this scan would free nothing too.
         if target > 0, owners.reclaimShortcut, let last = owners.reclaimFoundNothing,
@@ -80,10 +90,17 @@ extension Machine {
             guard let (order, held, reclaimable) = owners[id].map({ ($0.order, $0.blocks.count, $0.reclaimable) }),
                 reclaimable
             else { continue }
+            let skip = owners.reclaimShortcut
+            if skip && owners.slots[id]!.zoneSummary == nil { buildZoneSummary(owner: id) }
             var i = held - 1
             // Invariant: `owners[id]` was checked above; detach and freePages never destroy
             // an owner (only the OOM killer and Boot do).
             while i >= 0 && freed < target {
+                if skip {
+                    i = owners.slots[id]!.zoneSummary!.candidate(atOrBelow: i, zones: zoneBits)
+                    if i < 0 { break }
+                }
+                owners.reclaimVisited += 1
                 let pfn = Int(owners.slots[id]!.blocks[i])
                 if let z = zoneIndex(ofPFN: pfn), eligible[z] {
                     detach(pfn)
@@ -91,6 +108,9 @@ extension Machine {
                     freePages(pfn, order: order)
                     freed += 1 << order
                 }
+                // Every block of this word has now been looked at (a scan enters a word at
+                // its top): its mask can drop the zones whose blocks were freed.
+                if skip && i & 63 == 0 { refineZoneSummary(owner: id, word: i >> BlockZoneSummary.wordShift) }
                 i = Swift.min(i - 1, owners.slots[id]!.blocks.count - 1)
             }
         }
@@ -98,6 +118,27 @@ extension Machine {
             owners.reclaimFoundNothing = (owners.reclaimableGeneration, eligible)
         }
         return freed
+    }
+
+    /// The exact summary of an owner's blocks (once; attach, detach and migration keep it).
+    func buildZoneSummary(owner id: Int) {
+        var s = BlockZoneSummary()
+        let count = owners.slots[id]!.blocks.count
+        for p in 0..<count { s.mark(p, BlockZoneSummary.bit(zoneIndex(ofPFN: owners.slots[id]!.blocks[p]))) }
+        owners.slots[id]!.zoneSummary = s
+    }
+
+    /// Recompute one word of an owner's zone summary from the blocks it holds now.
+    func refineZoneSummary(owner id: Int, word w: Int) {
+        let count = owners.slots[id]!.blocks.count
+        var mask: UInt64 = 0
+        var p = w << BlockZoneSummary.wordShift
+        let end = Swift.min(count, p + (1 << BlockZoneSummary.wordShift))
+        while p < end {
+            mask |= BlockZoneSummary.bit(zoneIndex(ofPFN: owners.slots[id]!.blocks[p]))
+            p += 1
+        }
+        owners.slots[id]!.zoneSummary!.setWord(w, mask, count: count)
     }
 
     /// `out_of_memory` → `select_bad_process`: kill the largest process (anonymous memory

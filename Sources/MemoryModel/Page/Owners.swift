@@ -20,6 +20,8 @@ public struct Owner: Sendable {
     public internal(set) var oomUnkillable = false
     /// The owner of this file's page-cache index slabs (PageCacheXArray), 0 for none.
     public internal(set) var xarrayOwner = 0
+    /// Built by the first `reclaim` that scans this owner, kept up to date from then on.
+    var zoneSummary: BlockZoneSummary?
 
     public var pages: Int { blocks.count << order }
 }
@@ -36,8 +38,12 @@ public struct OwnerTable: Sendable {
     /// nothing, at that generation: the allocator's slow path calls reclaim for each page
     /// under a kernel-memory filler, and the rescan would find nothing again.
     var reclaimFoundNothing: (generation: UInt64, zones: [Bool])?
-    /// Tests turn the shortcut off to compare against full rescans.
+    /// Tests turn the shortcuts off (this one and the zone summaries' skips) to compare
+    /// against full rescans.
     var reclaimShortcut = true
+    /// Blocks `reclaim` looked at (freed or passed over): tests count them to show a scan
+    /// no longer revisits blocks outside its zones.
+    var reclaimVisited = 0
     public subscript(id: Int) -> Owner? { slots.indices.contains(id) ? slots[id] : nil }
     public var all: [Owner] { slots.compactMap { $0 } }
 }
@@ -125,8 +131,10 @@ extension Machine {
     func attach(_ pfn: PFN, to id: Int) {
         // Invariant: every caller has just checked (or created) `owners[id]`.
         memmap.setOwner(pfn, id)
-        memmap.setLink(pfn, owners.slots[id]!.blocks.count)
+        let pos = owners.slots[id]!.blocks.count
+        memmap.setLink(pfn, pos)
         owners.slots[id]!.blocks.append(pfn)
+        owners.slots[id]!.zoneSummary?.mark(pos, BlockZoneSummary.bit(zoneIndex(ofPFN: pfn)))
         if owners.slots[id]!.reclaimable { owners.reclaimableGeneration &+= 1 }
     }
 
@@ -139,6 +147,7 @@ extension Machine {
         let last = owners.slots[id]!.blocks.removeLast()
         if last != pfn {
             owners.slots[id]!.blocks[pos] = last
+            owners.slots[id]!.zoneSummary?.mark(pos, BlockZoneSummary.bit(zoneIndex(ofPFN: last)))
             memmap.setLink(last, pos)
         }
     }
@@ -175,6 +184,7 @@ extension Machine {
         let pos = memmap.link(old)
         // Invariant: as in detach, an allocated head's memmap owner is a live slot.
         owners.slots[id]!.blocks[pos] = new
+        owners.slots[id]!.zoneSummary?.mark(pos, BlockZoneSummary.bit(zoneIndex(ofPFN: new)))
         if owners.slots[id]!.reclaimable { owners.reclaimableGeneration &+= 1 }
         memmap.setOwner(new, id)
         memmap.setLink(new, pos)

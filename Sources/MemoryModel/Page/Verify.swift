@@ -123,6 +123,12 @@ extension Machine {
             for b in o.blocks {
                 guard memmap.owner(Int(b)) == o.id else { try fail("owner \(o.name): block \(b) not marked as its") }
             }
+            // reclaim may skip only what its zone summary proves absent.
+            if let s = o.zoneSummary {
+                for (p, b) in o.blocks.enumerated() where !s.covers(p, BlockZoneSummary.bit(zoneIndex(ofPFN: b))) {
+                    try fail("owner \(o.name): zone summary misses block \(b) at \(p)")
+                }
+            }
         }
         try verifyVmemmapPages()
         try verifyHugeTLB()
