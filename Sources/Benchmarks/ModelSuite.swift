@@ -164,6 +164,16 @@ public enum ModelSuite {
             let ids = try m.hotAddDIMM(id: "bench", sizeBytes: 128 << 20)
             return try BenchTimer.measure { try m.storeState(block: ids[0], .online) }
         },
+        BenchCase(
+            "state-save-400k", "save a --state file of 400,000 journaled writes (encode, write, rename)"
+        ) {
+            try StateFileBench.save(writes: 400_000)
+        },
+        BenchCase(
+            "state-load-400k", "load a --state file of 400,000 journaled writes (read, parse, boot, replay)"
+        ) {
+            try StateFileBench.load(writes: 400_000)
+        },
         BenchCase("alloc-free-pairs", "20 M order-0 allocate+free pairs (4 GiB guest)") {
             let m = try Machine.boot(MachineConfig(memBytes: 4 << 30, maxmemBytes: 4 << 30, slots: 0))
             let pairs = 20_000_000

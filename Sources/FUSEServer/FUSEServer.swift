@@ -57,7 +57,9 @@ public final class FUSEServer: @unchecked Sendable {
     private struct Handle {
         var path: String
         var snapshot: [UInt8]?
-        var entries: [(String, KernelNode?)]?
+        /// An open directory's names, listed at its first readdir (and again at offset 0);
+        /// later requests page through them by offset.
+        var entries: [String]?
         /// A binary file (/proc/kpageflags) or a sysctl: every read goes to the model at its
         /// offset (a sysctl's handler runs per read and gives nothing past offset 0).
         var binary = false
@@ -414,27 +416,26 @@ public final class FUSEServer: @unchecked Sendable {
         let fh = r.u64(), offset = Int(clamping: r.u64()), size = Int(r.u32())
         guard var h = handles[fh] else { reply(unique, error: .EBADF); return }
         if h.entries == nil || offset == 0 {
-            do {
-                let names = try fs.list(h.path)
-                h.entries =
-                    [(".", nil), ("..", nil)]
-                    + names.map { name in
-                        (name, try? fs.lookup(join(h.path, name)))
-                    }
-            } catch { reply(unique, error: errnoValue(error)); return }
+            do { h.entries = [".", ".."] + (try fs.list(h.path)) } catch {
+                reply(unique, error: errnoValue(error)); return
+            }
             handles[fh] = h
         }
         var w = FUSEWriter()
         let entries = h.entries!
         var i = offset
         while i < entries.count {
-            let (name, node) = entries[i]
+            // Only the entries this reply carries are looked up (their type, and attributes
+            // for readdirplus); one that went meanwhile is skipped, as a removed kernfs node is.
+            let name = entries[i]
+            let isDot = i < 2
+            let path = isDot ? h.path : join(h.path, name)
+            let node = isDot ? nil : try? fs.lookup(path)
+            if !isDot && node == nil { i += 1; continue }
             let nameBytes = Array(name.utf8)
             let direntSize = (24 + nameBytes.count + 7) & ~7
             let need = direntSize + (plus ? FUSEConst.entryOutSize : 0)
             if w.bytes.count + need > size { break }
-            let isDot = node == nil
-            let path = isDot ? h.path : join(h.path, name)
             let id = isDot ? (idsByPath[h.path] ?? FUSEConst.rootID) : identify(path)
             if plus {
                 if let node {

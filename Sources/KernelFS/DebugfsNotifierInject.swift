@@ -47,22 +47,22 @@ public enum DebugfsArea: KernelFileArea {
     public static func lookup(_ relative: ArraySlice<String>, machine: Machine) -> KernelNode? {
         let loaded = machine.hotplug.notifierErrorInjectLoaded
         let c = Array(relative)
-        if c.isEmpty { return .directory(loaded ? [memhp, inject] : [memhp]) }
+        if c.isEmpty { return .directory(.fixed(loaded ? [memhp, inject] : [memhp])) }
         if c[0] == memhp {
-            if c.count == 1 { return .directory(["explain"]) }
+            if c.count == 1 { return .directory(.fixed(["explain"])) }
             return c.count == 2 && c[1] == "explain" ? .file(explainFile) : nil
         }
         guard loaded, c[0] == inject else { return nil }
         let actions = Machine.injectableMemoryNotifierEvents
         switch c.count {
-        case 1: return .directory(["memory"])
-        case 2: return c[1] == "memory" ? .directory(["actions"]) : nil
-        case 3: return c[1] == "memory" && c[2] == "actions" ? .directory(actions.map(\.name).sorted()) : nil
+        case 1: return .directory(.fixed(["memory"]))
+        case 2: return c[1] == "memory" ? .directory(.fixed(["actions"])) : nil
+        case 3: return c[1] == "memory" && c[2] == "actions" ? .directory(.fixed(actions.map(\.name))) : nil
         default:
             guard c[1] == "memory", c[2] == "actions", let e = actions.first(where: { $0.name == c[3] }) else {
                 return nil
             }
-            if c.count == 4 { return .directory(["error"]) }
+            if c.count == 4 { return .directory(.fixed(["error"])) }
             return c.count == 5 && c[4] == "error" ? .file(errorFile(e)) : nil
         }
     }

@@ -60,7 +60,7 @@ public enum HugetlbSysctlArea: KernelFileArea {
 
     public static func lookup(_ relative: ArraySlice<String>, machine m: Machine) -> KernelNode? {
         let f = files(m)
-        if relative.isEmpty { return .directory(f.keys.sorted()) }
+        if relative.isEmpty { return .directory(.fixed(Array(f.keys))) }
         guard relative.count == 1, let file = f[relative.first!] else { return nil }
         return .file(file)
     }

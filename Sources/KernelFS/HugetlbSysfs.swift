@@ -10,10 +10,10 @@ public enum HugetlbSysfsArea: KernelFileArea {
 
     public static func lookup(_ relative: ArraySlice<String>, machine m: Machine) -> KernelNode? {
         guard m.hugetlb.initialized else { return nil }
-        guard let first = relative.first else { return .directory(m.hugetlb.hstates.map(\.name).sorted()) }
+        guard let first = relative.first else { return .directory(.fixed(m.hugetlb.hstates.map(\.name))) }
         guard let hi = m.hugetlb.hstates.firstIndex(where: { $0.name == first }) else { return nil }
         let files = globalFiles(m, hi)
-        if relative.count == 1 { return .directory(files.keys.sorted()) }
+        if relative.count == 1 { return .directory(.fixed(Array(files.keys))) }
         guard relative.count == 2, let f = files[relative[relative.startIndex + 1]] else { return nil }
         return .file(f)
     }
@@ -91,15 +91,15 @@ public enum HugetlbNodeSysfsArea: KernelFileArea {
 
     public static func lookup(_ relative: ArraySlice<String>, machine m: Machine) -> KernelNode? {
         guard m.hugetlb.initialized else { return nil }
-        guard let first = relative.first else { return .directory([]) }
+        guard let first = relative.first else { return .directory(.fixed([])) }
         guard first.hasPrefix("node"), let nid = Int(first.dropFirst(4)), String(nid) == first.dropFirst(4),
             m.nodes.indices.contains(nid), m.nodes[nid].exists
         else { return nil }
         let rest = relative.dropFirst()
-        guard let second = rest.first else { return .directory(["hugepages"]) }
+        guard let second = rest.first else { return .directory(.fixed(["hugepages"])) }
         guard second == "hugepages" else { return nil }
         let rest2 = rest.dropFirst()
-        guard let third = rest2.first else { return .directory(m.hugetlb.hstates.map(\.name).sorted()) }
+        guard let third = rest2.first else { return .directory(.fixed(m.hugetlb.hstates.map(\.name))) }
         guard let hi = m.hugetlb.hstates.firstIndex(where: { $0.name == third }) else { return nil }
         var files: [String: KernelFile] = [
             "nr_hugepages": HugetlbSysfsArea.nrHugepagesFile(hi, node: nid),
@@ -110,7 +110,7 @@ public enum HugetlbNodeSysfsArea: KernelFileArea {
             files.merge(HugetlbSysfsArea.demoteFiles(hi, node: nid)) { a, _ in a }
         }
         let rest3 = rest2.dropFirst()
-        guard let name = rest3.first else { return .directory(files.keys.sorted()) }
+        guard let name = rest3.first else { return .directory(.fixed(Array(files.keys))) }
         guard rest3.count == 1, let f = files[name] else { return nil }
         return .file(f)
     }

@@ -9,9 +9,34 @@ import Darwin
 
 /// A node of the kernel's file tree, produced on demand from the machine's state.
 public enum KernelNode {
-    case directory([String])
+    /// A directory; its entries are produced only when it is listed (`DirectoryEntries`).
+    case directory(DirectoryEntries)
     case file(KernelFile)
     case symlink(String)
+}
+
+/// The entries of a directory, produced when the directory is listed (readdir), not when it is
+/// looked up: every path walk through /sys/devices/system/memory looks the directory up (and
+/// over FUSE asks for its attributes), and listing its blocks each time made lsmem quadratic
+/// in the blocks. Areas that share a directory contribute a source each.
+public struct DirectoryEntries: Sendable {
+    private var sources: [@Sendable (Machine) -> [String]]
+
+    /// A directory whose names are known at lookup (a handful of attributes).
+    public static func fixed(_ names: [String]) -> DirectoryEntries { DirectoryEntries(sources: [{ _ in names }]) }
+    /// A directory whose names come from the machine's state when it is listed (one entry per
+    /// memory block, node or hstate).
+    public static func listed(_ names: @escaping @Sendable (Machine) -> [String]) -> DirectoryEntries {
+        DirectoryEntries(sources: [names])
+    }
+    /// The entries of both (a directory two areas serve, or one above their mount points).
+    func merging(_ other: DirectoryEntries) -> DirectoryEntries { DirectoryEntries(sources: sources + other.sources) }
+
+    /// The names, sorted, each once. Machine lock held.
+    public func names(_ m: Machine) -> [String] {
+        if sources.count == 1 { return sources[0](m).sorted() }
+        return Set(sources.flatMap { $0(m) }).sorted()
+    }
 }
 
 /// One sysfs/procfs attribute: its mode and the kernel's show/store behaviour.
@@ -256,24 +281,23 @@ public final class KernelFS: @unchecked Sendable {
     static func lookup(_ comps: [String], machine: Machine) throws -> KernelNode {
         // Several areas may share a mount point (/proc/sys/vm has the allocator's and
         // hugetlb's files): their directories merge. Directories above the mount points are
-        // synthesized from them.
-        var children: Set<String> = []
-        var isDirectory = false
+        // synthesized from them. No directory is listed here (`DirectoryEntries`).
+        var entries: DirectoryEntries?
+        func merge(_ e: DirectoryEntries) { entries = entries.map { $0.merging(e) } ?? e }
         for area in areas {
             let mp = area.mountPoint
-            if comps.count >= mp.count, Array(comps.prefix(mp.count)) == mp {
+            if comps.count >= mp.count, comps.starts(with: mp) {
                 switch area.lookup(comps[mp.count...], machine: machine) {
-                case .directory(let names)?: isDirectory = true; children.formUnion(names)
+                case .directory(let e)?: merge(e)
                 case let node?: return node
                 case nil: break
                 }
-            } else if comps.count < mp.count, Array(mp.prefix(comps.count)) == comps {
-                isDirectory = true
-                children.insert(mp[comps.count])
+            } else if comps.count < mp.count, mp.starts(with: comps) {
+                merge(.fixed([mp[comps.count]]))
             }
         }
-        guard isDirectory else { throw KernelError(.noSuchFileOrDirectory) }
-        return .directory(children.sorted())
+        guard let entries else { throw KernelError(.noSuchFileOrDirectory) }
+        return .directory(entries)
     }
 
     /// Resolve symlinks inside the tree (relative targets), as path lookup would.
@@ -292,13 +316,6 @@ public final class KernelFS: @unchecked Sendable {
         var i = 1
         while i <= comps.count {
             let prefix = Array(comps.prefix(i))
-            // A mount point, or a directory above one, is no symlink: skip its lookup, which
-            // would list and sort the directory (every block under /sys/devices/system/memory,
-            // which made lsmem over a 16 TiB machine quadratic in its blocks).
-            if areas.contains(where: { $0.mountPoint.count >= i && Array($0.mountPoint.prefix(i)) == prefix }) {
-                i += 1
-                continue
-            }
             if case .symlink(let target) = try KernelFS.lookup(prefix, machine: m) {
                 hops += 1
                 guard hops < 40 else { throw KernelError(.tooManySymbolicLinkLevels) }
@@ -536,10 +553,10 @@ public final class KernelFS: @unchecked Sendable {
     public func list(_ path: String) throws -> [String] {
         let real = try resolve(path)
         return try withLock { m in
-            guard case .directory(let names) = try KernelFS.lookup(KernelFS.components(real), machine: m) else {
+            guard case .directory(let entries) = try KernelFS.lookup(KernelFS.components(real), machine: m) else {
                 throw KernelError(.notDirectory)
             }
-            return names
+            return entries.names(m)
         }
     }
 
@@ -547,9 +564,13 @@ public final class KernelFS: @unchecked Sendable {
     public func walk(_ path: String = "/") throws -> [(path: String, node: KernelNode)] {
         var out: [(String, KernelNode)] = []
         func visit(_ comps: [String]) throws {
-            let node = try withLock { try KernelFS.lookup(comps, machine: $0) }
+            let (node, names) = try withLock { m in
+                let node = try KernelFS.lookup(comps, machine: m)
+                if case .directory(let entries) = node { return (node, entries.names(m)) }
+                return (node, [])
+            }
             out.append(("/" + comps.joined(separator: "/"), node))
-            if case .directory(let names) = node { for n in names { try visit(comps + [n]) } }
+            for n in names { try visit(comps + [n]) }
         }
         try visit(KernelFS.components(path))
         return out

@@ -75,9 +75,12 @@ public enum MemorySysfsArea: KernelFileArea {
 
     public static func lookup(_ relative: ArraySlice<String>, machine m: Machine) -> KernelNode? {
         guard let first = relative.first else {
-            var names = Array(rootFiles.keys) + m.blocks.keys.map { "memory\($0)" }
-            if m.hotplug.probeInterface { names.append("probe") }
-            return .directory(names.sorted())
+            return .directory(
+                .listed { m in
+                    var names = Array(rootFiles.keys) + m.blocks.keys.map { "memory\($0)" }
+                    if m.hotplug.probeInterface { names.append("probe") }
+                    return names
+                })
         }
         if relative.count == 1 {
             if let f = rootFiles[first] { return .file(f) }
@@ -87,7 +90,7 @@ public enum MemorySysfsArea: KernelFileArea {
             let mem = m.blocks[id]
         else { return nil }
         let files = blockFiles(id, node: mem.node)
-        if relative.count == 1 { return .directory(files.keys.sorted()) }
+        if relative.count == 1 { return .directory(.fixed(Array(files.keys))) }
         guard relative.count == 2 else { return nil }
         return files[relative[relative.startIndex + 1]]
     }

@@ -45,7 +45,7 @@ public enum ModuleParamsArea: KernelFileArea {
     ]
 
     public static func lookup(_ relative: ArraySlice<String>, machine: Machine) -> KernelNode? {
-        if relative.isEmpty { return .directory(files.keys.sorted()) }
+        if relative.isEmpty { return .directory(.fixed(Array(files.keys))) }
         guard relative.count == 1, let f = files[relative.first!] else { return nil }
         return .file(f)
     }

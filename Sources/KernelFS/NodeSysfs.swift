@@ -32,20 +32,23 @@ public enum NodeSysfsArea: KernelFileArea {
     public static func lookup(_ relative: ArraySlice<String>, machine m: Machine) -> KernelNode? {
         guard let first = relative.first else {
             return .directory(
-                (Array(rootFiles.keys) + Array(moreRootFiles.keys) + possible(m).map { "node\($0)" }).sorted())
+                .listed { m in Array(rootFiles.keys) + Array(moreRootFiles.keys) + possible(m).map { "node\($0)" } })
         }
         if relative.count == 1, let f = rootFiles[first] ?? moreRootFiles[first] { return .file(f) }
         guard first.hasPrefix("node"), let nid = Int(first.dropFirst(4)), String(nid) == first.dropFirst(4),
             possible(m).contains(nid)
         else { return nil }
-        let blockIDs = m.blocks.values.filter { $0.node == nid }.map(\.id)
         let files = nodeFiles(nid)
-        if relative.count == 1 { return .directory((blockIDs.map { "memory\($0)" } + Array(files.keys)).sorted()) }
+        if relative.count == 1 {
+            return .directory(
+                .listed { m in m.blocks.values.filter { $0.node == nid }.map { "memory\($0.id)" } + Array(files.keys) })
+        }
         guard relative.count == 2 else { return nil }
         let name = relative[relative.startIndex + 1]
         if let f = files[name] { return .file(f) }
+        // register_memory_block_under_node: the block's link is in its own node's directory.
         guard name.hasPrefix("memory"), let id = Int(name.dropFirst(6)), String(id) == name.dropFirst(6),
-            blockIDs.contains(id)
+            m.blocks[id]?.node == nid
         else { return nil }
         return .symlink("../../memory/memory\(id)")
     }

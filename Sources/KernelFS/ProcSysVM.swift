@@ -65,7 +65,7 @@ public enum ProcSysVMArea: KernelFileArea {
     ]
 
     public static func lookup(_ relative: ArraySlice<String>, machine: Machine) -> KernelNode? {
-        if relative.isEmpty { return .directory(files.keys.sorted()) }
+        if relative.isEmpty { return .directory(.fixed(Array(files.keys))) }
         guard relative.count == 1, let f = files[relative.first!] else { return nil }
         return .file(f)
     }

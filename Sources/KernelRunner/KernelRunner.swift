@@ -17,7 +17,13 @@ public struct KernelRunResult {
     /// Why not: `timeout`, `panic`, `guest-lost`, `qemu-exit`, `boot`, or nil.
     public var failure: String?
     public var console: String
+    /// The OOM killer killed the guest program: the log ends with `oom_kill`, a complete
+    /// outcome of the scenario even though the run did not finish (the kernel then usually
+    /// panics, out of processes to kill).
+    public var guestOOMKilled = false
     public var text: String { lines.joined(separator: "\n") + "\n" }
+    /// A log worth keeping as the kernel's answer: every step ran, or the guest was OOM-killed.
+    public var recordable: Bool { completed || guestOOMKilled }
 }
 
 public struct KernelRunOptions {
@@ -296,6 +302,10 @@ public final class KernelRunner {
         if failure == nil && consoleText.contains("Kernel panic - not syncing") { failure = "panic" }
         ctl?.close(); qmp?.close()
 
+        // The OOM killer chose the guest program: its output ends where it died, a terminal
+        // outcome the model predicts (ModelRunner.guestKilled), whatever init did afterwards.
+        let guestOOMKilled = !sawScenarioExit && Self.oomKilled(GuestProgram.processName, console: consoleText)
+        if guestOOMKilled { out.append(Observation("oom_kill", [.init("process", GuestProgram.processName)]).line) }
         if !sawScenarioExit { out.append("scenario_exit rc=\(exitRC ?? -1)") }
         let total = Date().timeIntervalSince(t0)
         let completed = done && failure == nil && (exitRC ?? 0) == 0
@@ -317,8 +327,17 @@ public final class KernelRunner {
             for l in lines.suffix(40) { out.append("# console: \(l)") }
         }
         return KernelRunResult(
-            lines: out, completed: completed, failure: failure ?? (completed ? nil : "incomplete"), console: consoleText
-        )
+            lines: out, completed: completed, failure: failure ?? (completed ? nil : "incomplete"),
+            console: consoleText,
+            guestOOMKilled: guestOOMKilled)
+    }
+
+    /// Whether the console shows `oom_kill_process`'s "Out of memory: Killed process PID (COMM)"
+    /// for this process name.
+    static func oomKilled(_ comm: String, console: String) -> Bool {
+        console.split(whereSeparator: \.isNewline).contains {
+            $0.contains("Out of memory: Killed process ") && $0.contains("(\(comm))")
+        }
     }
 
     func pollConsole(_ work: String) {

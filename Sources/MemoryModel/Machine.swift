@@ -63,6 +63,11 @@ public final class Machine: @unchecked Sendable {
     /// released as at `preemptionPoint`; returns true once the caller has a signal pending.
     /// nil (scenarios, tests): the model skips virtual time to the write's deadline instead.
     public var offlineRetryWait: (() -> Bool)?
+    /// A user process whose pages the model does not track that the OOM killer can still
+    /// choose when no tracked owner qualifies: `select_bad_process` always finds the scenario
+    /// runner's guest program (memhp-guest), whose address space holds every hold. Cleared
+    /// once killed.
+    public var untrackedOOMVictim: String?
 
     public static let zonesPerNode = ZoneType.allCases.count
 

@@ -73,6 +73,8 @@ public struct GuestProgram: Sendable {
     /// on ttyS0 (the control port is ttyS1), a panic powers off, no KASLR (the captures'
     /// `Memory:` line depends on where the image sits).
     public static let baseCmdline = "console=ttyS0 quiet panic=-1 nokaslr"
+    /// The guest program's process name (comm), as the kernel's OOM killer reports it.
+    public static let processName = "memhp-guest"
 
     /// The kernel command line of the scenario's guest (QEMU's `-append`; the model's `guest cmdline=`).
     public static func kernelCommandLine(_ sc: Scenario) -> String {

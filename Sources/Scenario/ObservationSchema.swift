@@ -137,6 +137,8 @@ public enum ObservationSchema {
         Kind("hold", ["id", "kind", "size", "node", "rc", "errno"], identity: ["id"]),
         Kind("release", ["id", "rc"], identity: ["id"]),
         Kind("fill", ["id", "node", "margin", "pages", "headroom", "rc", "errno"], identity: ["id"]),
+        // The OOM killer chose the guest program: the run ends there (kernel: from the console).
+        Kind("oom_kill", ["process"]),
         Kind("scenario_exit", ["rc"]),
         // Dumps.
         Kind("block_size_bytes", ["value"]),

@@ -89,6 +89,14 @@ public enum HoldKind: String, Sendable, CaseIterable {
     /// Long-term pinned memory (FOLL_LONGTERM). On 6.1 in practice io_uring registered buffers;
     /// pinning migrates pages out of ZONE_MOVABLE first, and offline spins on pinned pages.
     case pinned
+    /// Unreclaimable slab (SUnreclaim): System V messages of 4048 bytes in one queue (msgmnb
+    /// raised to fit), each a kmalloc-cg-4k object (msg_msg header + text, `alloc_msg`), eight
+    /// to an order-3 slab. Never migratable: offlining a block that holds one fails with EBUSY.
+    case slab
+    /// User page tables (PageTables): an anonymous read-only mapping read once every 2 MiB, so
+    /// each read allocates a PTE page and maps the shared zero page (no data page), plus a PMD
+    /// page per 1 GiB of the mapping. SIZE is the PTE pages'. Unmovable: EBUSY on offline.
+    case pagetable
 }
 
 /// What a `dump` step prints.
@@ -471,10 +479,10 @@ struct ScenarioParser {
                 step = .vmemResize(id: dev.id, sizeBytes: sz, timeoutSeconds: to)
             case "hold":
                 guard args.count == 3 || args.count == 4 else {
-                    throw fail("expected `hold anon|shmem|ramfs|pinned ID SIZE [node=N]`")
+                    throw fail("expected `hold anon|shmem|ramfs|pinned|slab|pagetable ID SIZE [node=N]`")
                 }
                 guard let kind = HoldKind(rawValue: args[0]) else {
-                    throw fail("expected a hold kind (anon, shmem, ramfs or pinned), got `\(args[0])`")
+                    throw fail("expected a hold kind (anon, shmem, ramfs, pinned, slab or pagetable), got `\(args[0])`")
                 }
                 let id = try ident(args[1], what: "a hold id")
                 guard !holds.contains(id) else { throw fail("hold `\(id)` is already held; `release \(id)` first") }

@@ -21,14 +21,18 @@ public enum HugePageSize: String, Sendable, Codable, CaseIterable, Comparable {
 }
 
 /// Kernel-memory pressure applied after the pool exists, before the offline attempts. Each is a
-/// scenario step the real guest performs the same way: `ramfs` and `pinned` are `hold`s (ramfs
-/// page cache never migrates; FOLL_LONGTERM pins are moved out of ZONE_MOVABLE and then stay),
+/// scenario step the real guest performs the same way: `slab`, `pagetable`, `ramfs` and `pinned`
+/// are `hold`s bound to node 0 (unreclaimable slab and user page tables are unmovable kernel
+/// allocations; ramfs page cache never migrates; FOLL_LONGTERM pins are moved out of
+/// ZONE_MOVABLE and then stay),
 /// `fill` is `fill-kernel` (node 0's kernel zones filled with ramfs pages until MARGIN is left
 /// above min + lowmem_reserve: the vmemmap restore of HVO then has nowhere to allocate from).
 public struct Pressure: Sendable, Hashable, Codable, CustomStringConvertible {
-    public enum Kind: String, Sendable, Codable { case none, ramfs, pinned, fill }
+    public enum Kind: String, Sendable, Codable { case none, slab, pagetable, ramfs, pinned, fill }
+    /// The kinds that hold SIZE of memory (all but `none` and `fill`).
+    public var holds: Bool { kind != .none && kind != .fill }
     public var kind: Kind
-    /// Bytes held (ramfs, pinned) or the margin left (fill).
+    /// Bytes held (slab, pagetable, ramfs, pinned) or the margin left (fill).
     public var bytes: Int
     public init(kind: Kind, bytes: Int) { self.kind = kind; self.bytes = bytes }
 
@@ -37,7 +41,9 @@ public struct Pressure: Sendable, Hashable, Codable, CustomStringConvertible {
         if s == "none" { return Pressure(kind: .none, bytes: 0) }
         let parts = s.split(separator: ":", maxSplits: 1).map(String.init)
         guard parts.count == 2, let kind = Kind(rawValue: parts[0]), kind != .none else {
-            throw StudyError("--pressure: '\(s)' is not none, ramfs:SIZE, pinned:SIZE or fill:MARGIN (e.g. fill:16M)")
+            throw StudyError(
+                "--pressure: '\(s)' is not none, slab:SIZE, pagetable:SIZE, ramfs:SIZE, pinned:SIZE or fill:MARGIN (e.g. fill:16M)"
+            )
         }
         guard let bytes = StudySize.parse(parts[1]) else {
             throw StudyError("--pressure: '\(s)': '\(parts[1])' is not a size (e.g. 64M)")
@@ -218,7 +224,7 @@ public struct StudyGrid: Sendable, Hashable, Codable {
                 }
             }
         }
-        for p in pressures where p.kind == .ramfs || p.kind == .pinned {
+        for p in pressures where p.holds {
             if p.bytes >= machine.memBytes {
                 throw StudyError(
                     "--pressure \(p): more than the boot memory (\(StudySize.format(machine.memBytes))) the kernel zones have"

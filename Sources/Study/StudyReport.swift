@@ -30,11 +30,11 @@ public enum StudyReport {
             """
         b += "<h2>Saving against offline failure, with and without HVO</h2>\n"
         b +=
-            "<p class=\"note\">One marker per point: x = memory HVO saved (% of RAM, mean over runs), y = probability that offlining a hot-pluggable block fails (over all attempts; 95% Wilson interval). Hover a marker for its point and the per-run figure (all blocks offline).</p>\n"
+            "<p class=\"note\">One marker per point: x = memory HVO saves there (% of RAM, mean over runs; an HVO-off point stands at its HVO-on twin's saving, so each pair is one above the other), y = probability that offlining a hot-pluggable block fails (over all attempts; 95% Wilson interval). Hover a marker for its point and the per-run figure (all blocks offline).</p>\n"
         b += savingChart(r)
         b += "<h2>Where the risk begins as kernel-memory pressure grows</h2>\n"
         b +=
-            "<p class=\"note\">Probability that offlining a hot-pluggable block fails, pooled over the other factors, per pressure level in grid order (95% Wilson intervals).</p>\n"
+            "<p class=\"note\">Probability that offlining a hot-pluggable block fails, per pressure level in grid order, one panel per online policy, pooled over the other factors (95% Wilson intervals). slab and pagetable hold unreclaimable slab and user page tables, pinned long-term pins, fill:MARGIN fills node 0's kernel zones until MARGIN is left above their watermarks.</p>\n"
         b += pressureChart(r)
         b += "<h2>One machine, block by block</h2>\n"
         b += blockMap(r)
@@ -83,6 +83,7 @@ public enum StudyReport {
     static func savingChart(_ r: StudyResult) -> String {
         let w = 760, h = 360, l = 60, t = 20, pw = 540, ph = 290
         let maxSaved = max(0.5, (r.points.map(\.savedPercentOfRAM).max() ?? 0) * 1.1)
+        let savingX = savingAxis(r)
         let xTicks = (0...5).map { i -> (Double, String) in
             let v = maxSaved * Double(i) / 5; return (Double(i) / 5, f(v, 2) + "%")
         }
@@ -90,11 +91,12 @@ public enum StudyReport {
         var s =
             "<svg id=\"chart-saving\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(w)\" height=\"\(h)\" viewBox=\"0 0 \(w) \(h)\" role=\"img\" aria-label=\"saving against offline failure\">\n"
         s += axes(
-            w, h, l, t, pw, ph, xLabel: "memory saved by HVO (% of RAM)", yLabel: "P(a block fails to offline)",
+            w, h, l, t, pw, ph, xLabel: "memory HVO saves at the point (% of RAM)",
+            yLabel: "P(a block fails to offline)",
             xTicks: xTicks, yTicks: yTicks)
         for p in r.points {
             let fail = Proportion(p.blockOffline.trials - p.blockOffline.successes, of: p.blockOffline.trials)
-            let x = Double(l) + max(0, p.savedPercentOfRAM) / maxSaved * Double(pw)
+            let x = Double(l) + max(0, savingX[p.point] ?? 0) / maxSaved * Double(pw)
             let y = Double(t + ph) - fail.estimate * Double(ph)
             let y1 = Double(t + ph) - fail.low * Double(ph), y2 = Double(t + ph) - fail.high * Double(ph)
             let c = p.hvo ? hvoColour : noHVOColour
@@ -102,49 +104,92 @@ public enum StudyReport {
                 "<g><title>\(esc(p.point)): saved \(f(p.savedMiB, 1)) MiB, P(block fails) \(f(fail.estimate)) [\(f(fail.low))-\(f(fail.high))], P(all offline) \(f(p.allOffline.estimate)), n=\(p.runs) runs</title>"
             s +=
                 "<line x1=\"\(f(x, 1))\" y1=\"\(f(y1, 1))\" x2=\"\(f(x, 1))\" y2=\"\(f(y2, 1))\" stroke=\"\(c)\" stroke-opacity=\"0.5\"/>"
-            s += "<circle cx=\"\(f(x, 1))\" cy=\"\(f(y, 1))\" r=\"4\" fill=\"\(c)\" fill-opacity=\"0.75\"/></g>\n"
+            s += marker(p.pageSize, x, y, c) + "</g>\n"
         }
         s += legend(l + pw + 20, t + 10, [(hvoColour, "HVO on"), (noHVOColour, "HVO off")])
+        let sizes = HugePageSize.allCases.filter { r.grid.pageSizes.contains($0) }
+        for (i, size) in sizes.enumerated() {
+            let y = Double(t + 52 + i * 16)
+            s += marker(size.rawValue, Double(l + pw + 25), y, "#666")
+            s +=
+                "<text x=\"\(l + pw + 34)\" y=\"\(f(y + 4, 1))\" font-size=\"11\">\(esc(size.rawValue)) pages</text>\n"
+        }
+        if r.runs.contains(where: { $0.pageSize == HugePageSize.g1.rawValue && $0.poolPages < $0.poolRequested }) {
+            s +=
+                "<text x=\"\(l + pw + 20)\" y=\"\(t + 60 + sizes.count * 16)\" font-size=\"10\" fill=\"#555\"><tspan x=\"\(l + pw + 20)\">Squares near 0%: 6.1 got</tspan><tspan x=\"\(l + pw + 20)\" dy=\"12\">few or no 1G pages at run</tspan><tspan x=\"\(l + pw + 20)\" dy=\"12\">time (see the headline)</tspan></text>\n"
+        }
         s += "</svg>\n"
         return s
     }
 
+    /// A point's marker: a circle for 2 MiB pages, a square for 1 GiB pages.
+    static func marker(_ pageSize: String, _ x: Double, _ y: Double, _ c: String) -> String {
+        pageSize == HugePageSize.g1.rawValue
+            ? "<rect x=\"\(f(x - 4, 1))\" y=\"\(f(y - 4, 1))\" width=\"8\" height=\"8\" fill=\"\(c)\" fill-opacity=\"0.75\"/>"
+            : "<circle cx=\"\(f(x, 1))\" cy=\"\(f(y, 1))\" r=\"4\" fill=\"\(c)\" fill-opacity=\"0.75\"/>"
+    }
+
+    /// One panel per online policy, stacked, sharing the x axis: the policies differ most
+    /// without pressure (a kernel-zone block takes slab and restored vmemmap), so pooling them
+    /// would put the `none` points at a failure rate that belongs to neither.
+    /// Where the points sit on the saving axis: a point's own saving with HVO on; with HVO off
+    /// (which saves nothing) the saving its HVO-on twin has, so each pair of markers stands one
+    /// above the other and the vertical gap is HVO's cost at that saving.
+    static func savingAxis(_ r: StudyResult) -> [String: Double] {
+        func key(_ p: PointSummary) -> String { "\(p.poolPercent)|\(p.pageSize)|\(p.pressure)|\(p.online)|\(p.nodes)" }
+        var on: [String: Double] = [:]
+        for p in r.points where p.hvo { on[key(p)] = p.savedPercentOfRAM }
+        var x: [String: Double] = [:]
+        for p in r.points { x[p.point] = p.hvo ? p.savedPercentOfRAM : on[key(p)] ?? p.savedPercentOfRAM }
+        return x
+    }
+
     static func pressureChart(_ r: StudyResult) -> String {
         let pressures = StudyFindings.pressures(r)
-        let w = 760, h = 340, l = 60, t = 20, pw = 540, ph = 270
+        let onlines = r.grid.online.map(\.description)
+        let w = 800, l = 60, pw = 600, ph = 200, panelH = 268, top = 8
+        let h = top + panelH * max(1, onlines.count)
         let n = max(1, pressures.count)
         func xOf(_ i: Int) -> Double { Double(l) + (Double(i) + 0.5) / Double(n) * Double(pw) }
         let xTicks = pressures.enumerated().map { (i, p) in ((Double(i) + 0.5) / Double(n), p) }
         let yTicks = (0...5).map { i -> (Double, String) in (Double(i) / 5, f(Double(i) / 5, 1)) }
         var s =
-            "<svg id=\"chart-pressure\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(w)\" height=\"\(h)\" viewBox=\"0 0 \(w) \(h)\" role=\"img\" aria-label=\"risk against kernel-memory pressure\">\n"
-        s += axes(
-            w, h, l, t, pw, ph, xLabel: "kernel-memory pressure (grid order)", yLabel: "P(a block fails to offline)",
-            xTicks: xTicks, yTicks: yTicks)
-        for (hvo, c, dx) in [(false, noHVOColour, -4.0), (true, hvoColour, 4.0)] where r.grid.hvo.contains(hvo) {
-            var pts: [String] = []
-            for (i, p) in pressures.enumerated() {
-                guard let q = StudyFindings.pooledFailure(r, pressure: p, hvo: hvo) else { continue }
-                let x = xOf(i) + dx
-                let y = Double(t + ph) - q.estimate * Double(ph)
-                pts.append("\(f(x, 1)),\(f(y, 1))")
-                s +=
-                    "<g><title>\(esc(p)) HVO \(hvo ? "on" : "off"): \(f(q.estimate)) [\(f(q.low))-\(f(q.high))], n=\(q.trials)</title>"
-                s +=
-                    "<line x1=\"\(f(x, 1))\" y1=\"\(f(Double(t + ph) - q.low * Double(ph), 1))\" x2=\"\(f(x, 1))\" y2=\"\(f(Double(t + ph) - q.high * Double(ph), 1))\" stroke=\"\(c)\" stroke-width=\"2\" stroke-opacity=\"0.6\"/>"
-                s += "<circle cx=\"\(f(x, 1))\" cy=\"\(f(y, 1))\" r=\"4\" fill=\"\(c)\"/></g>\n"
-            }
-            if pts.count > 1 {
-                s +=
-                    "<polyline points=\"\(pts.joined(separator: " "))\" fill=\"none\" stroke=\"\(c)\" stroke-width=\"1.5\"/>\n"
-            }
-        }
-        s += legend(l + pw + 20, t + 10, [(hvoColour, "HVO on"), (noHVOColour, "HVO off")])
-        if let onset = StudyFindings.riskOnset(r), let i = pressures.firstIndex(of: onset.pressure) {
-            let x = xOf(i)
+            "<svg id=\"chart-pressure\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(w)\" height=\"\(h)\" viewBox=\"0 0 \(w) \(h)\" role=\"img\" aria-label=\"risk against kernel-memory pressure, per online policy\">\n"
+        for (k, on) in onlines.enumerated() {
+            let t = 26
+            s += "<g transform=\"translate(0 \(top + k * panelH))\">\n"
             s +=
-                "<line x1=\"\(f(x, 1))\" y1=\"\(t)\" x2=\"\(f(x, 1))\" y2=\"\(t + ph)\" stroke=\"#ffa000\" stroke-dasharray=\"4 3\"/>"
-            s += "<text x=\"\(f(x + 4, 1))\" y=\"\(t + 14)\" font-size=\"11\" fill=\"#e65100\">risk begins</text>\n"
+                "<text x=\"\(l)\" y=\"16\" font-size=\"13\" font-weight=\"bold\">DIMM onlined \(esc(on))</text>\n"
+            s += axes(
+                w, t + ph + 40, l, t, pw, ph, xLabel: "kernel-memory pressure (grid order)",
+                yLabel: "P(block fails)", xTicks: xTicks, yTicks: yTicks)
+            for (hvo, c, dx) in [(false, noHVOColour, -4.0), (true, hvoColour, 4.0)] where r.grid.hvo.contains(hvo) {
+                var pts: [String] = []
+                for (i, p) in pressures.enumerated() {
+                    guard let q = StudyFindings.pooledFailure(r, pressure: p, hvo: hvo, online: on) else { continue }
+                    let x = xOf(i) + dx
+                    let y = Double(t + ph) - q.estimate * Double(ph)
+                    pts.append("\(f(x, 1)),\(f(y, 1))")
+                    s +=
+                        "<g><title>\(esc(p)), online \(esc(on)), HVO \(hvo ? "on" : "off"): \(f(q.estimate)) [\(f(q.low))-\(f(q.high))], n=\(q.trials)</title>"
+                    s +=
+                        "<line x1=\"\(f(x, 1))\" y1=\"\(f(Double(t + ph) - q.low * Double(ph), 1))\" x2=\"\(f(x, 1))\" y2=\"\(f(Double(t + ph) - q.high * Double(ph), 1))\" stroke=\"\(c)\" stroke-width=\"2\" stroke-opacity=\"0.6\"/>"
+                    s += "<circle cx=\"\(f(x, 1))\" cy=\"\(f(y, 1))\" r=\"4\" fill=\"\(c)\"/></g>\n"
+                }
+                if pts.count > 1 {
+                    s +=
+                        "<polyline points=\"\(pts.joined(separator: " "))\" fill=\"none\" stroke=\"\(c)\" stroke-width=\"1.5\"/>\n"
+                }
+            }
+            s += legend(l + pw + 14, t + 10, [(hvoColour, "HVO on"), (noHVOColour, "HVO off")])
+            if let onset = StudyFindings.riskOnset(r), let i = pressures.firstIndex(of: onset.pressure) {
+                let x = xOf(i)
+                s +=
+                    "<line x1=\"\(f(x, 1))\" y1=\"\(t)\" x2=\"\(f(x, 1))\" y2=\"\(t + ph)\" stroke=\"#ffa000\" stroke-dasharray=\"4 3\"/>"
+                s +=
+                    "<text x=\"\(f(x + 4, 1))\" y=\"\(t + 14)\" font-size=\"11\" fill=\"#e65100\">risk begins (all policies)</text>\n"
+            }
+            s += "</g>\n"
         }
         s += "</svg>\n"
         return s

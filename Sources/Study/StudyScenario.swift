@@ -45,7 +45,7 @@ public enum StudyScenario {
         var pBytes = p.bytes
         switch p.kind {
         case .none: pBytes = 0
-        case .ramfs, .pinned:
+        case .slab, .pagetable, .ramfs, .pinned:
             let mib = max(1, p.bytes >> 20)
             let lo = mib * 3 / 4, span = mib / 2
             pBytes = (lo + Int(rng.next() % UInt64(span + 1))) << 20
@@ -100,6 +100,8 @@ public enum StudyScenario {
         if w.anonBytes > 0 { s.append("hold anon a1 \(StudySize.format(w.anonBytes))") }
         switch pt.pressure.kind {
         case .none: break
+        case .slab: s.append("hold slab s1 \(StudySize.format(w.pressureBytes)) node=0")
+        case .pagetable: s.append("hold pagetable t1 \(StudySize.format(w.pressureBytes)) node=0")
         case .ramfs: s.append("hold ramfs r1 \(StudySize.format(w.pressureBytes)) node=0")
         case .pinned: s.append("hold pinned p1 \(StudySize.format(w.pressureBytes)) node=0")
         case .fill: s.append("fill-kernel 0 \(w.pressureBytes >> 12)")

@@ -72,7 +72,7 @@ struct CampaignCommand: ParsableCommand {
                     opt.log = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
                     let t0 = Date()
                     let result = try KernelRunner(scenario: sc, options: opt).run()
-                    guard result.completed else {
+                    guard result.recordable else {
                         // A run that did not finish is no variant: say so, keep its console, leave the seed for later.
                         let console = "\(NSTemporaryDirectory())/\(sc.name).console.txt"
                         try? result.console.write(toFile: console, atomically: true, encoding: .utf8)

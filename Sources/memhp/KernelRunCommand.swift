@@ -70,6 +70,13 @@ struct KernelRunCommand: ParsableCommand {
             FileHandle.standardOutput.write(Data(result.text.utf8))
         }
         if let console { try writeTextFile(result.console, to: console) }
+        if result.guestOOMKilled {
+            FileHandle.standardError.write(
+                Data(
+                    "memhp: kernel run of \(sc.name) ended when the OOM killer killed the guest program (then: \(result.failure ?? "?"))\n"
+                        .utf8))
+            throw ExitCode(1)
+        }
         if !result.completed {
             FileHandle.standardError.write(
                 Data("memhp: kernel run of \(sc.name) did not complete: \(result.failure ?? "?")\n".utf8))

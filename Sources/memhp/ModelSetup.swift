@@ -79,7 +79,10 @@ struct ModelSetupOptions: ParsableArguments {
                 }
             ).run()
             guard let b = booted, result.completed else {
-                printError("memhp: \(scenario): the scenario did not complete")
+                let why =
+                    result.lines.contains { $0.hasPrefix("oom_kill ") }
+                    ? " (the OOM killer killed the guest program)" : ""
+                printError("memhp: \(scenario): the scenario did not complete\(why)")
                 throw ExitCode(1)
             }
             m = b

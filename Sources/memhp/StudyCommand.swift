@@ -34,8 +34,10 @@ struct StudyHVOCommand: ParsableCommand {
     @Option(help: "Pool sizes, % of RAM (comma separated).") var pool: String = "10,25,50"
     @Option(help: "Huge page sizes: 2M, 1G.") var pageSize: String = "2M,1G"
     @Option(help: "HVO settings: off, on.") var hvo: String = "off,on"
-    @Option(help: "Kernel-memory pressure levels: none, ramfs:SIZE, pinned:SIZE, fill:MARGIN.") var pressure: String =
-        "none,pinned:128M,fill:64M,fill:16M,fill:2M"
+    @Option(
+        help:
+            "Kernel-memory pressure levels: none, slab:SIZE (unreclaimable slab), pagetable:SIZE (user page tables), ramfs:SIZE, pinned:SIZE, fill:MARGIN."
+    ) var pressure: String = "none,slab:256M,pagetable:64M,pinned:128M,fill:64M,fill:16M,fill:2M"
     @Option(help: "How the DIMM is onlined: movable, kernel, movable:PERCENT, auto-movable.") var online: String =
         "movable,movable:50"
     @Option(help: "NUMA node counts (1 or 2; boot memory split evenly).") var nodes: String = "1"

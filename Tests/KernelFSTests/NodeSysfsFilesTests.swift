@@ -67,4 +67,31 @@ final class NodeSysfsFilesTests: XCTestCase {
         XCTAssertEqual(try k.write("/sys/devices/system/node/node0/compact", "1\n"), 2)
         XCTAssertTrue(try k.list("/sys/devices/system/node/node1").contains("meminfo"))
     }
+
+    /// Directories are listed only when read (`DirectoryEntries`), so looking one up costs
+    /// nothing per block; what the listings and lookups say is unchanged: a node lists its own
+    /// blocks' links (register_memory_block_under_node) and no other node's.
+    func testNodeDirectoriesListAndResolveOnlyTheirOwnBlocks() throws {
+        let k = try twoNodes()
+        // 1 GiB in 128 MiB blocks: node 0 has memory0-3, node 1 memory4-7.
+        XCTAssertEqual(
+            try k.list("/sys/devices/system/node/node1"),
+            [
+                "compact", "cpulist", "cpumap", "distance", "hugepages", "meminfo", "memory4", "memory5", "memory6",
+                "memory7", "numastat", "vmstat"
+            ])
+        guard case .symlink(let target) = try k.lookup("/sys/devices/system/node/node1/memory5") else {
+            return XCTFail("node1/memory5 is no symlink")
+        }
+        XCTAssertEqual(target, "../../memory/memory5")
+        XCTAssertThrowsError(try k.lookup("/sys/devices/system/node/node0/memory5")) {
+            XCTAssertEqual(($0 as? KernelError)?.errno, .noSuchFileOrDirectory)
+        }
+        XCTAssertEqual(
+            try k.list("/sys/devices/system/memory"),
+            ["auto_online_blocks", "block_size_bytes"] + (0...7).map { "memory\($0)" } + ["uevent"])
+        XCTAssertEqual(
+            try k.list("/sys/devices/system/node/node0/memory2"), try k.list("/sys/devices/system/memory/memory2"))
+        XCTAssertEqual(try k.list("/sys/devices/system"), ["memory", "node"])
+    }
 }

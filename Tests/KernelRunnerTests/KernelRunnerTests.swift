@@ -130,4 +130,19 @@ final class KernelSetupTests: XCTestCase {
         try "# kernel: x y 9\n".write(toFile: dir + "/c.scn", atomically: true, encoding: .utf8)
         XCTAssertEqual(KernelInstall.fixtureVersions(in: dir), ["6.1.192-2", "6.1.176-1"])
     }
+
+    /// The kernel side reads the victim from the console (6.1's oom_kill_process message,
+    /// as seed 117's run printed it); another process's kill is not the guest's.
+    func testKernelConsoleNamesTheGuest() {
+        let console = """
+            [   12.194291] Out of memory: Killed process 87 (memhp-guest) total-vm:71592kB, anon-rss:2244kB, file-rss:4kB, shmem-rss:752kB, UID:0 pgtables:52kB oom_score_adj:0\r
+            [   12.365378] Out of memory: Killed process 88 (init) total-vm:2260kB, anon-rss:60kB, file-rss:0kB, shmem-rss:20kB, UID:0 pgtables:28kB oom_score_adj:0\r
+            [   12.401170] Kernel panic - not syncing: System is deadlocked on memory\r
+            """
+        XCTAssertTrue(KernelRunner.oomKilled(GuestProgram.processName, console: console))
+        let initOnly = console.split(whereSeparator: \.isNewline).filter { !$0.contains("memhp-guest") }
+        XCTAssertEqual(initOnly.count, 2)
+        XCTAssertFalse(KernelRunner.oomKilled(GuestProgram.processName, console: initOnly.joined(separator: "\n")))
+        XCTAssertFalse(KernelRunner.oomKilled(GuestProgram.processName, console: ""))
+    }
 }

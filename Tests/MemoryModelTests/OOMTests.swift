@@ -48,4 +48,20 @@ final class OOMTests: XCTestCase {
         XCTAssertEqual(m.vmstat.oomKill, 0, "nothing but init was eligible")
         try m.verify()
     }
+
+    /// A process the model does not track (the scenario runner's guest program) is the victim
+    /// when no tracked owner qualifies: counted and logged once, and the allocation still
+    /// fails (its pages are not in the model to be freed).
+    func testUntrackedProcessIsTheLastVictim() throws {
+        let m = try machine()
+        m.untrackedOOMVictim = "memhp-guest"
+        let k = try m.createOwner(name: "k", kind: .slabUnreclaimable)
+        let got = m.allocate(owner: k, blocks: (2 << 30) >> 12)
+        XCTAssertLessThan(got, (1 << 30) >> 12)
+        XCTAssertEqual(m.vmstat.oomKill, 1, "killed once: a dead process is no victim")
+        XCTAssertNil(m.untrackedOOMVictim)
+        XCTAssertTrue(m.kmsg.contains("Out of memory: Killed process (memhp-guest)"))
+        XCTAssertNotNil(m.ownerID(named: "init:anon"), "init survives")
+        try m.verify()
+    }
 }

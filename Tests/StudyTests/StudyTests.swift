@@ -93,6 +93,39 @@ final class StudyTests: XCTestCase {
         XCTAssertTrue(full.first { $0.hvo }!.blocks.contains { $0.outcome == .enomem })
     }
 
+    /// Slab pressure lands in the highest kernel zone of node 0: with the DIMM all movable it
+    /// stays in boot memory and every DIMM block offlines; with half the DIMM onlined to
+    /// ZONE_NORMAL, 192-320 MiB of slab fills more of them than the kernel's own slab does
+    /// without pressure (memory32), and they fail EBUSY (slab is unmovable). The
+    /// headline and the pressure chart keep the two policies apart.
+    func testSlabPressurePerOnlinePolicy() throws {
+        let g = StudyGrid(
+            poolPercents: [10], pageSizes: [.m2], hvo: [false, true],
+            pressures: try ["none", "slab:256M"].map(Pressure.parse),
+            online: [.movableShare(100), .movableShare(50)], nodes: [1], repetitions: 1, seed: 7)
+        let ex = try StudyExecutor(machine: Self.machine, grid: g)
+        let runs = ex.run(ex.allSpecs, workers: 2)
+        XCTAssertEqual(runs.count, 8)
+        XCTAssertTrue(runs.allSatisfy(\.completed))
+        XCTAssertTrue(runs.filter { $0.online == "movable" }.allSatisfy(\.allOffline))
+        func failed(_ pressure: String) -> Int {
+            runs.filter { $0.online == "movable:50" && $0.pressure == pressure }.flatMap(\.blocks)
+                .filter { $0.outcome != .offline }.count
+        }
+        XCTAssertGreaterThan(failed("slab:256M"), failed("none"))
+        XCTAssertTrue(
+            runs.filter { $0.pressure == "slab:256M" }.flatMap(\.blocks).allSatisfy {
+                $0.outcome == .offline || $0.outcome == .ebusy
+            })
+        let r = StudyResult(machine: Self.machine, grid: g, offlineTimeout: 10, shard: nil, complete: true, runs: runs)
+        let line = try XCTUnwrap(StudyFindings.headline(r).first { $0.hasPrefix("Without kernel-memory pressure") })
+        XCTAssertTrue(line.contains("online movable: 0.00 [0.00-"), line)
+        XCTAssertTrue(line.contains("; online movable:50: "), line)
+        let html = StudyReport.html(r)
+        XCTAssertTrue(html.contains(">DIMM onlined movable</text>"))
+        XCTAssertTrue(html.contains(">DIMM onlined movable:50</text>"))
+    }
+
     /// Parallel workers and shards give the same runs as one worker; merged shards give the
     /// same study.json byte for byte.
     func testShardsMergeToTheSingleResult() throws {

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/msg.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -571,7 +572,7 @@ static void dump_pageflags(const char *seltxt) {
 
 /* ---------- holds ---------- */
 
-struct hold { char id[64]; int kind; int fd; void *addr; size_t len; int ring; };
+struct hold { char id[64]; int kind; int fd; void *addr; size_t len; int ring; int msq; };
 static struct hold holds[64];
 
 static long set_policy(int node) {
@@ -595,11 +596,44 @@ static int fill_fd(int fd, size_t bytes) {
 
 static struct hold *new_hold(const char *id) {
 	for (int i = 0; i < 64; i++)
-		if (!holds[i].id[0]) { memset(&holds[i], 0, sizeof holds[i]); snprintf(holds[i].id, sizeof holds[i].id, "%s", id); holds[i].fd = holds[i].ring = -1; return &holds[i]; }
+		if (!holds[i].id[0]) { memset(&holds[i], 0, sizeof holds[i]); snprintf(holds[i].id, sizeof holds[i].id, "%s", id); holds[i].fd = holds[i].ring = holds[i].msq = -1; return &holds[i]; }
 	return NULL;
 }
 
-static const char *kinds[] = { "anon", "shmem", "ramfs", "pinned" };
+static const char *kinds[] = { "anon", "shmem", "ramfs", "pinned", "slab", "pagetable" };
+
+/* slab: System V messages whose msg_msg (48-byte header + 4048 bytes of text) is exactly a
+ * kmalloc-cg-4k object (alloc_msg), unreclaimable slab; the queue's limit (msgmnb, read when
+ * the queue is created) is raised to hold them all. */
+static int hold_slab(struct hold *h, size_t bytes) {
+	static struct { long mtype; char mtext[4048]; } msg;
+	size_t n = bytes / 4096;
+	char v[32];
+	int fd = open("/proc/sys/kernel/msgmnb", O_WRONLY);
+	if (fd < 0) return errno;
+	snprintf(v, sizeof v, "%zu\n", (n + 1) * sizeof msg.mtext);
+	if (write(fd, v, strlen(v)) < 0) { int e = errno; close(fd); return e; }
+	close(fd);
+	h->msq = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+	if (h->msq < 0) return errno;
+	msg.mtype = 1;
+	memset(msg.mtext, 0x5a, sizeof msg.mtext);
+	for (size_t i = 0; i < n; i++)
+		if (msgsnd(h->msq, &msg, sizeof msg.mtext, IPC_NOWAIT) < 0) return errno;
+	return 0;
+}
+
+/* pagetable: a read-only private anonymous mapping read once every 2 MiB: each read allocates
+ * a PTE page and maps the zero page (do_anonymous_page), so only page tables are allocated. */
+static int hold_pagetable(struct hold *h, size_t bytes) {
+	size_t n = bytes / 4096;
+	h->addr = mmap(NULL, n << 21, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (h->addr == MAP_FAILED) { h->addr = NULL; return errno; }
+	h->len = n << 21;
+	madvise(h->addr, h->len, MADV_NOHUGEPAGE);  /* no huge zero page: one PTE page per 2 MiB */
+	for (size_t o = 0; o < h->len; o += 1UL << 21) (void)((volatile char *)h->addr)[o];
+	return 0;
+}
 
 static void do_hold(int kind, const char *id, size_t bytes, int node) {
 	struct hold *h = new_hold(id);
@@ -630,6 +664,10 @@ static void do_hold(int kind, const char *id, size_t bytes, int node) {
 				if (syscall(__NR_io_uring_register, h->ring, IORING_REGISTER_BUFFERS, iov, (unsigned)nv) < 0) err = errno;
 			}
 		}
+	} else if (!err && kind == 4) {
+		err = hold_slab(h, bytes);
+	} else if (!err && kind == 5) {
+		err = hold_pagetable(h, bytes);
 	} else if (!err) {
 		if (kind == 1) h->fd = (int)syscall(SYS_memfd_create, id, 0);
 		else {
@@ -653,6 +691,7 @@ static void do_release(const char *id) {
 		if (strcmp(h->id, id) != 0) continue;
 		if (h->ring >= 0) { syscall(__NR_io_uring_register, h->ring, IORING_UNREGISTER_BUFFERS, NULL, 0); close(h->ring); }
 		if (h->fd >= 0) close(h->fd);
+		if (h->msq >= 0) msgctl(h->msq, IPC_RMID, NULL);
 		if (h->addr) munmap(h->addr, h->len);
 		h->id[0] = 0;
 		emit("release id=%s rc=0", id);

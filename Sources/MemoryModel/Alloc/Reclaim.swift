@@ -144,7 +144,8 @@ extension Machine {
     /// `out_of_memory` → `select_bad_process`: kill the largest process (anonymous memory
     /// owner) with pages in these zones, never init (`oom_unkillable_task`:
     /// `is_global_init`). Returns false when there is nothing to kill (the kernel then
-    /// panics, "Out of memory and no killable processes..."; the model fails the allocation).
+    /// panics, "Out of memory and no killable processes..."; the model fails the allocation)
+    /// or when the victim is a process the model does not track (`untrackedOOMVictim`).
     func oomKill(zonelist: [Int]) -> Bool {
         let eligible = Set(zonelist.map { zones[$0].node })
         guard
@@ -152,11 +153,22 @@ extension Machine {
                 $0.kind == .anon && !$0.oomUnkillable && eligible.contains($0.node) && $0.pages > 0
             })
             .max(by: { $0.pages < $1.pages })
-        else { return false }
+        else { return killUntrackedProcess() }
         vmstat.oomKill += 1
         log("Out of memory: Killed process (\(victim.name)) total-vm:\(victim.pages * 4)kB")
         explain.add(time: clock, "oom", "killed \(victim.name) holding \(victim.pages) pages")
         destroyOwner(victim.id)
         return true
+    }
+
+    /// No tracked owner to kill: the victim is `untrackedOOMVictim` if there is one. Its
+    /// pages are not in the model, so the allocation still fails (false) either way.
+    func killUntrackedProcess() -> Bool {
+        guard let name = untrackedOOMVictim else { return false }
+        untrackedOOMVictim = nil
+        vmstat.oomKill += 1
+        log("Out of memory: Killed process (\(name))")
+        explain.add(time: clock, "oom", "killed \(name), a process whose pages the model does not track")
+        return false
     }
 }

@@ -83,45 +83,114 @@ extension Machine {
     }
 
     /// QEMU `device_del` of a DIMM: `acpi_scan_hot_remove`. `_OST` 0x84 (in progress), then
-    /// the two-pass offline of the device's blocks (errors ignored in the first pass). If a
-    /// block still fails, the blocks this eject offlined are onlined again with the *default*
-    /// zone (`device_online` without an online_type), the guest logs "Offline failed.",
-    /// reports `_OST` 0x82 and the eject is refused (EBUSY). Otherwise the memory is removed
-    /// and `_OST` 0 reported. The ACPI hotplug worker gets no signals, so a spinning offline
-    /// is bounded by `deadline` or the default timeout and counts as a failure.
+    /// the two-pass offline of the device's blocks (`acpi_scan_try_to_offline`, errors ignored
+    /// in the first pass). If a block still fails, the blocks the eject offlined are onlined
+    /// again with the *default* zone (`device_online` without an online_type), the guest logs
+    /// "Offline failed.", reports `_OST` 0x82 and the eject is refused (EBUSY). Otherwise the
+    /// memory is removed and `_OST` 0 reported. The ACPI hotplug worker is a kernel thread: no
+    /// signal stops its offline_pages(), so on a block whose pages never migrate it spins
+    /// until they are freed. The model then leaves the eject pending (`acpiEjectResume`
+    /// continues it), advances to `deadline` (the host waited that long for DEVICE_DELETED)
+    /// and throws EBUSY with only 0x84 reported.
     public func acpiEjectDIMM(id: String, deadline: UInt64? = nil) throws {
-        guard let dev = drivers.acpiDevices[id] else {
+        guard drivers.acpiDevices[id] != nil else {
             throw KernelError(.operationNotSupportedByDevice, "no ACPI memory device \(id)")
         }
-        drivers.ostEvents.append((id, 0x84))
-        let ids = blocks.filter { $0.value.range.intersects(dev.range) }.map(\.key).sorted()
-        var putOnline = Set<Int>()
-        var errdev: Int?
-        for bid in ids {
-            do { if try deviceOffline(bid, deadline: deadline) { putOnline.insert(bid) } } catch { errdev = bid }
+        // One ordered hotplug worker: the next eject waits behind the spinning one.
+        guard drivers.pendingEject == nil else {
+            throw KernelError(.resourceBusy, "the ACPI hotplug worker is busy with \(drivers.pendingEject!.device)")
         }
-        if errdev != nil {
-            errdev = nil
-            for bid in ids where !putOnline.contains(bid) {
-                do { _ = try deviceOffline(bid, deadline: deadline) } catch { errdev = bid; break }
+        drivers.ostEvents.append((id, 0x84))
+        let range = drivers.acpiDevices[id]!.range
+        var walk = PendingEject(
+            device: id, ids: blocks.filter { $0.value.range.intersects(range) }.map(\.key).sorted(), next: 0,
+            putOnline: [], failed: false, secondPass: false, spinning: -1, pfn: 0, kind: .absent)
+        if try !acpiEjectWalk(&walk) {
+            clock = Swift.max(clock, deadline ?? clock)
+            throw KernelError(.resourceBusy, "memory\(walk.spinning): offline_pages() spins")
+        }
+    }
+
+    /// Continue an eject whose worker spins in offline_pages(), once the page it was stuck
+    /// on changed (freed, or no longer of the kind that never migrates): the offline is
+    /// retried from the start, and the walk goes on. Called after every guest step; nothing
+    /// to do without a pending eject.
+    public func acpiEjectResume() {
+        guard var walk = drivers.pendingEject, memmap.kind(walk.pfn) != walk.kind else { return }
+        drivers.pendingEject = nil
+        let b = walk.spinning
+        if let mem = blocks[b], let zt = mem.zone {
+            let z = zoneIndex(node: mem.node, type: zt)
+            undoIsolatePageRange(PFNRange(start: mem.startPFN + mem.vmemmapPages, end: mem.range.end), zone: z)
+            zonePCPEnable(z)
+            blocks[b]!.state = .online
+        }
+        _ = try? acpiEjectWalk(&walk)
+    }
+
+    /// The two passes of `acpi_scan_try_to_offline` from where `walk` stands, then the
+    /// refusal or the removal. Returns false when the walk is left pending on a spinning block.
+    func acpiEjectWalk(_ walk: inout PendingEject) throws -> Bool {
+        let id = walk.device
+        var errdev: Int?
+        while walk.next < walk.ids.count {
+            let bid = walk.ids[walk.next]
+            if walk.secondPass && walk.putOnline.contains(bid) { walk.next += 1; continue }
+            do {
+                // acpi_bus_offline: pn->put_online = !ret, in both passes.
+                if try deviceOffline(bid, signals: false) { walk.putOnline.insert(bid) }
+            } catch let spins as OfflineSpins {
+                acpiEjectSuspend(walk, spins)
+                return false
+            } catch {
+                if walk.secondPass { errdev = bid; break }
+                walk.failed = true
             }
-            if let bad = errdev {
-                log("memory memory\(bad): Offline failed.")
-                explain.add(
-                    time: clock, id,
-                    "eject refused: memory\(bad) could not be offlined; re-onlined \(putOnline.sorted().map { "memory\($0)" }.joined(separator: ", ")) with the default zone"
-                )
-                for bid in putOnline.sorted() { _ = try? deviceOnline(bid) }
-                drivers.ostEvents.append((id, 0x82))
-                throw KernelError(.resourceBusy, "memory\(bad): Offline failed.")
+            walk.next += 1
+            if !walk.secondPass && walk.next == walk.ids.count && walk.failed {
+                walk.secondPass = true
+                walk.next = 0
             }
+        }
+        if let bad = errdev {
+            log("memory memory\(bad): Offline failed.")
+            explain.add(
+                time: clock, id,
+                "eject refused: memory\(bad) could not be offlined; re-onlined \(walk.putOnline.sorted().map { "memory\($0)" }.joined(separator: ", ")) with the default zone"
+            )
+            for bid in walk.putOnline.sorted() { _ = try? deviceOnline(bid) }
+            drivers.ostEvents.append((id, 0x82))
+            throw KernelError(.resourceBusy, "memory\(bad): Offline failed.")
         }
         // acpi_bus_trim → acpi_memory_device_remove → __remove_memory, then _EJ0.
+        let dev = drivers.acpiDevices[id]!
         try removeMemory(
             startBytes: dev.range.start << Geometry.pageShift, sizeBytes: dev.range.count << Geometry.pageShift)
         hotplug.groups[dev.group] = nil
         drivers.acpiDevices[id] = nil
         drivers.ostEvents.append((id, 0))
+        return true
+    }
+
+    /// The worker spins in offline_pages() on `spins.block`: its state stays going-offline,
+    /// its range isolated and its zone's pcp lists disabled, as while the kernel retries.
+    func acpiEjectSuspend(_ walk: PendingEject, _ spins: OfflineSpins) {
+        var walk = walk
+        walk.spinning = spins.block
+        walk.pfn = spins.pfn
+        walk.kind = spins.kind
+        if let mem = blocks[spins.block], let zt = mem.zone {
+            let z = zoneIndex(node: mem.node, type: zt)
+            zonePCPDisable(z)
+            _ = startIsolatePageRange(
+                PFNRange(start: mem.startPFN + mem.vmemmapPages, end: mem.range.end), zone: z, memoryOffline: true)
+            blocks[spins.block]!.state = .goingOffline
+        }
+        drivers.pendingEject = walk
+        explain.add(
+            time: clock, walk.device,
+            "the ACPI hotplug worker spins in offline_pages() on memory\(spins.block): pfn \(hex(spins.pfn)) is \(spins.kind) (\(neverMigratesWhy(spins.kind))); no signal reaches a kernel thread, so the eject waits until that page is freed"
+        )
     }
 }
 

@@ -18,4 +18,7 @@ public struct MemoryDrivers: Sendable {
     var virtioMemGoingOffline: Set<Int> = []
     /// `_OST` status codes the guest reported to the firmware: (device, status), in order.
     public internal(set) var ostEvents: [(device: String, status: Int)] = []
+    /// The eject whose worker is spinning in offline_pages() (ACPIMemory.swift), if any: the
+    /// kernel's one ACPI hotplug worker does nothing else meanwhile.
+    var pendingEject: PendingEject?
 }

@@ -108,3 +108,28 @@ public struct ACPIMemoryDevice: Sendable, Equatable {
     /// `acpi PNP0C80:NN` instance number.
     public var instance: Int
 }
+
+/// offline_pages() of a caller no signal reaches (a kernel thread) would retry forever: page
+/// `pfn` (of `kind`) in block `block` neither migrates nor frees. Thrown with the range given
+/// back (isolation undone, MEM_CANCEL_OFFLINE sent); the caller models the wait.
+public struct OfflineSpins: Error, Sendable, Equatable {
+    public var block: Int
+    public var pfn: PFN
+    public var kind: PageKind
+}
+
+/// An eject (`acpi_scan_hot_remove`) whose worker is spinning in offline_pages() on `spinning`
+/// (state going-offline, its range isolated, its zone's pcp lists disabled) until page `pfn`
+/// stops being `kind`; `ids`, `next`, `putOnline`, `failed` and `secondPass` are where the
+/// two-pass walk of `acpi_scan_try_to_offline` stands.
+struct PendingEject: Sendable, Equatable {
+    var device: String
+    var ids: [Int]
+    var next: Int
+    var putOnline: Set<Int>
+    var failed: Bool
+    var secondPass: Bool
+    var spinning: Int
+    var pfn: PFN
+    var kind: PageKind
+}

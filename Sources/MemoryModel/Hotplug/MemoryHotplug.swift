@@ -434,8 +434,11 @@ extension Machine {
     /// `device_offline` of a memory block. Returns false when it was offline already.
     /// `deadline` is the virtual time at which a signal interrupts the offline (nil: the
     /// model's default timeout, see `HotplugState.defaultOfflineTimeout`).
+    /// `signals: false` is a kernel thread's offline (the ACPI hotplug worker): nothing
+    /// interrupts offline_pages(), so where it would retry forever it throws `OfflineSpins`
+    /// instead (the range is given back, the caller decides how to wait).
     @discardableResult
-    public func deviceOffline(_ id: Int, deadline: UInt64? = nil) throws -> Bool {
+    public func deviceOffline(_ id: Int, deadline: UInt64? = nil, signals: Bool = true) throws -> Bool {
         guard let mem = blocks[id] else { throw KernelError(.noSuchFileOrDirectory, "no memory block \(id)") }
         if mem.state == .offline { return false }
         // memory_block_change_state(MEM_OFFLINE, MEM_ONLINE)
@@ -448,7 +451,7 @@ extension Machine {
         do {
             // A caller waiting in real time is only stopped by its signal.
             let limit = deadline ?? (offlineRetryWait != nil ? .max : clock &+ hotplug.defaultOfflineTimeout)
-            try memoryBlockOffline(id, deadline: limit)
+            try memoryBlockOffline(id, deadline: signals ? limit : .max, signals: signals)
         } catch {
             blocks[id]!.state = .online
             throw error
@@ -459,7 +462,7 @@ extension Machine {
     }
 
     /// `memory_block_offline`.
-    func memoryBlockOffline(_ id: Int, deadline: UInt64) throws {
+    func memoryBlockOffline(_ id: Int, deadline: UInt64, signals: Bool = true) throws {
         let mem = blocks[id]!
         guard let zt = mem.zone else {
             explain.add(
@@ -473,7 +476,7 @@ extension Machine {
         do {
             try offlinePages(
                 PFNRange(start: mem.startPFN + vm, end: mem.range.end), zone: z, group: mem.group,
-                early: mem.isBoot, block: id, deadline: deadline)
+                early: mem.isBoot, block: id, deadline: deadline, signals: signals)
         } catch {
             if vm > 0 { adjustPresentPages(z, group: mem.group, early: mem.isBoot, by: vm) }
             throw error
@@ -483,8 +486,9 @@ extension Machine {
     }
 
     /// `offline_pages`, step by step; see the reasons in the kernel's failure message.
-    func offlinePages(_ range: PFNRange, zone z: Int, group: Int?, early: Bool, block id: Int, deadline: UInt64) throws
-    {
+    func offlinePages(
+        _ range: PFNRange, zone z: Int, group: Int?, early: Bool, block id: Int, deadline: UInt64, signals: Bool = true
+    ) throws {
         let subject = "memory\(id)"
         func failure(_ errno: Errno, _ reason: String, _ why: String) -> KernelError {
             let line = "memory offlining \(range) failed due to \(reason)"
@@ -556,6 +560,10 @@ extension Machine {
                     nanoseconds: HotplugCost.offlinePass + UInt64(range.end - movable) * HotplugCost.perPageScanned
                         + UInt64(migrated) * HotplugCost.perMigration)
                 if migrated == 0 && failed > 0 {
+                    if !signals {
+                        undo()
+                        throw OfflineSpins(block: id, pfn: movable, kind: memmap.kind(movable))
+                    }
                     guard spinUntilSignal() else { continue retry }
                     undo()
                     let k = memmap.kind(movable)
@@ -578,6 +586,10 @@ extension Machine {
             guard let busy = testPagesIsolated(range, memoryOffline: true) else { break }
             // Nothing movable is left, yet not everything is free: only another thread can
             // change that (a real-time caller), else no later pass can differ.
+            if !signals {
+                undo()
+                throw OfflineSpins(block: id, pfn: busy, kind: memmap.kind(busy))
+            }
             guard spinUntilSignal() else { continue retry }
             undo()
             throw failure(

@@ -1,0 +1,56 @@
+import Foundation
+import XCTest
+
+@testable import MemoryModel
+@testable import Scenario
+
+/// An eject whose ACPI hotplug worker spins in offline_pages() on ramfs pages (no signal
+/// reaches a kernel thread): the kernel's capture dimm-eject-ramfs-spins is the answer.
+final class EjectSpinTests: XCTestCase {
+    /// Every block state, valid_zones and hotplug outcome of the capture, at every step: the
+    /// first dimm-del reports only _OST 0x84 while memory33 stays going-offline (memory34/35
+    /// not reached yet); after the release the worker finishes 33-35, fails 32 in the second
+    /// pass and onlines 33-35 again in the default zone (Normal).
+    func testEjectWaitsForTheRamfsPagesThenIsRefused() throws {
+        let dir = Fixtures.conformance
+        let sc = try Fixtures.load(dir.appendingPathComponent("dimm-eject-ramfs-spins.scn"))
+        func structural(_ lines: [String]) -> [String] {
+            lines.filter { $0.hasPrefix("block ") || $0.hasPrefix("hotplug ") || $0.hasPrefix("step ") }
+                .map { $0.replacingOccurrences(of: #" elapsed_s=[0-9.]+"#, with: "", options: .regularExpression) }
+        }
+        let kernel = try String(
+            contentsOf: dir.appendingPathComponent("dimm-eject-ramfs-spins.kernel.txt"), encoding: .utf8
+        ).split(separator: "\n").map(String.init)
+        let run = ModelRunner(scenario: sc).run()
+        XCTAssertEqual(structural(run.lines), structural(kernel))
+        XCTAssertTrue(structural(kernel).contains { $0.contains("state=going-offline") })
+        XCTAssertTrue(
+            run.explain.contains { $0.contains("the ACPI hotplug worker spins in offline_pages() on memory33") })
+    }
+
+    /// While the worker spins, another eject waits behind it (EBUSY, nothing reported) and the
+    /// spinning block keeps its range isolated; freeing the ramfs pages lets the walk go on:
+    /// memory32's slab pages refuse the second pass, memory33 comes back online (_OST 0x82).
+    func testPendingEjectKeepsTheBlockIsolatedUntilResumed() throws {
+        let m = try Machine.boot(MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4))
+        XCTAssertEqual(try m.hotAddDIMM(id: "d", sizeBytes: 256 << 20), [32, 33])
+        for b in [32, 33] { try m.storeState(block: b, .onlineKernel) }
+        let ramfs = try m.createOwner(name: "ramfs", kind: .ramfs)
+        XCTAssertEqual(m.allocate(owner: ramfs, blocks: 60_000), 60_000)
+        XCTAssertThrowsError(try m.acpiEjectDIMM(id: "d", deadline: m.clock + 5_000_000_000))
+        XCTAssertEqual(m.drivers.ostEvents.map(\.status), [0, 0x84])
+        XCTAssertEqual(m.blocks[33]!.state, .goingOffline)
+        XCTAssertEqual(m.pageblockMigrateType(m.blocks[33]!.startPFN), .isolate)
+        XCTAssertThrowsError(try m.acpiEjectDIMM(id: "d"))
+        XCTAssertEqual(m.drivers.ostEvents.count, 2)
+        m.acpiEjectResume()  // the page is still ramfs: nothing changes
+        XCTAssertEqual(m.blocks[33]!.state, .goingOffline)
+        m.destroyOwner(ramfs)
+        m.acpiEjectResume()
+        XCTAssertEqual(m.drivers.ostEvents.map(\.status), [0, 0x84, 0x82])
+        XCTAssertEqual([m.blocks[32]!.state, m.blocks[33]!.state], [.online, .online])
+        XCTAssertNotEqual(m.pageblockMigrateType(m.blocks[33]!.startPFN), .isolate)
+        XCTAssertTrue(m.kmsg.contains("memory memory32: Offline failed."))
+        try m.verify()
+    }
+}
