@@ -316,6 +316,7 @@ public final class ModelRunner {
     func doHold(kind: HoldKind, id: String, bytes: Int, node: Int?) {
         var err = "0"
         let pages = (bytes + 4095) / 4096
+        machine.kernelActivityRuns()  // the process's page tables or its file's XArray nodes
         do {
             let (order, count) = Self.holdBlocks(kind, pages: pages)
             let owner = try machine.createOwner(
@@ -355,6 +356,7 @@ public final class ModelRunner {
         var err = "0"
         var pages = 0
         var owner: Int?
+        machine.kernelActivityRuns()  // the guest reads zoneinfo and fills a ramfs file
         do {
             let o = try machine.createOwner(name: Self.ownerName(id), kind: .ramfs, node: node, bound: true)
             holds[id] = o
