@@ -265,8 +265,22 @@ public final class KernelFS: @unchecked Sendable {
         }
     }
 
+    /// The names of `path` between its slashes (empty ones dropped), split on the UTF-8 bytes:
+    /// every request over FUSE splits its path.
     static func components(_ path: String) -> [String] {
-        path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        var out: [String] = []
+        let u = path.utf8
+        var start = u.startIndex
+        var i = start
+        while i != u.endIndex {
+            if u[i] == UInt8(ascii: "/") {
+                if start != i { out.append(String(path[start..<i])) }
+                start = u.index(after: i)
+            }
+            i = u.index(after: i)
+        }
+        if start != u.endIndex { out.append(String(path[start...])) }
+        return out
     }
 
     /// Whether `path` is a sysctl (/proc/sys): `proc_sys_call_handler`'s rules apply to it
