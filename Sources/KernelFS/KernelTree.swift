@@ -357,8 +357,12 @@ public final class KernelFS: @unchecked Sendable {
     private func show(_ f: KernelFile, _ real: String, _ m: Machine) throws -> String {
         // sysfs and procfs refuse to open for reading what has no read mode, even for root.
         guard f.mode & 0o444 != 0, let show = f.show else { throw KernelError(.permissionDenied) }
+        // Opening and reading a procfs/sysfs text file allocates (kernfs open file, seq_file
+        // buffer, new dentries and inodes): see `kernelActivityRuns`. Binary files such as
+        // kpageflags copy straight to the user and take nothing.
+        let activity = m.kernelActivityRuns()
         let text = show(m)
-        if f.readChangesState { record(JournalEntry(kind: .read, path: real)) }
+        if f.readChangesState || activity { record(JournalEntry(kind: .read, path: real)) }
         return text
     }
 
