@@ -104,7 +104,13 @@ extension Machine {
                 let nid = nodes.indices.contains(node) && nodes[node].exists ? node : 0
                 guard
                     let id = try? createOwner(
-                        name: node == 0 ? name : "\(name)@node\(node)", kind: kind, node: nid, gfp: gfp)
+                        name: node == 0 ? name : "\(name)@node\(node)", kind: kind, node: nid, gfp: gfp,
+                        // Boot's reclaimable slab (dentries and inodes of the rootfs, kernfs) holds
+                        // live objects: shrinkers free only unused ones, and a slab page returns
+                        // only when all its objects are free. 6.1 guests keep SReclaimable at its
+                        // boot value (8.8 MB) through pools grown until allocation fails and
+                        // fillers that stall in direct reclaim (pool1g: 8776 -> 8796 kB).
+                        reclaimable: kind == .slabReclaimable ? false : nil)
                 else { continue }
                 // init (pid 1) is never an OOM victim.
                 if name.hasPrefix("init:") { owners.slots[id]?.oomUnkillable = true }
