@@ -317,11 +317,15 @@ public final class ModelRunner {
         var err = "0"
         let pages = (bytes + 4095) / 4096
         do {
+            // ramfs and memfd pages are a file's page cache, indexed by its XArray.
             let (order, count) = Self.holdBlocks(kind, pages: pages)
-            let owner = try machine.createOwner(
-                name: Self.ownerName(id), kind: Self.pageKind(kind), node: node ?? 0, bound: node != nil, order: order)
+            let name = Self.ownerName(id), pageKind = Self.pageKind(kind)
+            let owner =
+                kind == .ramfs || kind == .shmem
+                ? try machine.createFileOwner(name: name, kind: pageKind, node: node ?? 0, bound: node != nil)
+                : try machine.createOwner(name: name, kind: pageKind, node: node ?? 0, bound: node != nil, order: order)
             holds[id] = owner
-            if machine.allocate(owner: owner, blocks: count) < count { err = "ENOMEM" }
+            if machine.allocateFilePages(owner: owner, pages: count) < count { err = "ENOMEM" }
         } catch let e as KernelError {
             err = e.errno.symbol
         } catch {
@@ -356,7 +360,7 @@ public final class ModelRunner {
         var pages = 0
         var owner: Int?
         do {
-            let o = try machine.createOwner(name: Self.ownerName(id), kind: .ramfs, node: node, bound: true)
+            let o = try machine.createFileOwner(name: Self.ownerName(id), kind: .ramfs, node: node, bound: true)
             holds[id] = o
             owner = o
         } catch let e as KernelError {
@@ -373,7 +377,7 @@ public final class ModelRunner {
                 if want <= 0 { break }
                 var step = want > 2048 ? want / 2 : (want > 64 ? want / 4 : 1)
                 if step > 65536 { step = 65536 }
-                let got = machine.allocate(owner: owner, blocks: step)
+                let got = machine.allocateFilePages(owner: owner, pages: step)
                 if got < step { err = "ENOMEM" } else { pages += step }
                 hr = headroom(node: node)
             }

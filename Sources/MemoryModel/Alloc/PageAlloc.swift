@@ -105,10 +105,12 @@ extension Machine {
     }
 
     /// `__rmqueue_fallback`: steal the largest block of another type, and maybe its pageblock.
-    func rmqueueFallback(_ z: Int, order: Int, start: MigrateType) -> Bool {
+    /// With ALLOC_NOFRAGMENT only whole pageblocks are stolen (`min_order`).
+    func rmqueueFallback(_ z: Int, order: Int, start: MigrateType, noFragment: Bool = false) -> Bool {
         var found: (order: Int, mt: MigrateType, steal: Bool)?
+        let minOrder = noFragment && order < Geometry.pageblockOrder ? Geometry.pageblockOrder : order
         var o = Geometry.maxOrder - 1
-        while o >= order {
+        while o >= minOrder {
             if let (fb, canSteal) = findFallback(z, order: o, start: start) {
                 if !canSteal && start == .movable && o > order {
                     // find_smallest: take the smallest block that fits instead.
@@ -175,9 +177,9 @@ extension Machine {
     }
 
     /// `__rmqueue`: the type's own lists, else steal from another type.
-    func rmqueueBuddy(_ z: Int, order: Int, mt: MigrateType) -> PFN? {
+    func rmqueueBuddy(_ z: Int, order: Int, mt: MigrateType, noFragment: Bool = false) -> PFN? {
         if let pfn = rmqueueSmallest(z, order: order, mt: mt) { return pfn }
-        while rmqueueFallback(z, order: order, start: mt) {
+        while rmqueueFallback(z, order: order, start: mt, noFragment: noFragment) {
             if let pfn = rmqueueSmallest(z, order: order, mt: mt) { return pfn }
         }
         return nil
@@ -188,7 +190,7 @@ extension Machine {
     @inline(__always) static func pcpAllowed(order: Int) -> Bool { order <= 3 || order == Geometry.pageblockOrder }
 
     /// `rmqueue_pcplist`: take from the per-cpu list, refilling it in batches from the buddy.
-    func rmqueuePCP(_ z: Int, order: Int, mt: MigrateType) -> PFN? {
+    func rmqueuePCP(_ z: Int, order: Int, mt: MigrateType, noFragment: Bool = false) -> PFN? {
         let li = PerCPUPages.index(order: order, migrateType: mt)!
         let store = zones[z].fast
         zones[z].pcp.freeFactor >>= 1
@@ -196,7 +198,7 @@ extension Machine {
             var batch = zones[z].pcp.batch
             if batch > 1 { batch = max(batch >> order, 2) }
             for _ in 0..<batch {
-                guard let pfn = rmqueueBuddy(z, order: order, mt: mt) else { break }
+                guard let pfn = rmqueueBuddy(z, order: order, mt: mt, noFragment: noFragment) else { break }
                 memmap.setKind(pfn, .pcp)
                 memmap.setOrder(pfn, order)
                 memmap.setOwner(pfn, Int(mt.rawValue))
@@ -274,11 +276,11 @@ extension Machine {
     // MARK: Allocation and free of a block
 
     /// `rmqueue`: one block of `order` from zone `z`, no watermark check.
-    func rmqueue(_ z: Int, order: Int, mt: MigrateType) -> PFN? {
+    func rmqueue(_ z: Int, order: Int, mt: MigrateType, noFragment: Bool = false) -> PFN? {
         if Machine.pcpAllowed(order: order) && zones[z].pcp.high > 0 {
-            return rmqueuePCP(z, order: order, mt: mt)
+            return rmqueuePCP(z, order: order, mt: mt, noFragment: noFragment)
         }
-        return rmqueueBuddy(z, order: order, mt: mt)
+        return rmqueueBuddy(z, order: order, mt: mt, noFragment: noFragment)
     }
 
     /// `__zone_watermark_ok`.
@@ -313,16 +315,44 @@ extension Machine {
     }
 
     /// `get_page_from_freelist`: the first zone whose watermark allows the allocation.
+    /// The fast path (`level == .low`) carries ALLOC_NOFRAGMENT when `alloc_flags_nofragment`
+    /// gives it; the slow path's `gfp_to_alloc_flags` does not.
     func getPageFromFreelist(order: Int, gfp: GFP, zonelist: [Int], level: WatermarkLevel) -> (PFN, Int)? {
         let mt = gfp.migrateType
-        for z in zonelist where zones[z].managedPages > 0 {
-            if level != .none && !zoneWatermarkOK(z, order: order, mark: mark(z, level), highestZone: gfp.highestZone) {
-                continue
+        var noFragment = level == .low && allocNoFragment(zonelist: zonelist)
+        let preferredNode = zonelist.first.map { zones[$0].node } ?? 0
+        retry: while true {
+            for z in zonelist where zones[z].managedPages > 0 {
+                // Moving to a remote node: locality beats fragmentation avoidance.
+                if noFragment && onlineNodeCount > 1 && zones[z].node != preferredNode {
+                    noFragment = false
+                    continue retry
+                }
+                if level != .none
+                    && !zoneWatermarkOK(z, order: order, mark: mark(z, level), highestZone: gfp.highestZone)
+                {
+                    continue
+                }
+                if let pfn = rmqueue(z, order: order, mt: mt, noFragment: noFragment) { return (pfn, z) }
             }
-            if let pfn = rmqueue(z, order: order, mt: mt) { return (pfn, z) }
+            guard noFragment else { return nil }
+            noFragment = false
         }
-        return nil
     }
+
+    /// `alloc_flags_nofragment`: an allocation whose preferred zone is ZONE_NORMAL, with DMA32
+    /// populated below it (assumed on one node), steals only whole pageblocks from other
+    /// migratetypes (`__rmqueue_fallback`'s `min_order`).
+    func allocNoFragment(zonelist: [Int]) -> Bool {
+        guard let pz = zonelist.first(where: { zones[$0].presentPages > 0 }), zones[pz].type == .normal else {
+            return false
+        }
+        if onlineNodeCount > 1 && !zones[zoneIndex(node: zones[pz].node, type: .dma32)].isPopulated { return false }
+        return true
+    }
+
+    /// `nr_online_nodes`.
+    var onlineNodeCount: Int { nodes.reduce(0) { $0 + ($1.exists ? 1 : 0) } }
 
     /// Mark an allocated block: head carries kind and order, the rest are tails.
     @inline(__always) func markAllocated(_ pfn: PFN, order: Int, kind: PageKind, z: Int) {

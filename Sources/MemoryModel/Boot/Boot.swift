@@ -102,14 +102,12 @@ extension Machine {
                 // A node without kernel zones (movable_node, kernelcore=) falls back through
                 // its zonelist, as alloc_page_interleave's __alloc_pages(nid) does.
                 let nid = nodes.indices.contains(node) && nodes[node].exists ? node : 0
+                // The boot's SReclaimable (dentries, inodes, page-cache nodes of the initramfs's
+                // tmpfs) is in use: reclaim cannot free it (six 6.1.0-57 runs under a filler kept
+                // 8,828-8,920 kB and stole nothing).
                 guard
                     let id = try? createOwner(
                         name: node == 0 ? name : "\(name)@node\(node)", kind: kind, node: nid, gfp: gfp,
-                        // Boot's reclaimable slab (dentries and inodes of the rootfs, kernfs) holds
-                        // live objects: shrinkers free only unused ones, and a slab page returns
-                        // only when all its objects are free. 6.1 guests keep SReclaimable at its
-                        // boot value (8.8 MB) through pools grown until allocation fails and
-                        // fillers that stall in direct reclaim (pool1g: 8776 -> 8796 kB).
                         reclaimable: kind == .slabReclaimable ? false : nil)
                 else { continue }
                 // init (pid 1) is never an OOM victim.

@@ -33,6 +33,11 @@ public struct HotplugState: Sendable {
     /// Ratelimit of do_migrate_range's warnings (DEFAULT_RATELIMIT_INTERVAL 5 s, burst 10).
     var migrateWarnWindowStart: UInt64 = 0
     var migrateWarnCount = 0
+    /// `do_migrate_range` moves runs of order-0 LRU pages in batches (MigrationBatch.swift);
+    /// tests turn it off to compare with page-by-page migration.
+    var batchMigration = true
+    /// Pages the batch migrated (tests check that it ran).
+    var batchMigratedPages = 0
 
     public init() {}
 }

@@ -56,9 +56,20 @@ extension Machine {
         }
         var migrated = 0, failed = 0
         var pfn = range.start
+        // Runs of order-0 LRU pages go in batches with the same result (MigrationBatch.swift).
+        let batch = hotplug.batchMigration
         while pfn < range.end {
             let k = memmap.kind(pfn)
             if k.isLRU {
+                if batch && k != .pinned && k != .ramfs {
+                    let n = migrateRun(from: pfn, end: range.end, zone: z, gfp: gfp, zonelist: list)
+                    if n > 0 {
+                        migrated += n
+                        hotplug.batchMigratedPages += n
+                        pfn += n
+                        continue
+                    }
+                }
                 let order = memmap.order(pfn)
                 switch migrateLRUPage(pfn, order: order, kind: k, gfp: gfp, zonelist: list) {
                 case .migrated: migrated += 1 << order

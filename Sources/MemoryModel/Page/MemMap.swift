@@ -181,6 +181,42 @@ public final class MemMap: @unchecked Sendable {
         slot(pfn) { _ in link == 0 }?.pointee.link = UInt32(truncatingIfNeeded: link)
     }
 
+    /// A head's kind, order and owner in one write (`setKind`, `setOrder`, `setOwner` in one
+    /// look-up of the chunk; the link is left alone). Materializes exactly when they would.
+    @inlinable @inline(__always) public func setHead(_ pfn: PFN, kind: PageKind, order: Int, owner: Int) {
+        guard let e = slot(pfn, tailUnchanged: { $0 == kind.rawValue && order == 0 && owner == 0 }) else { return }
+        e.pointee.kind = kind.rawValue
+        e.pointee.order = UInt8(order)
+        e.pointee.owner = UInt16(owner)
+    }
+    /// `setHead` and `setLink` in one look-up.
+    @inlinable @inline(__always) public func setEntry(_ pfn: PFN, kind: PageKind, order: Int, owner: Int, link: Int) {
+        guard
+            let e = slot(pfn, tailUnchanged: { $0 == kind.rawValue && order == 0 && owner == 0 && link == 0 })
+        else { return }
+        e.pointee = PageEntry(
+            kind: kind.rawValue, order: UInt8(order), owner: UInt16(owner), link: UInt32(truncatingIfNeeded: link))
+    }
+
+    /// `setKind` over a range (order, owner and link untouched; PageOffline bits too, unlike
+    /// `fill`): the tails of a block being freed whole.
+    public func setKinds(_ range: PFNRange, _ kind: PageKind) {
+        var pfn = range.start
+        while pfn < range.end {
+            let c = pfn &>> MemMap.chunkShift
+            let end = Swift.min(range.end, (c + 1) << MemMap.chunkShift)
+            if dense[c] != 0 {
+                var e = UnsafeMutableRawPointer(pages + pfn)
+                let stop = UnsafeMutableRawPointer(pages + end)
+                while e < stop { e.storeBytes(of: kind.rawValue, as: UInt8.self); e += MemMap.bytesPerPage }
+                pfn = end
+            } else {
+                setKind(pfn, kind)
+                pfn += 1
+            }
+        }
+    }
+
     /// Write a summarized chunk out as 1024 entries.
     @usableFromInline func materialize(_ c: Int) {
         let base = pages + (c << MemMap.chunkShift)

@@ -18,6 +18,8 @@ public struct Owner: Sendable {
     public var reclaimable: Bool
     /// init's memory (pid 1): `oom_unkillable_task()` (mm/oom_kill.c) never selects it.
     public internal(set) var oomUnkillable = false
+    /// The owner of this file's page-cache index slabs (PageCacheXArray), 0 for none.
+    public internal(set) var xarrayOwner = 0
     /// Built by the first `reclaim` that scans this owner, kept up to date from then on.
     var zoneSummary: BlockZoneSummary?
 
@@ -167,11 +169,12 @@ extension Machine {
 
     /// Free everything an owner holds and forget it.
     public func destroyOwner(_ id: Int) {
-        guard let name = owners[id]?.name else { return }
+        guard let (name, xa) = owners[id].map({ ($0.name, $0.xarrayOwner) }) else { return }
         release(owner: id)
         owners.byName[name] = nil
         owners.slots[id] = nil
         owners.freeSlots.append(id)
+        if xa != 0 { destroyOwner(xa) }
     }
 
     /// Move an owner's block from `old` to `new` (migration): the new block takes the old

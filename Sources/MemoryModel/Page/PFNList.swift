@@ -39,6 +39,24 @@ public struct PFNList: RandomAccessCollection, MutableCollection, ExpressibleByA
 
     public mutating func reserveCapacity(_ n: Int) { lo.reserveCapacity(n) }
 
+    /// `self[positions[i]] = pfns[i]` for every i, with one uniqueness check of the storage
+    /// instead of one per element (migration moves a run of an owner's blocks at once).
+    mutating func assign(_ pfns: UnsafeBufferPointer<PFN>, at positions: UnsafeBufferPointer<Int>) {
+        precondition(pfns.count == positions.count)
+        if !hi.isEmpty || pfns.contains(where: { $0 >> 32 != 0 }) {
+            for i in pfns.indices { self[positions[i]] = pfns[i] }
+            return
+        }
+        let n = lo.count
+        lo.withUnsafeMutableBufferPointer { b in
+            for i in pfns.indices {
+                let pos = positions[i]
+                precondition(pos >= 0 && pos < n, "owner list position \(pos) out of range")
+                b[pos] = UInt32(truncatingIfNeeded: pfns[i])
+            }
+        }
+    }
+
     public static func + (a: PFNList, b: PFNList) -> PFNList {
         var r = a
         r.reserveCapacity(a.count + b.count)
