@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "Scenario", dependencies: ["MemoryModel", "KernelFS"]),
         // `memhp bench`: the benchmark suite (timing, child processes, the host kernel side by
         // side). The model itself never reads a clock.
-        .target(name: "Benchmarks", dependencies: ["MemoryModel", "KernelFS", "Scenario", "Study"]),
+        .target(name: "Benchmarks", dependencies: ["MemoryModel", "KernelFS", "FUSEServer", "Scenario", "Study"]),
         // The conformance rules: how a model log is diffed against a kernel log (classification,
         // tolerances, ranges), expected failures, the verdict and the table.
         .target(name: "Conformance", dependencies: ["Scenario"]),
@@ -70,7 +70,7 @@ let package = Package(
         .testTarget(name: "MemhpTests", dependencies: ["memhp", "MemoryModel", "Scenario", "MemhpTestSupport"]),
         // Test support: running the built memhp binary, shared by every CLI test.
         .target(name: "MemhpTestSupport", path: "Tests/MemhpTestSupport"),
-        .testTarget(name: "FUSEServerTests", dependencies: ["FUSEServer"]),
+        .testTarget(name: "FUSEServerTests", dependencies: ["FUSEServer", "KernelFS", "MemoryModel"]),
         .testTarget(
             name: "SnapshotTests", dependencies: ["Snapshot", "Scenario", "KernelFS", "MemoryModel", "MemhpTestSupport"]
         ),

@@ -116,6 +116,20 @@ public enum ModelSuite {
             try boot(MachineConfig(memBytes: 16 << 40, maxmemBytes: 17 << 40, slots: 4))
         },
         BenchCase(
+            "lsmem-16t",
+            "lsmem (util-linux, unmodified) over the 16 TiB guest (boot-16t: 16,384 blocks of 1 GiB) served by FUSE as memhp sandbox serves it; CPU is the server's plus lsmem's",
+            needsBytes: 2 << 30
+        ) {
+            try LsmemOverFUSE.run(MachineConfig(memBytes: 16 << 40, maxmemBytes: 17 << 40, slots: 4), arguments: [])
+        },
+        BenchCase(
+            "lsmem-summary-16t", "lsmem --summary over the same 16 TiB guest (the same files read, less output)",
+            needsBytes: 2 << 30
+        ) {
+            try LsmemOverFUSE.run(
+                MachineConfig(memBytes: 16 << 40, maxmemBytes: 17 << 40, slots: 4), arguments: ["--summary"])
+        },
+        BenchCase(
             "hotadd-1t",
             "ACPI hot-add of a 1 TiB DIMM to a 64 GiB guest (16 GiB of memmap from the kernel zones), left offline",
             needsBytes: 4 << 30

@@ -31,6 +31,13 @@ enum FUSEConst {
     static let initExt: UInt32 = 1 << 30
     // fuse_open_out.open_flags
     static let fopenDirectIO: UInt32 = 1 << 0
+    /// FOPEN_NOFLUSH (7.35; older kernels ignore it): no FUSE_FLUSH at close.
+    static let fopenNoFlush: UInt32 = 1 << 5
+    /// fuse_notify_code FUSE_NOTIFY_INVAL_ENTRY, sent as the out header's error with unique 0.
+    static let notifyInvalEntry: Int32 = 3
+    /// Seconds the kernel may keep a name or attributes before asking again (`NodeIDs` says
+    /// why that is safe): long enough that a tool's walk over thousands of blocks asks once.
+    static let entryTimeout: UInt64 = 1
     // fuse_setattr_in.valid
     static let fattrMode: UInt32 = 1 << 0
     static let fattrUID: UInt32 = 1 << 1
@@ -114,11 +121,12 @@ struct FUSEAttr {
         w.u32(0)  // flags
     }
 
-    /// fuse_entry_out: no caching of names or attributes, since blocks come and go and
-    /// every read must see the model's current state.
+    /// fuse_entry_out: the name and attributes may be cached for `FUSEConst.entryTimeout`
+    /// (reads are direct, so every read still sees the model's current state).
     func writeEntry(to w: inout FUSEWriter, nodeID: UInt64) {
         w.u64(nodeID); w.u64(0)  // nodeid, generation
-        w.u64(0); w.u64(0); w.u32(0); w.u32(0)  // entry_valid, attr_valid (+nsec)
+        // entry_valid, attr_valid (+nsec)
+        w.u64(FUSEConst.entryTimeout); w.u64(FUSEConst.entryTimeout); w.u32(0); w.u32(0)
         write(to: &w)
     }
 }

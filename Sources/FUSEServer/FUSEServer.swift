@@ -43,9 +43,10 @@ public final class FUSEServer: @unchecked Sendable {
     private var stopPipe: [Int32] = [-1, -1]
     private var mounted = false
 
-    private var pathsByID: [UInt64: String] = [FUSEConst.rootID: "/"]
-    private var idsByPath: [String: UInt64] = ["/": FUSEConst.rootID]
-    private var nextID: UInt64 = 2
+    /// Node IDs by path: handed out by the serving thread, read by write threads too.
+    private let ids = NodeIDs()
+    /// Blocks removed by a write, whose names the kernel must forget (`NodeIDs`).
+    private let removed: RemovedBlocks
     private var handles: [UInt64: Handle] = [:]
     private var nextHandle: UInt64 = 1
     private var minor: UInt32 = 0
@@ -81,6 +82,7 @@ public final class FUSEServer: @unchecked Sendable {
     public init(fs: KernelFS, mountPoint: String) {
         self.fs = fs
         self.mountPoint = mountPoint
+        self.removed = RemovedBlocks(fs)
     }
 
     deinit {
@@ -171,32 +173,32 @@ public final class FUSEServer: @unchecked Sendable {
         case .interrupt: inFlight.interrupt(r.u64())  // fuse_interrupt_in.unique
         case .lookup:
             let name = r.cString()
-            guard let parent = pathsByID[nodeID] else { reply(unique, error: .ENOENT); return }
+            guard let parent = ids.path(nodeID) else { reply(unique, error: .ENOENT); return }
             let path = join(parent, name)
             do {
                 let node = try fs.lookup(path)
-                let id = identify(path)
+                let id = ids.identify(path)
                 var w = FUSEWriter()
                 attributes(node, path: path, id: id).writeEntry(to: &w, nodeID: id)
                 reply(unique, w.bytes)
             } catch { reply(unique, error: errnoValue(error)) }
         case .getattr:
-            guard let path = pathsByID[nodeID] else { reply(unique, error: .ENOENT); return }
+            guard let path = ids.path(nodeID) else { reply(unique, error: .ENOENT); return }
             do {
                 let node = try fs.lookup(path)
                 var w = FUSEWriter()
-                w.u64(0); w.u32(0); w.u32(0)  // attr_valid, attr_valid_nsec, dummy
+                w.u64(attrTimeout(nodeID)); w.u32(0); w.u32(0)  // attr_valid, attr_valid_nsec, dummy
                 attributes(node, path: path, id: nodeID).write(to: &w)
                 reply(unique, w.bytes)
             } catch { reply(unique, error: errnoValue(error)) }
         case .setattr: setattr(unique, nodeID, &r)
         case .readlink:
-            guard let path = pathsByID[nodeID] else { reply(unique, error: .ENOENT); return }
+            guard let path = ids.path(nodeID) else { reply(unique, error: .ENOENT); return }
             guard case .symlink(let target)? = try? fs.lookup(path) else { reply(unique, error: .EINVAL); return }
             reply(unique, Array(target.utf8))
         case .open: open(unique, nodeID, flags: r.u32())
         case .opendir:
-            guard let path = pathsByID[nodeID] else { reply(unique, error: .ENOENT); return }
+            guard let path = ids.path(nodeID) else { reply(unique, error: .ENOENT); return }
             guard case .directory? = try? fs.lookup(path) else { reply(unique, error: .ENOTDIR); return }
             replyOpen(unique, Handle(path: path), flags: 0)
         case .read: read(unique, &r)
@@ -260,7 +262,7 @@ public final class FUSEServer: @unchecked Sendable {
         r.skip(4 + 8 + 8 + 8 + 8 + 8 + 8 + 4 + 4 + 4)
         let mode = r.u32(); r.skip(4)
         let uid = r.u32(), gid = r.u32()
-        guard let path = pathsByID[nodeID] else { reply(unique, error: .ENOENT); return }
+        guard let path = ids.path(nodeID) else { reply(unique, error: .ENOENT); return }
         do {
             let node = try fs.lookup(path)
             // Truncation (`echo x > file` without FUSE_ATOMIC_O_TRUNC) is ignored, as sysfs
@@ -277,7 +279,7 @@ public final class FUSEServer: @unchecked Sendable {
                 try fs.setAttributes(path, o)
             }
             var w = FUSEWriter()
-            w.u64(0); w.u32(0); w.u32(0)
+            w.u64(attrTimeout(nodeID)); w.u32(0); w.u32(0)
             attributes(node, path: path, id: nodeID).write(to: &w)
             reply(unique, w.bytes)
         } catch { reply(unique, error: errnoValue(error)) }
@@ -287,7 +289,7 @@ public final class FUSEServer: @unchecked Sendable {
     /// root as for anyone (CAP_DAC_OVERRIDE does not help). Other users' permission checks
     /// are the kernel's (`default_permissions`).
     private func open(_ unique: UInt64, _ nodeID: UInt64, flags: UInt32) {
-        guard let path = pathsByID[nodeID] else { reply(unique, error: .ENOENT); return }
+        guard let path = ids.path(nodeID) else { reply(unique, error: .ENOENT); return }
         do {
             guard case .file(let f) = try fs.lookup(path) else { reply(unique, error: .EISDIR); return }
             let acc = Int32(flags) & O_ACCMODE
@@ -300,7 +302,10 @@ public final class FUSEServer: @unchecked Sendable {
             if wantsWrite && (mode & 0o222 == 0 || f.store == nil) { reply(unique, error: .EACCES); return }
             // direct_io: every read and write reaches the model, and file sizes need not be known.
             let direct = f.readBytes != nil || KernelFS.isSysctl(path)
-            replyOpen(unique, Handle(path: path, binary: direct), flags: FUSEConst.fopenDirectIO)
+            // Only a file open for writing has anything to apply at close (a gathered sysctl
+            // write): the others need no FUSE_FLUSH round trip.
+            let flags = FUSEConst.fopenDirectIO | (wantsWrite ? 0 : FUSEConst.fopenNoFlush)
+            replyOpen(unique, Handle(path: path, binary: direct), flags: flags)
         } catch { reply(unique, error: errnoValue(error)) }
     }
 
@@ -396,7 +401,12 @@ public final class FUSEServer: @unchecked Sendable {
             defer { inFlight.end(unique) }
             do {
                 let ctx = WriteContext(signalPending: { inFlight.isInterrupted(unique) }, position: at)
-                let n = try fs.write(path, payload, context: ctx)
+                let n: Int
+                do { n = try fs.write(path, payload, context: ctx) } catch {
+                    forgetRemovedBlocks()
+                    throw error
+                }
+                forgetRemovedBlocks()
                 // The earlier requests of a gathered write were acknowledged already; the
                 // kernel's count (all but what the handler left) minus them goes to the last.
                 var w = FUSEWriter(); w.u32(UInt32(clamping: Swift.max(0, n - acked))); w.u32(0)
@@ -436,7 +446,7 @@ public final class FUSEServer: @unchecked Sendable {
             let direntSize = (24 + nameBytes.count + 7) & ~7
             let need = direntSize + (plus ? FUSEConst.entryOutSize : 0)
             if w.bytes.count + need > size { break }
-            let id = isDot ? (idsByPath[h.path] ?? FUSEConst.rootID) : identify(path)
+            let id = isDot ? (ids.existing(h.path) ?? FUSEConst.rootID) : ids.identify(path)
             if plus {
                 if let node {
                     attributes(node, path: path, id: id).writeEntry(to: &w, nodeID: id)
@@ -456,13 +466,30 @@ public final class FUSEServer: @unchecked Sendable {
 
     private func join(_ dir: String, _ name: String) -> String { dir == "/" ? "/" + name : dir + "/" + name }
 
-    private func identify(_ path: String) -> UInt64 {
-        if let id = idsByPath[path] { return id }
-        let id = nextID
-        nextID += 1
-        idsByPath[path] = id
-        pathsByID[id] = path
-        return id
+    /// How long the kernel may keep a node's attributes (`NodeIDs`): the root's not at all,
+    /// so that a stat of the mount point right after the server died finds the dead
+    /// connection (ENOTCONN, which `memhp mount` looks for) rather than cached attributes.
+    private func attrTimeout(_ nodeID: UInt64) -> UInt64 { nodeID == FUSEConst.rootID ? 0 : FUSEConst.entryTimeout }
+
+    /// FUSE_NOTIFY_INVAL_ENTRY for every name of a block a write removed, in the memory
+    /// directory and each node directory the kernel knows (`NodeIDs`). From the write's own
+    /// thread: the kernel locks the parent directory, which a lookup the serving thread
+    /// answers meanwhile may hold.
+    private func forgetRemovedBlocks() {
+        let names = removed.take(fs)
+        guard !names.isEmpty else { return }
+        let parents =
+            [ids.existing(NodeIDs.memoryDirectory).map { (id: $0, path: NodeIDs.memoryDirectory) }].compactMap { $0 }
+            + ids.nodeDirectories()
+        for parent in parents {
+            for name in names where ids.existing(join(parent.path, name)) != nil {
+                // fuse_notify_inval_entry_out: parent, namelen, flags; then the name and a NUL.
+                var w = FUSEWriter()
+                w.u64(parent.id); w.u32(UInt32(name.utf8.count)); w.u32(0)
+                w.bytes.append(contentsOf: Array(name.utf8) + [0])
+                send(0, error: FUSEConst.notifyInvalEntry, w.bytes)
+            }
+        }
     }
 
     /// sysfs attributes claim 4096 bytes, procfs files 0 (reads are direct, so neither limits them).

@@ -265,8 +265,22 @@ public final class KernelFS: @unchecked Sendable {
         }
     }
 
+    /// The names of `path` between its slashes (empty ones dropped), split on the UTF-8 bytes:
+    /// every request over FUSE splits its path.
     static func components(_ path: String) -> [String] {
-        path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        var out: [String] = []
+        let u = path.utf8
+        var start = u.startIndex
+        var i = start
+        while i != u.endIndex {
+            if u[i] == UInt8(ascii: "/") {
+                if start != i { out.append(String(path[start..<i])) }
+                start = u.index(after: i)
+            }
+            i = u.index(after: i)
+        }
+        if start != u.endIndex { out.append(String(path[start...])) }
+        return out
     }
 
     /// Whether `path` is a sysctl (/proc/sys): `proc_sys_call_handler`'s rules apply to it
@@ -343,8 +357,12 @@ public final class KernelFS: @unchecked Sendable {
     private func show(_ f: KernelFile, _ real: String, _ m: Machine) throws -> String {
         // sysfs and procfs refuse to open for reading what has no read mode, even for root.
         guard f.mode & 0o444 != 0, let show = f.show else { throw KernelError(.permissionDenied) }
+        // Opening and reading a procfs/sysfs text file allocates (kernfs open file, seq_file
+        // buffer, new dentries and inodes): see `kernelActivityRuns`. Binary files such as
+        // kpageflags copy straight to the user and take nothing.
+        let activity = m.kernelActivityRuns()
         let text = show(m)
-        if f.readChangesState { record(JournalEntry(kind: .read, path: real)) }
+        if f.readChangesState || activity { record(JournalEntry(kind: .read, path: real)) }
         return text
     }
 

@@ -40,37 +40,48 @@ public enum MemorySysfsArea: KernelFileArea {
             try m.probeMemory(address: addr)
         }, takesHotplugLock: true)
 
-    static func blockFiles(_ id: Int, node: Int) -> [String: KernelNode] {
-        [
-            "phys_index": .file(.readOnly { _ in hex(id, width: 8, prefix: false) + "\n" }),
-            "phys_device": .file(.readOnly { _ in "0\n" }),
-            // CONFIG_MEMORY_HOTREMOVE=y: always 1, no heuristic.
-            "removable": .file(.readOnly { _ in "1\n" }),
-            "state": .file(
+    /// The entries of a `memoryN` directory besides its `nodeN` link.
+    static let blockFileNames = [
+        "phys_index", "phys_device", "removable", "state", "online", "valid_zones", "uevent", "subsystem"
+    ]
+
+    /// One entry of block `id`'s directory (only the one asked for is built: a path walk
+    /// looks one up per open).
+    static func blockFile(_ name: String, _ id: Int, node: Int) -> KernelNode? {
+        switch name {
+        case "phys_index": return .file(.readOnly { _ in hex(id, width: 8, prefix: false) + "\n" })
+        case "phys_device": return .file(.readOnly { _ in "0\n" })
+        // CONFIG_MEMORY_HOTREMOVE=y: always 1, no heuristic.
+        case "removable": return .file(.readOnly { _ in "1\n" })
+        case "state":
+            return .file(
                 KernelFile(
                     mode: 0o644, show: { m in (m.blocks[id]?.state.name ?? "") + "\n" },
                     store: sysfsStore { m, buf, ctx in
                         let type = try mhpOnlineType(buf)
                         try m.storeState(block: id, type, deadline: ctx.deadline)
-                    }, takesHotplugLock: true)),
-            // online_show: !dev->offline, which only changes when an online/offline completes.
-            "online": .file(
+                    }, takesHotplugLock: true))
+        // online_show: !dev->offline, which only changes when an online/offline completes.
+        case "online":
+            return .file(
                 KernelFile(
                     mode: 0o644, show: { m in m.blocks[id]?.state == .offline ? "0\n" : "1\n" },
                     store: sysfsStore { m, buf, ctx in
                         let on = try kstrtobool(buf)
                         try m.storeOnline(block: id, on, deadline: ctx.deadline)
-                    }, takesHotplugLock: true)),
-            "valid_zones": .file(.readOnly { m in (m.validZones(block: id) ?? "") + "\n" }),
-            "uevent": .file(
+                    }, takesHotplugLock: true))
+        case "valid_zones": return .file(.readOnly { m in (m.validZones(block: id) ?? "") + "\n" })
+        case "uevent":
+            return .file(
                 KernelFile(
                     mode: 0o644, show: { _ in "" },
                     store: sysfsStore { m, buf, _ in
                         m.synthesizeUevent(try synthUeventAction(buf), block: id)
-                    })),
-            "node\(node)": .symlink("../../node/node\(node)"),
-            "subsystem": .symlink("../../../../bus/memory")
-        ]
+                    }))
+        case "node\(node)": return .symlink("../../node/node\(node)")
+        case "subsystem": return .symlink("../../../../bus/memory")
+        default: return nil
+        }
     }
 
     public static func lookup(_ relative: ArraySlice<String>, machine m: Machine) -> KernelNode? {
@@ -89,10 +100,9 @@ public enum MemorySysfsArea: KernelFileArea {
         guard first.hasPrefix("memory"), let id = Int(first.dropFirst(6)), String(id) == first.dropFirst(6),
             let mem = m.blocks[id]
         else { return nil }
-        let files = blockFiles(id, node: mem.node)
-        if relative.count == 1 { return .directory(.fixed(Array(files.keys))) }
+        if relative.count == 1 { return .directory(.fixed(blockFileNames + ["node\(mem.node)"])) }
         guard relative.count == 2 else { return nil }
-        return files[relative[relative.startIndex + 1]]
+        return blockFile(relative[relative.startIndex + 1], id, node: mem.node)
     }
 
     /// `kobject_action_type` + the UUID check of `kobject_synth_uevent`: an action name,

@@ -316,6 +316,7 @@ public final class ModelRunner {
     func doHold(kind: HoldKind, id: String, bytes: Int, node: Int?) {
         var err = "0"
         let pages = (bytes + 4095) / 4096
+        machine.kernelActivityRuns()  // the process's page tables or its file's XArray nodes
         do {
             // ramfs and memfd pages are a file's page cache, indexed by its XArray.
             let (order, count) = Self.holdBlocks(kind, pages: pages)
@@ -359,6 +360,7 @@ public final class ModelRunner {
         var err = "0"
         var pages = 0
         var owner: Int?
+        machine.kernelActivityRuns()  // the guest reads zoneinfo and fills a ramfs file
         do {
             let o = try machine.createFileOwner(name: Self.ownerName(id), kind: .ramfs, node: node, bound: true)
             holds[id] = o

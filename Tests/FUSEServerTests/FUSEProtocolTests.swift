@@ -1,3 +1,5 @@
+import KernelFS
+import MemoryModel
 import XCTest
 
 @testable import FUSEServer
@@ -92,7 +94,46 @@ final class FUSEProtocolTests: XCTestCase {
         a.writeEntry(to: &e, nodeID: 9)
         XCTAssertEqual(e.bytes.count, FUSEConst.entryOutSize)
         XCTAssertEqual(e.bytes[0], 9)
-        XCTAssertEqual(Array(e.bytes[8..<40]), [UInt8](repeating: 0, count: 32), "no caching of names or attributes")
+        XCTAssertEqual(Array(e.bytes[8..<16]), [UInt8](repeating: 0, count: 8))  // generation
+        XCTAssertEqual(u64From(e.bytes, 16), FUSEConst.entryTimeout)  // entry_valid
+        XCTAssertEqual(u64From(e.bytes, 24), FUSEConst.entryTimeout)  // attr_valid
+        XCTAssertEqual(Array(e.bytes[32..<40]), [UInt8](repeating: 0, count: 8))  // nsecs
+        XCTAssertEqual(FUSEConst.entryTimeout, 1)
+    }
+
+    func u64From(_ b: [UInt8], _ o: Int) -> UInt64 { b[o..<o + 8].reversed().reduce(0) { $0 << 8 | UInt64($1) } }
+
+    /// The kernel may cache names for a second, so the server must take back the names of a
+    /// removed block: its `remove` uevents name them, once, and only them.
+    func testRemovedBlocksAreTheEjectedDIMMsBlocksOnce() throws {
+        let m = try Machine.boot(
+            MachineConfig(
+                memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4,
+                dimms: [DIMMConfig(id: "d1", sizeBytes: 256 << 20)]))
+        let fs = KernelFS(machine: m)
+        let removed = RemovedBlocks(fs)
+        XCTAssertEqual(removed.take(fs), [])  // the boot's add uevents are not removals
+        try fs.write("/sys/devices/system/memory/memory32/state", "online_movable\n")
+        XCTAssertEqual(removed.take(fs), [])
+        try fs.withLock { m in
+            try m.storeState(block: 32, .offline)
+            try m.acpiEjectDIMM(id: "d1")
+        }
+        XCTAssertEqual(removed.take(fs), ["memory32", "memory33"])
+        XCTAssertEqual(removed.take(fs), [])
+        XCTAssertThrowsError(try fs.lookup("/sys/devices/system/memory/memory33"))
+    }
+
+    func testNodeDirectoriesAreTheNodesOnly() {
+        let ids = NodeIDs()
+        for p in [
+            "/sys/devices/system/node", "/sys/devices/system/node/node0", "/sys/devices/system/node/node0/memory3",
+            "/sys/devices/system/node/node1", "/sys/devices/system/node/possible", "/sys/devices/system/memory"
+        ] { _ = ids.identify(p) }
+        XCTAssertEqual(
+            ids.nodeDirectories().map(\.path).sorted(),
+            ["/sys/devices/system/node/node0", "/sys/devices/system/node/node1"])
+        XCTAssertEqual(ids.path(ids.identify("/sys/devices/system/memory")), "/sys/devices/system/memory")
     }
 
     func testOpcodeNumbersMatchFuseH() {

@@ -93,5 +93,19 @@ final class NodeSysfsFilesTests: XCTestCase {
         XCTAssertEqual(
             try k.list("/sys/devices/system/node/node0/memory2"), try k.list("/sys/devices/system/memory/memory2"))
         XCTAssertEqual(try k.list("/sys/devices/system"), ["memory", "node"])
+        // A block's directory: its attributes and its node's link, each of which looks up.
+        let block = "/sys/devices/system/memory/memory5"
+        XCTAssertEqual(
+            try k.list(block),
+            [
+                "node1", "online", "phys_device", "phys_index", "removable", "state", "subsystem", "uevent",
+                "valid_zones"
+            ])
+        for name in try k.list(block) { XCTAssertNoThrow(try k.lookup("\(block)/\(name)"), name) }
+        XCTAssertThrowsError(try k.lookup("\(block)/node0"))
+        XCTAssertEqual(try k.read("\(block)/phys_index"), "00000005\n")
+        XCTAssertEqual(KernelFS.components("//sys//devices/system/"), ["sys", "devices", "system"])
+        XCTAssertEqual(KernelFS.components("/"), [])
+        XCTAssertEqual(KernelFS.components("proc/meminfo"), ["proc", "meminfo"])
     }
 }
