@@ -269,7 +269,7 @@ final class ScenarioFileTests: XCTestCase {
             ("virtio-mem: vm0 size=1G\n---\nvmem-resize vm0 2G\n", 3, "at most 1G"),
             ("virtio-mem: vm0 size=1G\n---\nvmem-resize vm0 3K\n", 3, "multiple of 2M"),
             ("---\nhold heap h1 1M\n", 2, "expected a hold kind"),
-            ("---\nhold anon h1\n", 2, "expected `hold anon|shmem|ramfs|pinned ID SIZE [node=N]`"),
+            ("---\nhold anon h1\n", 2, "expected `hold anon|shmem|ramfs|pinned|slab|pagetable ID SIZE [node=N]`"),
             ("---\nhold anon h1 1000\n", 2, "positive multiple of 4K"),
             ("---\nhold anon h1 1M node=1\n", 2, "expected a node below 1"),
             ("---\nhold anon h1 1M\nhold ramfs h1 1M\n", 3, "already held"),
