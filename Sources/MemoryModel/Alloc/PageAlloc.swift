@@ -57,7 +57,7 @@ extension Machine {
     }
 
     @inline(__always) func markBuddyTails(_ pfn: PFN, order: Int) {
-        memmap.fill(PFNRange(start: pfn + 1, count: (1 << order) - 1), kind: .buddyTail)
+        memmap.fill(PFNRange(start: pfn + 1, count: (1 << order) - 1), kind: .buddyTail, release: false)
     }
 
     /// `expand`: split a block taken at order `high` down to `low`, returning the upper halves.
@@ -359,7 +359,7 @@ extension Machine {
         memmap.setKind(pfn, kind)
         memmap.setOrder(pfn, order)
         memmap.setOwner(pfn, 0)
-        if order > 0 { memmap.fill(PFNRange(start: pfn + 1, count: (1 << order) - 1), kind: .tail) }
+        if order > 0 { memmap.fill(PFNRange(start: pfn + 1, count: (1 << order) - 1), kind: .tail, release: false) }
         zones[z].kindPages[Int(kind.rawValue)] += 1 << order
     }
 

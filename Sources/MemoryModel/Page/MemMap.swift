@@ -68,17 +68,19 @@ public enum PageKind: UInt8, CaseIterable, Sendable {
 
 /// Per-pfn state, sparse: per-page entries only where pages differ from their surroundings.
 ///
-/// The pfn space is cut into chunks of `MAX_ORDER_NR_PAGES` (1024 pages, 4 MiB). A chunk is
-/// either *summarized* — its first page's entry plus one kind for the other 1023 pages (order,
-/// owner and link 0): a hole, an offline range, a free order-10 buddy block, a run of tails —
-/// or *dense*: 1024 entries of 8 bytes in an arena the host commits on first touch. A write
-/// that the summary cannot express materializes the chunk; a fill that covers a chunk (an
-/// offline, a removal) folds it back and returns its host memory. So a terabyte machine's free
-/// memory costs 9 bytes a chunk, not 8 a page, and booting it touches almost nothing.
+/// The pfn space is cut into chunks of a pageblock (`pageblock_nr_pages`: 512 pages, 2 MiB). A
+/// chunk is either *summarized* — its first page's entry plus one kind for the other 511 pages
+/// (order, owner and link 0): a hole, an offline range, a half of a free order-10 buddy block, a
+/// 2 MiB huge page or THP and its tails — or *dense*: 512 entries of 8 bytes in an arena the host
+/// commits on first touch. A write that the summary cannot express materializes the chunk; a fill
+/// that covers a chunk folds it back (an offline or a removal also returns its host memory). So a
+/// terabyte machine's free memory costs 10 bytes a chunk, not 8 a page, booting it touches almost
+/// nothing, and a 2 MiB page is allocated and freed without writing its 511 tails.
 public final class MemMap: @unchecked Sendable {
     public let pfnCount: Int
-    /// A chunk is a MAX_ORDER block (`MAX_ORDER_NR_PAGES`): the largest free buddy block.
-    public static let chunkShift = Geometry.maxOrder - 1
+    /// A chunk is a pageblock: a 2 MiB page (the pool's, a THP) is one summary, and so is each
+    /// half of a free MAX_ORDER block.
+    public static let chunkShift = Geometry.pageblockOrder
     public static let chunkPages = 1 << chunkShift
     @usableFromInline static let chunkMask = chunkPages - 1
     /// Dense entries, `chunkCount * chunkPages` of them (virtual; committed where touched).
@@ -217,7 +219,7 @@ public final class MemMap: @unchecked Sendable {
         }
     }
 
-    /// Write a summarized chunk out as 1024 entries.
+    /// Write a summarized chunk out as `chunkPages` entries.
     @usableFromInline func materialize(_ c: Int) {
         let base = pages + (c << MemMap.chunkShift)
         base.pointee = heads[c]
@@ -231,27 +233,39 @@ public final class MemMap: @unchecked Sendable {
         heads[c] = pages[c << MemMap.chunkShift]
         tails[c] = tail
         dense[c] = 0
+        if release { releaseChunks(c..<c + 1) }
+    }
+
+    /// Give the entries of `chunks` (summarized) back to the host: one call for a run of them.
+    func releaseChunks(_ chunks: Range<Int>) {
         #if os(Linux)
-        if release { madvise(pages + (c << MemMap.chunkShift), MemMap.chunkPages * MemMap.bytesPerPage, MADV_DONTNEED) }
+        guard !chunks.isEmpty else { return }
+        madvise(
+            pages + (chunks.lowerBound << MemMap.chunkShift), chunks.count * MemMap.chunkPages * MemMap.bytesPerPage,
+            MADV_DONTNEED)
         #endif
     }
 
-    /// A free order-10 block at `pfn` (head `.buddy`, tails `.buddyTail`): its chunk is one
-    /// head and buddy tails again. Not called on the allocator's paths: a block rebuilt by
-    /// `__free_one_page` is likely to split again at once, and re-materializing 1024 entries on
-    /// every split costs the hot paths 1.5-4x (measured); whole-chunk fills (offline, removal)
-    /// fold instead.
+    /// A free block at `pfn` that covers its chunk (head `.buddy`, tails `.buddyTail`): the
+    /// chunk is one head and buddy tails again. Not called on the allocator's merge path: a block
+    /// rebuilt by `__free_one_page` is likely to split again at once, and re-materializing its
+    /// entries on every split costs the hot paths 1.5-4x (measured); fills that cover a chunk
+    /// (a block's tails marked, an offline, a removal) fold instead.
     @inlinable public func foldFreeBlock(_ pfn: PFN) {
         let c = pfn &>> MemMap.chunkShift
         if dense[c] != 0 && pfn & MemMap.chunkMask == 0 { fold(c, tail: PageKind.buddyTail.rawValue, release: false) }
     }
 
     /// Set the frames of `range` to `kind`, order 0, no owner. `kindOnly` leaves order and
-    /// owner alone (boot: they are still zero). Whole chunks become summaries (and give their
-    /// host memory back); the first page of a chunk keeps its link.
-    public func fill(_ range: PFNRange, kind: PageKind, kindOnly: Bool = false) {
+    /// owner alone (boot: they are still zero). Whole chunks become summaries, and with
+    /// `release` give their host memory back (not on the allocator's paths, where the chunk is
+    /// likely to be written again soon); the first page of a chunk keeps its link.
+    public func fill(_ range: PFNRange, kind: PageKind, kindOnly: Bool = false, release: Bool = true) {
         guard !range.isEmpty else { return }
         pageOffline.clear(range)
+        // Folded chunks to give back, a run at a time (an offline folds thousands in a row).
+        var released = 0..<0
+        defer { releaseChunks(released) }
         var pfn = range.start
         while pfn < range.end {
             let c = pfn >> MemMap.chunkShift
@@ -260,7 +274,16 @@ public final class MemMap: @unchecked Sendable {
             let end = Swift.min(range.end, chunkEnd)
             let coversTails = pfn <= chunkStart + 1 && end == chunkEnd
             if coversTails && (dense[c] == 0 || !kindOnly) {
-                if dense[c] != 0 { fold(c, tail: kind.rawValue, release: true) }
+                if dense[c] != 0 {
+                    fold(c, tail: kind.rawValue, release: false)
+                    if release {
+                        if released.upperBound != c {
+                            releaseChunks(released)
+                            released = c..<c
+                        }
+                        released = released.lowerBound..<c + 1
+                    }
+                }
                 tails[c] = kind.rawValue
                 if pfn == chunkStart {
                     heads[c].kind = kind.rawValue
