@@ -104,6 +104,16 @@ extension Machine {
                 zones[$0].managedPages > 0 && zoneWatermarkOK($0, order: 0, mark: mark($0, .low), highestZone: highest)
             })
         else { return nil }
+        // get_page_from_freelist's ALLOC_NOFRAGMENT as it stands when it reaches `z`: dropped
+        // at the first zone of a remote node on the way.
+        var noFragment = allocNoFragment(zonelist: list)
+        if noFragment && onlineNodeCount > 1 {
+            let preferred = list.first.map { zones[$0].node } ?? 0
+            for y in list where zones[y].managedPages > 0 {
+                if zones[y].node != preferred { noFragment = false }
+                if y == z || !noFragment { break }
+            }
+        }
         let store = zones[z].fast
         var checked = true
         while out.count < count {
@@ -123,7 +133,7 @@ extension Machine {
             // A refill that found nothing would send get_page_from_freelist on to the next zone.
             guard hasFreeBlock(z, mt) else { break }
             zones[z].pcp.freeFactor >>= 1
-            refillPCPOrder0(z, mt: mt, li: li)
+            refillPCPOrder0(z, mt: mt, li: li, noFragment: noFragment)
             out.append(store.pcpRemoveFirst(li))
             zones[z].pcp.count -= 1
             checked = false
@@ -158,14 +168,14 @@ extension Machine {
     /// `rmqueue_pcplist`'s refill of an empty order-0 list: `batch` pages from `__rmqueue`,
     /// appended in the order it returns them, carved a block at a time; without a block of
     /// `mt`, `__rmqueue` (with its fallback steal) is called as is.
-    func refillPCPOrder0(_ z: Int, mt: MigrateType, li: Int) {
+    func refillPCPOrder0(_ z: Int, mt: MigrateType, li: Int, noFragment: Bool) {
         let store = zones[z].fast
         let want = zones[z].pcp.batch
         let owner = Int(mt.rawValue)
         var got = 0
         while got < want {
             guard let (b, k) = carveFreeBlock(z, mt: mt, max: want - got) else {
-                guard let pfn = rmqueueBuddy(z, order: 0, mt: mt) else { break }
+                guard let pfn = rmqueueBuddy(z, order: 0, mt: mt, noFragment: noFragment) else { break }
                 memmap.setHead(pfn, kind: .pcp, order: 0, owner: owner)
                 store.pcpAppend(li, pfn)
                 got += 1

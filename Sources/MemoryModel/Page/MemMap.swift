@@ -219,7 +219,7 @@ public final class MemMap: @unchecked Sendable {
         }
     }
 
-    /// Write a summarized chunk out as 1024 entries.
+    /// Write a summarized chunk out as `chunkPages` entries.
     @usableFromInline func materialize(_ c: Int) {
         let base = pages + (c << MemMap.chunkShift)
         base.pointee = heads[c]
