@@ -20,9 +20,9 @@ final class BootTests: XCTestCase {
         XCTAssertEqual(m.watermarkTunables.minFreeKbytes, 45056)
         XCTAssertEqual(Double(dma32.watermark.min), 11073, accuracy: 111)
         // The protection is computed at boot, before the init sections and the initrd are
-        // freed: DMA32 managed 225520 − 2383 late-freed pages (kernel-run's 1488K initrd: 372,
+        // freed: DMA32 managed 225520 − 2384 late-freed pages (kernel-run's 1492K initrd: 373,
         // initmem 706, text/rodata gap 510, rodata/data gap 277, decrypted bss 509, SMP
-        // alternatives 9) = 223137, / 256 = 871. The captures read
+        // alternatives 9) = 223136, / 256 = 871. The captures read
         // /proc/sys/vm/lowmem_reserve_ratio first, and 6.1's handler recomputes it even on a
         // read — with the final managed counts (a-baseline.kernel.txt: 880).
         XCTAssertEqual(dma.lowmemReserve, [0, 871, 871, 871, 871])

@@ -11,9 +11,9 @@ final class InitrdPlacementTests: XCTestCase {
 
     func testTopOfLowRAMOn1GAnd3G() throws {
         let one = try Machine.boot(MachineConfig(memBytes: 1 << 30))
-        XCTAssertEqual(ramdiskLine(one), "RAMDISK: [mem 0x3fe6c000-0x3ffdffff]")  // 1488K initrd
+        XCTAssertEqual(ramdiskLine(one), "RAMDISK: [mem 0x3fe6b000-0x3ffdffff]")  // 1492K initrd
         let three = try Machine.boot(MachineConfig(memBytes: 3 << 30, maxmemBytes: 6 << 30, slots: 2, gbpages: true))
-        XCTAssertEqual(ramdiskLine(three), "RAMDISK: [mem 0xbfe6c000-0xbffdffff]")
+        XCTAssertEqual(ramdiskLine(three), "RAMDISK: [mem 0xbfe6b000-0xbffdffff]")
     }
 
     func testBootGigantic1GPageIsAllocatedOn3G() throws {
