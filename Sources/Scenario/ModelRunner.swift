@@ -113,17 +113,24 @@ public final class ModelRunner {
             collectExplain()
         }
         if !started { drainKmsg(boot: false); out.append("stage name=scenario-start") }
-        out.append("scenario_exit rc=0")
+        return finish(scenarioRC: 0, reason: nil, bootClock: bootClock)
+    }
+
+    /// The log's last lines, as the kernel runner writes them: `scenario_exit` with the guest
+    /// program's status (-1: it did not exit on its own) and the runner's `end`.
+    func finish(scenarioRC: Int, reason: String?, bootClock: UInt64) -> ModelRunResult {
+        out.append("scenario_exit rc=\(scenarioRC)")
         var end = Observation("end")
-        end.add("completed", 1)
-        end.add("scenario_rc", 0)
+        end.add("completed", reason == nil ? 1 : 0)
+        if let reason { end.add("reason", reason) }
+        end.add("scenario_rc", scenarioRC < 0 ? "-" : String(scenarioRC))
         end.add("qemu_rc", 0)
         end.add("boot_s", Self.seconds(bootClock, decimals: 1))
         end.add("total_s", Self.seconds(machine.clock, decimals: 1))
         end.add("build_s", "0.0")
         out.append(end.line)
         return ModelRunResult(
-            lines: out, explain: explainOut, completed: true, unsupported: unsupported,
+            lines: out, explain: explainOut, completed: reason == nil, unsupported: unsupported,
             virtualNanoseconds: machine.clock)
     }
 
@@ -136,19 +143,7 @@ public final class ModelRunner {
         drainKmsg(boot: false)
         collectExplain()
         out.append(Observation("oom_kill", [.init("process", GuestProgram.processName)]).line)
-        out.append("scenario_exit rc=-1")
-        var end = Observation("end")
-        end.add("completed", 0)
-        end.add("reason", "oom-kill")
-        end.add("scenario_rc", "-")
-        end.add("qemu_rc", 0)
-        end.add("boot_s", Self.seconds(bootClock, decimals: 1))
-        end.add("total_s", Self.seconds(machine.clock, decimals: 1))
-        end.add("build_s", "0.0")
-        out.append(end.line)
-        return ModelRunResult(
-            lines: out, explain: explainOut, completed: false, unsupported: unsupported,
-            virtualNanoseconds: machine.clock)
+        return finish(scenarioRC: -1, reason: "oom-kill", bootClock: bootClock)
     }
 
     /// The kernel runner insmods the scenario's modules before the first step (dependencies
