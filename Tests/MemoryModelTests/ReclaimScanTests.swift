@@ -80,7 +80,7 @@ final class ReclaimScanTests: XCTestCase {
             XCTAssertEqual(try b.createOwner(name: name, kind: kind), x)
             ids.append(x)
         }
-        var rng = SplitMix(seed: 7)
+        var rng = SplitMix64(seed: 7)
         let candidates =
             [node0(a), a.zonelist(gfp: .highuserMovable, node: 1, nodemask: [1])] + a.zones.indices.map { [$0] }
         for step in 0..<400 {
@@ -112,18 +112,5 @@ final class ReclaimScanTests: XCTestCase {
         XCTAssertGreaterThan(a.owners.reclaimVisited, 0)
         XCTAssertLessThan(a.owners.reclaimVisited, b.owners.reclaimVisited)
         XCTAssertTrue(ids.allSatisfy { a.owners[$0]!.zoneSummary != nil }, "every owner was scanned")
-    }
-}
-
-/// splitmix64: the tests' own seeded generator.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

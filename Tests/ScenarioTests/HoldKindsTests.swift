@@ -13,29 +13,23 @@ final class HoldKindsTests: XCTestCase {
     }
 
     func testSlabAndPageTableHoldsAreCountedAndUnmovable() throws {
-        let base = try Scenario.parse(
-            """
+        let onlined = """
             mem: 1G
             maxmem: 4G
             dimm: d1 512M node=0
             ---
             step one
             online 32 online_kernel
-            """, file: "holds.scn")
-        let before = ModelRunner(scenario: base)
+
+            """
+        let before = ModelRunner(scenario: try Scenario.parse(onlined, file: "holds.scn"))
         XCTAssertTrue(before.run().completed)
         let sc = try Scenario.parse(
-            """
-            mem: 1G
-            maxmem: 4G
-            dimm: d1 512M node=0
-            ---
-            step one
-            online 32 online_kernel
-            hold slab s1 8M node=0
-            hold pagetable t1 4M node=0
-            offline 32 1
-            """, file: "holds.scn")
+            onlined + """
+                hold slab s1 8M node=0
+                hold pagetable t1 4M node=0
+                offline 32 1
+                """, file: "holds.scn")
         let after = ModelRunner(scenario: sc)
         let r = after.run()
         XCTAssertTrue(r.completed)
