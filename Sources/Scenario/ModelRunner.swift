@@ -316,12 +316,20 @@ public final class ModelRunner {
             // ramfs and memfd pages are a file's page cache, indexed by its XArray.
             let (order, count) = Self.holdBlocks(kind, pages: pages)
             let name = Self.ownerName(id), pageKind = Self.pageKind(kind)
+            let mapped = kind == .anon  // mmap + touch: page tables too (pinned: not yet, see offline-pinned-timeout)
             let owner =
                 kind == .ramfs || kind == .shmem
                 ? try machine.createFileOwner(name: name, kind: pageKind, node: node ?? 0, bound: node != nil)
-                : try machine.createOwner(name: name, kind: pageKind, node: node ?? 0, bound: node != nil, order: order)
+                : mapped
+                    ? try machine.createAnonOwner(name: name, kind: pageKind, node: node ?? 0, bound: node != nil)
+                    : try machine.createOwner(
+                        name: name, kind: pageKind, node: node ?? 0, bound: node != nil, order: order)
             holds[id] = owner
-            if machine.allocateFilePages(owner: owner, pages: count) < count { err = "ENOMEM" }
+            let got =
+                mapped
+                ? machine.faultAnonPages(owner: owner, pages: count)
+                : machine.allocateFilePages(owner: owner, pages: count)
+            if got < count { err = "ENOMEM" }
         } catch let e as KernelError {
             err = e.errno.symbol
         } catch {

@@ -18,7 +18,8 @@ public struct Owner: Sendable {
     public var reclaimable: Bool
     /// init's memory (pid 1): `oom_unkillable_task()` (mm/oom_kill.c) never selects it.
     public internal(set) var oomUnkillable = false
-    /// The owner of this file's page-cache index slabs (PageCacheXArray), 0 for none.
+    /// The owner freed together with this one, 0 for none: a file's page-cache index slabs
+    /// (PageCacheXArray), an anonymous mapping's page tables (AnonMapping).
     public internal(set) var xarrayOwner = 0
     /// Built by the first `reclaim` that scans this owner, kept up to date from then on.
     var zoneSummary: BlockZoneSummary?
