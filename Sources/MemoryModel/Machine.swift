@@ -68,6 +68,9 @@ public final class Machine: @unchecked Sendable {
     /// runner's guest program (memhp-guest), whose address space holds every hold. Cleared
     /// once killed.
     public var untrackedOOMVictim: String?
+    /// How deep the calling task is in the model's operations (`syscall`, KernelEntry.swift):
+    /// the kernel's workers run when it leaves the outermost one.
+    @exclusivity(unchecked) var syscallDepth = 0
 
     public static let zonesPerNode = ZoneType.allCases.count
 

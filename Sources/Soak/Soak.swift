@@ -283,8 +283,6 @@ public final class Soak {
         default:
             throw ReplayError(index: 0, message: "unknown event `\(text)`")
         }
-        // An eject spinning in the kernel's hotplug worker goes on once its page is freed.
-        m.acpiEjectResume()
     }
 
     /// Several writers at once (hotplug writers among them, some with a signal pending),

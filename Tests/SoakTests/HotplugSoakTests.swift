@@ -59,8 +59,6 @@ final class HotplugSoakTests: XCTestCase {
                 let o = owners[Int(rng.next() % UInt64(owners.count))]
                 if m.owners[o] != nil { m.release(owner: o, blocks: Int(rng.next() % 300)) }
             }
-            // The ACPI worker goes on with a pending eject once the page it spins on changed.
-            m.acpiEjectResume()
             do { try m.verify() } catch { XCTFail("step \(step) action \(action): \(error)"); return }
             // A pending eject's worker spins in offline_pages() on its block (a kernel thread gets
             // no signal): that block alone stays going-offline until the page it waits for goes.

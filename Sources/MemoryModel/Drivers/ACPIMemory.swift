@@ -11,6 +11,8 @@ extension Machine {
     public func acpiMemoryDeviceAdd(id: String, startBytes: Int, sizeBytes: Int, node: Int, booting: Bool = false)
         throws -> [Int]
     {
+        enterKernel()
+        defer { exitToUserMode() }
         guard drivers.acpiDevices[id] == nil else { throw KernelError(.fileExists, "ACPI memory device \(id) exists") }
         guard sizeBytes > 0 else {
             log("acpi PNP0C80:\(String(format2: drivers.acpiDevices.count)): device is empty")
@@ -52,6 +54,8 @@ extension Machine {
     /// then the ACPI hotplug event adds it and the guest reports `_OST` 0 on success.
     @discardableResult
     public func hotAddDIMM(id: String, sizeBytes: Int, node: Int = 0) throws -> [Int] {
+        enterKernel()
+        defer { exitToUserMode() }
         let start = try freeDeviceMemoryAddress(sizeBytes: sizeBytes)
         do {
             let ids = try acpiMemoryDeviceAdd(id: id, startBytes: start, sizeBytes: sizeBytes, node: node)
@@ -89,10 +93,12 @@ extension Machine {
     /// "Offline failed.", reports `_OST` 0x82 and the eject is refused (EBUSY). Otherwise the
     /// memory is removed and `_OST` 0 reported. The ACPI hotplug worker is a kernel thread: no
     /// signal stops its offline_pages(), so on a block whose pages never migrate it spins
-    /// until they are freed. The model then leaves the eject pending (`acpiEjectResume`
-    /// continues it), advances to `deadline` (the host waited that long for DEVICE_DELETED)
-    /// and throws EBUSY with only 0x84 reported.
+    /// until they are freed. The model then leaves the eject pending (the worker retries when
+    /// the calling task leaves the kernel: `acpiHotplugWorkerRetries`), advances to `deadline`
+    /// (the host waited that long for DEVICE_DELETED) and throws EBUSY with only 0x84 reported.
     public func acpiEjectDIMM(id: String, deadline: UInt64? = nil) throws {
+        enterKernel()
+        defer { exitToUserMode() }
         guard drivers.acpiDevices[id] != nil else {
             throw KernelError(.operationNotSupportedByDevice, "no ACPI memory device \(id)")
         }
@@ -111,11 +117,11 @@ extension Machine {
         }
     }
 
-    /// Continue an eject whose worker spins in offline_pages(), once the page it was stuck
-    /// on changed (freed, or no longer of the kind that never migrates): the offline is
-    /// retried from the start, and the walk goes on. Called after every guest step; nothing
-    /// to do without a pending eject.
-    public func acpiEjectResume() {
+    /// The spinning worker's next offline_pages() pass: once the page it was stuck on changed
+    /// (freed, or no longer of the kind that never migrates) the offline is retried from the
+    /// start and the walk goes on; otherwise the pass changes nothing. Run where the worker
+    /// gets the CPU, when the calling task leaves the kernel (`exitToUserMode`).
+    func acpiHotplugWorkerRetries() {
         guard var walk = drivers.pendingEject, memmap.kind(walk.pfn) != walk.kind else { return }
         drivers.pendingEject = nil
         let b = walk.spinning
