@@ -75,6 +75,11 @@ public struct GuestProgram: Sendable {
     public static let baseCmdline = "console=ttyS0 quiet panic=-1 nokaslr"
     /// The guest program's process name (comm), as the kernel's OOM killer reports it.
     public static let processName = "memhp-guest"
+    /// Anonymous pages memhp-guest faults in at its first `settle()` (after its first host
+    /// request) and never again: its stack grows under settle's two 4 KiB buffers. Measured on
+    /// 6.1.0-57 with the MADV_NOHUGEPAGE runner (commit 65381d6): AnonPages 168 kB before the
+    /// first dimm-add, 176 kB after it, still 176 kB after a second dimm-add and a `dump blocks`.
+    public static let firstSettleStackPages = 2
 
     /// The kernel command line of the scenario's guest (QEMU's `-append`; the model's `guest cmdline=`).
     public static func kernelCommandLine(_ sc: Scenario) -> String {

@@ -43,6 +43,12 @@ public final class ModelRunner {
     /// Which scenario line is running (for the explain log).
     var currentLine = 0
     var holds: [String: Int] = [:]
+    /// The guest program has settled after a host request once (`guestSettle`).
+    var settledOnce = false
+    /// Where the log is cut when the OOM killer kills the guest inside the instruction that
+    /// is running: nil cuts before the instruction's output; a host request's settle sets
+    /// it after its `hotplug` line (the host runner writes that line, not the guest).
+    var killMark: Int?
 
     /// `boot` defaults to `Machine.boot`; tests may pass a prepared machine.
     public init(scenario: Scenario, boot: @escaping (MachineConfig) throws -> Machine = Machine.boot) {
@@ -102,8 +108,11 @@ public final class ModelRunner {
             }
             for ins in instructions {
                 let kills = machine.vmstat.oomKill, mark = out.count
+                killMark = nil
                 perform(ins)
-                if machine.vmstat.oomKill != kills { return guestKilled(keeping: mark, bootClock: bootClock) }
+                if machine.vmstat.oomKill != kills {
+                    return guestKilled(keeping: killMark ?? mark, bootClock: bootClock)
+                }
             }
             // Virtual time passed: virtio-mem retry timers that expired meanwhile fire now.
             let kills = machine.vmstat.oomKill
@@ -181,6 +190,7 @@ public final class ModelRunner {
             doRead(path)
         case .host(_, _, let step):
             hostAction(step)
+            guestSettle()
         case .hold(let kind, let id, let size, let node):
             doHold(kind: kind, id: id, bytes: size, node: node)
         case .release(let id):
@@ -194,6 +204,23 @@ public final class ModelRunner {
         }
         // An eject spinning in the kernel's hotplug worker goes on once its page is freed.
         machine.acpiEjectResume()
+    }
+
+    /// memhp-guest's `settle()` after a host request: the first one grows the program's stack
+    /// by `GuestProgram.firstSettleStackPages` pages (its two 4 KiB state buffers lie below
+    /// every frame it used before), each a page fault: `do_anonymous_page` allocates an order-0
+    /// GFP_HIGHUSER_MOVABLE page, and where none can be had (a failed hot-add left the zones
+    /// at their min watermark: campaign seeds 51 and 54) the OOM killer kills the guest
+    /// there, after the host runner wrote the step's `hotplug` line.
+    func guestSettle() {
+        guard !settledOnce else { return }
+        settledOnce = true
+        killMark = out.count
+        let name = GuestProgram.processName + ":stack"
+        guard let owner = machine.ownerID(named: name) ?? (try? machine.createOwner(name: name, kind: .anon)) else {
+            return
+        }
+        machine.allocate(owner: owner, blocks: GuestProgram.firstSettleStackPages)
     }
 
     /// Records a step the model cannot perform yet. Never fakes a result.
@@ -436,8 +463,8 @@ public final class ModelRunner {
                 o.add("ok", 0); o.addQuoted("error", failure ?? "device_add failed")
             } else {
                 let bs = Geometry.minMemoryBlockSize
-                if let dev = machine.drivers.acpiDevices[id] {
-                    let addr = dev.range.start << Geometry.pageShift
+                if let range = machine.drivers.acpiDevices[id]?.range ?? machine.drivers.unattachedDIMMs[id] {
+                    let addr = range.start << Geometry.pageShift
                     o.add("addr", "0x" + String(addr, radix: 16))
                     o.add("blocks", "\(addr / bs)-\((addr + size) / bs - 1)")
                 }
