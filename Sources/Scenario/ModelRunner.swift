@@ -45,6 +45,10 @@ public final class ModelRunner {
     var holds: [String: Int] = [:]
     /// The guest program has settled after a host request once (`guestSettle`).
     var settledOnce = false
+    /// The guest program's `chunk` buffer has been written (`guestChunk`).
+    var chunkTouched = false
+    /// Page-table owners of anonymous and pinned holds, by hold id.
+    var holdTables: [String: Int] = [:]
     /// Where the log is cut when the OOM killer kills the guest inside the instruction that
     /// is running: nil cuts before the instruction's output; a host request's settle sets
     /// it after its `hotplug` line (the host runner writes that line, not the guest).
@@ -339,6 +343,7 @@ public final class ModelRunner {
         var err = "0"
         let pages = (bytes + 4095) / 4096
         machine.kernelActivityRuns()  // the process's page tables or its file's XArray nodes
+        guestChunk()
         do {
             // ramfs and memfd pages are a file's page cache, indexed by its XArray.
             let (order, count) = Self.holdBlocks(kind, pages: pages)
@@ -348,7 +353,18 @@ public final class ModelRunner {
                 ? try machine.createFileOwner(name: name, kind: pageKind, node: node ?? 0, bound: node != nil)
                 : try machine.createOwner(name: name, kind: pageKind, node: node ?? 0, bound: node != nil, order: order)
             holds[id] = owner
-            if machine.allocateFilePages(owner: owner, pages: count) < count { err = "ENOMEM" }
+            // Pinned holds keep the old single run: the model allocates their pages unmovable
+            // (the FOLL_LONGTERM pin of movable anon pages is not modelled), so their page
+            // tables would land among them, where the kernel's stay in one stolen pageblock
+            // (offline-pinned-timeout's EXPECTED-FAILURES entry).
+            if kind == .anon {
+                let tables = try machine.createOwner(
+                    name: name + ":pgtables", kind: .pageTable, node: node ?? 0, bound: node != nil)
+                holdTables[id] = tables
+                if faultInMapping(owner: owner, tables: tables, pages: count) < count { err = "ENOMEM" }
+            } else if machine.allocateFilePages(owner: owner, pages: count) < count {
+                err = "ENOMEM"
+            }
         } catch let e as KernelError {
             err = e.errno.symbol
         } catch {
@@ -365,11 +381,43 @@ public final class ModelRunner {
             ).line)
     }
 
-    /// `release ID`: closing the fd / munmap frees everything, without allocating.
+    /// memhp-guest's hold and fill start by filling its 1 MiB static `chunk` buffer (the
+    /// bytes they write): the first one faults its 256 pages in (anonymous .bss pages of the
+    /// guest, GFP_HIGHUSER_MOVABLE, under the default policy), once for the run.
+    func guestChunk() {
+        guard !chunkTouched else { return }
+        chunkTouched = true
+        let name = GuestProgram.processName + ":chunk"
+        guard let owner = machine.ownerID(named: name) ?? (try? machine.createOwner(name: name, kind: .anon)) else {
+            return
+        }
+        machine.allocate(owner: owner, blocks: GuestProgram.chunkPages)
+    }
+
+    /// The guest's touch of a fresh private anonymous mapping, one page every 4 KiB in address
+    /// order: the first fault in each 1 GiB allocates a PMD table (`__pmd_alloc`), the first in
+    /// each 2 MiB a PTE table (`__pte_alloc`, GFP_PGTABLE_USER: unmovable, under the task's
+    /// policy), then the page itself. Returns the pages mapped.
+    func faultInMapping(owner: Int, tables: Int, pages: Int) -> Int {
+        var done = 0
+        while done < pages {
+            if done % (512 * 512) == 0 && machine.allocate(owner: tables, blocks: 1) < 1 { break }
+            if machine.allocate(owner: tables, blocks: 1) < 1 { break }
+            let n = Swift.min(512, pages - done)
+            let got = machine.allocate(owner: owner, blocks: n)
+            done += got
+            if got < n { break }
+        }
+        return done
+    }
+
+    /// `release ID`: closing the fd / munmap frees everything, without allocating: the
+    /// mapping's pages (`unmap_vmas`), then its page tables (`free_pgtables`).
     func doRelease(_ id: String) {
         var rc = 1
         if let owner = holds.removeValue(forKey: id) {
             machine.destroyOwner(owner)
+            if let tables = holdTables.removeValue(forKey: id) { machine.destroyOwner(tables) }
             rc = 0
         }
         out.append(Observation("release", [.init("id", id), .init("rc", String(rc))]).line)
@@ -383,6 +431,7 @@ public final class ModelRunner {
         var pages = 0
         var owner: Int?
         machine.kernelActivityRuns()  // the guest reads zoneinfo and fills a ramfs file
+        guestChunk()
         do {
             let o = try machine.createFileOwner(name: Self.ownerName(id), kind: .ramfs, node: node, bound: true)
             holds[id] = o

@@ -69,32 +69,6 @@ final class GuestOOMKillTests: XCTestCase {
         XCTAssertTrue(r.lines.contains { $0.contains("add_memory failed") })
     }
 
-    /// The same settle with memory to spare costs the guest two stack pages, once.
-    func testFirstSettleFaultsInTwoStackPages() throws {
-        let sc = try Scenario.parse(
-            """
-            mem: 1G
-            maxmem: 4G
-            slots: 4
-            ---
-            step a
-            dump meminfo
-            dimm-add hp1 128M
-            dump meminfo
-            dimm-add hp2 128M
-            dump meminfo
-            """, file: "settle.scn")
-        let r = ModelRunner(scenario: sc).run()
-        XCTAssertTrue(r.completed)
-        let anon = r.lines.compactMap { try? Observation.parse($0) }.filter { $0.kind == "meminfo" }.compactMap {
-            $0["AnonPages"].flatMap { Int($0) }
-        }
-        // The kernel (6.1.0-57, same steps): 168, 176, 176 kB.
-        XCTAssertEqual(anon.count, 3)
-        XCTAssertEqual(anon.count == 3 ? anon[1] - anon[0] : 0, 8)
-        XCTAssertEqual(anon.last, anon.count == 3 ? anon[1] : nil)
-    }
-
     /// A scenario whose holds fit never sees the OOM killer and completes as before.
     func testModelRunWithoutOOMCompletes() throws {
         let sc = try Scenario.parse(
