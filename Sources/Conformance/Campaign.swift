@@ -157,29 +157,42 @@ public enum Campaign {
         KernelVariants.paths(dir: dir, stem: stem(seed))
     }
 
-    /// `RUNS`: one line per seed, `seed-N runs=R kernel=ABI`: how many kernel runs the variants
-    /// come from (record resumes from it).
+    /// `RUNS`: one line per seed, `seed-N runs=R kernel=ABI guest=ID`: how many kernel runs the
+    /// variants come from (record resumes from it), on which kernel and with which build of the
+    /// guest runner (`GuestSource.fingerprint`: a runner whose own memory differs, e.g. one with a
+    /// THP of its own, records different free counts). Lines without `guest=` predate it.
     public struct Runs: Sendable {
-        public var runs: [Int: (count: Int, kernel: String)] = [:]
+        public struct Entry: Sendable, Equatable {
+            public var count: Int
+            public var kernel: String
+            public var guest: String?
+            public init(count: Int, kernel: String, guest: String?) {
+                self.count = count; self.kernel = kernel; self.guest = guest
+            }
+        }
+        public var runs: [Int: Entry] = [:]
         public init() {}
         public static func parse(_ text: String) -> Runs {
             var r = Runs()
             for l in text.split(separator: "\n") where !l.hasPrefix("#") {
                 let w = l.split(separator: " ")
                 guard w.count >= 2, w[0].hasPrefix("seed-"), let s = Int(w[0].dropFirst(5)) else { continue }
-                var n = 0, k = ""
+                var e = Entry(count: 0, kernel: "", guest: nil)
                 for f in w.dropFirst() {
-                    if f.hasPrefix("runs="), let v = Int(f.dropFirst(5)) { n = v }
-                    if f.hasPrefix("kernel=") { k = String(f.dropFirst(7)) }
+                    if f.hasPrefix("runs="), let v = Int(f.dropFirst(5)) { e.count = v }
+                    if f.hasPrefix("kernel=") { e.kernel = String(f.dropFirst(7)) }
+                    if f.hasPrefix("guest=") { e.guest = String(f.dropFirst(6)) }
                 }
-                r.runs[s] = (n, k)
+                r.runs[s] = e
             }
             return r
         }
         public var text: String {
-            "# campaign seeds recorded on the real kernel: seed-N runs=R kernel=ABI (memhp campaign record)\n"
-                + runs.keys.sorted().map { "\(stem($0)) runs=\(runs[$0]!.count) kernel=\(runs[$0]!.kernel)" }.joined(
-                    separator: "\n") + "\n"
+            "# campaign seeds recorded on the real kernel: seed-N runs=R kernel=ABI guest=ID (memhp campaign record)\n"
+                + runs.keys.sorted().map { seed in
+                    let e = runs[seed]!
+                    return "\(stem(seed)) runs=\(e.count) kernel=\(e.kernel)" + (e.guest.map { " guest=\($0)" } ?? "")
+                }.joined(separator: "\n") + "\n"
         }
     }
 

@@ -66,9 +66,7 @@ public final class KernelRunner {
     func guestBinary() throws -> String {
         let src = try GuestSource.load()
         let header = GuestHeader.render()
-        var h: UInt64 = 0xcbf29ce484222325
-        for b in (src + header).utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }
-        let bin = "\(opt.cache)/guest-\(String(h, radix: 16))"
+        let bin = "\(opt.cache)/guest-\(try GuestSource.fingerprint())"
         if FileManager.default.fileExists(atPath: bin) { return bin }
         try? FileManager.default.createDirectory(atPath: opt.cache, withIntermediateDirectories: true)
         let tmpDir = "\(bin).\(getpid()).d"
@@ -511,7 +509,15 @@ public final class KernelRunner {
 }
 
 /// memhp-guest.c, shipped as a resource of this target.
-enum GuestSource {
+public enum GuestSource {
+    /// FNV-1a of the runner's source and schema header: names the cached binary and, in a
+    /// campaign's RUNS, the runner a seed was recorded with.
+    public static func fingerprint() throws -> String {
+        var h: UInt64 = 0xcbf29ce484222325
+        for b in (try load() + GuestHeader.render()).utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }
+        return String(h, radix: 16)
+    }
+
     static func load() throws -> String {
         if let url = Bundle.module.url(forResource: "memhp-guest", withExtension: "c", subdirectory: "Guest"),
             let s = try? String(contentsOf: url, encoding: .utf8)

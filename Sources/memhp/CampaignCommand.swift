@@ -54,6 +54,7 @@ struct CampaignCommand: ParsableCommand {
                 throw ExitCode(1)
             }
             let runsPath = "\(dir)/RUNS"
+            let guest = try GuestSource.fingerprint()
             for s in try CampaignCommand.seeds(seeds) {
                 var table = Campaign.Runs.parse((try? String(contentsOfFile: runsPath, encoding: .utf8)) ?? "")
                 var done = table.runs[s]
@@ -61,6 +62,15 @@ struct CampaignCommand: ParsableCommand {
                     FileHandle.standardError.write(
                         Data(
                             "memhp: \(Campaign.stem(s)) was recorded on \(d.kernel), the cache has \(kernel.abi); skipped\n"
+                                .utf8))
+                    continue
+                }
+                if let d = done, d.guest != guest {
+                    // Runs of another runner build are not runs of this one: the runner's own
+                    // memory is part of what the kernel reports.
+                    FileHandle.standardError.write(
+                        Data(
+                            "memhp: \(Campaign.stem(s)) was recorded with guest runner \(d.guest ?? "(unnamed)"), this build's is \(guest); skipped (remove its RUNS line and kernel files to record it again)\n"
                                 .utf8))
                     continue
                 }
@@ -97,7 +107,7 @@ struct CampaignCommand: ParsableCommand {
                             ? "\(dir)/\(sc.name).kernel.txt" : "\(dir)/\(sc.name).kernel.\(existing.count + 1).txt"
                         try result.text.write(toFile: path, atomically: true, encoding: .utf8)
                     }
-                    done = ((done?.count ?? 0) + 1, kernel.abi)
+                    done = Campaign.Runs.Entry(count: (done?.count ?? 0) + 1, kernel: kernel.abi, guest: guest)
                     table = Campaign.Runs.parse((try? String(contentsOfFile: runsPath, encoding: .utf8)) ?? "")
                     table.runs[s] = done
                     try table.text.write(toFile: runsPath, atomically: true, encoding: .utf8)

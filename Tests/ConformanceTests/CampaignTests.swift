@@ -74,4 +74,21 @@ final class CampaignTests: XCTestCase {
         XCTAssertEqual(r.matchedLines, 1)
         XCTAssertEqual(r.diff.count, 2)
     }
+
+    /// RUNS names the runner build beside the kernel; lines from before `guest=` still parse, and
+    /// the text round-trips.
+    func testRunsTableKeepsKernelAndGuestRunner() {
+        let text = """
+            # header
+            seed-0003 runs=2 kernel=6.1.0-57-amd64 guest=fbd2a3eb9a70ec8e
+            seed-0010 runs=1 kernel=6.1.0-56-amd64
+            """
+        let t = Campaign.Runs.parse(text)
+        XCTAssertEqual(t.runs[3], .init(count: 2, kernel: "6.1.0-57-amd64", guest: "fbd2a3eb9a70ec8e"))
+        XCTAssertEqual(t.runs[10], .init(count: 1, kernel: "6.1.0-56-amd64", guest: nil))
+        XCTAssertNil(t.runs[4])
+        XCTAssertEqual(Campaign.Runs.parse(t.text).runs, t.runs)
+        XCTAssertTrue(t.text.contains("seed-0003 runs=2 kernel=6.1.0-57-amd64 guest=fbd2a3eb9a70ec8e\n"))
+        XCTAssertTrue(t.text.contains("seed-0010 runs=1 kernel=6.1.0-56-amd64\n"))
+    }
 }

@@ -51,18 +51,23 @@ extension Machine {
 
     /// QEMU `device_add pc-dimm` at run time: the DIMM goes to the lowest free address of the
     /// device memory region (1 GiB aligned start of the region, DIMMs packed after each other),
-    /// then the ACPI hotplug event adds it and the guest reports `_OST` 0 on success.
+    /// then the ACPI hotplug event adds it and the guest reports `_OST` 0 — also when the add
+    /// fails: `acpi_device_hotplug` → `acpi_scan_device_check` → `acpi_bus_scan` →
+    /// `acpi_bus_attach` ignores a scan handler's error (`acpi_scan_attach_handler` < 0 →
+    /// return 0), so the scan succeeds and `_OST` is ACPI_OST_SC_SUCCESS; only "add_memory
+    /// failed" in the log tells. QEMU's device stays where it was placed
+    /// (`unattachedDIMMs`), so the next DIMM goes above it.
     @discardableResult
     public func hotAddDIMM(id: String, sizeBytes: Int, node: Int = 0) throws -> [Int] {
         enterKernel()
         defer { exitToUserMode() }
         let start = try freeDeviceMemoryAddress(sizeBytes: sizeBytes)
+        defer { drivers.ostEvents.append((id, 0)) }
         do {
-            let ids = try acpiMemoryDeviceAdd(id: id, startBytes: start, sizeBytes: sizeBytes, node: node)
-            drivers.ostEvents.append((id, 0))
-            return ids
+            return try acpiMemoryDeviceAdd(id: id, startBytes: start, sizeBytes: sizeBytes, node: node)
         } catch {
-            drivers.ostEvents.append((id, 0x80 | 0x0f))  // insertion failure
+            drivers.unattachedDIMMs[id] = PFNRange(
+                start: start >> Geometry.pageShift, count: sizeBytes >> Geometry.pageShift)
             throw error
         }
     }
@@ -71,8 +76,8 @@ extension Machine {
     func freeDeviceMemoryAddress(sizeBytes: Int) throws -> Int {
         let region = layout?.deviceMemory ?? (1 << 32)..<(memmap.pfnCount << Geometry.pageShift)
         let used =
-            drivers.acpiDevices.values.map {
-                ($0.range.start << Geometry.pageShift, $0.range.end << Geometry.pageShift)
+            (drivers.acpiDevices.values.map(\.range) + drivers.unattachedDIMMs.values).map {
+                ($0.start << Geometry.pageShift, $0.end << Geometry.pageShift)
             }
             + (layout?.dimms.map { ($0.start, $0.start + $0.sizeBytes) } ?? [])
         var addr = region.lowerBound
