@@ -18,8 +18,7 @@ public struct Owner: Sendable {
     public var reclaimable: Bool
     /// init's memory (pid 1): `oom_unkillable_task()` (mm/oom_kill.c) never selects it.
     public internal(set) var oomUnkillable = false
-    /// The owner freed together with this one, 0 for none: a file's page-cache index slabs
-    /// (PageCacheXArray), an anonymous mapping's page tables (AnonMapping).
+    /// The owner of this file's page-cache index slabs (PageCacheXArray), 0 for none.
     public internal(set) var xarrayOwner = 0
     /// Built by the first `reclaim` that scans this owner, kept up to date from then on.
     var zoneSummary: BlockZoneSummary?
@@ -103,6 +102,8 @@ extension Machine {
     /// is returned.
     @discardableResult
     public func allocate(owner id: Int, blocks count: Int) -> Int {
+        enterKernel()
+        defer { exitToUserMode() }
         // Only the scalars: a copy of the Owner would share its block list, and the first
         // append below would then copy the whole list (quadratic over one-page calls).
         guard let (order, gfp, node, kind, bound) = owners[id].map({ ($0.order, $0.gfp, $0.node, $0.kind, $0.bound) })
@@ -156,6 +157,8 @@ extension Machine {
     /// Free up to `count` of an owner's blocks (all when nil), newest first.
     @discardableResult
     public func release(owner id: Int, blocks count: Int? = nil) -> Int {
+        enterKernel()
+        defer { exitToUserMode() }
         // No Owner copy held across the removals (it would make removeLast copy the list).
         guard let (order, held) = owners[id].map({ ($0.order, $0.blocks.count) }) else { return 0 }
         let n = Swift.min(count ?? held, held)
@@ -170,6 +173,8 @@ extension Machine {
 
     /// Free everything an owner holds and forget it.
     public func destroyOwner(_ id: Int) {
+        enterKernel()
+        defer { exitToUserMode() }
         guard let (name, xa) = owners[id].map({ ($0.name, $0.xarrayOwner) }) else { return }
         release(owner: id)
         owners.byName[name] = nil
