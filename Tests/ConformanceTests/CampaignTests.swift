@@ -91,4 +91,15 @@ final class CampaignTests: XCTestCase {
         XCTAssertTrue(t.text.contains("seed-0003 runs=2 kernel=6.1.0-57-amd64 guest=fbd2a3eb9a70ec8e\n"))
         XCTAssertTrue(t.text.contains("seed-0010 runs=1 kernel=6.1.0-56-amd64\n"))
     }
+
+    /// After an OOM kill of the guest the exit status is the dying guest's race (137 or -1):
+    /// not compared; without an OOM kill it is.
+    func testExitStatusAfterTheGuestsOOMKillIsNotCompared() {
+        let kernel = "oom_kill process=memhp-guest\nscenario_exit rc=137\n"
+        let model = "oom_kill process=memhp-guest\nscenario_exit rc=-1\n"
+        XCTAssertTrue(Campaign.compare(seed: 0, shape: "x", model: model, variants: [kernel]).identical)
+        let lived = Campaign.compare(
+            seed: 0, shape: "x", model: "scenario_exit rc=-1\n", variants: ["scenario_exit rc=137\n"])
+        XCTAssertFalse(lived.identical)
+    }
 }
