@@ -61,7 +61,10 @@ public final class ModelRunner {
             "# model: memhp MemoryModel seed=\(sc.machine.seed)"
         ]
         do {
-            machine = try boot(sc.machine)
+            // The guest runner's prefaulted buffers are user pages it has before the first step.
+            var config = sc.machine
+            config.guestPrefaultPages = GuestFootprint.pages(program.prefault)
+            machine = try boot(config)
         } catch {
             out.append("# boot failed: \(error)")
             out.append("scenario_exit rc=-1")

@@ -49,6 +49,7 @@ extension Machine {
         m.allocateBootMemory(layout.bootAllocations, phase: .rootfs)
         for r in ReservedRange.inLateFreeOrder(layout.reserved) { m.freeReservedPages(r.range) }
         m.allocateBootMemory(layout.bootAllocations, phase: .userspace)
+        m.allocateGuestPrefault(config.guestPrefaultPages)
         // virtio_mem (a module the runner loads before the first step) probes its devices
         // and plugs what they request already.
         do { try m.virtioMemProbeAll() } catch let e as KernelError {
@@ -120,6 +121,18 @@ extension Machine {
             allocate(owner: id, blocks: a.pcp)
             destroyOwner(id)
         }
+    }
+}
+
+extension Machine {
+    /// The guest program's buffers it touches before its first step (`MachineConfig.guestPrefaultPages`):
+    /// anonymous order-0 page faults, GFP_HIGHUSER_MOVABLE, after the late frees reached the
+    /// per-cpu lists. Part of the runner's process, which the OOM killer treats as one task
+    /// (`untrackedOOMVictim`), so not a victim of its own.
+    func allocateGuestPrefault(_ pages: Int) {
+        guard pages > 0, let id = try? createOwner(name: "guest:buffers", kind: .anon) else { return }
+        owners.slots[id]?.oomUnkillable = true
+        allocate(owner: id, blocks: pages)
     }
 }
 
