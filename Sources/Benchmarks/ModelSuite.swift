@@ -130,6 +130,13 @@ public enum ModelSuite {
                 MachineConfig(memBytes: 16 << 40, maxmemBytes: 17 << 40, slots: 4), arguments: ["--summary"])
         },
         BenchCase(
+            "lsmem-16t-2g",
+            "lsmem over a 16 TiB guest with the issue's 2 GiB blocks (--mem 16385G --maxmem 17T: RAM ends at 16 TiB + 2 GiB, 8,192 blocks; the pc machine's --mem 16T ends at 16 TiB + 1 GiB: 1 GiB blocks, as lsmem-16t)",
+            needsBytes: 2 << 30
+        ) {
+            try LsmemOverFUSE.run(MachineConfig(memBytes: 16385 << 30, maxmemBytes: 17 << 40, slots: 4), arguments: [])
+        },
+        BenchCase(
             "hotadd-1t",
             "ACPI hot-add of a 1 TiB DIMM to a 64 GiB guest (16 GiB of memmap from the kernel zones), left offline",
             needsBytes: 4 << 30

@@ -3,11 +3,11 @@ import MemoryModel
 
 /// What the kernel may cache of the served tree, and how the server takes it back.
 ///
-/// Names and attributes are given a short lifetime (`FUSEConst.entryTimeout`), so that a tool
-/// walking thousands of paths (lsmem over the 16,384 blocks of a 16 TiB guest) is not asked
-/// again about every directory on every path: with none, each open cost a LOOKUP of every
-/// component and a GETATTR of every directory (default_permissions checks the cached mode).
-/// That is safe because of what can change while the tree is served:
+/// Names and attributes are given a lifetime (`FUSEConst.entryTimeout`, an hour), so that a
+/// tool walking thousands of paths (lsmem over the 16,384 blocks of a 16 TiB guest) is not
+/// asked again about every directory on every path: with none, each open cost a LOOKUP of
+/// every component and a GETATTR of every directory (default_permissions checks the cached
+/// mode). That is safe for any lifetime because of what can change while the tree is served:
 /// - attributes change only by chmod/chown, whose SETATTR reply carries the new ones;
 /// - names appear (probe, hot-add): a missing name is never cached, since ENOENT is answered
 ///   as an error, which leaves no timed negative entry;
@@ -29,15 +29,18 @@ final class NodeIDs: @unchecked Sendable {
 
     /// The ID of `path`, made on first use. IDs are path-based and never reused: a removed
     /// block's directory simply stops resolving (ENOENT), as a stale sysfs dentry does.
-    func identify(_ path: String) -> UInt64 {
-        mutex.withLock {
-            if let id = idsByPath[path] { return id }
-            let id = nextID
-            nextID += 1
-            idsByPath[path] = id
-            pathsByID[id] = path
-            return id
-        }
+    func identify(_ path: String) -> UInt64 { mutex.withLock { identifyLocked(path) } }
+
+    /// `identify` of each path, in order, under one lock (a directory listing's entries).
+    func identify(_ paths: [String]) -> [UInt64] { mutex.withLock { paths.map(identifyLocked) } }
+
+    private func identifyLocked(_ path: String) -> UInt64 {
+        if let id = idsByPath[path] { return id }
+        let id = nextID
+        nextID += 1
+        idsByPath[path] = id
+        pathsByID[id] = path
+        return id
     }
 
     /// The node directories the kernel has seen (where a removed block's link must go too).

@@ -36,8 +36,11 @@ enum FUSEConst {
     /// fuse_notify_code FUSE_NOTIFY_INVAL_ENTRY, sent as the out header's error with unique 0.
     static let notifyInvalEntry: Int32 = 3
     /// Seconds the kernel may keep a name or attributes before asking again (`NodeIDs` says
-    /// why that is safe): long enough that a tool's walk over thousands of blocks asks once.
-    static let entryTimeout: UInt64 = 1
+    /// why that is safe at any length: every change is taken back or carried by its reply).
+    /// An hour, so that a walk over tens of thousands of blocks that takes longer than a
+    /// second (lsmem over a 16 TiB guest) does not look up again every name the listing of
+    /// /sys/devices/system/memory gave it.
+    static let entryTimeout: UInt64 = 3600
     // fuse_setattr_in.valid
     static let fattrMode: UInt32 = 1 << 0
     static let fattrUID: UInt32 = 1 << 1

@@ -176,19 +176,19 @@ public final class FUSEServer: @unchecked Sendable {
             guard let parent = ids.path(nodeID) else { reply(unique, error: .ENOENT); return }
             let path = join(parent, name)
             do {
-                let node = try fs.lookup(path)
+                let (node, o) = try fs.lookupWithAttributes(path)
                 let id = ids.identify(path)
                 var w = FUSEWriter()
-                attributes(node, path: path, id: id).writeEntry(to: &w, nodeID: id)
+                attributes(node, path: path, id: id, override: o).writeEntry(to: &w, nodeID: id)
                 reply(unique, w.bytes)
             } catch { reply(unique, error: errnoValue(error)) }
         case .getattr:
             guard let path = ids.path(nodeID) else { reply(unique, error: .ENOENT); return }
             do {
-                let node = try fs.lookup(path)
+                let (node, o) = try fs.lookupWithAttributes(path)
                 var w = FUSEWriter()
                 w.u64(attrTimeout(nodeID)); w.u32(0); w.u32(0)  // attr_valid, attr_valid_nsec, dummy
-                attributes(node, path: path, id: nodeID).write(to: &w)
+                attributes(node, path: path, id: nodeID, override: o).write(to: &w)
                 reply(unique, w.bytes)
             } catch { reply(unique, error: errnoValue(error)) }
         case .setattr: setattr(unique, nodeID, &r)
@@ -280,7 +280,7 @@ public final class FUSEServer: @unchecked Sendable {
             }
             var w = FUSEWriter()
             w.u64(attrTimeout(nodeID)); w.u32(0); w.u32(0)
-            attributes(node, path: path, id: nodeID).write(to: &w)
+            attributes(node, path: path, id: nodeID, override: fs.attributeOverride(path)).write(to: &w)
             reply(unique, w.bytes)
         } catch { reply(unique, error: errnoValue(error)) }
     }
@@ -291,11 +291,12 @@ public final class FUSEServer: @unchecked Sendable {
     private func open(_ unique: UInt64, _ nodeID: UInt64, flags: UInt32) {
         guard let path = ids.path(nodeID) else { reply(unique, error: .ENOENT); return }
         do {
-            guard case .file(let f) = try fs.lookup(path) else { reply(unique, error: .EISDIR); return }
+            let (node, o) = try fs.lookupWithAttributes(path)
+            guard case .file(let f) = node else { reply(unique, error: .EISDIR); return }
             let acc = Int32(flags) & O_ACCMODE
             let wantsRead = acc == O_RDONLY || acc == O_RDWR
             let wantsWrite = acc == O_WRONLY || acc == O_RDWR
-            let mode = fs.attributeOverride(path)?.mode ?? f.mode
+            let mode = o?.mode ?? f.mode
             if wantsRead && (mode & 0o444 == 0 || (f.show == nil && f.readBytes == nil)) {
                 reply(unique, error: .EACCES); return
             }
@@ -324,14 +325,14 @@ public final class FUSEServer: @unchecked Sendable {
         // pread of a binary file: the model answers for exactly this offset and size
         // (direct_io passes both through, so kpageflags' EINVAL for unaligned ones reaches the caller).
         if h.binary {
-            do { reply(unique, try fs.readBytes(h.path, offset: offset, count: size)) } catch {
+            do { reply(unique, try fs.readBytes(realPath: h.path, offset: offset, count: size)) } catch {
                 reply(unique, error: errnoValue(error))
             }
             return
         }
         // A read from the start regenerates the text, as a fresh seq_file read does.
         if h.snapshot == nil || offset == 0 {
-            do { h.snapshot = Array(try fs.read(h.path).utf8) } catch {
+            do { h.snapshot = Array(try fs.read(realPath: h.path).utf8) } catch {
                 reply(unique, error: errnoValue(error)); return
             }
             handles[fh] = h
@@ -433,31 +434,46 @@ public final class FUSEServer: @unchecked Sendable {
         }
         var w = FUSEWriter()
         let entries = h.entries!
+        let entrySize = { (name: String) in ((24 + name.utf8.count + 7) & ~7) + (plus ? FUSEConst.entryOutSize : 0) }
         var i = offset
         while i < entries.count {
-            // Only the entries this reply carries are looked up (their type, and attributes
-            // for readdirplus); one that went meanwhile is skipped, as a removed kernfs node is.
-            let name = entries[i]
-            let isDot = i < 2
-            let path = isDot ? h.path : join(h.path, name)
-            let node = isDot ? nil : try? fs.lookup(path)
-            if !isDot && node == nil { i += 1; continue }
-            let nameBytes = Array(name.utf8)
-            let direntSize = (24 + nameBytes.count + 7) & ~7
-            let need = direntSize + (plus ? FUSEConst.entryOutSize : 0)
-            if w.bytes.count + need > size { break }
-            let id = isDot ? (ids.existing(h.path) ?? FUSEConst.rootID) : ids.identify(path)
-            if plus {
-                if let node {
-                    attributes(node, path: path, id: id).writeEntry(to: &w, nodeID: id)
-                } else {
-                    w.zeros(FUSEConst.entryOutSize)  // nodeid 0: no entry for . and ..
-                }
+            // The entries that fit if all are still there are looked up together (their type,
+            // and attributes for readdirplus), under one lock; one that went meanwhile is
+            // skipped, as a removed kernfs node is, and the room it leaves goes to the next.
+            var end = i, room = size - w.bytes.count
+            while end < entries.count, entrySize(entries[end]) <= room {
+                room -= entrySize(entries[end])
+                end += 1
             }
-            w.u64(id); w.u64(UInt64(i + 1)); w.u32(UInt32(nameBytes.count)); w.u32(direntType(node))
-            w.bytes.append(contentsOf: nameBytes)
-            w.pad8()
-            i += 1
+            if end == i { break }
+            let first = Swift.max(i, 2)  // . and .. are the directory itself and its parent
+            let names = first < end ? Array(entries[first..<end]) : []
+            let paths = names.map { join(h.path, $0) }
+            let found = fs.lookupChildren(of: h.path, names)
+            let present = zip(paths, found).compactMap { $1 == nil ? nil : $0 }
+            var presentIDs = ids.identify(present)[...]
+            for k in i..<end {
+                let name = entries[k]
+                var node: KernelNode?, o: AttributeOverride?, path = h.path, id: UInt64
+                if k < 2 {
+                    id = ids.existing(h.path) ?? FUSEConst.rootID
+                } else {
+                    guard let entry = found[k - first] else { continue }
+                    (node, o, path, id) = (entry.node, entry.override, paths[k - first], presentIDs.popFirst()!)
+                }
+                if plus {
+                    if let node {
+                        attributes(node, path: path, id: id, override: o).writeEntry(to: &w, nodeID: id)
+                    } else {
+                        w.zeros(FUSEConst.entryOutSize)  // nodeid 0: no entry for . and ..
+                    }
+                }
+                let nameBytes = Array(name.utf8)
+                w.u64(id); w.u64(UInt64(k + 1)); w.u32(UInt32(nameBytes.count)); w.u32(direntType(node))
+                w.bytes.append(contentsOf: nameBytes)
+                w.pad8()
+            }
+            i = end
         }
         reply(unique, w.bytes)
     }
@@ -493,9 +509,8 @@ public final class FUSEServer: @unchecked Sendable {
     }
 
     /// sysfs attributes claim 4096 bytes, procfs files 0 (reads are direct, so neither limits them).
-    private func attributes(_ node: KernelNode, path: String, id: UInt64) -> FUSEAttr {
+    private func attributes(_ node: KernelNode, path: String, id: UInt64, override o: AttributeOverride?) -> FUSEAttr {
         let isProc = path == "/proc" || path.hasPrefix("/proc/")
-        let o = fs.attributeOverride(path)
         var a: FUSEAttr
         switch node {
         case .directory:
@@ -539,9 +554,17 @@ public final class FUSEServer: @unchecked Sendable {
         w.u32(UInt32(FUSEConst.outHeaderSize + body.count))
         w.u32(UInt32(bitPattern: error))
         w.u64(unique)
-        w.bytes.append(contentsOf: body)
+        // One writev of the header and the body as they are (fuse_dev_write takes an iovec).
         // ENOENT: the request was interrupted meanwhile; nothing waits for the answer.
-        _ = w.bytes.withUnsafeBytes { Glibc.write(fuseFD, $0.baseAddress, $0.count) }
+        w.bytes.withUnsafeBytes { head in
+            body.withUnsafeBytes { rest in
+                var iov = [
+                    iovec(iov_base: UnsafeMutableRawPointer(mutating: head.baseAddress), iov_len: head.count),
+                    iovec(iov_base: UnsafeMutableRawPointer(mutating: rest.baseAddress), iov_len: rest.count)
+                ]
+                _ = writev(fuseFD, &iov, rest.isEmpty ? 1 : 2)
+            }
+        }
     }
 }
 

@@ -181,11 +181,13 @@ public final class KernelFS: @unchecked Sendable {
         self.machine = machine
     }
 
-    /// Run `body` with the machine locked: the only way to touch it while others may.
+    /// Run `body` with the machine locked: the only way to touch it while others may. It is
+    /// one system call of the caller (`Machine.syscall`): the kernel's threads run as it
+    /// returns, before the lock is let go.
     public func withLock<T>(_ body: (Machine) throws -> T) rethrows -> T {
         mutex.lock()
         defer { mutex.unlock() }
-        return try body(machine)
+        return try machine.syscall { try body(machine) }
     }
 
     /// Run `body` under device_hotplug_lock, then the machine lock, as ACPI and virtio-mem
@@ -388,25 +390,63 @@ public final class KernelFS: @unchecked Sendable {
         }
     }
 
+    /// `read` of a path with no symlink in it, which FUSE names only (the kernel follows links
+    /// itself, with READLINK): one lookup of the whole path instead of one per component, so
+    /// the same text and the same errno (ENOENT once the file's block is gone).
+    public func read(realPath path: String) throws -> String {
+        try withLock { m in try show(KernelFS.file(path, machine: m), path, m) }
+    }
+
     /// `pread(2)` of `count` bytes at `offset`: a binary file's own answer; for a sysctl
     /// what `proc_sys_call_handler` gives (the first `count` bytes at offset 0, nothing at
     /// any other offset: the `*ppos && !write` test of the proc_do*vec handlers; ENOMEM for
     /// 4 MiB or more); otherwise that slice of the attribute's text, as seq_file serves it.
     public func readBytes(_ path: String, offset: Int, count: Int) throws -> [UInt8] {
+        try withLock { m in try readBytes(real: KernelFS.resolve(path, machine: m), offset: offset, count: count, m) }
+    }
+
+    /// `readBytes` of a path with no symlink in it (see `read(realPath:)`).
+    public func readBytes(realPath path: String, offset: Int, count: Int) throws -> [UInt8] {
+        try withLock { m in try readBytes(real: path, offset: offset, count: count, m) }
+    }
+
+    private func readBytes(real: String, offset: Int, count: Int, _ m: Machine) throws -> [UInt8] {
+        let f = try KernelFS.file(real, machine: m)
+        guard f.mode & 0o444 != 0 else { throw KernelError(.permissionDenied) }
+        if let rb = f.readBytes { return try rb(m, offset, count) }
+        guard offset >= 0, count >= 0 else { throw KernelError(.invalidArgument) }
+        if KernelFS.isSysctl(real) {
+            if count >= sysctlMaxWriteBytes { throw KernelError(.noMemory, "sysctl: read too large") }
+            if offset != 0 || count == 0 { return [] }
+            return Array(try show(f, real, m).utf8.prefix(count))
+        }
+        let text = Array(try show(f, real, m).utf8)
+        guard offset < text.count else { return [] }
+        return Array(text[offset..<(offset + Swift.min(count, text.count - offset))])
+    }
+
+    /// A node and what chmod/chown set on it, under one lock (a FUSE LOOKUP or GETATTR answers
+    /// with both).
+    public func lookupWithAttributes(_ path: String) throws -> (node: KernelNode, override: AttributeOverride?) {
         try withLock { m in
-            let real = try KernelFS.resolve(path, machine: m)
-            let f = try KernelFS.file(real, machine: m)
-            guard f.mode & 0o444 != 0 else { throw KernelError(.permissionDenied) }
-            if let rb = f.readBytes { return try rb(m, offset, count) }
-            guard offset >= 0, count >= 0 else { throw KernelError(.invalidArgument) }
-            if KernelFS.isSysctl(real) {
-                if count >= sysctlMaxWriteBytes { throw KernelError(.noMemory, "sysctl: read too large") }
-                if offset != 0 || count == 0 { return [] }
-                return Array(try show(f, real, m).utf8.prefix(count))
+            let node = try KernelFS.lookup(KernelFS.components(path), machine: m)
+            forgetAttributesOfRemovedBlocks()
+            return (node, attributeOverrides[path])
+        }
+    }
+
+    /// `lookupWithAttributes` of several names in one directory, under one lock (a FUSE
+    /// READDIRPLUS reply's entries); nil for a name that is gone.
+    public func lookupChildren(of dir: String, _ names: [String]) -> [(node: KernelNode, override: AttributeOverride?)?]
+    {
+        withLock { m in
+            forgetAttributesOfRemovedBlocks()
+            let base = KernelFS.components(dir)
+            let prefix = dir == "/" ? "/" : dir + "/"
+            return names.map { name in
+                guard let node = try? KernelFS.lookup(base + [name], machine: m) else { return nil }
+                return (node, attributeOverrides[prefix + name])
             }
-            let text = Array(try show(f, real, m).utf8)
-            guard offset < text.count else { return [] }
-            return Array(text[offset..<(offset + Swift.min(count, text.count - offset))])
         }
     }
 

@@ -78,6 +78,16 @@ public struct GuestProgram: Sendable {
     public static let baseCmdline = "console=ttyS0 quiet panic=-1 nokaslr"
     /// The guest program's process name (comm), as the kernel's OOM killer reports it.
     public static let processName = "memhp-guest"
+    /// Anonymous pages memhp-guest faults in at its first `settle()` (after its first host
+    /// request) and never again: its stack grows under settle's two 4 KiB buffers. Measured on
+    /// 6.1.0-57 with the MADV_NOHUGEPAGE runner (commit 65381d6): AnonPages 168 kB before the
+    /// first dimm-add, 176 kB after it, still 176 kB after a second dimm-add and a `dump blocks`.
+    public static let firstSettleStackPages = 2
+    /// memhp-guest's static `chunk` buffer (1 MiB, `char chunk[1 << 20]`), which every hold and
+    /// fill writes before anything else: 256 anonymous pages on their first touch. Campaign seed
+    /// 40 probed on 6.1.0-57 with zone dumps after every step: its first hold (anon 128M) takes
+    /// 322 pages besides its own 32768 from node 0 DMA32 (256 + 64 PTE tables + 2 tables).
+    public static let chunkPages = (1 << 20) >> 12
 
     /// The kernel command line of the scenario's guest (QEMU's `-append`; the model's `guest cmdline=`).
     public static func kernelCommandLine(_ sc: Scenario) -> String {

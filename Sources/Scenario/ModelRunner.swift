@@ -43,6 +43,16 @@ public final class ModelRunner {
     /// Which scenario line is running (for the explain log).
     var currentLine = 0
     var holds: [String: Int] = [:]
+    /// The guest program has settled after a host request once (`guestSettle`).
+    var settledOnce = false
+    /// The guest program's `chunk` buffer has been written (`guestChunk`).
+    var chunkTouched = false
+    /// Page-table owners of anonymous and pinned holds, by hold id.
+    var holdTables: [String: Int] = [:]
+    /// Where the log is cut when the OOM killer kills the guest inside the instruction that
+    /// is running: nil cuts before the instruction's output; a host request's settle sets
+    /// it after its `hotplug` line (the host runner writes that line, not the guest).
+    var killMark: Int?
 
     /// `boot` defaults to `Machine.boot`; tests may pass a prepared machine.
     public init(scenario: Scenario, boot: @escaping (MachineConfig) throws -> Machine = Machine.boot) {
@@ -65,6 +75,12 @@ public final class ModelRunner {
             var config = sc.machine
             config.guestPrefaultPages = GuestFootprint.pages(program.prefault)
             machine = try boot(config)
+            // The prefaulted runner already has its stack (64 KiB of it) and its chunk buffer
+            // (the hold group): its first settle and first hold fault nothing in.
+            if !program.prefault.isEmpty {
+                settledOnce = true
+                chunkTouched = true
+            }
         } catch {
             out.append("# boot failed: \(error)")
             out.append("scenario_exit rc=-1")
@@ -105,8 +121,11 @@ public final class ModelRunner {
             }
             for ins in instructions {
                 let kills = machine.vmstat.oomKill, mark = out.count
+                killMark = nil
                 perform(ins)
-                if machine.vmstat.oomKill != kills { return guestKilled(keeping: mark, bootClock: bootClock) }
+                if machine.vmstat.oomKill != kills {
+                    return guestKilled(keeping: killMark ?? mark, bootClock: bootClock)
+                }
             }
             // Virtual time passed: virtio-mem retry timers that expired meanwhile fire now.
             let kills = machine.vmstat.oomKill
@@ -184,6 +203,7 @@ public final class ModelRunner {
             doRead(path)
         case .host(_, _, let step):
             hostAction(step)
+            guestSettle()
         case .hold(let kind, let id, let size, let node):
             doHold(kind: kind, id: id, bytes: size, node: node)
         case .release(let id):
@@ -195,8 +215,23 @@ public final class ModelRunner {
         case .sleep(let ms):
             machine.advance(nanoseconds: UInt64(max(0, ms)) * 1_000_000)
         }
-        // An eject spinning in the kernel's hotplug worker goes on once its page is freed.
-        machine.acpiEjectResume()
+    }
+
+    /// memhp-guest's `settle()` after a host request: the first one grows the program's stack
+    /// by `GuestProgram.firstSettleStackPages` pages (its two 4 KiB state buffers lie below
+    /// every frame it used before), each a page fault: `do_anonymous_page` allocates an order-0
+    /// GFP_HIGHUSER_MOVABLE page, and where none can be had (a failed hot-add left the zones
+    /// at their min watermark: campaign seeds 51 and 54) the OOM killer kills the guest
+    /// there, after the host runner wrote the step's `hotplug` line.
+    func guestSettle() {
+        guard !settledOnce else { return }
+        settledOnce = true
+        killMark = out.count
+        let name = GuestProgram.processName + ":stack"
+        guard let owner = machine.ownerID(named: name) ?? (try? machine.createOwner(name: name, kind: .anon)) else {
+            return
+        }
+        machine.allocate(owner: owner, blocks: GuestProgram.firstSettleStackPages)
     }
 
     /// Records a step the model cannot perform yet. Never fakes a result.
@@ -315,6 +350,7 @@ public final class ModelRunner {
         var err = "0"
         let pages = (bytes + 4095) / 4096
         machine.kernelActivityRuns()  // the process's page tables or its file's XArray nodes
+        guestChunk()
         do {
             // ramfs and memfd pages are a file's page cache, indexed by its XArray.
             let (order, count) = Self.holdBlocks(kind, pages: pages)
@@ -324,7 +360,18 @@ public final class ModelRunner {
                 ? try machine.createFileOwner(name: name, kind: pageKind, node: node ?? 0, bound: node != nil)
                 : try machine.createOwner(name: name, kind: pageKind, node: node ?? 0, bound: node != nil, order: order)
             holds[id] = owner
-            if machine.allocateFilePages(owner: owner, pages: count) < count { err = "ENOMEM" }
+            // Pinned holds keep the old single run: the model allocates their pages unmovable
+            // (the FOLL_LONGTERM pin of movable anon pages is not modelled), so their page
+            // tables would land among them, where the kernel's stay in one stolen pageblock
+            // (offline-pinned-timeout's EXPECTED-FAILURES entry).
+            if kind == .anon {
+                let tables = try machine.createOwner(
+                    name: name + ":pgtables", kind: .pageTable, node: node ?? 0, bound: node != nil)
+                holdTables[id] = tables
+                if faultInMapping(owner: owner, tables: tables, pages: count) < count { err = "ENOMEM" }
+            } else if machine.allocateFilePages(owner: owner, pages: count) < count {
+                err = "ENOMEM"
+            }
         } catch let e as KernelError {
             err = e.errno.symbol
         } catch {
@@ -341,11 +388,43 @@ public final class ModelRunner {
             ).line)
     }
 
-    /// `release ID`: closing the fd / munmap frees everything, without allocating.
+    /// memhp-guest's hold and fill start by filling its 1 MiB static `chunk` buffer (the
+    /// bytes they write): the first one faults its 256 pages in (anonymous .bss pages of the
+    /// guest, GFP_HIGHUSER_MOVABLE, under the default policy), once for the run.
+    func guestChunk() {
+        guard !chunkTouched else { return }
+        chunkTouched = true
+        let name = GuestProgram.processName + ":chunk"
+        guard let owner = machine.ownerID(named: name) ?? (try? machine.createOwner(name: name, kind: .anon)) else {
+            return
+        }
+        machine.allocate(owner: owner, blocks: GuestProgram.chunkPages)
+    }
+
+    /// The guest's touch of a fresh private anonymous mapping, one page every 4 KiB in address
+    /// order: the first fault in each 1 GiB allocates a PMD table (`__pmd_alloc`), the first in
+    /// each 2 MiB a PTE table (`__pte_alloc`, GFP_PGTABLE_USER: unmovable, under the task's
+    /// policy), then the page itself. Returns the pages mapped.
+    func faultInMapping(owner: Int, tables: Int, pages: Int) -> Int {
+        var done = 0
+        while done < pages {
+            if done % (512 * 512) == 0 && machine.allocate(owner: tables, blocks: 1) < 1 { break }
+            if machine.allocate(owner: tables, blocks: 1) < 1 { break }
+            let n = Swift.min(512, pages - done)
+            let got = machine.allocate(owner: owner, blocks: n)
+            done += got
+            if got < n { break }
+        }
+        return done
+    }
+
+    /// `release ID`: closing the fd / munmap frees everything, without allocating: the
+    /// mapping's pages (`unmap_vmas`), then its page tables (`free_pgtables`).
     func doRelease(_ id: String) {
         var rc = 1
         if let owner = holds.removeValue(forKey: id) {
             machine.destroyOwner(owner)
+            if let tables = holdTables.removeValue(forKey: id) { machine.destroyOwner(tables) }
             rc = 0
         }
         out.append(Observation("release", [.init("id", id), .init("rc", String(rc))]).line)
@@ -359,6 +438,7 @@ public final class ModelRunner {
         var pages = 0
         var owner: Int?
         machine.kernelActivityRuns()  // the guest reads zoneinfo and fills a ramfs file
+        guestChunk()
         do {
             let o = try machine.createFileOwner(name: Self.ownerName(id), kind: .ramfs, node: node, bound: true)
             holds[id] = o
@@ -439,8 +519,8 @@ public final class ModelRunner {
                 o.add("ok", 0); o.addQuoted("error", failure ?? "device_add failed")
             } else {
                 let bs = Geometry.minMemoryBlockSize
-                if let dev = machine.drivers.acpiDevices[id] {
-                    let addr = dev.range.start << Geometry.pageShift
+                if let range = machine.drivers.acpiDevices[id]?.range ?? machine.drivers.unattachedDIMMs[id] {
+                    let addr = range.start << Geometry.pageShift
                     o.add("addr", "0x" + String(addr, radix: 16))
                     o.add("blocks", "\(addr / bs)-\((addr + size) / bs - 1)")
                 }

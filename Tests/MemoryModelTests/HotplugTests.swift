@@ -37,6 +37,27 @@ final class HotplugTests: XCTestCase {
         return ids[0]
     }
 
+    /// A DIMM whose memmap cannot be allocated (kernel memory took the zones down to their
+    /// min watermark): "add_memory failed", no blocks, yet the guest reports `_OST` 0
+    /// (acpi_bus_attach ignores the scan handler's error; campaign seed 54's kernel runs:
+    /// `ost=0`). QEMU's device keeps its range, so the next DIMM goes above it.
+    func testFailedHotAddReportsSuccessAndKeepsItsAddress() throws {
+        let m = try machine()
+        let filler = try m.createOwner(name: "filler", kind: .slabUnreclaimable)
+        m.allocate(owner: filler, blocks: 1 << 18)
+        let before = m.blocks.count
+        XCTAssertEqual(errno { try m.hotAddDIMM(id: "a", sizeBytes: 256 << 20) }, .invalidArgument)
+        XCTAssertEqual(m.blocks.count, before)
+        XCTAssertTrue(m.kmsg.contains { $0.contains("acpi PNP0C80:00: add_memory failed") }, "\(m.kmsg.suffix(3))")
+        XCTAssertEqual(m.drivers.ostEvents.last?.device, "a")
+        XCTAssertEqual(m.drivers.ostEvents.last?.status, 0)
+        m.destroyOwner(filler)
+        let ids = try m.hotAddDIMM(id: "b", sizeBytes: 128 << 20)
+        // 0x100000000 + 256 MiB: block 34.
+        XCTAssertEqual(ids, [34])
+        XCTAssertEqual(m.drivers.ostEvents.last?.status, 0)
+    }
+
     func freeSlabAfterOnline(_ m: Machine) {
         m.kernelActivityRuns()
         if let id = m.ownerID(named: "kernel:slab_after_online") { m.destroyOwner(id) }

@@ -37,6 +37,38 @@ final class GuestOOMKillTests: XCTestCase {
         XCTAssertTrue(r.lines.last?.hasPrefix("end completed=0 reason=oom-kill") == true, r.lines.last ?? "")
     }
 
+    /// Campaign seed 54 (6.1.0-57, recorded with and without the runner's THP): a pool of 400
+    /// on 1 GiB leaves the zones at their min watermark, the 256M DIMM's memmap cannot be
+    /// allocated ("add_memory failed", yet `_OST` 0), and the guest's first settle after the
+    /// host request faults in its stack: the OOM killer kills it there. The host runner's
+    /// `hotplug` line stays; nothing after it runs.
+    func testFirstSettleAfterAFailedHotAddIsKilled() throws {
+        let sc = try Scenario.parse(
+            """
+            mem: 1G
+            maxmem: 4G
+            slots: 4
+            dimm: dimm1 512M
+            dimm: dimm2 512M
+            ---
+            step s1
+            write $VM/nr_hugepages 400
+            dimm-add hp1 256M
+            dump hugepages
+            step s2
+            read $MEM/memory5/online
+            """, file: "settle-oom.scn")
+        let r = ModelRunner(scenario: sc).run()
+        XCTAssertFalse(r.completed)
+        let kinds = r.lines.compactMap { try? Observation.parse($0) }.map(\.kind).filter {
+            $0 != "kmsg" && $0 != "dmesg"
+        }
+        XCTAssertEqual(Array(kinds.suffix(5)), ["write", "hotplug", "oom_kill", "scenario_exit", "end"])
+        let hotplug = try XCTUnwrap(r.lines.first { $0.hasPrefix("hotplug ") })
+        XCTAssertTrue(hotplug.contains(" addr=0x140000000 blocks=40-41 ost=0 ok=1"), hotplug)
+        XCTAssertTrue(r.lines.contains { $0.contains("add_memory failed") })
+    }
+
     /// A scenario whose holds fit never sees the OOM killer and completes as before.
     func testModelRunWithoutOOMCompletes() throws {
         let sc = try Scenario.parse(

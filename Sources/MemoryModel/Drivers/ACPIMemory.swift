@@ -11,6 +11,8 @@ extension Machine {
     public func acpiMemoryDeviceAdd(id: String, startBytes: Int, sizeBytes: Int, node: Int, booting: Bool = false)
         throws -> [Int]
     {
+        enterKernel()
+        defer { exitToUserMode() }
         guard drivers.acpiDevices[id] == nil else { throw KernelError(.fileExists, "ACPI memory device \(id) exists") }
         guard sizeBytes > 0 else {
             log("acpi PNP0C80:\(String(format2: drivers.acpiDevices.count)): device is empty")
@@ -49,16 +51,23 @@ extension Machine {
 
     /// QEMU `device_add pc-dimm` at run time: the DIMM goes to the lowest free address of the
     /// device memory region (1 GiB aligned start of the region, DIMMs packed after each other),
-    /// then the ACPI hotplug event adds it and the guest reports `_OST` 0 on success.
+    /// then the ACPI hotplug event adds it and the guest reports `_OST` 0 — also when the add
+    /// fails: `acpi_device_hotplug` → `acpi_scan_device_check` → `acpi_bus_scan` →
+    /// `acpi_bus_attach` ignores a scan handler's error (`acpi_scan_attach_handler` < 0 →
+    /// return 0), so the scan succeeds and `_OST` is ACPI_OST_SC_SUCCESS; only "add_memory
+    /// failed" in the log tells. QEMU's device stays where it was placed
+    /// (`unattachedDIMMs`), so the next DIMM goes above it.
     @discardableResult
     public func hotAddDIMM(id: String, sizeBytes: Int, node: Int = 0) throws -> [Int] {
+        enterKernel()
+        defer { exitToUserMode() }
         let start = try freeDeviceMemoryAddress(sizeBytes: sizeBytes)
+        defer { drivers.ostEvents.append((id, 0)) }
         do {
-            let ids = try acpiMemoryDeviceAdd(id: id, startBytes: start, sizeBytes: sizeBytes, node: node)
-            drivers.ostEvents.append((id, 0))
-            return ids
+            return try acpiMemoryDeviceAdd(id: id, startBytes: start, sizeBytes: sizeBytes, node: node)
         } catch {
-            drivers.ostEvents.append((id, 0x80 | 0x0f))  // insertion failure
+            drivers.unattachedDIMMs[id] = PFNRange(
+                start: start >> Geometry.pageShift, count: sizeBytes >> Geometry.pageShift)
             throw error
         }
     }
@@ -67,8 +76,8 @@ extension Machine {
     func freeDeviceMemoryAddress(sizeBytes: Int) throws -> Int {
         let region = layout?.deviceMemory ?? (1 << 32)..<(memmap.pfnCount << Geometry.pageShift)
         let used =
-            drivers.acpiDevices.values.map {
-                ($0.range.start << Geometry.pageShift, $0.range.end << Geometry.pageShift)
+            (drivers.acpiDevices.values.map(\.range) + drivers.unattachedDIMMs.values).map {
+                ($0.start << Geometry.pageShift, $0.end << Geometry.pageShift)
             }
             + (layout?.dimms.map { ($0.start, $0.start + $0.sizeBytes) } ?? [])
         var addr = region.lowerBound
@@ -89,10 +98,12 @@ extension Machine {
     /// "Offline failed.", reports `_OST` 0x82 and the eject is refused (EBUSY). Otherwise the
     /// memory is removed and `_OST` 0 reported. The ACPI hotplug worker is a kernel thread: no
     /// signal stops its offline_pages(), so on a block whose pages never migrate it spins
-    /// until they are freed. The model then leaves the eject pending (`acpiEjectResume`
-    /// continues it), advances to `deadline` (the host waited that long for DEVICE_DELETED)
-    /// and throws EBUSY with only 0x84 reported.
+    /// until they are freed. The model then leaves the eject pending (the worker retries when
+    /// the calling task leaves the kernel: `acpiHotplugWorkerRetries`), advances to `deadline`
+    /// (the host waited that long for DEVICE_DELETED) and throws EBUSY with only 0x84 reported.
     public func acpiEjectDIMM(id: String, deadline: UInt64? = nil) throws {
+        enterKernel()
+        defer { exitToUserMode() }
         guard drivers.acpiDevices[id] != nil else {
             throw KernelError(.operationNotSupportedByDevice, "no ACPI memory device \(id)")
         }
@@ -111,11 +122,11 @@ extension Machine {
         }
     }
 
-    /// Continue an eject whose worker spins in offline_pages(), once the page it was stuck
-    /// on changed (freed, or no longer of the kind that never migrates): the offline is
-    /// retried from the start, and the walk goes on. Called after every guest step; nothing
-    /// to do without a pending eject.
-    public func acpiEjectResume() {
+    /// The spinning worker's next offline_pages() pass: once the page it was stuck on changed
+    /// (freed, or no longer of the kind that never migrates) the offline is retried from the
+    /// start and the walk goes on; otherwise the pass changes nothing. Run where the worker
+    /// gets the CPU, when the calling task leaves the kernel (`exitToUserMode`).
+    func acpiHotplugWorkerRetries() {
         guard var walk = drivers.pendingEject, memmap.kind(walk.pfn) != walk.kind else { return }
         drivers.pendingEject = nil
         let b = walk.spinning

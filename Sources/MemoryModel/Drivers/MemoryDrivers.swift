@@ -6,6 +6,9 @@
 public struct MemoryDrivers: Sendable {
     /// ACPI memory devices (PNP0C80) by QEMU id.
     public internal(set) var acpiDevices: [String: ACPIMemoryDevice] = [:]
+    /// QEMU DIMMs whose ACPI add failed in the guest (no handler attached, no memory added):
+    /// QEMU's device still exists and keeps its address range, by id.
+    public internal(set) var unattachedDIMMs: [String: PFNRange] = [:]
     /// virtio-mem devices by QEMU id (VirtioMem.swift).
     public internal(set) var virtioMem: [String: VirtioMemDevice] = [:]
     /// offline_and_remove_memory() successes of virtio-mem (each retriggers its worker).
