@@ -92,6 +92,7 @@ extension Machine {
                     ("kernel:page_tables", .pageTable, a.pageTables, 0, nil),
                     ("kernel:stacks", .kernelStack, a.kernelStack, a.kernelStackInterleaved, nil),
                     ("kernel:other", .kernel, a.kernel, a.kernelInterleaved, nil),
+                    ("kernel:kvfree_rcu_cache", .kernel, a.kvfreeRCUCache, 0, nil),
                     ("kernel:dma", .kernel, a.dma, 0, [.kernel, .dma]),
                     ("kernel:slab_reclaimable", .slabReclaimable, a.slabReclaimable, a.slabReclaimableInterleaved, nil)
                 ]
@@ -114,6 +115,7 @@ extension Machine {
                 // init (pid 1) is never an OOM victim.
                 if name.hasPrefix("init:") { owners.slots[id]?.oomUnkillable = true }
                 allocate(owner: id, blocks: n)
+                if name == "kernel:kvfree_rcu_cache" { adoptKvfreeRCUCache(owner: id) }
             }
         }
         // Pages freed late in boot sit on the per-cpu lists when user space starts.
