@@ -181,11 +181,13 @@ public final class KernelFS: @unchecked Sendable {
         self.machine = machine
     }
 
-    /// Run `body` with the machine locked: the only way to touch it while others may.
+    /// Run `body` with the machine locked: the only way to touch it while others may. It is
+    /// one system call of the caller (`Machine.syscall`): the kernel's threads run as it
+    /// returns, before the lock is let go.
     public func withLock<T>(_ body: (Machine) throws -> T) rethrows -> T {
         mutex.lock()
         defer { mutex.unlock() }
-        return try body(machine)
+        return try machine.syscall { try body(machine) }
     }
 
     /// Run `body` under device_hotplug_lock, then the machine lock, as ACPI and virtio-mem

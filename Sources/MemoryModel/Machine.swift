@@ -68,6 +68,9 @@ public final class Machine: @unchecked Sendable {
     /// runner's guest program (memhp-guest), whose address space holds every hold. Cleared
     /// once killed.
     public var untrackedOOMVictim: String?
+    /// How deep the calling task is in the model's operations (`syscall`, KernelEntry.swift):
+    /// the kernel's workers run when it leaves the outermost one.
+    @exclusivity(unchecked) var syscallDepth = 0
 
     public static let zonesPerNode = ZoneType.allCases.count
 
@@ -137,19 +140,6 @@ public struct Node: Sendable {
     public var zonelistsByZone: [[[Int]]] = []
     public var distances: [Int] = []
     public init(id: Int, exists: Bool) { self.id = id; self.exists = exists }
-}
-
-/// Deterministic pseudo-random numbers: every random choice in the model comes from here.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    public var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
 
 /// The reasons the kernel would give, one entry each, readable by the user.

@@ -109,9 +109,9 @@ public enum CampaignGenerator {
             nextBlock = shape.nextDimmBlock
         }
 
-        mutating func int(_ n: Int) -> Int { Int(rng.next() % UInt64(n)) }
-        mutating func pick<T>(_ xs: [T]) -> T { xs[int(xs.count)] }
-        mutating func chance(_ percent: Int) -> Bool { int(100) < percent }
+        mutating func int(_ n: Int) -> Int { rng.below(n) }
+        mutating func pick<T>(_ xs: [T]) -> T { rng.pick(xs) }
+        mutating func chance(_ percent: Int) -> Bool { rng.chance(percent) }
 
         var filled = false
 

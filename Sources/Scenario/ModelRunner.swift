@@ -206,8 +206,6 @@ public final class ModelRunner {
         case .sleep(let ms):
             machine.advance(nanoseconds: UInt64(max(0, ms)) * 1_000_000)
         }
-        // An eject spinning in the kernel's hotplug worker goes on once its page is freed.
-        machine.acpiEjectResume()
     }
 
     /// memhp-guest's `settle()` after a host request: the first one grows the program's stack

@@ -97,6 +97,14 @@ public enum HoldKind: String, Sendable, CaseIterable {
     /// each read allocates a PTE page and maps the shared zero page (no data page), plus a PMD
     /// page per 1 GiB of the mapping. SIZE is the PTE pages'. Unmovable: EBUSY on offline.
     case pagetable
+
+    /// Text bytes of one `hold slab` message: with msg_msg's 48-byte header, a 4 KiB object.
+    public static let slabMessageBytes = 4048
+    /// The largest `hold slab` the guest can take. memhp-guest's hold_slab queues SIZE/4096
+    /// messages and first sets msgmnb to (SIZE/4096 + 1) × 4048 bytes; 6.1's msgmnb is an int
+    /// (ipc/ipc_sysctl.c: proc_dointvec_minmax up to SYSCTL_INT_MAX), so a larger value is
+    /// EINVAL and the hold fails. 530,503 messages: 2,172,940,288 bytes (2,122,012K).
+    public static let slabMaxBytes = (Int(Int32.max) / slabMessageBytes - 1) * 4096
 }
 
 /// What a `dump` step prints.
@@ -489,6 +497,11 @@ struct ScenarioParser {
                 let sz = try size(args[2], what: "a size (e.g. 64M)")
                 guard sz > 0, sz % Geometry.pageSize == 0 else {
                     throw fail("expected a size that is a positive multiple of 4K")
+                }
+                if kind == .slab && sz > HoldKind.slabMaxBytes {
+                    throw fail(
+                        "a slab hold is at most \(SizeParser.format(HoldKind.slabMaxBytes)) (\(HoldKind.slabMaxBytes) bytes): the guest queues SIZE/4096 System V messages of \(HoldKind.slabMessageBytes) bytes in one queue, and msgmnb, an int, cannot hold more (the kernel refuses the write with EINVAL)"
+                    )
                 }
                 var node: Int? = nil
                 if args.count == 4 {

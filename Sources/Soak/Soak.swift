@@ -32,21 +32,6 @@ public struct SoakReport: Sendable {
     public var seconds = 0.0, cpuSeconds = 0.0
 }
 
-/// SplitMix64: small, fast, and the same on every platform.
-struct SplitMix64 {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { n <= 0 ? 0 : Int(next() % UInt64(n)) }
-    mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
-    mutating func pick<T>(_ a: [T]) -> T { a[below(a.count)] }
-}
-
 public final class Soak {
     public let options: SoakOptions
     var rng: SplitMix64
@@ -72,7 +57,7 @@ public final class Soak {
 
     public init(options: SoakOptions) throws {
         self.options = options
-        rng = SplitMix64(state: options.seed)
+        rng = SplitMix64(seed: options.seed)
         config = Soak.configs[0]
         fs = try Soak.boot(config)
     }
@@ -283,8 +268,6 @@ public final class Soak {
         default:
             throw ReplayError(index: 0, message: "unknown event `\(text)`")
         }
-        // An eject spinning in the kernel's hotplug worker goes on once its page is freed.
-        m.acpiEjectResume()
     }
 
     /// Several writers at once (hotplug writers among them, some with a signal pending),
@@ -305,7 +288,7 @@ public final class Soak {
         for s in seeds {
             group.enter()
             let t = Thread {
-                var g = SplitMix64(state: s)
+                var g = SplitMix64(seed: s)
                 var r = SoakReport()
                 for _ in 0..<8 {
                     if g.chance(75) {

@@ -1,4 +1,5 @@
 import MemoryModel
+import Scenario
 
 /// A usage error in a study's grid, options or inputs: the CLI prints it and exits 2.
 public struct StudyError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -47,6 +48,12 @@ public struct Pressure: Sendable, Hashable, Codable, CustomStringConvertible {
         }
         guard let bytes = StudySize.parse(parts[1]) else {
             throw StudyError("--pressure: '\(s)': '\(parts[1])' is not a size (e.g. 64M)")
+        }
+        let (lo, span) = StudyScenario.holdJitterMiB(bytes)
+        if kind == .slab && (lo + span) << 20 > HoldKind.slabMaxBytes {
+            throw StudyError(
+                "--pressure: '\(s)': a run holds up to \(lo + span)M (+25%), and a slab hold is at most \(HoldKind.slabMaxBytes >> 20)M (System V msgmnb is an int)"
+            )
         }
         return Pressure(kind: kind, bytes: bytes)
     }

@@ -25,6 +25,12 @@ public enum StudyScenario {
         return rng.next()
     }
 
+    /// A hold of `bytes` varies by +-25% in whole MiB: from `lo` to `lo + span` MiB.
+    public static func holdJitterMiB(_ bytes: Int) -> (lo: Int, span: Int) {
+        let mib = max(1, bytes >> 20)
+        return (mib * 3 / 4, mib / 2)
+    }
+
     /// The workload drawn for one run.
     public struct Workload: Sendable, Equatable {
         /// Anonymous memory held during the offline attempts (migratable).
@@ -46,8 +52,7 @@ public enum StudyScenario {
         switch p.kind {
         case .none: pBytes = 0
         case .slab, .pagetable, .ramfs, .pinned:
-            let mib = max(1, p.bytes >> 20)
-            let lo = mib * 3 / 4, span = mib / 2
+            let (lo, span) = holdJitterMiB(p.bytes)
             pBytes = (lo + Int(rng.next() % UInt64(span + 1))) << 20
         case .fill:
             let pages = p.bytes >> 12

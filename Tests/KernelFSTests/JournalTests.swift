@@ -7,15 +7,7 @@ import XCTest
 /// their result), in order, and replaying them on a freshly booted identical machine gives
 /// the same tree.
 final class JournalTests: XCTestCase {
-    func boot() throws -> KernelFS {
-        let fs = KernelFS(
-            machine: try Machine.boot(
-                MachineConfig(
-                    memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4,
-                    dimms: [DIMMConfig(id: "d1", sizeBytes: 512 << 20)])))
-        fs.journaling = true
-        return fs
-    }
+    func boot() throws -> KernelFS { try KernelFS.journaledTestMachine() }
 
     func testEveryStoreIsJournaledWithItsResultAndReplayReproducesTheState() throws {
         let a = try boot()

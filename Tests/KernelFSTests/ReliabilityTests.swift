@@ -10,15 +10,7 @@ import XCTest
 final class ReliabilityTests: XCTestCase {
     static let mem = "/sys/devices/system/memory"
 
-    func boot() throws -> KernelFS {
-        let fs = KernelFS(
-            machine: try Machine.boot(
-                MachineConfig(
-                    memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4,
-                    dimms: [DIMMConfig(id: "d1", sizeBytes: 512 << 20)])))
-        fs.journaling = true
-        return fs
-    }
+    func boot() throws -> KernelFS { try KernelFS.journaledTestMachine() }
 
     /// Every readable text file's content (binary files excluded), by path.
     static func contents(_ fs: KernelFS) throws -> [String: String] {

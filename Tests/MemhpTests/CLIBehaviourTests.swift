@@ -180,6 +180,27 @@ final class CLIBehaviourTests: XCTestCase {
         XCTAssertTrue(state.err.contains("--state \(dir.path): Is a directory"), state.err)
     }
 
+    /// A slab hold the guest cannot take (its message queue would need msgmnb above INT_MAX) is
+    /// refused when the file is read, by the model's runner and the kernel's alike: FILE:LINE,
+    /// status 2, before anything boots.
+    func testSlabHoldAboveMsgmnbIsRefusedByBothRunners() throws {
+        let dir = try MemhpBinary.temporaryDirectory("slab")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let big = dir.appendingPathComponent("big.scn")
+        try "mem: 4G\nmaxmem: 8G\n---\nstep s\nhold slab s1 3G node=0\n".write(
+            to: big, atomically: true, encoding: .utf8)
+        for command in ["run", "kernel-run"] {
+            // An empty --kernel-dir: were the file accepted, kernel-run would stop there, not boot.
+            let args = command == "run" ? [command, big.path] : [command, big.path, "--kernel-dir", dir.path]
+            let r = try run(args, nil)
+            XCTAssertEqual(r.status, 2, "\(command): \(r.err)")
+            XCTAssertEqual(r.out, "", command)
+            XCTAssertTrue(
+                r.err.hasPrefix("\(big.path):5: a slab hold is at most 2122012K (2172940288 bytes)"),
+                "\(command): \(r.err)")
+        }
+    }
+
     /// Issue 11 item 6: a scenario cut mid-line (no final newline; "online 3" of "online 32")
     /// is not run: FILE:LINE and status 2, nothing on stdout.
     func testScenarioCutMidLineExits2WithFileAndLine() throws {

@@ -100,16 +100,7 @@ final class BootStageTests: XCTestCase {
         let e820 = BootLayout.firmwareE820(q)
         // a-baseline.dmesg.txt:4-10
         XCTAssertEqual(
-            e820.map { $0.line("BIOS-e820") },
-            [
-                "BIOS-e820: [mem 0x0000000000000000-0x000000000009fbff] usable",
-                "BIOS-e820: [mem 0x000000000009fc00-0x000000000009ffff] reserved",
-                "BIOS-e820: [mem 0x00000000000f0000-0x00000000000fffff] reserved",
-                "BIOS-e820: [mem 0x0000000000100000-0x000000003ffdffff] usable",
-                "BIOS-e820: [mem 0x000000003ffe0000-0x000000003fffffff] reserved",
-                "BIOS-e820: [mem 0x00000000fffc0000-0x00000000ffffffff] reserved",
-                "BIOS-e820: [mem 0x000000fd00000000-0x000000ffffffffff] reserved"
-            ])
+            e820.map { $0.line("BIOS-e820") }, BaselineCapture.e820)
         var log: [String] = []
         let params = KernelParameters(parsing: base, gbpages: false, nodeCount: 1)
         let k = try BootLayout.kernelE820(

@@ -1,4 +1,5 @@
 import Foundation
+import KernelFS
 import XCTest
 
 @testable import MemoryModel
@@ -29,8 +30,9 @@ final class EjectSpinTests: XCTestCase {
     }
 
     /// While the worker spins, another eject waits behind it (EBUSY, nothing reported) and the
-    /// spinning block keeps its range isolated; freeing the ramfs pages lets the walk go on:
-    /// memory32's slab pages refuse the second pass, memory33 comes back online (_OST 0x82).
+    /// spinning block keeps its range isolated; freeing the ramfs pages lets the walk go on as
+    /// the freeing operation returns, with no call of the caller's: memory32's slab pages
+    /// refuse the second pass, memory33 comes back online (_OST 0x82).
     func testPendingEjectKeepsTheBlockIsolatedUntilResumed() throws {
         let m = try Machine.boot(MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4))
         XCTAssertEqual(try m.hotAddDIMM(id: "d", sizeBytes: 256 << 20), [32, 33])
@@ -44,14 +46,42 @@ final class EjectSpinTests: XCTestCase {
         XCTAssertEqual(m.pageblockMigrateType(m.blocks[33]!.startPFN), .isolate)
         XCTAssertThrowsError(try m.acpiEjectDIMM(id: "d"))
         XCTAssertEqual(m.drivers.ostEvents.count, 2)
-        m.acpiEjectResume()  // the page is still ramfs: nothing changes
+        let other = try m.createOwner(name: "other", kind: .anon)
+        XCTAssertEqual(m.release(owner: ramfs, blocks: 1), 1)  // not the page the worker waits for
+        m.allocate(owner: other, blocks: 10)
+        m.release(owner: other)
         XCTAssertEqual(m.blocks[33]!.state, .goingOffline)
+        XCTAssertEqual(m.drivers.ostEvents.count, 2)
         m.destroyOwner(ramfs)
-        m.acpiEjectResume()
         XCTAssertEqual(m.drivers.ostEvents.map(\.status), [0, 0x84, 0x82])
         XCTAssertEqual([m.blocks[32]!.state, m.blocks[33]!.state], [.online, .online])
         XCTAssertNotEqual(m.pageblockMigrateType(m.blocks[33]!.startPFN), .isolate)
         XCTAssertTrue(m.kmsg.contains("memory memory32: Offline failed."))
         try m.verify()
+    }
+
+    /// The worker runs where the calling task leaves the kernel, never inside an operation:
+    /// a free inside a larger operation (here the whole `syscall`) lets it go on only when
+    /// that operation returns; KernelFS's machine lock is such an operation too.
+    func testTheWorkerRunsWhenTheOutermostOperationReturns() throws {
+        for viaKernelFS in [false, true] {
+            let m = try Machine.boot(MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4))
+            XCTAssertEqual(try m.hotAddDIMM(id: "d", sizeBytes: 256 << 20), [32, 33])
+            for b in [32, 33] { try m.storeState(block: b, .onlineKernel) }
+            m.kernelActivityRuns()
+            let ramfs = try m.createOwner(name: "ramfs", kind: .ramfs)
+            XCTAssertEqual(m.allocate(owner: ramfs, blocks: 60_000), 60_000)
+            XCTAssertThrowsError(try m.acpiEjectDIMM(id: "d", deadline: m.clock + 5_000_000_000))
+            let body: (Machine) -> Void = { m in
+                m.destroyOwner(ramfs)
+                XCTAssertEqual(m.blocks[33]!.state, .goingOffline, "inside the operation")
+                XCTAssertEqual(m.drivers.ostEvents.map(\.status), [0, 0x84])
+            }
+            if viaKernelFS { KernelFS(machine: m).withLock(body) } else { m.syscall { body(m) } }
+            XCTAssertEqual(m.drivers.ostEvents.map(\.status), [0, 0x84, 0x82])
+            XCTAssertEqual([m.blocks[32]!.state, m.blocks[33]!.state], [.online, .online])
+            XCTAssertNil(m.drivers.pendingEject)
+            try m.verify()
+        }
     }
 }

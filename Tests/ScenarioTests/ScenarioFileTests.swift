@@ -203,6 +203,23 @@ final class ScenarioFileTests: XCTestCase {
         XCTAssertEqual(s.steps, [.hold(kind: .anon, id: "a1", sizeBytes: 3 << 19, node: nil)])
     }
 
+    /// The largest slab hold is the last one whose message queue fits msgmnb, an int: 530,503
+    /// messages of 4048 bytes need msgmnb = 530,504 x 4048 = 2,147,480,192 <= 2,147,483,647
+    /// (one more message: 2,147,484,240, EINVAL). Other kinds have no such limit.
+    func testSlabHoldUpToTheMsgmnbLimit() throws {
+        XCTAssertEqual(HoldKind.slabMaxBytes, 530_503 * 4096)
+        XCTAssertLessThanOrEqual((HoldKind.slabMaxBytes / 4096 + 1) * 4048, Int(Int32.max))
+        XCTAssertGreaterThan((HoldKind.slabMaxBytes / 4096 + 2) * 4048, Int(Int32.max))
+        let s = try Scenario.parse(
+            "mem: 4G\nmaxmem: 8G\n---\nhold slab s1 2122012K\nhold anon a1 3G\n", file: "max.scn")
+        XCTAssertEqual(
+            s.steps,
+            [
+                .hold(kind: .slab, id: "s1", sizeBytes: 2_172_940_288, node: nil),
+                .hold(kind: .anon, id: "a1", sizeBytes: 3 << 30, node: nil)
+            ])
+    }
+
     /// Every malformed case reports file:line and what was expected.
     func testMalformed() {
         let cases: [(String, Int, String)] = [
@@ -271,6 +288,12 @@ final class ScenarioFileTests: XCTestCase {
             ("---\nhold heap h1 1M\n", 2, "expected a hold kind"),
             ("---\nhold anon h1\n", 2, "expected `hold anon|shmem|ramfs|pinned|slab|pagetable ID SIZE [node=N]`"),
             ("---\nhold anon h1 1000\n", 2, "positive multiple of 4K"),
+            // (2122016K/4096 + 1) x 4048 bytes is above INT_MAX: msgmnb refuses it.
+            (
+                "mem: 4G\nmaxmem: 8G\n---\nhold slab s1 2122016K\n", 4,
+                "a slab hold is at most 2122012K (2172940288 bytes)"
+            ),
+            ("---\nhold slab s1 3G\n", 2, "msgmnb, an int, cannot hold more"),
             ("---\nhold anon h1 1M node=1\n", 2, "expected a node below 1"),
             ("---\nhold anon h1 1M\nhold ramfs h1 1M\n", 3, "already held"),
             ("---\nrelease h1\n", 2, "expected the id of a held"),

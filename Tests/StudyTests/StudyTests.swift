@@ -45,6 +45,12 @@ final class StudyTests: XCTestCase {
         XCTAssertThrowsError(try Shard.parse("0/2"))
         XCTAssertThrowsError(try Shard.parse("x"))
         XCTAssertThrowsError(try Pressure.parse("fill"))
+        // A run holds up to +25%: 1656M can reach 2070M, under the slab limit (2072M); 1660M not.
+        XCTAssertEqual(try Pressure.parse("slab:1656M").bytes, 1656 << 20)
+        XCTAssertThrowsError(try Pressure.parse("slab:1660M")) {
+            XCTAssertTrue("\($0)".contains("up to 2075M (+25%), and a slab hold is at most 2072M"), "\($0)")
+        }
+        XCTAssertEqual(try Pressure.parse("ramfs:4G").bytes, 4 << 30)
         XCTAssertThrowsError(try OnlinePolicy.parse("movable:120"))
     }
 

@@ -9,6 +9,8 @@ extension Machine {
     /// the log line. `value` was range-checked (1...4) by the sysctl. Returns pages freed.
     @discardableResult
     public func dropCaches(_ value: Int, comm: String = "sh", pid: Int = 1) -> Int {
+        enterKernel()
+        defer { exitToUserMode() }
         var freed = 0
         func drop(_ kind: PageKind) {
             for id in owners.slots.indices {

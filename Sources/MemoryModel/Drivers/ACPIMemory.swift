@@ -11,6 +11,8 @@ extension Machine {
     public func acpiMemoryDeviceAdd(id: String, startBytes: Int, sizeBytes: Int, node: Int, booting: Bool = false)
         throws -> [Int]
     {
+        enterKernel()
+        defer { exitToUserMode() }
         guard drivers.acpiDevices[id] == nil else { throw KernelError(.fileExists, "ACPI memory device \(id) exists") }
         guard sizeBytes > 0 else {
             log("acpi PNP0C80:\(String(format2: drivers.acpiDevices.count)): device is empty")
@@ -57,6 +59,8 @@ extension Machine {
     /// (`unattachedDIMMs`), so the next DIMM goes above it.
     @discardableResult
     public func hotAddDIMM(id: String, sizeBytes: Int, node: Int = 0) throws -> [Int] {
+        enterKernel()
+        defer { exitToUserMode() }
         let start = try freeDeviceMemoryAddress(sizeBytes: sizeBytes)
         defer { drivers.ostEvents.append((id, 0)) }
         do {
@@ -94,10 +98,12 @@ extension Machine {
     /// "Offline failed.", reports `_OST` 0x82 and the eject is refused (EBUSY). Otherwise the
     /// memory is removed and `_OST` 0 reported. The ACPI hotplug worker is a kernel thread: no
     /// signal stops its offline_pages(), so on a block whose pages never migrate it spins
-    /// until they are freed. The model then leaves the eject pending (`acpiEjectResume`
-    /// continues it), advances to `deadline` (the host waited that long for DEVICE_DELETED)
-    /// and throws EBUSY with only 0x84 reported.
+    /// until they are freed. The model then leaves the eject pending (the worker retries when
+    /// the calling task leaves the kernel: `acpiHotplugWorkerRetries`), advances to `deadline`
+    /// (the host waited that long for DEVICE_DELETED) and throws EBUSY with only 0x84 reported.
     public func acpiEjectDIMM(id: String, deadline: UInt64? = nil) throws {
+        enterKernel()
+        defer { exitToUserMode() }
         if drivers.acpiDevices[id] == nil, drivers.unattachedDIMMs[id] != nil {
             // A DIMM whose add failed has no scan handler and no memory: acpi_scan_hot_remove
             // finds nothing to offline (acpi_scan_try_to_offline walks no physical nodes),
@@ -125,11 +131,11 @@ extension Machine {
         }
     }
 
-    /// Continue an eject whose worker spins in offline_pages(), once the page it was stuck
-    /// on changed (freed, or no longer of the kind that never migrates): the offline is
-    /// retried from the start, and the walk goes on. Called after every guest step; nothing
-    /// to do without a pending eject.
-    public func acpiEjectResume() {
+    /// The spinning worker's next offline_pages() pass: once the page it was stuck on changed
+    /// (freed, or no longer of the kind that never migrates) the offline is retried from the
+    /// start and the walk goes on; otherwise the pass changes nothing. Run where the worker
+    /// gets the CPU, when the calling task leaves the kernel (`exitToUserMode`).
+    func acpiHotplugWorkerRetries() {
         guard var walk = drivers.pendingEject, memmap.kind(walk.pfn) != walk.kind else { return }
         drivers.pendingEject = nil
         let b = walk.spinning

@@ -82,6 +82,8 @@ extension Machine {
     /// Load the driver: probe every device the layout placed, in order (virtio0, virtio1, ...),
     /// and plug what each already requests.
     public func virtioMemProbeAll() throws {
+        enterKernel()
+        defer { exitToUserMode() }
         guard let layout else { return }
         for (i, p) in layout.virtioMem.enumerated() where drivers.virtioMem[p.id] == nil {
             let requested = config.virtioMem.first { $0.id == p.id }?.requestedBytes ?? 0
@@ -121,6 +123,8 @@ extension Machine {
     /// QMP `qom-set <id> requested-size`: the device updates its config and notifies the
     /// guest, whose worker runs at once (cancelling an armed retry timer).
     public func virtioMemSetRequestedSize(id: String, bytes: Int) throws {
+        enterKernel()
+        defer { exitToUserMode() }
         guard var dev = drivers.virtioMem[id] else {
             throw KernelError(.noSuchFileOrDirectory, "no virtio-mem device \(id)")
         }
@@ -137,6 +141,8 @@ extension Machine {
     /// firing the retry timers of every device that expire on the way. True when done.
     @discardableResult
     public func virtioMemWait(id: String, until deadline: UInt64) -> Bool {
+        enterKernel()
+        defer { exitToUserMode() }
         while let dev = drivers.virtioMem[id], dev.pluggedBytes != dev.requestedBytes {
             let kicked = drivers.virtioMem.values.contains { $0.kicked }
             guard let next = kicked ? clock : drivers.virtioMem.values.compactMap(\.retryAt).min(), next <= deadline
@@ -153,6 +159,8 @@ extension Machine {
     /// Fire every retry timer that has expired by now (`virtio_mem_timer_expired`), and run
     /// the workers that were kicked.
     public func virtioMemRunTimers() {
+        enterKernel()
+        defer { exitToUserMode() }
         for id in drivers.virtioMem.keys.sorted() where drivers.virtioMem[id]?.kicked == true {
             drivers.virtioMem[id]?.kicked = false
             virtioMemRun(id, configChanged: false)

@@ -127,6 +127,8 @@ extension Machine {
         node nid: Int, startBytes: Int, sizeBytes: Int, group: Int? = nil,
         memmapOnMemory: Bool = false, device: String? = nil, booting: Bool = false
     ) throws -> [Int] {
+        enterKernel()
+        defer { exitToUserMode() }
         let blockBytes = blockPages << Geometry.pageShift
         // register_memory_resource
         guard sizeBytes > 0, startBytes >= 0, startBytes + sizeBytes <= Machine.pluggableEndBytes,
@@ -233,6 +235,8 @@ extension Machine {
     /// kernel's 1, which `state` turns into EINVAL and `online` into success).
     @discardableResult
     public func deviceOnline(_ id: Int) throws -> Bool {
+        enterKernel()
+        defer { exitToUserMode() }
         guard let mem = blocks[id] else { throw KernelError(.noSuchFileOrDirectory, "no memory block \(id)") }
         if mem.state == .online { return false }
         // Invariant for the `blocks[id]!` here and in memoryBlockOnline (its only caller is
@@ -433,6 +437,8 @@ extension Machine {
     /// it changed the machine (KernelFS journals such a read).
     @discardableResult
     public func kernelActivityRuns() -> Bool {
+        enterKernel()
+        defer { exitToUserMode() }
         guard hotplug.slabAfterOnlinePending else { return false }
         hotplug.slabAfterOnlinePending = false
         let name = "kernel:slab_after_online"
@@ -459,6 +465,8 @@ extension Machine {
     /// instead (the range is given back, the caller decides how to wait).
     @discardableResult
     public func deviceOffline(_ id: Int, deadline: UInt64? = nil, signals: Bool = true) throws -> Bool {
+        enterKernel()
+        defer { exitToUserMode() }
         guard let mem = blocks[id] else { throw KernelError(.noSuchFileOrDirectory, "no memory block \(id)") }
         if mem.state == .offline { return false }
         // memory_block_change_state(MEM_OFFLINE, MEM_ONLINE)
@@ -671,6 +679,8 @@ extension Machine {
     /// already online: the type stays recorded, as in the kernel); offline offlines (EINVAL
     /// when already offline).
     public func storeState(block id: Int, _ type: OnlineType, deadline: UInt64? = nil) throws {
+        enterKernel()
+        defer { exitToUserMode() }
         guard blocks[id] != nil else { throw KernelError(.noSuchFileOrDirectory) }
         let changed: Bool
         if type == .offline {
@@ -686,6 +696,8 @@ extension Machine {
 
     /// `online_store` after kstrtobool: already in the requested state is success.
     public func storeOnline(block id: Int, _ online: Bool, deadline: UInt64? = nil) throws {
+        enterKernel()
+        defer { exitToUserMode() }
         guard blocks[id] != nil else { throw KernelError(.noSuchFileOrDirectory) }
         if online { try deviceOnline(id) } else { try deviceOffline(id, deadline: deadline) }
     }
@@ -696,6 +708,8 @@ extension Machine {
     /// blocks only with their add granularity; then the block devices go (KOBJ_REMOVE), the
     /// memmap pages are freed and the range is no longer present.
     public func removeMemory(startBytes: Int, sizeBytes: Int) throws {
+        enterKernel()
+        defer { exitToUserMode() }
         let blockBytes = blockPages << Geometry.pageShift
         guard sizeBytes > 0, startBytes % blockBytes == 0, sizeBytes % blockBytes == 0 else {
             throw KernelError(.invalidArgument, "unaligned remove range")
@@ -742,6 +756,8 @@ extension Machine {
     /// `offline_and_remove_memory`: offline every block (remembering its zone), remove, and on
     /// any failure online again what was offlined, with the zone type it had.
     public func offlineAndRemoveMemory(startBytes: Int, sizeBytes: Int, deadline: UInt64? = nil) throws {
+        enterKernel()
+        defer { exitToUserMode() }
         let range = PFNRange(start: startBytes >> Geometry.pageShift, count: sizeBytes >> Geometry.pageShift)
         let ids = blocks.filter { $0.value.range.intersects(range) }.map(\.key).sorted()
         var offlined: [(Int, OnlineType)] = []
@@ -786,6 +802,8 @@ extension Machine {
     /// `address` on the node `memory_add_physaddr_to_nid` finds (the SRAT range holding it,
     /// else node 0), without memmap_on_memory.
     public func probeMemory(address: UInt64) throws {
+        enterKernel()
+        defer { exitToUserMode() }
         let blockBytes = UInt64(blockPages << Geometry.pageShift)
         guard address % blockBytes == 0 else { throw KernelError(.invalidArgument, "probe address not block aligned") }
         guard address < UInt64(Machine.pluggableEndBytes) else { throw KernelError(.argListTooLong) }

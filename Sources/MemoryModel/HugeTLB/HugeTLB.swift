@@ -498,6 +498,8 @@ extension Machine {
         hstate hi: Int, count requested: UInt64, node nid: Int? = nil,
         nodesAllowed: [Int]? = nil, deadline: UInt64? = nil
     ) {
+        enterKernel()
+        defer { exitToUserMode() }
         guard hugetlb.hstates.indices.contains(hi) else { return }
         // unsigned long arithmetic throughout, as the kernel's: `persistent` wraps when 6.1's
         // dissolve has left more surplus than pages, and then every comparison below sees a
@@ -595,6 +597,8 @@ extension Machine {
 
     /// `nr_overcommit_hugepages` store (sysfs and sysctl): EINVAL for gigantic sizes.
     public func setOvercommitHugePages(hstate hi: Int, _ value: UInt64) throws {
+        enterKernel()
+        defer { exitToUserMode() }
         guard hugetlb.hstates.indices.contains(hi) else { throw KernelError(.invalidArgument) }
         guard !hugetlb.hstates[hi].isGigantic else {
             htlbExplain(
@@ -609,6 +613,8 @@ extension Machine {
     /// `demote_store`: split up to `count` free unreserved pages of a gigantic hstate into
     /// pages of its demote size. ENOMEM when a vmemmap restore fails.
     public func demoteHugePages(hstate hi: Int, count: UInt64, node nid: Int? = nil) throws {
+        enterKernel()
+        defer { exitToUserMode() }
         guard hugetlb.hstates.indices.contains(hi) else { throw KernelError(.invalidArgument) }
         let allowed = nid.map { [$0] } ?? nodesWithMemory()
         var left = count

@@ -30,6 +30,8 @@ extension Machine {
         name: String, count: Int, sizeBytes: Int? = nil, shared: Bool = false,
         noreserve: Bool = false, node: Int = 0
     ) throws -> Int {
+        enterKernel()
+        defer { exitToUserMode() }
         guard hugetlb.initialized, count > 0 else { throw KernelError(.invalidArgument) }
         let found: Int? = sizeBytes == nil ? hugetlb.defaultIndex : hugetlb.index(ofSizeBytes: sizeBytes!)
         guard let hi = found else {
@@ -57,6 +59,8 @@ extension Machine {
     /// would get (EFAULT here, with the reason in the explain log).
     @discardableResult
     public func faultHugePages(mapping id: Int, range: Range<Int>? = nil) throws -> Int {
+        enterKernel()
+        defer { exitToUserMode() }
         guard let m = hugetlb.mappings[id] else { throw KernelError(.invalidArgument, "no mapping \(id)") }
         let range = range ?? 0..<m.pages.count
         // A caller's range past the mapping would index out of its pages: refused whole, as
@@ -75,6 +79,8 @@ extension Machine {
 
     /// `hugetlb_no_page` → `alloc_huge_page` for one index.
     public func faultHugePage(mapping id: Int, index: Int) throws {
+        enterKernel()
+        defer { exitToUserMode() }
         guard let m = hugetlb.mappings[id], m.pages.indices.contains(index) else { throw KernelError(.invalidArgument) }
         guard m.pages[index] == 0 else { return }
         // Invariant for the `mappings[id]!` below: checked just above, and only
@@ -115,6 +121,8 @@ extension Machine {
     /// `munmap`/exit: every faulted page is freed (the last reference), then the unused
     /// reservations are returned, which frees unused surplus pages.
     public func munmapHugePages(mapping id: Int) {
+        enterKernel()
+        defer { exitToUserMode() }
         guard let m = hugetlb.mappings[id] else { return }
         for p in m.pages where p != 0 { freeHugePage(Int(p)) }
         hugetlb.mappings[id] = nil
@@ -192,6 +200,8 @@ extension Machine {
     /// Drop a mapping's reference to one page (a partial munmap or MADV_DONTNEED of a
     /// private page): the page is freed, its reservation is not given back.
     public func releaseHugePage(mapping id: Int, index: Int) {
+        enterKernel()
+        defer { exitToUserMode() }
         guard let m = hugetlb.mappings[id], m.pages.indices.contains(index), m.pages[index] != 0 else { return }
         let head = Int(m.pages[index])
         hugetlb.mappings[id]!.pages[index] = 0  // checked by the guard just above

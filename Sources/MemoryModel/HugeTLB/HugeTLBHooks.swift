@@ -22,6 +22,8 @@ extension Machine {
     /// Throws EBUSY (a page in use, or every free page backs a reservation) or ENOMEM (the
     /// HVO vmemmap restore failed: the page stays in the pool).
     public func dissolveFreeHugePages(_ range: PFNRange) throws {
+        enterKernel()
+        defer { exitToUserMode() }
         guard hugetlb.initialized, !hugetlb.hstates.isEmpty else { return }
         let step = 1 << (hugetlb.hstates.map(\.order).min() ?? Geometry.pageblockOrder)
         var pfn = range.start
@@ -39,6 +41,8 @@ extension Machine {
     /// its node counting more surplus pages than it has, and `max_huge_pages` can wrap.
     /// Later kernels pass `adjust_surplus` when the node has surplus pages; 6.1.192 does not.
     public func dissolveFreeHugePage(_ pfn: PFN) throws {
+        enterKernel()
+        defer { exitToUserMode() }
         guard let head = hugePageHead(containing: pfn), let hi = hstateIndex(ofOrder: memmap.order(head)) else {
             return
         }
@@ -86,6 +90,8 @@ extension Machine {
     /// else put on the free list for `dissolveFreeHugePages`. Returns false when no target
     /// could be found (the kernel's -ENOMEM/-EBUSY from migrate_pages; offlining retries).
     public func migrateHugePage(at pfn: PFN, avoidingNode: Int?) -> Bool {
+        enterKernel()
+        defer { exitToUserMode() }
         guard let head = hugePageHead(containing: pfn) else { return false }
         var targets = nodesWithMemory()
         if let a = avoidingNode, targets.count > 1 { targets.removeAll { $0 == a } }
@@ -156,6 +162,8 @@ extension Machine {
         _ range: PFNRange, kind: PageKind = .kernel, compoundOrder: Int? = nil,
         gfp: GFP = .kernel
     ) throws {
+        enterKernel()
+        defer { exitToUserMode() }
         let subject = "alloc_contig_range"
         func fail(_ e: Errno, _ why: String) -> KernelError {
             explain.add(time: clock, subject, "\(range): \(why)")
@@ -246,6 +254,8 @@ extension Machine {
 
     /// `free_contig_range` for a range `allocContigRange` returned as order-0 pages.
     public func freeContigRange(_ range: PFNRange) {
+        enterKernel()
+        defer { exitToUserMode() }
         for p in range.start..<range.end where memmap.kind(p).isAllocated { freePages(p, order: 0) }
     }
 

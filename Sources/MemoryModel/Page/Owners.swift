@@ -102,6 +102,8 @@ extension Machine {
     /// is returned.
     @discardableResult
     public func allocate(owner id: Int, blocks count: Int) -> Int {
+        enterKernel()
+        defer { exitToUserMode() }
         // Only the scalars: a copy of the Owner would share its block list, and the first
         // append below would then copy the whole list (quadratic over one-page calls).
         guard let (order, gfp, node, kind, bound) = owners[id].map({ ($0.order, $0.gfp, $0.node, $0.kind, $0.bound) })
@@ -155,6 +157,8 @@ extension Machine {
     /// Free up to `count` of an owner's blocks (all when nil), newest first.
     @discardableResult
     public func release(owner id: Int, blocks count: Int? = nil) -> Int {
+        enterKernel()
+        defer { exitToUserMode() }
         // No Owner copy held across the removals (it would make removeLast copy the list).
         guard let (order, held) = owners[id].map({ ($0.order, $0.blocks.count) }) else { return 0 }
         let n = Swift.min(count ?? held, held)
@@ -169,6 +173,8 @@ extension Machine {
 
     /// Free everything an owner holds and forget it.
     public func destroyOwner(_ id: Int) {
+        enterKernel()
+        defer { exitToUserMode() }
         guard let (name, xa) = owners[id].map({ ($0.name, $0.xarrayOwner) }) else { return }
         release(owner: id)
         owners.byName[name] = nil

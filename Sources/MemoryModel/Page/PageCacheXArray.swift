@@ -58,6 +58,8 @@ extension Machine {
     /// `xa_node` needs when the cache's slabs are full. Returns the pages added.
     @discardableResult
     public func allocateFilePages(owner id: Int, pages count: Int) -> Int {
+        enterKernel()
+        defer { exitToUserMode() }
         guard let xa = owners[id].map({ $0.xarrayOwner }) else { return 0 }
         guard xa != 0 else { return allocate(owner: id, blocks: count) }
         var done = 0
