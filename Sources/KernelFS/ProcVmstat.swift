@@ -230,7 +230,8 @@ extension ProcViews {
                     s += "\n              batch: \(zone.pcp.batch)"
                     s += "\n  vm stats threshold: \(threshold)"
                 }
-                s += "\n  node_unreclaimable:  0"
+                // zoneinfo_show_print: the node is hopeless for kswapd (`kswapd_failures`).
+                s += "\n  node_unreclaimable:  \(m.nodeUnreclaimable(zone.node) ? 1 : 0)"
                 s += "\n  start_pfn:           \(zone.startPFN)"
                 s += "\n"
             }

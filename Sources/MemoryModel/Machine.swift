@@ -37,6 +37,8 @@ public final class Machine: @unchecked Sendable {
     /// Memory block size in pages (`block_size_bytes` / 4096).
     @exclusivity(unchecked) public internal(set) var blockPages = Geometry.pagesPerSection
     @exclusivity(unchecked) public internal(set) var vmstat = VMEvents()
+    /// The kvfree_rcu() page cache and its shrinker (KvfreeRCUCache.swift).
+    @exclusivity(unchecked) public internal(set) var kvfreeRCU = KvfreeRCUCache()
     /// The watermark tunables under /proc/sys/vm (min_free_kbytes, watermark_scale_factor, …).
     @exclusivity(unchecked) public internal(set) var watermarkTunables = WatermarkTunables()
     /// The other /proc/sys/vm tunables (overcommit, pcp fraction, drop_caches; VMSysctl.swift).
@@ -139,6 +141,8 @@ public struct Node: Sendable {
     /// `zonelist` cut to each highest zone type, [highest][thisNode ? 1 : 0].
     public var zonelistsByZone: [[[Int]]] = []
     public var distances: [Int] = []
+    /// The node's kswapd (Kswapd.swift).
+    public var kswapd = KswapdState()
     public init(id: Int, exists: Bool) { self.id = id; self.exists = exists }
 }
 

@@ -21,6 +21,11 @@ public struct MachineConfig: Sendable, Equatable {
     public var gbpages: Bool
     /// Seed for every random choice the model makes.
     public var seed: UInt64
+    /// Pages of its own buffers the guest program makes resident before the first step (the
+    /// scenario layer's GuestFootprint: set for scenarios that count pages per block), user
+    /// pages allocated right after init's own at boot. 0: the runner faults them in lazily and
+    /// the calibrated `BootProfile.anonPages` is all.
+    public var guestPrefaultPages = 0
 
     public init(
         memBytes: Int = 1 << 30, maxmemBytes: Int = 4 << 30, slots: Int = 4,

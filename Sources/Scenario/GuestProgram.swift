@@ -68,6 +68,9 @@ public struct GuestProgram: Sendable {
     public var hostSteps: [Step] = []
     /// Modules in load order (dependencies first).
     public var modules: [GuestModule] = []
+    /// The runner's buffers made resident before anything else (`GuestFootprint`): set when a
+    /// step counts pages per block.
+    public var prefault: [GuestFootprint.Group] = []
 
     /// What every guest kernel boots with, before the scenario's own `cmdline:`: the console
     /// on ttyS0 (the control port is ttyS1), a panic powers off, no KASLR (the captures'
@@ -122,6 +125,7 @@ public struct GuestProgram: Sendable {
         }
         for m in sc.modules { modules.append(GuestModule(name: m.name, args: m.args)) }
         preamble = Self.dyndbgQueries.map { .dyndbg(query: $0) }
+        prefault = GuestFootprint.groups(sc.steps)
         var stepN = 0
         for step in sc.steps {
             var ins: [GuestInstruction] = []
@@ -174,10 +178,12 @@ public struct GuestProgram: Sendable {
     /// Every instruction's `/steps` line, preamble first.
     public var commands: [String] { (preamble + steps.joined()).map(\.encoded) }
 
-    /// `/steps`: INSMOD lines first (the runner reports each as `insmod`; `moduleFiles` are the
-    /// .ko files with their dependencies, in load order), then the program.
+    /// `/steps`: the PREFAULT line when there is one (the runner reads it before anything
+    /// else), INSMOD lines (the runner reports each as `insmod`; `moduleFiles` are the .ko files
+    /// with their dependencies, in load order), then the program.
     public func stepsFile(moduleFiles: [(name: String, file: String, args: String)] = []) -> String {
         let ins = moduleFiles.map { "INSMOD \(Self.hex($0.file)) \(Self.hex($0.args)) \(Self.hex($0.name))" }
-        return (ins + commands).joined(separator: "\n") + "\n"
+        let pre = GuestFootprint.stepsLine(prefault).map { [$0] } ?? []
+        return (pre + ins + commands).joined(separator: "\n") + "\n"
     }
 }

@@ -71,7 +71,16 @@ public final class ModelRunner {
             "# model: memhp MemoryModel seed=\(sc.machine.seed)"
         ]
         do {
-            machine = try boot(sc.machine)
+            // The guest runner's prefaulted buffers are user pages it has before the first step.
+            var config = sc.machine
+            config.guestPrefaultPages = GuestFootprint.pages(program.prefault)
+            machine = try boot(config)
+            // The prefaulted runner already has its stack (64 KiB of it) and its chunk buffer
+            // (the hold group): its first settle and first hold fault nothing in.
+            if !program.prefault.isEmpty {
+                settledOnce = true
+                chunkTouched = true
+            }
         } catch {
             out.append("# boot failed: \(error)")
             out.append("scenario_exit rc=-1")

@@ -299,4 +299,43 @@ final class ConformanceTests: XCTestCase {
         XCTAssertEqual(GuestReading.strtol("-12abc", radix: 10), -12)
         XCTAssertEqual(GuestReading.strtol("", radix: 10), 0)
     }
+
+    /// A scenario that counts pages per block has the runner make its buffers resident first
+    /// (GuestFootprint); every kernel run of it says how many pages that took (`@prefault`, by
+    /// mincore in the guest), and the model allocates that many (the stack's within a page).
+    func testPrefaultedRunnerPagesMatchTheModelsFootprint() throws {
+        var checked = 0
+        for url in try Self.scenarioFiles() {
+            let sc = try Self.load(url)
+            let groups = GuestProgram(sc).prefault
+            guard !groups.isEmpty else { continue }
+            let stem = url.deletingPathExtension().lastPathComponent
+            let runs = KernelVariants.paths(dir: Self.dir.path, stem: stem)
+            XCTAssertFalse(runs.isEmpty, "\(stem): no kernel fixture")
+            for path in runs {
+                let text = try String(contentsOfFile: path, encoding: .utf8)
+                guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("# guest: @prefault ") })
+                else {
+                    XCTFail("\(path): recorded by a runner that did not prefault (re-record it)")
+                    continue
+                }
+                var got: [String: Int] = [:]
+                for f in line.split(separator: " ").dropFirst(3) {
+                    let kv = f.split(separator: "=")
+                    if kv.count == 2, let v = Int(kv[1]) { got[String(kv[0])] = v }
+                }
+                for g in GuestFootprint.Group.allCases {
+                    XCTAssertEqual(got[g.rawValue], groups.contains(g) ? g.pages : 0, "\(path): group \(g.rawValue)")
+                }
+                XCTAssertEqual(got["fbuf"], GuestFootprint.fileBufferPages, "\(path): file buffer")
+                // The stack's random sub-page offset can share one more of the array's pages with
+                // frames already touched (14 in one run of 20).
+                XCTAssertLessThanOrEqual(abs((got["stack"] ?? 0) - GuestFootprint.stackPages), 1, "\(path): stack")
+                XCTAssertEqual(got["heap"], GuestFootprint.heapPages, "\(path): heap")
+                XCTAssertLessThanOrEqual(abs(got.values.reduce(0, +) - GuestFootprint.pages(groups)), 1, path)
+                checked += 1
+            }
+        }
+        XCTAssertGreaterThanOrEqual(checked, 10, "no fixture recorded with a prefaulting runner")
+    }
 }

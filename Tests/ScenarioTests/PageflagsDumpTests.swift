@@ -25,7 +25,9 @@ final class PageflagsDumpTests: XCTestCase {
     }
 
     /// memmap-on-memory, the capture: each hot-added block's first 512 pages hold its own
-    /// memmap (PageReserved); the untouched blocks are entirely free buddy pages.
+    /// memmap (PageReserved); the untouched blocks are entirely free buddy pages. Block 32 too,
+    /// since the guest runner prefaults its buffers (GuestFootprint): the 6.1.0-56 capture had one
+    /// of its pages there and the per-cpu refill that page took (buddy 32234, other 21).
     func testMemmapOnMemoryBlocksAsCaptured() throws {
         let dir = Fixtures.conformance
         let sc = try Fixtures.load(dir.appendingPathComponent("memmap-on-memory.scn"))
@@ -34,17 +36,10 @@ final class PageflagsDumpTests: XCTestCase {
         let model = ModelRunner(scenario: sc).run().lines.filter { $0.hasPrefix("pageflags ") }
         XCTAssertEqual(model.count, kernel.count)
         XCTAssertEqual(kernel.count, 6)
-        // Blocks 33-37 agree exactly.
-        XCTAssertEqual(Array(model.dropFirst()), Array(kernel.dropFirst()))
-        // Block 32: the same reserved memmap pages; the kernel has ~20 of its own pages there,
-        // among them an anonymous page of the guest. The model's are the guest's two stack
-        // pages of its first settle (GFP_HIGHUSER_MOVABLE: the new Movable block first) and
-        // the rest of their pcp refill.
+        // Every block agrees exactly.
+        XCTAssertEqual(model, kernel)
         XCTAssertTrue(
-            model[0].hasPrefix(
-                "pageflags block=32 pages=32768 nopage=0 reserved=512 offline=0 buddy=32249 lru=2 anon=2 "),
-            model[0])
-        XCTAssertTrue(
-            kernel[0].hasPrefix("pageflags block=32 pages=32768 nopage=0 reserved=512 offline=0 buddy=32234 "))
+            kernel[0].hasPrefix("pageflags block=32 pages=32768 nopage=0 reserved=512 offline=0 buddy=32256 "),
+            kernel[0])
     }
 }

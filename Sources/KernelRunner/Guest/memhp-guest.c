@@ -14,6 +14,7 @@
  */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <malloc.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -46,6 +47,43 @@
 static FILE *out;          /* observations, to the host */
 static int ctl = -1;       /* the control port, read for acks */
 static int kmsg_fd = -1;
+
+struct zinfo {
+	int node; char name[16];
+	long free, pcp, min, low, high, spanned, present, managed, prot[5], start_pfn;
+	int nprot;
+};
+struct hold { char id[64]; int kind; int fd; void *addr; size_t len; int ring; int msq; };
+
+/* The runner's static buffers, in three page-aligned groups of whole pages, so that a scenario
+ * that looks at page placement can make the groups it uses resident before its first step
+ * (`prefault`). GuestFootprint.swift lists the same sizes: keep the two in step. */
+#define WHOLE_PAGES(n) (((n) + 4095) / 4096 * 4096)
+struct core_bufs {                       /* every step kind */
+	char qbuf[2][300000];                /* quoted observation values (Q, QN: slots 0 and 1) */
+	int blocks[65536];                   /* list_blocks: dump blocks/pageflags, settle */
+	int blocksel[65536];                 /* dump_blocks's selection */
+	struct zinfo zones[64];              /* parse_zoneinfo */
+	struct hold holds[64];
+	char line[1 << 16], a1[1 << 15], a2[1 << 15], a3[1024], h1[8192], h2[1 << 15];  /* main's step parsing */
+	uint64_t pf[4096];                   /* dump_pageflags: kpageflags words, a block in pieces */
+};
+struct hold_bufs {                       /* HOLD and FILL */
+	char chunk[1 << 20];                 /* what fill_fd writes */
+	struct { long mtype; char mtext[4048]; } msg;  /* hold_slab: one kmalloc-4k msg_msg */
+};
+struct kpf_bufs {                        /* DUMP kpageflags */
+	uint64_t f[65536], c[65536];         /* /proc/kpageflags and /proc/kpagecount words */
+	char line[512 * 40 + 64];            /* one `kpf` line: 512 runs */
+};
+static union { struct core_bufs b; char pages[WHOLE_PAGES(sizeof(struct core_bufs))]; } core __attribute__((aligned(4096)));
+static union { struct hold_bufs b; char pages[WHOLE_PAGES(sizeof(struct hold_bufs))]; } holdbufs __attribute__((aligned(4096)));
+static union { struct kpf_bufs b; char pages[WHOLE_PAGES(sizeof(struct kpf_bufs))]; } kpfbufs __attribute__((aligned(4096)));
+#define qbuf (core.b.qbuf)
+#define blocks (core.b.blocks)
+#define zones (core.b.zones)
+#define holds (core.b.holds)
+#define chunk (holdbufs.b.chunk)
 
 /* ---------- small helpers ---------- */
 
@@ -81,7 +119,6 @@ static void qput(char *dst, size_t cap, const char *s, size_t n) {
 	dst[o] = 0;
 }
 
-static char qbuf[3][300000];
 static const char *Q(int slot, const char *s) { qput(qbuf[slot], sizeof qbuf[slot], s, strlen(s)); return qbuf[slot]; }
 static const char *QN(int slot, const char *s, size_t n) { qput(qbuf[slot], sizeof qbuf[slot], s, n); return qbuf[slot]; }
 
@@ -291,9 +328,8 @@ static int parse_sel(const char *s, int *sel, int cap) {
 	return n;
 }
 
-static int blocks[65536];
 static void dump_blocks(const char *seltxt) {
-	static int sel[65536];
+	int *sel = core.b.blocksel;
 	int ns = parse_sel(seltxt, sel, 65536);
 	emit("block_size_bytes value=0x%lx", block_size());
 	int n = list_blocks(blocks, 65536);
@@ -344,12 +380,6 @@ static void dump_vmstat(void) {
 	emit("%s", line);
 }
 
-struct zinfo {
-	int node; char name[16];
-	long free, pcp, min, low, high, spanned, present, managed, prot[5], start_pfn;
-	int nprot;
-};
-static struct zinfo zones[64];
 
 /* Parses /proc/zoneinfo into zones[]; returns the count. */
 static int parse_zoneinfo(void) {
@@ -494,15 +524,15 @@ static void dump_kpf(void) {
 		(1ULL << 7) | (1ULL << 26) | (1ULL << 17) | (1ULL << 15) | (1ULL << 16) | (1ULL << 5) |
 		(1ULL << 18) | (1ULL << 12) | (1ULL << 14) | (1ULL << 33) | (1ULL << 22);
 	enum { CHUNK = 65536 };
-	static uint64_t f[CHUNK], c[CHUNK];
+	uint64_t *f = kpfbufs.b.f, *c = kpfbufs.b.c;
 	int ff = open("/proc/kpageflags", O_RDONLY), fc = open("/proc/kpagecount", O_RDONLY);
 	if (ff < 0 || fc < 0) { emit("kpf errno=%s", errname(errno)); if (ff >= 0) close(ff); if (fc >= 0) close(fc); return; }
-	static char line[512 * 40 + 64];
+	char *line = kpfbufs.b.line;
 	size_t len = 0;
 	int nruns = 0;
 	uint64_t cur = 0, run = 0, pfn = 0, lineStart = 0;
 	for (;;) {
-		ssize_t r = pread(ff, f, sizeof f, (off_t)(pfn * 8));
+		ssize_t r = pread(ff, f, sizeof kpfbufs.b.f, (off_t)(pfn * 8));
 		if (r <= 0) break;
 		long n = r / 8;
 		ssize_t rc = pread(fc, c, (size_t)n * 8, (off_t)(pfn * 8));
@@ -524,41 +554,50 @@ static void dump_kpf(void) {
 	close(ff); close(fc);
 }
 
+/* A block's words are read a piece at a time into core.b.pf (static, so prefault covers it: a
+ * buffer malloc'd here would fault in pages of the zone being counted). */
 static void dump_pageflags(const char *seltxt) {
-	static int sel[65536];
+	int *sel = blocks;
 	int ns = parse_sel(seltxt, sel, 65536);
 	if (ns < 0) { ns = list_blocks(sel, 65536); }
 	long bs = block_size() >> 12;
-	uint64_t *f = malloc(bs * 8);
+	const long piece = (long)(sizeof core.b.pf / 8);
+	uint64_t *f = core.b.pf;
 	int fd = open("/proc/kpageflags", O_RDONLY);
-	if (fd < 0 || !f) { emit("pageflags errno=%s", errname(errno)); free(f); if (fd >= 0) close(fd); return; }
+	if (fd < 0) { emit("pageflags errno=%s", errname(errno)); return; }
 	for (int b = 0; b < ns; b++) {
 		char p[128];
 		snprintf(p, sizeof p, MEMDIR "/memory%d", sel[b]);
 		if (access(p, F_OK) != 0) { emit("pageflags block=%d state=absent", sel[b]); continue; }
-		ssize_t r = pread(fd, f, bs * 8, (off_t)sel[b] * bs * 8);
-		long n = r > 0 ? r / 8 : 0;
+		long n = 0;
 		long c[PC_COUNT] = { 0 };
-		for (long i = 0; i < n; i++) {
-			uint64_t v = f[i];
+		for (long off = 0; off < bs; off += piece) {
+			long want = bs - off < piece ? bs - off : piece;
+			ssize_t r = pread(fd, f, (size_t)want * 8, (off_t)(sel[b] * bs + off) * 8);
+			long got = r > 0 ? r / 8 : 0;
+			n += got;
+			for (long i = 0; i < got; i++) {
+				uint64_t v = f[i];
 #define B(k) ((v >> (k)) & 1)
-			if (B(20)) { c[PC_nopage]++; continue; }
-			if (B(32)) { c[PC_reserved]++; continue; }
-			if (B(23)) { c[PC_offline]++; continue; }
-			if (B(10)) { c[PC_buddy]++; continue; }   /* every page of a free buddy block (is_free_buddy_page) */
-			if (B(17)) { c[PC_huge]++; if (B(15)) c[PC_huge_heads]++; continue; }
-			if (B(22)) { c[PC_thp]++; continue; }
-			if (B(7)) { c[PC_slab]++; continue; }
-			if (B(26)) { c[PC_pgtable]++; continue; }
-			if (B(5) || B(18)) {
-				c[PC_lru]++;
-				if (B(12)) c[PC_anon]++; else c[PC_file]++;
-				if (B(18)) c[PC_unevictable]++;
-				if (B(33)) c[PC_mlocked]++;
-				continue;
-			}
-			c[PC_other]++;
+				if (B(20)) { c[PC_nopage]++; continue; }
+				if (B(32)) { c[PC_reserved]++; continue; }
+				if (B(23)) { c[PC_offline]++; continue; }
+				if (B(10)) { c[PC_buddy]++; continue; }   /* every page of a free buddy block (is_free_buddy_page) */
+				if (B(17)) { c[PC_huge]++; if (B(15)) c[PC_huge_heads]++; continue; }
+				if (B(22)) { c[PC_thp]++; continue; }
+				if (B(7)) { c[PC_slab]++; continue; }
+				if (B(26)) { c[PC_pgtable]++; continue; }
+				if (B(5) || B(18)) {
+					c[PC_lru]++;
+					if (B(12)) c[PC_anon]++; else c[PC_file]++;
+					if (B(18)) c[PC_unevictable]++;
+					if (B(33)) c[PC_mlocked]++;
+					continue;
+				}
+				c[PC_other]++;
 #undef B
+			}
+			if (got < want) break;
 		}
 		static const char *names[] = { MEMHP_PAGE_CLASS_NAMES };
 		char line[1024];
@@ -566,14 +605,11 @@ static void dump_pageflags(const char *seltxt) {
 		for (int k = 0; k < PC_COUNT; k++) o += snprintf(line + o, sizeof line - o, " %s=%ld", names[k], c[k]);
 		emit("%s", line);
 	}
-	free(f);
 	close(fd);
 }
 
 /* ---------- holds ---------- */
 
-struct hold { char id[64]; int kind; int fd; void *addr; size_t len; int ring; int msq; };
-static struct hold holds[64];
 
 static long set_policy(int node) {
 	unsigned long mask[4] = { 0 };
@@ -582,7 +618,6 @@ static long set_policy(int node) {
 	return syscall(SYS_set_mempolicy, MPOL_BIND, mask, 257);
 }
 
-static char chunk[1 << 20];
 
 static int fill_fd(int fd, size_t bytes) {
 	while (bytes) {
@@ -606,7 +641,7 @@ static const char *kinds[] = { "anon", "shmem", "ramfs", "pinned", "slab", "page
  * kmalloc-cg-4k object (alloc_msg), unreclaimable slab; the queue's limit (msgmnb, read when
  * the queue is created) is raised to hold them all. */
 static int hold_slab(struct hold *h, size_t bytes) {
-	static struct { long mtype; char mtext[4048]; } msg;
+#define msg (holdbufs.b.msg)
 	size_t n = bytes / 4096;
 	char v[32];
 	int fd = open("/proc/sys/kernel/msgmnb", O_WRONLY);
@@ -621,6 +656,7 @@ static int hold_slab(struct hold *h, size_t bytes) {
 	for (size_t i = 0; i < n; i++)
 		if (msgsnd(h->msq, &msg, sizeof msg.mtext, IPC_NOWAIT) < 0) return errno;
 	return 0;
+#undef msg
 }
 
 /* pagetable: a read-only private anonymous mapping read once every 2 MiB: each read allocates
@@ -821,8 +857,72 @@ static void runner_nohugepage(void) {
 	madvise((void *)lo, hi - lo, MADV_NOHUGEPAGE);
 }
 
+/* Prefault: a scenario that counts pages per block (DUMP pageflags, kpageflags) must not find
+ * the runner's own pages there. The runner's buffers fault in lazily, each page on its first
+ * write, and a fault after a block was onlined movable is served from that block (a user page is
+ * GFP_HIGHUSER_MOVABLE: the highest zone first) and refills its zone's per-cpu list. So for such
+ * scenarios the host puts `PREFAULT GROUP,...` first in /steps and the runner makes those buffers
+ * resident before anything else, from boot memory like the rest of its pages: the static groups
+ * it names (core, hold, kpf: see core_bufs), the file buffer, 64 KiB of stack and 64 KiB of heap
+ * (readdir's buffers), with glibc told never to give heap back. Other scenarios (the campaign)
+ * fault as before. GuestFootprint.swift gives the model the same pages. */
+enum { PREFAULT_STACK = 64 << 10, PREFAULT_HEAP = 64 << 10 };
+static long prefault_pages[6];
+static int prefaulted;  /* core, hold, kpf, fbuf, stack, heap: pages made resident */
+
+/* Makes every page of [p, p+len) resident; returns how many were not (mincore). A page that is
+ * not resident reads as zeros, so writing a zero into it changes nothing but its residency. */
+static long touch_range(void *p, size_t len) {
+	const uintptr_t pg = 4096;
+	uintptr_t lo = (uintptr_t)p & ~(pg - 1), hi = ((uintptr_t)p + len + pg - 1) & ~(pg - 1);
+	unsigned char vec[256];
+	long fresh = 0;
+	for (uintptr_t a = lo; a < hi; a += 256 * pg) {
+		size_t n = (hi - a) / pg < 256 ? (hi - a) / pg : 256;
+		int known = mincore((void *)a, n * pg, vec) == 0;  /* fails where the stack has not grown yet */
+		for (size_t i = 0; i < n; i++) {
+			if (known && (vec[i] & 1)) continue;
+			volatile char *at = (volatile char *)(a + i * pg < (uintptr_t)p ? (uintptr_t)p : a + i * pg);
+			*at = known ? 0 : *at;
+			fresh++;
+		}
+	}
+	return fresh;
+}
+
+static __attribute__((noinline)) long prefault_stack(void) {
+	volatile char s[PREFAULT_STACK];
+	return touch_range((void *)s, sizeof s);
+}
+
+static void prefault(const char *steps_path) {
+	char first[128] = "";
+	int fd = open(steps_path, O_RDONLY);
+	if (fd < 0) return;
+	ssize_t r = read(fd, first, sizeof first - 1);
+	close(fd);
+	if (r <= 0 || strncmp(first, "PREFAULT ", 9) != 0) return;
+	first[r] = 0;
+	char *nl = strchr(first, '\n');
+	if (nl) *nl = 0;
+	const char *g = first + 9;
+	if (strstr(g, "core")) prefault_pages[0] = touch_range(&core, sizeof core);
+	if (strstr(g, "hold")) prefault_pages[1] = touch_range(&holdbufs, sizeof holdbufs);
+	if (strstr(g, "kpf")) prefault_pages[2] = touch_range(&kpfbufs, sizeof kpfbufs);
+	fcap = 1 << 20;
+	fbuf = malloc(fcap);
+	prefault_pages[3] = touch_range(fbuf, fcap);
+	prefault_pages[4] = prefault_stack();
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
+	void *h = malloc(PREFAULT_HEAP);
+	prefault_pages[5] = touch_range(h, PREFAULT_HEAP);
+	free(h);
+	prefaulted = 1;
+}
+
 int main(int argc, char **argv) {
 	runner_nohugepage();
+	if (argc >= 2) prefault(argv[1]);
 	if (argc < 3) { fprintf(stderr, "usage: memhp-guest STEPS TTY\n"); return 2; }
 	ctl = open(argv[2], O_RDWR | O_NOCTTY);
 	if (ctl < 0) { perror(argv[2]); return 2; }
@@ -836,6 +936,9 @@ int main(int argc, char **argv) {
 
 	char buf[512];
 	emit("@hello");
+	if (prefaulted)
+		emit("@prefault core=%ld hold=%ld kpf=%ld fbuf=%ld stack=%ld heap=%ld", prefault_pages[0], prefault_pages[1],
+		     prefault_pages[2], prefault_pages[3], prefault_pages[4], prefault_pages[5]);
 	{
 		struct utsname un;
 		char u[512] = "";
@@ -850,12 +953,16 @@ int main(int argc, char **argv) {
 
 	FILE *steps = fopen(argv[1], "r");
 	if (!steps) { emit("@error cannot open %s", argv[1]); return 2; }
-	static char line[1 << 16], a1[1 << 15], a2[1 << 15], a3[1024];
+#define line (core.b.line)
+#define a1 (core.b.a1)
+#define a2 (core.b.a2)
+#define a3 (core.b.a3)
 	int started = 0;
 	while (fgets(line, sizeof line, steps)) {
 		char cmd[32];
 		char *nl = strchr(line, '\n'); if (nl) *nl = 0;
 		if (sscanf(line, "%31s", cmd) != 1) continue;
+		if (!strcmp(cmd, "PREFAULT")) continue;  /* done before @hello (prefault) */
 		char *rest = line + strlen(cmd);
 		if (!started && strcmp(cmd, "INSMOD") && strcmp(cmd, "DYNDBG")) {
 			drain_kmsg(0);
@@ -881,7 +988,7 @@ int main(int argc, char **argv) {
 			unhex(h1, a1, sizeof a1);
 			emit("step n=%d label=%s", n, Q(1, a1));
 		} else if (!strcmp(cmd, "WRITE")) {
-			int kind, nonl, to; static char h1[8192], h2[1 << 15];
+			int kind, nonl, to; char *h1 = core.b.h1, *h2 = core.b.h2;
 			sscanf(rest, "%d %d %d %8191s %32767s", &kind, &nonl, &to, h1, h2);
 			unhex(h1, a1, sizeof a1);
 			int vlen = unhex(h2, a2, 4096);

@@ -223,7 +223,7 @@ extension Machine {
         zones[z].pcp.count += 1 << order
         let pcp = zones[z].pcp
         let freeHigh = pcp.freeFactor > 0 && order > 0 && order <= 3
-        let high = freeHigh ? 0 : pcp.high
+        let high = nrPCPHigh(z, freeHigh: freeHigh)
         if pcp.count >= high {
             freePCPBulk(z, count: nrPCPFree(z, high: high, freeHigh: freeHigh), startList: li)
         }

@@ -5,30 +5,74 @@ extension Machine {
     static let costlyOrder = 3
 
     func allocPagesSlowpath(order: Int, gfp: GFP, zonelist: [Int], kind: PageKind) -> PFN? {
-        // kswapd: reclaim zones below their low watermark back towards high.
-        for z in zonelist where zones[z].managedPages > 0 && zones[z].freePages < zones[z].watermark.low {
-            let want = zones[z].watermark.high - zones[z].freePages
-            if want > 0 { vmstat.pgstealKswapd += reclaim(pages: want, zonelist: [z]) }
-        }
+        let highest = gfp.highestZone
+        // kswapd (Kswapd.swift): woken on every node that is not balanced; it runs when this
+        // task gives up the CPU: after the allocation, or at direct reclaim's cond_resched.
+        var woken =
+            gfp.contains(.kswapdReclaim) ? wakeAllKswapds(order: order, highest: highest, zonelist: zonelist) : []
         if let (pfn, z) = getPageFromFreelist(order: order, gfp: gfp, zonelist: zonelist, level: .min) {
-            markAllocated(pfn, order: order, kind: kind, z: z); return pfn
+            markAllocated(pfn, order: order, kind: kind, z: z)
+            runKswapds(&woken, order: order, highest: highest, zonelist: zonelist)
+            return pfn
         }
-        guard gfp.contains(.directReclaim) else { return allocFailed(order: order, gfp: gfp) }
+        guard gfp.contains(.directReclaim) else {
+            runKswapds(&woken, order: order, highest: highest, zonelist: zonelist)
+            return allocFailed(order: order, gfp: gfp)
+        }
+        var noProgressLoops = 0
         while true {
-            if gfp.highestZone == .movable { vmstat.allocstallMovable += 1 } else { vmstat.allocstallNormal += 1 }
-            let progress = reclaim(pages: Swift.max(Machine.swapClusterMax, 1 << order), zonelist: zonelist)
-            vmstat.pgstealDirect += progress
+            // __perform_reclaim: cond_resched() first.
+            runKswapds(&woken, order: order, highest: highest, zonelist: zonelist)
+            if highest == .movable { vmstat.allocstallMovable += 1 } else { vmstat.allocstallNormal += 1 }
+            let progress = directReclaim(order: order, zonelist: zonelist)
             if let (pfn, z) = directReclaimRetry(order: order, gfp: gfp, zonelist: zonelist, progress: progress) {
                 markAllocated(pfn, order: order, kind: kind, z: z); return pfn
             }
             if gfp.contains(.noretry) { return allocFailed(order: order, gfp: gfp) }
             if progress > 0 { continue }
-            // The model is deterministic: with no progress a retry changes nothing.
+            // A costly __GFP_RETRY_MAYFAIL allocation (a pool's huge page) goes back to `retry:`
+            // until `no_progress_loops` passes MAX_RECLAIM_RETRIES, waking kswapd each time:
+            // 17 direct reclaims and 16 failed kswapd passes, after which the node is hopeless
+            // (pool-grow-until-fail-1g on 6.1.0-57: allocstall_movable 17, node_unreclaimable 1).
+            if order > Machine.costlyOrder && gfp.contains(.retryMayfail) && noProgressLoops < Machine.maxReclaimRetries
+            {
+                noProgressLoops += 1
+                if gfp.contains(.kswapdReclaim) {
+                    woken = wakeAllKswapds(order: order, highest: highest, zonelist: zonelist)
+                }
+                if let (pfn, z) = getPageFromFreelist(order: order, gfp: gfp, zonelist: zonelist, level: .min) {
+                    markAllocated(pfn, order: order, kind: kind, z: z)
+                    runKswapds(&woken, order: order, highest: highest, zonelist: zonelist)
+                    return pfn
+                }
+                continue
+            }
+            // The model is deterministic: otherwise, with no progress a retry changes nothing.
             if gfp.contains(.retryMayfail) || gfp.contains(.thisnode) || order > Machine.costlyOrder {
                 return allocFailed(order: order, gfp: gfp)
             }
             guard oomKill(zonelist: zonelist) else { return allocFailed(order: order, gfp: gfp) }
         }
+    }
+
+    /// `try_to_free_pages` → `do_try_to_free_pages`: the model's reclaim takes what it can
+    /// at once; the priorities DEF_PRIORITY down to 0 run the shrinkers (`shrink_slab` in
+    /// every `shrink_node`) until enough was reclaimed. The allocating task gives the CPU up
+    /// here first, so a kvfree_rcu grace period's work can run. Progress on a node resets its
+    /// `kswapd_failures`.
+    func directReclaim(order: Int, zonelist: [Int]) -> Int {
+        kvfreeRCUGracePeriodEnds()
+        let target = Swift.max(Machine.swapClusterMax, 1 << order)
+        let progress = reclaim(pages: target, zonelist: zonelist)
+        vmstat.pgstealDirect += progress
+        var priority = Machine.defPriority
+        while priority >= 0 {
+            shrinkSlab(priority: priority)
+            if progress >= target { break }
+            priority -= 1
+        }
+        if progress > 0 { reclaimProgress(zonelist: zonelist) }
+        return progress
     }
 
     /// The retry in `__alloc_pages_direct_reclaim`: after reclaim made progress, try the

@@ -251,6 +251,8 @@ public struct Zone: Sendable {
     public var freeArea: FreeArea { FreeArea(store: store) }
     public var pcp = PerCPUPages()
     public var nrIsolatePageblock = 0
+    /// ZONE_RECLAIM_ACTIVE: kswapd is in `balance_pgdat` on the zone's node (Kswapd.swift).
+    public var reclaimActive = false
     /// Allocated pages by PageKind raw value (zone vmstat counters).
     public var kindPages = [Int](repeating: 0, count: PageKind.allCases.count)
 

@@ -47,8 +47,9 @@ extension Machine {
         // initramfs into tmpfs: shmem pages, GFP_HIGHUSER_MOVABLE, so a DIMM onlined movable at
         // boot (memhp_default_state=online_movable) receives them at the head of ZONE_MOVABLE.
         m.allocateBootMemory(layout.bootAllocations, phase: .rootfs)
-        for r in layout.reserved where r.fate == .freedLate { m.freeReservedPages(r.range) }
+        for r in ReservedRange.inLateFreeOrder(layout.reserved) { m.freeReservedPages(r.range) }
         m.allocateBootMemory(layout.bootAllocations, phase: .userspace)
+        m.allocateGuestPrefault(config.guestPrefaultPages)
         // virtio_mem (a module the runner loads before the first step) probes its devices
         // and plugs what they request already.
         do { try m.virtioMemProbeAll() } catch let e as KernelError {
@@ -91,6 +92,7 @@ extension Machine {
                     ("kernel:page_tables", .pageTable, a.pageTables, 0, nil),
                     ("kernel:stacks", .kernelStack, a.kernelStack, a.kernelStackInterleaved, nil),
                     ("kernel:other", .kernel, a.kernel, a.kernelInterleaved, nil),
+                    ("kernel:kvfree_rcu_cache", .kernel, a.kvfreeRCUCache, 0, nil),
                     ("kernel:dma", .kernel, a.dma, 0, [.kernel, .dma]),
                     ("kernel:slab_reclaimable", .slabReclaimable, a.slabReclaimable, a.slabReclaimableInterleaved, nil)
                 ]
@@ -113,6 +115,7 @@ extension Machine {
                 // init (pid 1) is never an OOM victim.
                 if name.hasPrefix("init:") { owners.slots[id]?.oomUnkillable = true }
                 allocate(owner: id, blocks: n)
+                if name == "kernel:kvfree_rcu_cache" { adoptKvfreeRCUCache(owner: id) }
             }
         }
         // Pages freed late in boot sit on the per-cpu lists when user space starts.
@@ -120,6 +123,39 @@ extension Machine {
             allocate(owner: id, blocks: a.pcp)
             destroyOwner(id)
         }
+    }
+}
+
+extension Machine {
+    /// The guest program's buffers it touches before its first step (`MachineConfig.guestPrefaultPages`):
+    /// anonymous order-0 page faults, GFP_HIGHUSER_MOVABLE, after the late frees reached the
+    /// per-cpu lists. Part of the runner's process, which the OOM killer treats as one task
+    /// (`untrackedOOMVictim`), so not a victim of its own.
+    func allocateGuestPrefault(_ pages: Int) {
+        guard pages > 0, let id = try? createOwner(name: "guest:buffers", kind: .anon) else { return }
+        owners.slots[id]?.oomUnkillable = true
+        allocate(owner: id, blocks: pages)
+    }
+}
+
+extension ReservedRange {
+    /// The late frees in the order 6.1 makes them: the initrd first (populate_rootfs's
+    /// free_initrd_mem, which kernel_init_freeable waits for), then free_initmem (x86:
+    /// mem_encrypt_free_decrypted_mem, then the initmem), then mark_rodata_ro's two image gaps,
+    /// as the boot log's "Freeing ..." lines show. Each page goes to the head of its per-cpu
+    /// list, which serves the head first, so user space's first pages are the last freed ones
+    /// (the image gaps in block 0, not the initrd at the top of low RAM).
+    static func inLateFreeOrder(_ reserved: [ReservedRange]) -> [ReservedRange] {
+        let order = [
+            "initrd", "unused decrypted bss", "kernel initmem", "kernel image text/rodata gap",
+            "kernel image rodata/data gap"
+        ]
+        let late = reserved.filter { $0.fate == .freedLate }
+        return late.enumerated().sorted { a, b in
+            let ra = order.firstIndex(of: a.element.label) ?? order.count
+            let rb = order.firstIndex(of: b.element.label) ?? order.count
+            return ra != rb ? ra < rb : a.offset < b.offset
+        }.map(\.element)
     }
 }
 

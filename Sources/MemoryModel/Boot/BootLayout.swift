@@ -242,6 +242,9 @@ public struct BootAllocations: Sendable, Equatable {
     public var anon = 0
     /// Other unmovable kernel memory (vmalloc areas, hash tables, ftrace, percpu chunks).
     public var kernel = 0
+    /// The kvfree_rcu() page cache (kernel/rcu/tree.c): `rcu_min_cached_objs` pages per CPU,
+    /// out of `kernel` (KvfreeRCUCache.swift).
+    public var kvfreeRCUCache = 0
     /// GFP_DMA allocations, from ZONE_DMA.
     public var dma = 0
     /// kernel/dma/pool.c dma_atomic_pool_init: three pools (GFP_KERNEL, GFP_DMA, GFP_DMA32)

@@ -28,6 +28,9 @@ extension BootLayout {
         ba.kernel =
             profile.otherKernelPages + min(profile.hashPagesCap, max(0, gib - 1) * profile.hashPagesPerGiB)
             + (memNodes.count > 1 ? hashPages + profile.multiNodeOtherKernelPages : 0)
+        // Of those, the kvfree_rcu page cache: its own owner, freed by its shrinker.
+        ba.kvfreeRCUCache = min(ba.kernel, profile.cpus * Machine.rcuMinCachedObjs)
+        ba.kernel -= ba.kvfreeRCUCache
         // numa_policy_init(): interleave over N_MEMORY nodes of at least 16 MiB (else the largest).
         if memNodes.count > 1 {
             let present = memNodes.map { n in (n, ranges(ofNode: n, memoryRanges).reduce(0) { $0 + $1.count }) }
