@@ -17,33 +17,45 @@ public enum HugetlbSysctlArea: KernelFileArea {
         var f: [String: KernelFile] = [
             "nr_hugepages": nrHugepages,
             "nr_hugepages_mempolicy": nrHugepages,
-            "nr_overcommit_hugepages": KernelFile(
-                mode: 0o644,
-                show: { m in
-                    "\(m.hugetlb.defaultHState?.nrOvercommitHugePages ?? 0)\n"
-                },
-                store: { m, bytes, ctx in
-                    guard let d = m.hugetlb.defaultHState else { throw KernelError(.notSupported) }
-                    guard !d.isGigantic else { throw KernelError(.invalidArgument, "default hstate is gigantic") }
-                    let w = try procDoulongvecMinmax(bytes, position: ctx.position)
-                    if let v = w.values.first { try m.setOvercommitHugePages(hstate: m.hugetlb.defaultIndex, v) }
-                    return w.consumed
-                })
+            "nr_overcommit_hugepages": nrOvercommitHugepages
         ]
-        if m.hugetlb.anyOptimizable {
-            f["hugetlb_optimize_vmemmap"] = KernelFile(
-                mode: 0o644,
-                show: { m in
-                    m.hugetlb.optimizeVmemmap ? "1\n" : "0\n"
-                },
-                store: { m, bytes, ctx in
-                    let w = try procDobool(bytes, position: ctx.position)
-                    if let v = w.values.first { try m.setHugetlbOptimizeVmemmap(v) }
-                    return w.consumed
-                })
-        }
+        if m.hugetlb.anyOptimizable { f["hugetlb_optimize_vmemmap"] = hugetlbOptimizeVmemmap }
         return f
     }
+
+    /// One of `files(m)` by name, without building the table (every write looks its file up).
+    static func file(named name: String, _ m: Machine) -> KernelFile? {
+        switch name {
+        case "nr_hugepages", "nr_hugepages_mempolicy": nrHugepages
+        case "nr_overcommit_hugepages": nrOvercommitHugepages
+        case "hugetlb_optimize_vmemmap" where m.hugetlb.anyOptimizable: hugetlbOptimizeVmemmap
+        default: nil
+        }
+    }
+
+    static let nrOvercommitHugepages = KernelFile(
+        mode: 0o644,
+        show: { m in
+            "\(m.hugetlb.defaultHState?.nrOvercommitHugePages ?? 0)\n"
+        },
+        store: { m, bytes, ctx in
+            guard let d = m.hugetlb.defaultHState else { throw KernelError(.notSupported) }
+            guard !d.isGigantic else { throw KernelError(.invalidArgument, "default hstate is gigantic") }
+            let w = try procDoulongvecMinmax(bytes, position: ctx.position)
+            if let v = w.values.first { try m.setOvercommitHugePages(hstate: m.hugetlb.defaultIndex, v) }
+            return w.consumed
+        })
+
+    static let hugetlbOptimizeVmemmap = KernelFile(
+        mode: 0o644,
+        show: { m in
+            m.hugetlb.optimizeVmemmap ? "1\n" : "0\n"
+        },
+        store: { m, bytes, ctx in
+            let w = try procDobool(bytes, position: ctx.position)
+            if let v = w.values.first { try m.setHugetlbOptimizeVmemmap(v) }
+            return w.consumed
+        })
 
     static let nrHugepages = KernelFile(
         mode: 0o644,
@@ -59,9 +71,8 @@ public enum HugetlbSysctlArea: KernelFileArea {
         })
 
     public static func lookup(_ relative: ArraySlice<String>, machine m: Machine) -> KernelNode? {
-        let f = files(m)
-        if relative.isEmpty { return .directory(.fixed(Array(f.keys))) }
-        guard relative.count == 1, let file = f[relative.first!] else { return nil }
+        if relative.isEmpty { return .directory(.fixed(Array(files(m).keys))) }
+        guard relative.count == 1, let file = file(named: relative.first!, m) else { return nil }
         return .file(file)
     }
 }

@@ -31,6 +31,20 @@ private func snapshot(_ m: Machine) -> [Int] {
 final class HugetlbFilesTests: XCTestCase {
     let sys2M = "/sys/kernel/mm/hugepages/hugepages-2048kB/"
 
+    /// hugetlb_optimize_vmemmap is registered only while an hstate is optimizable: with a
+    /// profile that has no HVO sysctl it is neither listed nor found, by name as by listing;
+    /// the pool's sysctls are there either way.
+    func testOptimizeSysctlOnlyWhenOptimizable() throws {
+        let fs = try bootFS()
+        try fs.machine.setVmemmapProfile(.linux514)
+        XCTAssertFalse(try fs.list("/proc/sys/vm").contains("hugetlb_optimize_vmemmap"))
+        XCTAssertEqual(errno { try fs.read("/proc/sys/vm/hugetlb_optimize_vmemmap") }, .noSuchFileOrDirectory)
+        XCTAssertEqual(errno { try fs.write("/proc/sys/vm/hugetlb_optimize_vmemmap", "1") }, .noSuchFileOrDirectory)
+        XCTAssertEqual(try fs.write("/proc/sys/vm/nr_hugepages_mempolicy", "2\n"), 2)
+        XCTAssertEqual(try fs.read("/proc/sys/vm/nr_hugepages"), "2\n")
+        XCTAssertEqual(try fs.read("/proc/sys/vm/nr_overcommit_hugepages"), "0\n")
+    }
+
     func testTreeAsSixOneHasIt() throws {
         let fs = try bootFS()
         XCTAssertEqual(try fs.list("/sys/kernel/mm/hugepages"), ["hugepages-2048kB"])

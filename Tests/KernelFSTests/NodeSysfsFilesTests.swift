@@ -107,5 +107,9 @@ final class NodeSysfsFilesTests: XCTestCase {
         XCTAssertEqual(KernelFS.components("//sys//devices/system/"), ["sys", "devices", "system"])
         XCTAssertEqual(KernelFS.components("/"), [])
         XCTAssertEqual(KernelFS.components("proc/meminfo"), ["proc", "meminfo"])
+        XCTAssertEqual(KernelFS.components(""), [])
+        // Split on the `/` byte: multi-byte names come out whole.
+        XCTAssertEqual(KernelFS.components("/sys/é//日本/x\u{1F600}/"), ["sys", "é", "日本", "x\u{1F600}"])
+        XCTAssertEqual(KernelFS.components(String("/a/b/c".dropFirst(2))), ["b", "c"])
     }
 }
