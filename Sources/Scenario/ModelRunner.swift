@@ -529,7 +529,7 @@ public final class ModelRunner {
             }
         case .dimmDel(let id, let timeout):
             o.add("action", "dimm-del"); o.add("id", id)
-            guard machine.drivers.acpiDevices[id] != nil else {
+            guard machine.drivers.acpiDevices[id] != nil || machine.drivers.unattachedDIMMs[id] != nil else {
                 o.add("deleted", 0); o.add("ok", 0); o.addQuoted("error", "device_del failed")
                 break
             }

@@ -56,6 +56,12 @@ final class HotplugTests: XCTestCase {
         // 0x100000000 + 256 MiB: block 34.
         XCTAssertEqual(ids, [34])
         XCTAssertEqual(m.drivers.ostEvents.last?.status, 0)
+        // device_del of the DIMM without memory: nothing to offline, ejected at once
+        // (`_OST` 0x84 then 0), and its range is free for the next DIMM.
+        try m.acpiEjectDIMM(id: "a")
+        XCTAssertEqual(m.drivers.ostEvents.suffix(2).map(\.status), [0x84, 0])
+        XCTAssertNil(m.drivers.unattachedDIMMs["a"])
+        XCTAssertEqual(try m.hotAddDIMM(id: "c", sizeBytes: 128 << 20), [32])
     }
 
     func freeSlabAfterOnline(_ m: Machine) {

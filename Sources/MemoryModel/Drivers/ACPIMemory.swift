@@ -104,6 +104,15 @@ extension Machine {
     public func acpiEjectDIMM(id: String, deadline: UInt64? = nil) throws {
         enterKernel()
         defer { exitToUserMode() }
+        if drivers.acpiDevices[id] == nil, drivers.unattachedDIMMs[id] != nil {
+            // A DIMM whose add failed has no scan handler and no memory: acpi_scan_hot_remove
+            // finds nothing to offline (acpi_scan_try_to_offline walks no physical nodes),
+            // trims the device and calls _EJ0, and QEMU deletes it.
+            drivers.ostEvents.append((id, 0x84))
+            drivers.unattachedDIMMs[id] = nil
+            drivers.ostEvents.append((id, 0))
+            return
+        }
         guard drivers.acpiDevices[id] != nil else {
             throw KernelError(.operationNotSupportedByDevice, "no ACPI memory device \(id)")
         }
