@@ -36,13 +36,8 @@ enum LsmemOverFUSE {
         defer { _ = rmdir(root) }
         let server = FUSEServer(fs: fs, mountPoint: root)
         try server.mount()
-        let serving = Thread { try? server.serve() }
-        serving.start()
-        defer {
-            server.stop()
-            while !serving.isFinished { usleep(1000) }
-            server.unmount()
-        }
+        let serving = server.serveInBackground()
+        defer { serving.finish() }
 
         let p = Process()
         p.executableURL = URL(fileURLWithPath: lsmem)

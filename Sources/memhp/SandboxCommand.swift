@@ -65,8 +65,7 @@ struct SandboxCommand: ParsableCommand {
 
         let server = FUSEServer(fs: fs, mountPoint: root)
         do { try server.mount() } catch { _ = rmdir(root); printError("memhp sandbox: \(error)"); throw ExitCode(1) }
-        let serving = Thread { try? server.serve() }
-        serving.start()
+        let serving = server.serveInBackground()
 
         // Tools find debugfs with `mount -t debugfs`: a real one must be mounted where the
         // model's debugfs files are then bound (the host's stays unseen below them).
@@ -127,9 +126,7 @@ struct SandboxCommand: ParsableCommand {
         }
 
         for path in bound.reversed() { _ = umount2(path, Int32(MNT_DETACH)) }
-        server.stop()
-        while !serving.isFinished { usleep(1000) }
-        server.unmount()
+        serving.finish()
         try setup.save(fs, machine: machine)
 
         if rc != 0 { throw ExitCode(rc == ENOENT ? 127 : 126) }

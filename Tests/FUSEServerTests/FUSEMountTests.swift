@@ -25,13 +25,8 @@ final class FUSEMountTests: XCTestCase {
         defer { rmdir(root) }
         let server = FUSEServer(fs: fs, mountPoint: root)
         try server.mount()
-        let serving = Thread { try? server.serve() }
-        serving.start()
-        defer {
-            server.stop()
-            while !serving.isFinished { usleep(1000) }
-            server.unmount()
-        }
+        let serving = server.serveInBackground()
+        defer { serving.finish() }
         try body(root)
     }
 
