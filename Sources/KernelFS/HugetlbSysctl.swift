@@ -13,13 +13,12 @@ import MemoryModel
 public enum HugetlbSysctlArea: KernelFileArea {
     public static let mountPoint = ["proc", "sys", "vm"]
 
+    static let names = ["nr_hugepages", "nr_hugepages_mempolicy", "nr_overcommit_hugepages", "hugetlb_optimize_vmemmap"]
+
+    /// The files this machine has (`file(named:)` decides which of `names` exist).
     static func files(_ m: Machine) -> [String: KernelFile] {
-        var f: [String: KernelFile] = [
-            "nr_hugepages": nrHugepages,
-            "nr_hugepages_mempolicy": nrHugepages,
-            "nr_overcommit_hugepages": nrOvercommitHugepages
-        ]
-        if m.hugetlb.anyOptimizable { f["hugetlb_optimize_vmemmap"] = hugetlbOptimizeVmemmap }
+        var f: [String: KernelFile] = [:]
+        for n in names { f[n] = file(named: n, m) }
         return f
     }
 
