@@ -125,7 +125,6 @@ final class ReliabilityTests: XCTestCase {
         let fs = KernelFS(machine: m)
         try fs.withHotplugLock { m in _ = try m.hotAddDIMM(id: "dimm1", sizeBytes: 256 << 20) }
         for id in [32, 33] { try fs.write("\(Self.mem)/memory\(id)/state", "online_kernel\n") }
-        m.kernelActivityRuns()  // the pinning process: its page tables come first
         let o = try m.createOwner(name: "test:pinned", kind: .pinned)
         m.allocate(owner: o, blocks: 40_000)
         let target = 33

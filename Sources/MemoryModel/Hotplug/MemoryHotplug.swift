@@ -410,49 +410,6 @@ extension Machine {
         initPerZoneWmarkMin()
         advance(nanoseconds: HotplugCost.onlineBlock)
         memoryNotify(.online, arg)
-        if !wasPopulated { kernelActivityAfterNewFirstZone(z) }
-    }
-
-    /// A kernel zone that was empty and is now the first zone of GFP_KERNEL's zonelist on the
-    /// CPU's node (node 0) gets the kernel's next unmovable allocations: they steal the
-    /// pageblock at the head of its free lists, i.e. its lowest pfn (c-movablecore: the slab
-    /// page at pfn 0x30000 that makes memory6's offline EBUSY). A zone behind another
-    /// populated kernel zone (another node's, or below Normal) sees none of them. They come
-    /// with what the guest does next, not with the online itself (`kernelActivityRuns`).
-    func kernelActivityAfterNewFirstZone(_ z: Int) {
-        guard zones[z].type <= .normal, nodes.indices.contains(0), nodes[0].exists,
-            zonelist(gfp: .kernel, node: 0).first(where: { zones[$0].managedPages > 0 }) == z
-        else { return }
-        hotplug.slabAfterOnlinePending = true
-    }
-
-    /// The guest's next read of a procfs/sysfs text file (kernfs open file, seq_file buffer,
-    /// dentries and inodes of files not looked up before) or its next user memory (page
-    /// tables, a file's XArray nodes) after `kernelActivityAfterNewFirstZone`: the kernel's
-    /// next slab pages, from wherever GFP_KERNEL's zonelist on node 0 leads now. Writes take
-    /// none: campaign seeds 147, 151 and 155 online a block, write sysfs files and eject it
-    /// (the kernel offlines it); seeds 2, 5 and 90 read or hold memory in between and the
-    /// kernel's slab pages make the offline EBUSY. Seed 138 has 147's steps after a pool of 275
-    /// grown and shrunk, and the kernel's slab lands there in every run (not modelled). Returns whether
-    /// it changed the machine (KernelFS journals such a read).
-    @discardableResult
-    public func kernelActivityRuns() -> Bool {
-        enterKernel()
-        defer { exitToUserMode() }
-        guard hotplug.slabAfterOnlinePending else { return false }
-        hotplug.slabAfterOnlinePending = false
-        let name = "kernel:slab_after_online"
-        guard let id = ownerID(named: name) ?? (try? createOwner(name: name, kind: .slabUnreclaimable, node: 0)) else {
-            return true
-        }
-        allocate(owner: id, blocks: Machine.slabPagesAfterOnline)
-        if let z = zonelist(gfp: .kernel, node: 0).first(where: { zones[$0].managedPages > 0 }) {
-            explain.add(
-                time: clock, "zone \(zones[z].type.name)",
-                "node 0's GFP_KERNEL allocations start in zone \(zones[z].type.name) (node \(zones[z].node)): the guest's first read or memory since the online takes the kernel's next \(Machine.slabPagesAfterOnline) slab pages from its lowest pageblock"
-            )
-        }
-        return true
     }
 
     // MARK: Offlining

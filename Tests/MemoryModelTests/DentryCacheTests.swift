@@ -1,0 +1,71 @@
+import XCTest
+
+@testable import MemoryModel
+
+/// First-time path lookups and the slab pages they take (`Machine.pathWalk`, `LookupSlabCache`).
+final class DentryCacheTests: XCTestCase {
+    func slabs(_ m: Machine) -> [Int] { m.dcache.slabsTaken }
+
+    /// Hand-computed: /sys/devices/system/memory/memory0/state is five new names (sys is
+    /// mounted): 5 dentries (4 free, so the fifth takes a slab: 20 left), 5 inodes (5 free: 0
+    /// left, no slab), 5 LSM blobs (59 left). Its sibling then takes an inode_cache slab
+    /// (order 1: 2 pages, 11 left). /proc/sys/vm/nr_hugepages is three proc inodes (3 free: no
+    /// slab), the fourth name takes one. A missing kernfs name leaves one negative dentry.
+    func testFirstTimeLookupsTakeSlabsWhenTheFreeObjectsRunOut() throws {
+        let m = try Machine.boot(MachineConfig(memBytes: 1 << 30))
+        let state = ["sys", "devices", "system", "memory", "memory0", "state"]
+        XCTAssertTrue(m.pathWalk(state, existing: 6))
+        XCTAssertEqual(slabs(m), [1, 0, 0, 0])
+        XCTAssertEqual(m.dcache.free, [20, 0, 3, 59])
+        XCTAssertFalse(m.pathWalk(state, existing: 6))  // in the dcache now
+        m.pathWalk(["sys", "devices", "system", "memory", "memory0", "phys_index"], existing: 6)
+        XCTAssertEqual(slabs(m), [1, 1, 0, 0])
+        XCTAssertEqual(m.dcache.free, [19, 11, 3, 58])
+        let owner = try XCTUnwrap(m.ownerID(named: "kernel:slab:inode_cache"))
+        XCTAssertEqual(m.owners[owner]?.order, 1)
+        m.pathWalk(["proc", "sys", "vm", "nr_hugepages"], existing: 4)
+        XCTAssertEqual(slabs(m), [1, 1, 0, 0])
+        m.pathWalk(["proc", "sys", "vm", "min_free_kbytes"], existing: 4)
+        XCTAssertEqual(slabs(m), [1, 1, 1, 0])
+        XCTAssertEqual(m.dcache.free, [15, 11, 10, 54])
+        // node7 does not exist: "node" is new and positive, "node7" a negative dentry, once.
+        m.pathWalk(["sys", "devices", "system", "node", "node7", "meminfo"], existing: 4)
+        XCTAssertEqual(m.dcache.free, [13, 10, 10, 53])
+        XCTAssertFalse(m.pathWalk(["sys", "devices", "system", "node", "node7"], existing: 4))
+        // debugfs names come with their files.
+        XCTAssertFalse(m.pathWalk(["sys", "kernel", "debug", "tracing", "trace"], existing: 5))
+        try m.verify()
+    }
+
+    /// The kernel's answer (6.1.0-57, movablecore=25% on 2G; the same on kernelcore and dimms
+    /// shapes): /proc/slabinfo read after each of these first-time reads grew dentry at reads
+    /// 1, 19, 37, 55, 73, inode_cache at 2, 13, 23, 33, 43, 54, 64, lsm_inode_cache at 52,
+    /// proc_inode_cache at 73 and 84 (read 0 is /proc/slabinfo's own lookup).
+    func testTheProbesSlabGrowthSteps() throws {
+        let m = try Machine.boot(MachineConfig(memBytes: 2 << 30, maxmemBytes: 4 << 30, slots: 2))
+        var paths = [["proc", "slabinfo"]]
+        for b in 0..<12 {
+            for f in ["state", "phys_index", "valid_zones", "removable", "phys_device", "online"] {
+                paths.append(["sys", "devices", "system", "memory", "memory\(b)", f])
+            }
+        }
+        for f in [
+            "nr_hugepages", "nr_overcommit_hugepages", "nr_hugepages_mempolicy", "hugetlb_optimize_vmemmap",
+            "min_free_kbytes", "watermark_scale_factor", "overcommit_memory", "swappiness", "dirty_ratio",
+            "compact_unevictable_allowed", "extfrag_threshold", "percpu_pagelist_high_fraction",
+            "lowmem_reserve_ratio", "stat_interval"
+        ] {
+            paths.append(["proc", "sys", "vm", f])
+        }
+        var grew: [[Int]] = [[], [], [], []]
+        for (i, p) in paths.enumerated() {
+            let before = slabs(m)
+            m.pathWalk(p, existing: p.count)
+            for c in 0..<4 where slabs(m)[c] > before[c] { grew[c].append(i) }
+        }
+        XCTAssertEqual(grew[LookupSlabCache.dentry.rawValue], [1, 19, 37, 55, 73])
+        XCTAssertEqual(grew[LookupSlabCache.inode.rawValue], [2, 13, 23, 33, 43, 54, 64])
+        XCTAssertEqual(grew[LookupSlabCache.lsmInode.rawValue], [52])
+        XCTAssertEqual(grew[LookupSlabCache.procInode.rawValue], [73, 84])
+    }
+}
