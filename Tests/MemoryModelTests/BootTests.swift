@@ -156,8 +156,8 @@ final class BootTests: XCTestCase {
         XCTAssertEqual(types(.movable), [41, 87])
         // ZONE_MOVABLE's order-10 list: block 6 (initialised early) before block 7 (deferred).
         let list = m.zone(node: 0, type: .movable).freeArea[Zone.listIndex(10, .movable)].pfns.map { Int($0) }
-        XCTAssertEqual(Array(list.reversed()), list.sorted(), "head: the lowest block")
-        XCTAssertTrue((196608..<229376).contains(try XCTUnwrap(list.last)))
+        XCTAssertEqual(list, list.sorted(), "head: the lowest block")
+        XCTAssertTrue((196608..<229376).contains(try XCTUnwrap(list.first)))
         // The real kernel (same run): block 7 holds 10 intact order-10 blocks; the boot's
         // movable pages (Shmem, init's anon, the pcp lists) sit in its smaller fragments.
         XCTAssertEqual(list.filter { $0 >= 229376 }.count, 10, "block 7: 10 order-10 blocks at the tail")

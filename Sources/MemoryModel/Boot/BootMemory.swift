@@ -92,20 +92,6 @@ extension Machine {
             lateRuns.append((PFNRange(start: Swift.max(run.range.start, d), end: run.range.end), run.zone))
         }
         for run in lateRuns { freeBootRange(run.range, zone: run.zone) }
-        // FPI_TO_TAIL: each list in the order its blocks were queued, the first at the head.
-        // (The model's lists push at the head, so put them in that order once at the end.)
-        for z in Set(pieces.map(\.zone)) {
-            let d = deferFrom[zones[z].node] ?? Int.max
-            for li in 0..<ZoneLists.freeListCount where zones[z].store.freeCount(li) > 1 {
-                // Array end = head: the highest deferred block first, the lowest early one last.
-                let sorted = zones[z].store.freePFNs(li).sorted { a, b in
-                    let da = Int(a) >= d, db = Int(b) >= d
-                    return da != db ? da : a > b
-                }
-                zones[z].store.setFreeList(li, sorted)
-                for (i, p) in sorted.enumerated() { memmap.setLink(Int(p), i) }
-            }
-        }
     }
 
     /// `defer_init()`: in the zone that ends where the node ends, struct pages are
@@ -169,7 +155,7 @@ extension Machine {
             while order > 0 && (pfn & ((1 << order) - 1) != 0 || pfn + (1 << order) > range.end) { order -= 1 }
             memmap.setKind(pfn, .buddyTail)
             zones[z].managedPages += 1 << order
-            freeOneBlock(z, pfn, order: order, mt: pageblockMigrateType(pfn))
+            freeOneBlock(z, pfn, order: order, mt: pageblockMigrateType(pfn), toTail: true)
             pfn += 1 << order
         }
     }

@@ -390,17 +390,12 @@ extension Machine {
         }
         // online_pages_range + undo_isolate_page_range(MIGRATE_MOVABLE)
         memmap.fill(range, kind: .buddyTail)
-        var chunks = [[PFN]](repeating: [], count: Geometry.maxOrder)
         var pfn = range.start
         while pfn < range.end {
             var order = Swift.min(Geometry.maxOrder - 1, pfn.trailingZeroBitCount)
             while pfn + (1 << order) > range.end { order -= 1 }
-            chunks[order].append(pfn)
+            addToFreeList(z, pfn, order: order, mt: .movable, tail: true)
             pfn += 1 << order
-        }
-        for o in 0..<Geometry.maxOrder where !chunks[o].isEmpty {
-            appendToFreeListTail(z, chunks[o], order: o, mt: .movable)
-            zones[z].freePages += chunks[o].count << o
         }
         pb = range.start
         while pb < range.end { setPageblockMigrateType(pb, .movable); pb += Geometry.pageblockPages }
