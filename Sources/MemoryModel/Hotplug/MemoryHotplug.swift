@@ -432,8 +432,8 @@ extension Machine {
     /// next slab pages, from wherever GFP_KERNEL's zonelist on node 0 leads now. Writes take
     /// none: campaign seeds 147, 151 and 155 online a block, write sysfs files and eject it
     /// (the kernel offlines it); seeds 2, 5 and 90 read or hold memory in between and the
-    /// kernel's slab pages make the offline EBUSY. Seed 138 repeats 147's steps and the
-    /// kernel's background work put slab there anyway: the kernel varies. Returns whether
+    /// kernel's slab pages make the offline EBUSY. Seed 138 has 147's steps after a pool of 275
+    /// grown and shrunk, and the kernel's slab lands there in every run (not modelled). Returns whether
     /// it changed the machine (KernelFS journals such a read).
     @discardableResult
     public func kernelActivityRuns() -> Bool {
