@@ -57,7 +57,8 @@ extension Machine {
         for z in zones.indices where node == nil || zones[z].node == node {
             c.lru = c.lru + lruCounters(zone: z)
             c.slabReclaimable += kindCount(z, .slabReclaimable)
-            c.slabUnreclaimable += kindCount(z, .slabUnreclaimable)
+            // __kmalloc_large_node counts its pages in NR_SLAB_UNRECLAIMABLE_B (mm/slab_common.c).
+            c.slabUnreclaimable += kindCount(z, .slabUnreclaimable) + kindCount(z, .kmallocLarge)
             c.anonPages += kindCount(z, .anon) + kindCount(z, .pinned)
             c.shmem += kindCount(z, .shmem)
             c.filePages += kindCount(z, .pageCache) + kindCount(z, .shmem) + kindCount(z, .ramfs)
