@@ -20,6 +20,7 @@ extension Machine {
         case .kernelStack: return "a kernel stack (unmovable)"
         case .memmap: return "memmap (unmovable)"
         case .kernel: return "kernel memory (unmovable)"
+        case .kmallocLarge: return "a large kmalloc (unmovable)"
         default: return "\(k) (unmovable)"
         }
     }
