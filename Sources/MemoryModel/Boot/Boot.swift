@@ -98,6 +98,7 @@ extension Machine {
                         "kernel:slab_unreclaimable", .slabUnreclaimable, a.slabUnreclaimable,
                         a.slabUnreclaimableInterleaved, nil
                     ),
+                    ("kernel:kmalloc_large", .kmallocLarge, a.kmallocLarge, 0, nil),
                     ("kernel:page_tables", .pageTable, a.pageTables, 0, nil),
                     ("kernel:stacks", .kernelStack, a.kernelStack, a.kernelStackInterleaved, nil),
                     ("kernel:other", .kernel, a.kernel, a.kernelInterleaved, nil),
