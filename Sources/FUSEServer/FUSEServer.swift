@@ -380,7 +380,9 @@ public final class FUSEServer: @unchecked Sendable {
         }
         let text = h.snapshot!
         guard offset < text.count else { reply(unique, []); return }
-        reply(unique, Array(text[offset..<min(text.count, offset + size)]))
+        text.withUnsafeBytes {
+            send(unique, error: 0, bytes: UnsafeRawBufferPointer(rebasing: $0[offset..<min(text.count, offset + size)]))
+        }
     }
 
     private func write(_ unique: UInt64, _ r: inout FUSEReader, pid: UInt32) {
@@ -485,7 +487,7 @@ public final class FUSEServer: @unchecked Sendable {
             entries = e
         } else {
             if fh == 0 { listed.insert(nodeID) }
-            do { entries = [".", ".."] + (try fs.list(h.path)) } catch {
+            do { entries = [".", ".."] + (try fs.list(realPath: h.path)) } catch {
                 reply(unique, error: errnoValue(error)); return
             }
             if fh != 0 { handles[fh]?.entries = entries }
@@ -637,19 +639,25 @@ public final class FUSEServer: @unchecked Sendable {
     private func reply(_ unique: UInt64, _ body: [UInt8]) { send(unique, error: 0, body) }
 
     private func send(_ unique: UInt64, error: Int32, _ body: [UInt8]) {
-        var w = FUSEWriter()
-        w.u32(UInt32(FUSEConst.outHeaderSize + body.count))
-        w.u32(UInt32(bitPattern: error))
-        w.u64(unique)
-        // One writev of the header and the body as they are (fuse_dev_write takes an iovec).
-        // ENOENT: the request was interrupted meanwhile; nothing waits for the answer.
-        w.bytes.withUnsafeBytes { head in
-            body.withUnsafeBytes { rest in
-                var iov = [
-                    iovec(iov_base: UnsafeMutableRawPointer(mutating: head.baseAddress), iov_len: head.count),
-                    iovec(iov_base: UnsafeMutableRawPointer(mutating: rest.baseAddress), iov_len: rest.count)
-                ]
-                _ = writev(fuseFD, &iov, rest.isEmpty ? 1 : 2)
+        body.withUnsafeBytes { send(unique, error: error, bytes: $0) }
+    }
+
+    /// One writev of the header and the body as they are (fuse_dev_write takes an iovec);
+    /// the header and the iovec on the stack, nothing allocated per reply.
+    /// ENOENT: the request was interrupted meanwhile; nothing waits for the answer.
+    private func send(_ unique: UInt64, error: Int32, bytes body: UnsafeRawBufferPointer) {
+        // fuse_out_header: len, error, unique.
+        var header = (
+            UInt32(FUSEConst.outHeaderSize + body.count).littleEndian, UInt32(bitPattern: error).littleEndian,
+            unique.littleEndian
+        )
+        withUnsafeMutableBytes(of: &header) { head in
+            var iov = (
+                iovec(iov_base: head.baseAddress, iov_len: head.count),
+                iovec(iov_base: UnsafeMutableRawPointer(mutating: body.baseAddress), iov_len: body.count)
+            )
+            withUnsafeMutableBytes(of: &iov) { raw in
+                _ = writev(fuseFD, raw.baseAddress!.assumingMemoryBound(to: iovec.self), body.isEmpty ? 1 : 2)
             }
         }
     }

@@ -631,6 +631,17 @@ public final class KernelFS: @unchecked Sendable {
         }
     }
 
+    /// `list` of a path with no symlink in it, which FUSE names only (see `read(realPath:)`):
+    /// one lookup under one lock instead of one per component to resolve it first.
+    public func list(realPath path: String) throws -> [String] {
+        try withLock { m in
+            guard case .directory(let entries) = try KernelFS.lookup(KernelFS.components(path), machine: m) else {
+                throw KernelError(.notDirectory)
+            }
+            return entries.names(m)
+        }
+    }
+
     /// Every file path under `path` (depth first, symlinks reported not followed), for export.
     public func walk(_ path: String = "/") throws -> [(path: String, node: KernelNode)] {
         var out: [(String, KernelNode)] = []

@@ -146,6 +146,7 @@ extension Machine {
             while p < pfn + (1 << order) { setPageblockMigrateType(p, start); p += Geometry.pageblockPages }
             moveToFreeList(z, pfn, mt: start); return
         }
+        boostOnFallback(z, order: order)
         guard wholeBlock else { moveToFreeList(z, pfn, mt: start); return }
         let (freePages, movablePages) = moveFreePagesBlock(z, pfn, to: start)
         let alike: Int
@@ -339,7 +340,9 @@ extension Machine {
                 {
                     continue
                 }
-                if let pfn = rmqueue(z, order: order, mt: mt, noFragment: noFragment) { return (pfn, z) }
+                let page = rmqueue(z, order: order, mt: mt, noFragment: noFragment)
+                rmqueueBoostCheck(z, gfp: gfp)
+                if let pfn = page { return (pfn, z) }
             }
             guard noFragment else { return nil }
             noFragment = false
@@ -395,9 +398,13 @@ extension Machine {
     func allocPages(order: Int, gfp: GFP, zonelist list: [Int], kind: PageKind) -> (pfn: PFN, zone: Int?)? {
         if let (pfn, z) = getPageFromFreelist(order: order, gfp: gfp, zonelist: list, level: .low) {
             markAllocated(pfn, order: order, kind: kind, z: z)
+            // A fallback steal that boosted the zone's watermark woke kswapd (rmqueue).
+            runKswapds()
             return (pfn, z)
         }
-        return allocPagesSlowpath(order: order, gfp: gfp, zonelist: list, kind: kind).map { ($0, nil) }
+        let pfn = allocPagesSlowpath(order: order, gfp: gfp, zonelist: list, kind: kind)
+        runKswapds()
+        return pfn.map { ($0, nil) }
     }
 
     /// `rmqueue_pcplist` while its list is not empty, for a run of allocations that the fast

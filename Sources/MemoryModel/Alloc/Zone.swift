@@ -294,11 +294,6 @@ public struct PerCPUPages: Sendable {
     @inlinable public static func order(ofIndex index: Int) -> Int { index == 12 ? Geometry.pageblockOrder : index / 3 }
 }
 
-/// Watermarks of a zone, in pages.
-public struct Watermarks: Sendable, Equatable {
-    public var min = 0, low = 0, high = 0, boost = 0
-}
-
 /// `struct zone`: the pages of one node in one zone type.
 public struct Zone: Sendable {
     public let node: Int
@@ -326,6 +321,9 @@ public struct Zone: Sendable {
     public var nrIsolatePageblock = 0
     /// ZONE_RECLAIM_ACTIVE: kswapd is in `balance_pgdat` on the zone's node (Kswapd.swift).
     public var reclaimActive = false
+    /// ZONE_BOOSTED_WATERMARK: a fallback steal boosted the watermark during this `rmqueue`;
+    /// the allocator tests and clears it after the call (WatermarkBoost.swift).
+    public var boostedWatermark = false
     /// Allocated pages by PageKind raw value (zone vmstat counters).
     public var kindPages = [Int](repeating: 0, count: PageKind.allCases.count)
 

@@ -56,20 +56,29 @@ extension Machine {
         for n in Set(present.map(\.node)) {
             deferFrom[n] = Machine.firstDeferredPFN(node: n, zoneSpans: zoneSpans, present: present)
         }
-        func deferred(_ pfn: PFN, zone z: Int) -> Bool { pfn >= deferFrom[zones[z].node] ?? Int.max }
         // Pageblock types: memmap_init_range marks every pageblock whose first pfn it
-        // initialises MIGRATE_MOVABLE (the model's default); the others keep 0.
+        // initialises MIGRATE_MOVABLE (the model's default); the others keep 0: those whose
+        // first page is absent, and deferred ones whose first page is reserved (left to
+        // deferred_init_memmap, which marks only what it frees). Interval arithmetic again:
+        // a pageblock that starts inside a piece has a present first page, so only the
+        // reserved ranges need looking at, not 8 M pageblocks of a 16 TiB boot.
+        let pageblock = Geometry.pageblockPages
         for piece in pieces {
-            var pb = roundDown(piece.range.start, Geometry.pageblockPages)
-            while pb < piece.range.end {
-                if pb >= piece.range.start || zoneIndex(ofPFN: pb) == piece.zone {
-                    let k = memmap.kind(pb)
-                    let firstPresent = zoneIndex(ofPFN: pb) != nil && k != .absent
-                    if !firstPresent || (deferred(pb, zone: piece.zone) && k == .reserved) {
-                        setPageblockMigrateType(pb, .unmovable)
-                    }
+            let d = deferFrom[zones[piece.zone].node] ?? Int.max
+            // A pageblock begun before the piece, by a hole or another zone's pages.
+            let first = roundDown(piece.range.start, pageblock)
+            if first < piece.range.start && zoneIndex(ofPFN: first) == piece.zone {
+                let k = memmap.kind(first)
+                if k == .absent || (first >= d && k == .reserved) { setPageblockMigrateType(first, .unmovable) }
+            }
+            guard d < piece.range.end else { continue }
+            let from = Swift.max(piece.range.start, d)
+            for r in sortedReserved where r.end > from && r.start < piece.range.end {
+                var pb = roundUp(Swift.max(r.start, from), pageblock)
+                while pb < Swift.min(r.end, piece.range.end) {
+                    setPageblockMigrateType(pb, .unmovable)
+                    pb += pageblock
                 }
-                pb += Geometry.pageblockPages
             }
         }
         // memblock_free_all, then deferred_init_memmap: every run between reservations in

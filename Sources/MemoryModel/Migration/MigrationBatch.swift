@@ -45,6 +45,8 @@ extension Machine {
         guard m > 0 else { return 0 }
         targets.withUnsafeBufferPointer { moveOwnerEntries(from: start, to: $0, targetZone: plan.zone) }
         freeMigratedRun(PFNRange(start: start, count: m), zone: z)
+        // migrate_pages' cond_resched after the sources are freed.
+        runKswapds()
         return m
     }
 
@@ -137,6 +139,12 @@ extension Machine {
             out.append(store.pcpRemoveFirst(li))
             zones[z].pcp.count -= 1
             checked = false
+            // A refill's steal boosted the watermark and woke kswapd: it runs before the
+            // next allocation (migrateRun), so the batch ends with this page.
+            if zones[z].boostedWatermark {
+                rmqueueBoostCheck(z, gfp: gfp)
+                break
+            }
         }
         return z
     }
