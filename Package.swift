@@ -45,7 +45,10 @@ let package = Package(
         // `memhp kernel-run`: the same scenarios on the real kernel under QEMU (Foundation, processes,
         // sockets). Guest/memhp-guest.c is compiled for the guest at run time, not by SwiftPM.
         .target(
-            name: "KernelRunner", dependencies: ["Scenario", "Conformance", "MemoryModel"], resources: [.copy("Guest")]),
+            name: "KernelRunner", dependencies: ["Scenario", "Conformance", "MemoryModel", "CTiedSpawn"],
+            resources: [.copy("Guest")]),
+        // fork + PR_SET_PDEATHSIG + exec, which posix_spawn cannot: QEMU dies with memhp, even by SIGKILL.
+        .target(name: "CTiedSpawn"),
         // `memhp snapshot`/`predict`/`host metrics`: a live host's memory state read through its
         // kernel files (read-only), the per-block offline prediction, Prometheus exposition.
         .target(name: "Snapshot", dependencies: ["Scenario"]),

@@ -82,3 +82,27 @@ final class RemovedBlocks: @unchecked Sendable {
         }
     }
 }
+
+/// The directories whose listing the kernel may be holding.
+///
+/// A directory the kernel opens without OPENDIR (FUSE_NO_OPENDIR_SUPPORT) is given
+/// FOPEN_CACHE_DIR | FOPEN_KEEP_CACHE by fuse_file_open: its listing stays in the page cache
+/// and is served again without a request. Listings change only with the model, and the model
+/// changes only by a write through the mount (a hot-add's names, an eject's, a node's), so
+/// after every write the directories listed since the previous one are taken back
+/// (FUSE_NOTIFY_INVAL_INODE) before the write returns. A directory is noted before its
+/// listing is made: one made after a write's `take` already shows what the write changed.
+final class ListedDirectories: @unchecked Sendable {
+    private let mutex = KernelLock()
+    private var ids: Set<UInt64> = []
+
+    func insert(_ id: UInt64) { _ = mutex.withLock { ids.insert(id) } }
+
+    /// The directories noted since the previous call.
+    func take() -> Set<UInt64> {
+        mutex.withLock {
+            defer { ids = [] }
+            return ids
+        }
+    }
+}

@@ -28,6 +28,9 @@ enum FUSEConst {
     static let bigWrites: UInt32 = 1 << 5
     static let doReaddirplus: UInt32 = 1 << 13
     static let maxPages: UInt32 = 1 << 22
+    /// FUSE_NO_OPENDIR_SUPPORT (7.29): the kernel opens a directory without asking once
+    /// OPENDIR has been answered with ENOSYS.
+    static let noOpendirSupport: UInt32 = 1 << 24
     static let initExt: UInt32 = 1 << 30
     // fuse_open_out.open_flags
     static let fopenDirectIO: UInt32 = 1 << 0
@@ -35,6 +38,8 @@ enum FUSEConst {
     static let fopenNoFlush: UInt32 = 1 << 5
     /// fuse_notify_code FUSE_NOTIFY_INVAL_ENTRY, sent as the out header's error with unique 0.
     static let notifyInvalEntry: Int32 = 3
+    /// FUSE_NOTIFY_INVAL_INODE: a node's cached attributes and pages (a directory's listing).
+    static let notifyInvalInode: Int32 = 2
     /// Seconds the kernel may keep a name or attributes before asking again (`NodeIDs` says
     /// why that is safe at any length: every change is taken back or carried by its reply).
     /// An hour, so that a walk over tens of thousands of blocks that takes longer than a

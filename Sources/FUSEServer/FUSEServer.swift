@@ -50,6 +50,13 @@ public final class FUSEServer: @unchecked Sendable {
     private var handles: [UInt64: Handle] = [:]
     private var nextHandle: UInt64 = 1
     private var minor: UInt32 = 0
+    /// The kernel opens directories without asking (FUSE_NO_OPENDIR_SUPPORT, `ListedDirectories`).
+    private var noOpendir = false
+    /// Directories opened without OPENDIR: their names by node ID, listed at offset 0 and
+    /// paged through by later requests; dropped once the last entry is sent.
+    private var listings: [UInt64: [String]] = [:]
+    /// The directories whose listing the kernel may hold, to take back after a write.
+    private let listed = ListedDirectories()
     private let startTime = UInt64(time(nil))
     private let inFlight = InFlightWrites()
 
@@ -124,32 +131,62 @@ public final class FUSEServer: @unchecked Sendable {
     }
 
     /// Serves requests until the file system is unmounted (by anyone) or `stop()` is called.
+    ///
+    /// The connection is read without blocking, and poll(2) waits only when no request is
+    /// queued: a tool asking one request after another (lsmem) usually has its next one
+    /// queued by the time a reply is written, which then costs a read and a writev, not a
+    /// poll as well. The stop pipe is looked at whenever the loop waits and every
+    /// `stopCheckInterval` requests, so a flood of requests does not hold off `stop()`.
     public func serve() throws {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: FUSEConst.bufferSize, alignment: 8)
         defer { buffer.deallocate() }
+        let flags = fcntl(fuseFD, F_GETFL)
+        guard flags >= 0, fcntl(fuseFD, F_SETFL, flags | O_NONBLOCK) == 0 else { throw FUSEError("fcntl /dev/fuse") }
+        var sinceStopCheck = 0
         while true {
-            var fds = [
-                pollfd(fd: fuseFD, events: Int16(POLLIN), revents: 0),
-                pollfd(fd: stopPipe[0], events: Int16(POLLIN), revents: 0)
-            ]
-            let r = poll(&fds, 2, -1)
-            if r < 0 {
-                if Glibc.errno == EINTR { continue }
-                throw FUSEError("poll")
-            }
-            if fds[1].revents != 0 { inFlight.interruptAll(); return }
-            if fds[0].revents == 0 { continue }
             let n = Glibc.read(fuseFD, buffer.baseAddress, buffer.count)
             if n < 0 {
                 switch Glibc.errno {
-                case EINTR, EAGAIN, ENOENT: continue  // ENOENT: the request was interrupted
+                case EAGAIN:
+                    if try waitForRequest() { continue }
+                    inFlight.interruptAll(); return
+                case EINTR, ENOENT: continue  // ENOENT: the request was interrupted
                 case ENODEV: mounted = false; return  // unmounted
                 default: throw FUSEError("read /dev/fuse")
                 }
             }
             if n == 0 { mounted = false; return }
             handle(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            sinceStopCheck += 1
+            if sinceStopCheck == Self.stopCheckInterval {
+                sinceStopCheck = 0
+                if stopRequested() { inFlight.interruptAll(); return }
+            }
         }
+    }
+
+    private static let stopCheckInterval = 64
+
+    /// Blocks until a request is queued (true) or `stop()` was called (false).
+    private func waitForRequest() throws -> Bool {
+        while true {
+            var fds = [
+                pollfd(fd: fuseFD, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: stopPipe[0], events: Int16(POLLIN), revents: 0)
+            ]
+            if poll(&fds, 2, -1) < 0 {
+                if Glibc.errno == EINTR { continue }
+                throw FUSEError("poll")
+            }
+            if fds[1].revents != 0 { return false }
+            if fds[0].revents != 0 { return true }
+        }
+    }
+
+    /// Whether `stop()` was called, without waiting.
+    private func stopRequested() -> Bool {
+        var fd = pollfd(fd: stopPipe[0], events: Int16(POLLIN), revents: 0)
+        return poll(&fd, 1, 0) > 0 && fd.revents != 0
     }
 
     // MARK: - Requests
@@ -198,12 +235,15 @@ public final class FUSEServer: @unchecked Sendable {
             reply(unique, Array(target.utf8))
         case .open: open(unique, nodeID, flags: r.u32())
         case .opendir:
+            // FUSE_NO_OPENDIR_SUPPORT: ENOSYS once, and the kernel opens directories itself
+            // from then on (fuse_file_open), sparing an OPENDIR and a RELEASEDIR a listing.
+            if noOpendir { reply(unique, error: .ENOSYS); return }
             guard let path = ids.path(nodeID) else { reply(unique, error: .ENOENT); return }
             guard case .directory? = try? fs.lookup(path) else { reply(unique, error: .ENOTDIR); return }
             replyOpen(unique, Handle(path: path), flags: 0)
         case .read: read(unique, &r)
         case .write: write(unique, &r, pid: pid)
-        case .readdir, .readdirplus: readdir(unique, &r, plus: op == .readdirplus)
+        case .readdir, .readdirplus: readdir(unique, nodeID, &r, plus: op == .readdirplus)
         case .release, .releasedir:
             let fh = r.u64()
             if let h = handles[fh], let p = h.pending { applyPending(h.path, p) }
@@ -240,6 +280,7 @@ public final class FUSEServer: @unchecked Sendable {
             reply(unique, w.bytes + [UInt8](repeating: 0, count: 56)); return
         }
         minor = min(kernelMinor, FUSEConst.maxMinor)
+        noOpendir = flags & FUSEConst.noOpendirSupport != 0
         let wanted = FUSEConst.atomicOTrunc | FUSEConst.bigWrites | FUSEConst.doReaddirplus | FUSEConst.maxPages
         var w = FUSEWriter()
         w.u32(FUSEConst.kernelVersion); w.u32(minor)
@@ -339,7 +380,9 @@ public final class FUSEServer: @unchecked Sendable {
         }
         let text = h.snapshot!
         guard offset < text.count else { reply(unique, []); return }
-        reply(unique, Array(text[offset..<min(text.count, offset + size)]))
+        text.withUnsafeBytes {
+            send(unique, error: 0, bytes: UnsafeRawBufferPointer(rebasing: $0[offset..<min(text.count, offset + size)]))
+        }
     }
 
     private func write(_ unique: UInt64, _ r: inout FUSEReader, pid: UInt32) {
@@ -405,9 +448,11 @@ public final class FUSEServer: @unchecked Sendable {
                 let n: Int
                 do { n = try fs.write(path, payload, context: ctx) } catch {
                     forgetRemovedBlocks()
+                    forgetListings()
                     throw error
                 }
                 forgetRemovedBlocks()
+                forgetListings()
                 // The earlier requests of a gathered write were acknowledged already; the
                 // kernel's count (all but what the handler left) minus them goes to the last.
                 var w = FUSEWriter(); w.u32(UInt32(clamping: Swift.max(0, n - acked))); w.u32(0)
@@ -421,19 +466,33 @@ public final class FUSEServer: @unchecked Sendable {
     /// is flushed, closed or written elsewhere.
     private func applyPending(_ path: String, _ p: PendingWrite) {
         _ = try? fs.write(path, p.bytes, context: WriteContext(position: p.position))
+        forgetListings()
     }
 
-    private func readdir(_ unique: UInt64, _ r: inout FUSEReader, plus: Bool) {
+    private func readdir(_ unique: UInt64, _ nodeID: UInt64, _ r: inout FUSEReader, plus: Bool) {
         let fh = r.u64(), offset = Int(clamping: r.u64()), size = Int(r.u32())
-        guard var h = handles[fh] else { reply(unique, error: .EBADF); return }
-        if h.entries == nil || offset == 0 {
-            do { h.entries = [".", ".."] + (try fs.list(h.path)) } catch {
+        let h: Handle
+        if fh == 0 && noOpendir {
+            // Opened without OPENDIR: the directory is the node, and the kernel may keep
+            // the listing (`ListedDirectories`): it is noted before it is made, so a write
+            // that changes it afterwards takes it back.
+            guard let path = ids.path(nodeID) else { reply(unique, error: .ENOENT); return }
+            h = Handle(path: path, entries: listings[nodeID])
+        } else {
+            guard let open = handles[fh] else { reply(unique, error: .EBADF); return }
+            h = open
+        }
+        var entries: [String]
+        if let e = h.entries, offset != 0 {
+            entries = e
+        } else {
+            if fh == 0 { listed.insert(nodeID) }
+            do { entries = [".", ".."] + (try fs.list(realPath: h.path)) } catch {
                 reply(unique, error: errnoValue(error)); return
             }
-            handles[fh] = h
+            if fh != 0 { handles[fh]?.entries = entries }
         }
         var w = FUSEWriter()
-        let entries = h.entries!
         let entrySize = { (name: String) in ((24 + name.utf8.count + 7) & ~7) + (plus ? FUSEConst.entryOutSize : 0) }
         var i = offset
         while i < entries.count {
@@ -475,6 +534,16 @@ public final class FUSEServer: @unchecked Sendable {
             }
             i = end
         }
+        if fh == 0 {
+            // A short or empty reply ends the listing (a reader that stops early leaves
+            // it for the next offset 0 to replace).
+            if i >= entries.count {
+                listings[nodeID] = nil
+            } else {
+                if listings.count >= 1024 { listings.removeAll() }  // readers that stopped early
+                listings[nodeID] = entries
+            }
+        }
         reply(unique, w.bytes)
     }
 
@@ -505,6 +574,26 @@ public final class FUSEServer: @unchecked Sendable {
                 w.bytes.append(contentsOf: Array(name.utf8) + [0])
                 send(0, error: FUSEConst.notifyInvalEntry, w.bytes)
             }
+        }
+    }
+
+    /// Takes back what the kernel may hold of the tree after the model was changed other
+    /// than by a write through the mount (a DIMM hot-added or ejected by the caller): names
+    /// of removed blocks, and listings. A write through the mount does this itself.
+    public func modelChanged() {
+        forgetRemovedBlocks()
+        forgetListings()
+    }
+
+    /// FUSE_NOTIFY_INVAL_INODE for every directory listed since the last write (its cached
+    /// listing and attributes), from the write's thread before its reply, as for
+    /// `forgetRemovedBlocks`: a listing after the write reaches the model again.
+    private func forgetListings() {
+        for id in listed.take() {
+            // fuse_notify_inval_inode_out: ino, off, len (off 0, len 0: every cached page).
+            var w = FUSEWriter()
+            w.u64(id); w.u64(0); w.u64(0)
+            send(0, error: FUSEConst.notifyInvalInode, w.bytes)
         }
     }
 
@@ -550,19 +639,25 @@ public final class FUSEServer: @unchecked Sendable {
     private func reply(_ unique: UInt64, _ body: [UInt8]) { send(unique, error: 0, body) }
 
     private func send(_ unique: UInt64, error: Int32, _ body: [UInt8]) {
-        var w = FUSEWriter()
-        w.u32(UInt32(FUSEConst.outHeaderSize + body.count))
-        w.u32(UInt32(bitPattern: error))
-        w.u64(unique)
-        // One writev of the header and the body as they are (fuse_dev_write takes an iovec).
-        // ENOENT: the request was interrupted meanwhile; nothing waits for the answer.
-        w.bytes.withUnsafeBytes { head in
-            body.withUnsafeBytes { rest in
-                var iov = [
-                    iovec(iov_base: UnsafeMutableRawPointer(mutating: head.baseAddress), iov_len: head.count),
-                    iovec(iov_base: UnsafeMutableRawPointer(mutating: rest.baseAddress), iov_len: rest.count)
-                ]
-                _ = writev(fuseFD, &iov, rest.isEmpty ? 1 : 2)
+        body.withUnsafeBytes { send(unique, error: error, bytes: $0) }
+    }
+
+    /// One writev of the header and the body as they are (fuse_dev_write takes an iovec);
+    /// the header and the iovec on the stack, nothing allocated per reply.
+    /// ENOENT: the request was interrupted meanwhile; nothing waits for the answer.
+    private func send(_ unique: UInt64, error: Int32, bytes body: UnsafeRawBufferPointer) {
+        // fuse_out_header: len, error, unique.
+        var header = (
+            UInt32(FUSEConst.outHeaderSize + body.count).littleEndian, UInt32(bitPattern: error).littleEndian,
+            unique.littleEndian
+        )
+        withUnsafeMutableBytes(of: &header) { head in
+            var iov = (
+                iovec(iov_base: head.baseAddress, iov_len: head.count),
+                iovec(iov_base: UnsafeMutableRawPointer(mutating: body.baseAddress), iov_len: body.count)
+            )
+            withUnsafeMutableBytes(of: &iov) { raw in
+                _ = writev(fuseFD, raw.baseAddress!.assumingMemoryBound(to: iovec.self), body.isEmpty ? 1 : 2)
             }
         }
     }

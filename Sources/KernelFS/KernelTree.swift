@@ -398,8 +398,12 @@ public final class KernelFS: @unchecked Sendable {
     private func show(_ f: KernelFile, _ real: String, _ m: Machine, walked: Bool = false) throws -> String {
         // sysfs and procfs refuse to open for reading what has no read mode, even for root.
         guard f.mode & 0o444 != 0, let show = f.show else { throw KernelError(.permissionDenied) }
+        // Opening and reading a procfs/sysfs text file allocates (kernfs open file, seq_file
+        // buffer): see `kernelActivityRuns`. Binary files such as kpageflags copy straight
+        // to the user and take nothing. New dentries and inodes: `walk`.
+        let activity = m.kernelActivityRuns()
         let text = show(m)
-        if f.readChangesState || walked { record(JournalEntry(kind: .read, path: real)) }
+        if f.readChangesState || walked || activity { record(JournalEntry(kind: .read, path: real)) }
         return text
     }
 
@@ -528,8 +532,18 @@ public final class KernelFS: @unchecked Sendable {
         replay: (entry: JournalEntry, atYield: (Int) throws -> Void)?,
         record: inout WriteRecord
     ) throws -> Int {
+        // The path walk is part of the write and a replayed write walks again; only a write
+        // that never reaches a store (no journal entry of its own) journals its walk as a read.
+        var journaled = 0
+        var walked = false
+        defer {
+            if replay == nil, walked {
+                withLock { _ in if journal.count == journaled { self.record(JournalEntry(kind: .read, path: path)) } }
+            }
+        }
         let (real, comps, hotplug) = try withLock { m in
-            if replay == nil { walk(path, m) }
+            journaled = journal.count
+            walked = walk(path, m, journal: false)
             let comps = try KernelFS.resolvedComponents(path, machine: m)
             return ("/" + comps.joined(separator: "/"), comps, try KernelFS.file(comps, machine: m).takesHotplugLock)
         }
@@ -667,6 +681,17 @@ public final class KernelFS: @unchecked Sendable {
         let real = try resolve(path)
         return try withLock { m in
             guard case .directory(let entries) = try KernelFS.lookup(KernelFS.components(real), machine: m) else {
+                throw KernelError(.notDirectory)
+            }
+            return entries.names(m)
+        }
+    }
+
+    /// `list` of a path with no symlink in it, which FUSE names only (see `read(realPath:)`):
+    /// one lookup under one lock instead of one per component to resolve it first.
+    public func list(realPath path: String) throws -> [String] {
+        try withLock { m in
+            guard case .directory(let entries) = try KernelFS.lookup(KernelFS.components(path), machine: m) else {
                 throw KernelError(.notDirectory)
             }
             return entries.names(m)

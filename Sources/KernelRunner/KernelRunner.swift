@@ -28,7 +28,8 @@ public struct KernelRunResult {
 
 public struct KernelRunOptions {
     public var kernel: KernelInstall
-    public var qemu = "/usr/bin/qemu-system-x86_64"
+    /// `MEMHP_QEMU` when set (tests start a stand-in), else Debian's QEMU.
+    public var qemu = ProcessInfo.processInfo.environment["MEMHP_QEMU"] ?? "/usr/bin/qemu-system-x86_64"
     /// Kept after the run when set (initramfs, console.log, qemu.log); otherwise a temp dir removed at the end.
     public var workDir: String?
     public var cache = KernelInstall.defaultCache
@@ -70,11 +71,17 @@ public final class KernelRunner {
         if FileManager.default.fileExists(atPath: bin) { return bin }
         try? FileManager.default.createDirectory(atPath: opt.cache, withIntermediateDirectories: true)
         let tmpDir = "\(bin).\(getpid()).d"
+        let tmpBin = "\(bin).\(getpid()).tmp"
+        RunnerCleanup.shared.addPath(tmpDir)
+        RunnerCleanup.shared.addPath(tmpBin)
         try FileManager.default.createDirectory(atPath: tmpDir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: tmpDir) }
+        defer {
+            try? FileManager.default.removeItem(atPath: tmpDir)
+            RunnerCleanup.shared.removePath(tmpDir)
+            RunnerCleanup.shared.removePath(tmpBin)
+        }
         try src.write(toFile: tmpDir + "/memhp-guest.c", atomically: true, encoding: .utf8)
         try header.write(toFile: tmpDir + "/" + GuestHeader.fileName, atomically: true, encoding: .utf8)
-        let tmpBin = "\(bin).\(getpid()).tmp"
         try sh(
             "gcc -static -O2 -Wall -Wno-format-truncation -o '\(tmpBin)' '\(tmpDir)/memhp-guest.c' && mv '\(tmpBin)' '\(bin)'"
         )
@@ -190,7 +197,15 @@ public final class KernelRunner {
             guard let p = mkdtemp(&tmpl) else { throw HarnessError("mkdtemp failed") }
             work = String(cString: p)
         }
-        defer { if !keep { try? FileManager.default.removeItem(atPath: work) } }
+        // The signals are taken from here on: a SIGTERM while the initramfs is built removes it too.
+        RunnerCleanup.shared.install()
+        if !keep { RunnerCleanup.shared.addPath(work) }
+        defer {
+            if !keep {
+                try? FileManager.default.removeItem(atPath: work)
+                RunnerCleanup.shared.removePath(work)
+            }
+        }
 
         let plan = GuestProgram(sc)
         try buildInitramfs(work: work, plan: plan)
@@ -215,16 +230,17 @@ public final class KernelRunner {
         let qmpL = try UnixListener(path: work + "/qmp.sock")
         defer { ctlL.close(); qmpL.close() }
         _ = FileManager.default.createFile(atPath: work + "/qemu.log", contents: nil)
-        let qlog = FileHandle(forWritingAtPath: work + "/qemu.log")
-        let proc = Process()
-        proc.executableURL = URL(fileURLWithPath: opt.qemu)
-        proc.arguments = args
-        proc.standardOutput = qlog
-        proc.standardError = qlog
-        proc.standardInput = FileHandle.nullDevice
+        guard let qlog = FileHandle(forWritingAtPath: work + "/qemu.log") else {
+            throw HarnessError("cannot write \(work)/qemu.log")
+        }
         let t0 = Date()
-        try proc.run()
-        opt.log("kernel-run: \(sc.name): QEMU started (pid \(proc.processIdentifier)), timeout \(sc.timeoutSeconds) s")
+        // Tied to this thread (PR_SET_PDEATHSIG): it is reaped below before run() returns or throws.
+        let proc = try TiedChild(executable: opt.qemu, arguments: args, output: qlog.fileDescriptor)
+        defer {
+            if proc.isRunning { proc.signal(SIGKILL) }
+            proc.waitUntilExit()
+        }
+        opt.log("kernel-run: \(sc.name): QEMU started (pid \(proc.pid)), timeout \(sc.timeoutSeconds) s")
         let deadline = t0.addingTimeInterval(Double(sc.timeoutSeconds))
 
         var failure: String?
@@ -291,10 +307,10 @@ public final class KernelRunner {
         if proc.isRunning {
             if let q = qmp { q.send(#"{"execute":"quit"}"# + "\n") }
             usleep(500_000)
-            if proc.isRunning { kill(proc.processIdentifier, SIGKILL) }
+            if proc.isRunning { proc.signal(SIGKILL) }
         }
         proc.waitUntilExit()
-        try? qlog?.close()
+        try? qlog.close()
         for m in drainQMP() { emitEvent(m) }
         pollConsole(work)
         if failure == nil && consoleText.contains("Kernel panic - not syncing") { failure = "panic" }

@@ -49,6 +49,11 @@ public final class Machine: @unchecked Sendable {
     @exclusivity(unchecked) public internal(set) var explain = ExplainLog()
     /// The kernel log (dmesg) lines the model prints.
     @exclusivity(unchecked) public internal(set) var kmsg: [String] = []
+    /// The kswapd threads exist (`kswapd_init`): false during `Machine.boot` until its device
+    /// initcalls; `wakeup_kswapd` finds no thread waiting before.
+    @exclusivity(unchecked) var kswapdStarted = true
+    /// Some node's kswapd was woken and has not run yet (`nodes[n].kswapd.woken`; Kswapd.swift).
+    @exclusivity(unchecked) var kswapdRunnable = false
     /// warn_alloc's `nopage_rs`: one "page allocation failure" warning per 10 s.
     @exclusivity(unchecked) var nopageRatelimit = RatelimitState.warnAlloc
     /// Virtual time in nanoseconds since boot.

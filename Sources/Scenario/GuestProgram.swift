@@ -88,6 +88,14 @@ public struct GuestProgram: Sendable {
     /// 40 probed on 6.1.0-57 with zone dumps after every step: its first hold (anon 128M) takes
     /// 322 pages besides its own 32768 from node 0 DMA32 (256 + 64 PTE tables + 2 tables).
     public static let chunkPages = (1 << 20) >> 12
+    /// A `pinned` hold's io_uring: memhp-guest's do_hold calls io_uring_setup(4, ...) after
+    /// touching the mapping, then registers it as iovecs of at most 1 GiB (`io_buffer_validate`'s
+    /// limit): ceil(size / 1 GiB) of them, all full but the last.
+    public static let pinRingEntries = 4
+    public static func pinIovecPages(_ pages: Int) -> [Int] {
+        let perIovec = IOUringSizes.maxBufferBytes / GuestFootprint.pageSize
+        return stride(from: 0, to: pages, by: perIovec).map { Swift.min(perIovec, pages - $0) }
+    }
 
     /// The kernel command line of the scenario's guest (QEMU's `-append`; the model's `guest cmdline=`).
     public static func kernelCommandLine(_ sc: Scenario) -> String {

@@ -51,6 +51,8 @@ public final class ModelRunner {
     var holdTables: [String: Int] = [:]
     /// Holds that keep a file open: the inode cache of its inode (nil: not modelled).
     var holdFiles: [String: LookupSlabCache?] = [:]
+    /// The io_uring instance of each pinned hold, by hold id.
+    var holdRings: [String: IOUringInstance] = [:]
     /// Where the log is cut when the OOM killer kills the guest inside the instruction that
     /// is running: nil cuts before the instruction's output; a host request's settle sets
     /// it after its `hotplug` line (the host runner writes that line, not the guest).
@@ -358,26 +360,33 @@ public final class ModelRunner {
     func doHold(kind: HoldKind, id: String, bytes: Int, node: Int?) {
         var err = "0"
         let pages = (bytes + 4095) / 4096
+        machine.kernelActivityRuns()  // the process's page tables or its file's XArray nodes
         guestChunk()
         guestFiles(kind, id: id)
         do {
             // ramfs and memfd pages are a file's page cache, indexed by its XArray.
             let (order, count) = Self.holdBlocks(kind, pages: pages)
-            let name = Self.ownerName(id), pageKind = Self.pageKind(kind)
+            // A pinned hold is an anonymous mapping first (GFP_HIGHUSER_MOVABLE faults); the
+            // io_uring registration pins it afterwards.
+            let name = Self.ownerName(id), pageKind = kind == .pinned ? .anon : Self.pageKind(kind)
             let owner =
                 kind == .ramfs || kind == .shmem
                 ? try machine.createFileOwner(name: name, kind: pageKind, node: node ?? 0, bound: node != nil)
                 : try machine.createOwner(name: name, kind: pageKind, node: node ?? 0, bound: node != nil, order: order)
             holds[id] = owner
-            // Pinned holds keep the old single run: the model allocates their pages unmovable
-            // (the FOLL_LONGTERM pin of movable anon pages is not modelled), so their page
-            // tables would land among them, where the kernel's stay in one stolen pageblock
-            // (offline-pinned-timeout's EXPECTED-FAILURES entry).
-            if kind == .anon {
+            if kind == .anon || kind == .pinned {
                 let tables = try machine.createOwner(
                     name: name + ":pgtables", kind: .pageTable, node: node ?? 0, bound: node != nil)
                 holdTables[id] = tables
-                if faultInMapping(owner: owner, tables: tables, pages: count) < count { err = "ENOMEM" }
+                if faultInMapping(owner: owner, tables: tables, pages: count) < count {
+                    err = "ENOMEM"
+                } else if kind == .pinned {
+                    var ring = try machine.ioUringSetup(
+                        name: name + ":io_uring", entries: GuestProgram.pinRingEntries, node: node)
+                    defer { holdRings[id] = ring }
+                    try machine.ioUringRegisterBuffers(
+                        &ring, owner: owner, iovecPages: GuestProgram.pinIovecPages(count))
+                }
             } else if machine.allocateFilePages(owner: owner, pages: count) < count {
                 err = "ENOMEM"
             }
@@ -448,6 +457,8 @@ public final class ModelRunner {
     func doRelease(_ id: String) {
         var rc = 1
         if let owner = holds.removeValue(forKey: id) {
+            // IORING_UNREGISTER_BUFFERS and close(ring) come before the munmap.
+            if let ring = holdRings.removeValue(forKey: id) { machine.ioUringClose(ring) }
             machine.destroyOwner(owner)
             if let tables = holdTables.removeValue(forKey: id) { machine.destroyOwner(tables) }
             if let inode = holdFiles.removeValue(forKey: id) { machine.guestFile(inode: inode, released: true) }
@@ -463,6 +474,7 @@ public final class ModelRunner {
         var err = "0"
         var pages = 0
         var owner: Int?
+        machine.kernelActivityRuns()  // the guest reads zoneinfo and fills a ramfs file
         guestChunk()
         holdFiles[id] = .inode
         machine.guestFile(inode: .inode, released: false)

@@ -13,6 +13,11 @@ import XCTest
 final class FUSEMountTests: XCTestCase {
     /// Mounts `fs` on a fresh directory, serves it on a thread and runs `body` with the mount point.
     func withMount(_ fs: KernelFS, _ body: (String) throws -> Void) throws {
+        try withMount(fs) { root, _ in try body(root) }
+    }
+
+    /// `withMount`, with the server (to tell it of a change made to the model directly).
+    func withMount(_ fs: KernelFS, _ body: (String, FUSEServer) throws -> Void) throws {
         guard getuid() == 0, access("/dev/fuse", R_OK | W_OK) == 0 else {
             throw XCTSkip("needs root and /dev/fuse (as memhp mount does)")
         }
@@ -27,7 +32,7 @@ final class FUSEMountTests: XCTestCase {
         try server.mount()
         let serving = server.serveInBackground()
         defer { serving.finish() }
-        try body(root)
+        try body(root, server)
     }
 
     func listing(_ dir: String) throws -> [String] {
@@ -48,19 +53,22 @@ final class FUSEMountTests: XCTestCase {
         return text.withCString { Glibc.write(fd, $0, strlen($0)) } < 0 ? errno : 0
     }
 
-    /// A DIMM hot-added while the memory directory's names are cached shows in the next
-    /// listing; a write then a read sees the new state; once the DIMM is ejected, its blocks
-    /// are gone from a listing and from a stat at once (the names the kernel cached for an
-    /// hour are taken back, FUSE_NOTIFY_INVAL_ENTRY, before the next write returns).
+    /// A DIMM hot-added while the memory directory's names and listing are cached shows in
+    /// the next listing once the server is told (`modelChanged`: the hot-add is the test's,
+    /// not a write through the mount); a write then a read sees the new state; once the DIMM
+    /// is ejected, its blocks are gone from a listing and from a stat at once (the names the
+    /// kernel cached for an hour and the listing it keeps are taken back,
+    /// FUSE_NOTIFY_INVAL_ENTRY and FUSE_NOTIFY_INVAL_INODE, before the next write returns).
     func testHotAddAndEjectShowAtOnceDespiteCachedNames() throws {
         let fs = KernelFS(machine: try Machine.boot(MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4)))
-        try withMount(fs) { root in
+        try withMount(fs) { root, server in
             let mem = root + "/sys/devices/system/memory"
             let boot = (0..<8).map { "memory\($0)" }
             XCTAssertEqual(try listing(mem).filter { $0.hasPrefix("memory") }, boot.sorted())
             XCTAssertFalse(exists(mem + "/memory32"))  // a missing name is not cached
 
             _ = try fs.withHotplugLock { try $0.hotAddDIMM(id: "d1", sizeBytes: 256 << 20) }
+            server.modelChanged()
             XCTAssertEqual(
                 try listing(mem).filter { $0.hasPrefix("memory") }, (boot + ["memory32", "memory33"]).sorted())
             XCTAssertEqual(try read(mem + "/memory32/state"), "offline\n")

@@ -257,6 +257,7 @@ final class ConcurrencyTests: XCTestCase {
     func pinnedBlock(_ m: Machine, _ fs: KernelFS) throws -> Int {
         for id in [32, 33] { try fs.write("\(Self.mem)/memory\(id)/state", "offline\n") }
         for id in [32, 33] { try fs.write("\(Self.mem)/memory\(id)/state", "online_kernel\n") }
+        m.kernelActivityRuns()  // the pinning process: its page tables come first
         let o = try m.createOwner(name: "test:pinned", kind: .pinned)
         m.allocate(owner: o, blocks: 40_000)
         let range = m.blocks[33]!.range

@@ -131,6 +131,20 @@ final class ProcViewsTests: XCTestCase {
             "Node 0, zone    DMA32      0      0      0      0      0      0      0      0      0      0     64 \n")
     }
 
+    /// zoneinfo prints `watermark_boost` on its own line and min/low/high as
+    /// `*_wmark_pages`, boost included (vmstat.c zoneinfo_show_print). DMA32 of 8192 pages:
+    /// min 396, low 495, high 594 (WatermarkBoostTests); one boost_watermark adds a pageblock.
+    func testZoneinfoPrintsTheBoostAndBoostedWatermarks() {
+        let m = procSyntheticMachine([[(.dma32, 8192)]])
+        XCTAssertTrue(m.boostWatermark(m.zoneIndex(node: 0, type: .dma32)))
+        let l = lines(ProcViews.zoneinfo(m))
+        let i = l.firstIndex(of: "Node 0, zone    DMA32")!
+        let j = l[i...].firstIndex(of: "        boost    512")!
+        XCTAssertEqual(
+            Array(l[j...(j + 3)]),
+            ["        boost    512", "        min      908", "        low      1007", "        high     1106"])
+    }
+
     func testZoneinfoEmptyZonesStopAtProtection() {
         let m = procSyntheticMachine([[(.dma32, 65536)]])
         let l = lines(ProcViews.zoneinfo(m))

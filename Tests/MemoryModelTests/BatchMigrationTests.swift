@@ -12,7 +12,7 @@ import XCTest
 /// the slow path with reclaim, and offlines that fail.
 final class BatchMigrationTests: XCTestCase {
     /// Everything migration and offline can change. Pages go as runs: a summarized chunk's
-    /// tails as one line, a free or allocated head's full entry, a tail's kind (its order,
+    /// tails as one line, an allocated head's full entry, a free head's but its link, a tail's kind (its order,
     /// owner and link mean nothing: page by page they hold what the page last was).
     func state(_ m: Machine) -> [String] {
         var out: [String] = []
@@ -27,8 +27,10 @@ final class BatchMigrationTests: XCTestCase {
             let k = PageKind(rawValue: e.kind)!
             if k == .tail || k == .buddyTail {
                 out.append("\(pfn) \(k)")
-            } else if !(k.isFree || k.isAllocated) {
-                // An absent, offline or reserved page's link is left from whatever it was.
+            } else if !k.isAllocated {
+                // An absent, offline or reserved page's link is left from whatever it was; a pcp
+                // page's too; a free head's names its free-list node, whichever was spare (the
+                // lists' order is compared below).
                 out.append("\(pfn) \(k) \(e.order) \(e.owner)")
             } else {
                 out.append("\(pfn) \(k) \(e.order) \(e.owner) \(e.link)")

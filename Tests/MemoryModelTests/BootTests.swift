@@ -84,6 +84,26 @@ final class BootTests: XCTestCase {
         { return nil }
     }
 
+    /// Of the boot's SUnreclaim, 306 pages are large kmallocs: counted in SUnreclaim but without
+    /// PG_slab, so kpageflags shows them as neither slab nor anything else (a 6.1.0-57 probe:
+    /// Slab 14812 kB = 3703 pages against 3397 PG_slab pages).
+    func testBootKmallocLargeIsSUnreclaimWithoutPGSlab() throws {
+        let m = try Machine.boot(MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4))
+        let a = try XCTUnwrap(m.layout).bootAllocations
+        XCTAssertEqual(a.kmallocLarge, 306)
+        let id = try XCTUnwrap(m.ownerID(named: "kernel:kmalloc_large"))
+        XCTAssertEqual(m.owners[id]?.pages, 306)
+        let c = m.nodePageCounters(node: 0)
+        var slabPages = 0
+        for z in m.zones.indices where m.zones[z].node == 0 {
+            slabPages += m.kindCount(z, .slabUnreclaimable) + m.kindCount(z, .slabReclaimable)
+        }
+        XCTAssertEqual(c.slabUnreclaimable + c.slabReclaimable - slabPages, 306)
+        for pfn in try XCTUnwrap(m.owners[id]).blocks {
+            XCTAssertEqual(m.pageFlags(pfn, kind: m.memmap.kind(pfn)) & KPF.bit(KPF.slab), 0)
+        }
+    }
+
     /// c-movablecore.kernel.txt, step offline-kernel-blocks: blocks 1–5 of DMA32 offline
     /// (nothing unmovable in them), DMA32 then spans only block 0: spanned = present 28672,
     /// managed 17354. DMA32 is fully initialised early (it ends below the node's end), its
@@ -92,7 +112,9 @@ final class BootTests: XCTestCase {
     func testMovablecoreBootAllocationsSitInBlock0() throws {
         let m = try Machine.boot(
             MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4, cmdline: "movablecore=256M"))
-        let unmovable: Set<PageKind> = [.slabReclaimable, .slabUnreclaimable, .pageTable, .kernelStack, .kernel]
+        let unmovable: Set<PageKind> = [
+            .slabReclaimable, .slabUnreclaimable, .kmallocLarge, .pageTable, .kernelStack, .kernel
+        ]
         for pfn in 32768..<196608 {
             XCTAssertFalse(unmovable.contains(m.memmap.kind(pfn)), "pfn \(hex(pfn))");
             if unmovable.contains(m.memmap.kind(pfn)) { break }
@@ -156,8 +178,8 @@ final class BootTests: XCTestCase {
         XCTAssertEqual(types(.movable), [41, 87])
         // ZONE_MOVABLE's order-10 list: block 6 (initialised early) before block 7 (deferred).
         let list = m.zone(node: 0, type: .movable).freeArea[Zone.listIndex(10, .movable)].pfns.map { Int($0) }
-        XCTAssertEqual(Array(list.reversed()), list.sorted(), "head: the lowest block")
-        XCTAssertTrue((196608..<229376).contains(try XCTUnwrap(list.last)))
+        XCTAssertEqual(list, list.sorted(), "head: the lowest block")
+        XCTAssertTrue((196608..<229376).contains(try XCTUnwrap(list.first)))
         // The real kernel (same run): block 7 holds 10 intact order-10 blocks; the boot's
         // movable pages (Shmem, init's anon, the pcp lists) sit in its smaller fragments.
         XCTAssertEqual(list.filter { $0 >= 229376 }.count, 10, "block 7: 10 order-10 blocks at the tail")

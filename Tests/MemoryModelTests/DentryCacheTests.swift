@@ -68,4 +68,24 @@ final class DentryCacheTests: XCTestCase {
         XCTAssertEqual(grew[LookupSlabCache.lsmInode.rawValue], [52])
         XCTAssertEqual(grew[LookupSlabCache.procInode.rawValue], [73, 84])
     }
+
+    /// The boot leaves node 0's kernel zone with the measured reclaimable pcp stock: the first
+    /// order-0 and order-1 reclaimable slabs come from it, the second order-1 one refills the
+    /// list with batch >> 1 blocks (31 for DMA32's batch of 63, prc.trace.txt).
+    func testFirstReclaimableSlabsComeFromTheBootPCPStock() throws {
+        let m = try Machine.boot(MachineConfig(memBytes: 1 << 30))
+        let z = try XCTUnwrap(m.zonelist(gfp: .kernel, node: 0).first { m.zones[$0].managedPages > 0 })
+        let l0 = PerCPUPages.index(order: 0, migrateType: .reclaimable)!
+        let l1 = PerCPUPages.index(order: 1, migrateType: .reclaimable)!
+        XCTAssertGreaterThanOrEqual(m.zones[z].fast.pcpCount(l0), 32)  // and what the boot freed there
+        XCTAssertEqual(m.zones[z].fast.pcpCount(l1), 1)
+        let free = m.zones[z].freePages
+        m.takeLookupObject(.inode)  // 5 free: no slab
+        for _ in 0..<5 { m.takeLookupObject(.inode) }  // the sixth takes an order-1 slab
+        XCTAssertEqual(m.zones[z].fast.pcpCount(l1), 0)
+        XCTAssertEqual(m.zones[z].freePages, free)
+        for _ in 0..<12 { m.takeLookupObject(.inode) }  // the next slab refills
+        XCTAssertEqual(m.zones[z].fast.pcpCount(l1), m.zones[z].pcp.batch >> 1 - 1)
+        XCTAssertEqual(m.zones[z].freePages, free - 2 * (m.zones[z].pcp.batch >> 1))
+    }
 }

@@ -150,7 +150,8 @@ final class HotplugTests: XCTestCase {
 
     /// c-movablecore.kernel.txt, reonline-block6-as-kernel: the block that made Normal
     /// populated (node 0's first GFP_KERNEL zone from then on) holds a slab page at its first
-    /// pfn once the guest reads (Normal free 32761), so its offline is EBUSY; before any read
+    /// pfn once the guest reads (Normal free 32761; reclaimable, as a 6.1.0-57 pagetypeinfo
+    /// probe showed), so its offline is EBUSY; before any read
     /// or user memory it is all free (campaign seeds 147, 151, 155). A second block
     /// joins the same zone at the tail of its free lists and stays free; a Normal zone on
     /// another node is behind node 0's DMA32 and gets nothing (dimm-online-each-way-2nodes:
@@ -159,19 +160,24 @@ final class HotplugTests: XCTestCase {
         let m = try machine()
         let ids = try m.hotAddDIMM(id: "d", sizeBytes: 256 << 20)
         try m.storeState(block: ids[0], .onlineKernel)
-        XCTAssertEqual(m.zone(node: 0, type: .normal).kindPages[Int(PageKind.slabUnreclaimable.rawValue)], 0)
+        XCTAssertEqual(m.zone(node: 0, type: .normal).kindPages[Int(PageKind.slabReclaimable.rawValue)], 0)
         XCTAssertTrue(m.kernelActivityRuns())  // the guest's next read
         XCTAssertFalse(m.kernelActivityRuns())  // once
         let normal = m.zone(node: 0, type: .normal)
-        XCTAssertEqual(normal.kindPages[Int(PageKind.slabUnreclaimable.rawValue)], Machine.slabPagesAfterOnline)
-        XCTAssertEqual(m.memmap.kind(ids[0] * 32768), .slabUnreclaimable)
+        XCTAssertEqual(normal.kindPages[Int(PageKind.slabReclaimable.rawValue)], Machine.slabPagesAfterOnline)
+        XCTAssertEqual(m.memmap.kind(ids[0] * 32768), .slabReclaimable)
+        // Dentries and inodes (__GFP_RECLAIMABLE): ALLOC_NOFRAGMENT steals the head order-10
+        // block, two pageblocks, as MIGRATE_RECLAIMABLE.
+        XCTAssertEqual(m.pageblockMigrateType(ids[0] * 32768), .reclaimable)
+        XCTAssertEqual(m.pageblockMigrateType(ids[0] * 32768 + 512), .reclaimable)
+        XCTAssertEqual(m.pageblockMigrateType(ids[0] * 32768 + 1024), .movable)
         XCTAssertEqual(errno { try m.storeState(block: ids[0], .offline) }, .resourceBusy)
         XCTAssertTrue(
             m.kmsg.contains(
                 "page:(____ptrval____) refcount:1 mapcount:0 mapping:0000000000000000 index:0x0 pfn:0x100000"))
         try m.storeState(block: ids[1], .onlineKernel)
         XCTAssertEqual(
-            m.zone(node: 0, type: .normal).kindPages[Int(PageKind.slabUnreclaimable.rawValue)],
+            m.zone(node: 0, type: .normal).kindPages[Int(PageKind.slabReclaimable.rawValue)],
             Machine.slabPagesAfterOnline)
         XCTAssertNil(errno { try m.storeState(block: ids[1], .offline) })
         try m.verify()

@@ -104,7 +104,7 @@ final class MemMapTests: XCTestCase {
         try m.verify()  // 268 M pfns: only feasible (in a debug build) chunk by chunk
         let z = m.zoneIndex(node: 0, type: .normal)
         let li = Zone.listIndex(10, .movable)
-        let head = m.zones[z].freeArea[li][0]
+        let head = try XCTUnwrap(m.zones[z].freeArea[li].first)
         XCTAssertNotNil(m.memmap.uniformRun(from: head + 1), "a free order-10 block is summarized")
         // The summary's tails say `tail` instead of `buddyTail`.
         m.memmap.fill(PFNRange(start: head + 1, count: MemMap.chunkPages - 1), kind: .tail)

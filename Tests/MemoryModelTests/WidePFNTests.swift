@@ -31,14 +31,15 @@ final class WidePFNTests: XCTestCase {
     func testZoneFreeAndPCPListsKeepWidePFNs() {
         let lists = ZoneLists()
         let s = lists.ref
-        for (i, p) in [5, 1 << 32, 9].enumerated() { XCTAssertEqual(s.freePush(0, p), i) }
-        for i in 0..<40 { _ = s.freePush(1, (1 << 34) + i) }  // grows past the first capacity
+        for p in [5, 1 << 32, 9] { _ = s.freeAdd(0, p, tail: true) }
+        for i in 0..<100 { _ = s.freeAdd(1, (1 << 34) + i, tail: false) }  // grows past the first capacity
         XCTAssertEqual(lists.freePFNs(0), [5, 1 << 32, 9])
-        XCTAssertEqual(s.freeTop(1), (1 << 34) + 39)
-        s.freeSet(0, 0, (1 << 39) + 1)
-        XCTAssertEqual(s.freePopLast(0), 9)
-        XCTAssertEqual(lists.freePFNs(0), [(1 << 39) + 1, 1 << 32])
-        lists.setFreeList(2, [3, (1 << 33) + 3])
+        XCTAssertEqual(s.freeFirst(1), (1 << 34) + 99)
+        let wideNode = s.freeAdd(2, (1 << 39) + 1, tail: false)
+        s.freeRemove(2, node: wideNode)
+        XCTAssertEqual(s.freeAdd(2, 3, tail: false), wideNode, "a removed block's node is reused")
+        XCTAssertEqual(lists.freePFNs(2), [3], "and its high byte rewritten")
+        _ = s.freeAdd(2, (1 << 33) + 3, tail: true)
         XCTAssertEqual(lists.freePFNs(2), [3, (1 << 33) + 3])
 
         // The ring wraps and grows with high bytes in step.

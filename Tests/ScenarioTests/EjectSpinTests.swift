@@ -37,6 +37,7 @@ final class EjectSpinTests: XCTestCase {
         let m = try Machine.boot(MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4))
         XCTAssertEqual(try m.hotAddDIMM(id: "d", sizeBytes: 256 << 20), [32, 33])
         for b in [32, 33] { try m.storeState(block: b, .onlineKernel) }
+        m.kernelActivityRuns()  // the guest's process: its page tables, its file's XArray
         let ramfs = try m.createOwner(name: "ramfs", kind: .ramfs)
         XCTAssertEqual(m.allocate(owner: ramfs, blocks: 60_000), 60_000)
         XCTAssertThrowsError(try m.acpiEjectDIMM(id: "d", deadline: m.clock + 5_000_000_000))
@@ -67,6 +68,7 @@ final class EjectSpinTests: XCTestCase {
             let m = try Machine.boot(MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4))
             XCTAssertEqual(try m.hotAddDIMM(id: "d", sizeBytes: 256 << 20), [32, 33])
             for b in [32, 33] { try m.storeState(block: b, .onlineKernel) }
+            m.kernelActivityRuns()
             let ramfs = try m.createOwner(name: "ramfs", kind: .ramfs)
             XCTAssertEqual(m.allocate(owner: ramfs, blocks: 60_000), 60_000)
             XCTAssertThrowsError(try m.acpiEjectDIMM(id: "d", deadline: m.clock + 5_000_000_000))

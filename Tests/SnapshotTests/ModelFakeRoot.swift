@@ -15,7 +15,9 @@ enum ModelFakeRoot {
             let end = m.kpageflagsEndPFN
             let flags = try m.kpageflagsRead(offset: 0, count: end * 8)
             var freeHeads = Set<Int>()
-            for h in m.hugetlb.hstates { for l in h.freeLists { for p in l { freeHeads.insert(Int(p)) } } }
+            for h in m.hugetlb.hstates {
+                for n in 0..<h.freeLists.nodeCount { for p in h.freeLists[n] { freeHeads.insert(p) } }
+            }
             var counts = [UInt8](repeating: 0, count: end * 8)
             for pfn in 0..<min(end, m.memmap.pfnCount) {
                 let k = m.memmap.kind(pfn)

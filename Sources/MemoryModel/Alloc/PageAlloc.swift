@@ -4,39 +4,37 @@
 extension Machine {
     // MARK: Free-list primitives (every free buddy block: head `.buddy`, the rest `.buddyTail`)
 
-    @inline(__always) func addToFreeList(_ z: Int, _ pfn: PFN, order: Int, mt: MigrateType) {
-        let li = Zone.listIndex(order, mt)
-        memmap.setKind(pfn, .buddy)
-        memmap.setOrder(pfn, order)
-        memmap.setOwner(pfn, Int(mt.rawValue))
-        memmap.setLink(pfn, zones[z].fast.freePush(li, pfn))
+    /// `add_to_free_list` (at the head) or, with `tail`, `add_to_free_list_tail`.
+    @inline(__always) func addToFreeList(_ z: Int, _ pfn: PFN, order: Int, mt: MigrateType, tail: Bool = false) {
+        let node = zones[z].fast.freeAdd(Zone.listIndex(order, mt), pfn, tail: tail)
+        memmap.setEntry(pfn, kind: .buddy, order: order, owner: Int(mt.rawValue), link: node)
         zones[z].freePages += 1 << order
     }
 
-    /// Unlinks a free buddy head; the caller decides what its pages become.
+    /// `del_page_from_free_list`: unlinks a free buddy head (the others keep their order);
+    /// the caller decides what its pages become.
     @inline(__always) func removeFromFreeList(_ z: Int, _ pfn: PFN) {
-        let order = memmap.order(pfn)
-        let li = Zone.listIndex(order, MigrateType(rawValue: UInt8(memmap.owner(pfn)))!)
-        let pos = memmap.link(pfn)
-        let store = zones[z].fast
-        let lastPFN = store.freePopLast(li)
-        if Int(lastPFN) != pfn {
-            store.freeSet(li, pos, lastPFN)
-            memmap.setLink(Int(lastPFN), pos)
-        }
+        let e = memmap.entry(pfn)
+        let order = Int(e.order)
+        zones[z].fast.freeRemove(order * 5 + Int(e.owner), node: Int(e.link))
         zones[z].freePages -= 1 << order
     }
 
-    /// `move_to_free_list`: a free head changes migratetype list.
+    /// `move_to_free_list`: a free head changes migratetype list, to its tail (6.1's
+    /// `list_move_tail`: moved pages are not the next ones allocated).
     func moveToFreeList(_ z: Int, _ pfn: PFN, mt: MigrateType) {
-        let order = memmap.order(pfn)
-        removeFromFreeList(z, pfn)
-        addToFreeList(z, pfn, order: order, mt: mt)
+        let e = memmap.entry(pfn)
+        let order = Int(e.order)
+        zones[z].fast.freeMoveTail(order * 5 + Int(e.owner), node: Int(e.link), to: Zone.listIndex(order, mt))
+        memmap.setOwner(pfn, Int(mt.rawValue))
     }
 
-    /// `__free_one_page`: merge with free buddies as far as possible, then queue the block.
+    /// `__free_one_page`: merge with free buddies as far as possible, then queue the block at
+    /// the tail when `toTail` (FPI_TO_TAIL) or when `buddy_merge_likely` says the merged
+    /// block's parent has a free buddy (so this one may soon merge too), else at the head.
+    /// (`is_shuffle_order` is false: page_alloc.shuffle is off on the guests modelled.)
     /// The block's non-head pages must already be `buddyTail`.
-    func freeOneBlock(_ z: Int, _ pfn: PFN, order: Int, mt: MigrateType) {
+    func freeOneBlock(_ z: Int, _ pfn: PFN, order: Int, mt: MigrateType, toTail: Bool = false) {
         var pfn = pfn, order = order
         while order < Geometry.maxOrder - 1 {
             let buddy = pfn ^ (1 << order)
@@ -53,7 +51,16 @@ extension Machine {
             pfn = combined
             order += 1
         }
-        addToFreeList(z, pfn, order: order, mt: mt)
+        addToFreeList(z, pfn, order: order, mt: mt, tail: toTail || buddyMergeLikely(z, pfn, order: order))
+    }
+
+    /// `buddy_merge_likely`: below MAX_ORDER-2, is the buddy of the block's order+1 parent a
+    /// free block of that order (`find_buddy_page_pfn`: PageBuddy, order, same zone)?
+    @inline(__always) func buddyMergeLikely(_ z: Int, _ pfn: PFN, order: Int) -> Bool {
+        guard order < Geometry.maxOrder - 2 else { return false }
+        let higher = (pfn & ~(1 << order)) ^ (1 << (order + 1))
+        return higher < memmap.pfnCount && memmap.kind(higher) == .buddy && memmap.order(higher) == order + 1
+            && zoneIndex(ofPFN: higher) == z
     }
 
     @inline(__always) func markBuddyTails(_ pfn: PFN, order: Int) {
@@ -76,8 +83,7 @@ extension Machine {
         var o = order
         let store = zones[z].fast
         while o < Geometry.maxOrder {
-            if let top = store.freeTop(Zone.listIndex(o, mt)) {
-                let pfn = Int(top)
+            if let pfn = store.freeFirst(Zone.listIndex(o, mt)) {
                 removeFromFreeList(z, pfn)
                 expand(z, pfn, low: order, high: o, mt: mt)
                 memmap.setOrder(pfn, order)
@@ -126,8 +132,8 @@ extension Machine {
             }
             o -= 1
         }
-        guard let f = found, let top = zones[z].fast.freeTop(Zone.listIndex(f.order, f.mt)) else { return false }
-        stealFallback(z, Int(top), order: f.order, start: start, wholeBlock: f.steal)
+        guard let f = found, let head = zones[z].fast.freeFirst(Zone.listIndex(f.order, f.mt)) else { return false }
+        stealFallback(z, head, order: f.order, start: start, wholeBlock: f.steal)
         return true
     }
 
@@ -140,6 +146,7 @@ extension Machine {
             while p < pfn + (1 << order) { setPageblockMigrateType(p, start); p += Geometry.pageblockPages }
             moveToFreeList(z, pfn, mt: start); return
         }
+        boostOnFallback(z, order: order)
         guard wholeBlock else { moveToFreeList(z, pfn, mt: start); return }
         let (freePages, movablePages) = moveFreePagesBlock(z, pfn, to: start)
         let alike: Int
@@ -197,19 +204,27 @@ extension Machine {
         if store.pcpCount(li) == 0 {
             var batch = zones[z].pcp.batch
             if batch > 1 { batch = max(batch >> order, 2) }
-            for _ in 0..<batch {
-                guard let pfn = rmqueueBuddy(z, order: order, mt: mt, noFragment: noFragment) else { break }
-                memmap.setKind(pfn, .pcp)
-                memmap.setOrder(pfn, order)
-                memmap.setOwner(pfn, Int(mt.rawValue))
-                store.pcpAppend(li, pfn)
-                zones[z].pcp.count += 1 << order
-            }
+            rmqueueBulk(z, order: order, mt: mt, count: batch, noFragment: noFragment)
             if store.pcpCount(li) == 0 { return nil }
         }
         let pfn = Int(store.pcpRemoveFirst(li))
         zones[z].pcp.count -= 1 << order
         return pfn
+    }
+
+    /// `rmqueue_bulk`: move up to `count` blocks of `order` from the buddy lists (stealing as
+    /// `__rmqueue` does) to the tail of the per-cpu list of `mt`.
+    func rmqueueBulk(_ z: Int, order: Int, mt: MigrateType, count: Int, noFragment: Bool = false) {
+        let li = PerCPUPages.index(order: order, migrateType: mt)!
+        let store = zones[z].fast
+        for _ in 0..<count {
+            guard let pfn = rmqueueBuddy(z, order: order, mt: mt, noFragment: noFragment) else { break }
+            memmap.setKind(pfn, .pcp)
+            memmap.setOrder(pfn, order)
+            memmap.setOwner(pfn, Int(mt.rawValue))
+            store.pcpAppend(li, pfn)
+            zones[z].pcp.count += 1 << order
+        }
     }
 
     /// `free_unref_page_commit`: queue on the pcp list, draining a batch when above `high`.
@@ -333,7 +348,9 @@ extension Machine {
                 {
                     continue
                 }
-                if let pfn = rmqueue(z, order: order, mt: mt, noFragment: noFragment) { return (pfn, z) }
+                let page = rmqueue(z, order: order, mt: mt, noFragment: noFragment)
+                rmqueueBoostCheck(z, gfp: gfp)
+                if let pfn = page { return (pfn, z) }
             }
             guard noFragment else { return nil }
             noFragment = false
@@ -389,9 +406,13 @@ extension Machine {
     func allocPages(order: Int, gfp: GFP, zonelist list: [Int], kind: PageKind) -> (pfn: PFN, zone: Int?)? {
         if let (pfn, z) = getPageFromFreelist(order: order, gfp: gfp, zonelist: list, level: .low) {
             markAllocated(pfn, order: order, kind: kind, z: z)
+            // A fallback steal that boosted the zone's watermark woke kswapd (rmqueue).
+            runKswapds()
             return (pfn, z)
         }
-        return allocPagesSlowpath(order: order, gfp: gfp, zonelist: list, kind: kind).map { ($0, nil) }
+        let pfn = allocPagesSlowpath(order: order, gfp: gfp, zonelist: list, kind: kind)
+        runKswapds()
+        return pfn.map { ($0, nil) }
     }
 
     /// `rmqueue_pcplist` while its list is not empty, for a run of allocations that the fast

@@ -8,21 +8,20 @@ extension Machine {
         let highest = gfp.highestZone
         // kswapd (Kswapd.swift): woken on every node that is not balanced; it runs when this
         // task gives up the CPU: after the allocation, or at direct reclaim's cond_resched.
-        var woken =
-            gfp.contains(.kswapdReclaim) ? wakeAllKswapds(order: order, highest: highest, zonelist: zonelist) : []
+        if gfp.contains(.kswapdReclaim) { wakeAllKswapds(order: order, highest: highest, zonelist: zonelist) }
         if let (pfn, z) = getPageFromFreelist(order: order, gfp: gfp, zonelist: zonelist, level: .min) {
             markAllocated(pfn, order: order, kind: kind, z: z)
-            runKswapds(&woken, order: order, highest: highest, zonelist: zonelist)
+            runKswapds()
             return pfn
         }
         guard gfp.contains(.directReclaim) else {
-            runKswapds(&woken, order: order, highest: highest, zonelist: zonelist)
+            runKswapds()
             return allocFailed(order: order, gfp: gfp)
         }
         var noProgressLoops = 0
         while true {
             // __perform_reclaim: cond_resched() first.
-            runKswapds(&woken, order: order, highest: highest, zonelist: zonelist)
+            runKswapds()
             if highest == .movable { vmstat.allocstallMovable += 1 } else { vmstat.allocstallNormal += 1 }
             let progress = directReclaim(order: order, zonelist: zonelist)
             if let (pfn, z) = directReclaimRetry(order: order, gfp: gfp, zonelist: zonelist, progress: progress) {
@@ -38,11 +37,11 @@ extension Machine {
             {
                 noProgressLoops += 1
                 if gfp.contains(.kswapdReclaim) {
-                    woken = wakeAllKswapds(order: order, highest: highest, zonelist: zonelist)
+                    wakeAllKswapds(order: order, highest: highest, zonelist: zonelist)
                 }
                 if let (pfn, z) = getPageFromFreelist(order: order, gfp: gfp, zonelist: zonelist, level: .min) {
                     markAllocated(pfn, order: order, kind: kind, z: z)
-                    runKswapds(&woken, order: order, highest: highest, zonelist: zonelist)
+                    runKswapds()
                     return pfn
                 }
                 continue

@@ -45,11 +45,11 @@ extension Machine {
         for z in zones.indices {
             let managed = zones[z].managedPages
             let tmp = lowmem > 0 ? pagesMin * managed / lowmem : 0
-            zones[z].watermark.min = tmp
+            zones[z].watermark.baseMin = tmp
             let step = Swift.max(tmp >> 2, managed * watermarkTunables.watermarkScaleFactor / 10000)
             zones[z].watermark.boost = 0
-            zones[z].watermark.low = tmp + step
-            zones[z].watermark.high = tmp + 2 * step
+            zones[z].watermark.baseLow = tmp + step
+            zones[z].watermark.baseHigh = tmp + 2 * step
             updatePCPLimits(z)
         }
     }

@@ -4,17 +4,36 @@ import Glibc
 import Darwin
 #endif
 
-/// A growable stack of pfns in one malloc'd buffer (a free list; the end is the head): the
-/// low 32 bits of each pfn, and bits 32-39 in `hi` once a pfn at or above 2^32 (16 TiB) was
-/// stored, so smaller machines keep 4 bytes an entry (see PFNList).
-@usableFromInline struct PFNStack {
-    @usableFromInline var buf: UnsafeMutablePointer<UInt32>? = nil
-    @usableFromInline var hi: UnsafeMutablePointer<UInt8>? = nil
-    @usableFromInline var count = 0
-    @usableFromInline var cap = 0
+/// One free block on a zone's free lists (the kernel's `page->buddy_list`): its neighbours'
+/// node indices (`FreeNodes.none` at either end) and its pfn's low 32 bits; bits 32-39 live in
+/// the pool's `hi` once a pfn at or above 2^32 (16 TiB) was stored, so smaller machines keep
+/// 12 bytes a free block.
+@usableFromInline struct FreeNode {
+    @usableFromInline var prev: UInt32
+    @usableFromInline var next: UInt32
+    @usableFromInline var lo: UInt32
 }
 
-/// A growable ring buffer of pfns (a pcp list): capacity a power of two; wide as PFNStack.
+/// `free_area[order].free_list[mt]`'s list_head and `nr_free`: the first (head, where
+/// allocation takes from) and last (tail) node.
+@usableFromInline struct FreeListHead {
+    @usableFromInline var first = FreeNodes.none
+    @usableFromInline var last = FreeNodes.none
+    @usableFromInline var count = 0
+}
+
+/// The nodes of all of one zone's free lists in one malloc'd buffer: as many as the zone has
+/// had free blocks at once (a removed block's node is reused, chained through `next`).
+@usableFromInline struct FreeNodes {
+    @usableFromInline static let none = UInt32.max
+    @usableFromInline var buf: UnsafeMutablePointer<FreeNode>? = nil
+    @usableFromInline var hi: UnsafeMutablePointer<UInt8>? = nil
+    @usableFromInline var cap = 0
+    @usableFromInline var used = 0
+    @usableFromInline var spare = FreeNodes.none
+}
+
+/// A growable ring buffer of pfns (a pcp list): capacity a power of two; pfns as wide as FreeNode's.
 @usableFromInline struct PFNRing {
     @usableFromInline var buf: UnsafeMutablePointer<UInt32>? = nil
     @usableFromInline var hi: UnsafeMutablePointer<UInt8>? = nil
@@ -26,49 +45,92 @@ import Darwin
 /// Pointers to one zone's free lists and pcp lists (plain values: reading them from the
 /// `zones` array costs no retain). The buffers are owned by the zone's `ZoneLists`.
 @usableFromInline struct ZoneListsRef: @unchecked Sendable {
-    @usableFromInline let free: UnsafeMutablePointer<PFNStack>
+    @usableFromInline let free: UnsafeMutablePointer<FreeListHead>
+    @usableFromInline let nodes: UnsafeMutablePointer<FreeNodes>
     @usableFromInline let pcp: UnsafeMutablePointer<PFNRing>
 
-    // MARK: Free lists
+    // MARK: Free lists (doubly linked, as the kernel's list_head: order kept on every removal)
 
     @inline(__always) func freeCount(_ li: Int) -> Int { free[li].count }
-    /// The head (last pushed) pfn of a free list, or nil.
-    @inline(__always) func freeTop(_ li: Int) -> PFN? {
-        let s = free + li
-        return s.pointee.count > 0 ? freeAt(li, s.pointee.count - 1) : nil
+    /// The head of a free list (`get_page_from_free_area`), or nil.
+    @inline(__always) func freeFirst(_ li: Int) -> PFN? {
+        let n = free[li].first
+        return n == FreeNodes.none ? nil : nodePFN(n)
     }
-    /// Push at the head; returns the position.
-    @inline(__always) func freePush(_ li: Int, _ pfn: PFN) -> Int {
-        let s = free + li
-        if s.pointee.count == s.pointee.cap { growFree(s, to: s.pointee.count + 1) }
-        let pos = s.pointee.count
-        freeSet(li, pos, pfn)
-        s.pointee.count = pos + 1
-        return pos
+    @inline(__always) func nodePFN(_ n: UInt32) -> PFN {
+        let p = nodes.pointee
+        let l = Int(p.buf![Int(n)].lo)
+        return p.hi == nil ? l : l | Int(p.hi![Int(n)]) << 32
     }
-    @inline(__always) func freePopLast(_ li: Int) -> PFN {
-        let s = free + li
-        let n = s.pointee.count - 1
-        precondition(n >= 0, "free list underflow")
-        s.pointee.count = n
-        return freeAt(li, n)
+    /// `add_to_free_list` (head) or `add_to_free_list_tail`; returns the block's node, which
+    /// the caller keeps in the memmap's `link`.
+    @inline(__always) func freeAdd(_ li: Int, _ pfn: PFN, tail: Bool) -> Int {
+        let n = newNode(pfn)
+        linkNode(li, n, tail: tail)
+        return Int(n)
     }
-    @inline(__always) func freeSet(_ li: Int, _ pos: Int, _ pfn: PFN) {
-        let s = free + li
-        s.pointee.buf![pos] = UInt32(truncatingIfNeeded: pfn)
-        if pfn >> 32 != 0 || s.pointee.hi != nil { setHigh(&s.pointee.hi, s.pointee.cap, pos, pfn) }
+    /// `del_page_from_free_list`: unlink the block whose node is `node`.
+    @inline(__always) func freeRemove(_ li: Int, node: Int) {
+        let n = UInt32(truncatingIfNeeded: node)
+        unlinkNode(li, n)
+        nodes.pointee.buf![node].next = nodes.pointee.spare
+        nodes.pointee.spare = n
     }
-    @inline(__always) func freeAt(_ li: Int, _ pos: Int) -> PFN {
-        let s = free + li
-        let l = Int(s.pointee.buf![pos])
-        return s.pointee.hi == nil ? l : l | Int(s.pointee.hi![pos]) << 32
+    /// `move_to_free_list` (6.1: `list_move_tail`): to the tail of list `to`, same node.
+    @inline(__always) func freeMoveTail(_ from: Int, node: Int, to: Int) {
+        let n = UInt32(truncatingIfNeeded: node)
+        unlinkNode(from, n)
+        linkNode(to, n, tail: true)
     }
-    @inline(never) func growFree(_ s: UnsafeMutablePointer<PFNStack>, to n: Int) {
-        var cap = Swift.max(s.pointee.cap * 2, 16)
-        while cap < n { cap *= 2 }
-        s.pointee.buf = realloc(s.pointee.buf, cap * 4)!.assumingMemoryBound(to: UInt32.self)
-        if let h = s.pointee.hi { s.pointee.hi = realloc(h, cap)!.assumingMemoryBound(to: UInt8.self) }
-        s.pointee.cap = cap
+    @inline(__always) func newNode(_ pfn: PFN) -> UInt32 {
+        let p = nodes
+        var n = p.pointee.spare
+        if n != FreeNodes.none {
+            p.pointee.spare = p.pointee.buf![Int(n)].next
+        } else {
+            if p.pointee.used == p.pointee.cap { growNodes() }
+            n = UInt32(truncatingIfNeeded: p.pointee.used)
+            p.pointee.used += 1
+        }
+        p.pointee.buf![Int(n)].lo = UInt32(truncatingIfNeeded: pfn)
+        if pfn >> 32 != 0 || p.pointee.hi != nil { setHigh(&p.pointee.hi, p.pointee.cap, Int(n), pfn) }
+        return n
+    }
+    @inline(__always) func linkNode(_ li: Int, _ n: UInt32, tail: Bool) {
+        let h = free + li
+        let b = nodes.pointee.buf!
+        if tail {
+            let last = h.pointee.last
+            b[Int(n)].prev = last
+            b[Int(n)].next = FreeNodes.none
+            if last == FreeNodes.none { h.pointee.first = n } else { b[Int(last)].next = n }
+            h.pointee.last = n
+        } else {
+            let first = h.pointee.first
+            b[Int(n)].prev = FreeNodes.none
+            b[Int(n)].next = first
+            if first == FreeNodes.none { h.pointee.last = n } else { b[Int(first)].prev = n }
+            h.pointee.first = n
+        }
+        h.pointee.count += 1
+    }
+    @inline(__always) func unlinkNode(_ li: Int, _ n: UInt32) {
+        let h = free + li
+        let b = nodes.pointee.buf!
+        let prev = b[Int(n)].prev, next = b[Int(n)].next
+        if prev == FreeNodes.none { h.pointee.first = next } else { b[Int(prev)].next = next }
+        if next == FreeNodes.none { h.pointee.last = prev } else { b[Int(next)].prev = prev }
+        precondition(h.pointee.count > 0, "free list underflow")
+        h.pointee.count -= 1
+    }
+    @inline(never) func growNodes() {
+        let p = nodes
+        let cap = Swift.max(p.pointee.cap * 2, 64)
+        precondition(cap <= Int(FreeNodes.none), "more free blocks than 32-bit node indices")
+        p.pointee.buf = realloc(p.pointee.buf, cap * MemoryLayout<FreeNode>.stride)!.assumingMemoryBound(
+            to: FreeNode.self)
+        if let h = p.pointee.hi { p.pointee.hi = realloc(h, cap)!.assumingMemoryBound(to: UInt8.self) }
+        p.pointee.cap = cap
     }
     /// The first pfn at or above 2^32 in a list: allocate its high bytes (zero so far).
     @inline(never) func setHigh(_ hi: inout UnsafeMutablePointer<UInt8>?, _ cap: Int, _ pos: Int, _ pfn: PFN) {
@@ -76,14 +138,20 @@ import Darwin
         if hi == nil { hi = calloc(cap, 1)!.assumingMemoryBound(to: UInt8.self) }
         hi![pos] = UInt8(truncatingIfNeeded: pfn >> 32)
     }
-    /// The pfns of a free list, tail first (the array's end is the head).
-    func freePFNs(_ li: Int) -> [PFN] { (0..<free[li].count).map { freeAt(li, $0) } }
-    /// Replace a free list's contents (positions are the caller's to fix in the memmap).
-    func setFreeList(_ li: Int, _ pfns: [PFN]) {
-        let s = free + li
-        if pfns.count > s.pointee.cap { growFree(s, to: pfns.count) }
-        for (i, p) in pfns.enumerated() { freeSet(li, i, p) }
-        s.pointee.count = pfns.count
+    /// Each block of a free list from head to tail: its node and pfn.
+    func forEachFree(_ li: Int, _ body: (_ node: Int, _ pfn: PFN) throws -> Void) rethrows {
+        var n = free[li].first
+        while n != FreeNodes.none {
+            try body(Int(n), nodePFN(n))
+            n = nodes.pointee.buf![Int(n)].next
+        }
+    }
+    /// The pfns of a free list, head (next allocated) first.
+    func freePFNs(_ li: Int) -> [PFN] {
+        var out: [PFN] = []
+        out.reserveCapacity(free[li].count)
+        forEachFree(li) { out.append($1) }
+        return out
     }
 
     // MARK: Pcp lists (Deque semantics: prepend/removeFirst at the head, append/removeLast at the tail)
@@ -150,39 +218,44 @@ public final class ZoneLists: @unchecked Sendable {
     @usableFromInline let ref: ZoneListsRef
 
     init() {
-        let free = UnsafeMutablePointer<PFNStack>.allocate(capacity: ZoneLists.freeListCount)
-        free.initialize(repeating: PFNStack(), count: ZoneLists.freeListCount)
+        let free = UnsafeMutablePointer<FreeListHead>.allocate(capacity: ZoneLists.freeListCount)
+        free.initialize(repeating: FreeListHead(), count: ZoneLists.freeListCount)
+        let nodes = UnsafeMutablePointer<FreeNodes>.allocate(capacity: 1)
+        nodes.initialize(to: FreeNodes())
         let pcp = UnsafeMutablePointer<PFNRing>.allocate(capacity: PerCPUPages.listCount)
         pcp.initialize(repeating: PFNRing(), count: PerCPUPages.listCount)
-        ref = ZoneListsRef(free: free, pcp: pcp)
+        ref = ZoneListsRef(free: free, nodes: nodes, pcp: pcp)
     }
     deinit {
-        for i in 0..<ZoneLists.freeListCount { Glibc_free(ref.free[i].buf); Glibc_free(ref.free[i].hi) }
+        Glibc_free(ref.nodes.pointee.buf); Glibc_free(ref.nodes.pointee.hi)
         for i in 0..<PerCPUPages.listCount { Glibc_free(ref.pcp[i].buf); Glibc_free(ref.pcp[i].hi) }
-        ref.free.deallocate(); ref.pcp.deallocate()
+        ref.free.deallocate(); ref.nodes.deallocate(); ref.pcp.deallocate()
     }
     func freeCount(_ li: Int) -> Int { ref.freeCount(li) }
-    func freeAt(_ li: Int, _ pos: Int) -> PFN { ref.freeAt(li, pos) }
-    /// The pfns of a free list, tail first (the array's end is the head).
+    /// The pfns of a free list, head (next allocated) first.
     public func freePFNs(_ li: Int) -> [PFN] { ref.freePFNs(li) }
-    /// Replace a free list's contents (positions are the caller's to fix in the memmap).
-    public func setFreeList(_ li: Int, _ pfns: [PFN]) { ref.setFreeList(li, pfns) }
+    /// Host bytes of the free-list nodes (proportional to the most free blocks held at once).
+    public var freeNodeBytes: Int {
+        ref.nodes.pointee.cap * (MemoryLayout<FreeNode>.stride + (ref.nodes.pointee.hi == nil ? 0 : 1))
+    }
     /// Entries on all pcp lists.
     public var pcpEntries: Int { ref.pcpEntries }
 }
 
 @inline(__always) func Glibc_free(_ p: UnsafeMutableRawPointer?) { free(p) }
 
-/// One free list of one order and migratetype: pfns of free buddy heads. The position of a
-/// pfn in the list is kept in the memmap's `link`, so removal from the middle is O(1). The
-/// end of `pfns` is the list's head: the kernel allocates from the head and usually frees
-/// to it, so the model is LIFO like the kernel. A read-only view of the zone's `ZoneLists`.
+/// One free list of one order and migratetype: the free buddy heads in the kernel's list
+/// order (a doubly linked list; the memmap's `link` of each head names its node, so removal
+/// from anywhere is O(1) and keeps the others' order). A read-only view of the zone's
+/// `ZoneLists`.
 public struct FreeList: Sendable {
     let store: ZoneLists
     let index: Int
     public var count: Int { store.freeCount(index) }
+    /// Head (what `__rmqueue_smallest` takes next) to tail.
     public var pfns: [PFN] { store.freePFNs(index) }
-    public subscript(position: Int) -> PFN { store.freeAt(index, position) }
+    /// The head, or nil.
+    public var first: PFN? { store.ref.freeFirst(index) }
 }
 
 /// free_area[order].free_list[migratetype] of one zone, indexed order * 5 + migratetype.
@@ -221,11 +294,6 @@ public struct PerCPUPages: Sendable {
     @inlinable public static func order(ofIndex index: Int) -> Int { index == 12 ? Geometry.pageblockOrder : index / 3 }
 }
 
-/// Watermarks of a zone, in pages.
-public struct Watermarks: Sendable, Equatable {
-    public var min = 0, low = 0, high = 0, boost = 0
-}
-
 /// `struct zone`: the pages of one node in one zone type.
 public struct Zone: Sendable {
     public let node: Int
@@ -253,6 +321,9 @@ public struct Zone: Sendable {
     public var nrIsolatePageblock = 0
     /// ZONE_RECLAIM_ACTIVE: kswapd is in `balance_pgdat` on the zone's node (Kswapd.swift).
     public var reclaimActive = false
+    /// ZONE_BOOSTED_WATERMARK: a fallback steal boosted the watermark during this `rmqueue`;
+    /// the allocator tests and clears it after the call (WatermarkBoost.swift).
+    public var boostedWatermark = false
     /// Allocated pages by PageKind raw value (zone vmstat counters).
     public var kindPages = [Int](repeating: 0, count: PageKind.allCases.count)
 

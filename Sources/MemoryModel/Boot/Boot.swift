@@ -10,6 +10,7 @@ extension Machine {
             config: config, params: layout.params, pfnCount: roundUp(pfnCount, Geometry.pagesPerSection),
             nodeIDs: layout.nodes.map(\.id))
         m.layout = layout
+        m.kswapdStarted = false
         m.blockPages = layout.memoryBlockSize >> Geometry.pageShift
         var spans: [BootZoneSpan] = []
         for node in layout.nodes {
@@ -28,6 +29,11 @@ extension Machine {
         // The initcalls allocate (slab, DMA pools) before the initrd and the init sections
         // are freed; the unpacked initramfs and init's own pages come after the DIMMs.
         m.allocateBootMemory(layout.bootAllocations, phase: .initcalls)
+        // hugepage_init (subsys) → start_stop_khugepaged → set_recommended_min_free_kbytes
+        // ends in setup_per_zone_wmarks whether or not min_free_kbytes moved: the values stay
+        // (initPerZoneWmarkMin applied khugepaged's rule already), any watermark boost the
+        // initcalls' fallback steals raised is dropped.
+        m.setupPerZoneWmarks()
         m.registerBootMemoryBlocks()
         // hugetlb_init (a subsys_initcall) prints its lines where the layout's log has them.
         let firstHugeTLB = layout.bootLog.firstIndex { $0.hasPrefix("HugeTLB") } ?? layout.bootLog.count
@@ -47,6 +53,9 @@ extension Machine {
         // initramfs into tmpfs: shmem pages, GFP_HIGHUSER_MOVABLE, so a DIMM onlined movable at
         // boot (memhp_default_state=online_movable) receives them at the head of ZONE_MOVABLE.
         m.allocateBootMemory(layout.bootAllocations, phase: .rootfs)
+        // kswapd_init (module_init, a device initcall): until now no kswapd could be woken, so a
+        // boost raised since hugepage_init stays until the watermarks are next recomputed.
+        m.kswapdStarted = true
         for r in ReservedRange.inLateFreeOrder(layout.reserved) { m.freeReservedPages(r.range) }
         m.allocateBootMemory(layout.bootAllocations, phase: .userspace)
         m.allocateGuestPrefault(config.guestPrefaultPages)
@@ -89,6 +98,7 @@ extension Machine {
                         "kernel:slab_unreclaimable", .slabUnreclaimable, a.slabUnreclaimable,
                         a.slabUnreclaimableInterleaved, nil
                     ),
+                    ("kernel:kmalloc_large", .kmallocLarge, a.kmallocLarge, 0, nil),
                     ("kernel:page_tables", .pageTable, a.pageTables, 0, nil),
                     ("kernel:stacks", .kernelStack, a.kernelStack, a.kernelStackInterleaved, nil),
                     ("kernel:other", .kernel, a.kernel, a.kernelInterleaved, nil),
@@ -119,14 +129,31 @@ extension Machine {
             }
         }
         // Pages freed late in boot sit on the per-cpu lists when user space starts.
-        if phase == .userspace, a.pcp > 0, let id = try? createOwner(name: "boot:transient", kind: .kernel) {
-            allocate(owner: id, blocks: a.pcp)
+        var transient = a.pcp
+        if phase == .userspace { transient -= stockReclaimablePCP() }
+        if phase == .userspace, transient > 0, let id = try? createOwner(name: "boot:transient", kind: .kernel) {
+            allocate(owner: id, blocks: transient)
             destroyOwner(id)
         }
     }
 }
 
 extension Machine {
+    /// What is left on node 0's reclaimable per-cpu lists of the boot's reclaimable slab
+    /// refills (`BootProfile.reclaimablePCPStock`): the first reclaimable slab pages of the
+    /// scenario come from there, not from a refill (`rmqueue_pcplist`). Part of the boot's
+    /// pcp pages: returns how many it parked.
+    func stockReclaimablePCP() -> Int {
+        guard nodes.indices.contains(0), nodes[0].exists,
+            let z = zonelist(gfp: .kernel, node: 0).first(where: { zones[$0].managedPages > 0 })
+        else { return 0 }
+        let before = zones[z].pcp.count
+        for (order, count) in BootProfile.reclaimablePCPStock {
+            rmqueueBulk(z, order: order, mt: .reclaimable, count: count)
+        }
+        return zones[z].pcp.count - before
+    }
+
     /// The guest program's buffers it touches before its first step (`MachineConfig.guestPrefaultPages`):
     /// anonymous order-0 page faults, GFP_HIGHUSER_MOVABLE, after the late frees reached the
     /// per-cpu lists. Part of the runner's process, which the OOM killer treats as one task

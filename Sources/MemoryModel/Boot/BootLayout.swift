@@ -235,6 +235,8 @@ public struct MachineConfigError: Error, Equatable, Sendable, CustomStringConver
 public struct BootAllocations: Sendable, Equatable {
     public var slabReclaimable = 0
     public var slabUnreclaimable = 0
+    /// Large kmallocs (`kmallocLarge`): SUnreclaim without PG_slab.
+    public var kmallocLarge = 0
     public var kernelStack = 0
     public var pageTables = 0
     /// The unpacked initramfs in rootfs (meminfo Shmem).
@@ -281,7 +283,9 @@ public struct BootAllocations: Sendable, Equatable {
     /// memmap of cold-plugged DIMMs the kernel added at boot (512 pages a section), allocated
     /// from their node's kernel zones by the hot-add path, not included in the kinds above.
     public var coldPlugMemmap = 0
-    public var unmovableTotal: Int { slabReclaimable + slabUnreclaimable + kernelStack + pageTables + kernel }
+    public var unmovableTotal: Int {
+        slabReclaimable + slabUnreclaimable + kmallocLarge + kernelStack + pageTables + kernel
+    }
     public var movableTotal: Int { shmem + anon }
     public var total: Int { unmovableTotal + movableTotal + dma + 3 * atomicPoolPages }
 }

@@ -56,20 +56,29 @@ extension Machine {
         for n in Set(present.map(\.node)) {
             deferFrom[n] = Machine.firstDeferredPFN(node: n, zoneSpans: zoneSpans, present: present)
         }
-        func deferred(_ pfn: PFN, zone z: Int) -> Bool { pfn >= deferFrom[zones[z].node] ?? Int.max }
         // Pageblock types: memmap_init_range marks every pageblock whose first pfn it
-        // initialises MIGRATE_MOVABLE (the model's default); the others keep 0.
+        // initialises MIGRATE_MOVABLE (the model's default); the others keep 0: those whose
+        // first page is absent, and deferred ones whose first page is reserved (left to
+        // deferred_init_memmap, which marks only what it frees). Interval arithmetic again:
+        // a pageblock that starts inside a piece has a present first page, so only the
+        // reserved ranges need looking at, not 8 M pageblocks of a 16 TiB boot.
+        let pageblock = Geometry.pageblockPages
         for piece in pieces {
-            var pb = roundDown(piece.range.start, Geometry.pageblockPages)
-            while pb < piece.range.end {
-                if pb >= piece.range.start || zoneIndex(ofPFN: pb) == piece.zone {
-                    let k = memmap.kind(pb)
-                    let firstPresent = zoneIndex(ofPFN: pb) != nil && k != .absent
-                    if !firstPresent || (deferred(pb, zone: piece.zone) && k == .reserved) {
-                        setPageblockMigrateType(pb, .unmovable)
-                    }
+            let d = deferFrom[zones[piece.zone].node] ?? Int.max
+            // A pageblock begun before the piece, by a hole or another zone's pages.
+            let first = roundDown(piece.range.start, pageblock)
+            if first < piece.range.start && zoneIndex(ofPFN: first) == piece.zone {
+                let k = memmap.kind(first)
+                if k == .absent || (first >= d && k == .reserved) { setPageblockMigrateType(first, .unmovable) }
+            }
+            guard d < piece.range.end else { continue }
+            let from = Swift.max(piece.range.start, d)
+            for r in sortedReserved where r.end > from && r.start < piece.range.end {
+                var pb = roundUp(Swift.max(r.start, from), pageblock)
+                while pb < Swift.min(r.end, piece.range.end) {
+                    setPageblockMigrateType(pb, .unmovable)
+                    pb += pageblock
                 }
-                pb += Geometry.pageblockPages
             }
         }
         // memblock_free_all, then deferred_init_memmap: every run between reservations in
@@ -92,20 +101,6 @@ extension Machine {
             lateRuns.append((PFNRange(start: Swift.max(run.range.start, d), end: run.range.end), run.zone))
         }
         for run in lateRuns { freeBootRange(run.range, zone: run.zone) }
-        // FPI_TO_TAIL: each list in the order its blocks were queued, the first at the head.
-        // (The model's lists push at the head, so put them in that order once at the end.)
-        for z in Set(pieces.map(\.zone)) {
-            let d = deferFrom[zones[z].node] ?? Int.max
-            for li in 0..<ZoneLists.freeListCount where zones[z].store.freeCount(li) > 1 {
-                // Array end = head: the highest deferred block first, the lowest early one last.
-                let sorted = zones[z].store.freePFNs(li).sorted { a, b in
-                    let da = Int(a) >= d, db = Int(b) >= d
-                    return da != db ? da : a > b
-                }
-                zones[z].store.setFreeList(li, sorted)
-                for (i, p) in sorted.enumerated() { memmap.setLink(Int(p), i) }
-            }
-        }
     }
 
     /// `defer_init()`: in the zone that ends where the node ends, struct pages are
@@ -169,7 +164,7 @@ extension Machine {
             while order > 0 && (pfn & ((1 << order) - 1) != 0 || pfn + (1 << order) > range.end) { order -= 1 }
             memmap.setKind(pfn, .buddyTail)
             zones[z].managedPages += 1 << order
-            freeOneBlock(z, pfn, order: order, mt: pageblockMigrateType(pfn))
+            freeOneBlock(z, pfn, order: order, mt: pageblockMigrateType(pfn), toTail: true)
             pfn += 1 << order
         }
     }

@@ -60,6 +60,10 @@ public struct BootProfile: Sendable, Equatable {
     /// Buddy allocations up to the first observation, a-baseline (1 GiB, 8 blocks, 1 node).
     public var slabReclaimablePages = 2204  // SReclaimable 8816 kB
     public var slabUnreclaimablePages = 1526  // SUnreclaim 6152 kB minus 8 blocks' sysfs
+    /// Of `slabUnreclaimablePages`, the kmalloc_large pages (compound pages without PG_slab,
+    /// counted in SUnreclaim): a 6.1.0-57 probe of 1 GiB read Slab 14812 kB = 3703 pages while
+    /// /proc/kpageflags showed 3397 PG_slab pages (3395 in block 0, 2 in block 7).
+    public var kmallocLargePages = 306
     public var kernelStackPages = 188  // KernelStack 752 kB
     public var pageTablePages = 20  // PageTables 80 kB
     public var anonPages = 66  // AnonPages 264 kB
@@ -106,6 +110,13 @@ public struct BootProfile: Sendable, Equatable {
     /// less its 2374 late-freed pages (initrd 372, initmem 706, the image gaps 510 + 277,
     /// decrypted bss 509). The captures' guest did less before its first look (`captures`).
     public var pcpPages = 262
+    /// Blocks (order, count) on node 0's MIGRATE_RECLAIMABLE pcp lists at the first observation,
+    /// part of `pcpPages`: the remnants of the boot's reclaimable refills. Order 1, measured
+    /// (6.1.0-57, tests/study/slab-probes/prc.trace.txt): the first order-1 slab came from the
+    /// list, the second refilled 31 blocks, so exactly one. Order 0: the same trace's first 4
+    /// reclaimable slab pages came from the list without a refill (at least 4); 32 is fitted:
+    /// e-offline-dissolve-pressure passes for 24-34 and campaign seed 153 needs 29 or more.
+    public static let reclaimablePCPStock: [(order: Int, count: Int)] = [(0, 32), (1, 1)]
 
     public init() {}
     public static let debian12QEMU = BootProfile()

@@ -390,17 +390,12 @@ extension Machine {
         }
         // online_pages_range + undo_isolate_page_range(MIGRATE_MOVABLE)
         memmap.fill(range, kind: .buddyTail)
-        var chunks = [[PFN]](repeating: [], count: Geometry.maxOrder)
         var pfn = range.start
         while pfn < range.end {
             var order = Swift.min(Geometry.maxOrder - 1, pfn.trailingZeroBitCount)
             while pfn + (1 << order) > range.end { order -= 1 }
-            chunks[order].append(pfn)
+            addToFreeList(z, pfn, order: order, mt: .movable, tail: true)
             pfn += 1 << order
-        }
-        for o in 0..<Geometry.maxOrder where !chunks[o].isEmpty {
-            appendToFreeListTail(z, chunks[o], order: o, mt: .movable)
-            zones[z].freePages += chunks[o].count << o
         }
         pb = range.start
         while pb < range.end { setPageblockMigrateType(pb, .movable); pb += Geometry.pageblockPages }
@@ -410,6 +405,57 @@ extension Machine {
         initPerZoneWmarkMin()
         advance(nanoseconds: HotplugCost.onlineBlock)
         memoryNotify(.online, arg)
+        if !wasPopulated { kernelActivityAfterNewFirstZone(z) }
+    }
+
+    /// A kernel zone that was empty and is now the first zone of GFP_KERNEL's zonelist on the
+    /// CPU's node (node 0) gets the kernel's next unmovable allocations: they steal the
+    /// pageblock at the head of its free lists, i.e. its lowest pfn (c-movablecore: the slab
+    /// page at pfn 0x30000 that makes memory6's offline EBUSY). A zone behind another
+    /// populated kernel zone (another node's, or below Normal) sees none of them. They come
+    /// with what the guest does next, not with the online itself (`kernelActivityRuns`).
+    func kernelActivityAfterNewFirstZone(_ z: Int) {
+        guard zones[z].type <= .normal, nodes.indices.contains(0), nodes[0].exists,
+            zonelist(gfp: .kernel, node: 0).first(where: { zones[$0].managedPages > 0 }) == z
+        else { return }
+        hotplug.slabAfterOnlinePending = true
+    }
+
+    /// The guest's next read of a procfs/sysfs text file (kernfs open file, seq_file buffer,
+    /// dentries and inodes of files not looked up before) or its next user memory (page
+    /// tables, a file's XArray nodes) after `kernelActivityAfterNewFirstZone`: the kernel's
+    /// next slab pages, from wherever GFP_KERNEL's zonelist on node 0 leads now. Writes take
+    /// none: campaign seeds 147, 151 and 155 online a block, write sysfs files and eject it
+    /// (the kernel offlines it); seeds 2, 5 and 90 read or hold memory in between and the
+    /// kernel's slab pages make the offline EBUSY. Seed 138 has 147's steps after a pool of 275
+    /// grown and shrunk, and the kernel's slab lands there in every run (not modelled). Returns whether
+    /// it changed the machine (KernelFS journals such a read).
+    @discardableResult
+    public func kernelActivityRuns() -> Bool {
+        enterKernel()
+        defer { exitToUserMode() }
+        guard hotplug.slabAfterOnlinePending else { return false }
+        hotplug.slabAfterOnlinePending = false
+        // Dentries and inodes of the files the guest looks up (SLAB_RECLAIM_ACCOUNT caches:
+        // __GFP_RECLAIMABLE), so the first of them steals the zone's head block as
+        // MIGRATE_RECLAIMABLE: a 6.1.0-57 probe (offline-pinned-timeout's online_kernel of
+        // memory32-33, then a read) showed Normal with 2 Reclaimable pageblocks, 0 Unmovable.
+        // In use, as the boot's SReclaimable: reclaim does not free them.
+        let name = "kernel:slab_after_online"
+        guard
+            let id = ownerID(named: name)
+                ?? (try? createOwner(name: name, kind: .slabReclaimable, node: 0, reclaimable: false))
+        else {
+            return true
+        }
+        allocate(owner: id, blocks: Machine.slabPagesAfterOnline)
+        if let z = zonelist(gfp: .kernel, node: 0).first(where: { zones[$0].managedPages > 0 }) {
+            explain.add(
+                time: clock, "zone \(zones[z].type.name)",
+                "node 0's GFP_KERNEL allocations start in zone \(zones[z].type.name) (node \(zones[z].node)): the guest's first read or memory since the online takes the kernel's next \(Machine.slabPagesAfterOnline) slab pages from its lowest pageblock"
+            )
+        }
+        return true
     }
 
     // MARK: Offlining

@@ -242,21 +242,15 @@ extension Machine {
     /// `enqueue_huge_page`.
     func enqueueHugePage(_ hi: Int, _ head: PFN) {
         let nid = nodeOf(head)
-        memmap.setLink(head, hugetlb.hstates[hi].freeLists[nid].count)
-        hugetlb.hstates[hi].freeLists[nid].append(head)
+        memmap.setLink(head, hugetlb.hstates[hi].freeLists.push(nid, head))
         hugetlb.hstates[hi].freeHugePages += 1
         hugetlb.hstates[hi].freeHugePagesNode[nid] += 1
         insertHPFlags(head, .freed)
     }
 
-    /// Unlink a free page from its node's free list (swap-remove; O(1)).
+    /// Unlink a free page from its node's free list (`list_del`; O(1), the others keep their order).
     func unlinkFreeHugePage(_ hi: Int, _ head: PFN, node nid: Int) {
-        let pos = memmap.link(head)
-        let last = hugetlb.hstates[hi].freeLists[nid].removeLast()
-        if Int(last) != head {
-            hugetlb.hstates[hi].freeLists[nid][pos] = last
-            memmap.setLink(Int(last), pos)
-        }
+        hugetlb.hstates[hi].freeLists.remove(nid, node: memmap.link(head))
         hugetlb.hstates[hi].freeHugePages -= 1
         hugetlb.hstates[hi].freeHugePagesNode[nid] -= 1
         removeHPFlags(head, .freed)
@@ -264,15 +258,12 @@ extension Machine {
 
     /// `dequeue_huge_page_node_exact`: the head of the node's free list, now in use.
     func dequeueHugePageNodeExact(_ hi: Int, node nid: Int, avoidIsolated: Bool = false) -> PFN? {
-        // No copy of the list held across the unlink (it would copy the whole list).
-        var i = hugetlb.hstates[hi].freeLists[nid].count - 1
-        while i >= 0 {
-            let p = hugetlb.hstates[hi].freeLists[nid][i]
-            if !avoidIsolated || pageblockMigrateType(p) != .isolate {
-                unlinkFreeHugePage(hi, p, node: nid)
-                return p
-            }
-            i -= 1
+        let found = hugetlb.hstates[hi].freeLists.firstFromHead(nid) {
+            !avoidIsolated || pageblockMigrateType($0) != .isolate
+        }
+        if let p = found {
+            unlinkFreeHugePage(hi, p, node: nid)
+            return p
         }
         return nil
     }
@@ -543,8 +534,10 @@ extension Machine {
             guard let p = removePoolHugePage(hi, allowed, acctSurplus: false) else { break }
             removed.append(p)
         }
+        // Collected with list_add onto page_list, freed from its head by
+        // update_and_free_pages_bulk: the last page taken off the pool is freed first.
         var kept = 0
-        for p in removed where !updateAndFreePage(hi, p) { kept += 1 }
+        for p in removed.reversed() where !updateAndFreePage(hi, p) { kept += 1 }
         if kept > 0 {
             htlbExplain(
                 "shrinking \(h.name) to \(count): \(kept) of \(removed.count) pages could not get their vmemmap back and stay as surplus pages"
@@ -582,9 +575,8 @@ extension Machine {
         for _ in 0..<allowed.count {
             let nid = nextNodeToFree(hi, allowed)
             if (!acctSurplus || hugetlb.hstates[hi].surplusHugePagesNode[nid] > 0),
-                let last = hugetlb.hstates[hi].freeLists[nid].last
+                let p = hugetlb.hstates[hi].freeLists.head(nid)
             {
-                let p = Int(last)
                 removeHugetlbPage(hi, p, adjustSurplus: acctSurplus)
                 // A shrink once persistent_huge_pages() has wrapped takes every free page
                 // without adjusting surplus: 6.1's own overcount grows.
@@ -629,7 +621,7 @@ extension Machine {
             var page: PFN?
             for _ in 0..<allowed.count {
                 let n = nextNodeToFree(hi, allowed)
-                if let last = hugetlb.hstates[hi].freeLists[n].last { page = Int(last); break }
+                if let p = hugetlb.hstates[hi].freeLists.head(n) { page = p; break }
             }
             guard let head = page else { throw KernelError(.resourceBusy) }
             removeHugetlbPage(hi, head, adjustSurplus: false)
@@ -725,10 +717,8 @@ extension Machine {
                 nr[hi][nid] += 1
                 if f.contains(.freed) {
                     free[hi][nid] += 1
-                    let pos = memmap.link(pfn)
-                    let list = hugetlb.hstates[hi].freeLists[nid]
-                    guard pos < list.count, Int(list[pos]) == pfn else {
-                        try fail("pfn \(pfn): not at its free-list position")
+                    guard hugetlb.hstates[hi].freeLists.pfn(ofNode: memmap.link(pfn)) == pfn else {
+                        try fail("pfn \(pfn): its free-list node does not hold it")
                     }
                 }
                 pfn += 1 << o
@@ -762,7 +752,8 @@ extension Machine {
                 guard free[hi][n] == h.freeHugePagesNode[n] else {
                     try fail("\(h.name) node \(n): free \(h.freeHugePagesNode[n]) != counted \(free[hi][n])")
                 }
-                guard h.freeLists[n].count == h.freeHugePagesNode[n] else {
+                guard h.freeLists.count(n) == h.freeHugePagesNode[n], h.freeLists[n].count == h.freeLists.count(n)
+                else {
                     try fail("\(h.name) node \(n): list length")
                 }
                 // 6.1 can count more surplus pages than a node has (see surplusOvercountNode);

@@ -93,8 +93,8 @@ public struct HState: Sendable {
     /// upstream after 6.1 by `adjust_surplus` in `dissolve_free_hugetlb_folio`). `verify()`
     /// allows this much and no more.
     var surplusOvercountNode: [Int]
-    /// `hugepage_freelists[nid]`: head pfns; the end of the array is the list head.
-    var freeLists: [PFNList]
+    /// `hugepage_freelists[nid]`, in the kernel's list order.
+    var freeLists: HugePageFreeLists
     var nextNidToAlloc = 0
     var nextNidToFree = 0
     /// Order of the hstate `demote` splits into (0: none).
@@ -107,7 +107,7 @@ public struct HState: Sendable {
         freeHugePagesNode = Array(repeating: 0, count: nodeCount)
         surplusHugePagesNode = Array(repeating: 0, count: nodeCount)
         surplusOvercountNode = Array(repeating: 0, count: nodeCount)
-        freeLists = Array(repeating: [], count: nodeCount)
+        freeLists = HugePageFreeLists(nodeCount: nodeCount)
     }
 
     /// `persistent_huge_pages(h)`: `nr_huge_pages - surplus_huge_pages` in unsigned long,

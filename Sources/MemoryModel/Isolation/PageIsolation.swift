@@ -20,6 +20,7 @@ extension Machine {
         case .kernelStack: return "a kernel stack (unmovable)"
         case .memmap: return "memmap (unmovable)"
         case .kernel: return "kernel memory (unmovable)"
+        case .kmallocLarge: return "a large kmalloc (unmovable)"
         default: return "\(k) (unmovable)"
         }
     }
@@ -60,54 +61,21 @@ extension Machine {
     }
 
     /// `move_freepages_block`: every free buddy block whose head lies in the pageblock goes to
-    /// `mt`'s list; `toTail` puts them at the tail (end of the allocation order), as
-    /// `move_to_free_list` does. Returns the pages moved.
+    /// the tail of `mt`'s list (`move_to_free_list`), in pfn order. Returns the pages moved.
     @discardableResult
-    func moveFreeBlocks(_ z: Int, pageblock pb: PFN, to mt: MigrateType, toTail: Bool) -> Int {
+    func moveFreeBlocks(_ z: Int, pageblock pb: PFN, to mt: MigrateType) -> Int {
         var pfn = pb, moved = 0
-        var tail: [[PFN]] = toTail ? Array(repeating: [], count: Geometry.maxOrder) : []
         while pfn < pb + Geometry.pageblockPages {
             if memmap.kind(pfn) == .buddy {
                 let o = memmap.order(pfn)
-                if toTail {
-                    removeFromFreeList(z, pfn)
-                    tail[o].append(pfn)
-                    zones[z].freePages += 1 << o
-                    memmap.setOwner(pfn, Int(mt.rawValue))
-                } else {
-                    moveToFreeList(z, pfn, mt: mt)
-                }
+                moveToFreeList(z, pfn, mt: mt)
                 moved += 1 << o
                 pfn += 1 << o
             } else {
                 pfn += 1
             }
         }
-        if toTail {
-            for o in 0..<Geometry.maxOrder where !tail[o].isEmpty { appendToFreeListTail(z, tail[o], order: o, mt: mt) }
-        }
         return moved
-    }
-
-    /// Queue already-marked free heads (kind `.buddy`, order set) at the tail of a free list,
-    /// the first of `pfns` nearest the head, in one O(list) pass. The free list array's end is
-    /// its head, so the tail is the array's start.
-    func appendToFreeListTail(_ z: Int, _ pfns: [PFN], order: Int, mt: MigrateType) {
-        let li = Zone.listIndex(order, mt)
-        var list = zones[z].store.freePFNs(li)
-        var merged = [PFN]()
-        merged.reserveCapacity(list.count + pfns.count)
-        merged.append(contentsOf: pfns.reversed())
-        merged.append(contentsOf: list)
-        list = []
-        for (i, p) in merged.enumerated() {
-            let pfn = Int(p)
-            memmap.setLink(pfn, i)
-            memmap.setKind(pfn, .buddy)
-            memmap.setOrder(pfn, order)
-            memmap.setOwner(pfn, Int(mt.rawValue))
-        }
-        zones[z].store.setFreeList(li, merged)
     }
 
     /// `set_migratetype_isolate` for one pageblock; returns the unmovable pfn on failure.
@@ -117,16 +85,33 @@ extension Machine {
         if let bad = firstUnmovablePage(start, end, zone: z, memoryOffline: memoryOffline) { return bad }
         setPageblockMigrateType(pb, .isolate)
         zones[z].nrIsolatePageblock += 1
-        moveFreeBlocks(z, pageblock: pb, to: .isolate, toTail: false)
+        moveFreeBlocks(z, pageblock: pb, to: .isolate)
         return nil
     }
 
-    /// `unset_migratetype_isolate`: back to `mt`, free pages to the tail of its lists.
+    /// `unset_migratetype_isolate`: back to `mt`, free pages to the tail of its lists. A free
+    /// block of pageblock order (up to MAX_ORDER-2) heading the pageblock whose buddy is free
+    /// and not isolated could not merge with it while isolated: it is taken off
+    /// (`__isolate_free_page`) and freed again (`__putback_isolated_page`, FPI_TO_TAIL), which
+    /// merges it.
     func unisolatePageblock(_ pb: PFN, zone z: Int, to mt: MigrateType) {
         guard pageblockMigrateType(pb) == .isolate else { return }
-        moveFreeBlocks(z, pageblock: pb, to: mt, toTail: true)
+        var putBack: Int? = nil
+        if memmap.kind(pb) == .buddy {
+            let order = memmap.order(pb)
+            let buddy = pb ^ (1 << order)
+            if order >= Geometry.pageblockOrder && order < Geometry.maxOrder - 1 && buddy < memmap.pfnCount
+                && memmap.kind(buddy) == .buddy && memmap.order(buddy) == order && zoneIndex(ofPFN: buddy) == z
+                && pageblockMigrateType(buddy) != .isolate
+            {
+                removeFromFreeList(z, pb)
+                putBack = order
+            }
+        }
+        if putBack == nil { moveFreeBlocks(z, pageblock: pb, to: mt) }
         setPageblockMigrateType(pb, mt)
         zones[z].nrIsolatePageblock -= 1
+        if let order = putBack { freeOneBlock(z, pb, order: order, mt: mt, toTail: true) }
     }
 
     /// `start_isolate_page_range` (range pageblock aligned): the first and the last pageblock,

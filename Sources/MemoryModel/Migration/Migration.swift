@@ -131,9 +131,12 @@ extension Machine {
     func allocMigrationTarget(order: Int, gfp: GFP, zonelist list: [Int], kind: PageKind) -> PFN? {
         if let (pfn, z) = getPageFromFreelist(order: order, gfp: gfp, zonelist: list, level: .low) {
             markAllocated(pfn, order: order, kind: kind, z: z)
+            runKswapds()
             return pfn
         }
-        return allocPagesSlowpath(order: order, gfp: gfp, zonelist: list, kind: kind)
+        let pfn = allocPagesSlowpath(order: order, gfp: gfp, zonelist: list, kind: kind)
+        runKswapds()
+        return pfn
     }
 
     /// do_migrate_range's ratelimited `pr_warn` (5 s interval, burst 10).

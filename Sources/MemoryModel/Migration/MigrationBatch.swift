@@ -45,6 +45,8 @@ extension Machine {
         guard m > 0 else { return 0 }
         targets.withUnsafeBufferPointer { moveOwnerEntries(from: start, to: $0, targetZone: plan.zone) }
         freeMigratedRun(PFNRange(start: start, count: m), zone: z)
+        // migrate_pages' cond_resched after the sources are freed.
+        runKswapds()
         return m
     }
 
@@ -137,6 +139,12 @@ extension Machine {
             out.append(store.pcpRemoveFirst(li))
             zones[z].pcp.count -= 1
             checked = false
+            // A refill's steal boosted the watermark and woke kswapd: it runs before the
+            // next allocation (migrateRun), so the batch ends with this page.
+            if zones[z].boostedWatermark {
+                rmqueueBoostCheck(z, gfp: gfp)
+                break
+            }
         }
         return z
     }
@@ -145,14 +153,15 @@ extension Machine {
     /// the lowest-order free block of `mt` and splits it, leaving the rest on the (empty) lower
     /// lists, so the next ones are that block's pages in ascending order. Takes the block, queues
     /// what is left as the canonical buddy split of the remainder, and returns the block's head
-    /// and the pages taken (its head keeps its `link`; every other page went through a free list
-    /// at position 0). nil when no list of `mt` has a block (`__rmqueue` would steal).
+    /// and the pages taken (its head keeps its `link`; the others' links mean nothing once
+    /// taken). nil when no list of `mt` has a block (`__rmqueue` would steal). The remainder's
+    /// lists were empty, so head or tail is the same there.
     func carveFreeBlock(_ z: Int, mt: MigrateType, max: Int) -> (head: PFN, count: Int)? {
         let store = zones[z].fast
         var o = 0
         while o < Geometry.maxOrder && store.freeCount(Zone.listIndex(o, mt)) == 0 { o += 1 }
         guard o < Geometry.maxOrder else { return nil }
-        let b = store.freeTop(Zone.listIndex(o, mt))!
+        let b = store.freeFirst(Zone.listIndex(o, mt))!
         removeFromFreeList(z, b)
         let size = 1 << o
         let k = Swift.min(max, size)

@@ -80,6 +80,8 @@ extension Machine {
             case .slabReclaimable, .slabUnreclaimable: return b(KPF.slab) | b(KPF.compoundTail)
             // Larger LRU folios (THP): the head is on the LRU.
             case .anon, .pageCache, .shmem, .ramfs, .pinned: return b(KPF.thp) | b(KPF.compoundTail)
+            // kmalloc_large allocates with __GFP_COMP.
+            case .kmallocLarge: return b(KPF.compoundTail)
             // alloc_pages without __GFP_COMP (vmemmap blocks, driver buffers): plain pages.
             default: return 0
             }
@@ -93,6 +95,7 @@ extension Machine {
         case .slabReclaimable, .slabUnreclaimable: return headFlags(pfn, b(KPF.slab))
         case .pageTable: return b(KPF.pgtable)
         case .kernelStack, .kernel, .memmap: return 0
+        case .kmallocLarge: return memmap.order(pfn) > 0 ? b(KPF.compoundHead) : 0
         }
     }
 

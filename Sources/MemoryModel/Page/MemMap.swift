@@ -38,6 +38,9 @@ public enum PageKind: UInt8, CaseIterable, Sendable {
     case memmap
     /// Head of a HugeTLB page (order 9 or 18); its tails are `tail`.
     case hugetlb
+    /// A kmalloc larger than KMALLOC_MAX_CACHE_SIZE: compound pages straight from the buddy
+    /// allocator (`__kmalloc_large_node`), without PG_slab but counted in SUnreclaim.
+    case kmallocLarge
 
     public var isFree: Bool { self == .buddy || self == .buddyTail || self == .pcp }
     /// Pages on an LRU list or otherwise movable by migration (what `scan_movable_pages` finds).

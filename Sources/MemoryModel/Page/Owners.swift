@@ -5,7 +5,7 @@
 public struct Owner: Sendable {
     public let id: Int
     public let name: String
-    public let kind: PageKind
+    public internal(set) var kind: PageKind
     /// The node allocations prefer (a cpuset or mempolicy binding when `bound`).
     public var node: Int
     /// Restrict allocations to `node` (a cpuset), as the captures' fillers do.

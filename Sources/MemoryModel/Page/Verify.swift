@@ -59,11 +59,12 @@ extension Machine {
             switch kind {
             case .buddy:
                 perZoneFree[z] += n
-                let mt = MigrateType(rawValue: UInt8(memmap.owner(pfn)))!
-                let list = zones[z].freeArea[Zone.listIndex(order, mt)]
-                let pos = memmap.link(pfn)
-                guard pos < list.count, Int(list[pos]) == pfn else {
-                    try fail("pfn \(pfn): not at its free-list position")
+                guard MigrateType(rawValue: UInt8(memmap.owner(pfn))) != nil else {
+                    try fail("pfn \(pfn): free head of migratetype \(memmap.owner(pfn))")
+                }
+                let node = memmap.link(pfn)
+                guard node < zones[z].fast.nodes.pointee.used, zones[z].fast.nodePFN(UInt32(node)) == pfn else {
+                    try fail("pfn \(pfn): its free-list node \(node) does not hold it")
                 }
             case .pcp:
                 perZonePCP[z] += n
@@ -111,6 +112,20 @@ extension Machine {
             var listed = 0
             for o in 0..<Geometry.maxOrder {
                 for mt in MigrateType.allCases { listed += zone.freeArea[Zone.listIndex(o, mt)].count << o }
+            }
+            // Each list, head to tail, holds free heads of its order and migratetype whose link
+            // names their node (with the memmap walk above: every free head is on exactly one).
+            for li in 0..<ZoneLists.freeListCount {
+                let (order, mt) = (li / 5, li % 5)
+                var seen = 0
+                try zone.fast.forEachFree(li) { node, p in
+                    seen += 1
+                    guard seen <= zone.fast.freeCount(li) else { try fail("\(name): list \(li) longer than its count") }
+                    guard memmap.kind(p) == .buddy, memmap.order(p) == order, memmap.owner(p) == mt,
+                        memmap.link(p) == node
+                    else { try fail("\(name): list \(li) holds pfn \(p), not a free head of its order and type") }
+                }
+                guard seen == zone.fast.freeCount(li) else { try fail("\(name): list \(li) shorter than its count") }
             }
             guard listed == zone.freePages else {
                 try fail("\(name): free lists hold \(listed) pages, counter \(zone.freePages)")

@@ -57,7 +57,8 @@ extension Machine {
         for z in zones.indices where node == nil || zones[z].node == node {
             c.lru = c.lru + lruCounters(zone: z)
             c.slabReclaimable += kindCount(z, .slabReclaimable)
-            c.slabUnreclaimable += kindCount(z, .slabUnreclaimable)
+            // __kmalloc_large_node counts its pages in NR_SLAB_UNRECLAIMABLE_B (mm/slab_common.c).
+            c.slabUnreclaimable += kindCount(z, .slabUnreclaimable) + kindCount(z, .kmallocLarge)
             c.anonPages += kindCount(z, .anon) + kindCount(z, .pinned)
             c.shmem += kindCount(z, .shmem)
             c.filePages += kindCount(z, .pageCache) + kindCount(z, .shmem) + kindCount(z, .ramfs)
@@ -69,14 +70,16 @@ extension Machine {
     }
 
     /// `calculate_totalreserve_pages`: per zone the largest lowmem_reserve toward higher
-    /// zones plus the high watermark, capped at the zone's managed pages.
+    /// zones plus the high watermark, capped at the zone's managed pages. The kernel stores
+    /// the sum when it recomputes the watermarks, which clears every boost first, so the
+    /// boost is not in it (`_watermark[WMARK_HIGH]`).
     public var totalReservePages: Int {
         var total = 0
         for z in zones.indices {
             let t = zones[z].type.rawValue
             var m = 0
             for j in t..<Machine.zonesPerNode { m = Swift.max(m, zones[z].lowmemReserve[j]) }
-            m += zones[z].watermark.high
+            m += zones[z].watermark.baseHigh
             total += Swift.min(m, zones[z].managedPages)
         }
         return total

@@ -21,6 +21,9 @@ extension BootLayout {
         ba.slabUnreclaimable =
             profile.slabUnreclaimablePages + blocks * profile.slabPagesPerTwoBlocks / 2 + extraNodes
             * profile.slabPagesPerNode
+        // Of those, the large kmallocs (no PG_slab): node 0's own, besides the interleaved part.
+        ba.kmallocLarge = min(ba.slabUnreclaimable, profile.kmallocLargePages)
+        ba.slabUnreclaimable -= ba.kmallocLarge
         ba.kernelStack = profile.kernelStackPages + extraNodes * profile.stackPagesPerNode
         ba.pageTables = profile.pageTablePages
         ba.anon = profile.anonPages
