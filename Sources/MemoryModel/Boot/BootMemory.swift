@@ -127,19 +127,6 @@ extension Machine {
         return Int.max
     }
 
-    /// `free_reserved_area`: PageReserved pages become managed free pages (MemTotal grows).
-    public func freeReservedRange(_ range: PFNRange) {
-        var pfn = range.start
-        while pfn < range.end {
-            guard memmap.kind(pfn) == .reserved, let z = zoneIndex(ofPFN: pfn) else { pfn += 1; continue }
-            var end = pfn
-            while end < range.end && memmap.kind(end) == .reserved && zoneIndex(ofPFN: end) == z { end += 1 }
-            memmap.fill(PFNRange(start: pfn, end: end), kind: .buddyTail)
-            freeBootRange(PFNRange(start: pfn, end: end), zone: z)
-            pfn = end
-        }
-    }
-
     /// `free_reserved_area` (free_initmem, free_initrd_mem, the SMP alternatives): page by page
     /// through free_reserved_page → __free_page, i.e. onto the per-cpu list of the page's zone,
     /// flushed to the buddy lists in batches once the list passes pcp->high. Pages parked there
