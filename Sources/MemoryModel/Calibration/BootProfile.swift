@@ -110,6 +110,16 @@ public struct BootProfile: Sendable, Equatable {
     /// less its 2374 late-freed pages (initrd 372, initmem 706, the image gaps 510 + 277,
     /// decrypted bss 509). The captures' guest did less before its first look (`captures`).
     public var pcpPages = 262
+    /// Blocks (order, count) on node 0's MIGRATE_RECLAIMABLE pcp lists at the first observation,
+    /// part of `pcpPages`: the remnants of the boot's reclaimable refills. Order 1, measured
+    /// (6.1.0-57, tests/study/slab-probes/prc.trace.txt): the first order-1 slab came from the
+    /// list, the second refilled 31 blocks, so exactly one. Order 0, measured (6.1.0-57, 1 GiB
+    /// guest, 2026-12-07: 1100 first-time lookups of missing sysfs names with mm_page_alloc and
+    /// mm_page_alloc_zone_locked traced for MIGRATE_RECLAIMABLE): 53 dentry slab pages, the
+    /// first 28 from the list, then a refill of 63 (batch) — 28 at the first observation, of
+    /// which the boot's late frees put 1 there in the model (free_unref_page into a reclaimable
+    /// pageblock), so 27 here. (Session 7 first fitted 32: seed 153 agrees only with 29 or more.)
+    public static let reclaimablePCPStock: [(order: Int, count: Int)] = [(0, 27), (1, 1)]
 
     public init() {}
     public static let debian12QEMU = BootProfile()
