@@ -343,7 +343,7 @@ public final class KernelFS: @unchecked Sendable {
     /// The guest's path walk of `comps`: tells the machine how many leading names exist, so
     /// that the names not in its dcache yet take their dentries, inodes and LSM blobs
     /// (`Machine.pathWalk`). Returns whether that changed the machine.
-    static func noteWalk(_ comps: [String], machine m: Machine) -> Bool {
+    static func noteWalk(_ comps: [String], machine m: Machine, path: String? = nil) -> Bool {
         var existing = comps.count
         if (try? lookup(comps, machine: m)) == nil {
             existing = 0
@@ -351,14 +351,14 @@ public final class KernelFS: @unchecked Sendable {
                 existing += 1
             }
         }
-        return m.pathWalk(comps, existing: existing)
+        return m.pathWalk(comps, existing: existing, path: path)
     }
 
     /// `noteWalk` of `path`. `journal`: record it as a read when it changed the machine (a
     /// replayed read walks the same names); reads record themselves. Machine lock held.
     @discardableResult
     func walk(_ path: String, _ m: Machine, journal: Bool = true) -> Bool {
-        let changed = KernelFS.noteWalk(KernelFS.components(path), machine: m)
+        let changed = KernelFS.noteWalk(KernelFS.components(path), machine: m, path: path)
         if changed && journal { record(JournalEntry(kind: .read, path: path)) }
         return changed
     }

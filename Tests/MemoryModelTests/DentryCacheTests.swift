@@ -37,6 +37,30 @@ final class DentryCacheTests: XCTestCase {
         try m.verify()
     }
 
+    /// A path walked whole is answered without its prefixes (`walkedWhole`), and exactly as the
+    /// full walk would answer: nothing taken while every name is cached, and once a walk finds
+    /// a name gone (a removed block: its inode and blob freed, a negative dentry left) the next
+    /// whole walk of a path below it takes that name's dentry, inode and blob again
+    /// (hand-computed from the free counts: dentry 20, inode 0 → a 2-page slab, 12 - 1 = 11).
+    func testAWalkAnsweredFromTheWholePathCacheAgreesWithTheFullWalk() throws {
+        let m = try Machine.boot(MachineConfig(memBytes: 1 << 30))
+        let comps = ["sys", "devices", "system", "memory", "memory0", "state"]
+        let path = "/sys/devices/system/memory/memory0/state"
+        XCTAssertTrue(m.pathWalk(comps, existing: 6, path: path))
+        XCTAssertEqual(m.dcache.free, [20, 0, 3, 59])
+        XCTAssertFalse(m.pathWalk(comps, existing: 6, path: path))
+        XCTAssertEqual(m.dcache.free, [20, 0, 3, 59])
+        // memory0 is gone: revalidation frees its inode and blob, leaves a negative dentry.
+        XCTAssertTrue(m.pathWalk(comps, existing: 4, path: path))
+        XCTAssertEqual(m.dcache.free, [20, 1, 3, 60])
+        // Back again: memory0 is looked up afresh (its negative dentry replaced, no new dentry
+        // object), state is still positive; the cached answer must not hide this.
+        XCTAssertTrue(m.pathWalk(comps, existing: 6, path: path))
+        XCTAssertEqual(m.dcache.free, [20, 0, 3, 59])
+        XCTAssertFalse(m.pathWalk(comps, existing: 6, path: path))
+        try m.verify()
+    }
+
     /// The kernel's answer (6.1.0-57, movablecore=25% on 2G; the same on kernelcore and dimms
     /// shapes): /proc/slabinfo read after each of these first-time reads grew dentry at reads
     /// 1, 19, 37, 55, 73, inode_cache at 2, 13, 23, 33, 43, 54, 64, lsm_inode_cache at 52,

@@ -10,6 +10,11 @@ public struct DentryCacheState: Sendable {
     public internal(set) var free: [Int] = LookupSlabCache.allCases.map(\.freeAtScenarioStart)
     /// Slabs taken since boot per cache, for explanations and tests.
     public internal(set) var slabsTaken: [Int] = LookupSlabCache.allCases.map { _ in 0 }
+    /// Whole paths (as their walkers spelled them) last walked with every name positive: a
+    /// cache of the walk's answer, not state. Names leave `positive` only through a walk that
+    /// finds them gone, which empties it, so while a path is here another walk of it that
+    /// finds it whole allocates nothing and needs no prefix built (a FUSE reader's every read).
+    var walkedWhole: Set<String> = []
 
     /// What /init looked up before the runner started: the mount points of proc, sysfs and
     /// debugfs (GuestInit), which the probes' counts take as known.
@@ -40,10 +45,15 @@ extension Machine {
     /// (`proc_lookup_de` and `proc_sys_lookup` return -ENOENT). A name whose node went away
     /// (a removed memory block) fails `kernfs_dop_revalidate`: its inode and blob are freed and
     /// a negative dentry replaces the old one. Returns whether anything was allocated or freed.
+    /// `path`, when given, is the walk's whole path as the caller spells it: a path already
+    /// walked whole is answered from `DentryCacheState.walkedWhole`.
     @discardableResult
-    public func pathWalk(_ comps: [String], existing: Int) -> Bool {
+    public func pathWalk(_ comps: [String], existing: Int, path: String? = nil) -> Bool {
         let fs = LookupFilesystem.of(comps)
         guard fs != .precreated, !comps.isEmpty else { return false }
+        let whole = existing >= comps.count
+        if whole, let path, dcache.walkedWhole.contains(path) { return false }
+        defer { if whole, let path { dcache.walkedWhole.insert(path) } }
         var changed = false
         var key = comps[0]
         for i in 0..<Swift.min(comps.count, existing + 1) {
@@ -59,6 +69,8 @@ extension Machine {
             } else {
                 guard fs == .kernfs else { break }
                 if dcache.positive.remove(key) != nil {
+                    // A name left `positive`: no whole path is known to be cached any more.
+                    dcache.walkedWhole.removeAll()
                     dcache.free[LookupSlabCache.inode.rawValue] += 1
                     dcache.free[LookupSlabCache.lsmInode.rawValue] += 1
                     dcache.negative.insert(key)
