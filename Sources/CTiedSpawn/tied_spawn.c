@@ -21,7 +21,7 @@ static int place(int fd, int target) {
     return dup2(fd, target) < 0 ? -1 : 0;
 }
 
-pid_t memhp_spawn_tied(const char *path, char *const argv[], int in_fd, int out_fd, int err_fd) {
+pid_t memhp_spawn_tied(const char *path, char *const argv[], int in_fd, int out_fd, int err_fd, int new_group) {
     int report[2];
     if (pipe(report) != 0) return -1;
     fcntl(report[0], F_SETFD, FD_CLOEXEC);
@@ -39,6 +39,7 @@ pid_t memhp_spawn_tied(const char *path, char *const argv[], int in_fd, int out_
         // The parent died before the prctl: nothing would ever kill us.
         else if (getppid() != parent) _exit(127);
 #endif
+        if (!err && new_group && setpgid(0, 0) != 0) err = errno;
         if (!err) {
             struct sigaction dfl;
             memset(&dfl, 0, sizeof dfl);
@@ -63,6 +64,9 @@ pid_t memhp_spawn_tied(const char *path, char *const argv[], int in_fd, int out_
         _exit(127);
     }
     int forkErr = errno;
+    // Both sides set the group, so that it exists before either goes on (the usual idiom; the
+    // parent's call fails harmlessly with EACCES once the child has exec'd).
+    if (pid > 0 && new_group) setpgid(pid, pid);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     close(report[1]);
     if (pid < 0) {

@@ -40,6 +40,12 @@ extension KernelFS {
     /// so that `lsmem --sysroot DIR` and similar `--sysroot` tools read it as they would read
     /// `/`. It is a snapshot: nothing written to it reaches the model.
     ///
+    /// Reading a name for the first time allocates its dentry and inode, on the kernel as in
+    /// the model (`Machine.pathWalk`), so a reader's first pass sees the state move under it:
+    /// the first files read would show the memory the later lookups then took. Export looks
+    /// every name up before it reads any file, as a snapshot of a host whose files were read
+    /// once already: every file shows the same state, the one after those lookups.
+    ///
     /// Existing entries are replaced. Directories get sysfs' 0755 (procfs' 0555 under /proc),
     /// set after their contents are written so that non-root exports work too.
     @discardableResult
@@ -47,16 +53,17 @@ extension KernelFS {
         var summary = ExportSummary()
         var dirModes: [(String, mode_t)] = []
         try Self.makeDirectory(directory, mode: 0o755, summary: &summary)
-        for root in roots {
-            // A root the model does not serve (e.g. no hugetlb on this machine) is skipped.
-            guard (try? lookup(root)) != nil else { continue }
+        // A root the model does not serve (e.g. no hugetlb on this machine) is skipped.
+        let trees = try roots.filter { (try? lookup($0)) != nil }.map { (root: $0, nodes: try walk($0)) }
+        withLock { m in for t in trees { for (path, _) in t.nodes { walk(path, m) } } }
+        for (root, nodes) in trees {
             // Directories above the root (sys, sys/devices, ...) are plain containers.
             var prefix = ""
             for comp in KernelFS.components(root).dropLast() {
                 prefix += "/" + comp
                 try Self.makeDirectory(directory + prefix, mode: 0o755, summary: &summary)
             }
-            for (path, node) in try walk(root) {
+            for (path, node) in nodes {
                 let host = directory + path
                 let isProc = path == "/proc" || path.hasPrefix("/proc/")
                 switch node {

@@ -295,7 +295,10 @@ public final class KernelFS: @unchecked Sendable {
 
     /// The node at `path`, following no symlinks; ENOENT when there is none.
     public func lookup(_ path: String) throws -> KernelNode {
-        try withLock { try KernelFS.lookup(KernelFS.components(path), machine: $0) }
+        try withLock { m in
+            walk(path, m)
+            return try KernelFS.lookup(KernelFS.components(path), machine: m)
+        }
     }
 
     static func lookup(_ comps: [String], machine: Machine) throws -> KernelNode {
@@ -318,6 +321,29 @@ public final class KernelFS: @unchecked Sendable {
         }
         guard let entries else { throw KernelError(.noSuchFileOrDirectory) }
         return .directory(entries)
+    }
+
+    /// The guest's path walk of `comps`: tells the machine how many leading names exist, so
+    /// that the names not in its dcache yet take their dentries, inodes and LSM blobs
+    /// (`Machine.pathWalk`). Returns whether that changed the machine.
+    static func noteWalk(_ comps: [String], machine m: Machine) -> Bool {
+        var existing = comps.count
+        if (try? lookup(comps, machine: m)) == nil {
+            existing = 0
+            while existing < comps.count, (try? lookup(Array(comps.prefix(existing + 1)), machine: m)) != nil {
+                existing += 1
+            }
+        }
+        return m.pathWalk(comps, existing: existing)
+    }
+
+    /// `noteWalk` of `path`. `journal`: record it as a read when it changed the machine (a
+    /// replayed read walks the same names); reads record themselves. Machine lock held.
+    @discardableResult
+    func walk(_ path: String, _ m: Machine, journal: Bool = true) -> Bool {
+        let changed = KernelFS.noteWalk(KernelFS.components(path), machine: m)
+        if changed && journal { record(JournalEntry(kind: .read, path: path)) }
+        return changed
     }
 
     /// Resolve symlinks inside the tree (relative targets), as path lookup would.
@@ -369,15 +395,15 @@ public final class KernelFS: @unchecked Sendable {
     }
 
     /// The attribute's text, journaling the read when it changes state. Machine lock held.
-    private func show(_ f: KernelFile, _ real: String, _ m: Machine) throws -> String {
+    private func show(_ f: KernelFile, _ real: String, _ m: Machine, walked: Bool = false) throws -> String {
         // sysfs and procfs refuse to open for reading what has no read mode, even for root.
         guard f.mode & 0o444 != 0, let show = f.show else { throw KernelError(.permissionDenied) }
         // Opening and reading a procfs/sysfs text file allocates (kernfs open file, seq_file
-        // buffer, new dentries and inodes): see `kernelActivityRuns`. Binary files such as
-        // kpageflags copy straight to the user and take nothing.
+        // buffer): see `kernelActivityRuns`. Binary files such as kpageflags copy straight
+        // to the user and take nothing. New dentries and inodes: `walk`.
         let activity = m.kernelActivityRuns()
         let text = show(m)
-        if f.readChangesState || activity { record(JournalEntry(kind: .read, path: real)) }
+        if f.readChangesState || walked || activity { record(JournalEntry(kind: .read, path: real)) }
         return text
     }
 
@@ -398,8 +424,14 @@ public final class KernelFS: @unchecked Sendable {
     /// `read(2)` of a whole file: the attribute's text, or the errno open/read would give.
     public func read(_ path: String) throws -> String {
         try withLock { m in
-            let real = try KernelFS.resolve(path, machine: m)
-            return try show(KernelFS.file(real, machine: m), real, m)
+            let walked = walk(path, m, journal: false)
+            do {
+                let real = try KernelFS.resolve(path, machine: m)
+                return try show(KernelFS.file(real, machine: m), real, m, walked: walked)
+            } catch {
+                if walked { record(JournalEntry(kind: .read, path: path)) }
+                throw error
+            }
         }
     }
 
@@ -407,7 +439,13 @@ public final class KernelFS: @unchecked Sendable {
     /// itself, with READLINK): one lookup of the whole path instead of one per component, so
     /// the same text and the same errno (ENOENT once the file's block is gone).
     public func read(realPath path: String) throws -> String {
-        try withLock { m in try show(KernelFS.file(path, machine: m), path, m) }
+        try withLock { m in
+            let walked = walk(path, m, journal: false)
+            do { return try show(KernelFS.file(path, machine: m), path, m, walked: walked) } catch {
+                if walked { record(JournalEntry(kind: .read, path: path)) }
+                throw error
+            }
+        }
     }
 
     /// `pread(2)` of `count` bytes at `offset`: a binary file's own answer; for a sysctl
@@ -415,12 +453,18 @@ public final class KernelFS: @unchecked Sendable {
     /// any other offset: the `*ppos && !write` test of the proc_do*vec handlers; ENOMEM for
     /// 4 MiB or more); otherwise that slice of the attribute's text, as seq_file serves it.
     public func readBytes(_ path: String, offset: Int, count: Int) throws -> [UInt8] {
-        try withLock { m in try readBytes(real: KernelFS.resolve(path, machine: m), offset: offset, count: count, m) }
+        try withLock { m in
+            walk(path, m)
+            return try readBytes(real: KernelFS.resolve(path, machine: m), offset: offset, count: count, m)
+        }
     }
 
     /// `readBytes` of a path with no symlink in it (see `read(realPath:)`).
     public func readBytes(realPath path: String, offset: Int, count: Int) throws -> [UInt8] {
-        try withLock { m in try readBytes(real: path, offset: offset, count: count, m) }
+        try withLock { m in
+            walk(path, m)
+            return try readBytes(real: path, offset: offset, count: count, m)
+        }
     }
 
     private func readBytes(real: String, offset: Int, count: Int, _ m: Machine) throws -> [UInt8] {
@@ -488,7 +532,18 @@ public final class KernelFS: @unchecked Sendable {
         replay: (entry: JournalEntry, atYield: (Int) throws -> Void)?,
         record: inout WriteRecord
     ) throws -> Int {
+        // The path walk is part of the write and a replayed write walks again; only a write
+        // that never reaches a store (no journal entry of its own) journals its walk as a read.
+        var journaled = 0
+        var walked = false
+        defer {
+            if replay == nil, walked {
+                withLock { _ in if journal.count == journaled { self.record(JournalEntry(kind: .read, path: path)) } }
+            }
+        }
         let (real, comps, hotplug) = try withLock { m in
+            journaled = journal.count
+            walked = walk(path, m, journal: false)
             let comps = try KernelFS.resolvedComponents(path, machine: m)
             return ("/" + comps.joined(separator: "/"), comps, try KernelFS.file(comps, machine: m).takesHotplugLock)
         }
@@ -622,6 +677,7 @@ public final class KernelFS: @unchecked Sendable {
 
     /// The entries of a directory, sorted.
     public func list(_ path: String) throws -> [String] {
+        try withLock { m in walk(path, m) }
         let real = try resolve(path)
         return try withLock { m in
             guard case .directory(let entries) = try KernelFS.lookup(KernelFS.components(real), machine: m) else {

@@ -88,19 +88,24 @@ public final class KernelRunner {
         return bin
     }
 
+    /// Runs `cmd` with /bin/sh and returns what it printed. The shell leads a process group of
+    /// its own, tied to memhp like QEMU (`TiedChild`), so a signal to memhp also ends the gcc or
+    /// cpio it started instead of leaving them to finish alone.
     @discardableResult
     func sh(_ cmd: String) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", cmd]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let d = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw HarnessError("pipe: \(String(cString: strerror(errno)))") }
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        let reader = FileHandle(fileDescriptor: fds[0], closeOnDealloc: true)
+        let child: TiedChild
+        do {
+            defer { close(fds[1]) }
+            child = try TiedChild(executable: "/bin/sh", arguments: ["-c", cmd], output: fds[1], processGroup: true)
+        }
+        let d = reader.readDataToEndOfFile()
+        child.waitUntilExit()
         let s = String(decoding: d, as: UTF8.self)
-        guard p.terminationStatus == 0 else { throw HarnessError("`\(cmd)` failed: \(s)") }
+        guard child.terminationStatus == 0 else { throw HarnessError("`\(cmd)` failed: \(s)") }
         return s
     }
 

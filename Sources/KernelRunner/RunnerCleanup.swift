@@ -21,7 +21,8 @@ final class RunnerCleanup: @unchecked Sendable {
 
     // Guarded by `lock`: every access below takes it.
     private let lock = NSLock()
-    private var children: Set<pid_t> = []
+    /// Each child, and whether it leads a process group of its own (killed as a group).
+    private var children: [pid_t: Bool] = [:]
     private var paths: Set<String> = []
     private var sources: [any DispatchSourceSignal] = []
     private var exiting = false
@@ -44,12 +45,13 @@ final class RunnerCleanup: @unchecked Sendable {
 
     /// Registers a child while it is being started: `start` runs under the lock, so a signal
     /// that arrives meanwhile waits for the pid to be known. Nil when memhp is already exiting.
-    func spawn(_ start: () throws -> pid_t) rethrows -> pid_t? {
+    /// A `group` child leads its own process group, and the signal path kills the whole group.
+    func spawn(group: Bool = false, _ start: () throws -> pid_t) rethrows -> pid_t? {
         lock.lock()
         defer { lock.unlock() }
         if exiting { return nil }
         let pid = try start()
-        children.insert(pid)
+        if pid > 0 { children[pid] = group }
         return pid
     }
 
@@ -63,7 +65,7 @@ final class RunnerCleanup: @unchecked Sendable {
         var r: pid_t
         repeat { r = waitpid(pid, &status, WNOHANG) } while r < 0 && errno == EINTR
         guard r == pid else { return nil }
-        children.remove(pid)
+        children[pid] = nil
         return status
     }
 
@@ -76,21 +78,24 @@ final class RunnerCleanup: @unchecked Sendable {
         paths.remove(path)
     }
 
-    /// The signal path: kill and reap our QEMUs, remove our temporary files, exit 128 + `signal`.
-    /// The lock is kept to the end, so no other thread starts or reaps a child meanwhile.
+    /// The signal path: kill and reap our children (a group child with everything it started),
+    /// remove our temporary files, exit 128 + `signal`. The lock is kept to the end, so no other
+    /// thread starts or reaps a child meanwhile.
     private func terminate(signal sig: Int32) {
         lock.lock()
         exiting = true
-        for pid in children {
-            kill(pid, SIGKILL)
+        for (pid, group) in children {
+            kill(group ? -pid : pid, SIGKILL)
             var status: Int32 = 0
             while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         }
         for p in paths { try? FileManager.default.removeItem(atPath: p) }
-        let killed = children.sorted().map(String.init).joined(separator: ", ")
+        let qemus = children.filter { !$0.value }.keys.sorted().map(String.init).joined(separator: ", ")
+        let builds = children.filter(\.value).keys.sorted().map(String.init).joined(separator: ", ")
         let name = String(cString: strsignal(sig))
         let note =
-            "memhp: \(name): " + (children.isEmpty ? "no QEMU was running" : "killed QEMU (pid \(killed))")
+            "memhp: \(name): " + (qemus.isEmpty ? "no QEMU was running" : "killed QEMU (pid \(qemus))")
+            + (builds.isEmpty ? "" : ", killed the guest build (process group \(builds))")
             + (paths.isEmpty ? "" : ", removed \(paths.sorted().joined(separator: ", "))") + "\n"
         _ = note.withCString { write(2, $0, strlen($0)) }
         // _exit: the main thread may be in the middle of stdio, which exit's flush could wait on.

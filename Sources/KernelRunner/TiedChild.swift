@@ -20,7 +20,9 @@ final class TiedChild {
     private var waitStatus: Int32?
 
     /// Starts `executable` with `arguments`: stdin from /dev/null, stdout and stderr to `output`.
-    init(executable: String, arguments: [String], output: Int32) throws {
+    /// With `processGroup` it leads a process group of its own, which a signal to memhp kills as a
+    /// whole (a shell and the gcc or cpio it runs).
+    init(executable: String, arguments: [String], output: Int32, processGroup: Bool = false) throws {
         let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
         guard devNull >= 0 else { throw HarnessError("/dev/null: \(String(cString: strerror(errno)))") }
         defer { _ = close(devNull) }
@@ -30,9 +32,9 @@ final class TiedChild {
         let cleanup = RunnerCleanup.shared
         cleanup.install()
         var spawnErrno: Int32 = 0
-        let started = cleanup.spawn {
+        let started = cleanup.spawn(group: processGroup) {
             let p = argv.withUnsafeBufferPointer {
-                memhp_spawn_tied(executable, $0.baseAddress, devNull, output, output)
+                memhp_spawn_tied(executable, $0.baseAddress, devNull, output, output, processGroup ? 1 : 0)
             }
             spawnErrno = errno
             return p

@@ -39,6 +39,8 @@ public final class Machine: @unchecked Sendable {
     @exclusivity(unchecked) public internal(set) var vmstat = VMEvents()
     /// The kvfree_rcu() page cache and its shrinker (KvfreeRCUCache.swift).
     @exclusivity(unchecked) public internal(set) var kvfreeRCU = KvfreeRCUCache()
+    /// The dcache names the guest has looked up and the free objects of the caches they use (VFS/).
+    @exclusivity(unchecked) public internal(set) var dcache = DentryCacheState()
     /// The watermark tunables under /proc/sys/vm (min_free_kbytes, watermark_scale_factor, …).
     @exclusivity(unchecked) public internal(set) var watermarkTunables = WatermarkTunables()
     /// The other /proc/sys/vm tunables (overcommit, pcp fraction, drop_caches; VMSysctl.swift).

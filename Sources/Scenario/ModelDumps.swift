@@ -63,7 +63,13 @@ extension ModelRunner {
         return GuestReading.keyed(t, separator: ":")
     }
 
+    /// memhp-guest's `stat_refresh()` before the meminfo, zones, hugepages and vmstat dumps:
+    /// its open of /proc/sys/vm/stat_refresh is a path walk (the fold itself changes nothing
+    /// the model keeps per cpu).
+    func statRefresh() { _ = exists("/proc/sys/vm/stat_refresh") }
+
     func dumpMeminfo() {
+        statRefresh()
         let d = meminfo()
         var o = Observation("meminfo")
         for k in ObservationSchema.meminfoKeys { o.add(k, d?[k] ?? -1) }
@@ -71,6 +77,7 @@ extension ModelRunner {
     }
 
     func dumpVmstat() {
+        statRefresh()
         guard case .success(let t) = readFile("/proc/vmstat") else { return }
         let d = GuestReading.keyed(t, separator: " ")
         var o = Observation("vmstat")
@@ -85,6 +92,7 @@ extension ModelRunner {
     }
 
     func dumpZones() {
+        statRefresh()
         for z in zoneinfo() {
             var o = Observation("zone")
             o.add("node", z.node); o.add("zone", z.name); o.add("free", z.free); o.add("pcp", z.pcp)
@@ -110,6 +118,7 @@ extension ModelRunner {
     }
 
     func dumpHugepages() {
+        statRefresh()
         let hp = "/sys/kernel/mm/hugepages"
         func h(_ kb: Int, _ f: String) -> Int { readLong("\(hp)/hugepages-\(kb)kB/\(f)") }
         let mi = meminfo()

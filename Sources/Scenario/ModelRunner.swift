@@ -49,6 +49,8 @@ public final class ModelRunner {
     var chunkTouched = false
     /// Page-table owners of anonymous and pinned holds, by hold id.
     var holdTables: [String: Int] = [:]
+    /// Holds that keep a file open: the inode cache of its inode (nil: not modelled).
+    var holdFiles: [String: LookupSlabCache?] = [:]
     /// The io_uring instance of each pinned hold, by hold id.
     var holdRings: [String: IOUringInstance] = [:]
     /// Where the log is cut when the OOM killer kills the guest inside the instruction that
@@ -206,6 +208,7 @@ public final class ModelRunner {
         case .host(_, _, let step):
             hostAction(step)
             guestSettle()
+            settleReads()
         case .hold(let kind, let id, let size, let node):
             doHold(kind: kind, id: id, bytes: size, node: node)
         case .release(let id):
@@ -234,6 +237,12 @@ public final class ModelRunner {
             return
         }
         machine.allocate(owner: owner, blocks: GuestProgram.firstSettleStackPages)
+    }
+
+    /// What every `settle()` reads: the memory directory's entries and each block's `state`
+    /// (first-time lookups of new blocks' names).
+    func settleReads() {
+        for b in blockIDs() { _ = firstLine(Self.memdir + "/memory\(b)/state") }
     }
 
     /// Records a step the model cannot perform yet. Never fakes a result.
@@ -353,6 +362,7 @@ public final class ModelRunner {
         let pages = (bytes + 4095) / 4096
         machine.kernelActivityRuns()  // the process's page tables or its file's XArray nodes
         guestChunk()
+        guestFiles(kind, id: id)
         do {
             // ramfs and memfd pages are a file's page cache, indexed by its XArray.
             let (order, count) = Self.holdBlocks(kind, pages: pages)
@@ -396,6 +406,22 @@ public final class ModelRunner {
             ).line)
     }
 
+    /// The files a hold opens before its memory (memhp-guest's do_hold): a ramfs file (its
+    /// dentry, inode and LSM blob), a memfd (dentry, blob; the shmem inode's cache is not
+    /// modelled), io_uring's anon inode for a pin (`anon_inode_getfile_secure`: all three),
+    /// or the write of /proc/sys/kernel/msgmnb before a slab hold's queue (a path walk).
+    func guestFiles(_ kind: HoldKind, id: String) {
+        switch kind {
+        case .ramfs, .pinned: holdFiles[id] = .inode
+        case .shmem: holdFiles[id] = .some(nil)
+        case .slab:
+            machine.pathWalk(["proc", "sys", "kernel", "msgmnb"], existing: 4)
+            return
+        default: return
+        }
+        machine.guestFile(inode: holdFiles[id]!, released: false)
+    }
+
     /// memhp-guest's hold and fill start by filling its 1 MiB static `chunk` buffer (the
     /// bytes they write): the first one faults its 256 pages in (anonymous .bss pages of the
     /// guest, GFP_HIGHUSER_MOVABLE, under the default policy), once for the run.
@@ -435,6 +461,7 @@ public final class ModelRunner {
             if let ring = holdRings.removeValue(forKey: id) { machine.ioUringClose(ring) }
             machine.destroyOwner(owner)
             if let tables = holdTables.removeValue(forKey: id) { machine.destroyOwner(tables) }
+            if let inode = holdFiles.removeValue(forKey: id) { machine.guestFile(inode: inode, released: true) }
             rc = 0
         }
         out.append(Observation("release", [.init("id", id), .init("rc", String(rc))]).line)
@@ -449,6 +476,8 @@ public final class ModelRunner {
         var owner: Int?
         machine.kernelActivityRuns()  // the guest reads zoneinfo and fills a ramfs file
         guestChunk()
+        holdFiles[id] = .inode
+        machine.guestFile(inode: .inode, released: false)
         do {
             let o = try machine.createFileOwner(name: Self.ownerName(id), kind: .ramfs, node: node, bound: true)
             holds[id] = o

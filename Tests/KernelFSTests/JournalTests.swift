@@ -17,13 +17,15 @@ final class JournalTests: XCTestCase {
         // EINVAL: spans zones.
         XCTAssertThrowsError(try a.write("/sys/devices/system/memory/memory0/state", "offline\n"))
         try a.write("/proc/sys/vm/nr_hugepages", "3\n")
+        // First-time path walks are journaled as reads; the writes are the stores.
+        let writes = a.journal.filter { $0.kind == .write }
         XCTAssertEqual(
-            a.journal.map(\.path),
+            writes.map(\.path),
             [
                 "/sys/devices/system/memory/memory33/state", "/sys/devices/system/memory/memory33/state",
                 "/sys/devices/system/memory/memory0/state", "/proc/sys/vm/nr_hugepages"
             ])
-        XCTAssertEqual(a.journal.map(\.result), [15, -22, -22, 2])
+        XCTAssertEqual(writes.map(\.result), [15, -22, -22, 2])
 
         let b = try boot()
         try b.replay(a.journal)

@@ -109,6 +109,69 @@ final class KernelRunSignalTests: XCTestCase {
         }
     }
 
+    /// A signal while the guest program is being compiled ends the compiler too: the shell that
+    /// runs gcc leads its own process group, which memhp kills as a whole. A stand-in `gcc` first
+    /// on PATH writes its pid and sleeps; before, it outlived memhp (only the shell was killed).
+    func testTerminatingSignalDuringTheGuestBuildKillsTheCompiler() throws {
+        let dir = try MemhpBinary.temporaryDirectory("kr-signal-gcc")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for tool in ["/bin/busybox", "/usr/bin/cpio"] {
+            try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: tool), "no \(tool)")
+        }
+        let bin = dir.appendingPathComponent("bin")
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        let pidFile = dir.appendingPathComponent("gcc.pid")
+        try "#!/bin/sh\necho $$ > '\(pidFile.path)'\nexec sleep 600\n".write(
+            to: bin.appendingPathComponent("gcc"), atomically: true, encoding: .utf8)
+        chmod(bin.appendingPathComponent("gcc").path, 0o755)
+        let kernel = dir.appendingPathComponent("kernel")
+        try FileManager.default.createDirectory(at: kernel, withIntermediateDirectories: true)
+        try "package=linux-image-test\nabi=test\ndeb_version=0\n".write(
+            to: kernel.appendingPathComponent("VERSION"), atomically: true, encoding: .utf8)
+        try Data().write(to: kernel.appendingPathComponent("vmlinuz"))
+        let scn = dir.appendingPathComponent("signal.scn")
+        try "description: runner signal test\nmem: 1G\ntimeout: 600\n---\ndump params\n".write(
+            to: scn, atomically: true, encoding: .utf8)
+
+        let p = Process()
+        p.executableURL = try MemhpBinary.path()
+        p.arguments = ["kernel-run", scn.path, "--kernel-dir", kernel.path, "--fixtures", dir.path, "-o", "/dev/null"]
+        var env = ProcessInfo.processInfo.environment
+        env["PATH"] = bin.path + ":" + (env["PATH"] ?? "/usr/bin:/bin")
+        env["MEMHP_CACHE"] = dir.appendingPathComponent("cache").path  // empty: the guest is compiled
+        env["MEMHP_QEMU"] = "/bin/false"
+        p.environment = env
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        var gccPID: pid_t?
+        let until = Date().addingTimeInterval(60)
+        while Date() < until && p.isRunning && gccPID == nil {
+            if let s = try? String(contentsOf: pidFile, encoding: .utf8), s.hasSuffix("\n") {
+                gccPID = pid_t(s.trimmingCharacters(in: .whitespacesAndNewlines))
+            }
+            usleep(50_000)
+        }
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let pid = try XCTUnwrap(gccPID, "the stand-in gcc never started: \(text)")
+        XCTAssertEqual(p.terminationStatus, 128 + SIGTERM, text)
+        XCTAssertTrue(text.contains("killed the guest build"), text)
+        let until2 = Date().addingTimeInterval(5)
+        var alive = true
+        while alive && Date() < until2 {
+            let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+            let state = stat.split(separator: ")").last?.split(separator: " ").first
+            let cmdline = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
+            alive = !stat.isEmpty && state != "Z" && (cmdline.hasPrefix("sleep") || cmdline.contains("gcc"))
+            if alive { usleep(50_000) }
+        }
+        if alive { kill(pid, SIGKILL) }
+        XCTAssertFalse(alive, "the stand-in gcc \(pid) outlived memhp")
+    }
+
     /// SIGKILL, which memhp cannot catch: the kernel kills QEMU (PR_SET_PDEATHSIG).
     func testSIGKILLTakesQEMUWithIt() throws {
         let dir = try MemhpBinary.temporaryDirectory("kr-sigkill")

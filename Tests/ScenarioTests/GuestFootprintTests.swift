@@ -62,7 +62,9 @@ final class GuestFootprintTests: XCTestCase {
         XCTAssertEqual(dma32.count, 3)
         XCTAssertEqual(tables.count, 4)
         guard dma32.count == 3, tables.count == 4 else { return }
-        XCTAssertEqual(dma32[0] - dma32[1], 32768 + 256 + 64 + 1)
+        // + 1: a slab page of the first-time path lookups between the two dumps (DentryCache);
+        // the kernel's figure is 33090 too (seed 40's probe, EXPECTED-DIFFERENCES).
+        XCTAssertEqual(dma32[0] - dma32[1], 32768 + 256 + 64 + 1 + 1)
         XCTAssertEqual(tables[1] - tables[0], (64 + 1) * 4)
         // The second hold: its own 512 pages, a PTE and a PMD table (the model gives each
         // mapping a PMD table per GiB started, as for the pagetable hold); no chunk again.

@@ -8,7 +8,9 @@
 /// every signal at its default and unblocked. On Linux the child is tied to the calling
 /// thread: PR_SET_PDEATHSIG makes the kernel SIGKILL it when that thread exits, so the caller
 /// must keep the thread alive until it has reaped the child. Returns the pid, or -1 with errno
-/// set (fork's, or the exec's as the child reported it).
-pid_t memhp_spawn_tied(const char *path, char *const argv[], int in_fd, int out_fd, int err_fd);
+/// set (fork's, or the exec's as the child reported it). With `new_group` non-zero the child
+/// leads a process group of its own (pgid = its pid), so that the caller can signal it together
+/// with everything it starts: a shell's gcc or cpio, which the death signal does not reach.
+pid_t memhp_spawn_tied(const char *path, char *const argv[], int in_fd, int out_fd, int err_fd, int new_group);
 
 #endif

@@ -204,19 +204,27 @@ extension Machine {
         if store.pcpCount(li) == 0 {
             var batch = zones[z].pcp.batch
             if batch > 1 { batch = max(batch >> order, 2) }
-            for _ in 0..<batch {
-                guard let pfn = rmqueueBuddy(z, order: order, mt: mt, noFragment: noFragment) else { break }
-                memmap.setKind(pfn, .pcp)
-                memmap.setOrder(pfn, order)
-                memmap.setOwner(pfn, Int(mt.rawValue))
-                store.pcpAppend(li, pfn)
-                zones[z].pcp.count += 1 << order
-            }
+            rmqueueBulk(z, order: order, mt: mt, count: batch, noFragment: noFragment)
             if store.pcpCount(li) == 0 { return nil }
         }
         let pfn = Int(store.pcpRemoveFirst(li))
         zones[z].pcp.count -= 1 << order
         return pfn
+    }
+
+    /// `rmqueue_bulk`: move up to `count` blocks of `order` from the buddy lists (stealing as
+    /// `__rmqueue` does) to the tail of the per-cpu list of `mt`.
+    func rmqueueBulk(_ z: Int, order: Int, mt: MigrateType, count: Int, noFragment: Bool = false) {
+        let li = PerCPUPages.index(order: order, migrateType: mt)!
+        let store = zones[z].fast
+        for _ in 0..<count {
+            guard let pfn = rmqueueBuddy(z, order: order, mt: mt, noFragment: noFragment) else { break }
+            memmap.setKind(pfn, .pcp)
+            memmap.setOrder(pfn, order)
+            memmap.setOwner(pfn, Int(mt.rawValue))
+            store.pcpAppend(li, pfn)
+            zones[z].pcp.count += 1 << order
+        }
     }
 
     /// `free_unref_page_commit`: queue on the pcp list, draining a batch when above `high`.

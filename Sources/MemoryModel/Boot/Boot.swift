@@ -131,14 +131,31 @@ extension Machine {
             }
         }
         // Pages freed late in boot sit on the per-cpu lists when user space starts.
-        if phase == .userspace, a.pcp > 0, let id = try? createOwner(name: "boot:transient", kind: .kernel) {
-            allocate(owner: id, blocks: a.pcp)
+        var transient = a.pcp
+        if phase == .userspace { transient -= stockReclaimablePCP() }
+        if phase == .userspace, transient > 0, let id = try? createOwner(name: "boot:transient", kind: .kernel) {
+            allocate(owner: id, blocks: transient)
             destroyOwner(id)
         }
     }
 }
 
 extension Machine {
+    /// What is left on node 0's reclaimable per-cpu lists of the boot's reclaimable slab
+    /// refills (`BootProfile.reclaimablePCPStock`): the first reclaimable slab pages of the
+    /// scenario come from there, not from a refill (`rmqueue_pcplist`). Part of the boot's
+    /// pcp pages: returns how many it parked.
+    func stockReclaimablePCP() -> Int {
+        guard nodes.indices.contains(0), nodes[0].exists,
+            let z = zonelist(gfp: .kernel, node: 0).first(where: { zones[$0].managedPages > 0 })
+        else { return 0 }
+        let before = zones[z].pcp.count
+        for (order, count) in BootProfile.reclaimablePCPStock {
+            rmqueueBulk(z, order: order, mt: .reclaimable, count: count)
+        }
+        return zones[z].pcp.count - before
+    }
+
     /// The guest program's buffers it touches before its first step (`MachineConfig.guestPrefaultPages`):
     /// anonymous order-0 page faults, GFP_HIGHUSER_MOVABLE, after the late frees reached the
     /// per-cpu lists. Part of the runner's process, which the OOM killer treats as one task

@@ -118,6 +118,9 @@ public struct BootProfile: Sendable, Equatable {
     /// reach them page by page (`freeReservedPages`): a-baseline.kernel.txt's DMA32 pcp 2636
     /// less its 2374 late-freed pages (initrd 372, initmem 706, the image gaps 510 + 277,
     /// decrypted bss 509). The captures' guest did less before its first look (`captures`).
+    /// 262 when `anonPages` was 66: init's anon pages come off the same lists first, so the
+    /// calibration keeps their sum (a-baseline DMA32 pcp 2620 and free 215899 against the
+    /// kernel's 2636 and 215920; with 66 and 262: 2660 and 215836).
     public var pcpPages = 239
     /// NUMA events the boot leaves (`zone_statistics`: one per successful allocation call,
     /// whatever its order), measured on 6.1.0-57 with the runner's initramfs by reading
@@ -136,6 +139,16 @@ public struct BootProfile: Sendable, Equatable {
     /// and the helpers' anon and page tables' user pages): with movablecore=256M ZONE_MOVABLE
     /// read numa_hit 903, numa_interleave 0. They land where the initramfs does.
     public var numaBootMovableCalls = 903
+    /// Blocks (order, count) on node 0's MIGRATE_RECLAIMABLE pcp lists at the first observation,
+    /// part of `pcpPages`: the remnants of the boot's reclaimable refills. Order 1, measured
+    /// (6.1.0-57, tests/study/slab-probes/prc.trace.txt): the first order-1 slab came from the
+    /// list, the second refilled 31 blocks, so exactly one. Order 0, measured (6.1.0-57, 1 GiB
+    /// guest, 2026-12-07: 1100 first-time lookups of missing sysfs names with mm_page_alloc and
+    /// mm_page_alloc_zone_locked traced for MIGRATE_RECLAIMABLE): 53 dentry slab pages, the
+    /// first 28 from the list, then a refill of 63 (batch) — 28 at the first observation, of
+    /// which the boot's late frees put 1 there in the model (free_unref_page into a reclaimable
+    /// pageblock), so 27 here. (Session 7 first fitted 32: seed 153 agrees only with 29 or more.)
+    public static let reclaimablePCPStock: [(order: Int, count: Int)] = [(0, 27), (1, 1)]
 
     public init() {}
     public static let debian12QEMU = BootProfile()

@@ -67,7 +67,10 @@ extension Machine {
         case .reserved: return memmap.pageOffline.contains(pfn) ? b(KPF.offline) : b(KPF.reserved)
         // PageBuddy on the head; the rest of a free block has refcount 0 and
         // is_free_buddy_page() finds its head: both show KPF_BUDDY.
-        case .buddy, .buddyTail: return b(KPF.buddy)
+        case .buddy: return b(KPF.buddy)
+        // The tail of a block of order > 0 on a per-cpu list (the model marks it like a buddy
+        // tail) has no PageBuddy head above it: is_free_buddy_page() is false, no flag.
+        case .buddyTail: return memmap.kind(memmap.head(of: pfn)) == .pcp ? 0 : b(KPF.buddy)
         // On a per-cpu list: refcount 0, not PageBuddy, not in a buddy block: no flag.
         case .pcp: return 0
         case .tail:

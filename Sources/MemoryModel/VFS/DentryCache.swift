@@ -1,0 +1,111 @@
+/// Which names the guest's path walks have already put in the dcache, and the free objects of
+/// the slab caches a new one takes (`LookupSlabCache`). Keys are paths without the leading
+/// slash ("sys/devices/system/memory").
+public struct DentryCacheState: Sendable {
+    /// Names looked up with an inode behind them.
+    var positive: Set<String> = DentryCacheState.mountedAtBoot
+    /// kernfs names looked up and not found: `kernfs_iop_lookup` leaves a negative dentry.
+    var negative: Set<String> = []
+    /// Free objects per cache (`LookupSlabCache.rawValue`).
+    public internal(set) var free: [Int] = LookupSlabCache.allCases.map(\.freeAtScenarioStart)
+    /// Slabs taken since boot per cache, for explanations and tests.
+    public internal(set) var slabsTaken: [Int] = LookupSlabCache.allCases.map { _ in 0 }
+
+    /// What /init looked up before the runner started: the mount points of proc, sysfs and
+    /// debugfs (GuestInit), which the probes' counts take as known.
+    static let mountedAtBoot: Set<String> = ["proc", "sys", "sys/kernel", "sys/kernel/debug"]
+}
+
+/// The filesystem behind a path, as far as which inode cache its lookups use.
+public enum LookupFilesystem: Sendable {
+    /// sysfs: `kernfs_get_inode` → inode_cache.
+    case kernfs
+    /// procfs (pde and sysctl entries): proc_inode_cache.
+    case proc
+    /// debugfs and tracefs create their dentries with their files: a lookup allocates nothing.
+    case precreated
+
+    public static func of(_ comps: [String]) -> LookupFilesystem {
+        if comps.first == "proc" { return .proc }
+        if comps.count >= 3, comps[1] == "kernel", comps[2] == "debug" { return .precreated }
+        return .kernfs
+    }
+}
+
+extension Machine {
+    /// A path walk of `comps` (from the root) whose first `existing` components exist: every
+    /// name not in the dcache yet allocates a dentry, and a positive one its inode and LSM blob
+    /// (`walk_component` → `lookup_slow`). A kernfs name that does not exist leaves a negative
+    /// dentry (`kernfs_iop_lookup` → `d_splice_alias(NULL)`); procfs frees its dentry again
+    /// (`proc_lookup_de` and `proc_sys_lookup` return -ENOENT). A name whose node went away
+    /// (a removed memory block) fails `kernfs_dop_revalidate`: its inode and blob are freed and
+    /// a negative dentry replaces the old one. Returns whether anything was allocated or freed.
+    @discardableResult
+    public func pathWalk(_ comps: [String], existing: Int) -> Bool {
+        let fs = LookupFilesystem.of(comps)
+        guard fs != .precreated, !comps.isEmpty else { return false }
+        var changed = false
+        var key = comps[0]
+        for i in 0..<Swift.min(comps.count, existing + 1) {
+            if i > 0 { key += "/" + comps[i] }
+            if i < existing {
+                guard !dcache.positive.contains(key) else { continue }
+                dcache.positive.insert(key)
+                // A negative kernfs dentry is always looked up afresh: freed and replaced.
+                if dcache.negative.remove(key) == nil { takeLookupObject(.dentry) }
+                takeLookupObject(fs == .proc ? .procInode : .inode)
+                takeLookupObject(.lsmInode)
+                changed = true
+            } else {
+                guard fs == .kernfs else { break }
+                if dcache.positive.remove(key) != nil {
+                    dcache.free[LookupSlabCache.inode.rawValue] += 1
+                    dcache.free[LookupSlabCache.lsmInode.rawValue] += 1
+                    dcache.negative.insert(key)
+                    changed = true
+                } else if !dcache.negative.contains(key) {
+                    dcache.negative.insert(key)
+                    takeLookupObject(.dentry)
+                    changed = true
+                }
+            }
+        }
+        return changed
+    }
+
+    /// A file the guest creates and keeps open outside the served tree: its dentry and LSM blob
+    /// and, when given, its inode's cache (a ramfs file's and io_uring's anon inode come from
+    /// inode_cache; a memfd's shmem inode from shmem_inode_cache, not modelled). `released`
+    /// gives them back: the last `fput` frees the unlinked dentry and evicts the inode.
+    public func guestFile(inode: LookupSlabCache?, released: Bool) {
+        for c in [.dentry, .lsmInode] + (inode.map { [$0] } ?? []) {
+            if released { dcache.free[c.rawValue] += 1 } else { takeLookupObject(c) }
+        }
+    }
+
+    /// One object of `cache`: a new slab from the page allocator when none is free (SLUB's
+    /// `new_slab` with the cache's gfp: GFP_KERNEL's zonelist on node 0, `__GFP_RECLAIMABLE`
+    /// for SLAB_RECLAIM_ACCOUNT caches).
+    func takeLookupObject(_ cache: LookupSlabCache) {
+        let c = cache.rawValue
+        if dcache.free[c] == 0 {
+            let name = "kernel:slab:" + cache.name
+            let id =
+                ownerID(named: name)
+                ?? (try? createOwner(
+                    name: name, kind: cache.reclaimable ? .slabReclaimable : .slabUnreclaimable, node: 0,
+                    order: cache.slabOrder, reclaimable: false))
+            if let id, allocate(owner: id, blocks: 1) == 1, let pfn = owners[id]?.blocks.last {
+                dcache.slabsTaken[c] += 1
+                explain.add(
+                    time: clock, "slab \(cache.name)",
+                    "a first-time path lookup found no free \(cache.name) object: new slab at pfn 0x\(String(pfn, radix: 16)) (zone \(zoneIndex(ofPFN: pfn).map { zones[$0].type.name } ?? "?"))"
+                )
+            }
+            // A failed allocation is the lookup's ENOMEM in the kernel; the model keeps going
+            // with the objects as if the slab had come (no lookup fails in the scenarios).
+            dcache.free[c] += cache.objectsPerSlab
+        }
+        dcache.free[c] -= 1
+    }
+}
