@@ -106,10 +106,18 @@ public struct BootProfile: Sendable, Equatable {
     /// structures: not broken down).
     public var multiNodeOtherKernelPages = 487
     /// Pages parked on the per-cpu lists at the first observation besides the late frees, which
-    /// reach them page by page (`freeReservedPages`): a-baseline.kernel.txt's DMA32 pcp 2636
-    /// less its 2374 late-freed pages (initrd 372, initmem 706, the image gaps 510 + 277,
-    /// decrypted bss 509). The captures' guest did less before its first look (`captures`).
-    public var pcpPages = 262
+    /// reach them page by page (`freeReservedPages`), and the reclaimable stock. Measured with
+    /// the campaign's runner (6.1.0-57, 2026-12-07, probes of seeds 153 and 149 with a zone
+    /// dump as their first step, /work/notes/s8/slab8.md): DMA32 pcp 2588 on 1 GiB + two
+    /// 512 MiB DIMMs and 2602 on 1 GiB with memmap_on_memory, +2 each for the proc_inode slab
+    /// the dump's own lookups take: 2590 and 2604, against 2396 and 2408 the model has there
+    /// without these pages, so 194 and 196. The model parks them as the refills of an
+    /// unmovable owner allocated and freed again, whole batches of 63 on DMA32: 3 (189).
+    /// (Session 5 took 262 from a-baseline.kernel.txt, 6.1.0-56 with an older runner: DMA32
+    /// pcp 2636 less its 2374 late-freed pages; that parks 4 batches, 58 pages more than the
+    /// kernel's lists hold, which left the pools of seeds 149 and 153 two huge pages short.)
+    /// The captures' guest did less before its first look (`captures`).
+    public var pcpPages = 195
     /// Blocks (order, count) on node 0's MIGRATE_RECLAIMABLE pcp lists at the first observation,
     /// part of `pcpPages`: the remnants of the boot's reclaimable refills. Order 1, measured
     /// (6.1.0-57, tests/study/slab-probes/prc.trace.txt): the first order-1 slab came from the
