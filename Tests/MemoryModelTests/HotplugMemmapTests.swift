@@ -18,7 +18,7 @@ final class HotplugMemmapTests: XCTestCase {
         return m
     }
 
-    /// Pages on the pcp list of pageblock order (one list for every migratetype).
+    /// Pages on the unmovable/reclaimable pcp list of pageblock order.
     func thpList(_ m: Machine, _ z: Int) -> Int {
         m.zones[z].fast.pcpCount(PerCPUPages.index(order: 9, migrateType: .unmovable)!) << 9
     }
@@ -69,6 +69,51 @@ final class HotplugMemmapTests: XCTestCase {
         XCTAssertNil(m.sectionMemmapOf(33))
         XCTAssertEqual(m.zones[z].freePages + m.zones[z].pcp.count, free0 + pcp0)
         XCTAssertEqual(thpList(m, z), 1024)
+        try m.verify()
+    }
+
+    /// 6.1's two THP pcp lists (NR_PCP_THP 2, `order_to_pindex`: NR_LOWORDER_PCP_LISTS +
+    /// movable): the block a memmap refill leaves on the unmovable list waits there while a
+    /// pool grows; a huge page (GFP_HIGHUSER_MOVABLE) refills the movable list from the buddy.
+    /// Campaign seed 171 on 6.1.0-57 (mm_page_alloc order 9, trace in tests/campaign's cause):
+    /// hp1's memmap took 0x100200 and left 0x100400 on the pcp; the grow that followed began at
+    /// 0x120000, never 0x100400.
+    func testMemmapRefillBlockIsNotTakenByAMovableHugePage() throws {
+        let m = try machine()
+        m.hugetlbInit()
+        let z = m.zoneIndex(node: 0, type: .dma32)
+        let unmovableTHP = PerCPUPages.index(order: 9, migrateType: .unmovable)!
+        let movableTHP = PerCPUPages.index(order: 9, migrateType: .movable)!
+        XCTAssertEqual(unmovableTHP, 12)
+        XCTAssertEqual(movableTHP, 13)
+        XCTAssertEqual(PerCPUPages.index(order: 9, migrateType: .reclaimable), unmovableTHP)
+        XCTAssertEqual(PerCPUPages.order(ofIndex: 13), 9)
+        try m.addMemory(node: 0, startBytes: base, sizeBytes: blockBytes)
+        let s32 = try XCTUnwrap(m.sectionMemmapOf(32))
+        XCTAssertEqual(m.zones[z].fast.pcpCount(unmovableTHP), 1)
+        // The one order-9 block on the zone's pcp lists (blocks are 512-aligned).
+        func order9OnPCP() -> [PFN] {
+            stride(from: m.zones[z].startPFN, to: m.zones[z].endPFN, by: 512).filter {
+                m.memmap.kind($0) == .pcp && m.memmap.order($0) == order9
+            }
+        }
+        let waiting = try XCTUnwrap(order9OnPCP().first)
+        XCTAssertEqual(order9OnPCP().count, 1)
+        XCTAssertNotEqual(waiting, s32.start)
+        XCTAssertEqual(m.pageblockMigrateType(waiting), .unmovable)
+
+        m.setMaxHugePages(hstate: 0, count: 2)
+        XCTAssertEqual(m.hugetlb.hstates[0].nrHugePages, 2)
+        XCTAssertEqual(m.zones[z].fast.pcpCount(unmovableTHP), 1, "still waiting")
+        XCTAssertTrue(order9OnPCP().contains(waiting))
+        try m.verify()
+
+        // The next memmap takes it, without touching the buddy.
+        let free = m.zones[z].freePages
+        try m.addMemory(node: 0, startBytes: base + blockBytes, sizeBytes: blockBytes)
+        XCTAssertEqual(m.sectionMemmapOf(33)?.start, waiting)
+        XCTAssertEqual(m.zones[z].freePages, free)
+        XCTAssertEqual(m.zones[z].fast.pcpCount(unmovableTHP), 0)
         try m.verify()
     }
 

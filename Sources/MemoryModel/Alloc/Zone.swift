@@ -267,10 +267,11 @@ public struct FreeArea: RandomAccessCollection, Sendable {
 }
 
 /// Per-cpu page lists (`struct per_cpu_pages`) of one zone. 6.1 keeps orders 0–3 per
-/// pcp migratetype plus one list for pageblock order (THP), 13 lists in all. The lists
-/// themselves live in the zone's `ZoneLists`.
+/// pcp migratetype plus two lists for pageblock order (THP; NR_PCP_THP is 2 in Debian's 6.1
+/// source, include/linux/mmzone.h), one for movable blocks and one for unmovable and
+/// reclaimable ones: 14 lists in all. The lists themselves live in the zone's `ZoneLists`.
 public struct PerCPUPages: Sendable {
-    public static let listCount = 13
+    public static let listCount = 14
     /// Pages on all lists.
     public var count = 0
     public var high = 0
@@ -285,13 +286,16 @@ public struct PerCPUPages: Sendable {
 
     public init() {}
 
-    /// `order_to_pindex`: which list holds pages of this order and migratetype.
+    /// `order_to_pindex`: which list holds pages of this order and migratetype. Pageblock
+    /// order goes to NR_LOWORDER_PCP_LISTS (12) + movable: a movable THP or huge page never
+    /// takes the unmovable block a vmemmap or slab refill left on the list.
     @inlinable public static func index(order: Int, migrateType: MigrateType) -> Int? {
         if order <= 3 { return order * 3 + Int(migrateType.rawValue) }
-        if order == Geometry.pageblockOrder { return 12 }
+        if order == Geometry.pageblockOrder { return migrateType == .movable ? 13 : 12 }
         return nil
     }
-    @inlinable public static func order(ofIndex index: Int) -> Int { index == 12 ? Geometry.pageblockOrder : index / 3 }
+    /// `pindex_to_order`.
+    @inlinable public static func order(ofIndex index: Int) -> Int { index >= 12 ? Geometry.pageblockOrder : index / 3 }
 }
 
 /// `struct zone`: the pages of one node in one zone type.
