@@ -17,40 +17,75 @@ import MemoryModel
 ///   drops a removed node's dentry at once.
 final class NodeIDs: @unchecked Sendable {
     private let mutex = KernelLock()
-    private var pathsByID: [UInt64: String] = [FUSEConst.rootID: "/"]
-    private var idsByPath: [String: UInt64] = ["/": FUSEConst.rootID]
-    private var nextID: UInt64 = 2
+    /// Each node the kernel holds, by ID (IDs are handed out from 1 up, so an array).
+    private var nodes: [Node?] = [nil, Node(path: "/")]
+    /// The IDs of each directory's children by name: a request names a parent's ID and a
+    /// short name, so no path is built or hashed to find one.
+    private var children: [Child: UInt64] = [:]
+
+    private struct Child: Hashable {
+        var parent: UInt64
+        var name: String
+    }
+
+    private struct Node {
+        var path: String
+    }
 
     /// The path of a node ID the kernel holds.
-    func path(_ id: UInt64) -> String? { mutex.withLock { pathsByID[id] } }
+    func path(_ id: UInt64) -> String? { mutex.withLock { pathLocked(id) } }
 
-    /// The ID of `path` if the kernel was given one.
-    func existing(_ path: String) -> UInt64? { mutex.withLock { idsByPath[path] } }
+    private func pathLocked(_ id: UInt64) -> String? { id < nodes.count ? nodes[Int(id)]?.path : nil }
 
-    /// The ID of `path`, made on first use. IDs are path-based and never reused: a removed
-    /// block's directory simply stops resolving (ENOENT), as a stale sysfs dentry does.
-    func identify(_ path: String) -> UInt64 { mutex.withLock { identifyLocked(path) } }
+    /// The ID of `path` if the kernel was given one (each component looked up from the root).
+    func existing(_ path: String) -> UInt64? {
+        mutex.withLock {
+            var id = FUSEConst.rootID
+            for name in path.split(separator: "/") {
+                guard let c = children[Child(parent: id, name: String(name))] else { return nil }
+                id = c
+            }
+            return id
+        }
+    }
 
-    /// `identify` of each path, in order, under one lock (a directory listing's entries).
-    func identify(_ paths: [String]) -> [UInt64] { mutex.withLock { paths.map(identifyLocked) } }
+    /// The ID of `name` in directory `parent` if the kernel was given one.
+    func existing(_ name: String, in parent: UInt64) -> UInt64? {
+        mutex.withLock { children[Child(parent: parent, name: name)] }
+    }
 
-    private func identifyLocked(_ path: String) -> UInt64 {
-        if let id = idsByPath[path] { return id }
-        let id = nextID
-        nextID += 1
-        idsByPath[path] = id
-        pathsByID[id] = path
-        return id
+    /// The ID and path of `name` in directory `parent`, made on first use; nil when the
+    /// parent is unknown. IDs are never reused: a removed block's directory simply stops
+    /// resolving (ENOENT), as a stale sysfs dentry does.
+    func identify(_ name: String, in parent: UInt64) -> (id: UInt64, path: String)? {
+        mutex.withLock {
+            guard let dir = pathLocked(parent) else { return nil }
+            return identifyLocked(name, in: parent, dir)
+        }
+    }
+
+    /// `identify` of each name of one directory, in order, under one lock (a directory
+    /// listing's entries).
+    func identify(_ names: [String], in parent: UInt64, path dir: String) -> [(id: UInt64, path: String)] {
+        mutex.withLock { names.map { identifyLocked($0, in: parent, dir) } }
+    }
+
+    private func identifyLocked(_ name: String, in parent: UInt64, _ dir: String) -> (id: UInt64, path: String) {
+        let key = Child(parent: parent, name: name)
+        if let id = children[key] { return (id, nodes[Int(id)]!.path) }
+        let id = UInt64(nodes.count)
+        let path = dir == "/" ? "/" + name : dir + "/" + name
+        nodes.append(Node(path: path))
+        children[key] = id
+        return (id, path)
     }
 
     /// The node directories the kernel has seen (where a removed block's link must go too).
     func nodeDirectories() -> [(id: UInt64, path: String)] {
-        mutex.withLock {
-            idsByPath.compactMap { path, id in
-                path.hasPrefix(NodeIDs.nodeDirectory + "/node")
-                    && !path.dropFirst(NodeIDs.nodeDirectory.count + 1)
-                        .contains("/")
-                    ? (id, path) : nil
+        guard let dir = existing(NodeIDs.nodeDirectory) else { return [] }
+        return mutex.withLock {
+            children.compactMap { child, id in
+                child.parent == dir && child.name.hasPrefix("node") ? (id, nodes[Int(id)]!.path) : nil
             }
         }
     }

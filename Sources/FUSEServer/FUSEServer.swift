@@ -32,7 +32,7 @@ private func hostErrno() -> Errno { Errno(rawValue: errno) }
 /// thread of its own, so a write that blocks (an offline spinning on pages that never migrate,
 /// as it would in the kernel until the writer gets a signal) leaves readers and other writers
 /// served. A signal to the blocked writer reaches us as FUSE_INTERRUPT and ends its offline
-/// with EINTR, exactly when the kernel's would end. Node IDs are path-based and never reused: a memory block that is removed simply stops
+/// with EINTR, exactly when the kernel's would end. Node IDs are given per name in a directory and never reused: a memory block that is removed simply stops
 /// resolving (ENOENT), as a stale sysfs dentry does.
 public final class FUSEServer: @unchecked Sendable {
     public let fs: KernelFS
@@ -64,6 +64,8 @@ public final class FUSEServer: @unchecked Sendable {
     /// buffer), so reads in several chunks see one consistent snapshot.
     private struct Handle {
         var path: String
+        /// The node ID the kernel opened it by.
+        var node: UInt64
         var snapshot: [UInt8]?
         /// An open directory's names, listed at its first readdir (and again at offset 0);
         /// later requests page through them by offset.
@@ -214,7 +216,8 @@ public final class FUSEServer: @unchecked Sendable {
             let path = join(parent, name)
             do {
                 let (node, o) = try fs.lookupWithAttributes(path)
-                let id = ids.identify(path)
+                // An ID only for a name that exists (ENOENT leaves none behind).
+                guard let id = ids.identify(name, in: nodeID)?.id else { reply(unique, error: .ENOENT); return }
                 var w = FUSEWriter()
                 attributes(node, path: path, id: id, override: o).writeEntry(to: &w, nodeID: id)
                 reply(unique, w.bytes)
@@ -240,7 +243,7 @@ public final class FUSEServer: @unchecked Sendable {
             if noOpendir { reply(unique, error: .ENOSYS); return }
             guard let path = ids.path(nodeID) else { reply(unique, error: .ENOENT); return }
             guard case .directory? = try? fs.lookup(path) else { reply(unique, error: .ENOTDIR); return }
-            replyOpen(unique, Handle(path: path), flags: 0)
+            replyOpen(unique, Handle(path: path, node: nodeID), flags: 0)
         case .read: read(unique, &r)
         case .write: write(unique, &r, pid: pid)
         case .readdir, .readdirplus: readdir(unique, nodeID, &r, plus: op == .readdirplus)
@@ -347,7 +350,7 @@ public final class FUSEServer: @unchecked Sendable {
             // Only a file open for writing has anything to apply at close (a gathered sysctl
             // write): the others need no FUSE_FLUSH round trip.
             let flags = FUSEConst.fopenDirectIO | (wantsWrite ? 0 : FUSEConst.fopenNoFlush)
-            replyOpen(unique, Handle(path: path, binary: direct), flags: flags)
+            replyOpen(unique, Handle(path: path, node: nodeID, binary: direct), flags: flags)
         } catch { reply(unique, error: errnoValue(error)) }
     }
 
@@ -477,7 +480,7 @@ public final class FUSEServer: @unchecked Sendable {
             // the listing (`ListedDirectories`): it is noted before it is made, so a write
             // that changes it afterwards takes it back.
             guard let path = ids.path(nodeID) else { reply(unique, error: .ENOENT); return }
-            h = Handle(path: path, entries: listings[nodeID])
+            h = Handle(path: path, node: nodeID, entries: listings[nodeID])
         } else {
             guard let open = handles[fh] else { reply(unique, error: .EBADF); return }
             h = open
@@ -493,6 +496,7 @@ public final class FUSEServer: @unchecked Sendable {
             if fh != 0 { handles[fh]?.entries = entries }
         }
         var w = FUSEWriter()
+        let blockDirectory = Self.isBlockDirectory(h.path)
         let entrySize = { (name: String) in ((24 + name.utf8.count + 7) & ~7) + (plus ? FUSEConst.entryOutSize : 0) }
         var i = offset
         while i < entries.count {
@@ -507,24 +511,22 @@ public final class FUSEServer: @unchecked Sendable {
             if end == i { break }
             let first = Swift.max(i, 2)  // . and .. are the directory itself and its parent
             let names = first < end ? Array(entries[first..<end]) : []
-            let paths = names.map { join(h.path, $0) }
             let found = fs.lookupChildren(of: h.path, names)
-            let present = zip(paths, found).compactMap { $1 == nil ? nil : $0 }
-            var presentIDs = ids.identify(present)[...]
+            let present = zip(names, found).compactMap { $1 == nil ? nil : $0 }
+            var presentIDs = ids.identify(present, in: h.node, path: h.path)[...]
             for k in i..<end {
                 let name = entries[k]
-                var node: KernelNode?, o: AttributeOverride?, path = h.path, id: UInt64
-                if k < 2 {
-                    id = ids.existing(h.path) ?? FUSEConst.rootID
-                } else {
+                var node: KernelNode?, o: AttributeOverride?, path = h.path, id = h.node
+                if k >= 2 {
                     guard let entry = found[k - first] else { continue }
-                    (node, o, path, id) = (entry.node, entry.override, paths[k - first], presentIDs.popFirst()!)
+                    (node, o) = (entry.node, entry.override)
+                    (id, path) = presentIDs.popFirst()!
                 }
                 if plus {
-                    if let node {
+                    if let node, !blockDirectory || Self.blockListingCarries(name) {
                         attributes(node, path: path, id: id, override: o).writeEntry(to: &w, nodeID: id)
                     } else {
-                        w.zeros(FUSEConst.entryOutSize)  // nodeid 0: no entry for . and ..
+                        w.zeros(FUSEConst.entryOutSize)  // nodeid 0: no entry (. and .., `blockListingCarries`)
                     }
                 }
                 let nameBytes = Array(name.utf8)
@@ -549,6 +551,22 @@ public final class FUSEServer: @unchecked Sendable {
 
     // MARK: - Helpers
 
+    /// Whether a READDIRPLUS reply of a memory block's directory gives `name` its entry (node
+    /// ID and attributes) or leaves it to a LOOKUP when used (nodeid 0, which
+    /// fuse_direntplus_link skips; other directories give every entry): the kernel
+    /// makes a dentry and an inode for every entry given, and in a memory block's directory
+    /// that was a third of lsmem's CPU time over a 16 TiB guest, for names nobody opens.
+    /// lsmem lists each block's directory for its `nodeN` link and then reads only
+    /// `valid_zones` (`removable` and `state` are looked up before), so only that one is
+    /// given there. What the reader sees is the same either way.
+    static func blockListingCarries(_ name: String) -> Bool { name == "valid_zones" }
+
+    /// Whether `path` is a memory block's directory (`/sys/devices/system/memory/memoryN`).
+    static func isBlockDirectory(_ path: String) -> Bool {
+        let dir = NodeIDs.memoryDirectory + "/memory"
+        return path.hasPrefix(dir) && !path.utf8.dropFirst(dir.utf8.count).contains(UInt8(ascii: "/"))
+    }
+
     private func join(_ dir: String, _ name: String) -> String { dir == "/" ? "/" + name : dir + "/" + name }
 
     /// How long the kernel may keep a node's attributes (`NodeIDs`): the root's not at all,
@@ -567,7 +585,7 @@ public final class FUSEServer: @unchecked Sendable {
             [ids.existing(NodeIDs.memoryDirectory).map { (id: $0, path: NodeIDs.memoryDirectory) }].compactMap { $0 }
             + ids.nodeDirectories()
         for parent in parents {
-            for name in names where ids.existing(join(parent.path, name)) != nil {
+            for name in names where ids.existing(name, in: parent.id) != nil {
                 // fuse_notify_inval_entry_out: parent, namelen, flags; then the name and a NUL.
                 var w = FUSEWriter()
                 w.u64(parent.id); w.u32(UInt32(name.utf8.count)); w.u32(0)

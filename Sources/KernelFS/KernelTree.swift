@@ -302,12 +302,20 @@ public final class KernelFS: @unchecked Sendable {
     }
 
     static func lookup(_ comps: [String], machine: Machine) throws -> KernelNode {
+        try lookup(comps, in: areas, machine: machine)
+    }
+
+    /// `lookup` asking only `candidates` (the areas that can serve a path under some
+    /// directory, `areas(under:)`).
+    private static func lookup(_ comps: [String], in candidates: [any KernelFileArea.Type], machine: Machine) throws
+        -> KernelNode
+    {
         // Several areas may share a mount point (/proc/sys/vm has the allocator's and
         // hugetlb's files): their directories merge. Directories above the mount points are
         // synthesized from them. No directory is listed here (`DirectoryEntries`).
         var entries: DirectoryEntries?
         func merge(_ e: DirectoryEntries) { entries = entries.map { $0.merging(e) } ?? e }
-        for area in areas {
+        for area in candidates {
             let mp = area.mountPoint
             if comps.count >= mp.count, comps.starts(with: mp) {
                 switch area.lookup(comps[mp.count...], machine: machine) {
@@ -321,6 +329,15 @@ public final class KernelFS: @unchecked Sendable {
         }
         guard let entries else { throw KernelError(.noSuchFileOrDirectory) }
         return .directory(entries)
+    }
+
+    /// The areas that can serve a path below `dir` (its children's lookups ask only them, in
+    /// `areas`' order): those mounted at or above it, and those mounted below it.
+    static func areas(under dir: [String]) -> [any KernelFileArea.Type] {
+        areas.filter { area in
+            let mp = area.mountPoint
+            return mp.count <= dir.count ? dir.starts(with: mp) : mp.starts(with: dir)
+        }
     }
 
     /// The guest's path walk of `comps`: tells the machine how many leading names exist, so
@@ -500,9 +517,12 @@ public final class KernelFS: @unchecked Sendable {
             forgetAttributesOfRemovedBlocks()
             let base = KernelFS.components(dir)
             let prefix = dir == "/" ? "/" : dir + "/"
+            let candidates = KernelFS.areas(under: base)
+            var comps = base + [""]
             return names.map { name in
-                guard let node = try? KernelFS.lookup(base + [name], machine: m) else { return nil }
-                return (node, attributeOverrides[prefix + name])
+                comps[base.count] = name
+                guard let node = try? KernelFS.lookup(comps, in: candidates, machine: m) else { return nil }
+                return (node, attributeOverrides.isEmpty ? nil : attributeOverrides[prefix + name])
             }
         }
     }

@@ -84,6 +84,25 @@ public enum MemorySysfsArea: KernelFileArea {
         }
     }
 
+    /// The block number of a `memoryN` name, N in decimal as the kernel writes it (no sign,
+    /// no leading zero); nil for any other name. Read off the UTF-8 bytes: every path under
+    /// a block is looked up through its directory's name.
+    static func blockID(_ name: String) -> Int? {
+        var name = name
+        return name.withUTF8 { b -> Int? in
+            let prefix = "memory".utf8
+            guard b.count > prefix.count, b.count <= prefix.count + 18, b.starts(with: prefix) else { return nil }
+            let digits = b[prefix.count...]
+            if digits.first == UInt8(ascii: "0") && digits.count > 1 { return nil }
+            var id = 0
+            for c in digits {
+                guard c >= UInt8(ascii: "0"), c <= UInt8(ascii: "9") else { return nil }
+                id = id * 10 + Int(c - UInt8(ascii: "0"))
+            }
+            return id
+        }
+    }
+
     public static func lookup(_ relative: ArraySlice<String>, machine m: Machine) -> KernelNode? {
         guard let first = relative.first else {
             return .directory(
@@ -97,8 +116,7 @@ public enum MemorySysfsArea: KernelFileArea {
             if let f = rootFiles[first] { return .file(f) }
             if first == "probe" && m.hotplug.probeInterface { return .file(probeFile) }
         }
-        guard first.hasPrefix("memory"), let id = Int(first.dropFirst(6)), String(id) == first.dropFirst(6),
-            let mem = m.blocks[id]
+        guard let id = blockID(first), let mem = m.blocks[id]
         else { return nil }
         if relative.count == 1 { return .directory(.fixed(blockFileNames + ["node\(mem.node)"])) }
         guard relative.count == 2 else { return nil }

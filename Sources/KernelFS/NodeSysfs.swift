@@ -47,8 +47,7 @@ public enum NodeSysfsArea: KernelFileArea {
         let name = relative[relative.startIndex + 1]
         if let f = files[name] { return .file(f) }
         // register_memory_block_under_node: the block's link is in its own node's directory.
-        guard name.hasPrefix("memory"), let id = Int(name.dropFirst(6)), String(id) == name.dropFirst(6),
-            m.blocks[id]?.node == nid
+        guard let id = MemorySysfsArea.blockID(name), m.blocks[id]?.node == nid
         else { return nil }
         return .symlink("../../memory/memory\(id)")
     }

@@ -124,16 +124,62 @@ final class FUSEProtocolTests: XCTestCase {
         XCTAssertThrowsError(try fs.lookup("/sys/devices/system/memory/memory33"))
     }
 
+    /// The ID of `path`, each component identified in its parent as LOOKUPs would.
+    private func identify(_ ids: NodeIDs, _ path: String) -> UInt64 {
+        var id = FUSEConst.rootID
+        for name in path.split(separator: "/") { id = ids.identify(String(name), in: id)!.id }
+        return id
+    }
+
     func testNodeDirectoriesAreTheNodesOnly() {
         let ids = NodeIDs()
         for p in [
             "/sys/devices/system/node", "/sys/devices/system/node/node0", "/sys/devices/system/node/node0/memory3",
             "/sys/devices/system/node/node1", "/sys/devices/system/node/possible", "/sys/devices/system/memory"
-        ] { _ = ids.identify(p) }
+        ] { _ = identify(ids, p) }
         XCTAssertEqual(
             ids.nodeDirectories().map(\.path).sorted(),
             ["/sys/devices/system/node/node0", "/sys/devices/system/node/node1"])
-        XCTAssertEqual(ids.path(ids.identify("/sys/devices/system/memory")), "/sys/devices/system/memory")
+        XCTAssertEqual(ids.path(identify(ids, "/sys/devices/system/memory")), "/sys/devices/system/memory")
+    }
+
+    /// IDs are handed out once per name in its directory, in order of first use, and found
+    /// again by path or by parent and name; an unknown parent or name has none.
+    func testNodeIDsByParentAndName() throws {
+        let ids = NodeIDs()
+        let memory = identify(ids, "/sys/devices/system/memory")
+        XCTAssertEqual(memory, 5)  // sys 2, devices 3, system 4
+        let listed = ids.identify(["memory0", "memory1", "memory0"], in: memory, path: "/sys/devices/system/memory")
+        XCTAssertEqual(listed.map(\.id), [6, 7, 6])
+        XCTAssertEqual(
+            listed.map(\.path),
+            [
+                "/sys/devices/system/memory/memory0", "/sys/devices/system/memory/memory1",
+                "/sys/devices/system/memory/memory0"
+            ])
+        XCTAssertEqual(ids.identify("memory1", in: memory)?.id, 7)
+        XCTAssertEqual(ids.existing("/sys/devices/system/memory/memory1"), 7)
+        XCTAssertEqual(ids.existing("/"), FUSEConst.rootID)
+        XCTAssertNil(ids.existing("/sys/devices/system/memory/memory2"))
+        XCTAssertEqual(ids.existing("memory0", in: memory), 6)
+        XCTAssertNil(ids.existing("memory0", in: 6))
+        XCTAssertNil(ids.identify("x", in: 99))  // a parent the kernel was never given
+        XCTAssertEqual(ids.identify("sys", in: FUSEConst.rootID)?.path, "/sys")
+        XCTAssertNil(ids.path(99))
+        XCTAssertNil(ids.path(0))
+    }
+
+    /// READDIRPLUS of a memory block's directory gives only `valid_zones` its entry; every
+    /// other directory gives all of them.
+    func testBlockListingCarriesValidZonesOnly() {
+        XCTAssertTrue(FUSEServer.isBlockDirectory("/sys/devices/system/memory/memory12"))
+        XCTAssertFalse(FUSEServer.isBlockDirectory("/sys/devices/system/memory"))
+        XCTAssertFalse(FUSEServer.isBlockDirectory("/sys/devices/system/memory/memory12/power"))
+        XCTAssertFalse(FUSEServer.isBlockDirectory("/sys/devices/system/node/node0"))
+        XCTAssertTrue(FUSEServer.blockListingCarries("valid_zones"))
+        for name in ["state", "removable", "online", "phys_index", "phys_device", "uevent", "subsystem", "node0"] {
+            XCTAssertFalse(FUSEServer.blockListingCarries(name), name)
+        }
     }
 
     func testOpcodeNumbersMatchFuseH() {

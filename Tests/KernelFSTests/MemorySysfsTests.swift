@@ -365,6 +365,48 @@ final class MemorySysfsTests: XCTestCase {
         try m.verify()
     }
 
+    /// `memoryN` as the kernel names a block: decimal, no sign, no leading zero.
+    func testBlockIDParsesTheKernelsNamesOnly() {
+        XCTAssertEqual(MemorySysfsArea.blockID("memory0"), 0)
+        XCTAssertEqual(MemorySysfsArea.blockID("memory12"), 12)
+        XCTAssertEqual(MemorySysfsArea.blockID("memory8191"), 8191)
+        for name in [
+            "memory", "memory012", "memory00", "memory+1", "memory-1", "memory1x", "memoryx", "memor1",
+            "Memory1", "memory 1", "memory1234567890123456789"
+        ] {
+            XCTAssertNil(MemorySysfsArea.blockID(name), name)
+        }
+    }
+
+    /// `lookupChildren` (a READDIRPLUS reply's lookups, which ask only the areas that can
+    /// serve the directory) finds what one `lookup` per path finds, in every kind of directory:
+    /// the root, one above the mount points, a mount point two areas share, a block's, a node's.
+    func testLookupChildrenAgreesWithLookup() throws {
+        let (_, fs) = try boot(
+            MachineConfig(
+                memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4,
+                dimms: [DIMMConfig(id: "dimm1", sizeBytes: 256 << 20)]))
+        func describe(_ node: KernelNode?) -> String {
+            switch node {
+            case nil: return "none"
+            case .directory?: return "dir"
+            case .symlink(let t)?: return "link " + t
+            case .file(let f)?: return "file \(f.mode)"
+            }
+        }
+        for dir in [
+            "/", "/sys", "/sys/devices/system", "/proc/sys/vm", "/sys/devices/system/memory",
+            "/sys/devices/system/memory/memory33", "/sys/devices/system/node/node0", "/sys/kernel/mm/hugepages"
+        ] {
+            let names = try fs.list(dir) + ["nope", "memory999", "memory033"]
+            XCTAssertGreaterThan(names.count, 3, dir)
+            let found = fs.lookupChildren(of: dir, names).map { describe($0?.node) }
+            let one = names.map { describe(try? fs.lookup((dir == "/" ? "" : dir) + "/" + $0)) }
+            XCTAssertEqual(found, one, dir)
+            XCTAssertEqual(found.suffix(3), ["none", "none", "none"], dir)
+        }
+    }
+
     func testNodeDirectory() throws {
         let (_, fs) = try boot(
             MachineConfig(
