@@ -17,7 +17,7 @@ extension NodeSysfsArea {
     static func nodeFiles(_ nid: Int) -> [String: KernelFile] {
         [
             "meminfo": .readOnly { nodeMeminfo($0, nid) },
-            "numastat": .readOnly { _ in numastat() },
+            "numastat": .readOnly { numastat($0, nid) },
             "vmstat": .readOnly { nodeVmstat($0, nid) },
             "distance": .readOnly { distance($0, nid) },
             "cpumap": .readOnly { _ in nid == 0 ? "1\n" : "0\n" },
@@ -33,11 +33,13 @@ extension NodeSysfsArea {
         possible(m).map { String(m.distance(nid, $0)) }.joined(separator: " ") + "\n"
     }
 
-    /// `node_read_numastat`: NUMA allocation events, which the model does not count (0, as
-    /// /proc/vmstat's numa_* lines).
-    static func numastat() -> String {
-        ["numa_hit", "numa_miss", "numa_foreign", "interleave_hit", "local_node", "other_node"]
-            .map { "\($0) 0\n" }.joined()
+    /// `node_read_numastat`: the NUMA allocation events of the node's zones, under the
+    /// names the file has kept since before /proc/vmstat's numa_* lines.
+    static func numastat(_ m: Machine, _ nid: Int) -> String {
+        zip(
+            ["numa_hit", "numa_miss", "numa_foreign", "interleave_hit", "local_node", "other_node"],
+            m.numaEvents(node: nid).values
+        ).map { "\($0) \($1)\n" }.joined()
     }
 
     /// `node_read_vmstat`: zone items summed over the node's zones, the NUMA events, the
@@ -54,7 +56,7 @@ extension NodeSysfsArea {
         }
         var s = ""
         for (k, v) in zoneItems { s += "\(k) \(v)\n" }
-        for k in ProcViews.numaStatNames { s += "\(k) 0\n" }
+        for (k, v) in zip(ProcViews.numaStatNames, m.numaEvents(node: nid).values) { s += "\(k) \(v)\n" }
         for (k, v) in ProcViews.nodeStatItems(m, node: nid) { s += "\(k) \(v)\n" }
         return s
     }

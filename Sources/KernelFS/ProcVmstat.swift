@@ -10,9 +10,9 @@ import MemoryModel
 // the dirty thresholds (computed), allocstall_normal/_movable, pgsteal_kswapd/_direct
 // (pgscan_* and pgsteal_file mirror them: the model's reclaim takes every page it scans),
 // drop_pagecache, drop_slab, oom_kill, pgmigrate_success/_fail, compact_stall/_fail/_success,
-// htlb_buddy_alloc_success/_fail. nr_mapped is the meminfo calibration. Everything else
-// (numa_*, pgalloc_*, pgfree, pgfault, workingset_*, thp_*, ...) is 0: the model has no
-// processes, page faults, swap or per-CPU event counters.
+// htlb_buddy_alloc_success/_fail, the numa_* events (NumaEvents.swift). nr_mapped is the
+// meminfo calibration. Everything else (pgalloc_*, pgfree, pgfault, workingset_*, thp_*, ...)
+// is 0: the model has no processes, page faults or swap.
 
 extension ProcViews {
     /// `enum zone_stat_item` for one zone.
@@ -33,7 +33,7 @@ extension ProcViews {
         ]
     }
 
-    /// `enum numa_stat_item` (events the model does not count).
+    /// `enum numa_stat_item` (`NumaEvents`, counted by the model's `zoneStatistics`).
     static let numaStatNames = ["numa_hit", "numa_miss", "numa_foreign", "numa_interleave", "numa_local", "numa_other"]
 
     /// `enum node_stat_item`, in pages (kernel stacks in kB; THP items in THPs).
@@ -164,7 +164,7 @@ extension ProcViews {
             for (i, it) in items.enumerated() { zoneTotals[i] += it.1 }
         }
         v += zip(names, zoneTotals).map { ($0, $1) }
-        v += numaStatNames.map { ($0, 0) }
+        v += zip(numaStatNames, m.numaEvents().values).map { ($0, $1) }
         v += nodeStatItems(m, node: nil)
         let dirty = m.dirtyLimits()
         v += [("nr_dirty_threshold", dirty.threshold), ("nr_dirty_background_threshold", dirty.background)]
@@ -220,7 +220,9 @@ extension ProcViews {
                 s += "\n        protection: (" + zone.lowmemReserve.map(String.init).joined(separator: ", ") + ")"
                 guard zone.isPopulated else { s += "\n"; continue }
                 for (name, v) in zoneStatItems(m, zone: z) { s += "\n      \(ljust(name, 12)) \(v)" }
-                for name in numaStatNames { s += "\n      \(ljust(name, 12)) 0" }
+                for (name, v) in zip(numaStatNames, m.numaEvents(zone: z).values) {
+                    s += "\n      \(ljust(name, 12)) \(v)"
+                }
                 s += "\n  pagesets"
                 let threshold = m.statThreshold(zone: z)
                 for cpu in 0..<Swift.max(m.cpus, 1) {

@@ -116,7 +116,10 @@ final class BootLayoutTests: XCTestCase {
         XCTAssertEqual(a.kernelStack * 4, 752)
         XCTAssertEqual(a.pageTables * 4, 80)
         XCTAssertEqual(Double(a.shmem * 4), 1964, accuracy: 20)
-        XCTAssertEqual(a.anon * 4, 264)
+        // The runner's guest faults its buffers in lazily: tests/conformance/a-baseline.kernel.txt
+        // (6.1.0-57, the runner's initramfs) reads AnonPages=168 kB at its first dump, most
+        // first dumps 172 (BootProfile.anonPages), the older captures' runner 264.
+        XCTAssertEqual(Double(a.anon * 4), 168, accuracy: 8)
         // MemTotal=917440 kB = DMA + DMA32 managed
         XCTAssertEqual((z(l, 0, .dma).managedPages + z(l, 0, .dma32).managedPages) * 4, 917440)
     }

@@ -336,6 +336,8 @@ extension Machine {
         let mt = gfp.migrateType
         var noFragment = level == .low && allocNoFragment(zonelist: zonelist)
         let preferredNode = zonelist.first.map { zones[$0].node } ?? 0
+        // ac.preferred_zoneref: the first zone of the (nodemask-filtered) zonelist with pages.
+        let preferredZone = zonelist.first { zones[$0].managedPages > 0 } ?? zonelist.first ?? 0
         retry: while true {
             for z in zonelist where zones[z].managedPages > 0 {
                 // Moving to a remote node: locality beats fragmentation avoidance.
@@ -350,7 +352,10 @@ extension Machine {
                 }
                 let page = rmqueue(z, order: order, mt: mt, noFragment: noFragment)
                 rmqueueBoostCheck(z, gfp: gfp)
-                if let pfn = page { return (pfn, z) }
+                if let pfn = page {
+                    zoneStatistics(z, preferredZone: preferredZone)
+                    return (pfn, z)
+                }
             }
             guard noFragment else { return nil }
             noFragment = false
@@ -421,7 +426,9 @@ extension Machine {
     /// NR_FREE_PAGES, so one low-watermark check holds for all). Takes up to `max` blocks,
     /// calling `take` with each head in the order single allocations would return them; stops
     /// where the list runs dry (the next allocation refills it through the full path).
-    func allocFromPCPRun(_ z: Int, order: Int, gfp: GFP, kind: PageKind, max: Int, take: (PFN) -> Void) -> Int {
+    func allocFromPCPRun(
+        _ z: Int, order: Int, gfp: GFP, kind: PageKind, max: Int, preferredZone pz: Int? = nil, take: (PFN) -> Void
+    ) -> Int {
         guard max > 0, Machine.pcpAllowed(order: order), zones[z].pcp.high > 0,
             let li = PerCPUPages.index(order: order, migrateType: gfp.migrateType)
         else { return 0 }
@@ -430,7 +437,11 @@ extension Machine {
         guard n > 0, zoneWatermarkOK(z, order: order, mark: mark(z, .low), highestZone: gfp.highestZone) else {
             return 0
         }
+        // Each is one rmqueue call, counted by zone_statistics against the zonelist's
+        // preferred zone (the caller's; `z` itself when it does not say).
+        let preferredZone = pz ?? z
         for _ in 0..<n {
+            zoneStatistics(z, preferredZone: preferredZone)
             zones[z].pcp.freeFactor >>= 1
             let pfn = Int(store.pcpRemoveFirst(li))
             zones[z].pcp.count -= 1 << order

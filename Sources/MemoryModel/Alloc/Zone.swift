@@ -330,6 +330,11 @@ public struct Zone: Sendable {
     public var boostedWatermark = false
     /// Allocated pages by PageKind raw value (zone vmstat counters).
     public var kindPages = [Int](repeating: 0, count: PageKind.allCases.count)
+    /// NUMA allocation events (`zone_statistics`, NumaEvents.swift).
+    public var numaEvents = NumaEvents()
+    /// Of the zone's shmem pages, those on the active anon LRU (`LRUCounters`): the
+    /// initramfs pages the guest's programs use, activated at boot.
+    public var activeShmem = 0
 
     public init(node: Int, type: ZoneType) {
         self.node = node; self.type = type

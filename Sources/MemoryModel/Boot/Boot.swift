@@ -58,6 +58,7 @@ extension Machine {
         m.kswapdStarted = true
         for r in ReservedRange.inLateFreeOrder(layout.reserved) { m.freeReservedPages(r.range) }
         m.allocateBootMemory(layout.bootAllocations, phase: .userspace)
+        m.setBootNumaEvents(layout.bootAllocations)
         m.allocateGuestPrefault(config.guestPrefaultPages)
         // virtio_mem (a module the runner loads before the first step) probes its devices
         // and plugs what they request already.
@@ -126,6 +127,7 @@ extension Machine {
                 if name.hasPrefix("init:") { owners.slots[id]?.oomUnkillable = true }
                 allocate(owner: id, blocks: n)
                 if name == "kernel:kvfree_rcu_cache" { adoptKvfreeRCUCache(owner: id) }
+                if name == "rootfs:initramfs" { activateShmem(owner: id, pages: a.activeShmem) }
             }
         }
         // Pages freed late in boot sit on the per-cpu lists when user space starts: the
@@ -203,4 +205,20 @@ enum BootAllocationPhase {
     case rootfs
     /// init and its children, after free_initrd_mem and free_initmem.
     case userspace
+}
+
+extension Machine {
+    /// The initramfs pages the guest's programs use get activated (`mark_page_accessed` on
+    /// their second use): the first `pages` of the unpacked rootfs, booked per zone
+    /// (`Zone.activeShmem`, read by `lruCounters`).
+    func activateShmem(owner id: Int, pages: Int) {
+        guard let o = owners[id] else { return }
+        var left = pages
+        for i in o.blocks.indices where left > 0 {
+            guard let z = zoneIndex(ofPFN: o.blocks[i]) else { continue }
+            let n = Swift.min(left, 1 << o.order)
+            zones[z].activeShmem += n
+            left -= n
+        }
+    }
 }

@@ -241,6 +241,8 @@ public struct BootAllocations: Sendable, Equatable {
     public var pageTables = 0
     /// The unpacked initramfs in rootfs (meminfo Shmem).
     public var shmem = 0
+    /// Of `shmem`, the pages on the active anon list (`BootProfile.activeShmemPages`).
+    public var activeShmem = 0
     public var anon = 0
     /// Other unmovable kernel memory (vmalloc areas, hash tables, ftrace, percpu chunks).
     public var kernel = 0
@@ -280,6 +282,9 @@ public struct BootAllocations: Sendable, Equatable {
         }
         return out.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
+    /// NUMA events of the boot's allocation calls (`BootProfile.numaBoot*`): numa_hit, of
+    /// which numa_interleave and the user pages' calls (`Machine.setBootNumaEvents`).
+    public var numaCalls = 0, numaInterleaveHits = 0, numaMovableCalls = 0
     /// memmap of cold-plugged DIMMs the kernel added at boot (512 pages a section), allocated
     /// from their node's kernel zones by the hot-add path, not included in the kinds above.
     public var coldPlugMemmap = 0

@@ -66,7 +66,16 @@ public struct BootProfile: Sendable, Equatable {
     public var kmallocLargePages = 306
     public var kernelStackPages = 188  // KernelStack 752 kB
     public var pageTablePages = 20  // PageTables 80 kB
-    public var anonPages = 66  // AnonPages 264 kB
+    /// init's, the shell's and the runner's anonymous pages when the first step runs (the
+    /// runner faults its buffers in lazily): the fixtures' first meminfo dumps on 6.1.0-57 read
+    /// AnonPages 164-192 kB, 172 kB in most (a-baseline 168, boot-2g 180, boot-4g/8g 172,
+    /// pool-grow-until-fail-1g 192 and 188 at its last step, nr_anon_pages 46 and 45 at its first).
+    public var anonPages = 43
+    /// Of the unpacked initramfs (shmem), the pages on the active anon list when user space
+    /// looks (`LRUCounters`): zoneinfo's nr_active_anon at the first step of six 6.1.0-57 boots
+    /// (1G twice, 2G, 4G, two nodes, movablecore) read 444-454, pool-grow-until-fail-1g's two
+    /// runs 455 at every step; /proc/meminfo's Active(anon) 1776-1820 kB.
+    public var activeShmemPages = 452
     /// The unpacked rootfs (meminfo Shmem) per initrd page: the fixtures' Shmem is 2844 kB
     /// (711 pages of the 373-page initrd).
     public var shmemPerInitrdPage = 2844.0 / 1492.0
@@ -106,18 +115,30 @@ public struct BootProfile: Sendable, Equatable {
     /// structures: not broken down).
     public var multiNodeOtherKernelPages = 487
     /// Pages parked on the per-cpu lists at the first observation besides the late frees, which
-    /// reach them page by page (`freeReservedPages`), and the reclaimable stock. Measured with
-    /// the campaign's runner (6.1.0-57, 2026-12-07, probes of seeds 153 and 149 with a zone
-    /// dump as their first step, /work/notes/s8/slab8.md): DMA32 pcp 2588 on 1 GiB + two
-    /// 512 MiB DIMMs and 2602 on 1 GiB with memmap_on_memory, +2 each for the proc_inode slab
-    /// the dump's own lookups take: 2590 and 2604, against 2396 and 2408 the model has there
-    /// without these pages, so 194 and 196. The model parks them as the refills of an
-    /// unmovable owner allocated and freed again, whole batches of 63 on DMA32: 3 (189).
-    /// (Session 5 took 262 from a-baseline.kernel.txt, 6.1.0-56 with an older runner: DMA32
-    /// pcp 2636 less its 2374 late-freed pages; that parks 4 batches, 58 pages more than the
-    /// kernel's lists hold, which left the pools of seeds 149 and 153 two huge pages short.)
-    /// The captures' guest did less before its first look (`captures`).
-    public var pcpPages = 195
+    /// reach them page by page (`freeReservedPages`): a-baseline.kernel.txt's DMA32 pcp 2636
+    /// less its 2374 late-freed pages (initrd 372, initmem 706, the image gaps 510 + 277,
+    /// decrypted bss 509). The captures' guest did less before its first look (`captures`).
+    /// 262 when `anonPages` was 66: init's anon pages come off the same lists first, so the
+    /// calibration keeps their sum (a-baseline DMA32 pcp 2620 and free 215899 against the
+    /// kernel's 2636 and 215920; with 66 and 262: 2660 and 215836).
+    public var pcpPages = 239
+    /// NUMA events the boot leaves (`zone_statistics`: one per successful allocation call,
+    /// whatever its order), measured on 6.1.0-57 with the runner's initramfs by reading
+    /// /proc/zoneinfo, node0/numastat and /proc/vmstat at the first step (this session,
+    /// notes/s8/counters8.md). The model's boot allocations are page-granular stand-ins (a slab
+    /// of order 3 is one call, a vmalloc'ed stack four), so their own count is replaced by
+    /// these. numa_hit over the whole node: 1G 6001 and 5993 (two runs), 2G 6006, 4G 6017,
+    /// 1G movablecore=256M 5990, pool-grow-until-fail-1g's two runs 6376/6387 after 380
+    /// pool pages: about 6000 + 6 per GiB above the first (hash tables, page tables of the
+    /// direct map).
+    public var numaBootAllocationCalls = 6000, numaBootAllocationCallsPerGiB = 6
+    /// Of those, numa_interleave (alloc_page_interleave under the init task's MPOL_INTERLEAVE
+    /// until numa_default_policy): 1G 633 and 637, 2G 646, 4G 654, movablecore 634.
+    public var numaBootInterleaveHits = 633, numaBootInterleaveHitsPerGiB = 7
+    /// Of those, the calls for user pages (GFP_HIGHUSER_MOVABLE: the unpacked initramfs, init's
+    /// and the helpers' anon and page tables' user pages): with movablecore=256M ZONE_MOVABLE
+    /// read numa_hit 903, numa_interleave 0. They land where the initramfs does.
+    public var numaBootMovableCalls = 903
     /// Blocks (order, count) on node 0's MIGRATE_RECLAIMABLE pcp lists at the first observation,
     /// part of `pcpPages`: the remnants of the boot's reclaimable refills. Order 1, measured
     /// (6.1.0-57, tests/study/slab-probes/prc.trace.txt): the first order-1 slab came from the

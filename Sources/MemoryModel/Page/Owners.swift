@@ -121,7 +121,8 @@ extension Machine {
             done += 1
             // The same zone's pcp list serves the next ones exactly as single calls would.
             if let z = zone {
-                done += allocFromPCPRun(z, order: order, gfp: gfp, kind: kind, max: count - done) {
+                let pz = list.first { zones[$0].managedPages > 0 }
+                done += allocFromPCPRun(z, order: order, gfp: gfp, kind: kind, max: count - done, preferredZone: pz) {
                     attach($0, to: id)
                 }
             }

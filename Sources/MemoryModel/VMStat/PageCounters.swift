@@ -8,9 +8,11 @@
 ///
 /// The model has no access bits, so the split follows what 6.1 does to fresh pages and what
 /// an idle guest shows: anonymous (and long-term pinned) pages sit on the inactive anon list
-/// (`folio_add_lru_vma` puts new anon folios there), shmem on the active anon list (the
-/// initramfs' tmpfs pages are executed and get activated: 420 of 499 anon LRU pages on an
-/// idle 1 GiB guest), page cache on the inactive file list, ramfs on the unevictable list.
+/// (`folio_add_lru_vma` puts new anon folios there); shmem is added inactive too
+/// (`shmem_add_to_page_cache` → `folio_add_lru`), and the initramfs pages the guest's programs
+/// map and use a second time are activated (`mark_page_accessed`): `BootProfile.activeShmemPages`
+/// of them, counted in `Zone.activeShmem`, the rest stay inactive; page cache sits on the
+/// inactive file list, ramfs on the unevictable list.
 public struct LRUCounters: Sendable, Equatable {
     public var inactiveAnon = 0, activeAnon = 0, inactiveFile = 0, activeFile = 0, unevictable = 0
     public init() {}
@@ -44,8 +46,9 @@ extension Machine {
     /// The LRU counters of one zone (flattened index).
     public func lruCounters(zone z: Int) -> LRUCounters {
         var c = LRUCounters()
-        c.inactiveAnon = kindCount(z, .anon) + kindCount(z, .pinned)
-        c.activeAnon = kindCount(z, .shmem)
+        let shmem = kindCount(z, .shmem)
+        c.activeAnon = Swift.min(zones[z].activeShmem, shmem)
+        c.inactiveAnon = kindCount(z, .anon) + kindCount(z, .pinned) + shmem - c.activeAnon
         c.inactiveFile = kindCount(z, .pageCache)
         c.unevictable = kindCount(z, .ramfs)
         return c

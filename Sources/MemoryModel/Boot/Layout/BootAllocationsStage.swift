@@ -28,6 +28,7 @@ extension BootLayout {
         ba.pageTables = profile.pageTablePages
         ba.anon = profile.anonPages
         ba.shmem = Int((Double(initrd.count) * profile.shmemPerInitrdPage).rounded())
+        ba.activeShmem = min(ba.shmem, profile.activeShmemPages)
         ba.kernel =
             profile.otherKernelPages + min(profile.hashPagesCap, max(0, gib - 1) * profile.hashPagesPerGiB)
             + (memNodes.count > 1 ? hashPages + profile.multiNodeOtherKernelPages : 0)
@@ -48,6 +49,9 @@ extension BootLayout {
         ba.dma = profile.dmaZonePages
         ba.atomicPoolOrder = atomicPoolOrder(nodes: nodes)
         ba.pcp = profile.pcpPages
+        ba.numaCalls = profile.numaBootAllocationCalls + max(0, gib - 1) * profile.numaBootAllocationCallsPerGiB
+        ba.numaInterleaveHits = profile.numaBootInterleaveHits + max(0, gib - 1) * profile.numaBootInterleaveHitsPerGiB
+        ba.numaMovableCalls = profile.numaBootMovableCalls
         for d in dimms where d.accepted {
             let selfHosted = params.memmapOnMemory && d.sizeBytes == blockSize
             if !selfHosted {
