@@ -511,8 +511,12 @@ public final class KernelFS: @unchecked Sendable {
 
     /// A node and what chmod/chown set on it, under one lock (a FUSE LOOKUP or GETATTR answers
     /// with both).
+    /// A lookup is where the guest kernel's path walk allocates the name's dentry and inode
+    /// (`walk`), as `lookup` does: a FUSE LOOKUP of a name no reader opened yet takes them then,
+    /// not at the first read.
     public func lookupWithAttributes(_ path: String) throws -> (node: KernelNode, override: AttributeOverride?) {
         try withLock { m in
+            walk(path, m)
             let node = try KernelFS.lookup(KernelFS.components(path), machine: m)
             forgetAttributesOfRemovedBlocks()
             return (node, attributeOverrides[path])
