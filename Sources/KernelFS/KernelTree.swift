@@ -416,7 +416,11 @@ public final class KernelFS: @unchecked Sendable {
     }
 
     /// The attribute's text, journaling the read when it changes state. Machine lock held.
-    private func show(_ f: KernelFile, _ real: String, _ m: Machine, walked: Bool = false) throws -> String {
+    /// `walkedPath`: the path the reader walked (a link's path, not its target's), which a
+    /// replay must walk again to take the same dentries.
+    private func show(_ f: KernelFile, _ real: String, _ m: Machine, walked: Bool = false, walkedPath: String? = nil)
+        throws -> String
+    {
         // sysfs and procfs refuse to open for reading what has no read mode, even for root.
         guard f.mode & 0o444 != 0, let show = f.show else { throw KernelError(.permissionDenied) }
         // seq_read_iter starts with a one-page buffer (kmalloc-4k: the object the previous
@@ -430,7 +434,7 @@ public final class KernelFS: @unchecked Sendable {
         var text = show(m)
         let activity = text.utf8.count >= KernelFS.seqFirstBufferBytes && m.kernelActivityRuns()
         if activity { text = show(m) }
-        if f.readChangesState || walked || activity { record(JournalEntry(kind: .read, path: real)) }
+        if f.readChangesState || walked || activity { record(JournalEntry(kind: .read, path: walkedPath ?? real)) }
         return text
     }
 
@@ -454,7 +458,7 @@ public final class KernelFS: @unchecked Sendable {
             let walked = walk(path, m, journal: false)
             do {
                 let real = try KernelFS.resolve(path, machine: m)
-                return try show(KernelFS.file(real, machine: m), real, m, walked: walked)
+                return try show(KernelFS.file(real, machine: m), real, m, walked: walked, walkedPath: path)
             } catch {
                 if walked { record(JournalEntry(kind: .read, path: path)) }
                 throw error
@@ -577,7 +581,10 @@ public final class KernelFS: @unchecked Sendable {
         }
         let (real, comps, hotplug) = try withLock { m in
             journaled = journal.count
-            walked = walk(path, m, journal: false)
+            // Journaled here, under the lock that took the dentries: the store runs under a
+            // later hold of it, and what another thread walks or allocates in between must
+            // replay after this walk, as it ran (the soak's concurrent bursts).
+            walked = walk(path, m, journal: replay == nil)
             let comps = try KernelFS.resolvedComponents(path, machine: m)
             return ("/" + comps.joined(separator: "/"), comps, try KernelFS.file(comps, machine: m).takesHotplugLock)
         }
