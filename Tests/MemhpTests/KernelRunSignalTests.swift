@@ -20,13 +20,8 @@ final class KernelRunSignalTests: XCTestCase {
         "memhp-kr-signal-cache-\(getpid())")
     override class func tearDown() { try? FileManager.default.removeItem(at: cache) }
 
-    /// A fake kernel install, a one-step scenario, and memhp kernel-run started on them with
-    /// `MEMHP_QEMU` naming the stand-in; returns once the stand-in has written its pid.
-    func startRun(in dir: URL) throws -> Run {
-        for tool in ["/bin/busybox", "/usr/bin/gcc", "/usr/bin/cpio"] {
-            try XCTSkipUnless(
-                FileManager.default.isExecutableFile(atPath: tool), "no \(tool) (scripts/kernel-setup.sh installs it)")
-        }
+    /// A fake kernel install (VERSION and an empty vmlinuz) and a one-step scenario under `dir`.
+    func fakeKernelAndScenario(in dir: URL) throws -> (kernel: URL, scenario: URL) {
         let kernel = dir.appendingPathComponent("kernel")
         try FileManager.default.createDirectory(at: kernel, withIntermediateDirectories: true)
         try "package=linux-image-test\nabi=test\ndeb_version=0\n".write(
@@ -35,6 +30,17 @@ final class KernelRunSignalTests: XCTestCase {
         let scn = dir.appendingPathComponent("signal.scn")
         try "description: runner signal test\nmem: 1G\ntimeout: 600\n---\ndump params\n".write(
             to: scn, atomically: true, encoding: .utf8)
+        return (kernel, scn)
+    }
+
+    /// A fake kernel install, a one-step scenario, and memhp kernel-run started on them with
+    /// `MEMHP_QEMU` naming the stand-in; returns once the stand-in has written its pid.
+    func startRun(in dir: URL) throws -> Run {
+        for tool in ["/bin/busybox", "/usr/bin/gcc", "/usr/bin/cpio"] {
+            try XCTSkipUnless(
+                FileManager.default.isExecutableFile(atPath: tool), "no \(tool) (scripts/kernel-setup.sh installs it)")
+        }
+        let (kernel, scn) = try fakeKernelAndScenario(in: dir)
         let pidFile = dir.appendingPathComponent("qemu.pid")
         let qemu = dir.appendingPathComponent("fake-qemu")
         try "#!/bin/sh\necho \"$@\" > '\(dir.path)/qemu.args'\necho $$ > '\(pidFile.path)'\nexec sleep 600\n".write(
@@ -124,14 +130,7 @@ final class KernelRunSignalTests: XCTestCase {
         try "#!/bin/sh\necho $$ > '\(pidFile.path)'\nexec sleep 600\n".write(
             to: bin.appendingPathComponent("gcc"), atomically: true, encoding: .utf8)
         chmod(bin.appendingPathComponent("gcc").path, 0o755)
-        let kernel = dir.appendingPathComponent("kernel")
-        try FileManager.default.createDirectory(at: kernel, withIntermediateDirectories: true)
-        try "package=linux-image-test\nabi=test\ndeb_version=0\n".write(
-            to: kernel.appendingPathComponent("VERSION"), atomically: true, encoding: .utf8)
-        try Data().write(to: kernel.appendingPathComponent("vmlinuz"))
-        let scn = dir.appendingPathComponent("signal.scn")
-        try "description: runner signal test\nmem: 1G\ntimeout: 600\n---\ndump params\n".write(
-            to: scn, atomically: true, encoding: .utf8)
+        let (kernel, scn) = try fakeKernelAndScenario(in: dir)
 
         let p = Process()
         p.executableURL = try MemhpBinary.path()
