@@ -149,6 +149,14 @@ public struct BootProfile: Sendable, Equatable {
     /// which the boot's late frees put 1 there in the model (free_unref_page into a reclaimable
     /// pageblock), so 27 here. (Session 7 first fitted 32: seed 153 agrees only with 29 or more.)
     public static let reclaimablePCPStock: [(order: Int, count: Int)] = [(0, 27), (1, 1)]
+    /// What node 0's unmovable order-0 per-cpu list held when the boot's transient started on
+    /// the machine `pcpPages` was calibrated on (a-baseline: 1 GiB, no DIMMs; the model's list,
+    /// 53 pages). The transient takes `pcpPages` less this plus what the list holds, so its
+    /// refills (`batch` pages each: 3 there) do not depend on the list's leftovers: with two
+    /// cold-plugged 512M DIMMs the list holds 41 and 239 - 41 needed a fourth refill, a batch
+    /// the kernel does not park (6.1.0-57, probes of seeds 149 and 207 with zone dumps: DMA32
+    /// pcp 2602 without the DIMMs, 2590 with them; notes/s9/heldout9.md).
+    public static let transientListBaseline = 53
 
     public init() {}
     public static let debian12QEMU = BootProfile()
