@@ -683,11 +683,12 @@ extension Machine {
 
     /// `state_store` after parsing: online* sets `mem->online_type` and onlines (EINVAL when
     /// already online: the type stays recorded, as in the kernel); offline offlines (EINVAL
-    /// when already offline).
+    /// when already offline). Under device_hotplug_lock (`lockDeviceHotplugSysfs`).
     public func storeState(block id: Int, _ type: OnlineType, deadline: UInt64? = nil) throws {
         enterKernel()
         defer { exitToUserMode() }
         guard blocks[id] != nil else { throw KernelError(.noSuchFileOrDirectory) }
+        try lockDeviceHotplugSysfs()
         let changed: Bool
         if type == .offline {
             changed = try deviceOffline(id, deadline: deadline)
@@ -705,6 +706,7 @@ extension Machine {
         enterKernel()
         defer { exitToUserMode() }
         guard blocks[id] != nil else { throw KernelError(.noSuchFileOrDirectory) }
+        try lockDeviceHotplugSysfs()
         if online { try deviceOnline(id) } else { try deviceOffline(id, deadline: deadline) }
     }
 
@@ -812,6 +814,7 @@ extension Machine {
         defer { exitToUserMode() }
         let blockBytes = UInt64(blockPages << Geometry.pageShift)
         guard address % blockBytes == 0 else { throw KernelError(.invalidArgument, "probe address not block aligned") }
+        try lockDeviceHotplugSysfs()
         guard address < UInt64(Machine.pluggableEndBytes) else { throw KernelError(.argListTooLong) }
         let a = Int(address)
         let node = layout?.srat.first { a >= $0.start && a < $0.end }?.node ?? 0
