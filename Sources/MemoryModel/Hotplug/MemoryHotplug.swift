@@ -806,6 +806,16 @@ extension Machine {
         emitUevent(action, block: id)
     }
 
+    /// A synthetic uevent `kobject_synth_uevent` refused: its pr_warn with the kobject's path
+    /// and `reason`, then `uevent_store`'s dev_err with the error. `block` nil is the memory
+    /// subsystem's root device, which has no bus or class (dev_driver_string is empty).
+    public func synthUeventRefused(block: Int?, reason: String, errno: Int32) {
+        let devpath = "/devices/system/memory" + (block.map { "/memory\($0)" } ?? "")
+        log("<4>synth uevent: \(devpath): \(reason)")
+        let device = block.map { "memory memory\($0)" } ?? " memory"
+        log("<3>\(device): uevent: failed to send synthetic uevent: -\(errno)")
+    }
+
     /// `probe_store` after parsing (CONFIG_ARCH_MEMORY_PROBE): add one memory block at
     /// `address` on the node `memory_add_physaddr_to_nid` finds (the SRAT range holding it,
     /// else node 0), without memmap_on_memory.
