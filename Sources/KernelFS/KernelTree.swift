@@ -600,7 +600,9 @@ public final class KernelFS: @unchecked Sendable {
             if KernelFS.isSysctl(real) && bytes.count >= sysctlMaxWriteBytes {
                 throw KernelError(.noMemory, "sysctl: write too large")
             }
-            var entry = JournalEntry(kind: .write, path: real, bytes: bytes, position: context.position)
+            // Under the path the writer walked (a node's memoryN link, not its target): the
+            // replay walks it again and takes the same dentries and inodes (`walk`).
+            var entry = JournalEntry(kind: .write, path: path, bytes: bytes, position: context.position)
             entry.realTimeWaiter = replay.map(\.entry.realTimeWaiter) ?? (context.signalPending != nil)
             do {
                 let n = try store(m, bytes, context)

@@ -36,3 +36,30 @@ final class JournalTests: XCTestCase {
         }
     }
 }
+
+extension JournalTests {
+    /// A write through a node's memoryN link is journaled under the link's path, so the
+    /// replay walks the names the writer walked: the reloaded machine's dcache (names, free
+    /// dentry/inode objects, slabs taken) and meminfo's Slab lines are the live machine's. A
+    /// replay of the resolved path looked up memory/memory33 and its `online` afresh.
+    func testAWriteThroughANodeLinkReplaysTheLinksWalk() throws {
+        let a = try boot()
+        let link = "/sys/devices/system/node/node0/memory33/online"
+        XCTAssertEqual(try a.write(link, "1\n"), 2)
+        XCTAssertEqual(try a.read("/sys/devices/system/memory/memory33/state"), "online\n")
+        XCTAssertEqual(a.journal.filter { $0.kind == .write }.map(\.path), [link])
+
+        let b = try boot()
+        try b.replay(a.journal)
+        XCTAssertEqual(b.machine.dcache.positive, a.machine.dcache.positive)
+        XCTAssertEqual(b.machine.dcache.free, a.machine.dcache.free)
+        XCTAssertEqual(b.machine.dcache.slabsTaken, a.machine.dcache.slabsTaken)
+        func slabLines(_ fs: KernelFS) throws -> [Substring] {
+            try fs.read("/proc/meminfo").split(separator: "\n").filter {
+                $0.hasPrefix("Slab:") || $0.hasPrefix("SReclaimable:") || $0.hasPrefix("SUnreclaim:")
+            }
+        }
+        XCTAssertEqual(try slabLines(b), try slabLines(a))
+        XCTAssertFalse(b.machine.dcache.positive.contains("sys/devices/system/memory/memory33/online"))
+    }
+}

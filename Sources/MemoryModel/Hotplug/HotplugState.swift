@@ -30,8 +30,9 @@ public struct HotplugState: Sendable {
     /// The real kernel retries forever until a signal arrives; the model cannot hang, so a
     /// write without a deadline behaves as if `timeout 120` had wrapped it.
     public var defaultOfflineTimeout: UInt64 = 120_000_000_000
-    /// A kernel zone just became node 0's first GFP_KERNEL zone: the next file read takes the
-    /// kernel's next slab pages from it (`kernelActivityRuns`).
+    /// A kernel zone just became node 0's first GFP_KERNEL zone: the next read that outgrows
+    /// a page, `dump blocks` or user memory takes the kernel's next slab pages from it
+    /// (`kernelActivityRuns`).
     var slabAfterOnlinePending = false
     /// Ratelimit of do_migrate_range's warnings (DEFAULT_RATELIMIT_INTERVAL 5 s, burst 10).
     var migrateWarnWindowStart: UInt64 = 0

@@ -421,15 +421,18 @@ extension Machine {
         hotplug.slabAfterOnlinePending = true
     }
 
-    /// The guest's next read of a procfs/sysfs text file (kernfs open file, seq_file buffer,
-    /// dentries and inodes of files not looked up before) or its next user memory (page
-    /// tables, a file's XArray nodes) after `kernelActivityAfterNewFirstZone`: the kernel's
-    /// next slab pages, from wherever GFP_KERNEL's zonelist on node 0 leads now. Writes take
-    /// none: campaign seeds 147, 151 and 155 online a block, write sysfs files and eject it
-    /// (the kernel offlines it); seeds 2, 5 and 90 read or hold memory in between and the
-    /// kernel's slab pages make the offline EBUSY. Seed 138 has 147's steps after a pool of 275
-    /// grown and shrunk, and the kernel's slab lands there in every run (not modelled). Returns whether
-    /// it changed the machine (KernelFS journals such a read).
+    /// The kernel's next slab pages after `kernelActivityAfterNewFirstZone`, from wherever
+    /// GFP_KERNEL's zonelist on node 0 leads now. Since 3e3bb38 only three callers run it: a
+    /// read whose text fills seq_read_iter's first page (KernelFS `show`: the retry's 8 KiB
+    /// kvmalloc takes kmalloc-8k's order-3 slab), the scenario runner's `dump blocks` (a
+    /// burst of opens whose filp objects are freed by call_rcu) and the guest's next user
+    /// memory (a hold's page tables or a file's XArray nodes, a fill). Small sysfs/procfs
+    /// reads take none (held-out seed 246's traces: settle's state reads took nothing from the
+    /// new zone). Writes take none: campaign seeds 147, 151 and 155 online a block, write
+    /// sysfs files and eject it (the kernel offlines it); seeds 2, 5 and 90 read or hold memory
+    /// in between and the kernel's slab pages make the offline EBUSY. Seed 138 has 147's steps
+    /// after a pool of 275 grown and shrunk, and the kernel's slab lands there in every run
+    /// (not modelled). Returns whether it changed the machine (KernelFS journals such a read).
     @discardableResult
     public func kernelActivityRuns() -> Bool {
         enterKernel()
