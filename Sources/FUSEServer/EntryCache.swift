@@ -18,7 +18,7 @@ import MemoryModel
 final class NodeIDs: @unchecked Sendable {
     private let mutex = KernelLock()
     /// Each node the kernel holds, by ID (IDs are handed out from 1 up, so an array).
-    private var nodes: [Node?] = [nil, Node(path: "/")]
+    private var nodes: [Node?] = [nil, Node(parent: 0, name: "", path: "/")]
     /// The IDs of each directory's children by name: a request names a parent's ID and a
     /// short name, so no path is built or hashed to find one.
     private var children: [Child: UInt64] = [:]
@@ -28,14 +28,25 @@ final class NodeIDs: @unchecked Sendable {
         var name: String
     }
 
+    /// A node's path is made when a request first names it: most of the names a directory
+    /// listing hands IDs to (each block's `uevent`, `power`, `phys_index`...) never are.
     private struct Node {
-        var path: String
+        var parent: UInt64
+        var name: String
+        var path: String?
     }
 
     /// The path of a node ID the kernel holds.
     func path(_ id: UInt64) -> String? { mutex.withLock { pathLocked(id) } }
 
-    private func pathLocked(_ id: UInt64) -> String? { id < nodes.count ? nodes[Int(id)]?.path : nil }
+    private func pathLocked(_ id: UInt64) -> String? {
+        guard id < nodes.count, let node = nodes[Int(id)] else { return nil }
+        if let p = node.path { return p }
+        guard let dir = pathLocked(node.parent) else { return nil }
+        let p = dir == "/" ? "/" + node.name : dir + "/" + node.name
+        nodes[Int(id)]!.path = p
+        return p
+    }
 
     /// The ID of `path` if the kernel was given one (each component looked up from the root).
     func existing(_ path: String) -> UInt64? {
@@ -64,20 +75,27 @@ final class NodeIDs: @unchecked Sendable {
         }
     }
 
-    /// `identify` of each name of one directory, in order, under one lock (a directory
-    /// listing's entries).
-    func identify(_ names: [String], in parent: UInt64, path dir: String) -> [(id: UInt64, path: String)] {
-        mutex.withLock { names.map { identifyLocked($0, in: parent, dir) } }
+    /// The IDs of the names of one directory, in order, each made on first use, under one
+    /// lock (a directory listing's entries); their paths are made when first asked for.
+    func identify(_ names: [String], in parent: UInt64) -> [UInt64] {
+        mutex.withLock { names.map { identifyLocked($0, in: parent) } }
     }
 
     private func identifyLocked(_ name: String, in parent: UInt64, _ dir: String) -> (id: UInt64, path: String) {
-        let key = Child(parent: parent, name: name)
-        if let id = children[key] { return (id, nodes[Int(id)]!.path) }
-        let id = UInt64(nodes.count)
+        let id = identifyLocked(name, in: parent)
+        if let p = nodes[Int(id)]!.path { return (id, p) }
         let path = dir == "/" ? "/" + name : dir + "/" + name
-        nodes.append(Node(path: path))
-        children[key] = id
+        nodes[Int(id)]!.path = path
         return (id, path)
+    }
+
+    private func identifyLocked(_ name: String, in parent: UInt64) -> UInt64 {
+        let key = Child(parent: parent, name: name)
+        if let id = children[key] { return id }
+        let id = UInt64(nodes.count)
+        nodes.append(Node(parent: parent, name: name))
+        children[key] = id
+        return id
     }
 
     /// The node directories the kernel has seen (where a removed block's link must go too).
@@ -85,7 +103,8 @@ final class NodeIDs: @unchecked Sendable {
         guard let dir = existing(NodeIDs.nodeDirectory) else { return [] }
         return mutex.withLock {
             children.compactMap { child, id in
-                child.parent == dir && child.name.hasPrefix("node") ? (id, nodes[Int(id)]!.path) : nil
+                guard child.parent == dir, child.name.hasPrefix("node"), let path = pathLocked(id) else { return nil }
+                return (id, path)
             }
         }
     }

@@ -496,7 +496,9 @@ public final class FUSEServer: @unchecked Sendable {
             if fh != 0 { handles[fh]?.entries = entries }
         }
         var w = FUSEWriter()
+        w.bytes.reserveCapacity(size)
         let blockDirectory = Self.isBlockDirectory(h.path)
+        let inProc = Self.isProc(h.path)
         let entrySize = { (name: String) in ((24 + name.utf8.count + 7) & ~7) + (plus ? FUSEConst.entryOutSize : 0) }
         var i = offset
         while i < entries.count {
@@ -513,25 +515,24 @@ public final class FUSEServer: @unchecked Sendable {
             let names = first < end ? Array(entries[first..<end]) : []
             let found = fs.lookupChildren(of: h.path, names)
             let present = zip(names, found).compactMap { $1 == nil ? nil : $0 }
-            var presentIDs = ids.identify(present, in: h.node, path: h.path)[...]
+            var presentIDs = ids.identify(present, in: h.node)[...]
             for k in i..<end {
                 let name = entries[k]
-                var node: KernelNode?, o: AttributeOverride?, path = h.path, id = h.node
+                var node: KernelNode?, o: AttributeOverride?, id = h.node
                 if k >= 2 {
                     guard let entry = found[k - first] else { continue }
                     (node, o) = (entry.node, entry.override)
-                    (id, path) = presentIDs.popFirst()!
+                    id = presentIDs.popFirst()!
                 }
                 if plus {
                     if let node, !blockDirectory || Self.blockListingCarries(name) {
-                        attributes(node, path: path, id: id, override: o).writeEntry(to: &w, nodeID: id)
+                        attributes(node, inProc: inProc, id: id, override: o).writeEntry(to: &w, nodeID: id)
                     } else {
                         w.zeros(FUSEConst.entryOutSize)  // nodeid 0: no entry (. and .., `blockListingCarries`)
                     }
                 }
-                let nameBytes = Array(name.utf8)
-                w.u64(id); w.u64(UInt64(k + 1)); w.u32(UInt32(nameBytes.count)); w.u32(direntType(node))
-                w.bytes.append(contentsOf: nameBytes)
+                w.u64(id); w.u64(UInt64(k + 1)); w.u32(UInt32(name.utf8.count)); w.u32(direntType(node))
+                w.bytes.append(contentsOf: name.utf8)
                 w.pad8()
             }
             i = end
@@ -617,7 +618,16 @@ public final class FUSEServer: @unchecked Sendable {
 
     /// sysfs attributes claim 4096 bytes, procfs files 0 (reads are direct, so neither limits them).
     private func attributes(_ node: KernelNode, path: String, id: UInt64, override o: AttributeOverride?) -> FUSEAttr {
-        let isProc = path == "/proc" || path.hasPrefix("/proc/")
+        attributes(node, inProc: Self.isProc(path), id: id, override: o)
+    }
+
+    /// Whether `path` is /proc or under it.
+    static func isProc(_ path: String) -> Bool { path == "/proc" || path.hasPrefix("/proc/") }
+
+    /// `attributes` of a node under /proc (`inProc`) or /sys.
+    private func attributes(_ node: KernelNode, inProc isProc: Bool, id: UInt64, override o: AttributeOverride?)
+        -> FUSEAttr
+    {
         var a: FUSEAttr
         switch node {
         case .directory:

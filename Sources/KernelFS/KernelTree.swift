@@ -280,6 +280,7 @@ public final class KernelFS: @unchecked Sendable {
         var path = path
         return path.withUTF8 { bytes in
             var out: [String] = []
+            out.reserveCapacity(8)  // /sys/devices/system/node/node0/memory33/online: 7
             func piece(_ r: Range<Int>) {
                 out.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[r]), as: UTF8.self))
             }
@@ -300,9 +301,20 @@ public final class KernelFS: @unchecked Sendable {
     /// The node at `path`, following no symlinks; ENOENT when there is none.
     public func lookup(_ path: String) throws -> KernelNode {
         try withLock { m in
-            walk(path, m)
-            return try KernelFS.lookup(KernelFS.components(path), machine: m)
+            let (found, walked) = lookupWalked(path, m)
+            if walked { record(JournalEntry(kind: .read, path: path)) }
+            return try found.get()
         }
+    }
+
+    /// The node at `path` (or the lookup's error) and whether the guest's walk of it changed the
+    /// machine (`walk`, not journaled): the path is split and looked up once for both, where
+    /// `walk` and a lookup after it would do each twice (every FUSE request). Machine lock held.
+    private func lookupWalked(_ path: String, _ m: Machine) -> (found: Result<KernelNode, Error>, walked: Bool) {
+        let comps = KernelFS.components(path)
+        let found = Result { try KernelFS.lookup(comps, machine: m) }
+        let exists = (try? found.get()) != nil
+        return (found, KernelFS.noteWalk(comps, found: exists, machine: m, path: path))
     }
 
     static func lookup(_ comps: [String], machine: Machine) throws -> KernelNode {
@@ -347,9 +359,10 @@ public final class KernelFS: @unchecked Sendable {
     /// The guest's path walk of `comps`: tells the machine how many leading names exist, so
     /// that the names not in its dcache yet take their dentries, inodes and LSM blobs
     /// (`Machine.pathWalk`). Returns whether that changed the machine.
-    static func noteWalk(_ comps: [String], machine m: Machine, path: String? = nil) -> Bool {
+    /// `found`: whether the whole path exists, when the caller has looked it up already.
+    static func noteWalk(_ comps: [String], found: Bool? = nil, machine m: Machine, path: String? = nil) -> Bool {
         var existing = comps.count
-        if (try? lookup(comps, machine: m)) == nil {
+        if !(found ?? ((try? lookup(comps, machine: m)) != nil)) {
             existing = 0
             while existing < comps.count, (try? lookup(Array(comps.prefix(existing + 1)), machine: m)) != nil {
                 existing += 1
@@ -408,7 +421,13 @@ public final class KernelFS: @unchecked Sendable {
     }
 
     private static func file(_ comps: [String], machine m: Machine) throws -> KernelFile {
-        switch try KernelFS.lookup(comps, machine: m) {
+        try file(of: KernelFS.lookup(comps, machine: m))
+    }
+
+    /// The file a looked-up node is: EISDIR for a directory, ENOENT for a link (FUSE names
+    /// real paths only).
+    private static func file(of node: KernelNode) throws -> KernelFile {
+        switch node {
         case .directory: throw KernelError(.isDirectory)
         case .symlink: throw KernelError(.noSuchFileOrDirectory)
         case .file(let f): return f
@@ -471,8 +490,8 @@ public final class KernelFS: @unchecked Sendable {
     /// the same text and the same errno (ENOENT once the file's block is gone).
     public func read(realPath path: String) throws -> String {
         try withLock { m in
-            let walked = walk(path, m, journal: false)
-            do { return try show(KernelFS.file(path, machine: m), path, m, walked: walked) } catch {
+            let (found, walked) = lookupWalked(path, m)
+            do { return try show(KernelFS.file(of: found.get()), path, m, walked: walked) } catch {
                 if walked { record(JournalEntry(kind: .read, path: path)) }
                 throw error
             }
@@ -493,13 +512,18 @@ public final class KernelFS: @unchecked Sendable {
     /// `readBytes` of a path with no symlink in it (see `read(realPath:)`).
     public func readBytes(realPath path: String, offset: Int, count: Int) throws -> [UInt8] {
         try withLock { m in
-            walk(path, m)
-            return try readBytes(real: path, offset: offset, count: count, m)
+            let (found, walked) = lookupWalked(path, m)
+            if walked { record(JournalEntry(kind: .read, path: path)) }
+            let f = try KernelFS.file(of: found.get())
+            return try readBytes(real: path, offset: offset, count: count, m, file: f)
         }
     }
 
-    private func readBytes(real: String, offset: Int, count: Int, _ m: Machine) throws -> [UInt8] {
-        let f = try KernelFS.file(real, machine: m)
+    /// `file`: the file at `real` when the caller has looked it up already.
+    private func readBytes(real: String, offset: Int, count: Int, _ m: Machine, file: KernelFile? = nil) throws
+        -> [UInt8]
+    {
+        let f = try file ?? KernelFS.file(real, machine: m)
         guard f.mode & 0o444 != 0 else { throw KernelError(.permissionDenied) }
         if let rb = f.readBytes { return try rb(m, offset, count) }
         guard offset >= 0, count >= 0 else { throw KernelError(.invalidArgument) }
@@ -520,8 +544,9 @@ public final class KernelFS: @unchecked Sendable {
     /// not at the first read.
     public func lookupWithAttributes(_ path: String) throws -> (node: KernelNode, override: AttributeOverride?) {
         try withLock { m in
-            walk(path, m)
-            let node = try KernelFS.lookup(KernelFS.components(path), machine: m)
+            let (found, walked) = lookupWalked(path, m)
+            if walked { record(JournalEntry(kind: .read, path: path)) }
+            let node = try found.get()
             forgetAttributesOfRemovedBlocks()
             return (node, attributeOverrides[path])
         }

@@ -53,11 +53,28 @@ extension Machine {
         guard fs != .precreated, !comps.isEmpty else { return false }
         let whole = existing >= comps.count
         if whole, let path, dcache.walkedWhole.contains(path) { return false }
-        defer { if whole, let path { dcache.walkedWhole.insert(path) } }
+        // A walk whose directory was walked whole before (and nothing left `positive` since)
+        // finds every name but the last positive: only the last is looked at. A walk that
+        // reaches its last name shows its directory whole, for the next name in it (lsmem
+        // reads three files of each block directory it listed).
+        let parent = path.flatMap {
+            comps.count >= 2 && existing >= comps.count - 1 ? Self.canonicalParent($0, comps) : nil
+        }
+        let parentWhole = parent.map { dcache.walkedWhole.contains($0) } ?? false
+        defer {
+            if whole, let path { dcache.walkedWhole.insert(path) }
+            // Every name before the last is positive now, also when the last one left.
+            if let parent, !parentWhole { dcache.walkedWhole.insert(parent) }
+        }
         var changed = false
+        var first = 0
         var key = comps[0]
-        for i in 0..<Swift.min(comps.count, existing + 1) {
-            if i > 0 { key += "/" + comps[i] }
+        if parentWhole, let path {
+            first = comps.count - 1
+            key = String(path.utf8.dropFirst())!
+        }
+        for i in first..<Swift.min(comps.count, existing + 1) {
+            if i > first { key += "/" + comps[i] }
             if i < existing {
                 guard !dcache.positive.contains(key) else { continue }
                 dcache.positive.insert(key)
@@ -83,6 +100,17 @@ extension Machine {
             }
         }
         return changed
+    }
+
+    /// The directory part of `path` ("/a/b" of "/a/b/c") when `path` spells `comps` exactly
+    /// (one slash before each name, none after), so that its dcache key is `path` without its
+    /// first slash; nil for any other spelling.
+    static func canonicalParent(_ path: String, _ comps: [String]) -> String? {
+        var length = 0
+        for c in comps { length += 1 + c.utf8.count }
+        guard path.utf8.count == length, path.utf8.first == UInt8(ascii: "/") else { return nil }
+        let cut = path.utf8.index(path.utf8.endIndex, offsetBy: -(comps[comps.count - 1].utf8.count + 1))
+        return String(path.utf8[..<cut])
     }
 
     /// A file the guest creates and keeps open outside the served tree: its dentry and LSM blob
