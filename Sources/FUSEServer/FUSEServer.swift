@@ -32,7 +32,9 @@ private func hostErrno() -> Errno { Errno(rawValue: errno) }
 /// thread of its own, so a write that blocks (an offline spinning on pages that never migrate,
 /// as it would in the kernel until the writer gets a signal) leaves readers and other writers
 /// served. A signal to the blocked writer reaches us as FUSE_INTERRUPT and ends its offline
-/// with EINTR, exactly when the kernel's would end. Node IDs are given per name in a directory and never reused: a memory block that is removed simply stops
+/// with EINTR, exactly when the kernel's would end. A `state`/`online`/`probe` write while a
+/// pending ACPI eject holds device_hotplug_lock waits until the eject ends, as 6.1's
+/// restart_syscall loop does; only a fatal signal ends that wait (`WriterSignals`). Node IDs are given per name in a directory and never reused: a memory block that is removed simply stops
 /// resolving (ENOENT), as a stale sysfs dentry does.
 public final class FUSEServer: @unchecked Sendable {
     public let fs: KernelFS
@@ -447,7 +449,9 @@ public final class FUSEServer: @unchecked Sendable {
         spawnDetached { [self] in
             defer { inFlight.end(unique) }
             do {
-                let ctx = WriteContext(signalPending: { inFlight.isInterrupted(unique) }, position: at)
+                let ctx = WriteContext(
+                    signalPending: { inFlight.isInterrupted(unique) },
+                    fatalSignalPending: { inFlight.isFatallySignalled(unique, tid: pid) }, position: at)
                 let n: Int
                 do { n = try fs.write(path, payload, context: ctx) } catch {
                     forgetRemovedBlocks()
@@ -723,13 +727,26 @@ private final class ThreadBody: Sendable {
 final class InFlightWrites: @unchecked Sendable {
     private let mutex = KernelLock()
     private var interrupted: [UInt64: Bool] = [:]
+    /// The server is stopping: every writer's wait ends.
+    private var stopping = false
     private func locked<T>(_ body: () -> T) -> T { mutex.withLock(body) }
     func begin(_ unique: UInt64) { locked { interrupted[unique] = false } }
     func end(_ unique: UInt64) { locked { interrupted[unique] = nil } }
     /// FUSE_INTERRUPT for a request already answered (or never a write) is ignored.
     func interrupt(_ unique: UInt64) { locked { if interrupted[unique] != nil { interrupted[unique] = true } } }
-    func interruptAll() { locked { for k in interrupted.keys { interrupted[k] = true } } }
+    func interruptAll() {
+        locked {
+            stopping = true
+            for k in interrupted.keys { interrupted[k] = true }
+        }
+    }
     func isInterrupted(_ unique: UInt64) -> Bool { locked { interrupted[unique] ?? true } }
+    /// Whether the writer of `unique` (thread `tid`) is being killed: interrupted and SIGKILL
+    /// pending (`WriterSignals`), or the server stopping.
+    func isFatallySignalled(_ unique: UInt64, tid: UInt32) -> Bool {
+        let (interrupted, stopping) = locked { (self.interrupted[unique] ?? true, self.stopping) }
+        return stopping || (interrupted && WriterSignals.fatalSignalPending(tid: tid))
+    }
 }
 
 /// Signal handling for a foreground server: SIGINT/SIGTERM write a byte to the stop pipe
