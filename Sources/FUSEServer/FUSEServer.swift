@@ -32,7 +32,9 @@ private func hostErrno() -> Errno { Errno(rawValue: errno) }
 /// thread of its own, so a write that blocks (an offline spinning on pages that never migrate,
 /// as it would in the kernel until the writer gets a signal) leaves readers and other writers
 /// served. A signal to the blocked writer reaches us as FUSE_INTERRUPT and ends its offline
-/// with EINTR, exactly when the kernel's would end. Node IDs are given per name in a directory and never reused: a memory block that is removed simply stops
+/// with EINTR, exactly when the kernel's would end. A `state`/`online`/`probe` write while a
+/// pending ACPI eject holds device_hotplug_lock waits until the eject ends, as 6.1's
+/// restart_syscall loop does; only a fatal signal ends that wait (`WriterSignals`). Node IDs are given per name in a directory and never reused: a memory block that is removed simply stops
 /// resolving (ENOENT), as a stale sysfs dentry does.
 public final class FUSEServer: @unchecked Sendable {
     public let fs: KernelFS
@@ -217,7 +219,7 @@ public final class FUSEServer: @unchecked Sendable {
             do {
                 let (node, o) = try fs.lookupWithAttributes(path)
                 // An ID only for a name that exists (ENOENT leaves none behind).
-                guard let id = ids.identify(name, in: nodeID)?.id else { reply(unique, error: .ENOENT); return }
+                guard let id = ids.identify(name, in: nodeID, path: path) else { reply(unique, error: .ENOENT); return }
                 var w = FUSEWriter()
                 attributes(node, path: path, id: id, override: o).writeEntry(to: &w, nodeID: id)
                 reply(unique, w.bytes)
@@ -447,7 +449,9 @@ public final class FUSEServer: @unchecked Sendable {
         spawnDetached { [self] in
             defer { inFlight.end(unique) }
             do {
-                let ctx = WriteContext(signalPending: { inFlight.isInterrupted(unique) }, position: at)
+                let ctx = WriteContext(
+                    signalPending: { inFlight.isInterrupted(unique) },
+                    fatalSignalPending: { inFlight.isFatallySignalled(unique, tid: pid) }, position: at)
                 let n: Int
                 do { n = try fs.write(path, payload, context: ctx) } catch {
                     forgetRemovedBlocks()
@@ -514,24 +518,28 @@ public final class FUSEServer: @unchecked Sendable {
             let first = Swift.max(i, 2)  // . and .. are the directory itself and its parent
             let names = first < end ? Array(entries[first..<end]) : []
             let found = fs.lookupChildren(of: h.path, names)
-            let present = zip(names, found).compactMap { $1 == nil ? nil : $0 }
+            var present: [String] = []
+            present.reserveCapacity(names.count)
+            for j in names.indices where found[j].isPresent { present.append(names[j]) }
             var presentIDs = ids.identify(present, in: h.node)[...]
             for k in i..<end {
                 let name = entries[k]
-                var node: KernelNode?, o: AttributeOverride?, id = h.node
+                var kind: UInt32 = UInt32(DT_DIR), id = h.node, child = -1
                 if k >= 2 {
-                    guard let entry = found[k - first] else { continue }
-                    (node, o) = (entry.node, entry.override)
+                    guard found[k - first].isPresent else { continue }
+                    child = k - first
+                    kind = direntType(found[child]!.node)
                     id = presentIDs.popFirst()!
                 }
                 if plus {
-                    if let node, !blockDirectory || Self.blockListingCarries(name) {
-                        attributes(node, inProc: inProc, id: id, override: o).writeEntry(to: &w, nodeID: id)
+                    if child >= 0, !blockDirectory || Self.blockListingCarries(name) {
+                        attributes(found[child]!.node, inProc: inProc, id: id, override: found[child]!.override)
+                            .writeEntry(to: &w, nodeID: id)
                     } else {
                         w.zeros(FUSEConst.entryOutSize)  // nodeid 0: no entry (. and .., `blockListingCarries`)
                     }
                 }
-                w.u64(id); w.u64(UInt64(k + 1)); w.u32(UInt32(name.utf8.count)); w.u32(direntType(node))
+                w.u64(id); w.u64(UInt64(k + 1)); w.u32(UInt32(name.utf8.count)); w.u32(kind)
                 w.bytes.append(contentsOf: name.utf8)
                 w.pad8()
             }
@@ -723,13 +731,26 @@ private final class ThreadBody: Sendable {
 final class InFlightWrites: @unchecked Sendable {
     private let mutex = KernelLock()
     private var interrupted: [UInt64: Bool] = [:]
+    /// The server is stopping: every writer's wait ends.
+    private var stopping = false
     private func locked<T>(_ body: () -> T) -> T { mutex.withLock(body) }
     func begin(_ unique: UInt64) { locked { interrupted[unique] = false } }
     func end(_ unique: UInt64) { locked { interrupted[unique] = nil } }
     /// FUSE_INTERRUPT for a request already answered (or never a write) is ignored.
     func interrupt(_ unique: UInt64) { locked { if interrupted[unique] != nil { interrupted[unique] = true } } }
-    func interruptAll() { locked { for k in interrupted.keys { interrupted[k] = true } } }
+    func interruptAll() {
+        locked {
+            stopping = true
+            for k in interrupted.keys { interrupted[k] = true }
+        }
+    }
     func isInterrupted(_ unique: UInt64) -> Bool { locked { interrupted[unique] ?? true } }
+    /// Whether the writer of `unique` (thread `tid`) is being killed: interrupted and SIGKILL
+    /// pending (`WriterSignals`), or the server stopping.
+    func isFatallySignalled(_ unique: UInt64, tid: UInt32) -> Bool {
+        let (interrupted, stopping) = locked { (self.interrupted[unique] ?? true, self.stopping) }
+        return stopping || (interrupted && WriterSignals.fatalSignalPending(tid: tid))
+    }
 }
 
 /// Signal handling for a foreground server: SIGINT/SIGTERM write a byte to the stop pipe
@@ -789,3 +810,11 @@ public enum FUSESignals {
 public func unshareMountNamespace() -> Bool { false }
 
 #endif
+
+extension Optional {
+    /// Whether there is a value, looked at without copying it (a listing's looked-up children).
+    fileprivate var isPresent: Bool {
+        if case .some = self { return true }
+        return false
+    }
+}

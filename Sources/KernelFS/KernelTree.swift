@@ -83,13 +83,27 @@ public struct WriteContext: Sendable {
     /// signal pending now. An offline that cannot progress then blocks, with the machine
     /// lock released, until this says yes, as the kernel's retry loop does.
     public var signalPending: (@Sendable () -> Bool)?
+    /// A writer that can wait in real time for device_hotplug_lock (a FUSE writer): whether a
+    /// fatal signal is pending now (`fatal_signal_pending`: SIGKILL, or a signal whose default
+    /// action kills). A `state`/`online`/`probe` store that finds the lock held by a pending
+    /// eject restarts, as `lock_device_hotplug_sysfs` makes it, until the lock is free or this
+    /// says yes (no other signal ends it: -ERESTARTNOINTR). nil: the writer cannot wait (a
+    /// single-threaded driver) and the write throws `DeviceHotplugLockBusy`.
+    public var fatalSignalPending: (@Sendable () -> Bool)?
     /// The file position of the write (`pwrite(2)`'s offset, or how far earlier writes on
     /// the same open file got): sysctls ignore a write at a non-zero position
     /// (sysctl_writes_strict=1); sysfs stores never look at it.
     public var position: Int64
-    public init(deadline: UInt64? = nil, signalPending: (@Sendable () -> Bool)? = nil, position: Int64 = 0) {
-        self.deadline = deadline; self.signalPending = signalPending; self.position = position
+    public init(
+        deadline: UInt64? = nil, signalPending: (@Sendable () -> Bool)? = nil,
+        fatalSignalPending: (@Sendable () -> Bool)? = nil, position: Int64 = 0
+    ) {
+        self.deadline = deadline; self.signalPending = signalPending
+        self.fatalSignalPending = fatalSignalPending; self.position = position
     }
+
+    /// `lock_device_hotplug_sysfs`'s msleep(5) before each restart.
+    static let hotplugLockRestartMicroseconds: UInt32 = 5_000
 }
 
 /// One write through `KernelFS`: what was written, the kernel's answer, and what the model
@@ -548,7 +562,7 @@ public final class KernelFS: @unchecked Sendable {
             if walked { record(JournalEntry(kind: .read, path: path)) }
             let node = try found.get()
             forgetAttributesOfRemovedBlocks()
-            return (node, attributeOverrides[path])
+            return (node, attributeOverrides.isEmpty ? nil : attributeOverrides[path])
         }
     }
 
@@ -577,7 +591,9 @@ public final class KernelFS: @unchecked Sendable {
     @discardableResult
     public func write(_ path: String, _ bytes: [UInt8], context: WriteContext = WriteContext()) throws -> Int {
         var record = WriteRecord(path: path, bytes: bytes, result: .failure(KernelError(.noSuchFileOrDirectory)))
-        defer { if let writeObserver { writeObserver(record) } }
+        // A write that would restart (`DeviceHotplugLockBusy`) has no answer to observe.
+        var answered = true
+        defer { if answered, let writeObserver { writeObserver(record) } }
         do {
             let n = try apply(path, bytes, context: context, replay: nil, record: &record)
             record.result = .success(n)
@@ -585,6 +601,9 @@ public final class KernelFS: @unchecked Sendable {
         } catch let e as KernelError {
             record.result = .failure(e)
             throw e
+        } catch {
+            answered = false
+            throw error
         }
     }
 
@@ -619,8 +638,15 @@ public final class KernelFS: @unchecked Sendable {
                 record.explanations = Array(m.explain.entries.dropFirst(explained))
                 record.kmsg = Array(m.kmsg.dropFirst(logged))
             }
-            // Looked up again under the lock: the block may have gone while we waited.
-            let f = try KernelFS.file(comps, machine: m)
+            // Looked up again under the lock: the block may have gone while we waited. The
+            // writer's open file then has a deactivated kernfs node: kernfs_fop_write_iter's
+            // kernfs_get_active fails, ENODEV.
+            let f: KernelFile
+            do { f = try KernelFS.file(comps, machine: m) } catch let e as KernelError
+                where e.errno == .noSuchFileOrDirectory
+            {
+                throw KernelError(.operationNotSupportedByDevice, "\(real) was removed while the write waited")
+            }
             guard f.mode & 0o222 != 0, let store = f.store else { throw KernelError(.permissionDenied) }
             if KernelFS.isSysctl(real) && bytes.count >= sysctlMaxWriteBytes {
                 throw KernelError(.noMemory, "sysctl: write too large")
@@ -658,7 +684,17 @@ public final class KernelFS: @unchecked Sendable {
         } else {
             mode = context.signalPending.map { .realTime($0) }
         }
-        return try hotplugLocked(waitMode: mode, atYield: replay?.atYield) { m, log in try store(m, log) }
+        while true {
+            do {
+                return try hotplugLocked(waitMode: mode, atYield: replay?.atYield) { m, log in try store(m, log) }
+            } catch let busy as DeviceHotplugLockBusy {
+                // lock_device_hotplug_sysfs: msleep(5), restart_syscall(). The store changed
+                // nothing and is not journaled; a writer that cannot wait gets `busy`.
+                guard replay == nil, let fatal = context.fatalSignalPending else { throw busy }
+                usleep(WriteContext.hotplugLockRestartMicroseconds)
+                if fatal() { throw KernelError(.interrupted, "killed while its write restarted: \(busy)") }
+            }
+        }
     }
 
     /// Runs `body` on the machine as one journaled event: a driver's own operation

@@ -29,7 +29,7 @@ public enum MemorySysfsArea: KernelFileArea {
             store: sysfsStore { m, buf, _ in m.setAutoOnlineBlocks(try mhpOnlineType(buf)) }),
         // The memory subsystem's root device has no uevent variables of its own.
         "uevent": KernelFile(
-            mode: 0o644, show: { _ in "" }, store: sysfsStore { _, buf, _ in _ = try synthUeventAction(buf) })
+            mode: 0o644, show: { _ in "" }, store: sysfsStore { m, buf, _ in try storeUevent(m, buf, block: nil) })
     ]
 
     /// probe_store: kstrtoull(buf, 0), block aligned, one block on the node owning the address.
@@ -75,9 +75,7 @@ public enum MemorySysfsArea: KernelFileArea {
             return .file(
                 KernelFile(
                     mode: 0o644, show: { _ in "" },
-                    store: sysfsStore { m, buf, _ in
-                        m.synthesizeUevent(try synthUeventAction(buf), block: id)
-                    }))
+                    store: sysfsStore { m, buf, _ in try storeUevent(m, buf, block: id) }))
         case "node\(node)": return .symlink("../../node/node\(node)")
         case "subsystem": return .symlink("../../../../bus/memory")
         default: return nil
@@ -123,27 +121,76 @@ public enum MemorySysfsArea: KernelFileArea {
         return blockFile(relative[relative.startIndex + 1], id, node: mem.node)
     }
 
-    /// `kobject_action_type` + the UUID check of `kobject_synth_uevent`: an action name,
-    /// optionally followed by a space and `UUID [KEY=VALUE ...]`; one trailing newline or NUL.
+    /// `kobject_synth_uevent`'s parse (lib/kobject_uevent.c): `kobject_action_type` drops one
+    /// trailing newline or NUL, then the action is the bytes before the first space (at most
+    /// up to a NUL), exactly one of the eight names; with a space, `kobject_action_args` takes
+    /// the rest (of the whole write, less one trailing newline or NUL): a UUID, then
+    /// ` KEY=VALUE` pairs whose KEY and VALUE are one or more `isalnum` bytes (the Latin-1
+    /// ctype table). Anything else is EINVAL, with the kernel's reason.
     static func synthUeventAction(_ buf: [UInt8]) throws -> Uevent.Action {
-        var b = buf
-        if let last = b.last, last == 0x0A || last == 0 { b.removeLast() }
-        guard !b.isEmpty else { throw KernelError(.invalidArgument, "empty uevent action") }
-        let space = b.firstIndex(of: 0x20)
-        let name = String(decoding: b[..<(space ?? b.endIndex)], as: UTF8.self)
-        guard let action = Uevent.Action(rawValue: name) else {
-            throw KernelError(.invalidArgument, "unknown uevent action")
+        var count = buf.count
+        if count > 0 && (buf[count - 1] == 0x0A || buf[count - 1] == 0) { count -= 1 }
+        guard count > 0 else { throw SynthUeventError.unknownAction }
+        // strnchr: the first space before a NUL within `count`.
+        var space: Int?
+        for i in 0..<count {
+            if buf[i] == 0 { break }
+            if buf[i] == 0x20 { space = i; break }
         }
-        if let s = space {
-            let args = String(decoding: b[(s + 1)...], as: UTF8.self).split(
-                separator: " ", omittingEmptySubsequences: false)
-            guard let uuid = args.first, isUUID(uuid),
-                args.dropFirst().allSatisfy({ $0.contains("=") && !$0.hasPrefix("=") })
-            else {
-                throw KernelError(.invalidArgument, "bad synthetic uevent arguments")
-            }
+        let name = buf[0..<(space ?? count)]
+        guard !name.contains(0), let action = Uevent.Action(rawValue: String(decoding: name, as: UTF8.self)) else {
+            throw SynthUeventError.unknownAction
         }
+        if let s = space { try synthUeventArguments(Array(buf[(s + 1)...])) }
         return action
+    }
+
+    /// `kobject_action_args` on what follows the action's space.
+    static func synthUeventArguments(_ args: [UInt8]) throws {
+        var count = args.count
+        if count > 0 && (args[count - 1] == 0x0A || args[count - 1] == 0) { count -= 1 }
+        let uuidLength = 36
+        guard count >= uuidLength, isUUID(String(decoding: args[0..<uuidLength], as: UTF8.self)) else {
+            throw SynthUeventError.badArguments
+        }
+        let end = count - 1  // buf_end
+        // action_arg_word_end: isalnum bytes up to `delim` (or past the end); none is NULL.
+        func wordEnd(_ from: Int, _ delim: UInt8) -> Int? {
+            var next = from
+            while next <= end && args[next] != delim {
+                if !kernelIsAlnum(args[next]) { return nil }
+                next += 1
+            }
+            return next == from ? nil : next
+        }
+        var next = uuidLength
+        while next <= end {
+            guard args[next] == 0x20 else { throw SynthUeventError.badArguments }
+            next += 1
+            guard next <= end, let eq = wordEnd(next, UInt8(ascii: "=")), eq <= end else {
+                throw SynthUeventError.badArguments
+            }
+            guard eq + 1 <= end, let valueEnd = wordEnd(eq + 1, 0x20) else { throw SynthUeventError.badArguments }
+            next = valueEnd
+        }
+    }
+
+    /// The kernel's `isalnum` (lib/ctype.c is a Latin-1 table: 0xC0-0xFF are letters but
+    /// for 0xD7 and 0xF7).
+    static func kernelIsAlnum(_ c: UInt8) -> Bool {
+        (c >= 0x30 && c <= 0x39) || (c | 0x20 >= 0x61 && c | 0x20 <= 0x7A) || (c >= 0xC0 && c != 0xD7 && c != 0xF7)
+    }
+
+    /// `uevent_store`: a refused synthetic uevent logs kobject_synth_uevent's pr_warn and the
+    /// store's dev_err, then returns the errno (EINVAL).
+    static func storeUevent(_ m: Machine, _ buf: [UInt8], block: Int?) throws {
+        do {
+            let action = try synthUeventAction(buf)
+            if let block { m.synthesizeUevent(action, block: block) }
+        } catch let e as SynthUeventError {
+            m.synthUeventRefused(block: block, reason: e.rawValue, errno: 22)
+            throw KernelError(.invalidArgument, e.rawValue)
+        }
     }
 
     static func isUUID<S: StringProtocol>(_ s: S) -> Bool {
@@ -158,4 +205,10 @@ public enum MemorySysfsArea: KernelFileArea {
         }
         return true
     }
+}
+
+/// Why `kobject_synth_uevent` refused a write (its pr_warn text).
+enum SynthUeventError: String, Error {
+    case unknownAction = "unknown uevent action string"
+    case badArguments = "incorrect uevent action arguments"
 }

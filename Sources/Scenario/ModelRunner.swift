@@ -57,6 +57,10 @@ public final class ModelRunner {
     /// is running: nil cuts before the instruction's output; a host request's settle sets
     /// it after its `hotplug` line (the host runner writes that line, not the guest).
     var killMark: Int?
+    /// A write the kernel would restart forever (`DeviceHotplugLockBusy`: the guest's only
+    /// process is stuck in it, and the pages the eject waits for are its own): the run ends
+    /// there, as the kernel runner's does at the scenario's timeout.
+    var hungWrite: DeviceHotplugLockBusy?
 
     /// `boot` defaults to `Machine.boot`; tests may pass a prepared machine.
     public init(scenario: Scenario, boot: @escaping (MachineConfig) throws -> Machine = Machine.boot) {
@@ -130,6 +134,7 @@ public final class ModelRunner {
                 if machine.vmstat.oomKill != kills {
                     return guestKilled(keeping: killMark ?? mark, bootClock: bootClock)
                 }
+                if let hung = hungWrite { return guestHung(hung, bootClock: bootClock) }
             }
             // Virtual time passed: virtio-mem retry timers that expired meanwhile fire now.
             let kills = machine.vmstat.oomKill
@@ -170,6 +175,19 @@ public final class ModelRunner {
         collectExplain()
         out.append(Observation("oom_kill", [.init("process", GuestProgram.processName)]).line)
         return finish(scenarioRC: -1, reason: "oom-kill", bootClock: bootClock)
+    }
+
+    /// The guest program is stuck in a write that `lock_device_hotplug_sysfs` restarts until
+    /// the ACPI worker's eject ends, which waits for pages only the guest could free: no line
+    /// after it, and the kernel runner gives up at the scenario's `timeout:` (`end ...
+    /// reason=timeout`, `scenario_exit rc=-1`). Its SIGALRM does not end the write: the
+    /// restart (-ERESTARTNOINTR) follows the handler.
+    func guestHung(_ busy: DeviceHotplugLockBusy, bootClock: UInt64) -> ModelRunResult {
+        drainKmsg(boot: false)
+        collectExplain()
+        explainOut.append("\(scenario.file):\(currentLine) [\(Self.timestamp(machine.clock))] guest: \(busy)")
+        machine.advance(nanoseconds: UInt64(max(0, scenario.timeoutSeconds)) &* 1_000_000_000)
+        return finish(scenarioRC: -1, reason: "timeout", bootClock: bootClock)
     }
 
     /// The kernel runner insmods the scenario's modules before the first step (dependencies
@@ -270,6 +288,9 @@ public final class ModelRunner {
             if n < bytes.count { written = n }
         } catch let e as KernelError {
             errSym = e.errno.symbol; errText = e.errno.message
+        } catch let busy as DeviceHotplugLockBusy {
+            hungWrite = busy
+            return
         } catch {
             errSym = "EIO"; errText = "Input/output error"
         }

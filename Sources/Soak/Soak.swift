@@ -121,6 +121,15 @@ public final class Soak {
         writable = []; readable = []
         guard let all = try? fs.walk() else { return }
         for (path, node) in all {
+            if case .symlink = node, path.hasPrefix("/sys/devices/system/node/node"),
+                path.split(separator: "/").last?.hasPrefix("memory") == true
+            {
+                // A node's memoryN link: its block's files through the link, whose walk a
+                // replay must repeat as the writer and reader took it (not the target's).
+                for name in ["state", "online"] { writable.append(path + "/" + name) }
+                readable.append(path + "/state")
+                continue
+            }
             guard case .file(let f) = node else { continue }
             if f.mode & 0o222 != 0, f.store != nil { writable.append(path) }
             if f.mode & 0o444 != 0, f.show != nil, f.readBytes == nil { readable.append(path) }

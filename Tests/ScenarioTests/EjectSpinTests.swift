@@ -84,4 +84,41 @@ final class EjectSpinTests: XCTestCase {
             try m.verify()
         }
     }
+
+    /// A `state` write while the worker spins: 6.1's lock_device_hotplug_sysfs restarts it
+    /// until the eject ends, which waits for the guest's own ramfs pages, and the guest's
+    /// SIGALRM does not end it (-ERESTARTNOINTR restarts after the handler). The guest prints
+    /// nothing more; the run ends as the kernel runner's does at the scenario's timeout.
+    func testAStateWriteDuringTheSpinHangsTheGuestUntilTheTimeout() throws {
+        let sc = try Scenario.parse(
+            """
+            description: a state write while an eject spins on ramfs pages
+            mem: 1G
+            maxmem: 4G
+            slots: 4
+            dimm: dimm1 512M
+            timeout: 400
+            ---
+            online 32 online_kernel
+            online 33 online_kernel
+            online 34 online_movable
+            online 35 online_movable
+            hold ramfs r1 300M
+            dimm-del dimm1 20
+            step spinning
+            dump blocks:32-35
+            write /sys/devices/system/memory/memory34/state offline
+            step never
+            release r1
+            """, file: "eject-write-hangs.scn")
+        let run = ModelRunner(scenario: sc).run()
+        XCTAssertFalse(run.completed)
+        XCTAssertTrue(run.lines.contains { $0.hasPrefix("block ") && $0.contains("state=going-offline") })
+        XCTAssertFalse(run.lines.contains { $0.hasPrefix("write ") && $0.contains("value=\"offline\"") })
+        XCTAssertFalse(run.lines.contains { $0.hasPrefix("step ") && $0.contains("never") })
+        XCTAssertEqual(run.lines.suffix(2).first, "scenario_exit rc=-1")
+        let end = try XCTUnwrap(run.lines.last)
+        XCTAssertTrue(end.hasPrefix("end completed=0 reason=timeout scenario_rc=- "), end)
+        XCTAssertTrue(run.explain.contains { $0.contains("lock_device_hotplug_sysfs restarts the write") })
+    }
 }

@@ -683,11 +683,12 @@ extension Machine {
 
     /// `state_store` after parsing: online* sets `mem->online_type` and onlines (EINVAL when
     /// already online: the type stays recorded, as in the kernel); offline offlines (EINVAL
-    /// when already offline).
+    /// when already offline). Under device_hotplug_lock (`lockDeviceHotplugSysfs`).
     public func storeState(block id: Int, _ type: OnlineType, deadline: UInt64? = nil) throws {
         enterKernel()
         defer { exitToUserMode() }
         guard blocks[id] != nil else { throw KernelError(.noSuchFileOrDirectory) }
+        try lockDeviceHotplugSysfs()
         let changed: Bool
         if type == .offline {
             changed = try deviceOffline(id, deadline: deadline)
@@ -705,6 +706,7 @@ extension Machine {
         enterKernel()
         defer { exitToUserMode() }
         guard blocks[id] != nil else { throw KernelError(.noSuchFileOrDirectory) }
+        try lockDeviceHotplugSysfs()
         if online { try deviceOnline(id) } else { try deviceOffline(id, deadline: deadline) }
     }
 
@@ -804,6 +806,16 @@ extension Machine {
         emitUevent(action, block: id)
     }
 
+    /// A synthetic uevent `kobject_synth_uevent` refused: its pr_warn with the kobject's path
+    /// and `reason`, then `uevent_store`'s dev_err with the error. `block` nil is the memory
+    /// subsystem's root device, which has no bus or class (dev_driver_string is empty).
+    public func synthUeventRefused(block: Int?, reason: String, errno: Int32) {
+        let devpath = "/devices/system/memory" + (block.map { "/memory\($0)" } ?? "")
+        log("<4>synth uevent: \(devpath): \(reason)")
+        let device = block.map { "memory memory\($0)" } ?? " memory"
+        log("<3>\(device): uevent: failed to send synthetic uevent: -\(errno)")
+    }
+
     /// `probe_store` after parsing (CONFIG_ARCH_MEMORY_PROBE): add one memory block at
     /// `address` on the node `memory_add_physaddr_to_nid` finds (the SRAT range holding it,
     /// else node 0), without memmap_on_memory.
@@ -812,6 +824,7 @@ extension Machine {
         defer { exitToUserMode() }
         let blockBytes = UInt64(blockPages << Geometry.pageShift)
         guard address % blockBytes == 0 else { throw KernelError(.invalidArgument, "probe address not block aligned") }
+        try lockDeviceHotplugSysfs()
         guard address < UInt64(Machine.pluggableEndBytes) else { throw KernelError(.argListTooLong) }
         let a = Int(address)
         let node = layout?.srat.first { a >= $0.start && a < $0.end }?.node ?? 0
