@@ -75,6 +75,16 @@ final class NodeIDs: @unchecked Sendable {
         }
     }
 
+    /// `identify` of a name whose path the caller has made (a LOOKUP's), kept as the node's.
+    func identify(_ name: String, in parent: UInt64, path: String) -> UInt64? {
+        mutex.withLock {
+            guard parent < nodes.count, nodes[Int(parent)] != nil else { return nil }
+            let id = identifyLocked(name, in: parent)
+            if nodes[Int(id)]!.path == nil { nodes[Int(id)]!.path = path }
+            return id
+        }
+    }
+
     /// The IDs of the names of one directory, in order, each made on first use, under one
     /// lock (a directory listing's entries); their paths are made when first asked for.
     func identify(_ names: [String], in parent: UInt64) -> [UInt64] {
@@ -90,12 +100,16 @@ final class NodeIDs: @unchecked Sendable {
     }
 
     private func identifyLocked(_ name: String, in parent: UInt64) -> UInt64 {
-        let key = Child(parent: parent, name: name)
-        if let id = children[key] { return id }
-        let id = UInt64(nodes.count)
-        nodes.append(Node(parent: parent, name: name))
-        children[key] = id
+        // One hash of the name, found or made (0 is no node ID).
+        let next = UInt64(nodes.count)
+        let id = Self.existingOrNew(&children[Child(parent: parent, name: name), default: 0], next)
+        if id == next { nodes.append(Node(parent: parent, name: name)) }
         return id
+    }
+
+    private static func existingOrNew(_ slot: inout UInt64, _ next: UInt64) -> UInt64 {
+        if slot == 0 { slot = next }
+        return slot
     }
 
     /// The node directories the kernel has seen (where a removed block's link must go too).

@@ -219,7 +219,7 @@ public final class FUSEServer: @unchecked Sendable {
             do {
                 let (node, o) = try fs.lookupWithAttributes(path)
                 // An ID only for a name that exists (ENOENT leaves none behind).
-                guard let id = ids.identify(name, in: nodeID)?.id else { reply(unique, error: .ENOENT); return }
+                guard let id = ids.identify(name, in: nodeID, path: path) else { reply(unique, error: .ENOENT); return }
                 var w = FUSEWriter()
                 attributes(node, path: path, id: id, override: o).writeEntry(to: &w, nodeID: id)
                 reply(unique, w.bytes)
@@ -518,24 +518,28 @@ public final class FUSEServer: @unchecked Sendable {
             let first = Swift.max(i, 2)  // . and .. are the directory itself and its parent
             let names = first < end ? Array(entries[first..<end]) : []
             let found = fs.lookupChildren(of: h.path, names)
-            let present = zip(names, found).compactMap { $1 == nil ? nil : $0 }
+            var present: [String] = []
+            present.reserveCapacity(names.count)
+            for j in names.indices where found[j].isPresent { present.append(names[j]) }
             var presentIDs = ids.identify(present, in: h.node)[...]
             for k in i..<end {
                 let name = entries[k]
-                var node: KernelNode?, o: AttributeOverride?, id = h.node
+                var kind: UInt32 = UInt32(DT_DIR), id = h.node, child = -1
                 if k >= 2 {
-                    guard let entry = found[k - first] else { continue }
-                    (node, o) = (entry.node, entry.override)
+                    guard found[k - first].isPresent else { continue }
+                    child = k - first
+                    kind = direntType(found[child]!.node)
                     id = presentIDs.popFirst()!
                 }
                 if plus {
-                    if let node, !blockDirectory || Self.blockListingCarries(name) {
-                        attributes(node, inProc: inProc, id: id, override: o).writeEntry(to: &w, nodeID: id)
+                    if child >= 0, !blockDirectory || Self.blockListingCarries(name) {
+                        attributes(found[child]!.node, inProc: inProc, id: id, override: found[child]!.override)
+                            .writeEntry(to: &w, nodeID: id)
                     } else {
                         w.zeros(FUSEConst.entryOutSize)  // nodeid 0: no entry (. and .., `blockListingCarries`)
                     }
                 }
-                w.u64(id); w.u64(UInt64(k + 1)); w.u32(UInt32(name.utf8.count)); w.u32(direntType(node))
+                w.u64(id); w.u64(UInt64(k + 1)); w.u32(UInt32(name.utf8.count)); w.u32(kind)
                 w.bytes.append(contentsOf: name.utf8)
                 w.pad8()
             }
@@ -806,3 +810,11 @@ public enum FUSESignals {
 public func unshareMountNamespace() -> Bool { false }
 
 #endif
+
+extension Optional {
+    /// Whether there is a value, looked at without copying it (a listing's looked-up children).
+    fileprivate var isPresent: Bool {
+        if case .some = self { return true }
+        return false
+    }
+}

@@ -562,7 +562,7 @@ public final class KernelFS: @unchecked Sendable {
             if walked { record(JournalEntry(kind: .read, path: path)) }
             let node = try found.get()
             forgetAttributesOfRemovedBlocks()
-            return (node, attributeOverrides[path])
+            return (node, attributeOverrides.isEmpty ? nil : attributeOverrides[path])
         }
     }
 

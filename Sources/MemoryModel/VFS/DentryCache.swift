@@ -52,7 +52,8 @@ extension Machine {
         let fs = LookupFilesystem.of(comps)
         guard fs != .precreated, !comps.isEmpty else { return false }
         let whole = existing >= comps.count
-        if whole, let path, dcache.walkedWhole.contains(path) { return false }
+        // A whole walk cannot take a name out of `positive`, so its path goes in at once.
+        if whole, let path, !dcache.walkedWhole.insert(path).inserted { return false }
         // A walk whose directory was walked whole before (and nothing left `positive` since)
         // finds every name but the last positive: only the last is looked at. A walk that
         // reaches its last name shows its directory whole, for the next name in it (lsmem
@@ -61,11 +62,8 @@ extension Machine {
             comps.count >= 2 && existing >= comps.count - 1 ? Self.canonicalParent($0, comps) : nil
         }
         let parentWhole = parent.map { dcache.walkedWhole.contains($0) } ?? false
-        defer {
-            if whole, let path { dcache.walkedWhole.insert(path) }
-            // Every name before the last is positive now, also when the last one left.
-            if let parent, !parentWhole { dcache.walkedWhole.insert(parent) }
-        }
+        // Every name before the last is positive after the walk, also when the last one left.
+        defer { if let parent, !parentWhole { dcache.walkedWhole.insert(parent) } }
         var changed = false
         var first = 0
         var key = comps[0]
@@ -76,10 +74,9 @@ extension Machine {
         for i in first..<Swift.min(comps.count, existing + 1) {
             if i > first { key += "/" + comps[i] }
             if i < existing {
-                guard !dcache.positive.contains(key) else { continue }
-                dcache.positive.insert(key)
+                guard dcache.positive.insert(key).inserted else { continue }
                 // A negative kernfs dentry is always looked up afresh: freed and replaced.
-                if dcache.negative.remove(key) == nil { takeLookupObject(.dentry) }
+                if dcache.negative.isEmpty || dcache.negative.remove(key) == nil { takeLookupObject(.dentry) }
                 takeLookupObject(fs == .proc ? .procInode : .inode)
                 takeLookupObject(.lsmInode)
                 changed = true
