@@ -4,9 +4,11 @@ import MemoryModel
 /// file, a machine shape and a short sequence of the writes, reads, holds and hot-plug events
 /// the conformance scenarios use, valid for the parser (DIMMs fit the slots, ids never reused,
 /// releases name live holds). The same seed always gives the same text (SplitMix64, no other
-/// randomness), so `tests/campaign/seed-N.scn` can be regenerated and compared.
+/// randomness), so `tests/campaign/seed-N.scn` can be regenerated and compared. Seeds below
+/// 1000 draw their machine from `shapes` (`seed % 9`), seeds from 1000 from `heldOutShapes`
+/// (`(seed - 1000) % 8`), a second set added without changing any earlier seed's text.
 public enum CampaignGenerator {
-    /// The machine shapes, one per `seed % shapes.count`.
+    /// The first set of machine shapes, one per `seed % shapes.count` for seeds below `heldOutBase`.
     public static let shapes: [CampaignShape] = [
         // One node, two cold-plugged 512M DIMMs at 4G (blocks 32-39), room for two more.
         CampaignShape(
@@ -73,9 +75,88 @@ public enum CampaignGenerator {
             nextDimmBlock: 56, gbpages: true)
     ]
 
-    /// The shape seed `seed` uses.
+    /// The first seed of the second set: seeds from here draw from `heldOutShapes`
+    /// (`(seed - heldOutBase) % heldOutShapes.count`), seeds below it from `shapes` as they always
+    /// have, so the text of every seed recorded before the second set existed is unchanged.
+    public static let heldOutBase = 1000
+
+    /// The second set of machine shapes (seeds >= 1000): command-line features and layouts the
+    /// first nine leave out (boot-time pools, HVO from boot, three nodes, odd sizes, other default
+    /// online types, auto-movable's ratio, movablecore in bytes, memmap_on_memory on two nodes).
+    public static let heldOutShapes: [CampaignShape] = [
+        // 3G with gbpages, pools of both sizes from the command line, 1 GiB the default hstate.
+        CampaignShape(
+            name: "boot-pools",
+            header: [
+                "mem: 3G", "maxmem: 6G", "slots: 2", "cpu: gbpages",
+                "append: hugepagesz=1G hugepages=1 hugepagesz=2M hugepages=64 default_hugepagesz=1G"
+            ],
+            nodes: 1, bootBlocks: Array(0..<24), dimmBlocks: [], freeSlots: 2, hotAddRoom: 3072, nextDimmBlock: 32,
+            gbpages: true),
+        // 1536M with HVO on from boot and a boot pool, maxmem 3G.
+        CampaignShape(
+            name: "hvo-boot",
+            header: ["mem: 1536M", "maxmem: 3G", "slots: 3", "append: hugetlb_free_vmemmap=on hugepages=48"],
+            nodes: 1, bootBlocks: Array(0..<12), dimmBlocks: [], freeSlots: 3, hotAddRoom: 1536, nextDimmBlock: 32),
+        // Three nodes of 1G, a cold DIMM on node 2.
+        CampaignShape(
+            name: "three-nodes",
+            header: [
+                "mem: 3G", "maxmem: 5G", "slots: 3", "node: 0 1G", "node: 1 1G", "node: 2 1G",
+                "dimm: dimm1 512M node=2"
+            ],
+            nodes: 3, bootBlocks: Array(0..<24), dimmBlocks: Array(32..<36), freeSlots: 2, hotAddRoom: 1536,
+            nextDimmBlock: 36, fillNode: 1),
+        // memhp_default_state=online_kernel: a cold DIMM and run-time DIMMs onlined to Normal.
+        CampaignShape(
+            name: "online-kernel",
+            header: [
+                "mem: 1G", "maxmem: 4G", "slots: 4", "dimm: dimm1 512M", "append: memhp_default_state=online_kernel"
+            ],
+            nodes: 1, bootBlocks: Array(0..<8), dimmBlocks: Array(32..<36), freeSlots: 3, hotAddRoom: 2560,
+            nextDimmBlock: 36),
+        // auto-movable with auto_movable_ratio=50 on two nodes, a cold DIMM on node 1.
+        CampaignShape(
+            name: "auto-movable-ratio",
+            header: [
+                "mem: 2G", "maxmem: 4G", "slots: 4", "node: 0 1G", "node: 1 1G", "dimm: dimm1 512M node=1",
+                "append: memhp_default_state=online memory_hotplug.online_policy=auto-movable memory_hotplug.auto_movable_ratio=50"
+            ],
+            nodes: 2, bootBlocks: Array(0..<16), dimmBlocks: Array(32..<36), freeSlots: 3, hotAddRoom: 1536,
+            nextDimmBlock: 36),
+        // movablecore in bytes (384M) on nodes of 1536M + 512M, a 256M DIMM per node, maxmem 3G.
+        CampaignShape(
+            name: "movablecore-bytes",
+            header: [
+                "mem: 2G", "maxmem: 3G", "slots: 4", "node: 0 1536M", "node: 1 512M", "dimm: dimm1 256M node=0",
+                "dimm: dimm2 256M node=1", "append: movablecore=402653184"
+            ],
+            nodes: 2, bootBlocks: Array(0..<16), dimmBlocks: Array(32..<36), freeSlots: 2, hotAddRoom: 512,
+            nextDimmBlock: 36),
+        // memmap_on_memory on two nodes, run-time DIMMs onlined movable.
+        CampaignShape(
+            name: "memmap-two-nodes",
+            header: [
+                "mem: 2G", "maxmem: 4G", "slots: 4", "node: 0 1G", "node: 1 1G",
+                "append: memory_hotplug.memmap_on_memory=1 memhp_default_state=online_movable"
+            ],
+            nodes: 2, bootBlocks: Array(0..<16), dimmBlocks: [], freeSlots: 4, hotAddRoom: 2048, nextDimmBlock: 32),
+        // 1536M, a 1G virtio-mem device, online_kernel by default. (Nothing requested at boot:
+        // the runner does not wait for the driver's plug at probe, which raced the first step.)
+        CampaignShape(
+            name: "virtio-mem-kernel",
+            header: [
+                "mem: 1536M", "maxmem: 4G", "slots: 2", "virtio-mem: vm0 size=1G requested=0",
+                "append: memhp_default_state=online_kernel"
+            ],
+            nodes: 1, bootBlocks: Array(0..<12), dimmBlocks: [], freeSlots: 0, hotAddRoom: 0, nextDimmBlock: 32,
+            virtioMem: 1024)
+    ]
+
+    /// The shape seed `seed` uses: `shapes` below `heldOutBase`, `heldOutShapes` from it.
     public static func shape(seed: Int) -> CampaignShape {
-        shapes[((seed % shapes.count) + shapes.count) % shapes.count]
+        if seed >= heldOutBase { return heldOutShapes[(seed - heldOutBase) % heldOutShapes.count] }
+        return shapes[((seed % shapes.count) + shapes.count) % shapes.count]
     }
 
     /// Seed `seed`'s scenario text.
@@ -237,7 +318,7 @@ public enum CampaignGenerator {
             // Kernel-zone pressure only on two nodes (filling a single node starves the guest).
             if shape.nodes > 1 && !filled && chance(25) {
                 filled = true
-                lines.append("fill-kernel \(shape.name == "two-nodes" ? 1 : 0) \(pick([50, 500]))")
+                lines.append("fill-kernel \(shape.fillNode ?? (shape.name == "two-nodes" ? 1 : 0)) \(pick([50, 500]))")
                 holds.append("fill")
                 return
             }
@@ -316,4 +397,6 @@ public struct CampaignShape: Sendable {
     /// The virtio-mem device's region in MiB, when the shape has one.
     public var virtioMem: Int? = nil
     public var gbpages = false
+    /// The node `fill-kernel` fills (two-nodes: 1, other shapes: 0, unless set).
+    public var fillNode: Int? = nil
 }

@@ -35,6 +35,22 @@ final class BootTests: XCTestCase {
         XCTAssertEqual((1...7).map { m.blocks[$0]!.zone }, Array(repeating: ZoneType.dma32, count: 7))
     }
 
+    /// hugetlb_init and THP's hugepage_init are both subsys_initcalls, hugetlb.o linked first:
+    /// the boot gigantic page is managed again (gather_bootmem_prealloc) when khugepaged's
+    /// set_recommended_min_free_kbytes shares min_free_kbytes out over the zones. Campaign seed
+    /// 1016 (boot-pools, 6.1.0-57, no later watermark recompute): DMA min 58, DMA32 min 11205;
+    /// shared out before the gather, DMA got 90 and DMA32 11173.
+    func testBootGiganticPageCountsInTheWatermarkShares() throws {
+        let m = try Machine.boot(
+            MachineConfig(
+                memBytes: 3 << 30, maxmemBytes: 6 << 30, slots: 2,
+                cmdline: "hugepagesz=1G hugepages=1 hugepagesz=2M hugepages=64 default_hugepagesz=1G", gbpages: true))
+        try m.verify()
+        XCTAssertEqual(m.zone(node: 0, type: .dma32).managedPages, 740464)
+        XCTAssertEqual(m.zone(node: 0, type: .dma).watermark.min, 58)
+        XCTAssertEqual(m.zone(node: 0, type: .dma32).watermark.min, 11205)
+    }
+
     /// Two nodes of 1G with `movablecore=256M` (campaign seed 19, and a memblock=debug run of the
     /// same machine on 6.1.0-57): node 1 Movable managed 12007, node 0 Movable 27539. Node 0's
     /// usemap sits on a page of its own, so the top node keeps one page more of the
@@ -47,6 +63,33 @@ final class BootTests: XCTestCase {
                 cmdline: "movablecore=256M"))
         XCTAssertEqual(m.zone(node: 1, type: .movable).managedPages, 12007)
         XCTAssertEqual(m.zone(node: 0, type: .movable).managedPages, 27539)
+    }
+
+    /// Three 1G nodes (memblock=debug probe on 6.1.0-57, zones at the first step): RAM up to
+    /// 3G needs GiB 1's PMD page from memblock (`alloc_low_pages` at 0xbfdff000, on the top
+    /// node), which a 2G machine maps from the brk pgt_buf: node 2 DMA32 managed 241382, one
+    /// fewer than the top node of two 1G nodes (241383, same probe, same memblock otherwise).
+    func testThreeNodesDirectMapPMDPageOnTheTopNode() throws {
+        let m = try Machine.boot(
+            MachineConfig(
+                memBytes: 3 << 30, maxmemBytes: 5 << 30, slots: 3,
+                nodes: (0..<3).map { NodeConfig(id: $0, memBytes: 1 << 30) },
+                dimms: [DIMMConfig(id: "dimm1", sizeBytes: 512 << 20, node: 2)]))
+        XCTAssertEqual(m.zone(node: 0, type: .dma32).managedPages, 242525)
+        XCTAssertEqual(m.zone(node: 1, type: .dma32).managedPages, 258004)
+        XCTAssertEqual(m.zone(node: 2, type: .dma32).managedPages, 241382)
+        let two = try Machine.boot(
+            MachineConfig(
+                memBytes: 2 << 30, maxmemBytes: 4 << 30, slots: 3,
+                nodes: (0..<2).map { NodeConfig(id: $0, memBytes: 1 << 30) },
+                dimms: [DIMMConfig(id: "dimm1", sizeBytes: 512 << 20, node: 1)]))
+        XCTAssertEqual(two.zone(node: 1, type: .dma32).managedPages, 241383)
+        // One page per GiB between GiB 0 and the top one; none with gbpages (1 GiB mappings).
+        let gib = 1 << 18
+        XCTAssertEqual(BootLayout.lowDirectMapPMDPages(maxPFN: gib - 32, gbpages: false), 0)
+        XCTAssertEqual(BootLayout.lowDirectMapPMDPages(maxPFN: 2 * gib - 32, gbpages: false), 0)
+        XCTAssertEqual(BootLayout.lowDirectMapPMDPages(maxPFN: 3 * gib - 32, gbpages: false), 1)
+        XCTAssertEqual(BootLayout.lowDirectMapPMDPages(maxPFN: 3 * gib - 32, gbpages: true), 0)
     }
 
     /// movable-node.kernel.txt: min_free_kbytes 45256, set when the cold-plugged DIMM is onlined

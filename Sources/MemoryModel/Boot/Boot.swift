@@ -29,17 +29,20 @@ extension Machine {
         // The initcalls allocate (slab, DMA pools) before the initrd and the init sections
         // are freed; the unpacked initramfs and init's own pages come after the DIMMs.
         m.allocateBootMemory(layout.bootAllocations, phase: .initcalls)
-        // hugepage_init (subsys) → start_stop_khugepaged → set_recommended_min_free_kbytes
-        // ends in setup_per_zone_wmarks whether or not min_free_kbytes moved: the values stay
-        // (initPerZoneWmarkMin applied khugepaged's rule already), any watermark boost the
-        // initcalls' fallback steals raised is dropped.
-        m.setupPerZoneWmarks()
         m.registerBootMemoryBlocks()
         // hugetlb_init (a subsys_initcall) prints its lines where the layout's log has them.
         let firstHugeTLB = layout.bootLog.firstIndex { $0.hasPrefix("HugeTLB") } ?? layout.bootLog.count
         m.kmsg = Array(layout.bootLog[..<firstHugeTLB])
         m.hugetlbInit()
         m.kmsg += layout.bootLog[firstHugeTLB...].filter { !$0.hasPrefix("HugeTLB") }
+        // hugepage_init (subsys, linked after hugetlb.o: it runs after hugetlb_init) →
+        // start_stop_khugepaged → set_recommended_min_free_kbytes ends in setup_per_zone_wmarks
+        // whether or not min_free_kbytes moved: the values stay (initPerZoneWmarkMin applied
+        // khugepaged's rule already), but each zone's share is taken from its managed pages now,
+        // which count the boot gigantic pages gather_bootmem_prealloc just gave back
+        // (boot-pools, campaign seed 1016: DMA min 58, not 90); any watermark boost the
+        // initcalls' fallback steals raised is dropped.
+        m.setupPerZoneWmarks()
         // The ACPI memory driver then adds the cold-plugged DIMMs (offline unless
         // memhp_default_state= says otherwise).
         do { try m.acpiColdPlugDIMMs() } catch let e as KernelError {

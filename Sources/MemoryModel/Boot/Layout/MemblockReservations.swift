@@ -77,7 +77,9 @@ extension BootLayout {
         let ramAbove4G = maxPFN > dma32PFN
         let ptPages =
             profile.directMapBasePages
-            + (ramAbove4G ? (config.gbpages ? profile.directMapAbove4GPagesGB : profile.directMapAbove4GPages) : 0)
+            + (ramAbove4G
+                ? (config.gbpages ? profile.directMapAbove4GPagesGB : profile.directMapAbove4GPages)
+                : lowDirectMapPMDPages(maxPFN: maxPFN, gbpages: config.gbpages))
         _ = try topDown(ptPages, "direct map page tables")
         // Sparse memmap: 2 MiB (one PMD) per present section, allocated on the node.
         for n in memNodes {
@@ -161,6 +163,24 @@ extension BootLayout {
         }
         return MemblockReservations(
             reserved: reserved, kernelImage: kernelImage, swiotlb: swiotlb, hashPages: hashPages)
+    }
+
+    /// The PMD pages `memory_map_top_down` takes from memblock when all RAM is below 4 GiB.
+    /// init_mem_mapping maps the ISA range first (PUD, GiB 0's PMD and a PTE page, from brk),
+    /// then the top 2 MiB below `real_end` (its GiB's PMD, brk), a 512 MiB step that stays in
+    /// that GiB, and then everything from 1 MiB up in one step: that range holds the brk
+    /// pgt_buf, so `can_use_brk_pgt` is false and alloc_low_pages takes each further GiB's PMD
+    /// page from memblock, top-down in what is mapped already. Without gbpages that is one page
+    /// per GiB between GiB 0 and the top one (3G: one, `alloc_low_pages` from=0x80000000 in a
+    /// memblock=debug run of three 1G nodes on 6.1.0-57; 2G and less: none); with gbpages a GiB
+    /// the step covers whole is a 1 GiB mapping and needs no PMD page.
+    static func lowDirectMapPMDPages(maxPFN: PFN, gbpages: Bool) -> Int {
+        guard !gbpages else { return 0 }
+        let pmdPages = Geometry.pageblockPages  // 2 MiB in pages
+        let realEnd = maxPFN / pmdPages * pmdPages
+        guard realEnd > 0 else { return 0 }
+        let topGiB = (realEnd - 1) >> (30 - Geometry.pageShift)
+        return Swift.max(0, topGiB - 1)
     }
 
     /// Each zone's share of the reservations (present pages only): kept, freed late
