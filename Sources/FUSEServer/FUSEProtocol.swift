@@ -118,23 +118,35 @@ struct FUSEAttr {
     var uid: UInt32 = 0
     var gid: UInt32 = 0
 
+    /// fuse_attr as 11 little-endian words (two u32 fields share a word, the first in its
+    /// low half): one append per reply instead of one per field, as a listing of thousands
+    /// of entries sends it for each.
+    private var words: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) {
+        func pair(_ lo: UInt32, _ hi: UInt32) -> UInt64 { (UInt64(lo) | UInt64(hi) << 32).littleEndian }
+        return (
+            ino.littleEndian, size.littleEndian, ((size + 511) / 512).littleEndian,
+            time.littleEndian, time.littleEndian, time.littleEndian,  // atime, mtime, ctime
+            pair(0, 0),  // atimensec, mtimensec
+            pair(0, mode),  // ctimensec, mode
+            pair(nlink, uid),  // uid: root, as sysfs, unless chown
+            pair(gid, 0),  // gid, rdev
+            pair(4096, 0)  // blksize, flags
+        )
+    }
+
     func write(to w: inout FUSEWriter) {
-        w.u64(ino); w.u64(size); w.u64((size + 511) / 512)
-        w.u64(time); w.u64(time); w.u64(time)  // atime, mtime, ctime
-        w.u32(0); w.u32(0); w.u32(0)  // nsec
-        w.u32(mode); w.u32(nlink)
-        w.u32(uid); w.u32(gid)  // root, as sysfs, unless chown
-        w.u32(0)  // rdev
-        w.u32(4096)  // blksize
-        w.u32(0)  // flags
+        var t = words
+        withUnsafeBytes(of: &t) { w.bytes.append(contentsOf: $0) }
     }
 
     /// fuse_entry_out: the name and attributes may be cached for `FUSEConst.entryTimeout`
     /// (reads are direct, so every read still sees the model's current state).
     func writeEntry(to w: inout FUSEWriter, nodeID: UInt64) {
-        w.u64(nodeID); w.u64(0)  // nodeid, generation
-        // entry_valid, attr_valid (+nsec)
-        w.u64(FUSEConst.entryTimeout); w.u64(FUSEConst.entryTimeout); w.u32(0); w.u32(0)
-        write(to: &w)
+        // nodeid, generation, entry_valid, attr_valid, entry_valid_nsec and attr_valid_nsec.
+        var t = (
+            nodeID.littleEndian, UInt64(0), FUSEConst.entryTimeout.littleEndian,
+            FUSEConst.entryTimeout.littleEndian, UInt64(0), words
+        )
+        withUnsafeBytes(of: &t) { w.bytes.append(contentsOf: $0) }
     }
 }
