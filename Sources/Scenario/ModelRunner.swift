@@ -574,9 +574,19 @@ public final class ModelRunner {
             var failure: String?
             do { try machine.hotAddDIMM(id: id, sizeBytes: size, node: node) } catch let e { failure = "\(e)" }
             let ost = machine.drivers.ostEvents[before...].filter { $0.device == id }.map(\.status)
-            if ost.isEmpty {
+            let placed = machine.drivers.acpiDevices[id] != nil || machine.drivers.unattachedDIMMs[id] != nil
+            if ost.isEmpty && !placed {
                 // QEMU itself refused the device (no room in the device memory region).
                 o.add("ok", 0); o.addQuoted("error", failure ?? "device_add failed")
+            } else if ost.isEmpty, let range = machine.drivers.unattachedDIMMs[id] {
+                // Placed, but the guest's ACPI hotplug worker is busy (a spinning eject): no
+                // _OST within the runner's 60 s wait.
+                machine.advance(nanoseconds: 60_000_000_000)
+                let addr = range.start << Geometry.pageShift, bs = Geometry.minMemoryBlockSize
+                o.add("addr", "0x" + String(addr, radix: 16))
+                o.add("blocks", "\(addr / bs)-\((addr + size) / bs - 1)")
+                o.add("ost", "-")
+                o.add("ok", 0)
             } else {
                 let bs = Geometry.minMemoryBlockSize
                 if let range = machine.drivers.acpiDevices[id]?.range ?? machine.drivers.unattachedDIMMs[id] {

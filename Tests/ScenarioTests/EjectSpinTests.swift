@@ -121,4 +121,58 @@ final class EjectSpinTests: XCTestCase {
         XCTAssertTrue(end.hasPrefix("end completed=0 reason=timeout scenario_rc=- "), end)
         XCTAssertTrue(run.explain.contains { $0.contains("lock_device_hotplug_sysfs restarts the write") })
     }
+
+    /// kacpi_hotplug is an ordered workqueue: a DIMM QEMU places while the eject's worker
+    /// spins gets no add and no _OST until the eject ends; then its insertion runs. The
+    /// scenario runner's dimm-add sees no _OST in its 60 s (ok=0, QEMU's address). A second
+    /// device_del waits as well, even of a DIMM that was never added.
+    func testAHotAddWaitsBehindTheSpinningEject() throws {
+        let m = try Machine.boot(MachineConfig(memBytes: 1 << 30, maxmemBytes: 4 << 30, slots: 4))
+        XCTAssertEqual(try m.hotAddDIMM(id: "d", sizeBytes: 256 << 20), [32, 33])
+        for b in [32, 33] { try m.storeState(block: b, .onlineKernel) }
+        m.kernelActivityRuns()
+        let ramfs = try m.createOwner(name: "ramfs", kind: .ramfs)
+        XCTAssertEqual(m.allocate(owner: ramfs, blocks: 60_000), 60_000)
+        XCTAssertThrowsError(try m.acpiEjectDIMM(id: "d", deadline: m.clock + 5_000_000_000))
+        XCTAssertEqual(try m.hotAddDIMM(id: "e", sizeBytes: 256 << 20), [])
+        XCTAssertNil(m.blocks[34])
+        XCTAssertEqual(m.drivers.unattachedDIMMs["e"]?.start, 0x110000)  // above d's range
+        XCTAssertThrowsError(try m.acpiEjectDIMM(id: "e"))
+        XCTAssertEqual(m.drivers.ostEvents.map(\.device), ["d", "d"])
+        m.destroyOwner(ramfs)
+        XCTAssertEqual(m.drivers.ostEvents.map(\.status), [0, 0x84, 0x82, 0])
+        XCTAssertEqual(m.drivers.ostEvents.last?.device, "e")
+        XCTAssertEqual(m.blocks[34]?.state, .offline)
+        XCTAssertNotNil(m.blocks[35])
+        XCTAssertNil(m.drivers.unattachedDIMMs["e"])
+        try m.verify()
+    }
+
+    func testTheScenarioRunnersDimmAddSeesNoOSTWhileTheWorkerSpins() throws {
+        let sc = try Scenario.parse(
+            """
+            description: a dimm-add while an eject spins on ramfs pages
+            mem: 1G
+            maxmem: 4G
+            slots: 4
+            dimm: dimm1 512M
+            ---
+            online 32 online_kernel
+            online 33 online_kernel
+            hold ramfs r1 300M
+            dimm-del dimm1 20
+            dimm-add d2 256M
+            release r1
+            sleep 5
+            dump blocks
+            """, file: "eject-add-waits.scn")
+        let run = ModelRunner(scenario: sc).run()
+        let hotplug = run.lines.filter { $0.hasPrefix("hotplug ") }
+        XCTAssertEqual(hotplug.count, 2)
+        XCTAssertTrue(hotplug[1].hasPrefix("hotplug action=dimm-add id=d2 "), hotplug[1])
+        XCTAssertTrue(hotplug[1].contains(" addr=0x120000000 blocks=36-37 ost=- ok=0"), hotplug[1])
+        // After the release the eject goes on and the queued insertion runs: d2's blocks exist.
+        XCTAssertTrue(run.lines.contains { $0.hasPrefix("block idx=36 ") && $0.contains("state=offline") })
+        XCTAssertTrue(run.completed)
+    }
 }

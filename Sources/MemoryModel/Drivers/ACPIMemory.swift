@@ -62,6 +62,21 @@ extension Machine {
         enterKernel()
         defer { exitToUserMode() }
         let start = try freeDeviceMemoryAddress(sizeBytes: sizeBytes)
+        if drivers.pendingEject != nil {
+            // acpi_hotplug_schedule queues the insertion on kacpi_hotplug, an ordered
+            // workqueue whose one worker spins in the eject: nothing happens, no _OST, until
+            // the eject ends (`acpiHotplugWorkerRetries` runs the queue).
+            drivers.unattachedDIMMs[id] = PFNRange(
+                start: start >> Geometry.pageShift, count: sizeBytes >> Geometry.pageShift)
+            drivers.queuedDIMMAdds.append((id, node))
+            return []
+        }
+        return try acpiDIMMInserted(id: id, startBytes: start, sizeBytes: sizeBytes, node: node)
+    }
+
+    /// The insertion event of a placed DIMM: `acpi_memory_device_add`, then `_OST` 0 whatever
+    /// the add did; a failed add leaves QEMU's device where it was placed (`unattachedDIMMs`).
+    func acpiDIMMInserted(id: String, startBytes start: Int, sizeBytes: Int, node: Int) throws -> [Int] {
         defer { drivers.ostEvents.append((id, 0)) }
         do {
             return try acpiMemoryDeviceAdd(id: id, startBytes: start, sizeBytes: sizeBytes, node: node)
@@ -104,6 +119,10 @@ extension Machine {
     public func acpiEjectDIMM(id: String, deadline: UInt64? = nil) throws {
         enterKernel()
         defer { exitToUserMode() }
+        // One ordered hotplug worker: the next eject waits behind the spinning one.
+        if let busy = drivers.pendingEject {
+            throw KernelError(.resourceBusy, "the ACPI hotplug worker is busy with \(busy.device)")
+        }
         if drivers.acpiDevices[id] == nil, drivers.unattachedDIMMs[id] != nil {
             // A DIMM whose add failed has no scan handler and no memory: acpi_scan_hot_remove
             // finds nothing to offline (acpi_scan_try_to_offline walks no physical nodes),
@@ -115,10 +134,6 @@ extension Machine {
         }
         guard drivers.acpiDevices[id] != nil else {
             throw KernelError(.operationNotSupportedByDevice, "no ACPI memory device \(id)")
-        }
-        // One ordered hotplug worker: the next eject waits behind the spinning one.
-        guard drivers.pendingEject == nil else {
-            throw KernelError(.resourceBusy, "the ACPI hotplug worker is busy with \(drivers.pendingEject!.device)")
         }
         drivers.ostEvents.append((id, 0x84))
         let range = drivers.acpiDevices[id]!.range
@@ -146,6 +161,14 @@ extension Machine {
             blocks[b]!.state = .online
         }
         _ = try? acpiEjectWalk(&walk)
+        // The eject is over: the insertions queued behind it run, in order.
+        while drivers.pendingEject == nil, !drivers.queuedDIMMAdds.isEmpty {
+            let (id, node) = drivers.queuedDIMMAdds.removeFirst()
+            guard let range = drivers.unattachedDIMMs.removeValue(forKey: id) else { continue }
+            _ = try? acpiDIMMInserted(
+                id: id, startBytes: range.start << Geometry.pageShift, sizeBytes: range.count << Geometry.pageShift,
+                node: node)
+        }
     }
 
     /// The two passes of `acpi_scan_try_to_offline` from where `walk` stands, then the

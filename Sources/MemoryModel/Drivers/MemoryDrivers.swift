@@ -24,4 +24,8 @@ public struct MemoryDrivers: Sendable {
     /// The eject whose worker is spinning in offline_pages() (ACPIMemory.swift), if any: the
     /// kernel's one ACPI hotplug worker does nothing else meanwhile.
     var pendingEject: PendingEject?
+    /// DIMMs QEMU placed while that worker spins: their insertion events wait on the ordered
+    /// kacpi_hotplug workqueue and run, in order, once the eject ends (id and node; the range
+    /// is in `unattachedDIMMs` meanwhile).
+    var queuedDIMMAdds: [(id: String, node: Int)] = []
 }
