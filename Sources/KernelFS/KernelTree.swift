@@ -781,7 +781,7 @@ public final class KernelFS: @unchecked Sendable {
 
     /// The entries of a directory, sorted.
     public func list(_ path: String) throws -> [String] {
-        try withLock { m in walk(path, m) }
+        withLock { m in _ = walk(path, m) }
         let real = try resolve(path)
         return try withLock { m in
             guard case .directory(let entries) = try KernelFS.lookup(KernelFS.components(real), machine: m) else {
