@@ -16,26 +16,14 @@ enum WriterSignals {
     /// True when SIGKILL is pending for thread `tid`, or the thread is gone, or `tid` is 0
     /// (unknown: the interrupt is all there is to go by).
     static func fatalSignalPending(tid: UInt32) -> Bool {
-        guard tid > 0, let text = readStatus("/proc/\(tid)/status") else { return true }
+        guard tid > 0, let text = WriterSyscall.readSmallFile("/proc/\(tid)/status", capacity: 8192) else {
+            return true
+        }
         for line in text.split(separator: "\n") where line.hasPrefix("SigPnd:") || line.hasPrefix("ShdPnd:") {
             let hex = line.split(separator: "\t").last.map { $0.trimmingCharacters(in: " ") } ?? ""
             if let mask = UInt64(hex, radix: 16), mask & sigkillBit != 0 { return true }
         }
         return false
-    }
-
-    static func readStatus(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var buf = [UInt8](repeating: 0, count: 8192)
-        var n = 0
-        while n < buf.count {
-            let r = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress! + n, $0.count - n) }
-            if r <= 0 { break }
-            n += r
-        }
-        return n > 0 ? String(decoding: buf[0..<n], as: UTF8.self) : nil
     }
 }
 

@@ -61,14 +61,20 @@ enum WriterSyscall {
         return total
     }
 
-    static func readSmallFile(_ path: String) -> String? {
+    /// The first `capacity` bytes of a /proc file (read until EOF or full); nil when it
+    /// cannot be opened or is empty.
+    static func readSmallFile(_ path: String, capacity: Int = 512) -> String? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        var buf = [UInt8](repeating: 0, count: 512)
-        let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, 512) }
-        guard n > 0 else { return nil }
-        return String(decoding: buf[0..<n], as: UTF8.self)
+        var buf = [UInt8](repeating: 0, count: capacity)
+        var n = 0
+        while n < buf.count {
+            let r = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress! + n, $0.count - n) }
+            if r <= 0 { break }
+            n += r
+        }
+        return n > 0 ? String(decoding: buf[0..<n], as: UTF8.self) : nil
     }
 }
 #endif
