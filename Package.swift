@@ -70,7 +70,12 @@ let package = Package(
         // Soaks and timings: skipped in debug builds, run by scripts/test with `swift test -c release --filter SoakTests`.
         .testTarget(name: "SoakTests", dependencies: ["MemoryModel", "KernelFS"]),
         // The CLI as a user meets it: its commands parsed in process, and the built binary run.
-        .testTarget(name: "MemhpTests", dependencies: ["memhp", "MemoryModel", "Scenario", "MemhpTestSupport"]),
+        .testTarget(
+            name: "MemhpTests",
+            dependencies: [
+                "memhp", "MemoryModel", "KernelFS", "Scenario", "Snapshot", "MemhpTestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser")
+            ]),
         // Test support: running the built memhp binary, shared by every CLI test.
         .target(name: "MemhpTestSupport", path: "Tests/MemhpTestSupport"),
         .testTarget(name: "FUSEServerTests", dependencies: ["FUSEServer", "KernelFS", "MemoryModel"]),

@@ -6,7 +6,8 @@ import MemoryModel
 /// releases name live holds). The same seed always gives the same text (SplitMix64, no other
 /// randomness), so `tests/campaign/seed-N.scn` can be regenerated and compared. Seeds below
 /// 1000 draw their machine from `shapes` (`seed % 9`), seeds from 1000 from `heldOutShapes`
-/// (`(seed - 1000) % 8`), a second set added without changing any earlier seed's text.
+/// (`(seed - 1000) % 8`) and seeds from 2000 from `thirdShapes` (`(seed - 2000) % 8`), sets
+/// added without changing any earlier seed's text.
 public enum CampaignGenerator {
     /// The first set of machine shapes, one per `seed % shapes.count` for seeds below `heldOutBase`.
     public static let shapes: [CampaignShape] = [
@@ -153,8 +154,95 @@ public enum CampaignGenerator {
             virtioMem: 1024)
     ]
 
-    /// The shape seed `seed` uses: `shapes` below `heldOutBase`, `heldOutShapes` from it.
+    /// The first seed of the third set: seeds from here draw from `thirdShapes`
+    /// (`(seed - thirdBase) % thirdShapes.count`); seeds below it keep their shapes and text.
+    public static let thirdBase = 2000
+
+    /// The third set of machine shapes (seeds >= 2000): boot options and machines none of the
+    /// first 17 has, where the model had not been checked (HVO with 1 GiB pages, HVO with
+    /// memmap_on_memory and with virtio-mem, run-time onlining under auto-movable, `mem=` below
+    /// the RAM, movable_node on three nodes, 1 GiB pools beside a large ZONE_MOVABLE, per-node
+    /// boot pools).
+    public static let thirdShapes: [CampaignShape] = [
+        // 3G with gbpages and HVO on from boot, one 1 GiB page from the command line: 1G pools,
+        // demote and HVO toggles together.
+        CampaignShape(
+            name: "hvo-gbpages",
+            header: [
+                "mem: 3G", "maxmem: 5G", "slots: 2", "cpu: gbpages",
+                "append: hugetlb_free_vmemmap=on hugepagesz=1G hugepages=1"
+            ],
+            nodes: 1, bootBlocks: Array(0..<24), dimmBlocks: [], freeSlots: 2, hotAddRoom: 2048, nextDimmBlock: 32,
+            gbpages: true),
+        // memmap_on_memory and HVO together, run-time DIMMs onlined by default (to Normal).
+        CampaignShape(
+            name: "memmap-hvo",
+            header: [
+                "mem: 1G", "maxmem: 4G", "slots: 4",
+                "append: memory_hotplug.memmap_on_memory=1 hugetlb_free_vmemmap=on memhp_default_state=online"
+            ],
+            nodes: 1, bootBlocks: Array(0..<8), dimmBlocks: [], freeSlots: 4, hotAddRoom: 3072, nextDimmBlock: 32),
+        // memhp_default_state=offline with auto-movable: every block is onlined at run time by a
+        // write, and `online` lets the policy choose the zone.
+        CampaignShape(
+            name: "offline-auto-movable",
+            header: [
+                "mem: 2G", "maxmem: 4G", "slots: 4", "dimm: dimm1 512M", "dimm: dimm2 512M",
+                "append: memhp_default_state=offline memory_hotplug.online_policy=auto-movable"
+            ],
+            nodes: 1, bootBlocks: Array(0..<16), dimmBlocks: Array(32..<40), freeSlots: 2, hotAddRoom: 1024,
+            nextDimmBlock: 40),
+        // mem=768M on 1G of RAM with a cold DIMM (beyond max_mem_size while booting: refused) and
+        // room for run-time DIMMs; blocks 6-7 and 32-35 do not exist.
+        CampaignShape(
+            name: "mem-limit",
+            header: ["mem: 1G", "maxmem: 4G", "slots: 4", "dimm: dimm1 512M", "append: mem=768M"],
+            nodes: 1, bootBlocks: Array(0..<8), dimmBlocks: Array(32..<36), freeSlots: 3, hotAddRoom: 2560,
+            nextDimmBlock: 36),
+        // movable_node on three nodes, cold DIMMs on nodes 1 and 2 onlined at boot.
+        CampaignShape(
+            name: "movable-node-three",
+            header: [
+                "mem: 2G", "maxmem: 5G", "slots: 4", "node: 0 1G", "node: 1 512M", "node: 2 512M",
+                "dimm: dimm1 512M node=1", "dimm: dimm2 512M node=2", "append: movable_node memhp_default_state=online"
+            ],
+            nodes: 3, bootBlocks: Array(0..<16), dimmBlocks: Array(32..<40), freeSlots: 2, hotAddRoom: 2048,
+            nextDimmBlock: 40, fillNode: 1),
+        // virtio-mem with HVO: pools land in the device's movable memory with their vmemmap freed.
+        CampaignShape(
+            name: "virtio-mem-hvo",
+            header: [
+                "mem: 1G", "maxmem: 4G", "slots: 2", "virtio-mem: vm0 size=2G requested=0",
+                "append: hugetlb_free_vmemmap=on memhp_default_state=online_movable"
+            ],
+            nodes: 1, bootBlocks: Array(0..<8), dimmBlocks: [], freeSlots: 0, hotAddRoom: 0, nextDimmBlock: 32,
+            virtioMem: 2048),
+        // 4G (1G above 4G) with gbpages and movablecore=50%: 1 GiB pools beside a 2G ZONE_MOVABLE,
+        // run-time DIMMs online_movable.
+        CampaignShape(
+            name: "movable-gbpages",
+            header: [
+                "mem: 4G", "maxmem: 8G", "slots: 4", "cpu: gbpages",
+                "append: movablecore=50% memhp_default_state=online_movable"
+            ],
+            nodes: 1, bootBlocks: Array(0..<24) + Array(32..<40), dimmBlocks: [], freeSlots: 4, hotAddRoom: 4096,
+            nextDimmBlock: 40, gbpages: true),
+        // Two nodes with per-node boot pools (node format of hugepages=), a cold DIMM per node
+        // onlined movable at boot.
+        CampaignShape(
+            name: "node-pools",
+            header: [
+                "mem: 2G", "maxmem: 4G", "slots: 4", "node: 0 1G", "node: 1 1G", "dimm: dimm1 512M node=0",
+                "dimm: dimm2 512M node=1", "append: hugepages=0:32,1:16 memhp_default_state=online_movable"
+            ],
+            nodes: 2, bootBlocks: Array(0..<16), dimmBlocks: Array(32..<40), freeSlots: 2, hotAddRoom: 1024,
+            nextDimmBlock: 40)
+    ]
+
+    /// The shape seed `seed` uses: `shapes` below `heldOutBase`, `heldOutShapes` from it to
+    /// `thirdBase`, `thirdShapes` from there.
     public static func shape(seed: Int) -> CampaignShape {
+        if seed >= thirdBase { return thirdShapes[(seed - thirdBase) % thirdShapes.count] }
         if seed >= heldOutBase { return heldOutShapes[(seed - heldOutBase) % heldOutShapes.count] }
         return shapes[((seed % shapes.count) + shapes.count) % shapes.count]
     }

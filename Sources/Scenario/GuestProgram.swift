@@ -78,11 +78,18 @@ public struct GuestProgram: Sendable {
     public static let baseCmdline = "console=ttyS0 quiet panic=-1 nokaslr"
     /// The guest program's process name (comm), as the kernel's OOM killer reports it.
     public static let processName = "memhp-guest"
-    /// Anonymous pages memhp-guest faults in at its first `settle()` (after its first host
-    /// request) and never again: its stack grows under settle's two 4 KiB buffers. Measured on
-    /// 6.1.0-57 with the MADV_NOHUGEPAGE runner (commit 65381d6): AnonPages 168 kB before the
-    /// first dimm-add, 176 kB after it, still 176 kB after a second dimm-add and a `dump blocks`.
-    public static let firstSettleStackPages = 2
+    /// Heap pages memhp-guest's first `opendir` faults in (`list_blocks`, `block_node`,
+    /// `hsizes`: glibc mallocs the DIR with its 32 KiB getdents buffer at the top of the heap;
+    /// later calls reuse the freed chunk). Measured on 6.1.0-57 (meminfo's AnonPages after a
+    /// stat_refresh, 1 GiB guest, no prefault): 168 kB before, 172 kB after a first
+    /// `dump hugepages`, whose only opendir is hsizes'.
+    public static let opendirHeapPages = 1
+    /// .bss pages memhp-guest's first `list_blocks` faults in: the first page of its static
+    /// `blocks` array (dump blocks, settle). Measured as above: 172 -> 176 kB at a `dump blocks`
+    /// after that `dump hugepages`; 168 -> 176 kB at a first `dump blocks`, then nothing at the
+    /// next dimm-add's settle; 168 -> 176 kB at a first dimm-add's settle, then nothing at a
+    /// later `dump blocks`.
+    public static let blockListPages = 1
     /// memhp-guest's static `chunk` buffer (1 MiB, `char chunk[1 << 20]`), which every hold and
     /// fill writes before anything else: 256 anonymous pages on their first touch. Campaign seed
     /// 40 probed on 6.1.0-57 with zone dumps after every step: its first hold (anon 128M) takes

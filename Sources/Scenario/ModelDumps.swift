@@ -35,6 +35,8 @@ extension ModelRunner {
 
     func dumpBlocks(_ sel: [Int]?) {
         out.append("block_size_bytes value=0x" + String(blockSizeBytes(), radix: 16))
+        // list_blocks (its first call faults the runner's pages in).
+        guestListBlocks()
         let all = blockIDs()
         // memhp-guest opens five attribute files per block in one burst; each struct file is
         // freed only after an RCU grace period (file_free's call_rcu), so the burst outgrows
@@ -136,6 +138,8 @@ extension ModelRunner {
         o.add("meminfo_total", mi?["HugePages_Total"] ?? -1)
         o.add("MemFree", mi?["MemFree"] ?? -1); o.add("MemTotal", mi?["MemTotal"] ?? -1)
         out.append(o.line)
+        // hsizes: its opendir, after the line above.
+        guestOpendir()
         let sizes = list(hp).compactMap { n -> Int? in
             guard n.hasPrefix("hugepages-") else { return nil }
             return GuestReading.strtol(String(n.dropFirst(10)), radix: 10)

@@ -43,8 +43,10 @@ public final class ModelRunner {
     /// Which scenario line is running (for the explain log).
     var currentLine = 0
     var holds: [String: Int] = [:]
-    /// The guest program has settled after a host request once (`guestSettle`).
-    var settledOnce = false
+    /// The guest program has opened a directory once (`guestOpendir`).
+    var openedDirOnce = false
+    /// The guest program has listed the memory blocks once (`guestListBlocks`).
+    var listedBlocksOnce = false
     /// The guest program's `chunk` buffer has been written (`guestChunk`).
     var chunkTouched = false
     /// Page-table owners of anonymous and pinned holds, by hold id.
@@ -83,10 +85,12 @@ public final class ModelRunner {
             var config = sc.machine
             config.guestPrefaultPages = GuestFootprint.pages(program.prefault)
             machine = try boot(config)
-            // The prefaulted runner already has its stack (64 KiB of it) and its chunk buffer
-            // (the hold group): its first settle and first hold fault nothing in.
+            // The prefaulted runner already has its heap (64 KiB of it), its static buffers
+            // and its chunk buffer (the hold group): its first listing and first hold fault
+            // nothing in.
             if !program.prefault.isEmpty {
-                settledOnce = true
+                openedDirOnce = true
+                listedBlocksOnce = true
                 chunkTouched = true
             }
         } catch {
@@ -240,21 +244,14 @@ public final class ModelRunner {
         }
     }
 
-    /// memhp-guest's `settle()` after a host request: the first one grows the program's stack
-    /// by `GuestProgram.firstSettleStackPages` pages (its two 4 KiB state buffers lie below
-    /// every frame it used before), each a page fault: `do_anonymous_page` allocates an order-0
-    /// GFP_HIGHUSER_MOVABLE page, and where none can be had (a failed hot-add left the zones
-    /// at their min watermark: campaign seeds 51 and 54) the OOM killer kills the guest
-    /// there, after the host runner wrote the step's `hotplug` line.
+    /// memhp-guest's `settle()` after a host request: it lists the memory blocks
+    /// (`list_blocks`), which faults in the runner's pages when it is the first listing
+    /// (`guestListBlocks`); where none can be had (a failed hot-add left the zones at their
+    /// min watermark: campaign seeds 51 and 54) the OOM killer kills the guest there, after
+    /// the host runner wrote the step's `hotplug` line.
     func guestSettle() {
-        guard !settledOnce else { return }
-        settledOnce = true
         killMark = out.count
-        let name = GuestProgram.processName + ":stack"
-        guard let owner = machine.ownerID(named: name) ?? (try? machine.createOwner(name: name, kind: .anon)) else {
-            return
-        }
-        machine.allocate(owner: owner, blocks: GuestProgram.firstSettleStackPages)
+        guestListBlocks()
     }
 
     /// What every `settle()` reads: the memory directory's entries and each block's `state`

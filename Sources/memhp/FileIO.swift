@@ -7,11 +7,13 @@ import Darwin
 #endif
 
 /// A file memhp could not read or write, with the path and the C library's words for why
-/// (`x.scn: No such file or directory`), never Foundation's "NSCocoaErrorDomain error 256".
+/// (`x.scn: No such file or directory`), never Foundation's "NSCocoaErrorDomain error 256";
+/// a fault in the text names its line (`x.scn:3: not UTF-8 text`).
 struct FileError: Error, CustomStringConvertible {
     var path: String
+    var line: Int?
     var reason: String
-    var description: String { "\(path): \(reason)" }
+    var description: String { line.map { "\(path):\($0): \(reason)" } ?? "\(path): \(reason)" }
 
     init(path: String, errno code: Int32) {
         self.path = path
@@ -37,7 +39,13 @@ func readTextFile(_ path: String) throws -> String {
         bytes += chunk[..<n]
     }
     guard let text = String(validating: bytes, as: UTF8.self) else {
-        throw FileError(path: path, reason: "not UTF-8 text")
+        // A newline byte is never inside a UTF-8 sequence: the first line that does not
+        // decode is where the fault is.
+        let lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false)
+        let bad = lines.firstIndex { String(validating: $0, as: UTF8.self) == nil } ?? 0
+        var e = FileError(path: path, reason: "not UTF-8 text")
+        e.line = bad + 1
+        throw e
     }
     return text
 }

@@ -46,12 +46,19 @@ enum Main {
             printError("See 'memhp --help' for more information.")
             return 2
         }
-        var command: ParsableCommand
+        let command: ParsableCommand
         do {
             command = try MemHP.parseAsRoot(arguments)
         } catch {
             return report(parseError: error, arguments: arguments)
         }
+        return execute(command, arguments: arguments)
+    }
+
+    /// Run a parsed command and turn what it throws into a message and an exit status
+    /// (tests run one parsed command many times, on files whose content changes).
+    static func execute(_ parsed: ParsableCommand, arguments: [String]) -> Int32 {
+        var command = parsed
         do {
             try command.run()
             return 0

@@ -29,6 +29,8 @@ public enum MemhpBinary {
         public var out: String
         public var err: String
         public var outBytes: Data
+        /// The process died of a signal (a trap, an abort): `status` is the signal's number.
+        public var signaled = false
     }
 
     /// Runs memhp with `args` in `directory` (default: the package root).
@@ -54,7 +56,8 @@ public enum MemhpBinary {
         done.wait()
         return Result(
             status: p.terminationStatus, out: String(decoding: o, as: UTF8.self),
-            err: String(decoding: errData, as: UTF8.self), outBytes: o)
+            err: String(decoding: errData, as: UTF8.self), outBytes: o,
+            signaled: p.terminationReason == .uncaughtSignal)
     }
 
     public static func temporaryDirectory(_ name: String) throws -> URL {

@@ -223,6 +223,24 @@ final class BootLayoutTests: XCTestCase {
         }
     }
 
+    /// mem=768M on a 1 GiB guest: QEMU's initrd sits near 1 GiB, outside what mem= keeps, so
+    /// reserve_initrd() relocates it into memblock below 768M and the copy counts as reserved
+    /// at mem_init (campaign seed 2003's kernel: `Memory: ...K/786040K available ..., 136056K
+    /// reserved`, `Freeing initrd memory: 1492K`).
+    func testMemLimitBelowTheInitrdRelocatesIt() throws {
+        let l = try BootLayout.compute(MachineConfig(cmdline: "mem=768M"), profile: .debian12QEMU)
+        let mem = try XCTUnwrap(l.bootLog.first { $0.hasPrefix("Memory: ") })
+        XCTAssertTrue(
+            mem.hasSuffix(
+                "K/786040K available (14343K kernel code, 2338K rwdata, 9132K rodata, 2824K init, 17344K bss, 136056K reserved, 0K cma-reserved)"
+            ), mem)
+        let initrd = try XCTUnwrap(l.reserved.first { $0.label == "initrd" })
+        XCTAssertEqual(initrd.range.count, 1492 / 4)
+        XCTAssertLessThanOrEqual(initrd.range.end, 768 * M >> 12)
+        XCTAssertTrue(l.bootLog.contains { $0.hasPrefix("Allocated new RAMDISK: ") })
+        XCTAssertTrue(l.bootLog.contains("Freeing initrd memory: 1492K"))
+    }
+
     func testKernelcore512M() throws {
         // README "kernelcore=512M: Movable starts at pfn 132096"; memory4 spans DMA32 and Movable.
         let l = try layout(MachineConfig(cmdline: "kernelcore=512M"))

@@ -40,8 +40,9 @@ final class GuestOOMKillTests: XCTestCase {
     /// Campaign seed 54 (6.1.0-57, recorded with and without the runner's THP): a pool of 400
     /// on 1 GiB leaves the zones at their min watermark, the 256M DIMM's memmap cannot be
     /// allocated ("add_memory failed", yet `_OST` 0), and the guest's first settle after the
-    /// host request faults in its stack: the OOM killer kills it there. The host runner's
-    /// `hotplug` line stays; nothing after it runs.
+    /// host request is its first directory listing, which faults in the runner's heap and
+    /// `blocks` pages: the OOM killer kills it there. The host runner's `hotplug` line stays;
+    /// nothing after it runs.
     func testFirstSettleAfterAFailedHotAddIsKilled() throws {
         let sc = try Scenario.parse(
             """

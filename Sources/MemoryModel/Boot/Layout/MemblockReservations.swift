@@ -49,7 +49,6 @@ extension BootLayout {
                 "boot memory below \(hex(kernelImage.end << 12)) is needed for the kernel image; mem= or -m is too small"
             )
         }
-        if !initrd.isEmpty { reserve(initrd, "initrd", fate: .freedLate) }
         func topDown(
             _ pages: Int, align: Int = 1, node: Int? = nil, limit: PFN? = nil, _ label: String,
             fate: ReservedRange.Fate = .kept
@@ -60,6 +59,10 @@ extension BootLayout {
             }
             reserve(r, label, node: nodeOf(r.start), fate: fate)
             return r
+        }
+        try reserveInitrd(initrd, ram: ram, maxPFN: maxPFN, log: &log) { r in
+            if let r { reserve(r, "initrd", fate: .freedLate); return r }
+            return try topDown(initrd.count, limit: maxPFN, "initrd", fate: .freedLate)
         }
         let memNodes = numa.nodeIDs.filter { !ranges(ofNode: $0, memoryRanges).isEmpty }
         for n in memNodes {
@@ -154,6 +157,25 @@ extension BootLayout {
             _ = try topDown(profile.swiotlbSlotsPages, "SWIOTLB slot array")
         }
         return MemblockReservations(reserved: reserved, kernelImage: kernelImage, swiotlb: swiotlb)
+    }
+
+    /// reserve_initrd(): the initrd stays where QEMU's loader put it when that range is in
+    /// mapped RAM; otherwise (`mem=` below the top of low RAM removed it) relocate_initrd()
+    /// copies it into a new top-down memblock range below max_pfn_mapped, the old range is
+    /// given back, and free_initrd_mem later frees the copy. `place(r)` reserves `r`, or with
+    /// nil allocates the copy and returns it.
+    static func reserveInitrd(
+        _ initrd: PFNRange, ram: [PFNRange], maxPFN: PFN, log: inout [String],
+        place: (PFNRange?) throws -> PFNRange
+    ) throws {
+        guard !initrd.isEmpty else { return }
+        let mapped = ram.contains { $0.start <= initrd.start && $0.end >= initrd.end } && initrd.end <= maxPFN
+        if mapped { _ = try place(initrd); return }
+        let r = try place(nil)
+        log.append("Allocated new RAMDISK: [mem \(hex(r.start << 12, width: 10))-\(hex((r.end << 12) - 1, width: 10))]")
+        log.append(
+            "Move RAMDISK from [mem \(hex(initrd.start << 12, width: 10))-\(hex((initrd.end << 12) - 1, width: 10))] to"
+                + " [mem \(hex(r.start << 12, width: 10))-\(hex((r.end << 12) - 1, width: 10))]")
     }
 
     /// The PMD pages `memory_map_top_down` takes from memblock when all RAM is below 4 GiB.
