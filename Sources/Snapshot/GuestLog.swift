@@ -18,9 +18,21 @@ public enum GuestLog {
         public let description: String
     }
 
+    /// pfns x86_64 can address: MAX_PHYSMEM_BITS 52 (5-level paging) over 4 KiB pages. A
+    /// census run beyond it is not a machine (and would overflow the census' pfn count).
+    static let pfnLimit = 1 << 40
+
+    /// Errors name `path:LINE`.
     public static func parse(_ text: String, path: String) throws -> Result {
-        let obs: [Observation]
-        do { obs = try Observation.parseLog(text) } catch { throw Failure(description: "\(path): \(error)") }
+        var obs: [(line: Int, o: Observation)] = []
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        for (n, l) in lines.enumerated() {
+            do { if let o = try Observation.parse(String(l)) { obs.append((n + 1, o)) } } catch let e
+                as Observation.ParseError
+            {
+                throw Failure(description: "\(path):\(n + 1): \(e.message)")
+            }
+        }
         var s = HostSnapshot()
         var census = PageCensus()
         var classifier = PageClassifier()
@@ -32,7 +44,7 @@ public enum GuestLog {
         var offlines: [(Int, String, Bool)] = []
         func int(_ o: Observation, _ k: String) -> Int { o[k].flatMap { Int($0) } ?? 0 }
         var lastKind = ""
-        for o in obs {
+        for (line, o) in obs {
             defer { lastKind = o.kind }
             if done {
                 if o.kind == "write", o["value"] == "offline", let p = o["path"], p.hasSuffix("/state"),
@@ -94,12 +106,18 @@ public enum GuestLog {
                 for f in o.fields { if let v = Int(f.value) { s.meminfo[f.key] = v } }
             case "kpf":
                 guard let start = o["start"].flatMap({ Int($0) }), start == census.endPFN, let runs = o["runs"] else {
-                    throw Failure(description: "\(path): a kpf line does not continue at pfn \(census.endPFN)")
+                    throw Failure(description: "\(path):\(line): a kpf line does not continue at pfn \(census.endPFN)")
                 }
                 for r in runs.split(separator: ",") {
                     let hl = r.split(separator: "*")
                     guard hl.count == 2, let w = UInt64(hl[0], radix: 16), let n = Int(hl[1]), n > 0 else {
-                        throw Failure(description: "\(path): bad kpf run `\(r)`")
+                        throw Failure(description: "\(path):\(line): bad kpf run `\(r)`")
+                    }
+                    guard n <= pfnLimit - census.endPFN else {
+                        throw Failure(
+                            description:
+                                "\(path):\(line): kpf run `\(r)` ends beyond pfn \(pfnLimit) (x86_64's 52-bit physical address space)"
+                        )
                     }
                     // Identical words classify alike; a run of tails follows its head.
                     let k = classifier.classify(w & ~(1 << 63), count: w >> 63)
@@ -108,13 +126,16 @@ public enum GuestLog {
             case "kpf_end":
                 guard int(o, "pfns") == census.endPFN else {
                     throw Failure(
-                        description: "\(path): kpf lines cover \(census.endPFN) pfns, kpf_end says \(o["pfns"] ?? "?")")
+                        description:
+                            "\(path):\(line): kpf lines cover \(census.endPFN) pfns, kpf_end says \(o["pfns"] ?? "?")")
                 }
                 done = true
             default: break
             }
         }
-        guard done else { throw Failure(description: "\(path): no `dump kpageflags` (kpf_end) in the log") }
+        guard done else {
+            throw Failure(description: "\(path):\(max(lines.count - 1, 1)): no `dump kpageflags` (kpf_end) in the log")
+        }
         s.arch = "x86_64"
         s.pageblockOrder = 9
         s.blocks = blocks.values.sorted { $0.id < $1.id }

@@ -59,13 +59,17 @@ enum Main {
     /// (tests run one parsed command many times, on files whose content changes).
     static func execute(_ parsed: ParsableCommand, arguments: [String]) -> Int32 {
         var command = parsed
+        return status(of: type(of: parsed), arguments: arguments) { try command.run() }
+    }
+
+    /// What `sub`'s `body` threw, as a message on stderr and an exit status (0 for nothing).
+    static func status(of sub: ParsableCommand.Type, arguments: [String], _ body: () throws -> Void) -> Int32 {
         do {
-            try command.run()
+            try body()
             return 0
         } catch let code as ExitCode {
             return code.rawValue
         } catch let e as ValidationError {
-            let sub = type(of: command)
             let name = sub == MemHP.self ? "memhp" : "memhp \(sub.configuration.commandName ?? "")"
             printError("\(name): \(e.message)")
             printError(MemHP.usageString(for: sub))

@@ -31,9 +31,8 @@ struct SnapshotCommand: ParsableCommand {
 
     func run() throws {
         if let fromLog {
-            guard let text = try? String(contentsOfFile: fromLog, encoding: .utf8) else {
-                throw ValidationError("--from-log \(fromLog): cannot read it")
-            }
+            let text: String
+            do { text = try readTextFile(fromLog) } catch { throw ValidationError("--from-log \(describe(error))") }
             let r: GuestLog.Result
             do { r = try GuestLog.parse(text, path: fromLog) } catch let e as GuestLog.Failure {
                 throw ValidationError(e.description)

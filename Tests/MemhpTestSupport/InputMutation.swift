@@ -21,6 +21,7 @@ public struct SplitMix64: Sendable {
 public struct Mutant: Sendable {
     public var what: String
     public var bytes: [UInt8]
+    public init(what: String, bytes: [UInt8]) { self.what = what; self.bytes = bytes }
 }
 
 public enum InputMutation {

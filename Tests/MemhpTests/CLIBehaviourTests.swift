@@ -58,6 +58,11 @@ final class CLIBehaviourTests: XCTestCase {
         try assertUsageError(["boot", "--mem", "1.5"], ["--mem '1.5': a fraction needs a unit"])
         try assertUsageError(["boot", "--mem", "1e3"], ["--mem '1e3': not a size"])
         try assertUsageError(["boot", "--maxmem", "99999999999T"], ["--maxmem '99999999999T': too large"])
+        // QEMU's pc_memory_init bound, at the model's 52 physical address bits: 4 GiB + 4 PiB
+        // of device memory + 4 slots' GiB + the 2 GiB 64-bit PCI hole (it trapped in MemMap).
+        try assertUsageError(
+            ["read", "--maxmem", "4P", "/proc/meminfo"],
+            ["memhp read: Address space limit 0xfffffffffffff < 0x1000023fffffff phys-bits too low (52)"])
         try assertUsageError(
             ["boot", "--dimm", "512"], ["backend memory size must be multiple of 0x200000", "512 is 512 bytes"])
         try assertUsageError(

@@ -1,5 +1,8 @@
 /// The allocator's slow path (`__alloc_pages_slowpath`): min watermark, direct reclaim of
 /// what can be reclaimed without swap (clean page cache, reclaimable slab), and the OOM killer.
+/// Compaction is not modelled; `should_reclaim_retry`'s estimate (free + reclaimable pages at
+/// the min watermark) is not needed for order 0: the model's reclaim frees every eligible
+/// reclaimable page it reaches, so a round without progress leaves none to count.
 extension Machine {
     static let swapClusterMax = 32
     static let costlyOrder = 3
@@ -28,6 +31,12 @@ extension Machine {
                 markAllocated(pfn, order: order, kind: kind, z: z); return pfn
             }
             if gfp.contains(.noretry) { return allocFailed(order: order, gfp: gfp) }
+            // `costly_order && !__GFP_RETRY_MAYFAIL`: nopage after this one round, whatever
+            // reclaim freed (a pool's huge page on a node that already failed during the
+            // resize: alloc_buddy_huge_page drops __GFP_RETRY_MAYFAIL there).
+            if order > Machine.costlyOrder && !gfp.contains(.retryMayfail) {
+                return allocFailed(order: order, gfp: gfp)
+            }
             if progress > 0 { continue }
             // A costly __GFP_RETRY_MAYFAIL allocation (a pool's huge page) goes back to `retry:`
             // until `no_progress_loops` passes MAX_RECLAIM_RETRIES, waking kswapd each time:
@@ -47,7 +56,12 @@ extension Machine {
                 continue
             }
             // The model is deterministic: otherwise, with no progress a retry changes nothing.
-            if gfp.contains(.retryMayfail) || gfp.contains(.thisnode) || order > Machine.costlyOrder {
+            // `__alloc_pages_may_oom` leaves out costly orders, __GFP_RETRY_MAYFAIL and
+            // __GFP_THISNODE, and lowmem requests ("The OOM killer does not needlessly kill
+            // tasks for lowmem": `ac->highest_zoneidx < ZONE_NORMAL`, GFP_DMA and GFP_DMA32).
+            if gfp.contains(.retryMayfail) || gfp.contains(.thisnode) || order > Machine.costlyOrder
+                || highest < .normal
+            {
                 return allocFailed(order: order, gfp: gfp)
             }
             guard oomKill(zonelist: zonelist) else { return allocFailed(order: order, gfp: gfp) }

@@ -12,14 +12,28 @@ struct QEMUMachine: Sendable, Equatable {
     var aboveFourGStart: Int
     /// The hotplug (device memory) region, bytes; nil without `maxmem > mem`.
     var deviceMemory: Range<Int>?
+    /// The highest guest physical address the layout uses, the 64-bit PCI hole included
+    /// (pc_max_used_gpa).
+    var maxUsedAddress: Int
 
     var qemuNodes: Int { nodeMemory.count }
 }
 
 extension BootLayout {
+    /// Physical address bits the model's guests have: x86_64's most (MAX_PHYSMEM_BITS with
+    /// 5-level paging), where the memmap of every pfn fits. QEMU's TCG qemu64 CPU has 40.
+    static let physBits = 52
+
     static func qemuMachine(_ config: MachineConfig) throws -> QEMUMachine {
         let (hotplugSpace, nodeMemory) = try validate(config)
-        return placeRAM(config, hotplugSpace: hotplugSpace, nodeMemory: nodeMemory)
+        let q = placeRAM(config, hotplugSpace: hotplugSpace, nodeMemory: nodeMemory)
+        // pc_memory_init: the layout must fit the CPU's physical address bits.
+        let limit = (1 << physBits) - 1
+        guard q.maxUsedAddress <= limit else {
+            throw MachineConfigError(
+                "Address space limit \(hex(limit)) < \(hex(q.maxUsedAddress)) phys-bits too low (\(physBits))")
+        }
+        return q
     }
 
     /// What QEMU refuses (its error text where it has one) and what this model cannot boot.
@@ -145,9 +159,10 @@ extension BootLayout {
         }
         var aboveStart = 4 * GiB
         if layoutEnds(aboveStart: aboveStart).maxUsed >= amdHTStart { aboveStart = amdAbove1T }
+        let ends = layoutEnds(aboveStart: aboveStart)
         return QEMUMachine(
             hotplugSpace: hotplugSpace, nodeMemory: nodeMemory, belowFourGBytes: below, aboveFourGBytes: above,
-            aboveFourGStart: aboveStart, deviceMemory: layoutEnds(aboveStart: aboveStart).device)
+            aboveFourGStart: aboveStart, deviceMemory: ends.device, maxUsedAddress: ends.maxUsed)
     }
 
     /// Boot stage 2: the SRAT memory affinity entries QEMU's build_srat writes (boot RAM per
