@@ -73,7 +73,7 @@ let package = Package(
         .testTarget(
             name: "MemhpTests",
             dependencies: [
-                "memhp", "MemoryModel", "KernelFS", "Scenario", "Snapshot", "MemhpTestSupport",
+                "memhp", "MemoryModel", "KernelFS", "Scenario", "Snapshot", "Benchmarks", "MemhpTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser")
             ]),
         // Test support: running the built memhp binary, shared by every CLI test.

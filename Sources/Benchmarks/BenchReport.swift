@@ -8,6 +8,20 @@ public struct BenchReport: Codable, Sendable {
     public init(date: String, host: String, results: [BenchResult]) {
         self.date = date; self.host = host; self.results = results
     }
+
+    /// The first figure no measured run can have (a time that is negative or not finite, a
+    /// negative peak RSS), named by its place in the file; nil when every one is possible.
+    public var impossibleFigure: String? {
+        for (i, r) in results.enumerated() {
+            for (j, s) in r.runs.enumerated() {
+                let at = "results[\(i)].runs[\(j)]"
+                if !(s.cpu.isFinite && s.cpu >= 0) { return "\(at).cpu is \(s.cpu)" }
+                if !(s.wall.isFinite && s.wall >= 0) { return "\(at).wall is \(s.wall)" }
+                if s.peakRSSKiB < 0 { return "\(at).peakRSSKiB is \(s.peakRSSKiB)" }
+            }
+        }
+        return nil
+    }
 }
 
 /// One benchmark over several runs: the median is the figure, the spread says how much to trust it.

@@ -4,10 +4,12 @@ public struct Tolerance: Sendable, Equatable, CustomStringConvertible {
     public var absolute: Int
     public init(relative: Double, absolute: Int) { self.relative = relative; self.absolute = absolute }
 
+    /// Any two Ints (a log holds what it holds): the distance is taken as a UInt, exact
+    /// from Int.min to Int.max.
     public func accepts(kernel: Int, model: Int) -> Bool {
-        let d = kernel > model ? kernel - model : model - kernel
-        let rel = relative * Double(kernel < 0 ? -kernel : kernel)
-        return Double(d) <= rel || d <= absolute
+        let d = kernel > model ? UInt(bitPattern: kernel &- model) : UInt(bitPattern: model &- kernel)
+        let rel = relative * Double(kernel.magnitude)
+        return Double(d) <= rel || absolute >= 0 && d <= UInt(absolute)
     }
 
     public var description: String { "±max(\(ConformanceFormat.percent(relative)), \(absolute))" }

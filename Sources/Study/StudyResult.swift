@@ -53,6 +53,9 @@ public struct StudyResult: Sendable, Codable, Equatable {
             guard let s = p.shard, s.n == first.shard?.n else {
                 throw StudyError("merge: \(path) is not a shard of the same --shard K/\(first.shard?.n ?? 0) split")
             }
+            guard s.n >= 1, (1...s.n).contains(s.k) else {
+                throw StudyError("merge: \(path): shard \(s) is not K/N with 1 <= K <= N")
+            }
             guard seenShards.insert(s.k).inserted else {
                 throw StudyError("merge: shard \(s) is given twice (\(path))")
             }

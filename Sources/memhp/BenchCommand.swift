@@ -41,17 +41,7 @@ struct BenchCommand: ParsableCommand {
             }
         }
         let cases = names.isEmpty ? ModelSuite.cases : ModelSuite.cases.filter { names.contains($0.name) }
-        let baseline: BenchReport?
-        if let compare {
-            guard let data = FileManager.default.contents(atPath: compare) else {
-                throw ValidationError("--compare: cannot read \(compare)")
-            }
-            do { baseline = try JSONDecoder().decode(BenchReport.self, from: data) } catch {
-                throw ValidationError("--compare: \(compare) is not a memhp bench --json report: \(error)")
-            }
-        } else {
-            baseline = nil
-        }
+        let baseline = try compare.map(Self.loadBaseline)
 
         let exe =
             (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
@@ -89,6 +79,21 @@ struct BenchCommand: ParsableCommand {
             printComparison(cmp, baseline: baseline)
             if !cmp.regressions.isEmpty { throw ExitCode(1) }
         }
+    }
+
+    /// A saved `--json` report. A file that is not one, or that holds a figure no run has (a
+    /// negative or infinite time, a negative peak RSS), is a usage error naming the file.
+    static func loadBaseline(_ path: String) throws -> BenchReport {
+        let text: String
+        do { text = try readTextFile(path) } catch { throw ValidationError("--compare \(describe(error))") }
+        let report: BenchReport
+        do { report = try JSONDecoder().decode(BenchReport.self, from: Data(text.utf8)) } catch {
+            throw ValidationError("--compare: \(path) is not a memhp bench --json report: \(error)")
+        }
+        if let bad = report.impossibleFigure {
+            throw ValidationError("--compare: \(path) is not a memhp bench --json report: \(bad)")
+        }
+        return report
     }
 
     func printResult(_ r: BenchResult) {

@@ -100,8 +100,8 @@ struct ConformanceCommand: ParsableCommand {
             let t0 = Date()
             let modelText: String
             if let log {
-                do { modelText = try String(contentsOfFile: log, encoding: .utf8) } catch {
-                    printError("memhp conformance: cannot read \(log): \(describe(error, path: log))")
+                do { modelText = try readTextFile(log) } catch {
+                    printError("memhp conformance: cannot read \(describe(error))")
                     throw ExitCode(2)
                 }
             } else {
@@ -118,8 +118,9 @@ struct ConformanceCommand: ParsableCommand {
             if live {
                 if let t = try liveKernelLog(sc) { kernelFiles = [("(live kernel run)", t)] }
             } else {
-                kernelFiles = KernelVariants.paths(dir: fixtureDir, stem: sc.name).compactMap { p in
-                    (try? String(contentsOfFile: p, encoding: .utf8)).map { (p, $0) }
+                // A fixture that cannot be read is an error, never a fixture less.
+                kernelFiles = try KernelVariants.paths(dir: fixtureDir, stem: sc.name).map { p in
+                    (p, try readTextFile(p))
                 }
             }
             guard !kernelFiles.isEmpty else {
@@ -131,7 +132,8 @@ struct ConformanceCommand: ParsableCommand {
             }
             var sideRanges: [RangeRule] = []
             let side = "\(fixtureDir)/\(sc.name).ranges"
-            if let t = try? String(contentsOfFile: side, encoding: .utf8) {
+            if fm.fileExists(atPath: side) {
+                let t = try readTextFile(side)
                 do { sideRanges = try RangeRule.parseFile(t) } catch let e as RangeRule.ParseError {
                     FileHandle.standardError.write(Data("\(side):\(e.line): \(e.message)\n".utf8))
                     throw ExitCode(2)

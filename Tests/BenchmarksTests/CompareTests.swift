@@ -53,4 +53,15 @@ final class CompareTests: XCTestCase {
         XCTAssertEqual(cmp.rows.count, 0)
         XCTAssertEqual(Set(cmp.missing), ["a", "b"])
     }
+
+    /// A baseline no run can have written is named (BenchComparison's RSS difference overflowed
+    /// on a peak RSS of Int.min); measured ones pass.
+    func testImpossibleFiguresAreNamed() {
+        XCTAssertNil(report([result("a", [1, 2]), result("s", [])]).impossibleFigure)
+        XCTAssertEqual(
+            report([result("a", [1]), result("b", [1, 2], rss: Int.min)]).impossibleFigure,
+            "results[1].runs[0].peakRSSKiB is -9223372036854775808")
+        XCTAssertEqual(report([result("a", [1, -0.5])]).impossibleFigure, "results[0].runs[1].cpu is -0.5")
+        XCTAssertEqual(report([result("a", [.infinity])]).impossibleFigure, "results[0].runs[0].cpu is inf")
+    }
 }

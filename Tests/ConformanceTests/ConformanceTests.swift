@@ -288,6 +288,13 @@ final class ConformanceTests: XCTestCase {
         XCTAssertTrue(Tolerance.pages.accepts(kernel: 190, model: 205))  // absolute slack 16
         XCTAssertTrue(ObservationDiff.counterAgrees("0,880,880", "0,879,881", .pages))
         XCTAssertFalse(ObservationDiff.counterAgrees("0,880,880", "0,880", .pages))
+        // Any two numbers a damaged log holds: the distance of Int.max and -1 is 2^63 (it
+        // overflowed Int), 1% of |Int.min| is 9.2e16.
+        XCTAssertFalse(Tolerance.pages.accepts(kernel: Int.max, model: -1))
+        XCTAssertFalse(Tolerance.pages.accepts(kernel: -1, model: Int.max))
+        XCTAssertFalse(Tolerance.pages.accepts(kernel: Int.min, model: 0))
+        XCTAssertTrue(Tolerance.pages.accepts(kernel: Int.min, model: Int.min / 100 * 99))
+        XCTAssertTrue(ObservationDiff.counterAgrees("9223372036854775807", "9223372036854775800", .pages))
     }
 
     func testVirtualTimeFormatting() {

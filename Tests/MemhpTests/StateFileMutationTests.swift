@@ -43,7 +43,7 @@ final class StateFileMutationTests: XCTestCase {
         XCTAssertEqual(sound.status, 1, sound.err)
         XCTAssertTrue(rule.refused(sound.err), sound.err)
         var outcomes: [Int32: Int] = [:]
-        for m in InputMutation.mutants(of: Array(valid), count: 200, seed: 0x5EED_0001) {
+        for m in InputMutation.mutants(of: Array(valid), count: 150, seed: 0x5EED_0001) {
             let bytes = Data(m.bytes)
             try bytes.write(to: URL(fileURLWithPath: path))
             let r = export.run(in: dir.path)
@@ -53,7 +53,7 @@ final class StateFileMutationTests: XCTestCase {
         }
         // Most mutants are refused; some (a flipped bit in a hex digit's case, a duplicated
         // read) load.
-        XCTAssertGreaterThan(outcomes[2] ?? 0, 120, "\(outcomes)")
+        XCTAssertGreaterThan(outcomes[2] ?? 0, 90, "\(outcomes)")
         // A directory, a missing file.
         try FileManager.default.removeItem(atPath: path)
         let missing = InProcessCLI.run(["export", target, "--state", path], in: dir.path)
