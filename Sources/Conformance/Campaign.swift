@@ -203,15 +203,21 @@ public enum Campaign {
         }
     }
 
-    /// `A..B` (inclusive) or `N` or `A,B,C`.
+    /// The most seeds one list names (a campaign is a few hundred).
+    public static let maxSeeds = 1_000_000
+
+    /// `A..B` (inclusive) or `N` or `A,B,C` of seeds >= 0, at most `maxSeeds` of them; nil
+    /// for anything else.
     public static func parseSeeds(_ s: String) -> [Int]? {
         var out: [Int] = []
         for part in s.split(separator: ",") {
             if let r = part.range(of: "..") {
-                guard let a = Int(part[..<r.lowerBound]), let b = Int(part[r.upperBound...]), a <= b else { return nil }
+                guard let a = Int(part[..<r.lowerBound]), let b = Int(part[r.upperBound...]), 0 <= a, a <= b,
+                    b - a < maxSeeds - out.count
+                else { return nil }
                 out += Array(a...b)
             } else {
-                guard let v = Int(part) else { return nil }
+                guard let v = Int(part), v >= 0, out.count < maxSeeds else { return nil }
                 out.append(v)
             }
         }

@@ -14,7 +14,8 @@ struct CampaignCommand: ParsableCommand {
 
     static func seeds(_ s: String) throws -> [Int] {
         guard let v = Campaign.parseSeeds(s) else {
-            throw ValidationError("--seeds: expected N, A..B or a comma list, got \(s)")
+            throw ValidationError(
+                "--seeds: expected N, A..B or a comma list of seeds >= 0 (at most \(Campaign.maxSeeds)), got \(s)")
         }
         return v
     }
@@ -144,14 +145,13 @@ struct CampaignCommand: ParsableCommand {
                     return Int(f.dropFirst(5).prefix { $0.isNumber })
                 }.sorted()
             }
-            let expected = ExpectedFailures.parse(
-                (try? String(contentsOfFile: "\(dir)/EXPECTED-DIFFERENCES", encoding: .utf8)) ?? "")
+            // A list or a kernel log that cannot be read is an error, never an empty one.
+            let listPath = "\(dir)/EXPECTED-DIFFERENCES"
+            let expected = ExpectedFailures.parse(fm.fileExists(atPath: listPath) ? try readTextFile(listPath) : "")
             var results: [Campaign.SeedResult] = []
             var bad = 0
             for s in list {
-                let variants = Campaign.variantPaths(dir: dir, seed: s).compactMap {
-                    try? String(contentsOfFile: $0, encoding: .utf8)
-                }
+                let variants = try Campaign.variantPaths(dir: dir, seed: s).map { try readTextFile($0) }
                 guard !variants.isEmpty else { continue }
                 let sc = try loadScenario("\(dir)/\(Campaign.stem(s)).scn")
                 let model = ModelRunner(scenario: sc).run()

@@ -82,8 +82,8 @@ struct ConformanceCommand: ParsableCommand {
         } else {
             for s in scenarios { paths.append(s.hasSuffix(".scn") || s.contains("/") ? s : "\(dir)/\(s).scn") }
         }
-        let expected = ExpectedFailures.parse(
-            (try? String(contentsOfFile: "\(dir)/EXPECTED-FAILURES", encoding: .utf8)) ?? "")
+        let listPath = "\(dir)/EXPECTED-FAILURES"
+        let expected = ExpectedFailures.parse(fm.fileExists(atPath: listPath) ? try readTextFile(listPath) : "")
 
         var rows: [(report: DiffReport, status: ConformanceStatus)] = []
         var passed = 0, failed = 0, expectedFails = 0, unexpectedPasses = 0

@@ -336,4 +336,76 @@ final class BootStageTests: XCTestCase {
         XCTAssertEqual(BootLayout.presentBlocks(one.nodes[0].memory, blockSize: 128 * M), 8)
         XCTAssertEqual(one.bootAllocations.atomicPoolOrder, 5)
     }
+    /// alloc_large_system_hash's tables against what 6.1 made: on one 1 GiB node the
+    /// "hash table entries" lines of a-baseline.dmesg.txt:83-270 (Dquot-cache is a plain page,
+    /// not one of them); on NUMA guests the tables' sizes in /proc/vmallocinfo (each area one
+    /// guard page larger), read by 6.1.0-57 at the first step of a 1G+1G and a 3 × 1G guest
+    /// (session 10 probes, notes/s10/nodes-probe).
+    func testLargeSystemHashesOfTheCapturesAndOfNUMAGuests() throws {
+        let one = try BootLayout.compute(MachineConfig(cmdline: base), profile: .captures)
+        let tables = BootLayout.largeSystemHashes(nrKernelPages: BootLayout.nrKernelPages(one.nodes), possibleCPUs: 1)
+        XCTAssertEqual(
+            tables.map { "\($0.name) \($0.bytes)" },
+            [
+                "Dentry cache 1048576", "Inode-cache 524288", "Mount-cache 16384", "Mountpoint-cache 16384",
+                "futex 16384", "IP idents 131072", "tcp_listen_portaddr_hash 8192", "Table-perturb 262144",
+                "TCP established 65536", "TCP bind 262144", "MPTCP token 24576", "UDP 16384", "UDP-Lite 16384"
+            ])
+        XCTAssertEqual(tables.filter(\.early).map(\.name), ["Dentry cache", "Inode-cache"])
+        // The buddy allocator's share on one node: 204 pages.
+        XCTAssertEqual(tables.filter { !$0.early }.reduce(0) { $0 + $1.pages }, 204)
+
+        func pages(_ nodes: [Int], maxmem: Int, dimms: [DIMMConfig] = []) throws -> [Int] {
+            let l = try BootLayout.compute(
+                MachineConfig(
+                    memBytes: nodes.reduce(0, +) * G, maxmemBytes: maxmem * G, slots: 4,
+                    nodes: nodes.enumerated().map { NodeConfig(id: $0.offset, memBytes: $0.element * G) },
+                    dimms: dimms))
+            return BootLayout.largeSystemHashes(nrKernelPages: BootLayout.nrKernelPages(l.nodes), possibleCPUs: 1)
+                .map(\.pages)
+        }
+        // 1G + 1G: 2101248, 1052672, 36864 ×2, 20480, 266240, 20480, 266240, 135168, 528384,
+        // 53248, 36864 ×2 bytes: 1108 pages, N0=554 N1=554.
+        XCTAssertEqual(try pages([1, 1], maxmem: 4), [512, 256, 8, 8, 4, 64, 4, 64, 32, 128, 12, 8, 8])
+        // 3 × 1G with a 512M DIMM on node 2: the mount tables double, IP idents, listen,
+        // established and bind, MPTCP and UDP too (the dentry table's 8 KiB page array is
+        // a vmalloc area of its own): 2150 pages with it, N0=721 N1=710 N2=719.
+        XCTAssertEqual(
+            try pages([1, 1, 1], maxmem: 5, dimms: [DIMMConfig(id: "d", sizeBytes: 512 * M, node: 2)]),
+            [1024, 512, 16, 16, 4, 128, 8, 64, 64, 256, 24, 16, 16])
+    }
+
+    /// The boot's interleaved vmalloc areas per node (`BootAllocations.areaPages`) against
+    /// 6.1.0-57's /proc/vmallocinfo on the same guests (session 10 probes): the hash tables
+    /// (alloc_large_system_hash) and the BPF program pack (bpf_prog_pack_alloc, 2 MiB per
+    /// possible node, its page array a 2-page vmalloc on two nodes).
+    func testHashTablesAndBPFPackInterleaveOverTheNodes() throws {
+        func areas(_ nodes: [Int], _ unit: Int, maxmem: Int) throws -> BootAllocations {
+            try BootLayout.compute(
+                MachineConfig(
+                    memBytes: nodes.reduce(0, +) * unit, maxmemBytes: maxmem * G, slots: 3,
+                    nodes: nodes.enumerated().map { NodeConfig(id: $0.offset, memBytes: $0.element * unit) })
+            ).bootAllocations
+        }
+        // 512M + 512M: hashes N0=294 N1=294, pack N0=513 N1=513.
+        XCTAssertEqual(try areas([512, 512], M, maxmem: 4).areaPages, [0: 294 + 513, 1: 294 + 513])
+        // 1536M + 512M (the movablecore-bytes shape's nodes): 554 and 513 on each.
+        XCTAssertEqual(try areas([1536, 512], M, maxmem: 3).areaPages, [0: 554 + 513, 1: 554 + 513])
+        // 2G + 2G: the dentry table (4 MiB) is 2 MiB a node, so vmalloc_huge maps it with
+        // PMDs, one order-9 block per node; the rest N0=N1=563 with its 2-page page array.
+        let big = try areas([2, 2], G, maxmem: 6)
+        XCTAssertEqual(big.areaHugeBlocks, [0: 1, 1: 1])
+        XCTAssertEqual(big.areaPages, [0: 1075 - 512 + 513, 1: 1075 - 512 + 513])
+        // 3 × 1G: each bulk request of 100 pages gives 34 to one node and 33 to the others, so
+        // a node gets 348 of the dentry table's 1024 (6.1.0-57: 338, 338, 348, the remainder on
+        // whichever node the cursor was at); the pack is 1536 pages and a 3-page array
+        // (N0=508 N1=523 N2=508 and 1 each). Per node the kernel had 1229, 1233 and 1227.
+        let three = try areas([1, 1, 1], G, maxmem: 5)
+        XCTAssertEqual(three.areaPages.values.reduce(0, +), 1229 + 1233 + 1227)
+        for (node, kernel) in [(0, 1229), (1, 1233), (2, 1227)] {
+            XCTAssertEqual(three.areaPages[node] ?? 0, kernel, accuracy: 12, "node \(node): \(three.areaPages)")
+        }
+        // One node: the linear tables and the pack on node 0.
+        XCTAssertEqual(try areas([1], G, maxmem: 4).areaPages, [0: 204 + 512])
+    }
 }

@@ -244,8 +244,15 @@ public struct BootAllocations: Sendable, Equatable {
     /// Of `shmem`, the pages on the active anon list (`BootProfile.activeShmemPages`).
     public var activeShmem = 0
     public var anon = 0
-    /// Other unmovable kernel memory (vmalloc areas, hash tables, ftrace, percpu chunks).
+    /// Other unmovable kernel memory (vmalloc areas, ftrace, percpu chunks, ...), besides the
+    /// areas below.
     public var kernel = 0
+    /// The boot's large vmalloc'ed and linear areas whose node the interleave policy picks
+    /// (`InterleavedVmalloc`): the alloc_large_system_hash tables (vmalloc'ed with hashdist on
+    /// NUMA, linear pages on one node) and the BPF program pack. Order-0 pages per node.
+    public var areaPages: [Int: Int] = [:]
+    /// Order-9 blocks per node of the tables vmalloc_huge maps with PMDs.
+    public var areaHugeBlocks: [Int: Int] = [:]
     /// The kvfree_rcu() page cache (kernel/rcu/tree.c): `rcu_min_cached_objs` pages per CPU,
     /// out of `kernel` (KvfreeRCUCache.swift).
     public var kvfreeRCUCache = 0
@@ -282,6 +289,12 @@ public struct BootAllocations: Sendable, Equatable {
         }
         return out.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
+    /// `perNode` (a `split`) with each node's `areaPages` added, nodes in ascending order.
+    public func withAreaPages(_ perNode: [(node: Int, pages: Int)]) -> [(node: Int, pages: Int)] {
+        var out = Dictionary(perNode.map { ($0.node, $0.pages) }, uniquingKeysWith: +)
+        for (node, pages) in areaPages { out[node, default: 0] += pages }
+        return out.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
     /// NUMA events of the boot's allocation calls (`BootProfile.numaBoot*`): numa_hit, of
     /// which numa_interleave and the user pages' calls (`Machine.setBootNumaEvents`).
     public var numaCalls = 0, numaInterleaveHits = 0, numaMovableCalls = 0
@@ -290,6 +303,7 @@ public struct BootAllocations: Sendable, Equatable {
     public var coldPlugMemmap = 0
     public var unmovableTotal: Int {
         slabReclaimable + slabUnreclaimable + kmallocLarge + kernelStack + pageTables + kernel
+            + areaPages.values.reduce(0, +) + areaHugeBlocks.values.reduce(0, +) * Geometry.pageblockPages
     }
     public var movableTotal: Int { shmem + anon }
     public var total: Int { unmovableTotal + movableTotal + dma + 3 * atomicPoolPages }
@@ -351,7 +365,7 @@ extension BootLayout {
             profile: profile, log: &log)
         let allocations = bootAllocations(
             profile: profile, params: params, numa: numa, nodes: nodes, dimms: devices.dimms, blockSize: blockSize,
-            initrd: kernel.initrd, hashPages: memblock.hashPages)
+            initrd: kernel.initrd)
 
         return BootLayout(
             config: config, params: params, belowFourGBytes: qemu.belowFourGBytes,

@@ -1,11 +1,12 @@
 /// Boot stage 9: what the kernel allocates from the buddy allocator between
 /// memblock_free_all() and the first observation (sizes in `BootProfile`): slab, stacks,
 /// page tables, init's anon and shmem, other kernel pages, the DMA atomic pools, pcp lists,
-/// the cold-plugged DIMMs' memmaps, and with several nodes the interleaved share.
+/// the cold-plugged DIMMs' memmaps, the hash tables and the BPF program pack, and with several
+/// nodes the interleaved share.
 extension BootLayout {
     static func bootAllocations(
         profile: BootProfile, params: KernelParameters, numa: NUMAMemory, nodes: [NodeLayout],
-        dimms: [DIMMPlacement], blockSize: Int, initrd: PFNRange, hashPages: Int
+        dimms: [DIMMPlacement], blockSize: Int, initrd: PFNRange
     ) -> BootAllocations {
         let page = Geometry.pageSize
         let memoryRanges = numa.memoryRanges
@@ -29,13 +30,12 @@ extension BootLayout {
         ba.anon = profile.anonPages
         ba.shmem = Int((Double(initrd.count) * profile.shmemPerInitrdPage).rounded())
         ba.activeShmem = min(ba.shmem, profile.activeShmemPages)
-        ba.kernel =
-            profile.otherKernelPages + min(profile.hashPagesCap, max(0, gib - 1) * profile.hashPagesPerGiB)
-            + (memNodes.count > 1 ? hashPages + profile.multiNodeOtherKernelPages : 0)
+        ba.kernel = profile.otherKernelPages
         // Of those, the kvfree_rcu page cache: its own owner, freed by its shrinker.
         ba.kvfreeRCUCache = min(ba.kernel, profile.cpus * Machine.rcuMinCachedObjs)
         ba.kernel -= ba.kvfreeRCUCache
         // numa_policy_init(): interleave over N_MEMORY nodes of at least 16 MiB (else the largest).
+        var areas = InterleavedVmalloc(nodes: [0], onlineNodes: 1)
         if memNodes.count > 1 {
             let present = memNodes.map { n in (n, ranges(ofNode: n, memoryRanges).reduce(0) { $0 + $1.count }) }
             var il = present.filter { $0.1 << Geometry.pageShift >= 16 * MiB }.map(\.0)
@@ -44,8 +44,30 @@ extension BootLayout {
             ba.slabUnreclaimableInterleaved = profile.interleavedSlabUnreclaimablePages
             ba.slabReclaimableInterleaved = profile.interleavedSlabReclaimablePages
             ba.kernelStackInterleaved = profile.interleavedKernelStackPages
-            ba.kernelInterleaved = profile.interleavedOtherKernelPages
+            ba.kernelInterleaved = min(ba.kernel, profile.interleavedOtherKernelPages)
+            // The online nodes: those with memory, and node 0 (the CPU's).
+            areas = InterleavedVmalloc(nodes: il, onlineNodes: Set(memNodes + [0]).count)
         }
+        // alloc_large_system_hash: with hashdist (more than one N_MEMORY node, page_alloc_init)
+        // every table is vmalloc_huge'd under the interleave policy (dcache_init and inode_init
+        // make theirs then too); on one node the dentry and inode tables are memblock
+        // (`memblockReservations`) and the others linear pages (alloc_pages_exact), or
+        // vmalloc_huge'd from MAX_ORDER up.
+        let tables = largeSystemHashes(nrKernelPages: nrKernelPages(nodes), possibleCPUs: profile.cpus)
+        for t in tables where memNodes.count > 1 || !t.early {
+            if memNodes.count > 1 || t.pages > Geometry.maxOrderPages {
+                areas.vmalloc(bytes: t.bytes, allowHuge: true)
+            } else {
+                areas.pages[0, default: 0] += t.pages
+            }
+        }
+        // The BPF JIT's program pack (bpf_prog_pack_alloc → module_alloc, NUMA_NO_NODE, no huge
+        // mapping): BPF_PROG_PACK_SIZE = 2 MiB × num_possible_nodes() (kernel/bpf/core.c).
+        // 6.1.0-57's /proc/vmallocinfo: 512 pages on one node, 512 + 512 and a 2-page page
+        // array on two, 1536 and 3 on three (notes/s10/nodes-probe).
+        areas.vmalloc(bytes: (2 * MiB) * max(numa.nodeIDs.count, 1), allowHuge: false)
+        ba.areaPages = areas.pages.filter { $0.value > 0 }
+        ba.areaHugeBlocks = areas.hugeBlocks
         ba.dma = profile.dmaZonePages
         ba.atomicPoolOrder = atomicPoolOrder(nodes: nodes)
         ba.pcp = profile.pcpPages

@@ -6,8 +6,6 @@ struct MemblockReservations: Sendable, Equatable {
     var reserved: [ReservedRange]
     var kernelImage: PFNRange
     var swiotlb: PFNRange?
-    /// Pages of the dentry and inode hash tables (memblock on one node, vmalloc with several).
-    var hashPages: Int
 }
 
 extension BootLayout {
@@ -17,7 +15,6 @@ extension BootLayout {
     ) throws -> MemblockReservations {
         let page = Geometry.pageSize
         let memoryRanges = numa.memoryRanges
-        let totalPages = memoryRanges.reduce(0) { $0 + $1.range.count }
         var reserved: [ReservedRange] = []
         var alloc = MemblockTopDown(memory: memoryRanges)
         func reserve(_ r: PFNRange, _ label: String, node: Int = 0, fate: ReservedRange.Fate = .kept) {
@@ -130,18 +127,13 @@ extension BootLayout {
                 )
             }
         }
-        // Dentry and inode hash tables: memblock on a single node, vmalloc'ed later on NUMA (hashdist).
-        let kernelPagesEstimate = nodes.flatMap(\.zones).reduce(0) { acc, z in
-            acc + max(0, z.presentPages - (z.spannedPages * Geometry.structPageSize + page - 1) / page)
-        }
-        let dentryHash = largeSystemHashBytes(
-            entriesFromPages: kernelPagesEstimate, scale: 13, bucket: 8, allPages: totalPages)
-        let inodeHash = largeSystemHashBytes(
-            entriesFromPages: kernelPagesEstimate, scale: 14, bucket: 8, allPages: totalPages)
-        let hashPages = (dentryHash.bytes + inodeHash.bytes) / page
+        // Dentry and inode hash tables: memblock on a single node (HASH_EARLY), vmalloc'ed
+        // later on NUMA (hashdist: `bootAllocations`).
         if memNodes.count <= 1 {
-            _ = try topDown(dentryHash.bytes / page, "dentry cache hash table")
-            _ = try topDown(inodeHash.bytes / page, "inode cache hash table")
+            let tables = largeSystemHashes(nrKernelPages: nrKernelPages(nodes), possibleCPUs: profile.cpus)
+            for t in tables where t.early {
+                _ = try topDown(t.pages, "\(t.name) hash table")
+            }
         }
         // On a NUMA machine the first node keeps its section root, vmemmap page tables and usemap;
         // a usemap shares a page with the small NUMA_NO_NODE allocations only on the node at the
@@ -164,8 +156,7 @@ extension BootLayout {
             swiotlb = try topDown(profile.swiotlbBytes / page, limit: dma32PFN, "SWIOTLB bounce buffer")
             _ = try topDown(profile.swiotlbSlotsPages, "SWIOTLB slot array")
         }
-        return MemblockReservations(
-            reserved: reserved, kernelImage: kernelImage, swiotlb: swiotlb, hashPages: hashPages)
+        return MemblockReservations(reserved: reserved, kernelImage: kernelImage, swiotlb: swiotlb)
     }
 
     /// reserve_initrd(): the initrd stays where QEMU's loader put it when that range is in
@@ -232,22 +223,6 @@ extension BootLayout {
             if end >= first { count += end - first + 1; last = end }
         }
         return count
-    }
-
-    /// alloc_large_system_hash() without an explicit entry count.
-    static func largeSystemHashBytes(entriesFromPages pages: Int, scale: Int, bucket: Int, allPages: Int) -> (
-        entries: Int, bytes: Int
-    ) {
-        var n = roundUp(max(pages, 1), MiB / Geometry.pageSize)
-        n = scale > Geometry.pageShift ? n >> (scale - Geometry.pageShift) : n << (Geometry.pageShift - scale)
-        if n * bucket < Geometry.pageSize { n = Geometry.pageSize / bucket }
-        var p = 1
-        while p < n { p <<= 1 }
-        let maxEntries = min(((allPages << Geometry.pageShift) >> 4) / bucket, 0x8000_0000)
-        n = min(p, maxEntries)
-        var e = 1
-        while e * 2 <= n { e *= 2 }
-        return (e, max(e * bucket, Geometry.pageSize))
     }
 }
 
