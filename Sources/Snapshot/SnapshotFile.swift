@@ -1,5 +1,11 @@
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The snapshot file: a magic line, the JSON header on one line, then the census bytes.
 ///
 ///     memhp-snapshot 1\n
@@ -15,10 +21,11 @@ public enum SnapshotFile {
 
     public struct FormatError: Error, CustomStringConvertible, Sendable {
         public let path: String
-        /// 1-based line of the file the problem is on (the census counts as line 3).
+        /// 1-based line of the file the problem is on (the census counts as line 3); 0 when the
+        /// file could not be read at all.
         public let line: Int
         public let message: String
-        public var description: String { "\(path):\(line): \(message)" }
+        public var description: String { line > 0 ? "\(path):\(line): \(message)" : "\(path): \(message)" }
     }
 
     public static func encode(_ header: HostSnapshot, census: PageCensus?) throws -> [UInt8] {
@@ -100,7 +107,7 @@ public enum SnapshotFile {
 
     public static func read(_ path: String) throws -> (HostSnapshot, PageCensus?) {
         guard let d = FileManager.default.contents(atPath: path) else {
-            throw FormatError(path: path, line: 0, message: "cannot read the file")
+            throw FormatError(path: path, line: 0, message: unreadable(path))
         }
         return try decode(Array(d), path: path)
     }
@@ -109,6 +116,21 @@ public enum SnapshotFile {
         let bytes = try encode(header, census: census)
         try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
         return bytes.count
+    }
+
+    /// Why `path` cannot be read, in the C library's words (`No such file or directory`, `Is
+    /// a directory`).
+    static func unreadable(_ path: String) -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return String(cString: strerror(errno)) }
+        defer { close(fd) }
+        var byte: UInt8 = 0
+        #if canImport(Glibc)
+        let n = Glibc.read(fd, &byte, 1)
+        #else
+        let n = Darwin.read(fd, &byte, 1)
+        #endif
+        return n < 0 ? String(cString: strerror(errno)) : "cannot read the file"
     }
 
     static func fnv1a64(_ b: [UInt8]) -> String {

@@ -24,7 +24,7 @@ public enum SnapshotMachine {
         do { (s, c) = try SnapshotFile.read(path) } catch let e as SnapshotFile.FormatError {
             throw Unusable(description: e.line > 0 ? e.description : "\(path): \(e.message)")
         }
-        do { try SnapshotCheck.check(s, source: path) } catch let e as SnapshotCheck.Unusable {
+        do { try SnapshotCheck.check(s, source: "\(path):2") } catch let e as SnapshotCheck.Unusable {
             throw Unusable(description: e.description)
         }
         guard let census = c, census.endPFN > 0 else {

@@ -82,7 +82,10 @@ struct HostSourceOptions: ParsableArguments {
             (s, c) = SnapshotCapture(root: HostRoot(root)).capture()
             name = root == "/" ? "this host" : root
         }
-        do { try SnapshotCheck.check(s, source: name) } catch let e as SnapshotCheck.Unusable {
+        // A file's header is its line 2.
+        do { try SnapshotCheck.check(s, source: snapshot.map { "\($0):2" } ?? name) } catch let e
+            as SnapshotCheck.Unusable
+        {
             throw ValidationError(e.description)
         }
         return (s, c, name)

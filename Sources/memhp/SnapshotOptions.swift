@@ -33,7 +33,8 @@ struct SnapshotOptions: ParsableArguments {
         do { (s, c) = try SnapshotFile.read(snapshot) } catch let e as SnapshotFile.FormatError {
             throw ValidationError("--snapshot " + (e.line > 0 ? e.description : "\(snapshot): \(e.message)"))
         }
-        do { try SnapshotCheck.check(s, source: snapshot) } catch let e as SnapshotCheck.Unusable {
+        // What the check refuses is in the header, line 2.
+        do { try SnapshotCheck.check(s, source: "\(snapshot):2") } catch let e as SnapshotCheck.Unusable {
             throw ValidationError("--snapshot \(e.description)")
         }
         if (c?.endPFN ?? 0) == 0 {

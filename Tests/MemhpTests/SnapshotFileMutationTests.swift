@@ -83,7 +83,8 @@ final class SnapshotFileMutationTests: XCTestCase {
         for m in mutants {
             try Data(m.bytes).write(to: URL(fileURLWithPath: path))
             let r = predict.run(in: dir.path)
-            rule.check(r, m.what)
+            // predict names the line of every refusal (the header is line 2).
+            MalformedInput(path: path).check(r, m.what)
             outcomes[r.status, default: 0] += 1
         }
         XCTAssertGreaterThan(outcomes[2] ?? 0, 60, "\(outcomes)")
@@ -94,6 +95,15 @@ final class SnapshotFileMutationTests: XCTestCase {
             let r = InProcessCLI.run(["read", "--snapshot", path, "/proc/meminfo"], in: dir.path)
             rule.check(r, "boot, " + m.what)
         }
+        // A file that cannot be read: the C library's words, no line ("FILE:0:" before).
+        try FileManager.default.removeItem(atPath: path)
+        let missing = predict.run(in: dir.path)
+        XCTAssertEqual(missing.status, 2)
+        XCTAssertTrue(missing.err.hasPrefix("memhp predict: \(path): No such file or directory\n"), missing.err)
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+        let isDir = predict.run(in: dir.path)
+        XCTAssertEqual(isDir.status, 2)
+        XCTAssertTrue(isDir.err.hasPrefix("memhp predict: \(path): Is a directory\n"), isDir.err)
         try? FileManager.default.removeItem(at: dir)
     }
 
