@@ -340,7 +340,7 @@ final class BootStageTests: XCTestCase {
     /// "hash table entries" lines of a-baseline.dmesg.txt:83-270 (Dquot-cache is a plain page,
     /// not one of them); on NUMA guests the tables' sizes in /proc/vmallocinfo (each area one
     /// guard page larger), read by 6.1.0-57 at the first step of a 1G+1G and a 3 × 1G guest
-    /// (session 10 probes, notes/s10/nodes-probe).
+    /// (session 10 probes, tests/fixtures/numa-boot-probes).
     func testLargeSystemHashesOfTheCapturesAndOfNUMAGuests() throws {
         let one = try BootLayout.compute(MachineConfig(cmdline: base), profile: .captures)
         let tables = BootLayout.largeSystemHashes(nrKernelPages: BootLayout.nrKernelPages(one.nodes), possibleCPUs: 1)

@@ -85,7 +85,7 @@ extension Machine {
             // the cursor is, which varies run to run: 6.1.0-57 put the GFP_KERNEL and GFP_DMA32
             // pools on node 1 in 8 of 14 boots of two-node guests and on node 0 in 6; three 1G
             // nodes started at node 0 in 4 of 7 boots, node 1 in 2, node 2 in 1
-            // (notes/s10/nodes-probe). The model keeps them on node 0, its first.
+            // (tests/fixtures/numa-boot-probes). The model keeps them on node 0, its first.
             if a.atomicPoolOrder >= 0 {
                 for (name, gfp) in [
                     ("kernel:atomic_pool", GFP.kernel), ("kernel:atomic_pool_dma", [.kernel, .dma]),

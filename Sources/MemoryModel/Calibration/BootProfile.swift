@@ -111,7 +111,7 @@ public struct BootProfile: Sendable, Equatable {
     public var interleavedKernelStackPages = 4
     /// Of `otherKernelPages`, the small interleaved allocations besides the hash tables and the
     /// BPF pack (which `InterleavedVmalloc` places): 6.1.0-57 probes of two-node guests of
-    /// 1G-4G in five shapes (notes/s10/nodes-probe: node N's allocated pages less its slab,
+    /// 1G-4G in five shapes (tests/fixtures/numa-boot-probes: node N's allocated pages less its slab,
     /// stacks, hash share, pack share and the atomic pools the interleave put there) leave
     /// 12-17 pages on node 1, 15 on average (about 6 of them vmalloc: a forked stack's half,
     /// n_tty, gen_pool, the ehash locks, a BPF program; the rest their page tables and

@@ -64,7 +64,7 @@ extension BootLayout {
         // The BPF JIT's program pack (bpf_prog_pack_alloc → module_alloc, NUMA_NO_NODE, no huge
         // mapping): BPF_PROG_PACK_SIZE = 2 MiB × num_possible_nodes() (kernel/bpf/core.c).
         // 6.1.0-57's /proc/vmallocinfo: 512 pages on one node, 512 + 512 and a 2-page page
-        // array on two, 1536 and 3 on three (notes/s10/nodes-probe).
+        // array on two, 1536 and 3 on three (tests/fixtures/numa-boot-probes).
         areas.vmalloc(bytes: (2 * MiB) * max(numa.nodeIDs.count, 1), allowHuge: false)
         ba.areaPages = areas.pages.filter { $0.value > 0 }
         ba.areaHugeBlocks = areas.hugeBlocks

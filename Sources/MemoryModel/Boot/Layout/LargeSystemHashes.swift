@@ -39,7 +39,7 @@ extension BootLayout {
     /// vfs_caches_init (dcache_init, inode_init, mnt_init), futex_init, ip_rt_init,
     /// tcp_init (inet_hashinfo2_init, ehash, bhash), mptcp_token_init, udp_init, udplite4.
     /// Their sizes on a 1 GiB guest are those of `a-baseline.dmesg.txt`'s "hash table entries"
-    /// lines; on NUMA guests of 2G-4G those of /proc/vmallocinfo (notes/s10/nodes-probe).
+    /// lines; on NUMA guests of 2G-4G those of /proc/vmallocinfo (tests/fixtures/numa-boot-probes).
     static func largeSystemHashes(nrKernelPages: Int, possibleCPUs: Int) -> [LargeSystemHash] {
         let futexEntries = roundUpPowerOfTwo(256 * max(possibleCPUs, 1))
         var specs: [LargeSystemHashSpec] = [
