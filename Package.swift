@@ -77,7 +77,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser")
             ]),
         // Test support: running the built memhp binary, shared by every CLI test.
-        .target(name: "MemhpTestSupport", path: "Tests/MemhpTestSupport"),
+        .target(name: "MemhpTestSupport", dependencies: ["MemoryModel"], path: "Tests/MemhpTestSupport"),
         .testTarget(name: "FUSEServerTests", dependencies: ["FUSEServer", "KernelFS", "MemoryModel"]),
         .testTarget(
             name: "SnapshotTests", dependencies: ["Snapshot", "Scenario", "KernelFS", "MemoryModel", "MemhpTestSupport"]

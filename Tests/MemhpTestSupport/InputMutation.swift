@@ -1,21 +1,8 @@
-/// Seeded mutations of a valid input file, for the malformed-input tests: every run of a test
-/// makes the same mutants (SplitMix64 with a fixed seed; nothing here reads a clock or the
-/// system's random numbers).
-public struct SplitMix64: Sendable {
-    public var state: UInt64
-    public init(seed: UInt64) { state = seed }
+import MemoryModel
 
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A number in 0..<n (n > 0).
-    public mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-}
+// Seeded mutations of a valid input file, for the malformed-input tests: every run of a test
+// makes the same mutants (MemoryModel's SplitMix64 with a fixed seed; nothing here reads a
+// clock or the system's random numbers).
 
 /// One mutant: what was done (for failure messages) and the bytes.
 public struct Mutant: Sendable {

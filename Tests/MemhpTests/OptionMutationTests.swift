@@ -1,5 +1,6 @@
 import Foundation
 import MemhpTestSupport
+import MemoryModel
 import XCTest
 
 @testable import memhp
@@ -20,6 +21,17 @@ final class OptionMutationTests: XCTestCase {
         return all[rng.below(all.count)]
     }
 
+    /// A mutant's outcome: no trap, and either success or status 2 with the subcommand's
+    /// message (`prefix`); counted by status.
+    func check(
+        _ r: InProcessCLI.Result, _ what: String, refusedWith prefix: String, _ outcomes: inout [Int32: Int]
+    ) {
+        XCTAssertFalse(r.err.contains("Fatal error"), "\(what): \(r.err)")
+        XCTAssertTrue(r.status == 0 || r.status == 2, "\(what): status \(r.status): \(r.err)")
+        if r.status == 2 { XCTAssertTrue(r.err.hasPrefix(prefix), "\(what): \(r.err)") }
+        outcomes[r.status, default: 0] += 1
+    }
+
     func testMutatedMachineOptions() throws {
         let dir = try MemhpBinary.temporaryDirectory("option-mutants")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -34,11 +46,7 @@ final class OptionMutationTests: XCTestCase {
             }
             args.append("/proc/meminfo")
             let r = InProcessCLI.run(args, in: dir.path)
-            let what = "\(Self.machine[i].0) \(m.what): \(args)"
-            XCTAssertFalse(r.err.contains("Fatal error"), "\(what): \(r.err)")
-            XCTAssertTrue(r.status == 0 || r.status == 2, "\(what): status \(r.status): \(r.err)")
-            if r.status == 2 { XCTAssertTrue(r.err.hasPrefix("memhp read: "), "\(what): \(r.err)") }
-            outcomes[r.status, default: 0] += 1
+            check(r, "\(Self.machine[i].0) \(m.what): \(args)", refusedWith: "memhp read: ", &outcomes)
         }
         XCTAssertGreaterThan(outcomes[2] ?? 0, 25, "\(outcomes)")
         XCTAssertGreaterThan(outcomes[0] ?? 0, 8, "\(outcomes)")
@@ -59,11 +67,7 @@ final class OptionMutationTests: XCTestCase {
             let m = mutate(valid[k % valid.count], &rng)
             let a = String(decoding: m.bytes, as: UTF8.self)
             let r = InProcessCLI.run(["predict", "--snapshot", snapshot, "--assume", a], in: dir.path)
-            let what = "--assume \(a) (\(m.what))"
-            XCTAssertFalse(r.err.contains("Fatal error"), "\(what): \(r.err)")
-            XCTAssertTrue(r.status == 0 || r.status == 2, "\(what): status \(r.status): \(r.err)")
-            if r.status == 2 { XCTAssertTrue(r.err.hasPrefix("memhp predict: --assume "), "\(what): \(r.err)") }
-            outcomes[r.status, default: 0] += 1
+            check(r, "--assume \(a) (\(m.what))", refusedWith: "memhp predict: --assume ", &outcomes)
         }
         XCTAssertGreaterThan(outcomes[2] ?? 0, 20, "\(outcomes)")
     }
